@@ -1,0 +1,199 @@
+import { ConfigError, type Problem } from './errors.js';
+
+/** Everything the worker is configured with, parsed once from the environment and frozen. */
+export interface Config {
+  redis: {
+    /** Standalone Redis URL (`redis://` or `rediss://`). */
+    url: string;
+    /** Seed nodes; when non-empty the worker talks Redis Cluster. */
+    clusterNodes: readonly { host: string; port: number }[];
+  };
+  /** Plain namespace name, e.g. `automod`. */
+  prefix: string;
+  /** The hash-tagged form used for BullMQ and every key, e.g. `{automod}`. */
+  keyPrefix: string;
+  rulesDir: string;
+  videosdk: {
+    apiBase: string;
+    apiVersion: 'v1' | 'v2';
+    token: string | undefined;
+    apiKey: string | undefined;
+    secret: string | undefined;
+    timeoutMs: number;
+    webhookPublicKey: string | undefined;
+  };
+  http: {
+    host: string;
+    port: number;
+    apiToken: string | undefined;
+  };
+  /** Events processed at once per process. */
+  eventConcurrency: number;
+  /** Removals carried out at once per process. */
+  removalConcurrency: number;
+  removalAttempts: number;
+  backoffMs: number;
+  backoffMaxMs: number;
+  /** Cap on removal jobs started per second across all workers; undefined = no cap. */
+  apiRatePerSec: number | undefined;
+  dedupSeconds: number;
+  shutdownTimeoutMs: number;
+  eventLogHours: number;
+  /** Audit records kept (the oldest are trimmed past this). */
+  auditMaxRecords: number;
+  /** Completed and failed jobs are kept this many hours (and at most `jobsKeepCount`). */
+  jobsKeepHours: number;
+  jobsKeepCount: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Reads the configuration from `env` (never from `process.env` directly) and reports every
+ * problem at once in one `ConfigError`.
+ */
+export function parseConfig(env: Env): Config {
+  const problems: Problem[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push({ path: name, message: `must be a whole number from ${min} to ${max}, got "${raw}"` });
+      return fallback;
+    }
+    return value;
+  };
+  const optionalInt = (name: string, min: number): number | undefined =>
+    read(name) === undefined ? undefined : int(name, min, min);
+  const url = (name: string, fallback: string, protocols: readonly string[]): string => {
+    const raw = read(name) ?? fallback;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push({ path: name, message: `must use ${protocols.join(' or ')}, got "${parsed.protocol}"` });
+      }
+    } catch {
+      problems.push({ path: name, message: 'is not a valid URL' });
+    }
+    return raw;
+  };
+
+  const redisUrl = url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
+  const clusterNodes: { host: string; port: number }[] = [];
+  for (const seed of (read('REDIS_CLUSTER_NODES') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const match = /^(.+):(\d{1,5})$/.exec(seed);
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port < 1 || port > 65535) {
+      problems.push({ path: 'REDIS_CLUSTER_NODES', message: `"${seed}" is not host:port` });
+    } else {
+      clusterNodes.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port });
+    }
+  }
+
+  const prefix = read('AUTOMOD_PREFIX') ?? 'automod';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
+    problems.push({
+      path: 'AUTOMOD_PREFIX',
+      message: 'must be a plain name of letters, digits, "_", "-" or "." (the worker adds the {} hash tag itself)',
+    });
+  }
+
+  const apiVersion = read('VIDEOSDK_API_VERSION') ?? 'v1';
+  if (apiVersion !== 'v1' && apiVersion !== 'v2') {
+    problems.push({ path: 'VIDEOSDK_API_VERSION', message: `must be v1 or v2, got "${apiVersion}"` });
+  }
+  const token = read('VIDEOSDK_TOKEN');
+  const apiKey = read('VIDEOSDK_API_KEY');
+  const secret = read('VIDEOSDK_SECRET');
+  if ((apiKey === undefined) !== (secret === undefined)) {
+    problems.push({
+      path: apiKey === undefined ? 'VIDEOSDK_API_KEY' : 'VIDEOSDK_SECRET',
+      message: 'VIDEOSDK_API_KEY and VIDEOSDK_SECRET must be set together',
+    });
+  }
+  const webhookPublicKey = read('VIDEOSDK_WEBHOOK_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  if (webhookPublicKey !== undefined && !webhookPublicKey.includes('-----BEGIN')) {
+    problems.push({ path: 'VIDEOSDK_WEBHOOK_PUBLIC_KEY', message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----...)' });
+  }
+
+  const logLevel = (read('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push({ path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"` });
+  }
+
+  const backoffMs = int('AUTOMOD_BACKOFF_MS', 1000, 1);
+  const backoffMaxMs = int('AUTOMOD_BACKOFF_MAX_MS', 60000, 1);
+  if (backoffMaxMs < backoffMs) {
+    problems.push({ path: 'AUTOMOD_BACKOFF_MAX_MS', message: 'must not be less than AUTOMOD_BACKOFF_MS' });
+  }
+
+  const config: Config = {
+    redis: { url: redisUrl, clusterNodes },
+    prefix,
+    keyPrefix: `{${prefix}}`,
+    rulesDir: read('AUTOMOD_RULES') ?? './rules',
+    videosdk: {
+      apiBase: url('VIDEOSDK_API_BASE', 'https://api.videosdk.live', ['http:', 'https:']).replace(/\/+$/, ''),
+      apiVersion: apiVersion === 'v2' ? 'v2' : 'v1',
+      token,
+      apiKey,
+      secret,
+      timeoutMs: int('VIDEOSDK_TIMEOUT_MS', 10000, 1),
+      webhookPublicKey,
+    },
+    http: {
+      host: read('AUTOMOD_HTTP_HOST') ?? '127.0.0.1',
+      port: int('AUTOMOD_HTTP_PORT', 8080, 0, 65535),
+      apiToken: read('AUTOMOD_API_TOKEN'),
+    },
+    eventConcurrency: int('AUTOMOD_EVENT_CONCURRENCY', 50, 1, 10000),
+    removalConcurrency: int('AUTOMOD_REMOVAL_CONCURRENCY', 10, 1, 10000),
+    removalAttempts: int('AUTOMOD_REMOVAL_ATTEMPTS', 8, 1, 1000),
+    backoffMs,
+    backoffMaxMs,
+    apiRatePerSec: optionalInt('AUTOMOD_API_RATE_PER_SEC', 1),
+    dedupSeconds: int('AUTOMOD_DEDUP_SECONDS', 300, 1),
+    shutdownTimeoutMs: int('AUTOMOD_SHUTDOWN_TIMEOUT_MS', 10000, 0),
+    eventLogHours: int('AUTOMOD_EVENT_LOG_HOURS', 24, 0),
+    auditMaxRecords: int('AUTOMOD_AUDIT_MAX_RECORDS', 100000, 100),
+    jobsKeepHours: int('AUTOMOD_JOBS_KEEP_HOURS', 24, 1),
+    jobsKeepCount: int('AUTOMOD_JOBS_KEEP_COUNT', 10000, 10),
+    logLevel: logLevel as Config['logLevel'],
+  };
+
+  if (config.http.apiToken === undefined && !isLoopback(config.http.host)) {
+    problems.push({
+      path: 'AUTOMOD_HTTP_HOST',
+      message: `"${config.http.host}" is not a loopback address; set AUTOMOD_API_TOKEN to serve beyond this machine`,
+    });
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** True for addresses that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Whether any way of authenticating to VideoSDK is configured. */
+export function hasVideoSdkCredential(config: Config): boolean {
+  return config.videosdk.token !== undefined || (config.videosdk.apiKey !== undefined && config.videosdk.secret !== undefined);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

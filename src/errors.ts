@@ -1,0 +1,174 @@
+/**
+ * One error hierarchy for the whole worker. Every error has a stable `code` (documented, safe to
+ * match on), a `retryable` flag and an optional `cause`. Messages stand alone because BullMQ keeps
+ * only `message` and `stack` of a failed job; secrets and user text never go into them.
+ */
+export class AutomodError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** One line of a configuration, event or rule problem: where it is and what is wrong. */
+export interface Problem {
+  /** Where: an environment variable, a JSON path, `file#rule at path`. */
+  path: string;
+  message: string;
+}
+
+function listProblems(problems: readonly Problem[]): string {
+  return problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+}
+
+/** The environment does not describe a runnable worker. Lists every problem at once. */
+export class ConfigError extends AutomodError {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super('ERR_CONFIG', `invalid configuration: ${listProblems(problems)}`);
+    this.problems = problems;
+  }
+}
+
+/** An event (HTTP body, CLI line or queued job) that does not match the event contract. */
+export class InvalidEventError extends AutomodError {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[], message = `invalid event: ${listProblems(problems)}`) {
+    super('ERR_INVALID_EVENT', message);
+    this.problems = problems;
+  }
+}
+
+/** A removal request that does not match the removal contract. */
+export class InvalidRemovalError extends AutomodError {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super('ERR_INVALID_REMOVAL', `invalid removal: ${listProblems(problems)}`);
+    this.problems = problems;
+  }
+}
+
+/** The rules folder holds something that cannot be loaded; the worker keeps (or refuses) its rules. */
+export class RulesError extends AutomodError {
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    super('ERR_RULES', `invalid rules: ${listProblems(problems)}`);
+    this.problems = problems;
+  }
+}
+
+/** Context of a failed VideoSDK call; never holds the token or request headers. */
+export interface ApiErrorContext {
+  method: string;
+  /** Path only (no host, no query) so nothing secret is carried along. */
+  path: string;
+  status?: number;
+  requestId?: string;
+  /** Server-provided message, cut to a safe length. */
+  detail?: string;
+  /** Milliseconds asked for by `Retry-After`, when the server sent one. */
+  retryAfterMs?: number;
+}
+
+/**
+ * A VideoSDK call that did not succeed. `kind` is decided once, in `classifyApiFailure`:
+ * - `transient`: 408, 429, 5xx, timeout, connection error; retried with backoff;
+ * - `permanent`: other 4xx; the removal is rejected;
+ * - `credential`: 401/403; the credential is wrong, which stops the whole removal queue.
+ */
+export class VideoSdkApiError extends AutomodError {
+  readonly kind: 'transient' | 'permanent' | 'credential';
+  readonly method: string;
+  readonly path: string;
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly detail: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  /** True when the request may have reached VideoSDK (timeout after sending, 5xx). */
+  readonly mayHaveApplied: boolean;
+
+  constructor(
+    kind: 'transient' | 'permanent' | 'credential',
+    context: ApiErrorContext,
+    options: { cause?: unknown; mayHaveApplied?: boolean; reason?: string } = {},
+  ) {
+    const what = context.status === undefined ? (options.reason ?? 'no response') : `HTTP ${context.status}`;
+    const detail = context.detail ? `: ${context.detail}` : '';
+    const code =
+      kind === 'credential' ? 'ERR_VIDEOSDK_CREDENTIAL' : kind === 'transient' ? 'ERR_VIDEOSDK_TRANSIENT' : 'ERR_VIDEOSDK_REJECTED';
+    super(code, `VideoSDK ${context.method} ${context.path} failed with ${what}${detail}`, {
+      retryable: kind === 'transient',
+      cause: options.cause,
+    });
+    this.kind = kind;
+    this.method = context.method;
+    this.path = context.path;
+    this.status = context.status;
+    this.requestId = context.requestId;
+    this.detail = context.detail;
+    this.retryAfterMs = context.retryAfterMs;
+    this.mayHaveApplied = options.mayHaveApplied ?? false;
+  }
+}
+
+/** No way to authenticate to VideoSDK was configured, or minting a token failed. */
+export class CredentialMissingError extends AutomodError {
+  constructor(message: string) {
+    super('ERR_VIDEOSDK_NO_CREDENTIAL', message);
+  }
+}
+
+/** A webhook body whose signature is missing or does not verify. */
+export class WebhookSignatureError extends AutomodError {
+  constructor(message: string) {
+    super('ERR_WEBHOOK_SIGNATURE', message);
+  }
+}
+
+/** Removals are paused (by an operator or after a credential failure). */
+export class RemovalsPausedError extends AutomodError {
+  constructor(reason: string) {
+    super('ERR_REMOVALS_PAUSED', `removals are paused: ${reason}`, { retryable: true });
+  }
+}
+
+/** A command-line request that cannot be carried out as given. */
+export class UsageError extends AutomodError {
+  constructor(message: string) {
+    super('ERR_USAGE', message);
+  }
+}
+
+/** A thing looked up by id (job, session) is not recorded. */
+export class NotFoundError extends AutomodError {
+  constructor(message: string) {
+    super('ERR_NOT_FOUND', message);
+  }
+}
+
+/** True for errors worth another try later; unknown errors (bugs, Redis hiccups) count as retryable. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof AutomodError) return err.retryable;
+  return true;
+}
+
+/** Every code this hierarchy can produce; a catalogue test keeps them unique. */
+export const ERROR_CODES = [
+  'ERR_CONFIG',
+  'ERR_INVALID_EVENT',
+  'ERR_INVALID_REMOVAL',
+  'ERR_RULES',
+  'ERR_VIDEOSDK_CREDENTIAL',
+  'ERR_VIDEOSDK_TRANSIENT',
+  'ERR_VIDEOSDK_REJECTED',
+  'ERR_VIDEOSDK_NO_CREDENTIAL',
+  'ERR_WEBHOOK_SIGNATURE',
+  'ERR_REMOVALS_PAUSED',
+  'ERR_USAGE',
+  'ERR_NOT_FOUND',
+] as const;

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { InvalidEventError, type Problem } from '../errors.js';
+
+/** A meeting event as the worker handles it (the public event contract, with defaults filled in). */
+export interface MeetingEvent {
+  /** Idempotency key; generated when the producer gives none. */
+  id: string;
+  type: string;
+  sessionId: string;
+  meetingId?: string;
+  participantId?: string;
+  participantName?: string;
+  /** ISO 8601; the time of receipt when the producer gives none. */
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+/** Limits that keep one hostile event from costing more than any honest one. */
+export const EVENT_LIMITS = {
+  idLength: 200,
+  typeLength: 100,
+  fieldLength: 200,
+  nameLength: 500,
+  /** Serialized size of the whole event. */
+  bytes: 64 * 1024,
+  /** Nesting depth of `data`. */
+  depth: 8,
+} as const;
+
+const idString = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+const eventSchema = z.object({
+  id: idString(EVENT_LIMITS.idLength).optional(),
+  type: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(EVENT_LIMITS.typeLength, `must be at most ${EVENT_LIMITS.typeLength} characters`)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be a name of letters, digits, "-", "_", "." or ":"'),
+  sessionId: idString(EVENT_LIMITS.fieldLength),
+  meetingId: idString(EVENT_LIMITS.fieldLength).optional(),
+  participantId: idString(EVENT_LIMITS.fieldLength).optional(),
+  participantName: z.string().max(EVENT_LIMITS.nameLength, `must be at most ${EVENT_LIMITS.nameLength} characters`).optional(),
+  timestamp: z
+    .union([z.string(), z.number()])
+    .optional()
+    .refine((v) => v === undefined || !Number.isNaN(new Date(v).getTime()), 'must be an ISO 8601 time or epoch milliseconds'),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Participant events cannot be acted on without knowing who. */
+export function isParticipantEvent(type: string): boolean {
+  return type.startsWith('participant-') || type === 'chat-message';
+}
+
+/**
+ * Validates one event and fills in its defaults. Throws `InvalidEventError` naming every problem
+ * (JSON path and what is wrong); never returns a half-valid event.
+ */
+export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent {
+  const problems: Problem[] = [];
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidEventError([{ path: '$', message: 'must be a JSON object' }]);
+  }
+  const depthProblem = checkShape(input, EVENT_LIMITS.depth + 1);
+  if (depthProblem) throw new InvalidEventError([depthProblem]);
+
+  const result = eventSchema.safeParse(input);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push({ path: jsonPath(issue.path), message: issue.message });
+    }
+    throw new InvalidEventError(problems);
+  }
+  const raw = result.data;
+  if (isParticipantEvent(raw.type) && raw.participantId === undefined) {
+    problems.push({ path: '$.participantId', message: `is required for "${raw.type}" events` });
+  }
+  if (raw.type === 'chat-message' && raw.data?.text !== undefined && typeof raw.data.text !== 'string') {
+    problems.push({ path: '$.data.text', message: 'must be a string' });
+  }
+  if (raw.type === 'participant-renamed' && raw.data?.name !== undefined && typeof raw.data.name !== 'string') {
+    problems.push({ path: '$.data.name', message: 'must be a string' });
+  }
+  if (raw.data?.role !== undefined && typeof raw.data.role !== 'string') {
+    problems.push({ path: '$.data.role', message: 'must be a string' });
+  }
+  if (problems.length > 0) throw new InvalidEventError(problems);
+
+  const event: MeetingEvent = {
+    id: raw.id ?? randomUUID(),
+    type: raw.type,
+    sessionId: raw.sessionId,
+    timestamp: new Date(raw.timestamp ?? now.getTime()).toISOString(),
+    data: raw.data ?? {},
+  };
+  if (raw.meetingId !== undefined) event.meetingId = raw.meetingId;
+  if (raw.participantId !== undefined) event.participantId = raw.participantId;
+  if (raw.participantName !== undefined) event.participantName = raw.participantName;
+  if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
+    throw new InvalidEventError([{ path: '$', message: `is larger than ${EVENT_LIMITS.bytes} bytes` }]);
+  }
+  return event;
+}
+
+/** Parses one event or an array of them, reporting problems with the index of each bad one. */
+export function parseEvents(input: unknown, now: Date = new Date()): MeetingEvent[] {
+  const items = Array.isArray(input) ? input : [input];
+  if (Array.isArray(input) && input.length === 0) {
+    throw new InvalidEventError([{ path: '$', message: 'must hold at least one event' }]);
+  }
+  const events: MeetingEvent[] = [];
+  const problems: Problem[] = [];
+  items.forEach((item, index) => {
+    try {
+      events.push(parseEvent(item, now));
+    } catch (err) {
+      if (!(err instanceof InvalidEventError)) throw err;
+      for (const p of err.problems) {
+        problems.push({ path: Array.isArray(input) ? p.path.replace(/^\$/, `$[${index}]`) : p.path, message: p.message });
+      }
+    }
+  });
+  if (problems.length > 0) throw new InvalidEventError(problems);
+  return events;
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : `${acc}.${String(part)}`), '$');
+}
+
+/** Rejects nesting deeper than `maxDepth` without recursing on hostile input. */
+function checkShape(root: object, maxDepth: number): Problem | undefined {
+  const stack: { value: unknown; depth: number; path: string }[] = [{ value: root, depth: 0, path: '$' }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > maxDepth) return { path, message: `is nested deeper than ${EVENT_LIMITS.depth} levels` };
+    if (++nodes > 10_000) return { path: '$', message: 'has too many nested values' };
+    for (const [key, inner] of Object.entries(value)) {
+      stack.push({ value: inner, depth: depth + 1, path: Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}` });
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,48 @@
+/**
+ * Every Redis key the worker writes, in one place. All keys start with the hash-tagged prefix
+ * (`{automod}`) so they hash to one Redis Cluster slot, together with BullMQ's queues, which lets
+ * scripts and MULTI touch several of them at once.
+ */
+export function createKeys(keyPrefix: string) {
+  const k = (...parts: string[]) => [keyPrefix, ...parts].join(':');
+  return {
+    prefix: keyPrefix,
+    /** Event ids seen at intake (dedup window). */
+    eventSeen: (id: string) => k('event-seen', id),
+    /** Event ids already processed by a consumer (dedup for direct producers and redelivery). */
+    eventDone: (id: string) => k('event-done', id),
+    /** Sliding-window counter of events: a sorted set of event ids by time. */
+    eventCounter: (scope: 'participant' | 'session', type: string, subject: string) => k('count', scope, type, subject),
+    /** Enforced rule hits of one participant in one meeting: a sorted set by time. */
+    strikes: (meeting: string, participantId: string) => k('strikes', meeting, participantId),
+    /** The removal claim of one participant in one session (collapse of repeated requests). */
+    removalClaim: (sessionId: string, participantId: string) => k('removal', sessionId, participantId),
+    /** Fence held while a removal POST is in flight, so two runs of one job never both send. */
+    removalFence: (sessionId: string, participantId: string) => k('removal-fence', sessionId, participantId),
+    /** Outcome and API attempts of one removal job. */
+    jobOutcome: (jobId: string) => k('job', jobId, 'outcome'),
+    jobAttempts: (jobId: string) => k('job', jobId, 'attempts'),
+    /** Last session object recorded for a session, and its removals. */
+    session: (sessionId: string) => k('session', sessionId),
+    sessionRemovals: (sessionId: string) => k('session', sessionId, 'removals'),
+    /** Audit trail (a capped stream; entry ids are the record time). */
+    audit: () => k('audit'),
+    /** Processed-event log for backtests (a stream trimmed by age). */
+    eventLog: () => k('event-log'),
+    /** Invalid jobs taken from the events queue, with the reason. */
+    deadLetter: () => k('dead-letter'),
+    /** Live list (a set) editable at run time. */
+    list: (name: string) => k('list', name),
+    /** Names of every live list. */
+    listIndex: () => k('lists'),
+    /** Why the removals queue is paused (hash: reason, kind, at). */
+    pause: () => k('removals-paused'),
+    /** Rules reload broadcast and the current rule-set status. */
+    rulesChannel: () => k('rules-reload'),
+    rulesStatus: () => k('rules-status'),
+    /** Counters for metrics shared by every worker. */
+    stats: () => k('stats'),
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;
