@@ -145,3 +145,9 @@ function checkShape(root: object, maxDepth: number): Problem | undefined {
   }
   return undefined;
 }
+
+/** Custom event types are free-form; as a metrics label they collapse to `custom` (bounded cardinality). */
+const KNOWN_TYPE = /^(participant-(joined|left|renamed)|chat-message|session-(started|ended)|(recording|hls|livestream)-[a-z]+)$/;
+export function eventTypeLabel(type: string): string {
+  return KNOWN_TYPE.test(type) ? type : 'custom';
+}

@@ -22,6 +22,8 @@ export function createKeys(keyPrefix: string) {
     /** Outcome and API attempts of one removal job. */
     jobOutcome: (jobId: string) => k('job', jobId, 'outcome'),
     jobAttempts: (jobId: string) => k('job', jobId, 'attempts'),
+    /** Set once a remove call was recorded for the job; outlives the capped attempts list. */
+    jobRemoveSent: (jobId: string) => k('job', jobId, 'remove-sent'),
     /** Last session object recorded for a session, and its removals. */
     session: (sessionId: string) => k('session', sessionId),
     sessionRemovals: (sessionId: string) => k('session', sessionId, 'removals'),
@@ -35,6 +37,8 @@ export function createKeys(keyPrefix: string) {
     list: (name: string) => k('list', name),
     /** Names of every live list. */
     listIndex: () => k('lists'),
+    /** Bumped on every live-list change, so consumers reload lists only when they changed. */
+    listsVersion: () => k('lists-version'),
     /** Why the removals queue is paused (hash: reason, kind, at). */
     pause: () => k('removals-paused'),
     /** Rules reload broadcast and the current rule-set status. */

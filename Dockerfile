@@ -1,0 +1,11 @@
+# The worker image: docker compose builds it for the worker and the simulator.
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY rules ./rules
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+ENV NODE_ENV=production
+USER node
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["start"]

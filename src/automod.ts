@@ -1,0 +1,258 @@
+import { Worker, type Job } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { hasVideoSdkCredential, type Config } from './config.js';
+import { createEventProcessor } from './events/event-processor.js';
+import { createIngest } from './events/ingest.js';
+import { buildHttpApp } from './http/app.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { BACKOFF_TYPE, createQueues, EVENTS_QUEUE, REMOVALS_QUEUE, type Queues } from './queues.js';
+import { computeBackoff } from './removals/backoff.js';
+import type { RemovalJobData } from './removals/removal-job.js';
+import { createRemovalProcessor } from './removals/removal-processor.js';
+import { createRemovalRequester } from './removals/removal-requester.js';
+import { createRulesRuntime, type RulesRuntime } from './rules-runtime.js';
+import { createAuditStore } from './store/audit.js';
+import { createCounterStore } from './store/counters.js';
+import { createDeadLetters } from './store/dead-letter.js';
+import { createEventLog } from './store/event-log.js';
+import { createJobOutcomeStore } from './store/job-outcomes.js';
+import { createKeys } from './store/keys.js';
+import { createListStore } from './store/lists.js';
+import { createPauseState } from './store/pause-state.js';
+import { createRedis, type RedisClient } from './store/redis.js';
+import { createRemovalClaims } from './store/removal-claims.js';
+import { createSessionStore } from './store/session-store.js';
+import { createVideoSdkClient } from './videosdk/client.js';
+import { createTokenProvider } from './videosdk/token.js';
+
+/** A job held by a worker that died is taken over after at most lock + stalled-check time (< 30 s). */
+export const LOCK_DURATION_MS = 15_000;
+export const STALLED_INTERVAL_MS = 10_000;
+
+/** Everything a process shares: connections, stores, queues. Built without starting any work. */
+export function createServices(config: Config, logger: Logger, options: { metrics?: Metrics } = {}) {
+  const redis = createRedis(config.redis, { name: 'automod' });
+  const keys = createKeys(config.keyPrefix);
+  const retentionSeconds = config.jobsKeepHours * 3600 * 7;
+  const queues = createQueues(config, redis);
+  const metrics =
+    options.metrics ??
+    createMetrics({
+      queues: () => [
+        { name: EVENTS_QUEUE, queue: queues.events },
+        { name: REMOVALS_QUEUE, queue: queues.removals },
+      ],
+    });
+  const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
+  const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds });
+  const sessions = createSessionStore({ redis, keys, retentionSeconds });
+  const audit = createAuditStore({ redis, keys, maxRecords: config.auditMaxRecords });
+  const pause = createPauseState({ redis, keys });
+  const lists = createListStore({ redis, keys });
+  const deadLetters = createDeadLetters({ redis, keys, max: 10_000 });
+  const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours });
+  const counters = createCounterStore({ redis, keys });
+  const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
+  const ingest = createIngest({ redis, keys, queue: queues.events, dedupSeconds: config.dedupSeconds, metrics });
+  const tokens = createTokenProvider(config.videosdk);
+  const client = createVideoSdkClient({
+    apiBase: config.videosdk.apiBase,
+    apiVersion: config.videosdk.apiVersion,
+    timeoutMs: config.videosdk.timeoutMs,
+    tokens,
+    onAttempt: (attempt) => {
+      metrics.apiAttempt(attempt);
+      logger.debug({ operation: attempt.operation, status: attempt.status, latencyMs: attempt.latencyMs, requestId: attempt.requestId, error: attempt.error }, 'videosdk call');
+    },
+  });
+  return {
+    config,
+    logger,
+    redis,
+    keys,
+    queues,
+    metrics,
+    claims,
+    outcomes,
+    sessions,
+    audit,
+    pause,
+    lists,
+    deadLetters,
+    eventLog,
+    counters,
+    requester,
+    ingest,
+    client,
+    async close() {
+      client.close();
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+export interface StartOptions {
+  /** Run only one kind of worker (split deployments); both by default. */
+  only?: 'events' | 'removals' | undefined;
+  /** Serve the HTTP API (default true). */
+  http?: boolean;
+  /** Reload rules when the folder changes (default true). */
+  watchRules?: boolean;
+}
+
+export interface RunningAutomod {
+  services: Services;
+  rules: RulesRuntime | undefined;
+  http: FastifyInstance | undefined;
+  /** Base URL of the HTTP API when it listens. */
+  url: string | undefined;
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a worker process: loads and checks the rules (a bad rule set refuses to start), resumes a
+ * queue paused for a credential failure, starts the consumers and the HTTP API.
+ */
+export async function startAutomod(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningAutomod> {
+  const services = createServices(config, logger);
+  const { queues, metrics } = services;
+  const runEvents = options.only !== 'removals';
+  const runRemovals = options.only !== 'events';
+  const workers: Worker[] = [];
+  let rules: RulesRuntime | undefined;
+  let http: FastifyInstance | undefined;
+  let subscriber: RedisClient | undefined;
+  // BullMQ leaves connections it was given open; these are closed after the workers.
+  const workerConnections: RedisClient[] = [];
+  const onHangup = () => void rules?.reload('SIGHUP').catch((err: unknown) => logger.error({ err }, 'rules reload failed'));
+
+  try {
+    if (runEvents) {
+      rules = createRulesRuntime({ rulesDir: config.rulesDir, lists: services.lists, audit: services.audit, logger, metrics });
+      await rules.load();
+      if (options.watchRules ?? true) rules.watchFolder();
+      process.on('SIGHUP', onHangup);
+      // `automod rules reload` reaches every worker through Redis.
+      subscriber = createRedis(config.redis, { blocking: true, name: 'automod-rules' });
+      await subscriber.subscribe(services.keys.rulesChannel());
+      subscriber.on('message', () => onHangup());
+    }
+
+    if (runRemovals) {
+      if (!hasVideoSdkCredential(config)) {
+        logger.warn('no VideoSDK credential configured (VIDEOSDK_TOKEN or VIDEOSDK_API_KEY + VIDEOSDK_SECRET): removal calls will fail');
+      }
+      const paused = await services.pause.get();
+      if (paused?.kind === 'credential') {
+        // A worker starting (with a new credential, presumably) gives removals another chance.
+        await services.pause.clear('credential');
+        await queues.removals.resume();
+        await services.audit.append({ at: new Date().toISOString(), kind: 'resume', reason: 'worker started after a credential failure' });
+        logger.warn({ reason: paused.reason }, 'resuming removals paused for a credential failure');
+      }
+    }
+
+    const blocking = () => {
+      const connection = createRedis(config.redis, { blocking: true, name: 'automod-worker' });
+      workerConnections.push(connection);
+      return connection;
+    };
+    if (runEvents && rules) {
+      const processor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds });
+      workers.push(
+        new Worker(EVENTS_QUEUE, (job: Job) => processor.process(job), {
+          connection: blocking(),
+          prefix: config.keyPrefix,
+          concurrency: config.eventConcurrency,
+          lockDuration: LOCK_DURATION_MS,
+          stalledInterval: STALLED_INTERVAL_MS,
+          autorun: false,
+        }),
+      );
+    }
+    if (runRemovals) {
+      const processor = createRemovalProcessor({
+        ...services,
+        queue: queues.removals,
+        apiVersion: config.videosdk.apiVersion,
+        timeoutMs: config.videosdk.timeoutMs,
+      });
+      workers.push(
+        new Worker<RemovalJobData>(REMOVALS_QUEUE, (job, token) => processor.process(job, token), {
+          connection: blocking(),
+          prefix: config.keyPrefix,
+          concurrency: config.removalConcurrency,
+          lockDuration: LOCK_DURATION_MS,
+          stalledInterval: STALLED_INTERVAL_MS,
+          // The limiter is shared by every worker through Redis; it is also what Retry-After sets.
+          limiter: { max: config.apiRatePerSec ?? 1_000_000, duration: 1000 },
+          settings: {
+            backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
+              type === BACKOFF_TYPE
+                ? computeBackoff(attemptsMade, {
+                    baseMs: config.backoffMs,
+                    maxMs: config.backoffMaxMs,
+                    retryAfterMs: (err as { retryAfterMs?: number } | undefined)?.retryAfterMs,
+                  })
+                : config.backoffMs,
+          },
+          autorun: false,
+        }),
+      );
+    }
+    for (const worker of workers) {
+      worker.on('error', (err) => logger.error({ err, queue: worker.name }, 'worker error'));
+      worker.on('failed', (job, err) => {
+        if (job && worker.name === EVENTS_QUEUE) logger.error({ err, jobId: job.id }, 'event processing failed');
+      });
+      void worker.run();
+    }
+
+    let url: string | undefined;
+    if (options.http ?? true) {
+      http = await buildHttpApp({
+        ...services,
+        apiToken: config.http.apiToken,
+        webhookPublicKey: config.videosdk.webhookPublicKey,
+        rules,
+      });
+      url = await http.listen({ host: config.http.host, port: config.http.port });
+      logger.info({ url }, 'HTTP API listening');
+    }
+    logger.info({ only: options.only ?? 'all', prefix: config.prefix, apiVersion: config.videosdk.apiVersion }, 'automod started');
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        process.off('SIGHUP', onHangup);
+        rules?.close();
+        // Stop intake first, then let in-flight jobs finish within the bound; what is left stays queued.
+        await http?.close().catch(() => undefined);
+        const drained = Promise.all(workers.map((w) => w.close()));
+        const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
+        if ((await Promise.race([drained.then(() => 'drained' as const), timer])) === 'timeout') {
+          logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight jobs did not finish in time; leaving them for another worker');
+          await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+        }
+        await subscriber?.quit().catch(() => subscriber?.disconnect());
+        await Promise.all(workerConnections.map((c) => c.quit().catch(() => c.disconnect())));
+        await services.close();
+        logger.info('automod stopped');
+      })());
+    return { services, rules, http, url, workers, close };
+  } catch (err) {
+    process.off('SIGHUP', onHangup);
+    rules?.close();
+    await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    await http?.close().catch(() => undefined);
+    await subscriber?.quit().catch(() => undefined);
+    for (const c of workerConnections) c.disconnect();
+    await services.close().catch(() => undefined);
+    throw err;
+  }
+}

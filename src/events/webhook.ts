@@ -1,0 +1,49 @@
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { InvalidEventError, WebhookSignatureError } from '../errors.js';
+
+/** Fields VideoSDK puts in a webhook's `data` that become the event's top-level fields. */
+const LIFTED = ['meetingId', 'sessionId', 'participantId', 'participantName'] as const;
+
+/**
+ * Maps a VideoSDK webhook body (`{"webhookType": "...", "data": {...}}`, with `type` accepted as
+ * an alias) to an event input: `webhookType` becomes `type`, the ids and name move to the top level
+ * and the rest of `data` stays in `data`. The result still goes through `parseEvent`.
+ */
+export function mapWebhook(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InvalidEventError([{ path: '$', message: 'webhook body must be a JSON object' }]);
+  }
+  const envelope = body as Record<string, unknown>;
+  const type = envelope.webhookType ?? envelope.type;
+  if (typeof type !== 'string' || type.trim() === '') {
+    throw new InvalidEventError([{ path: '$.webhookType', message: 'is required' }]);
+  }
+  const data = envelope.data;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new InvalidEventError([{ path: '$.data', message: 'must be a JSON object' }]);
+  }
+  const rest: Record<string, unknown> = {};
+  const event: Record<string, unknown> = { type: type.trim(), data: rest };
+  for (const [key, value] of Object.entries(data)) {
+    if ((LIFTED as readonly string[]).includes(key)) event[key] = value;
+    else rest[key] = value;
+  }
+  return event;
+}
+
+/** Checks `videosdk-signature` (base64 RSA-SHA256 over the raw body) against a public key. */
+export function createSignatureVerifier(publicKeyPem: string): (rawBody: Buffer, signature: string | undefined) => void {
+  const key: KeyObject = createPublicKey(publicKeyPem);
+  return (rawBody, signature) => {
+    if (signature === undefined || signature.trim() === '') {
+      throw new WebhookSignatureError('the videosdk-signature header is missing');
+    }
+    let ok = false;
+    try {
+      ok = verify('RSA-SHA256', rawBody, key, Buffer.from(signature.trim(), 'base64'));
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new WebhookSignatureError('the videosdk-signature header does not match the body');
+  };
+}

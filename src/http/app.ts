@@ -1,0 +1,290 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { fastify, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  AutomodError,
+  InvalidEventError,
+  InvalidRemovalError,
+  NotFoundError,
+  UsageError,
+  WebhookSignatureError,
+  type Problem,
+} from '../errors.js';
+import { parseEvent, parseEvents } from '../events/event-schema.js';
+import type { Ingest } from '../events/ingest.js';
+import { createSignatureVerifier, mapWebhook } from '../events/webhook.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Queues } from '../queues.js';
+import { describeJob } from '../removals/job-view.js';
+import { requestRemovals, removalsBodySchema } from '../removals/bulk.js';
+import { replayRemovals, replayFilterSchema } from '../removals/replay.js';
+import type { RemovalRequester } from '../removals/removal-requester.js';
+import type { RulesRuntime } from '../rules-runtime.js';
+import type { AuditStore } from '../store/audit.js';
+import type { JobOutcomeStore } from '../store/job-outcomes.js';
+import type { PauseState } from '../store/pause-state.js';
+import type { RemovalClaims } from '../store/removal-claims.js';
+import type { RedisClient } from '../store/redis.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { VideoSdkClient } from '../videosdk/client.js';
+
+export interface HttpDeps {
+  apiToken: string | undefined;
+  webhookPublicKey: string | undefined;
+  redis: RedisClient;
+  queues: Queues;
+  ingest: Ingest;
+  requester: RemovalRequester;
+  claims: RemovalClaims;
+  client: VideoSdkClient;
+  outcomes: JobOutcomeStore;
+  sessions: SessionStore;
+  audit: AuditStore;
+  pause: PauseState;
+  /** Absent in a removals-only process, which decides nothing. */
+  rules?: RulesRuntime | undefined;
+  metrics: Metrics;
+  logger: Logger;
+  /** Largest accepted body (default 1 MB). */
+  bodyLimit?: number;
+  now?: () => number;
+}
+
+const auditQuerySchema = z.object({
+  sessionId: z.string().max(200).optional(),
+  participantId: z.string().max(200).optional(),
+  rule: z.string().max(200).optional(),
+  mode: z.enum(['enforce', 'shadow']).optional(),
+  kind: z.string().max(50).optional(),
+  outcome: z.string().max(50).optional(),
+  since: z.string().optional(),
+  until: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+/**
+ * The HTTP API (fastify). `buildHttpApp` only builds: the caller listens, so tests use `inject`
+ * or a port of their choice.
+ */
+export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = fastify({
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    logger: false,
+    trustProxy: false,
+    // Prototype-polluting keys are refused at parse time instead of being carried along.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  const now = deps.now ?? Date.now;
+  const tokenDigest = deps.apiToken ? sha256(deps.apiToken) : undefined;
+  const verifySignature = deps.webhookPublicKey ? createSignatureVerifier(deps.webhookPublicKey) : undefined;
+
+  const bearerMatches = (request: FastifyRequest): boolean => {
+    if (!tokenDigest) return true;
+    const header = request.headers.authorization;
+    const given = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    return given !== undefined && timingSafeEqual(sha256(given), tokenDigest);
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (path === '/healthz' || path === '/readyz' || path === '/v1/webhooks/videosdk') return;
+    if (!bearerMatches(request)) {
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a valid API token is required (Authorization: Bearer <AUTOMOD_API_TOKEN>)' });
+    }
+  });
+
+  app.setErrorHandler(async (err: unknown, request, reply) => {
+    const { status, body } = errorResponse(err);
+    if (status >= 500) deps.logger.error({ err, method: request.method, url: request.url.split('?')[0] }, 'request failed');
+    await reply.code(status).send(body);
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    await reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const reasons: string[] = [];
+    let paused: Awaited<ReturnType<PauseState['get']>>;
+    try {
+      await withTimeout(deps.redis.ping(), 1000);
+      paused = await withTimeout(deps.pause.get(), 1000);
+      if (paused) reasons.push(`removals paused (${paused.kind}): ${paused.reason}`);
+    } catch {
+      reasons.push('Redis is unreachable');
+    }
+    const rules = deps.rules?.status();
+    if (deps.rules && rules?.version === undefined) reasons.push('no valid rule set has been loaded');
+    const body = {
+      status: reasons.length === 0 ? 'ready' : 'unavailable',
+      reasons,
+      ...(paused ? { paused } : {}),
+      ...(rules ? { rules } : {}),
+    };
+    await reply.code(reasons.length === 0 ? 200 : 503).send(body);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    await reply.header('content-type', deps.metrics.registry.contentType).send(text);
+  });
+
+  app.post('/v1/events', async (request, reply) => {
+    const events = parseEvents(request.body, new Date(now()));
+    const result = await deps.ingest.ingest(events);
+    await reply.code(202).send(result);
+  });
+
+  // The webhook needs the raw bytes: VideoSDK signs the body exactly as sent.
+  await app.register(async (scope) => {
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.post('/v1/webhooks/videosdk', async (request, reply) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from('');
+      if (verifySignature) {
+        const header = request.headers['videosdk-signature'];
+        verifySignature(raw, Array.isArray(header) ? header[0] : header);
+      } else if (tokenDigest) {
+        const query = request.query as Record<string, unknown>;
+        const viaQuery = typeof query.token === 'string' && timingSafeEqual(sha256(query.token), tokenDigest);
+        if (!viaQuery && !bearerMatches(request)) {
+          await reply.code(401).send({ error: 'a valid API token is required (bearer or ?token=)' });
+          return;
+        }
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'), rejectPoisonedKeys);
+      } catch (err) {
+        throw new InvalidEventError([{ path: '$', message: `body is not valid JSON (${err instanceof Error ? err.message : 'parse error'})` }]);
+      }
+      const event = parseEvent(mapWebhook(body), new Date(now()));
+      const result = await deps.ingest.ingest([event]);
+      await reply.code(202).send(result);
+    });
+  });
+
+  app.post('/v1/removals', async (request, reply) => {
+    const parsed = removalsBodySchema.safeParse(request.body);
+    if (!parsed.success) throw new InvalidRemovalError(zodProblems(parsed.error.issues));
+    const result = await requestRemovals(parsed.data, { requester: deps.requester, client: deps.client, requestedBy: 'api' });
+    await reply.code(202).send({ jobs: result.jobs.map((j) => j.jobId), details: result.jobs, skipped: result.skipped });
+  });
+
+  app.get('/v1/jobs/:id', async (request) => {
+    const { id } = request.params as { id: string };
+    const view = await describeJob(deps.queues, deps.outcomes, id);
+    if (!view) throw new NotFoundError(`no job ${id}`);
+    return view;
+  });
+
+  app.post('/v1/replay', async (request) => {
+    const parsed = replayFilterSchema.safeParse(request.body ?? {});
+    if (!parsed.success) throw new InvalidRemovalError(zodProblems(parsed.error.issues));
+    return replayRemovals(parsed.data, { queue: deps.queues.removals, claims: deps.claims, outcomes: deps.outcomes, audit: deps.audit, now });
+  });
+
+  app.get('/v1/sessions/:id', async (request) => {
+    const { id } = request.params as { id: string };
+    const recorded = await deps.sessions.get(id);
+    if (!recorded) throw new NotFoundError(`nothing is recorded for session ${id}`);
+    return recorded;
+  });
+
+  app.get('/v1/audit', async (request) => {
+    const parsed = auditQuerySchema.safeParse(request.query);
+    if (!parsed.success) throw new UsageError(`invalid audit query: ${zodProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    const { since, until, ...rest } = parsed.data;
+    const records = await deps.audit.query({
+      ...rest,
+      ...(since !== undefined ? { since: parseTime(since, 'since', now()) } : {}),
+      ...(until !== undefined ? { until: parseTime(until, 'until', now()) } : {}),
+    });
+    return { records };
+  });
+
+  const board = new FastifyAdapter();
+  board.setBasePath('/admin/queues');
+  createBullBoard({
+    queues: [new BullMQAdapter(deps.queues.events, { readOnlyMode: false }), new BullMQAdapter(deps.queues.removals)],
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'meeting-automod' } },
+  });
+  await app.register(board.registerPlugin(), { prefix: '/admin/queues' });
+
+  return app;
+}
+
+/** One mapping from our errors to HTTP answers; never a stack trace. */
+function errorResponse(err: unknown): { status: number; body: { error: string; code?: string; details?: readonly Problem[] } } {
+  if (err instanceof InvalidEventError || err instanceof InvalidRemovalError) {
+    return { status: 400, body: { error: err.message, code: err.code, details: err.problems } };
+  }
+  if (err instanceof UsageError) return { status: 400, body: { error: err.message, code: err.code } };
+  if (err instanceof WebhookSignatureError) return { status: 401, body: { error: err.message, code: err.code } };
+  if (err instanceof NotFoundError) return { status: 404, body: { error: err.message, code: err.code } };
+  if (err instanceof AutomodError && err.code.startsWith('ERR_VIDEOSDK')) {
+    return { status: 502, body: { error: err.message, code: err.code } };
+  }
+  const fastifyError = err as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const status = fastifyError.statusCode;
+    const message =
+      status === 413 ? 'request body is larger than the limit (1 MB)' : `bad request: ${fastifyError.message ?? 'invalid request'}`;
+    return { status, body: { error: message, ...(fastifyError.code ? { code: fastifyError.code } : {}) } };
+  }
+  return { status: 500, body: { error: 'internal error; see the worker log' } };
+}
+
+function zodProblems(issues: readonly { path: readonly PropertyKey[]; message: string }[]): Problem[] {
+  return issues.map((issue) => ({
+    path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
+    message: issue.message,
+  }));
+}
+
+/** `since`/`until`: ISO time, epoch milliseconds, or a duration back from now (`90s`, `15m`, `24h`, `7d`). */
+export function parseTime(value: string, name: string, now: number): number {
+  const duration = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
+  if (duration) {
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[duration[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+    return now - Number(duration[1]) * unit;
+  }
+  if (/^\d+$/.test(value.trim())) return Number(value);
+  const time = new Date(value).getTime();
+  if (Number.isNaN(time)) throw new UsageError(`${name} must be an ISO time, epoch milliseconds or a duration like 24h, got "${value}"`);
+  return time;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function rejectPoisonedKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__') {
+    throw new Error(`key "${key}" is not allowed`);
+  }
+  return value;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+

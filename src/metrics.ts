@@ -1,0 +1,136 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Queue } from 'bullmq';
+
+/** Queue figures read on each scrape: depth per state and the age of the oldest waiting job. */
+export interface QueueProbe {
+  name: string;
+  queue: Pick<Queue, 'getJobCounts' | 'getWaiting'>;
+}
+
+/**
+ * Prometheus metrics of one process (prom-client). Every name starts with `automod_`; labels never
+ * carry ids, names or text from events, so cardinality stays bounded by rules and types.
+ */
+export function createMetrics(options: { queues?: () => readonly QueueProbe[]; processMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'automod_' });
+
+  const eventsReceived = new Counter({
+    name: 'automod_events_received_total',
+    help: 'Events accepted for processing, by type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const events = new Counter({
+    name: 'automod_events_total',
+    help: 'Events processed by the rules, by type',
+    labelNames: ['type'],
+    registers: [registry],
+  });
+  const invalidEvents = new Counter({
+    name: 'automod_events_invalid_total',
+    help: 'Events refused as invalid (HTTP 400 or dead-lettered job), by source',
+    labelNames: ['source'],
+    registers: [registry],
+  });
+  const duplicateEvents = new Counter({
+    name: 'automod_events_duplicate_total',
+    help: 'Events dropped because their id was seen within the dedup window',
+    registers: [registry],
+  });
+  const ruleHits = new Counter({
+    name: 'automod_rule_hits_total',
+    help: 'Rule hits, by rule, mode and action',
+    labelNames: ['rule', 'mode', 'action'],
+    registers: [registry],
+  });
+  const removals = new Counter({
+    name: 'automod_removals_total',
+    help: 'Finished removal jobs, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const removalRequests = new Counter({
+    name: 'automod_removal_requests_total',
+    help: 'Removal requests, by whether they made a job or collapsed into an existing one',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const apiRequests = new Counter({
+    name: 'automod_api_requests_total',
+    help: 'VideoSDK API requests, by operation and status class (2xx, 4xx, 5xx, error)',
+    labelNames: ['operation', 'status_class'],
+    registers: [registry],
+  });
+  const apiDuration = new Histogram({
+    name: 'automod_api_request_duration_seconds',
+    help: 'VideoSDK API request latency',
+    labelNames: ['operation'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const credentialFailures = new Counter({
+    name: 'automod_credential_failures_total',
+    help: 'Times VideoSDK refused the credential (401/403) and removals were paused',
+    registers: [registry],
+  });
+  const rulesReloads = new Counter({
+    name: 'automod_rules_reloads_total',
+    help: 'Rule set reloads, by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+
+  if (options.queues) {
+    const probes = options.queues;
+    new Gauge({
+      name: 'automod_queue_jobs',
+      help: 'Jobs per queue and state',
+      labelNames: ['queue', 'state'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const probe of probes()) {
+          const counts = await probe.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+          for (const [state, count] of Object.entries(counts)) this.set({ queue: probe.name, state }, count);
+        }
+      },
+    });
+    new Gauge({
+      name: 'automod_queue_oldest_waiting_seconds',
+      help: 'Age of the oldest waiting job per queue (0 when none waits)',
+      labelNames: ['queue'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const probe of probes()) {
+          const [oldest] = await probe.queue.getWaiting(-1, -1);
+          this.set({ queue: probe.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+        }
+      },
+    });
+  }
+
+  return {
+    registry,
+    eventsReceived,
+    events,
+    invalidEvents,
+    duplicateEvents,
+    ruleHits,
+    removals,
+    removalRequests,
+    apiRequests,
+    apiDuration,
+    credentialFailures,
+    rulesReloads,
+    /** Records one VideoSDK request (called by the API client for every attempt). */
+    apiAttempt(attempt: { operation: string; status?: number | undefined; latencyMs: number }) {
+      const statusClass = attempt.status === undefined ? 'error' : `${Math.floor(attempt.status / 100)}xx`;
+      apiRequests.inc({ operation: attempt.operation, status_class: statusClass });
+      apiDuration.observe({ operation: attempt.operation }, attempt.latencyMs / 1000);
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,136 @@
+import { Engine, type RuleProperties } from 'json-rules-engine';
+import type { MeetingEvent } from '../events/event-schema.js';
+import { createOperators } from './operators.js';
+import { compilePrecheck, type OperatorLike, type RulePrecheck } from './prefilter.js';
+import { counterKey, type CompiledRule, type EvaluationFacts, type ListSource, type RuleHit, type RuleSet } from './types.js';
+
+/** Options of `createEvaluator`. */
+export interface EvaluatorOptions {
+  /** The lists `inList`, `notInList` and `containsWord {list}` read; called on every use. */
+  lists: () => ListSource;
+  /**
+   * Skip json-rules-engine for events that no rule can match (decided by a synchronous pre-check
+   * over the same operators and facts). Default true; false is for equivalence tests and benchmarks.
+   */
+  prefilter?: boolean;
+}
+
+/** Tests events against a compiled rule set. Safe for any number of concurrent calls. */
+export interface Evaluator {
+  /** The rules that fire for `event`, highest priority first, then by name. */
+  evaluate(event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]>;
+}
+
+/** One engine and the facts of the evaluation it is running (at most one at a time). */
+interface PooledEngine {
+  engine: Engine;
+  facts: EvaluationFacts;
+}
+
+/** The rules an event type can match, with their engines. */
+interface Group {
+  rules: readonly CompiledRule[];
+  prechecks: readonly RulePrecheck[];
+  /** Idle engines; an evaluation takes one and puts it back. */
+  idle: PooledEngine[];
+}
+
+const NO_FACTS: EvaluationFacts = Object.freeze({ eventCounts: Object.freeze({}), strikes: Object.freeze({}) });
+// Idle engines kept per group after a burst; more are built on demand and dropped afterwards.
+const MAX_IDLE = 64;
+
+/**
+ * Compiles `ruleSet` for evaluation. Rules are grouped by the event types they can match, so an
+ * event only meets the rules that could fire for it; each group keeps a pool of json-rules-engine
+ * Engines because an Engine keeps run state and must never run two evaluations at once. Counters
+ * and strikes are read from the precomputed `facts`: evaluation does no I/O.
+ */
+export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Evaluator {
+  const operators = createOperators(options.lists);
+  const prefilter = options.prefilter ?? true;
+  const active = ruleSet.rules.filter((r) => r.mode !== 'off');
+  const byName = new Map(active.map((r) => [r.name, r]));
+
+  // One engine only to look operators up for the pre-checks (built-ins with decorators and ours).
+  const lookup = newEngine([], operators);
+  const operatorOf = (name: string): OperatorLike | undefined => operatorMap(lookup.engine)?.get(name) ?? undefined;
+
+  const makeGroup = (rules: readonly CompiledRule[]): Group => ({
+    rules,
+    prechecks: rules.map((r) => compilePrecheck((r.definition as RuleProperties).conditions, operatorOf)),
+    idle: [],
+  });
+  const anyType = active.filter((r) => r.eventTypes === undefined);
+  const wildcard = makeGroup(anyType);
+  const groups = new Map<string, Group>();
+  for (const type of new Set(active.flatMap((r) => r.eventTypes ?? []))) {
+    groups.set(type, makeGroup(active.filter((r) => r.eventTypes === undefined || r.eventTypes.includes(type))));
+  }
+
+  async function run(group: Group, event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]> {
+    const pooled = group.idle.pop() ?? newEngine(group.rules, operators);
+    pooled.facts = facts;
+    try {
+      const { results } = await pooled.engine.run({ event });
+      const hits: RuleHit[] = [];
+      for (const result of results) {
+        const rule = byName.get(result.name);
+        if (rule === undefined || rule.mode === 'off') continue;
+        hits.push({ rule: rule.name, mode: rule.mode, action: rule.action, reason: rule.reason, priority: rule.priority });
+      }
+      return hits.sort(byPriorityThenName);
+    } finally {
+      pooled.facts = NO_FACTS;
+      if (group.idle.length < MAX_IDLE) group.idle.push(pooled);
+    }
+  }
+
+  return {
+    evaluate(event, facts) {
+      const group = groups.get(event.type) ?? wildcard;
+      if (group.rules.length === 0) return Promise.resolve([]);
+      if (prefilter && !group.prechecks.some((check) => check(event, facts))) return Promise.resolve([]);
+      return run(group, event, facts);
+    },
+  };
+}
+
+function newEngine(rules: readonly CompiledRule[], operators: ReturnType<typeof createOperators>): PooledEngine {
+  // Undefined paths on the event are "no match", not an error: events carry free-form data.
+  const engine = new Engine([], { allowUndefinedFacts: true });
+  const pooled: PooledEngine = { engine, facts: NO_FACTS };
+  for (const op of operators) engine.addOperator(op);
+  // Counters are read from the facts of the evaluation this engine is running; no caching, since
+  // hashing the params for json-rules-engine's cache costs more than the lookup.
+  engine.addFact(
+    'eventCount',
+    (params: Record<string, unknown>) =>
+      pooled.facts.eventCounts[
+        counterKey({
+          type: String(params.type),
+          windowSeconds: Number(params.windowSeconds),
+          scope: params.scope === 'session' ? 'session' : 'participant',
+        })
+      ] ?? 0,
+    { cache: false },
+  );
+  engine.addFact('strikes', (params: Record<string, unknown>) => pooled.facts.strikes[String(params.windowSeconds)] ?? 0, {
+    cache: false,
+  });
+  // json-rules-engine mutates what it is given (condition priorities), so each engine gets a copy.
+  for (const rule of rules) engine.addRule(structuredClone(rule.definition) as RuleProperties);
+  return pooled;
+}
+
+/** json-rules-engine's operator map (not in its typings; stable across 6.x and 7.x). */
+function operatorMap(engine: Engine): { get(name: string): OperatorLike | null } | undefined {
+  const map: unknown = (engine as unknown as { operators?: unknown }).operators;
+  if (map !== null && typeof map === 'object' && typeof (map as { get?: unknown }).get === 'function') {
+    return map as { get(name: string): OperatorLike | null };
+  }
+  return undefined;
+}
+
+function byPriorityThenName(a: RuleHit, b: RuleHit): number {
+  return b.priority - a.priority || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0);
+}

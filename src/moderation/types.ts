@@ -1,0 +1,110 @@
+/**
+ * The data the moderation module takes and returns. Everything here is plain data so that the
+ * worker, `automod rules test` and backtests share one code path.
+ */
+
+/** `enforce` acts, `shadow` records what it would have done, `off` is loaded but never evaluated. */
+export type RuleMode = 'enforce' | 'shadow' | 'off';
+
+/** What a rule asks for when it fires: a removal, or a record only. */
+export type RuleAction = 'remove-participant' | 'flag';
+
+/** One rules file as read from disk. */
+export interface RuleFile {
+  /** Shown in problems (relative to the rules folder is fine). */
+  path: string;
+  content: string;
+}
+
+/**
+ * One `rules/lists/NAME.txt` file: one value per line; `#` comments and blank lines are ignored and
+ * values are trimmed.
+ */
+export interface ListFile {
+  /** The list name (`NAME`, without `.txt`). */
+  name: string;
+  content: string;
+}
+
+/** One sliding-window event counter that the loaded rules read through the `eventCount` fact. */
+export interface CounterSpec {
+  /** Event type counted. */
+  type: string;
+  windowSeconds: number;
+  /** Count per participant (`participantId`) or per session (`sessionId`). */
+  scope: 'participant' | 'session';
+}
+
+/** One validated rule, ready for the evaluator. */
+export interface CompiledRule {
+  name: string;
+  description?: string;
+  mode: RuleMode;
+  /** json-rules-engine priority (≥ 1); hits are reported highest first. */
+  priority: number;
+  action: RuleAction;
+  /** `event.params.reason`, else `description`, else `name`. */
+  reason: string;
+  /** `event.params` as written. */
+  params: Readonly<Record<string, unknown>>;
+  /** The file the rule came from, as given in `RuleFile.path`. */
+  file: string;
+  /**
+   * The event types the rule can match, when its top-level `all` pins `$.type` with `equal` or
+   * `in`; `undefined` means any type.
+   */
+  eventTypes?: readonly string[];
+  /** The json-rules-engine rule (`name`, `priority`, `conditions`, `event`); never mutated. */
+  definition: unknown;
+}
+
+/** A validated, immutable set of rules with what the counters must provide for it. */
+export interface RuleSet {
+  /** Short sha256 of the sorted rule files and lists; changes whenever the folder does. */
+  version: string;
+  rules: readonly CompiledRule[];
+  /** The `eventCount` counters that rules in `enforce`/`shadow` mode read, deduplicated. */
+  counterSpecs: readonly CounterSpec[];
+  /** The `strikes` windows (seconds) that rules in `enforce`/`shadow` mode read, deduplicated. */
+  strikeWindows: readonly number[];
+  /** Lists from `rules/lists/*.txt`. */
+  fileLists: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Every list named by an evaluated rule (`inList`, `notInList`, `containsWord {list}`), sorted.
+   * A list missing from `fileLists` is not an error (it may live in Redis); callers warn about it.
+   */
+  referencedLists: readonly string[];
+}
+
+/** Named value lists as the operators see them. */
+export interface ListSource {
+  has(list: string, value: string): boolean;
+  /**
+   * Every value of the list ([] when unknown). Returning the same array instance while the list is
+   * unchanged makes `containsWord`'s cache check free (otherwise it compares the values).
+   */
+  values(list: string): readonly string[];
+  exists(list: string): boolean;
+}
+
+/** Counter values precomputed for one event, so that evaluation does no I/O. */
+export interface EvaluationFacts {
+  /** Key = `counterKey(spec)`; a missing key reads as 0. */
+  eventCounts: Readonly<Record<string, number>>;
+  /** Key = `String(windowSeconds)`; a missing key reads as 0. */
+  strikes: Readonly<Record<string, number>>;
+}
+
+/** One rule that fired for an event. */
+export interface RuleHit {
+  rule: string;
+  mode: 'enforce' | 'shadow';
+  action: RuleAction;
+  reason: string;
+  priority: number;
+}
+
+/** The key of a counter in `EvaluationFacts.eventCounts`, e.g. `participant:chat-message:10`. */
+export function counterKey(spec: CounterSpec): string {
+  return `${spec.scope}:${spec.type}:${spec.windowSeconds}`;
+}

@@ -1,0 +1,55 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Config } from './config.js';
+import type { RemovalJobData } from './removals/removal-job.js';
+import type { RedisClient } from './store/redis.js';
+
+/** Queue names (public contract): producers add events to `events`; rule hits become `removals`. */
+export const EVENTS_QUEUE = 'events';
+export const REMOVALS_QUEUE = 'removals';
+
+/** Name of the custom backoff strategy the removal worker implements. */
+export const BACKOFF_TYPE = 'automod';
+
+/** Retention of finished jobs: bounded by age and by count, so Redis never grows without limit. */
+export function retention(config: Config): Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> {
+  const age = config.jobsKeepHours * 3600;
+  return {
+    removeOnComplete: { age, count: config.jobsKeepCount },
+    removeOnFail: { age: age * 7, count: config.jobsKeepCount },
+  };
+}
+
+export function removalJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.removalAttempts,
+    backoff: { type: BACKOFF_TYPE },
+    ...retention(config),
+  };
+}
+
+export interface Queues {
+  events: Queue;
+  removals: Queue<RemovalJobData>;
+  close(): Promise<void>;
+}
+
+/** Opens both queues on one shared connection (queues only issue plain commands). */
+export function createQueues(config: Config, connection: RedisClient): Queues {
+  const events = new Queue(EVENTS_QUEUE, {
+    connection,
+    prefix: config.keyPrefix,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 500 }, ...retention(config) },
+  });
+  const removals = new Queue<RemovalJobData>(REMOVALS_QUEUE, {
+    connection,
+    prefix: config.keyPrefix,
+    defaultJobOptions: removalJobOptions(config),
+  });
+  return {
+    events,
+    removals,
+    async close() {
+      await Promise.all([events.close(), removals.close()]);
+    },
+  };
+}

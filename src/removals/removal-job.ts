@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { InvalidRemovalError } from '../errors.js';
+
+/** Data of a removal job on the `removals` queue (public contract). */
+export interface RemovalJobData {
+  sessionId: string;
+  participantId: string;
+  meetingId?: string;
+  reason: string;
+  /** The rule that asked for the removal, when a rule did. */
+  rule?: string;
+  /** The event that broke the rule, when one did. */
+  eventId?: string;
+  /** `rule:NAME`, `operator:NAME`, `replay`, `api`... */
+  requestedBy: string;
+  /** Check the session before sending (operator removals and replays always do). */
+  verifyFirst?: boolean;
+}
+
+const id = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+
+export const removalJobSchema = z.object({
+  sessionId: id,
+  participantId: id,
+  meetingId: id.optional(),
+  reason: z.string().max(500, 'must be at most 500 characters').default('removed by moderation'),
+  rule: z.string().max(200).optional(),
+  eventId: z.string().max(200).optional(),
+  requestedBy: z.string().min(1).max(200).default('unknown'),
+  verifyFirst: z.boolean().optional(),
+});
+
+/** Validates removal job data, naming every problem. */
+export function parseRemovalJob(input: unknown): RemovalJobData {
+  const result = removalJobSchema.safeParse(input);
+  if (!result.success) {
+    throw new InvalidRemovalError(
+      result.error.issues.map((issue) => ({
+        path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
+        message: issue.message,
+      })),
+    );
+  }
+  const data: RemovalJobData = { ...result.data };
+  for (const key of Object.keys(data) as (keyof RemovalJobData)[]) if (data[key] === undefined) delete data[key];
+  return data;
+}
+
+/** Removal outcomes recorded per job (public contract). */
+export type RemovalOutcome = 'removed' | 'already-gone' | 'rejected' | 'failed';

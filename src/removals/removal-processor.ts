@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { DelayedError, UnrecoverableError, WaitingError, type Job, type Queue } from 'bullmq';
+import { AutomodError, InvalidRemovalError, VideoSdkApiError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { ApiAttemptRecord, AuditStore } from '../store/audit.js';
+import type { JobOutcomeStore } from '../store/job-outcomes.js';
+import type { PauseState } from '../store/pause-state.js';
+import type { RemovalClaims } from '../store/removal-claims.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
+import { isParticipantActive, type VideoSdkSession } from '../videosdk/session.js';
+import { parseRemovalJob, type RemovalJobData, type RemovalOutcome } from './removal-job.js';
+
+/** What a finished removal job returns (and what `GET /v1/jobs/:id` shows as outcome and detail). */
+export interface RemovalResult {
+  outcome: RemovalOutcome;
+  status?: number;
+  message?: string;
+}
+
+export interface RemovalProcessorDeps {
+  client: VideoSdkClient;
+  claims: RemovalClaims;
+  outcomes: JobOutcomeStore;
+  sessions: SessionStore;
+  audit: AuditStore;
+  pause: PauseState;
+  /** The removals queue: paused on a credential failure, rate-limited on `Retry-After`. */
+  queue: Queue<RemovalJobData>;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+  apiVersion: 'v1' | 'v2';
+  /** Per-request timeout; bounds how long the in-flight fence is held. */
+  timeoutMs: number;
+  now?: () => number;
+}
+
+/** A credential failure stops the whole queue; the job goes back untouched. */
+function isCredentialFailure(err: unknown): err is VideoSdkApiError {
+  return err instanceof VideoSdkApiError && err.kind === 'credential';
+}
+
+/**
+ * The removal step. Each try checks state first whenever an earlier try may have reached VideoSDK
+ * (or an operator asked), so a retried, replayed or redelivered job never removes twice; a fence in
+ * Redis keeps two runs of one removal from sending at the same moment.
+ */
+export function createRemovalProcessor(deps: RemovalProcessorDeps) {
+  const { client, claims, outcomes, sessions, audit, pause, queue, logger, metrics } = deps;
+  const now = deps.now ?? Date.now;
+
+  async function process(job: Job<RemovalJobData>, token?: string): Promise<RemovalResult> {
+    const jobId = job.id ?? 'unknown';
+    let data: RemovalJobData;
+    try {
+      data = parseRemovalJob(job.data);
+    } catch (err) {
+      if (!(err instanceof InvalidRemovalError)) throw err;
+      await outcomes.setOutcome(jobId, { outcome: 'rejected', message: err.message, at: new Date(now()).toISOString() });
+      metrics?.removals.inc({ outcome: 'rejected' });
+      throw new UnrecoverableError(err.message);
+    }
+    const log = logger.child({ jobId, sessionId: data.sessionId, participantId: data.participantId });
+
+    const fenceToken = `${jobId}:${randomUUID()}`;
+    const fenceTtl = deps.timeoutMs * 3 + 10_000;
+    if (!(await claims.acquireFence(data.sessionId, data.participantId, fenceToken, fenceTtl))) {
+      // Another run is sending a removal for this participant right now (a redelivered job, or an
+      // operator's forced one). Look again shortly, without spending an attempt.
+      log.info('removal already in flight elsewhere, delaying');
+      await job.moveToDelayed(now() + 1000, token);
+      throw new DelayedError();
+    }
+
+    try {
+      return await attempt(job, data, log);
+    } catch (err) {
+      if (isCredentialFailure(err)) {
+        await stopForCredential(err, log);
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      if (err instanceof UnrecoverableError || err instanceof DelayedError || err instanceof WaitingError) throw err;
+      const transient = !(err instanceof AutomodError) || err.retryable;
+      if (!transient) throw err;
+      if (err instanceof VideoSdkApiError && err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
+        // Retry-After speaks for the whole API, so every worker waits, not just this job.
+        await queue.rateLimit(err.retryAfterMs);
+      }
+      const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (lastTry) {
+        const status = err instanceof VideoSdkApiError ? err.status : undefined;
+        await finish(job, data, 'failed', undefined, { status, message: err instanceof Error ? err.message : String(err) });
+      } else {
+        log.warn({ err, attemptsMade: job.attemptsMade + 1 }, 'removal try failed, will retry');
+      }
+      throw err;
+    } finally {
+      await claims.releaseFence(data.sessionId, data.participantId, fenceToken).catch(() => undefined);
+    }
+  }
+
+  async function attempt(job: Job<RemovalJobData>, data: RemovalJobData, log: Logger): Promise<RemovalResult> {
+    const jobId = job.id ?? 'unknown';
+    const sentBefore = await outcomes.hasSentRemoval(jobId);
+    const goneOutcome: RemovalOutcome = sentBefore ? 'removed' : 'already-gone';
+    let roomId = data.meetingId;
+
+    // A POST that timed out or got a 5xx may have taken effect: look before sending it again.
+    if (data.verifyFirst || sentBefore || job.attemptsMade > 0 || (deps.apiVersion === 'v2' && roomId === undefined)) {
+      const fetched = await fetchSession(job, data);
+      if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
+        return finish(job, data, goneOutcome, fetched);
+      }
+      roomId ??= fetched.session?.roomId ?? fetched.session?.meetingId;
+    }
+
+    let response: ApiResponse;
+    try {
+      response = await timed(job, 'remove', () =>
+        client.removeParticipant({ sessionId: data.sessionId, participantId: data.participantId, ...(roomId ? { roomId } : {}) }),
+      );
+    } catch (err) {
+      if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
+        if (err.status === 404) {
+          // 404 can mean "no such participant any more": only the session can tell.
+          const fetched = await fetchSession(job, data);
+          if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
+            return finish(job, data, goneOutcome, fetched);
+          }
+        }
+        await finish(job, data, 'rejected', undefined, { status: err.status, message: err.detail ?? err.message });
+        throw new UnrecoverableError(err.message);
+      }
+      throw err;
+    }
+    log.debug('remove call succeeded');
+    let recorded: ApiResponse | undefined = response.session ? response : undefined;
+    if (!recorded) {
+      // VideoSDK's answer is not always a session (its SDK calls it a confirmation message); the
+      // state we record comes from a fetch then, and a failed fetch does not undo the removal.
+      recorded = await timed(job, 'get-session', () => client.getSession(data.sessionId)).catch(() => undefined);
+    }
+    return finish(job, data, 'removed', recorded);
+  }
+
+  /** GET the session; an unknown session rejects the removal (404). */
+  async function fetchSession(job: Job<RemovalJobData>, data: RemovalJobData): Promise<ApiResponse> {
+    const jobId = job.id ?? 'unknown';
+    try {
+      return await timed(job, 'get-session', () => client.getSession(data.sessionId));
+    } catch (err) {
+      if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
+        const message = err.status === 404 ? `session ${data.sessionId} is unknown to VideoSDK` : (err.detail ?? err.message);
+        await finish(job, data, 'rejected', undefined, { status: err.status, message });
+        throw new UnrecoverableError(err.message);
+      }
+      throw err;
+    }
+  }
+
+  /** Runs one API call and records it as an attempt of the job (status, latency, request id). */
+  async function timed(
+    job: Job<RemovalJobData>,
+    operation: 'remove' | 'get-session',
+    call: () => Promise<ApiResponse>,
+  ): Promise<ApiResponse> {
+    const jobId = job.id ?? 'unknown';
+    const started = now();
+    const method = operation === 'remove' ? 'POST' : 'GET';
+    const record = (attempt: Omit<ApiAttemptRecord, 'at' | 'method' | 'operation' | 'latencyMs'> & { path: string }) =>
+      outcomes.appendAttempt(jobId, { at: started, method, operation, latencyMs: now() - started, ...attempt });
+    try {
+      const response = await call();
+      await record({ path: apiPath(deps.apiVersion, operation, job.data.sessionId), status: response.status, ...(response.requestId ? { requestId: response.requestId } : {}) });
+      return response;
+    } catch (err) {
+      if (err instanceof VideoSdkApiError) {
+        await record({
+          path: err.path,
+          ...(err.status !== undefined ? { status: err.status } : { error: err.detail ?? 'no response' }),
+          ...(err.requestId ? { requestId: err.requestId } : {}),
+        });
+      }
+      throw err;
+    }
+  }
+
+  async function finish(
+    job: Job<RemovalJobData>,
+    data: RemovalJobData,
+    outcome: RemovalOutcome,
+    response: ApiResponse | undefined,
+    detail: { status?: number | undefined; message?: string | undefined } = {},
+  ): Promise<RemovalResult> {
+    const jobId = job.id ?? 'unknown';
+    const at = new Date(now()).toISOString();
+    const result: RemovalResult = { outcome };
+    if (detail.status !== undefined) result.status = detail.status;
+    if (detail.message !== undefined) result.message = detail.message;
+
+    await outcomes.setOutcome(jobId, { ...result, at });
+    if (response?.session) {
+      await sessions.recordSession(data.sessionId, sessionToStore(response), { jobId, at: now() });
+    }
+    await sessions.recordRemoval(data.sessionId, {
+      participantId: data.participantId,
+      outcome,
+      reason: data.reason,
+      ...(data.rule ? { rule: data.rule } : {}),
+      jobId,
+      at,
+    });
+    await audit.append({
+      at,
+      kind: 'removal',
+      outcome,
+      sessionId: data.sessionId,
+      participantId: data.participantId,
+      ...(data.meetingId ? { meetingId: data.meetingId } : {}),
+      ...(data.rule ? { rule: data.rule } : {}),
+      ...(data.eventId ? { eventId: data.eventId } : {}),
+      jobId,
+      reason: data.reason,
+      requestedBy: data.requestedBy,
+      attempts: await outcomes.attempts(jobId),
+      ...(detail.status !== undefined || detail.message !== undefined ? { detail: { ...result } } : {}),
+    });
+    if (outcome === 'removed' || outcome === 'already-gone') {
+      await claims.complete(data.sessionId, data.participantId, jobId);
+    } else {
+      await claims.release(data.sessionId, data.participantId, jobId);
+    }
+    metrics?.removals.inc({ outcome });
+    const fields = { jobId, sessionId: data.sessionId, participantId: data.participantId, rule: data.rule, outcome, ...detail };
+    if (outcome === 'removed' || outcome === 'already-gone') logger.info(fields, 'removal finished');
+    else logger.warn(fields, 'removal did not succeed');
+    return result;
+  }
+
+  async function stopForCredential(err: VideoSdkApiError, log: Logger): Promise<void> {
+    const reason = `VideoSDK refused the credential (HTTP ${err.status ?? '?'}); fix VIDEOSDK_TOKEN or VIDEOSDK_API_KEY/VIDEOSDK_SECRET and restart, or run automod resume`;
+    const at = new Date(now()).toISOString();
+    await pause.set({ reason, kind: 'credential', at });
+    await queue.pause();
+    await audit.append({ at, kind: 'pause', reason, detail: { status: err.status } });
+    metrics?.credentialFailures.inc();
+    log.error({ status: err.status, requestId: err.requestId }, 'CREDENTIAL REJECTED: removals paused until the credential is fixed');
+  }
+
+  return { process };
+}
+
+/** The request path of an operation, as recorded with each attempt (no host, no token). */
+function apiPath(version: 'v1' | 'v2', operation: 'remove' | 'get-session', sessionId: string): string {
+  const id = encodeURIComponent(sessionId);
+  if (version === 'v2') return operation === 'remove' ? '/v2/sessions/participants/remove' : `/v2/sessions/${id}`;
+  return operation === 'remove' ? `/v1/meeting-sessions/${id}/remove-participant` : `/v1/meeting-sessions/${id}`;
+}
+
+/** The session object as VideoSDK sent it when it is one, else the normalized form. */
+function sessionToStore(response: ApiResponse): unknown {
+  const body = response.body;
+  if (body && typeof body === 'object' && !Array.isArray(body) && Array.isArray((body as { participants?: unknown }).participants)) {
+    return body;
+  }
+  return response.session satisfies VideoSdkSession | undefined;
+}
+
+export type RemovalProcessor = ReturnType<typeof createRemovalProcessor>;

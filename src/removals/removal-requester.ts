@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Logger } from '../logger.js';
+import type { RemovalClaims } from '../store/removal-claims.js';
+import type { RemovalJobData } from './removal-job.js';
+
+export interface RemovalRequestResult {
+  jobId: string;
+  /** True when an earlier request for the same participant stands in for this one. */
+  collapsed: boolean;
+}
+
+/** States in which a removal job is still going to run. */
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children']);
+
+/**
+ * Turns removal requests into jobs on the `removals` queue, at most one per session and participant:
+ * a request while one is queued or running collapses into it, and so does a rule's request within
+ * the dedup window after a success. Operator removals and replays (`force`) are never collapsed by
+ * an earlier success, only by one still pending.
+ */
+export function createRemovalRequester(deps: { queue: Queue<RemovalJobData>; claims: RemovalClaims; logger: Logger }) {
+  const { queue, claims, logger } = deps;
+
+  async function request(data: RemovalJobData, options: { force?: boolean } = {}): Promise<RemovalRequestResult> {
+    const force = options.force ?? false;
+    const jobId = randomUUID();
+    const enqueue = async (): Promise<RemovalRequestResult> => {
+      try {
+        await queue.add('remove', data, { jobId });
+      } catch (err) {
+        await claims.release(data.sessionId, data.participantId, jobId).catch(() => undefined);
+        throw err;
+      }
+      return { jobId, collapsed: false };
+    };
+    for (let tries = 0; tries < 3; tries++) {
+      const claim = await claims.claim(data.sessionId, data.participantId, jobId, { force });
+      if (claim.claimed) return enqueue();
+      if (claim.state === 'done') return { jobId: claim.existingJobId, collapsed: true };
+      // A pending claim whose job no longer runs (its producer died between claim and add, or the job
+      // was removed by hand) must not block removals: take it over.
+      const state = await queue.getJobState(claim.existingJobId);
+      if (LIVE_STATES.has(state)) return { jobId: claim.existingJobId, collapsed: true };
+      logger.warn({ sessionId: data.sessionId, participantId: data.participantId, staleJobId: claim.existingJobId, state }, 'taking over a stale removal claim');
+      if (await claims.takeOver(data.sessionId, data.participantId, `pending:${claim.existingJobId}`, jobId)) return enqueue();
+    }
+    throw new Error(`could not claim the removal of ${data.participantId} in session ${data.sessionId}`);
+  }
+
+  /**
+   * Many requests at once (bulk removals): claims go out together and the claimed jobs are added
+   * with one `addBulk` per chunk, so 10,000 removals cost a few dozen round trips, not 20,000.
+   */
+  async function requestMany(items: readonly RemovalJobData[], options: { force?: boolean } = {}): Promise<RemovalRequestResult[]> {
+    const force = options.force ?? false;
+    const results: RemovalRequestResult[] = [];
+    for (let start = 0; start < items.length; start += CHUNK) {
+      const chunk = items.slice(start, start + CHUNK);
+      const ids = chunk.map(() => randomUUID());
+      const claimed = await Promise.all(chunk.map((data, i) => claims.claim(data.sessionId, data.participantId, ids[i]!, { force })));
+      const toAdd = chunk.flatMap((data, i) => (claimed[i]?.claimed ? [{ name: 'remove', data, opts: { jobId: ids[i]! } }] : []));
+      if (toAdd.length > 0) {
+        try {
+          await queue.addBulk(toAdd);
+        } catch (err) {
+          await Promise.all(toAdd.map((j) => claims.release(j.data.sessionId, j.data.participantId, j.opts.jobId).catch(() => undefined)));
+          throw err;
+        }
+      }
+      for (let i = 0; i < chunk.length; i++) {
+        const claim = claimed[i]!;
+        // Contested ones (rare) take the careful one-at-a-time path.
+        results.push(claim.claimed ? { jobId: ids[i]!, collapsed: false } : await request(chunk[i]!, { force }));
+      }
+    }
+    return results;
+  }
+
+  return { request, requestMany };
+}
+
+const CHUNK = 500;
+
+export type RemovalRequester = ReturnType<typeof createRemovalRequester>;

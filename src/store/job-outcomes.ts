@@ -1,0 +1,95 @@
+import type { ApiAttemptRecord } from './audit.js';
+import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
+
+/** The final (or latest) outcome of one removal job. */
+export interface JobOutcome {
+  /** `removed`, `already-gone`, `rejected`, `failed`, ... */
+  outcome: string;
+  /** HTTP status that decided it, when one did. */
+  status?: number;
+  message?: string;
+  /** ISO time it was reached. */
+  at: string;
+}
+
+/** Per removal job: every API attempt and the outcome, kept beside BullMQ's own job record. */
+export interface JobOutcomeStore {
+  /** Records one API call made for the job (the newest 100 are kept). */
+  appendAttempt(jobId: string, attempt: ApiAttemptRecord): Promise<void>;
+  /** The recorded API calls, oldest first. */
+  attempts(jobId: string): Promise<ApiAttemptRecord[]>;
+  setOutcome(jobId: string, outcome: JobOutcome): Promise<void>;
+  getOutcome(jobId: string): Promise<JobOutcome | undefined>;
+  /**
+   * Whether any earlier try of this job recorded a remove call. A retry that finds the participant
+   * gone uses it to tell `removed` (our POST took effect, its answer was lost) from `already-gone`.
+   * A remove call counts whatever its answer (a timeout may still have taken effect), and even after
+   * the capped attempts list dropped it.
+   */
+  hasSentRemoval(jobId: string): Promise<boolean>;
+  /** Forgets the job's attempts and outcome (a replay starts from what VideoSDK says now). */
+  clear(jobId: string): Promise<void>;
+}
+
+/** Options of `createJobOutcomeStore`. */
+export interface JobOutcomeStoreOptions {
+  redis: RedisClient;
+  keys: Keys;
+  /** How long attempts and outcome live after the last write. */
+  retentionSeconds: number;
+  /** Attempts kept per job. Default 100. */
+  maxAttempts?: number;
+}
+
+/** Operation name of the remove-participant call in `ApiAttemptRecord.operation`. */
+export const REMOVE_OPERATION = 'remove';
+
+/** Creates the job outcome store. */
+export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttempts = 100 }: JobOutcomeStoreOptions): JobOutcomeStore {
+  const ttl = Math.max(1, Math.floor(retentionSeconds));
+  const attempts = async (jobId: string): Promise<ApiAttemptRecord[]> =>
+    (await redis.lrange(keys.jobAttempts(jobId), 0, -1)).flatMap((raw) => {
+      const parsed = parseJson(raw);
+      return parsed && typeof parsed === 'object' ? [parsed as ApiAttemptRecord] : [];
+    });
+
+  return {
+    async appendAttempt(jobId, attempt) {
+      const key = keys.jobAttempts(jobId);
+      const multi = redis.multi().rpush(key, JSON.stringify(attempt)).ltrim(key, -maxAttempts, -1).expire(key, ttl);
+      // A marker of its own: the capped list may already have dropped the first remove call.
+      if (attempt.operation === REMOVE_OPERATION) multi.set(keys.jobRemoveSent(jobId), '1', 'EX', ttl);
+      else multi.expire(keys.jobRemoveSent(jobId), ttl);
+      await multi.exec();
+    },
+
+    attempts,
+
+    async setOutcome(jobId, outcome) {
+      await redis.set(keys.jobOutcome(jobId), JSON.stringify(outcome), 'EX', ttl);
+    },
+
+    async getOutcome(jobId) {
+      const raw = await redis.get(keys.jobOutcome(jobId));
+      const parsed = raw === null ? undefined : parseJson(raw);
+      return parsed && typeof parsed === 'object' ? (parsed as JobOutcome) : undefined;
+    },
+
+    async hasSentRemoval(jobId) {
+      return (await redis.exists(keys.jobRemoveSent(jobId))) === 1;
+    },
+
+    async clear(jobId) {
+      await redis.del(keys.jobOutcome(jobId), keys.jobAttempts(jobId), keys.jobRemoveSent(jobId));
+    },
+  };
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+import type { Keys } from './keys.js';
+import { createLuaScript } from './lua-script.js';
+import type { RedisClient } from './redis.js';
+
+/** Why removals are paused. */
+export interface PauseInfo {
+  reason: string;
+  /** `credential`: VideoSDK refused the credential (401/403); `operator`: `automod pause`. */
+  kind: 'credential' | 'operator';
+  /** ISO time of the pause. */
+  at: string;
+}
+
+/** The recorded reason for a paused removals queue, shared by every worker. */
+export interface PauseState {
+  /**
+   * Records a pause. An operator pause replaces anything; a credential pause does not replace an
+   * operator one, so a worker starting with a new credential cannot undo a deliberate pause.
+   * Answers whether the record was written.
+   */
+  set(info: PauseInfo): Promise<boolean>;
+  get(): Promise<PauseInfo | undefined>;
+  /** Clears the pause, only when it is of `kind` if one is given. Answers whether it cleared one. */
+  clear(kind?: PauseInfo['kind']): Promise<boolean>;
+}
+
+/** Options of `createPauseState`. */
+export interface PauseStateOptions {
+  redis: RedisClient;
+  keys: Keys;
+}
+
+// ARGV: reason, kind, at.
+const SET = createLuaScript(`
+if ARGV[2] == 'credential' and redis.call('HGET', KEYS[1], 'kind') == 'operator' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'reason', ARGV[1], 'kind', ARGV[2], 'at', ARGV[3])
+return 1
+`);
+
+// ARGV: kind or ''.
+const CLEAR = createLuaScript(`
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'kind') ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`);
+
+/** Creates the pause state. It is one small hash with no TTL: a pause lasts until resumed. */
+export function createPauseState({ redis, keys }: PauseStateOptions): PauseState {
+  return {
+    async set(info) {
+      return (await SET.run(redis, [keys.pause()], [info.reason, info.kind, info.at])) === 1;
+    },
+
+    async get() {
+      const hash = await redis.hgetall(keys.pause());
+      if (hash.kind === undefined) return undefined;
+      return {
+        reason: hash.reason ?? '',
+        kind: hash.kind === 'credential' ? 'credential' : 'operator',
+        at: hash.at ?? '',
+      };
+    },
+
+    async clear(kind) {
+      return (await CLEAR.run(redis, [keys.pause()], [kind ?? ''])) === 1;
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import type { Keys } from './keys.js';
+import { createLuaScript } from './lua-script.js';
+import type { RedisClient } from './redis.js';
+
+/** The state of a claim held by another job. */
+export type ClaimState = 'pending' | 'done';
+
+/** Answer of `claim`. */
+export type ClaimResult =
+  | { claimed: true }
+  | {
+      claimed: false;
+      existingJobId: string;
+      state: ClaimState;
+      /** The raw claim value, to hand to `takeOver` as the expected value. */
+      value: string;
+    };
+
+/**
+ * Collapse of repeated removal requests for one (session, participant). The claim value is
+ * `pending:<jobId>` while a job is queued or running and `done:<jobId>` for the dedup window after
+ * it succeeded.
+ */
+export interface RemovalClaims {
+  /**
+   * Claims the participant for `jobId`. A job that already holds the pending claim (a retry of
+   * itself) gets it again. A `done` claim (even one this job left) only yields to `force` (operator
+   * removals, replays).
+   */
+  claim(sessionId: string, participantId: string, jobId: string, options?: { force?: boolean }): Promise<ClaimResult>;
+  /**
+   * Takes the claim over when it still holds `expectedValue` (or nothing): used after the caller
+   * found that the job named in a pending claim no longer exists.
+   */
+  takeOver(sessionId: string, participantId: string, expectedValue: string, jobId: string): Promise<boolean>;
+  /** Marks the removal done for the dedup window, if the claim is still this job's or absent. */
+  complete(sessionId: string, participantId: string, jobId: string): Promise<boolean>;
+  /** Drops this job's claim (it failed or was rejected): a later request may try again. */
+  release(sessionId: string, participantId: string, jobId: string): Promise<boolean>;
+  /** Ends the dedup window after a success (the participant joined again); pending claims stay. */
+  endWindow(sessionId: string, participantId: string): Promise<boolean>;
+  /** Takes the in-flight fence (so two runs of one job never both send); false when held. */
+  acquireFence(sessionId: string, participantId: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Releases the fence if `token` still holds it. */
+  releaseFence(sessionId: string, participantId: string, token: string): Promise<boolean>;
+}
+
+/** Options of `createRemovalClaims`. */
+export interface RemovalClaimsOptions {
+  redis: RedisClient;
+  keys: Keys;
+  /** How long a `done` claim lasts (`AUTOMOD_DEDUP_SECONDS`). */
+  dedupSeconds: number;
+  /**
+   * Bound on a `pending` claim, so a claim of a job that vanished without releasing it (its
+   * Redis data lost, a bug) cannot block the participant forever. Default max(dedupSeconds, 3600).
+   */
+  pendingSeconds?: number;
+}
+
+/** Builds a claim value; exposed for tests and for callers that compare values. */
+export function claimValue(state: ClaimState, jobId: string): string {
+  return `${state}:${jobId}`;
+}
+
+function parseClaim(value: string): { state: ClaimState; jobId: string } {
+  const colon = value.indexOf(':');
+  const state = value.slice(0, colon);
+  return { state: state === 'done' ? 'done' : 'pending', jobId: value.slice(colon + 1) };
+}
+
+// ARGV: jobId, force (0/1), pending TTL seconds. Answers 1 or the current value.
+const CLAIM = createLuaScript(`
+local cur = redis.call('GET', KEYS[1])
+local mine = 'pending:' .. ARGV[1]
+if cur == false or cur == mine or (ARGV[2] == '1' and string.sub(cur, 1, 5) == 'done:') then
+  redis.call('SET', KEYS[1], mine, 'EX', ARGV[3])
+  return 1
+end
+return cur
+`);
+
+// ARGV: expected value, jobId, pending TTL seconds.
+const TAKE_OVER = createLuaScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], 'pending:' .. ARGV[2], 'EX', ARGV[3])
+  return 1
+end
+return 0
+`);
+
+// ARGV: jobId, dedup seconds.
+const COMPLETE = createLuaScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == 'pending:' .. ARGV[1] or cur == 'done:' .. ARGV[1] then
+  redis.call('SET', KEYS[1], 'done:' .. ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+`);
+
+// ARGV: jobId.
+const RELEASE = createLuaScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == 'pending:' .. ARGV[1] or cur == 'done:' .. ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`);
+
+const END_WINDOW = createLuaScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and string.sub(cur, 1, 5) == 'done:' then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+// ARGV: token.
+const RELEASE_FENCE = createLuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/** Creates the removal claims. */
+export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds }: RemovalClaimsOptions): RemovalClaims {
+  const dedup = Math.max(1, Math.floor(dedupSeconds));
+  const pendingTtl = Math.max(1, Math.floor(pendingSeconds ?? Math.max(dedup, 3600)));
+  const key = (sessionId: string, participantId: string): string => keys.removalClaim(sessionId, participantId);
+
+  return {
+    async claim(sessionId, participantId, jobId, options = {}) {
+      const reply = await CLAIM.run(redis, [key(sessionId, participantId)], [jobId, options.force ? 1 : 0, pendingTtl]);
+      if (reply === 1) return { claimed: true };
+      const value = String(reply);
+      const { state, jobId: existingJobId } = parseClaim(value);
+      return { claimed: false, existingJobId, state, value };
+    },
+
+    async takeOver(sessionId, participantId, expectedValue, jobId) {
+      return (await TAKE_OVER.run(redis, [key(sessionId, participantId)], [expectedValue, jobId, pendingTtl])) === 1;
+    },
+
+    async complete(sessionId, participantId, jobId) {
+      return (await COMPLETE.run(redis, [key(sessionId, participantId)], [jobId, dedup])) === 1;
+    },
+
+    async release(sessionId, participantId, jobId) {
+      return (await RELEASE.run(redis, [key(sessionId, participantId)], [jobId])) === 1;
+    },
+
+    async endWindow(sessionId, participantId) {
+      return (await END_WINDOW.run(redis, [key(sessionId, participantId)], [])) === 1;
+    },
+
+    async acquireFence(sessionId, participantId, token, ttlMs) {
+      const reply = await redis.set(keys.removalFence(sessionId, participantId), token, 'PX', Math.max(1, Math.floor(ttlMs)), 'NX');
+      return reply === 'OK';
+    },
+
+    async releaseFence(sessionId, participantId, token) {
+      return (await RELEASE_FENCE.run(redis, [keys.removalFence(sessionId, participantId)], [token])) === 1;
+    },
+  };
+}

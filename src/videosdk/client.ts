@@ -1,0 +1,308 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { got, RequestError, type Response } from 'got';
+import { VideoSdkApiError } from '../errors.js';
+import { classifyApiFailure, mayHaveApplied, parseRetryAfter } from './classify.js';
+import { activeParticipantIds, parseSession, type VideoSdkSession } from './session.js';
+
+export type ApiOperation = 'remove' | 'get-session' | 'get-active';
+
+/** One HTTP request to VideoSDK, successful or not; for logs, metrics and the audit. */
+export interface ApiAttempt {
+  method: 'GET' | 'POST';
+  /** Path only: no host, no query. */
+  path: string;
+  operation: ApiOperation;
+  status?: number;
+  latencyMs: number;
+  requestId?: string;
+  /** Why no answer arrived: `'timeout'`, `'ECONNRESET'`, ... */
+  error?: string;
+  /** When the request was started (ms since the epoch, from the client's clock). */
+  at: number;
+}
+
+/** A 2xx answer. */
+export interface ApiResponse {
+  status: number;
+  /** The session read leniently from the body; undefined when the body holds none. */
+  session: VideoSdkSession | undefined;
+  /** Parsed JSON, or the text when the body is not JSON. */
+  body: unknown;
+  requestId?: string;
+  latencyMs: number;
+}
+
+export interface VideoSdkClientOptions {
+  /** e.g. `https://api.videosdk.live` (no trailing slash needed). */
+  apiBase: string;
+  apiVersion: 'v1' | 'v2';
+  /** Per HTTP request. */
+  timeoutMs: number;
+  tokens: { get(): Promise<string> };
+  /** Called once per HTTP request, success or not. */
+  onAttempt?: (attempt: ApiAttempt) => void;
+  /** Clock (ms since the epoch) for `at` and `Retry-After` dates; defaults to `Date.now`. */
+  now?: () => number;
+  /** Page size asked for when listing active participants (v2). Default 50. */
+  perPage?: number;
+}
+
+export interface RemoveParticipantInput {
+  sessionId: string;
+  participantId: string;
+  /** v2 only; left out of the body when unknown. */
+  roomId?: string;
+}
+
+export interface VideoSdkClient {
+  readonly apiVersion: 'v1' | 'v2';
+  removeParticipant(input: RemoveParticipantInput): Promise<ApiResponse>;
+  getSession(sessionId: string): Promise<ApiResponse>;
+  /**
+   * v2: the active-participants listing, every page merged (`body` is the first page's, `latencyMs`
+   * the sum). v1 has no such endpoint: the session fetch, filtered to active participants (its
+   * attempt is reported as `get-active` although the path is the session's).
+   */
+  getActiveParticipants(sessionId: string): Promise<ApiResponse>;
+  /** Closes idle keep-alive connections. */
+  close(): void;
+}
+
+const REQUEST_ID_HEADERS = ['x-request-id', 'request-id', 'x-amzn-requestid', 'x-amz-request-id'] as const;
+const DETAIL_FIELDS = ['message', 'error', 'msg', 'statusMessage'] as const;
+const DETAIL_MAX = 200;
+/** Guard against a server that never reaches its last page. */
+const MAX_PAGES = 200;
+const JWT_LIKE = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+
+interface Call {
+  method: 'GET' | 'POST';
+  path: string;
+  operation: ApiOperation;
+  query?: Record<string, string>;
+  json?: Record<string, string>;
+}
+
+/**
+ * The only code that talks HTTP to VideoSDK. Every method first asks `tokens` for a token, so a
+ * missing credential surfaces as the provider's `CredentialMissingError` before any request.
+ * got's retry is off: BullMQ's attempts are the only retry loop. Non-2xx answers, timeouts and connection errors become `VideoSdkApiError`, classified
+ * once by `classifyApiFailure`. The token is never put on an error (got errors carry the request
+ * headers, so they are never attached as `cause`).
+ */
+export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkClient {
+  const base = options.apiBase.replace(/\/+$/, '');
+  const { apiVersion, tokens, onAttempt } = options;
+  const now = options.now ?? Date.now;
+  const perPage = options.perPage ?? 50;
+  const agent = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  const id = (value: string): string => encodeURIComponent(value);
+
+  async function send(call: Call): Promise<ApiResponse> {
+    const token = await tokens.get();
+    const at = now();
+    const started = performance.now();
+    const attempt: ApiAttempt = { method: call.method, path: call.path, operation: call.operation, latencyMs: 0, at };
+    const report = (): void => {
+      attempt.latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      try {
+        onAttempt?.(attempt);
+      } catch {
+        // An observer's bug must not turn a successful removal into a failed one.
+      }
+    };
+
+    let response: Response<string>;
+    try {
+      response = await got(`${base}${call.path}`, {
+        method: call.method,
+        searchParams: call.query,
+        json: call.json,
+        headers: {
+          authorization: token,
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'user-agent': 'meeting-automod',
+        },
+        responseType: 'text',
+        retry: { limit: 0 },
+        timeout: { request: options.timeoutMs },
+        throwHttpErrors: false,
+        followRedirect: false,
+        agent,
+      });
+    } catch (err) {
+      const code = err instanceof RequestError ? err.code : undefined;
+      const timedOut = code === 'ETIMEDOUT' || (err instanceof Error && err.name === 'TimeoutError');
+      const sent = err instanceof RequestError && err.timings !== undefined ? err.timings.upload !== undefined : undefined;
+      const reason = timedOut ? 'timeout' : (code ?? 'connection error');
+      attempt.error = reason;
+      report();
+      const failure = { code, timedOut, sent };
+      // Only the code travels on: got's error holds the request options, headers included.
+      throw new VideoSdkApiError(
+        classifyApiFailure(failure),
+        { method: call.method, path: call.path },
+        { reason, mayHaveApplied: mayHaveApplied({ ...failure, method: call.method }) },
+      );
+    }
+
+    const status = response.statusCode;
+    const requestId = readRequestId(response.headers);
+    attempt.status = status;
+    if (requestId !== undefined) attempt.requestId = requestId;
+    report();
+    const body = parseBody(response.body);
+
+    if (status >= 200 && status < 300) {
+      const result: ApiResponse = { status, session: parseSession(body), body, latencyMs: attempt.latencyMs };
+      if (requestId !== undefined) result.requestId = requestId;
+      return result;
+    }
+
+    const retryAfterHeader = status === 429 || status === 503 ? firstHeader(response.headers['retry-after']) : undefined;
+    const detail = readDetail(body, token);
+    throw new VideoSdkApiError(
+      classifyApiFailure({ status }),
+      {
+        method: call.method,
+        path: call.path,
+        status,
+        ...(requestId === undefined ? {} : { requestId }),
+        ...(detail === undefined ? {} : { detail }),
+        ...withRetryAfter(parseRetryAfter(retryAfterHeader, now())),
+      },
+      { mayHaveApplied: mayHaveApplied({ status, method: call.method }) },
+    );
+  }
+
+  function getSession(sessionId: string, operation: ApiOperation = 'get-session'): Promise<ApiResponse> {
+    const path = apiVersion === 'v1' ? `/v1/meeting-sessions/${id(sessionId)}` : `/v2/sessions/${id(sessionId)}`;
+    return send({ method: 'GET', path, operation });
+  }
+
+  async function getActiveV2(sessionId: string): Promise<ApiResponse> {
+    const path = `/v2/sessions/${id(sessionId)}/participants/active`;
+    let first: ApiResponse | undefined;
+    let latencyMs = 0;
+    let last: ApiResponse | undefined;
+    const participants: VideoSdkSession['participants'] = [];
+    const seen = new Set<string>();
+    let page = 1;
+    for (;;) {
+      const response = await send({ method: 'GET', path, operation: 'get-active', query: { page: String(page), perPage: String(perPage) } });
+      first ??= response;
+      last = response;
+      latencyMs += response.latencyMs;
+      for (const p of response.session?.participants ?? []) {
+        if (seen.has(p.participantId)) continue;
+        seen.add(p.participantId);
+        participants.push(p);
+      }
+      const pageInfo = readPageInfo(response.body);
+      if (pageInfo === undefined || pageInfo.currentPage >= pageInfo.lastPage || pageInfo.currentPage < page || page >= MAX_PAGES) break;
+      page = pageInfo.currentPage + 1;
+    }
+    const session = first.session === undefined && participants.length === 0 ? undefined : { ...first.session, participants };
+    const result: ApiResponse = { status: last.status, session, body: first.body, latencyMs };
+    if (last.requestId !== undefined) result.requestId = last.requestId;
+    return result;
+  }
+
+  return {
+    apiVersion,
+    removeParticipant(input) {
+      if (apiVersion === 'v1') {
+        return send({
+          method: 'POST',
+          path: `/v1/meeting-sessions/${id(input.sessionId)}/remove-participant`,
+          operation: 'remove',
+          json: { participantId: input.participantId },
+        });
+      }
+      const json: Record<string, string> = { participantId: input.participantId };
+      if (input.roomId !== undefined && input.roomId !== '') json.roomId = input.roomId;
+      json.sessionId = input.sessionId;
+      return send({ method: 'POST', path: '/v2/sessions/participants/remove', operation: 'remove', json });
+    },
+    getSession: (sessionId) => getSession(sessionId),
+    async getActiveParticipants(sessionId) {
+      if (apiVersion === 'v2') return getActiveV2(sessionId);
+      const response = await getSession(sessionId, 'get-active');
+      if (response.session === undefined) return response;
+      const active = new Set(activeParticipantIds(response.session));
+      return {
+        ...response,
+        session: { ...response.session, participants: response.session.participants.filter((p) => active.has(p.participantId)) },
+      };
+    },
+    close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+  };
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return '';
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readRequestId(headers: Record<string, string | string[] | undefined>): string | undefined {
+  for (const name of REQUEST_ID_HEADERS) {
+    const value = firstHeader(headers[name]);
+    if (value !== undefined && value !== '') return value.slice(0, 200);
+  }
+  return undefined;
+}
+
+function withRetryAfter(ms: number | undefined): { retryAfterMs?: number } {
+  return ms === undefined ? {} : { retryAfterMs: ms };
+}
+
+/** The server's own words, short, on one line, with anything token-like blanked out. */
+function readDetail(body: unknown, token: string): string | undefined {
+  let text: string | undefined;
+  if (typeof body === 'string') {
+    text = body;
+  } else if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    const record = body as Record<string, unknown>;
+    for (const field of DETAIL_FIELDS) {
+      const value = record[field];
+      if (typeof value === 'string' && value.trim() !== '') {
+        text = value;
+        break;
+      }
+      if (typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>).message === 'string') {
+        text = (value as Record<string, unknown>).message as string;
+        break;
+      }
+    }
+  }
+  if (text === undefined) return undefined;
+  let clean = text.replace(/\s+/g, ' ').trim();
+  if (token !== '') clean = clean.split(token).join('[redacted]');
+  clean = clean.replace(JWT_LIKE, '[redacted]');
+  if (clean === '') return undefined;
+  return clean.length > DETAIL_MAX ? `${clean.slice(0, DETAIL_MAX - 1)}…` : clean;
+}
+
+function readPageInfo(body: unknown): { currentPage: number; lastPage: number } | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const info = (body as Record<string, unknown>).pageInfo;
+  if (typeof info !== 'object' || info === null) return undefined;
+  const currentPage = Number((info as Record<string, unknown>).currentPage);
+  const lastPage = Number((info as Record<string, unknown>).lastPage);
+  if (!Number.isFinite(currentPage) || !Number.isFinite(lastPage)) return undefined;
+  return { currentPage, lastPage };
+}

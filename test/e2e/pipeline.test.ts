@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+
+describe.each(['v1', 'v2'] as const)('pipeline end to end (%s)', (version) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(`e2e-${version}`, { VIDEOSDK_API_VERSION: version });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('HTTP event -> rule -> one remove call -> recorded session state', async () => {
+    const sid = sessionId();
+    h.simulator.addSession({ id: sid, meetingId: 'room-e2e', participants: [{ participantId: 'p-imp', name: 'Admin Bob' }, { participantId: 'p-ok', name: 'Carol' }] });
+
+    const posted = await h.api('POST', '/v1/events', [
+      { id: `${sid}-1`, type: 'participant-joined', meetingId: 'room-e2e', sessionId: sid, participantId: 'p-imp', participantName: 'Admin Bob', data: { role: 'participant' } },
+      { id: `${sid}-2`, type: 'participant-joined', meetingId: 'room-e2e', sessionId: sid, participantId: 'p-ok', participantName: 'Carol', data: { role: 'participant' } },
+      { id: `${sid}-3`, type: 'participant-renamed', meetingId: 'room-e2e', sessionId: sid, participantId: 'p-imp', participantName: 'Admin Bob', data: { name: 'Support Bob' } },
+    ]);
+    expect(posted.status).toBe(202);
+    expect(posted.body).toEqual({ accepted: 3, duplicates: 0, ids: [`${sid}-1`, `${sid}-2`, `${sid}-3`] });
+
+    const recorded = await waitFor(async () => {
+      const res = await h.api('GET', `/v1/sessions/${sid}`);
+      const body = res.body as { removals?: { outcome: string }[] };
+      return res.status === 200 && body.removals?.length ? body : undefined;
+    }, 10_000, 'recorded removal');
+
+    const removals = (recorded as { removals: { participantId: string; outcome: string; rule: string; jobId: string }[] }).removals;
+    expect(removals).toHaveLength(1);
+    expect(removals[0]).toMatchObject({ participantId: 'p-imp', outcome: 'removed', rule: expect.stringMatching(/^impersonating-staff/) });
+    const session = (recorded as { session: { participants: { participantId: string; timelog: { end: string | null }[] }[] } }).session;
+    expect(session.participants.find((p) => p.participantId === 'p-imp')?.timelog.at(-1)?.end).not.toBeNull();
+    expect(session.participants.find((p) => p.participantId === 'p-ok')?.timelog.at(-1)?.end).toBeNull();
+
+    // Exactly one successful remove call, with the raw JWT and the version's body.
+    const removes = h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid);
+    expect(removes.filter((c) => c.applied)).toHaveLength(1);
+    expect(removes[0]?.participantId).toBe('p-imp');
+
+    const job = await h.api('GET', `/v1/jobs/${removals[0]!.jobId}`);
+    expect(job.status).toBe(200);
+    expect(job.body).toMatchObject({ id: removals[0]!.jobId, queue: 'removals', state: 'completed', outcome: 'removed', data: { sessionId: sid, participantId: 'p-imp', rule: removals[0]!.rule, requestedBy: `rule:${removals[0]!.rule}` } });
+
+    const audit = await h.api('GET', `/v1/audit?sessionId=${sid}&participantId=p-imp`);
+    const records = (audit.body as { records: { kind: string; outcome: string; attempts?: { status?: number }[] }[] }).records;
+    const removal = records.find((r) => r.kind === 'removal');
+    expect(removal?.outcome).toBe('removed');
+    expect(removal?.attempts?.some((a) => a.status === 200)).toBe(true);
+    expect(records.some((r) => r.kind === 'rule-hit')).toBe(true);
+  });
+
+  it('repeats of an event id are accepted once', async () => {
+    const sid = sessionId();
+    const event = { id: `dup-${sid}`, type: 'chat-message', sessionId: sid, participantId: 'p1', data: { text: 'hi' } };
+    const first = await h.api('POST', '/v1/events', event);
+    const second = await h.api('POST', '/v1/events', [event, event]);
+    expect(first.body).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(second.body).toMatchObject({ accepted: 0, duplicates: 2 });
+  });
+});

@@ -1,0 +1,103 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { counterKey, createCounterStore, type CountedEvent } from '../../src/store/counters.js';
+import { createKeys } from '../../src/store/keys.js';
+import { createListStore } from '../../src/store/lists.js';
+import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const config = testConfig(uniquePrefix('counters'));
+const { redis, cleanup } = testRedis(config);
+const keys = createKeys(config.keyPrefix);
+const counters = createCounterStore({ redis, keys });
+afterAll(cleanup);
+
+const T0 = Date.parse('2026-11-25T10:00:00.000Z');
+let seq = 0;
+function event(over: Partial<CountedEvent> & { at: number }): CountedEvent {
+  const { at, ...rest } = over;
+  return { id: `e${++seq}`, type: 'chat-message', sessionId: 's1', participantId: 'p1', timestamp: new Date(at).toISOString(), ...rest };
+}
+const chat10 = { type: 'chat-message', windowSeconds: 10, scope: 'participant' } as const;
+const chat60 = { type: 'chat-message', windowSeconds: 60, scope: 'participant' } as const;
+
+describe('counter store', () => {
+  it('counts events of the spec type per window, this event included, with (t - window, t] edges', async () => {
+    const p = 'edges';
+    const specs = [chat10, chat60];
+    const observe = (at: number) => counters.observe({ event: event({ participantId: p, at }), specs, strikeWindows: [] });
+    expect((await observe(T0)).eventCounts).toEqual({ [counterKey('participant', 'chat-message', 10)]: 1, 'participant:chat-message:60': 1 });
+    // Exactly 10 s later: the first event sits on the open edge of the 10 s window.
+    expect((await observe(T0 + 10_000)).eventCounts).toEqual({ 'participant:chat-message:10': 1, 'participant:chat-message:60': 2 });
+    expect((await observe(T0 + 10_001)).eventCounts).toEqual({ 'participant:chat-message:10': 2, 'participant:chat-message:60': 3 });
+    // 60 s after the first: it has left the 60 s window too (and been trimmed).
+    expect((await observe(T0 + 60_000)).eventCounts).toEqual({ 'participant:chat-message:10': 1, 'participant:chat-message:60': 3 });
+    const members = await redis.zrange(keys.eventCounter('participant', 'chat-message', p), '0', '-1');
+    expect(members).toHaveLength(3);
+    const ttl = await redis.pttl(keys.eventCounter('participant', 'chat-message', p));
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('returns nothing for specs of another type, and session scope counts every participant', async () => {
+    const specs = [
+      { type: 'participant-joined', windowSeconds: 30, scope: 'session' },
+      { type: 'chat-message', windowSeconds: 30, scope: 'session' },
+    ] as const;
+    const a = await counters.observe({ event: event({ sessionId: 'sess-scope', participantId: 'a', at: T0 }), specs, strikeWindows: [] });
+    const b = await counters.observe({ event: event({ sessionId: 'sess-scope', participantId: 'b', at: T0 + 1 }), specs, strikeWindows: [] });
+    expect(a.eventCounts).toEqual({ 'session:chat-message:30': 1 });
+    expect(b.eventCounts).toEqual({ 'session:chat-message:30': 2 });
+  });
+
+  it('skips participant-scoped specs when the event has no participant', async () => {
+    const e = event({ at: T0 });
+    delete e.participantId;
+    const result = await counters.observe({ event: e, specs: [chat10], strikeWindows: [60] });
+    expect(result.eventCounts).toEqual({});
+    expect(result.strikes).toEqual({ '60': 0 });
+  });
+
+  it('counts a redelivered event once', async () => {
+    const e = event({ participantId: 'redelivered', at: T0 });
+    const first = await counters.observe({ event: e, specs: [chat10], strikeWindows: [] });
+    const again = await counters.observe({ event: e, specs: [chat10], strikeWindows: [] });
+    expect(first.eventCounts['participant:chat-message:10']).toBe(1);
+    expect(again.eventCounts['participant:chat-message:10']).toBe(1);
+  });
+
+  it('gives 100 concurrent events of one participant the counts 1..100 exactly', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        counters.observe({ event: event({ participantId: 'burst', at: T0 }), specs: [chat60], strikeWindows: [] }),
+      ),
+    );
+    const counts = results.map((r) => r.eventCounts['participant:chat-message:60']).sort((x, y) => (x ?? 0) - (y ?? 0));
+    expect(counts).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('counts earlier strikes in (t - window, t), one per (event, rule), per meeting', async () => {
+    const hit = event({ participantId: 'striker', meetingId: 'm1', at: T0 });
+    await counters.recordStrikes(hit, ['a', 'b'], 3600);
+    await counters.recordStrikes(hit, ['a', 'b'], 3600); // redelivery adds nothing
+    const strikesAt = async (at: number, meetingId = 'm1') =>
+      (await counters.observe({ event: event({ participantId: 'striker', meetingId, at }), specs: [], strikeWindows: [60, 600] })).strikes;
+    // Strikes of this very moment are not "earlier".
+    expect(await strikesAt(T0)).toEqual({ '60': 0, '600': 0 });
+    expect(await strikesAt(T0 + 1)).toEqual({ '60': 2, '600': 2 });
+    expect(await strikesAt(T0 + 60_000)).toEqual({ '60': 0, '600': 2 });
+    expect(await strikesAt(T0 + 1, 'm2')).toEqual({ '60': 0, '600': 0 });
+    expect(await redis.pttl(keys.strikes('m1', 'striker'))).toBeGreaterThan(3_500_000);
+  });
+
+  it('reports the lists version', async () => {
+    const before = await counters.observe({ event: event({ at: T0 }), specs: [], strikeWindows: [] });
+    await createListStore({ redis, keys }).add('words', ['x']);
+    const after = await counters.observe({ event: event({ at: T0 }), specs: [], strikeWindows: [] });
+    expect(after.listsVersion).toBe(before.listsVersion + 1);
+  });
+
+  it('refuses an event whose timestamp is not a date', async () => {
+    await expect(counters.observe({ event: { ...event({ at: T0 }), timestamp: 'soon' }, specs: [], strikeWindows: [] })).rejects.toThrow(
+      /timestamp/,
+    );
+  });
+});

@@ -1,0 +1,61 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createEventLog, type EventLogRecord } from '../../src/store/event-log.js';
+import { createKeys } from '../../src/store/keys.js';
+import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const config = testConfig(uniquePrefix('eventlog'));
+const { redis, cleanup } = testRedis(config);
+afterAll(cleanup);
+
+async function collect(iterable: AsyncIterable<EventLogRecord>): Promise<EventLogRecord[]> {
+  const out: EventLogRecord[] = [];
+  for await (const record of iterable) out.push(record);
+  return out;
+}
+
+const entry = (i: number) => ({ event: { id: `e${i}`, type: 'chat-message' }, hits: [{ rule: 'r', mode: 'enforce', action: 'flag' }], rulesVersion: 'v1' });
+
+describe('event log', () => {
+  it('appends and reads back in order across pages', async () => {
+    const keys = createKeys(`${config.keyPrefix}:a`);
+    const log = createEventLog({ redis, keys, retentionHours: 1 });
+    const start = Date.now() - 1;
+    const id = await log.append(entry(0));
+    expect(id).toMatch(/^\d+-\d+$/);
+    await log.appendMany(Array.from({ length: 24 }, (_, i) => entry(i + 1)));
+    const pipeline = redis.pipeline();
+    log.appendTo(pipeline, entry(25));
+    await pipeline.exec();
+
+    const read = await collect(log.read({ since: start, count: 7 }));
+    expect(read.map((r) => r.event.id)).toEqual(Array.from({ length: 26 }, (_, i) => `e${i}`));
+    expect(read[0]?.hits).toEqual([{ rule: 'r', mode: 'enforce', action: 'flag' }]);
+    expect(read[0]?.rulesVersion).toBe('v1');
+    expect(read[0]?.at).toBeGreaterThanOrEqual(start - 1000);
+
+    const ttl = await redis.pttl(keys.eventLog());
+    expect(ttl).toBeGreaterThan(3_500_000);
+    expect(await collect(log.read({ since: start, until: start - 1 }))).toEqual([]);
+  });
+
+  it('drops entries older than the retention', async () => {
+    const keys = createKeys(`${config.keyPrefix}:b`);
+    // Old entries, written as if long ago.
+    for (let i = 0; i < 300; i++) await redis.xadd(keys.eventLog(), `${1000 + i}-0`, 'e', JSON.stringify(entry(i)));
+    const log = createEventLog({ redis, keys, retentionHours: 1 });
+    await log.append(entry(999));
+    // MINID ~ trims whole stream nodes: most old entries are gone, the new one stays.
+    expect(await redis.xlen(keys.eventLog())).toBeLessThan(301);
+    const recent = await collect(log.read({ since: Date.now() - 60_000 }));
+    expect(recent.map((r) => r.event.id)).toEqual(['e999']);
+  });
+
+  it('does nothing when retention is 0', async () => {
+    const keys = createKeys(`${config.keyPrefix}:c`);
+    const log = createEventLog({ redis, keys, retentionHours: 0 });
+    expect(log.enabled).toBe(false);
+    expect(await log.append(entry(1))).toBeUndefined();
+    await log.appendMany([entry(2)]);
+    expect(await redis.exists(keys.eventLog())).toBe(0);
+  });
+});

@@ -1,0 +1,41 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createJobOutcomeStore } from '../../src/store/job-outcomes.js';
+import { createKeys } from '../../src/store/keys.js';
+import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const config = testConfig(uniquePrefix('outcomes'));
+const { redis, cleanup } = testRedis(config);
+const keys = createKeys(config.keyPrefix);
+const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds: 600, maxAttempts: 3 });
+afterAll(cleanup);
+
+const attempt = (operation: string, i: number) => ({ at: i, method: operation === 'remove' ? 'POST' : 'GET', path: '/v1/x', operation, latencyMs: i });
+
+describe('job outcome store', () => {
+  it('records attempts (capped, oldest first) with a TTL', async () => {
+    for (let i = 1; i <= 5; i++) await outcomes.appendAttempt('j1', attempt('get-session', i));
+    expect((await outcomes.attempts('j1')).map((a) => a.at)).toEqual([3, 4, 5]);
+    expect(await redis.ttl(keys.jobAttempts('j1'))).toBeGreaterThan(500);
+    expect(await outcomes.attempts('none')).toEqual([]);
+  });
+
+  it('tells whether a remove call was sent, even after the list dropped it', async () => {
+    expect(await outcomes.hasSentRemoval('j2')).toBe(false);
+    await outcomes.appendAttempt('j2', { ...attempt('remove', 1), error: 'timeout' });
+    for (let i = 2; i <= 6; i++) await outcomes.appendAttempt('j2', attempt('get-session', i));
+    expect((await outcomes.attempts('j2')).some((a) => a.operation === 'remove')).toBe(false);
+    expect(await outcomes.hasSentRemoval('j2')).toBe(true);
+  });
+
+  it('sets, reads and clears an outcome', async () => {
+    expect(await outcomes.getOutcome('j3')).toBeUndefined();
+    await outcomes.setOutcome('j3', { outcome: 'rejected', status: 404, message: 'unknown session', at: '2026-11-25T10:00:00.000Z' });
+    expect(await outcomes.getOutcome('j3')).toEqual({ outcome: 'rejected', status: 404, message: 'unknown session', at: '2026-11-25T10:00:00.000Z' });
+    expect(await redis.ttl(keys.jobOutcome('j3'))).toBeGreaterThan(500);
+    await outcomes.appendAttempt('j3', attempt('remove', 1));
+    await outcomes.clear('j3');
+    expect(await outcomes.getOutcome('j3')).toBeUndefined();
+    expect(await outcomes.attempts('j3')).toEqual([]);
+    expect(await outcomes.hasSentRemoval('j3')).toBe(false);
+  });
+});

@@ -1,0 +1,80 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createKeys } from '../../src/store/keys.js';
+import { claimValue, createRemovalClaims } from '../../src/store/removal-claims.js';
+import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const config = testConfig(uniquePrefix('claims'));
+const { redis, cleanup } = testRedis(config);
+const keys = createKeys(config.keyPrefix);
+const claims = createRemovalClaims({ redis, keys, dedupSeconds: 300 });
+afterAll(cleanup);
+
+describe('removal claims', () => {
+  it('collapses while pending, lets the same job claim again, and bounds the pending TTL', async () => {
+    expect(await claims.claim('s', 'p1', 'j1')).toEqual({ claimed: true });
+    expect(await claims.claim('s', 'p1', 'j1')).toEqual({ claimed: true });
+    expect(await claims.claim('s', 'p1', 'j2')).toEqual({ claimed: false, existingJobId: 'j1', state: 'pending', value: 'pending:j1' });
+    // force does not break a pending claim: two sends at once is what claims prevent.
+    expect(await claims.claim('s', 'p1', 'j2', { force: true })).toMatchObject({ claimed: false, state: 'pending' });
+    const ttl = await redis.ttl(keys.removalClaim('s', 'p1'));
+    expect(ttl).toBeGreaterThan(3500);
+    expect(ttl).toBeLessThanOrEqual(3600);
+  });
+
+  it('keeps a done claim for the dedup window unless forced', async () => {
+    expect(await claims.complete('s', 'p1', 'j1')).toBe(true);
+    expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe(claimValue('done', 'j1'));
+    const ttl = await redis.ttl(keys.removalClaim('s', 'p1'));
+    expect(ttl).toBeGreaterThan(290);
+    expect(ttl).toBeLessThanOrEqual(300);
+    expect(await claims.claim('s', 'p1', 'j2')).toEqual({ claimed: false, existingJobId: 'j1', state: 'done', value: 'done:j1' });
+    expect(await claims.claim('s', 'p1', 'j3', { force: true })).toEqual({ claimed: true });
+    expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe('pending:j3');
+  });
+
+  it('completes only its own or an absent claim', async () => {
+    expect(await claims.complete('s', 'p1', 'j1')).toBe(false); // j3 holds it now
+    expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe('pending:j3');
+    expect(await claims.complete('s', 'p-absent', 'j9')).toBe(true);
+    expect(await redis.get(keys.removalClaim('s', 'p-absent'))).toBe('done:j9');
+  });
+
+  it('releases only its own claim', async () => {
+    expect(await claims.release('s', 'p1', 'j1')).toBe(false);
+    expect(await claims.release('s', 'p1', 'j3')).toBe(true);
+    expect(await claims.claim('s', 'p1', 'j4')).toEqual({ claimed: true });
+  });
+
+  it('takes over with compare-and-set', async () => {
+    expect(await claims.takeOver('s', 'p1', 'pending:j-other', 'j5')).toBe(false);
+    expect(await claims.takeOver('s', 'p1', 'pending:j4', 'j5')).toBe(true);
+    expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe('pending:j5');
+    expect(await claims.takeOver('s', 'p-free', 'pending:gone', 'j6')).toBe(true);
+    expect(await redis.get(keys.removalClaim('s', 'p-free'))).toBe('pending:j6');
+  });
+
+  it('ends a done window on rejoin but leaves pending claims alone', async () => {
+    expect(await claims.endWindow('s', 'p1')).toBe(false);
+    expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe('pending:j5');
+    await claims.complete('s', 'p1', 'j5');
+    expect(await claims.endWindow('s', 'p1')).toBe(true);
+    expect(await claims.claim('s', 'p1', 'j7')).toEqual({ claimed: true });
+  });
+
+  it('hands one concurrent claim out of many', async () => {
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => claims.claim('s', 'race', `r${i}`)));
+    expect(results.filter((r) => r.claimed)).toHaveLength(1);
+  });
+
+  it('fences with a token: set-if-absent with a TTL, compare-and-delete', async () => {
+    expect(await claims.acquireFence('s', 'p1', 'a', 5000)).toBe(true);
+    expect(await claims.acquireFence('s', 'p1', 'b', 5000)).toBe(false);
+    const pttl = await redis.pttl(keys.removalFence('s', 'p1'));
+    expect(pttl).toBeGreaterThan(4000);
+    expect(await claims.releaseFence('s', 'p1', 'b')).toBe(false);
+    expect(await claims.releaseFence('s', 'p1', 'a')).toBe(true);
+    expect(await claims.acquireFence('s', 'p1', 'b', 50)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(await claims.acquireFence('s', 'p1', 'c', 5000)).toBe(true);
+  });
+});
