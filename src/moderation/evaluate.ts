@@ -27,12 +27,16 @@ interface PooledEngine {
   facts: EvaluationFacts;
 }
 
-/** The rules an event type can match, with their engines. */
-interface Group {
+/** Idle engines for one set of rules; an evaluation takes one and puts it back. */
+interface Pool {
   rules: readonly CompiledRule[];
-  prechecks: readonly RulePrecheck[];
-  /** Idle engines; an evaluation takes one and puts it back. */
   idle: PooledEngine[];
+}
+
+/** The rules an event type can match: all in one engine pool, and each in its own. */
+interface Group {
+  all: Pool;
+  single: readonly { precheck: RulePrecheck; pool: Pool }[];
 }
 
 const NO_FACTS: EvaluationFacts = Object.freeze({ eventCounts: Object.freeze({}), strikes: Object.freeze({}) });
@@ -41,9 +45,11 @@ const MAX_IDLE = 64;
 
 /**
  * Compiles `ruleSet` for evaluation. Rules are grouped by the event types they can match, so an
- * event only meets the rules that could fire for it; each group keeps a pool of json-rules-engine
- * Engines because an Engine keeps run state and must never run two evaluations at once. Counters
- * and strikes are read from the precomputed `facts`: evaluation does no I/O.
+ * event only meets the rules that could fire for it. A synchronous pre-check (see `prefilter.ts`)
+ * then drops the rules that certainly cannot fire, and json-rules-engine decides the rest, each
+ * rule in an engine of its own (without the pre-check: the whole group in one engine). Engines
+ * are pooled because an Engine keeps run state and must never run two evaluations at once.
+ * Counters and strikes are read from the precomputed `facts`: evaluation does no I/O.
  */
 export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Evaluator {
   const operators = createOperators(options.lists);
@@ -55,20 +61,25 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
   const lookup = newEngine([], operators);
   const operatorOf = (name: string): OperatorLike | undefined => operatorMap(lookup.engine)?.get(name) ?? undefined;
 
+  // Every rule gets its own pool once, shared by the groups it belongs to.
+  const singles = new Map(
+    active.map((r) => [
+      r.name,
+      { precheck: compilePrecheck((r.definition as RuleProperties).conditions, operatorOf), pool: { rules: [r], idle: [] } },
+    ]),
+  );
   const makeGroup = (rules: readonly CompiledRule[]): Group => ({
-    rules,
-    prechecks: rules.map((r) => compilePrecheck((r.definition as RuleProperties).conditions, operatorOf)),
-    idle: [],
+    all: { rules, idle: [] },
+    single: rules.map((r) => singles.get(r.name)!),
   });
-  const anyType = active.filter((r) => r.eventTypes === undefined);
-  const wildcard = makeGroup(anyType);
+  const wildcard = makeGroup(active.filter((r) => r.eventTypes === undefined));
   const groups = new Map<string, Group>();
   for (const type of new Set(active.flatMap((r) => r.eventTypes ?? []))) {
     groups.set(type, makeGroup(active.filter((r) => r.eventTypes === undefined || r.eventTypes.includes(type))));
   }
 
-  async function run(group: Group, event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]> {
-    const pooled = group.idle.pop() ?? newEngine(group.rules, operators);
+  async function run(pool: Pool, event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]> {
+    const pooled = pool.idle.pop() ?? newEngine(pool.rules, operators);
     pooled.facts = facts;
     try {
       const { results } = await pooled.engine.run({ event });
@@ -78,19 +89,28 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
         if (rule === undefined || rule.mode === 'off') continue;
         hits.push({ rule: rule.name, mode: rule.mode, action: rule.action, reason: rule.reason, priority: rule.priority });
       }
-      return hits.sort(byPriorityThenName);
+      return hits;
     } finally {
       pooled.facts = NO_FACTS;
-      if (group.idle.length < MAX_IDLE) group.idle.push(pooled);
+      if (pool.idle.length < MAX_IDLE) pool.idle.push(pooled);
     }
   }
 
+  async function runCandidates(group: Group, event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]> {
+    // Rules never see each other's results (no rule adds facts), so running the candidates in
+    // engines of their own gives what one engine holding the whole group would.
+    const candidates = group.single.filter((s) => s.precheck(event, facts));
+    if (candidates.length === 0) return [];
+    const hits = candidates.length === 1 ? await run(candidates[0]!.pool, event, facts) : (await Promise.all(candidates.map((c) => run(c.pool, event, facts)))).flat();
+    return hits.sort(byPriorityThenName);
+  }
+
   return {
-    evaluate(event, facts) {
+    async evaluate(event, facts) {
       const group = groups.get(event.type) ?? wildcard;
-      if (group.rules.length === 0) return Promise.resolve([]);
-      if (prefilter && !group.prechecks.some((check) => check(event, facts))) return Promise.resolve([]);
-      return run(group, event, facts);
+      if (group.single.length === 0) return [];
+      if (prefilter) return runCandidates(group, event, facts);
+      return (await run(group.all, event, facts)).sort(byPriorityThenName);
     },
   };
 }

@@ -16,7 +16,7 @@ it('bench', async () => {
         ? { fact: 'event', path: '$.data.text', operator: 'containsWord', value: [`badword${i}`, `bad phrase ${i}`] }
         : kind === 1
           ? { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: `(?i)\\bspam${i}\\d+` }
-          : { fact: 'eventCount', params: { type: 'chat-message', windowSeconds: 30 + i, scope: 'session' }, operator: 'greaterThan', value: 500 };
+          : { fact: 'eventCount', params: { type: 'chat-message', windowSeconds: 30 + i, scope: 'session' }, operator: 'greaterThan', value: 100_000 };
     extra.push({
       name: `extra-${i}`,
       priority: 1 + i,
