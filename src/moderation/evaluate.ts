@@ -40,7 +40,7 @@ interface Group {
 }
 
 const NO_FACTS: EvaluationFacts = Object.freeze({ eventCounts: Object.freeze({}), strikes: Object.freeze({}) });
-// Idle engines kept per group after a burst; more are built on demand and dropped afterwards.
+// Idle engines kept per pool after a burst; more are built on demand and dropped afterwards.
 const MAX_IDLE = 64;
 
 /**

@@ -104,6 +104,7 @@ interface Walk {
 export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult {
   const problems: Problem[] = [];
   const rules: CompiledRule[] = [];
+  const usages = new Map<CompiledRule, Usage>();
   const firstFileOf = new Map<string, string>();
 
   for (const file of [...files].sort((a, b) => compare(a.path, b.path))) {
@@ -123,7 +124,8 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
       const report = (path: string, message: string): void => {
         ruleProblems.push({ path: `${file.path}#${label} ${path}`, message });
       };
-      const rule = compileRule(item, file.path, report);
+      const compiled = compileRule(item, file.path, report);
+      const rule = compiled?.rule;
       if (rule !== undefined) {
         const first = firstFileOf.get(rule.name);
         if (first === undefined) firstFileOf.set(rule.name, file.path);
@@ -136,7 +138,10 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
           );
       }
       problems.push(...ruleProblems);
-      if (rule !== undefined && ruleProblems.length === 0) rules.push(rule);
+      if (compiled !== undefined && ruleProblems.length === 0) {
+        rules.push(compiled.rule);
+        usages.set(compiled.rule, compiled.usage);
+      }
     });
   }
 
@@ -155,7 +160,7 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
   if (problems.length > 0) return { ruleSet: undefined, problems };
 
   const active = rules.filter((r) => r.mode !== 'off');
-  const usage = mergeUsage(active.map((r) => usageOf.get(r)!));
+  const usage = mergeUsage(active.map((r) => usages.get(r)!));
   const ruleSet: RuleSet = Object.freeze({
     version: versionOf(files, lists),
     rules: Object.freeze(rules),
@@ -167,10 +172,11 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
   return { ruleSet, problems: [] };
 }
 
-// What each compiled rule uses, kept beside the rule rather than on it: it is a loader detail.
-const usageOf = new WeakMap<CompiledRule, Usage>();
-
-function compileRule(input: unknown, file: string, report: (path: string, message: string) => void): CompiledRule | undefined {
+function compileRule(
+  input: unknown,
+  file: string,
+  report: (path: string, message: string) => void,
+): { rule: CompiledRule; usage: Usage } | undefined {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     report('$', 'must be a rule object');
     return undefined;
@@ -216,8 +222,7 @@ function compileRule(input: unknown, file: string, report: (path: string, messag
   if (raw.description !== undefined) rule.description = raw.description;
   const eventTypes = pinnedEventTypes(raw.conditions);
   if (eventTypes !== undefined) rule.eventTypes = eventTypes;
-  usageOf.set(rule, usage);
-  return Object.freeze(rule);
+  return { rule: Object.freeze(rule), usage };
 }
 
 function walkTopLevel(node: object, path: string, walk: Walk): void {

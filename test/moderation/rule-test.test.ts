@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { createStaticListSource } from '../../src/moderation/list-source.js';
+import { formatRuleTest, runRuleTest } from '../../src/moderation/rule-test.js';
+import { loadRules } from '../../src/moderation/rules-loader.js';
+
+const RULE = {
+  name: 'no-spam',
+  conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'chat-message' }, { fact: 'event', path: '$.data.text', operator: 'containsWord', value: 'spam' }] },
+  event: { type: 'flag' },
+};
+
+describe('runRuleTest', () => {
+  const ruleSet = loadRules([{ path: 'r.json', content: JSON.stringify(RULE) }], []).ruleSet!;
+  const lists = createStaticListSource(ruleSet.fileLists);
+  const chat = (text: string, expect?: string[]) => JSON.stringify({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text }, ...(expect ? { expect } : {}) });
+
+  it('passes when every expectation is met, skipping blank and comment lines', async () => {
+    const report = await runRuleTest(ruleSet, ['# comment', chat('spam!', ['no-spam']), '', chat('hello', []), chat('no expectation')], lists);
+    expect(report.results.map((r) => [r.line, r.fired, r.ok])).toEqual([
+      [2, ['no-spam'], true],
+      [4, [], true],
+      [5, [], true],
+    ]);
+    expect(report.summary).toEqual({ events: 3, checked: 2, passed: 2, failed: 0, errors: 0, ok: true });
+  });
+
+  it('fails on an unmet expectation, an invalid line or an unknown rule name, and says so', async () => {
+    const report = await runRuleTest(ruleSet, [chat('hello', ['no-spam']), '{"type": "chat-message"}', 'not json', chat('x', ['nope'])], lists);
+    expect(report.summary).toMatchObject({ failed: 1, errors: 3, ok: false });
+    const text = formatRuleTest(report).join('\n');
+    expect(text).toContain('FAIL  line 1: chat-message p -> (none); expected no-spam');
+    expect(text).toMatch(/ERROR line 2: invalid event: \$\.sessionId/);
+    expect(text).toMatch(/ERROR line 3: malformed JSON/);
+    expect(text).toContain('ERROR line 4: "expect" names unknown rules: nope');
+  });
+});
