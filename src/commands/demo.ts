@@ -115,8 +115,9 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
     }
     const stillIn = simulator.getSession(SESSION)?.participants.filter((p) => p.timelog.at(-1)?.end === null).map((p) => p.name) ?? [];
     say(`\nStill in the meeting: ${stillIn.join(', ')}.`);
-    const calls = simulator.calls().filter((c) => c.operation === 'remove');
-    say(`VideoSDK remove-participant calls: ${calls.length} (each participant removed once).`);
+    const applied = simulator.calls().filter((c) => c.operation === 'remove' && c.applied);
+    const distinct = new Set(applied.map((c) => c.participantId)).size;
+    say(`VideoSDK remove-participant calls that took effect: ${applied.length}, for ${distinct} participant(s).`);
     say('\nTry it yourself: `automod simulator --port 9090` in one terminal, then `automod start` with VIDEOSDK_API_BASE=http://127.0.0.1:9090 (see README).');
     return removals.length > 0 ? 0 : 1;
   } finally {
