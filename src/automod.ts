@@ -1,9 +1,9 @@
 import { Worker, type Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { hasVideoSdkCredential, type Config } from './config.js';
+import { CredentialMissingError } from './errors.js';
 import { createEventProcessor } from './events/event-processor.js';
 import { createIngest } from './events/ingest.js';
-import { buildHttpApp } from './http/app.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BACKOFF_TYPE, createQueues, EVENTS_QUEUE, REMOVALS_QUEUE, type Queues } from './queues.js';
@@ -20,22 +20,49 @@ import { createJobOutcomeStore } from './store/job-outcomes.js';
 import { createKeys } from './store/keys.js';
 import { createListStore } from './store/lists.js';
 import { createPauseState } from './store/pause-state.js';
-import { createRedis, type RedisClient } from './store/redis.js';
+import { createRedis, logConnectionErrors, type RedisClient } from './store/redis.js';
 import { createRemovalClaims } from './store/removal-claims.js';
 import { createSessionStore } from './store/session-store.js';
 import { createVideoSdkClient } from './videosdk/client.js';
-import { createTokenProvider } from './videosdk/token.js';
+import { createTokenProvider, type TokenProvider } from './videosdk/token.js';
 
-/** A job held by a worker that died is taken over after at most lock + stalled-check time (< 30 s). */
+/**
+ * Default job lock and stalled-check interval (`AUTOMOD_LOCK_MS`, `AUTOMOD_STALLED_INTERVAL_MS`):
+ * a job held by a worker that died is taken over within their sum (< 30 s).
+ */
 export const LOCK_DURATION_MS = 15_000;
 export const STALLED_INTERVAL_MS = 10_000;
 
+/**
+ * How often a removal job may stall (its worker died or lost its lock) before BullMQ fails it. A
+ * removal is safe to run again (claim, fence, check first), so one dead worker must not fail it.
+ */
+export const REMOVAL_MAX_STALLED = 3;
+
+export interface ServicesOptions {
+  metrics?: Metrics;
+  /**
+   * How long a command waits through a lost Redis connection before it fails, counted in
+   * reconnection attempts (default 2: one-shot commands fail fast). Worker processes wait longer,
+   * so a Redis restart delays their jobs instead of failing them.
+   */
+  redisRetriesPerRequest?: number;
+}
+
 /** Everything a process shares: connections, stores, queues. Built without starting any work. */
-export function createServices(config: Config, logger: Logger, options: { metrics?: Metrics } = {}) {
-  const redis = createRedis(config.redis, { name: 'automod' });
+export function createServices(config: Config, logger: Logger, options: ServicesOptions = {}) {
+  // The queues get a connection of their own: BullMQ defines its ~50 scripts on the connection it
+  // is given, and ioredis copies every defined script into each pipeline built on that connection,
+  // which made every store pipeline (the events hot path builds one per batch) costly.
+  const redis = createRedis(config.redis, { name: 'automod', retriesPerRequest: options.redisRetriesPerRequest });
+  const queueConnection = createRedis(config.redis, { name: 'automod-queues', retriesPerRequest: options.redisRetriesPerRequest });
   const keys = createKeys(config.keyPrefix);
-  const retentionSeconds = config.jobsKeepHours * 3600 * 7;
-  const queues = createQueues(config, redis);
+  // Whole seconds: the hours may be a fraction, and EXPIRE takes integers.
+  const retentionSeconds = Math.max(1, Math.round(config.jobsKeepHours * 3600 * 7));
+  const queues = createQueues(config, queueConnection);
+  logConnectionErrors(redis, 'automod', logger);
+  logConnectionErrors(queues.events, 'events queue', logger);
+  logConnectionErrors(queues.removals, 'removals queue', logger);
   const metrics =
     options.metrics ??
     createMetrics({
@@ -55,12 +82,20 @@ export function createServices(config: Config, logger: Logger, options: { metric
   const counters = createCounterStore({ redis, keys });
   const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
   const ingest = createIngest({ redis, keys, queue: queues.events, dedupSeconds: config.dedupSeconds, metrics });
-  const tokens = createTokenProvider(config.videosdk);
+  // Without a credential the process still starts (an events-only worker, a read-only command);
+  // the first removal then meets the missing credential and pauses removals like a refused one.
+  const tokens: TokenProvider = hasVideoSdkCredential(config)
+    ? createTokenProvider(config.videosdk)
+    : {
+        get: () => Promise.reject(new CredentialMissingError('no VideoSDK credential: set VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET')),
+        describe: () => 'no credential configured',
+      };
   const client = createVideoSdkClient({
     apiBase: config.videosdk.apiBase,
     apiVersion: config.videosdk.apiVersion,
     timeoutMs: config.videosdk.timeoutMs,
     tokens,
+    redact: [config.videosdk.secret, config.videosdk.token, config.http.apiToken].filter((v): v is string => v !== undefined),
     onAttempt: (attempt) => {
       metrics.apiAttempt(attempt);
       logger.debug({ operation: attempt.operation, status: attempt.status, latencyMs: attempt.latencyMs, requestId: attempt.requestId, error: attempt.error }, 'videosdk call');
@@ -88,12 +123,16 @@ export function createServices(config: Config, logger: Logger, options: { metric
     async close() {
       client.close();
       await queues.close();
+      await queueConnection.quit().catch(() => queueConnection.disconnect());
       await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** Reconnection attempts a worker process's commands wait through (about a minute with the 2 s cap). */
+const WORKER_REDIS_RETRIES = 30;
 
 export interface StartOptions {
   /** Run only one kind of worker (split deployments); both by default. */
@@ -119,7 +158,7 @@ export interface RunningAutomod {
  * queue paused for a credential failure, starts the consumers and the HTTP API.
  */
 export async function startAutomod(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningAutomod> {
-  const services = createServices(config, logger);
+  const services = createServices(config, logger, { redisRetriesPerRequest: WORKER_REDIS_RETRIES });
   const { queues, metrics } = services;
   const runEvents = options.only !== 'removals';
   const runRemovals = options.only !== 'events';
@@ -139,8 +178,14 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       process.on('SIGHUP', onHangup);
       // `automod rules reload` reaches every worker through Redis.
       subscriber = createRedis(config.redis, { blocking: true, name: 'automod-rules' });
+      logConnectionErrors(subscriber, 'automod-rules', logger);
       await subscriber.subscribe(services.keys.rulesChannel());
-      subscriber.on('message', () => onHangup());
+      subscriber.on('message', (_channel: string, message: string) => {
+        void rules
+          ?.answerReloadRequest(message)
+          .then((reply) => services.redis.publish(services.keys.rulesReplies(), JSON.stringify(reply)))
+          .catch((err: unknown) => logger.error({ err }, 'rules reload failed'));
+      });
     }
 
     if (runRemovals) {
@@ -159,6 +204,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
 
     const blocking = () => {
       const connection = createRedis(config.redis, { blocking: true, name: 'automod-worker' });
+      logConnectionErrors(connection, 'automod-worker', logger);
       workerConnections.push(connection);
       return connection;
     };
@@ -169,8 +215,8 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
           connection: blocking(),
           prefix: config.keyPrefix,
           concurrency: config.eventConcurrency,
-          lockDuration: LOCK_DURATION_MS,
-          stalledInterval: STALLED_INTERVAL_MS,
+          lockDuration: config.lockDurationMs,
+          stalledInterval: config.stalledIntervalMs,
           autorun: false,
         }),
       );
@@ -182,13 +228,17 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         apiVersion: config.videosdk.apiVersion,
         timeoutMs: config.videosdk.timeoutMs,
       });
-      workers.push(
-        new Worker<RemovalJobData>(REMOVALS_QUEUE, (job, token) => processor.process(job, token), {
+      const removalWorker = new Worker<RemovalJobData>(
+        REMOVALS_QUEUE,
+        // Three parameters: BullMQ then hands over an abort signal, used below when a lock is lost.
+        (job, token, signal) => processor.process(job, token, signal),
+        {
           connection: blocking(),
           prefix: config.keyPrefix,
           concurrency: config.removalConcurrency,
-          lockDuration: LOCK_DURATION_MS,
-          stalledInterval: STALLED_INTERVAL_MS,
+          lockDuration: config.lockDurationMs,
+          stalledInterval: config.stalledIntervalMs,
+          maxStalledCount: REMOVAL_MAX_STALLED,
           // The limiter is shared by every worker through Redis; it is also what Retry-After sets.
           limiter: { max: config.apiRatePerSec ?? 1_000_000, duration: 1000 },
           settings: {
@@ -202,11 +252,23 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
                 : config.backoffMs,
           },
           autorun: false,
-        }),
+        },
       );
+      // A job whose lock could not be renewed may already run elsewhere: tell the run here, which
+      // then stops before sending (the fence and the check-first step cover the rest).
+      removalWorker.on('lockRenewalFailed', (jobIds: string[]) => {
+        for (const id of jobIds) removalWorker.cancelJob(id, 'lock lost');
+      });
+      removalWorker.on('failed', (job, err) => {
+        if (!job) return;
+        void (async () => {
+          if ((await job.getState()) === 'failed') await processor.settleFailed(job, err);
+        })().catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record the outcome of a failed removal'));
+      });
+      workers.push(removalWorker);
     }
     for (const worker of workers) {
-      worker.on('error', (err) => logger.error({ err, queue: worker.name }, 'worker error'));
+      logConnectionErrors(worker, `${worker.name} worker`, logger, { msg: 'worker error' });
       worker.on('failed', (job, err) => {
         if (job && worker.name === EVENTS_QUEUE) logger.error({ err, jobId: job.id }, 'event processing failed');
       });
@@ -215,6 +277,8 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
 
     let url: string | undefined;
     if (options.http ?? true) {
+      // Loaded here, not at the top: one-shot CLI commands build services without the HTTP stack.
+      const { buildHttpApp } = await import('./http/app.js');
       http = await buildHttpApp({
         ...services,
         apiToken: config.http.apiToken,

@@ -38,6 +38,12 @@ export interface Config {
   apiRatePerSec: number | undefined;
   dedupSeconds: number;
   shutdownTimeoutMs: number;
+  /**
+   * BullMQ job lock (`AUTOMOD_LOCK_MS`) and stalled-job check interval
+   * (`AUTOMOD_STALLED_INTERVAL_MS`): a job held by a worker that died is taken over within their sum.
+   */
+  lockDurationMs: number;
+  stalledIntervalMs: number;
   eventLogHours: number;
   /** Audit records kept (the oldest are trimmed past this). */
   auditMaxRecords: number;
@@ -67,6 +73,17 @@ export function parseConfig(env: Env): Config {
     const value = Number(raw);
     if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
       problems.push({ path: name, message: `must be a whole number from ${min} to ${max}, got "${raw}"` });
+      return fallback;
+    }
+    return value;
+  };
+  // Retention in hours may be a fraction (0.25 = 15 min): short-lived set-ups and the benchmark.
+  const hours = (name: string, fallback: number, min: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value) || value < min) {
+      problems.push({ path: name, message: `must be a number of hours from ${min} up (fractions allowed), got "${raw}"` });
       return fallback;
     }
     return value;
@@ -162,13 +179,21 @@ export function parseConfig(env: Env): Config {
     apiRatePerSec: optionalInt('AUTOMOD_API_RATE_PER_SEC', 1),
     dedupSeconds: int('AUTOMOD_DEDUP_SECONDS', 300, 1),
     shutdownTimeoutMs: int('AUTOMOD_SHUTDOWN_TIMEOUT_MS', 10000, 0),
-    eventLogHours: int('AUTOMOD_EVENT_LOG_HOURS', 24, 0),
+    lockDurationMs: int('AUTOMOD_LOCK_MS', 15000, 1000, 600000),
+    stalledIntervalMs: int('AUTOMOD_STALLED_INTERVAL_MS', 10000, 500, 600000),
+    eventLogHours: hours('AUTOMOD_EVENT_LOG_HOURS', 24, 0),
     auditMaxRecords: int('AUTOMOD_AUDIT_MAX_RECORDS', 100000, 100),
-    jobsKeepHours: int('AUTOMOD_JOBS_KEEP_HOURS', 24, 1),
+    jobsKeepHours: hours('AUTOMOD_JOBS_KEEP_HOURS', 24, 0.001),
     jobsKeepCount: int('AUTOMOD_JOBS_KEEP_COUNT', 10000, 10),
     logLevel: logLevel as Config['logLevel'],
   };
 
+  if (config.http.apiToken !== undefined && config.http.apiToken.length < MIN_API_TOKEN_LENGTH) {
+    problems.push({
+      path: 'AUTOMOD_API_TOKEN',
+      message: `must be at least ${MIN_API_TOKEN_LENGTH} characters (openssl rand -hex 24 makes a good one)`,
+    });
+  }
   if (config.http.apiToken === undefined && !isLoopback(config.http.host)) {
     problems.push({
       path: 'AUTOMOD_HTTP_HOST',
@@ -179,6 +204,9 @@ export function parseConfig(env: Env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
+
+/** Shortest accepted `AUTOMOD_API_TOKEN`: it guards removals, replays and the dashboard. */
+export const MIN_API_TOKEN_LENGTH = 16;
 
 /** True for addresses that only this machine can reach. */
 export function isLoopback(host: string): boolean {

@@ -91,6 +91,8 @@ export class VideoSdkApiError extends AutomodError {
   readonly retryAfterMs: number | undefined;
   /** True when the request may have reached VideoSDK (timeout after sending, 5xx). */
   readonly mayHaveApplied: boolean;
+  /** Why no answer arrived (`timeout`, `ECONNRESET`, ...); undefined when one did. */
+  readonly reason: string | undefined;
 
   constructor(
     kind: 'transient' | 'permanent' | 'credential',
@@ -113,6 +115,7 @@ export class VideoSdkApiError extends AutomodError {
     this.detail = context.detail;
     this.retryAfterMs = context.retryAfterMs;
     this.mayHaveApplied = options.mayHaveApplied ?? false;
+    this.reason = context.status === undefined ? options.reason : undefined;
   }
 }
 

@@ -22,6 +22,19 @@ export const REDACT_PATHS = [
   'config.videosdk.token',
   'config.videosdk.secret',
   'config.http.apiToken',
+  // A Redis URL may carry a password.
+  'config.redis.url',
+  'redisUrl',
+  '*.redisUrl',
+  'headers.cookie',
+  'req.headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  // An environment object logged by mistake.
+  '*.VIDEOSDK_SECRET',
+  '*.VIDEOSDK_TOKEN',
+  '*.AUTOMOD_API_TOKEN',
+  '*.REDIS_URL',
 ];
 
 /**

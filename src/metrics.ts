@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 /** Queue figures read on each scrape: depth per state and the age of the oldest waiting job. */
 export interface QueueProbe {
   name: string;
-  queue: Pick<Queue, 'getJobCounts' | 'getWaiting'>;
+  queue: Pick<Queue, 'getJobCounts' | 'getWaiting' | 'isPaused'>;
 }
 
 /**
@@ -83,16 +83,34 @@ export function createMetrics(options: { queues?: () => readonly QueueProbe[]; p
 
   if (options.queues) {
     const probes = options.queues;
+    // A scrape while Redis is down still answers (process metrics, counters); the queue gauges
+    // then keep their last values and automod_redis_up says why.
+    new Gauge({
+      name: 'automod_redis_up',
+      help: '1 when this scrape could read the queues from Redis, else 0',
+      registers: [registry],
+      async collect() {
+        try {
+          for (const probe of probes()) await probe.queue.isPaused();
+          this.set(1);
+        } catch {
+          this.set(0);
+        }
+      },
+    });
     new Gauge({
       name: 'automod_queue_jobs',
       help: 'Jobs per queue and state',
       labelNames: ['queue', 'state'],
       registers: [registry],
       async collect() {
-        this.reset();
-        for (const probe of probes()) {
-          const counts = await probe.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-          for (const [state, count] of Object.entries(counts)) this.set({ queue: probe.name, state }, count);
+        try {
+          for (const probe of probes()) {
+            const counts = await probe.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+            for (const [state, count] of Object.entries(counts)) this.set({ queue: probe.name, state }, count);
+          }
+        } catch {
+          // Reported by automod_redis_up.
         }
       },
     });
@@ -102,10 +120,26 @@ export function createMetrics(options: { queues?: () => readonly QueueProbe[]; p
       labelNames: ['queue'],
       registers: [registry],
       async collect() {
-        this.reset();
-        for (const probe of probes()) {
-          const [oldest] = await probe.queue.getWaiting(-1, -1);
-          this.set({ queue: probe.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+        try {
+          for (const probe of probes()) {
+            const [oldest] = await probe.queue.getWaiting(-1, -1);
+            this.set({ queue: probe.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+          }
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+    new Gauge({
+      name: 'automod_queue_paused',
+      help: '1 while the queue is paused (removals: by an operator or after a credential failure)',
+      labelNames: ['queue'],
+      registers: [registry],
+      async collect() {
+        try {
+          for (const probe of probes()) this.set({ queue: probe.name }, (await probe.queue.isPaused()) ? 1 : 0);
+        } catch {
+          // Reported by automod_redis_up.
         }
       },
     });

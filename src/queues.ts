@@ -12,7 +12,7 @@ export const BACKOFF_TYPE = 'automod';
 
 /** Retention of finished jobs: bounded by age and by count, so Redis never grows without limit. */
 export function retention(config: Config): Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> {
-  const age = config.jobsKeepHours * 3600;
+  const age = Math.max(1, Math.round(config.jobsKeepHours * 3600));
   return {
     removeOnComplete: { age, count: config.jobsKeepCount },
     removeOnFail: { age: age * 7, count: config.jobsKeepCount },
@@ -27,6 +27,13 @@ export function removalJobOptions(config: Config): JobsOptions {
   };
 }
 
+/**
+ * Entries kept in each queue's BullMQ event stream (added, active, completed, ...; BullMQ keeps
+ * 10,000 by default, about 0.7 MB per queue). The only readers follow it live (`automod remove` and
+ * `replay` progress, which also poll job states as a backstop), so a short tail is enough.
+ */
+export const EVENTS_STREAM_MAX_LEN = 1000;
+
 export interface Queues {
   events: Queue;
   removals: Queue<RemovalJobData>;
@@ -39,11 +46,13 @@ export function createQueues(config: Config, connection: RedisClient): Queues {
     connection,
     prefix: config.keyPrefix,
     defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 500 }, ...retention(config) },
+    streams: { events: { maxLen: EVENTS_STREAM_MAX_LEN } },
   });
   const removals = new Queue<RemovalJobData>(REMOVALS_QUEUE, {
     connection,
     prefix: config.keyPrefix,
     defaultJobOptions: removalJobOptions(config),
+    streams: { events: { maxLen: EVENTS_STREAM_MAX_LEN } },
   });
   return {
     events,

@@ -1,13 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RulesError, type Problem } from './errors.js';
+import type { MeetingEvent } from './events/event-schema.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { createEvaluator } from './moderation/evaluate.js';
 import { loadRules } from './moderation/rules-loader.js';
-import type { ListSource, RuleHit, RuleSet } from './moderation/types.js';
-import type { EvaluationFacts } from './moderation/types.js';
-import type { MeetingEvent } from './events/event-schema.js';
+import type { EvaluationFacts, ListSource, RuleHit, RuleSet } from './moderation/types.js';
 import { readRulesFolder } from './rules-source.js';
 import type { AuditStore } from './store/audit.js';
 import type { ListStore } from './store/lists.js';
@@ -25,7 +26,25 @@ export interface RulesStatus {
   rules: number;
   loadedAt: string | undefined;
   /** The last reload that failed, while the previous good set stays in force. */
-  lastError?: { at: string; problems: readonly Problem[] };
+  lastError?: { at: string; trigger: string; problems: readonly Problem[] };
+  /** Lists the rules use that exist neither in `rules/lists/` nor in Redis (they read as empty). */
+  missingLists?: readonly string[];
+}
+
+/** What one reload did: `loaded` a new version, found it `unchanged`, or `rejected` a bad change. */
+export interface ReloadResult {
+  ok: boolean;
+  result: 'loaded' | 'unchanged' | 'rejected';
+  /** The version in force afterwards. */
+  version: string | undefined;
+  previous: string | undefined;
+  problems: readonly Problem[];
+}
+
+/** A worker's answer to `automod rules reload`, published on the replies channel. */
+export interface ReloadReply extends ReloadResult {
+  requestId: string;
+  worker: string;
 }
 
 export interface RulesRuntimeDeps {
@@ -36,7 +55,13 @@ export interface RulesRuntimeDeps {
   logger: Logger;
   metrics?: Metrics | undefined;
   now?: () => number;
+  /** Names this worker in reload replies; default host name and a random suffix. */
+  workerId?: string;
+  /** Quiet time after the last file change before a reload (ms); default 250. */
+  watchDebounceMs?: number;
 }
+
+const EMPTY: readonly string[] = Object.freeze([]);
 
 /**
  * Holds the rule set in force: loads it, reloads it when the folder changes (or on request), keeps
@@ -45,18 +70,32 @@ export interface RulesRuntimeDeps {
 export function createRulesRuntime(deps: RulesRuntimeDeps) {
   const { logger, metrics } = deps;
   const now = deps.now ?? Date.now;
+  const workerId = deps.workerId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   let active: ActiveRules | undefined;
   let lastError: RulesStatus['lastError'];
-  let liveLists = new Map<string, Set<string>>();
+  let liveLists = new Map<string, ReadonlySet<string>>();
   let liveVersion = -1;
-  let fileSets = new Map<string, Set<string>>();
-  let watchers: FSWatcher[] = [];
+  let fileSets = new Map<string, ReadonlySet<string>>();
+  // The merged values of each list, built once per change of the files or the live lists, so
+  // `values()` answers the same array while nothing changed (containsWord's index check is free).
+  let merged = new Map<string, readonly string[]>();
+  let missingLists: readonly string[] = EMPTY;
+  let watchers = new Map<string, FSWatcher>();
   let debounce: NodeJS.Timeout | undefined;
   let reloading: Promise<unknown> = Promise.resolve();
 
   const listSource: ListSource = {
     has: (list, value) => fileSets.get(list)?.has(value) === true || liveLists.get(list)?.has(value) === true,
-    values: (list) => [...(fileSets.get(list) ?? []), ...(liveLists.get(list) ?? [])],
+    values: (list) => {
+      let values = merged.get(list);
+      if (values === undefined) {
+        const file = fileSets.get(list);
+        const live = liveLists.get(list);
+        values = file === undefined && live === undefined ? EMPTY : Object.freeze([...new Set([...(file ?? []), ...(live ?? [])])]);
+        merged.set(list, values);
+      }
+      return values;
+    },
     exists: (list) => fileSets.has(list) || liveLists.has(list),
   };
 
@@ -79,46 +118,94 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
   function install(next: ActiveRules): void {
     active = next;
     fileSets = new Map([...next.ruleSet.fileLists].map(([name, values]) => [name, new Set(values)]));
+    merged = new Map();
     lastError = undefined;
+    checkLists();
+  }
+
+  /** Warns once per change about lists the rules use that nobody has defined. */
+  function checkLists(): void {
+    const missing = (active?.ruleSet.referencedLists ?? []).filter((l) => !fileSets.has(l) && !liveLists.has(l));
+    if (missing.join('\n') === missingLists.join('\n')) return;
+    missingLists = Object.freeze(missing);
+    if (missing.length > 0) {
+      logger.warn({ lists: missing }, 'rules use lists that exist neither in the rules folder nor in Redis; they read as empty');
+    }
   }
 
   /** First load: a bad rule set is fatal here (the worker refuses to start). */
   async function load(): Promise<ActiveRules> {
     const result = await build();
     if (!result.active) throw new RulesError(result.problems);
-    install(result.active);
+    // Live lists first, so the check for lists nobody defined sees them.
     await syncLists(undefined);
+    install(result.active);
     logger.info({ rulesVersion: result.active.ruleSet.version, rules: result.active.ruleSet.rules.length }, 'rules loaded');
     return result.active;
   }
 
-  /** Reloads; a bad change is reported and the last good rule set stays in force. */
-  function reload(trigger: string): Promise<{ ok: boolean; version: string | undefined; problems: readonly Problem[] }> {
-    const run = reloading.then(async () => {
+  /**
+   * Reloads the folder; a bad change is reported (log, metric, audit `rules-reload` rejected,
+   * `status().lastError` for `/readyz`) and the last good rule set stays in force. Reloads run one
+   * at a time, in the order asked.
+   */
+  function reload(trigger: string): Promise<ReloadResult> {
+    const run = reloading.then(async (): Promise<ReloadResult> => {
       const result = await build();
       const at = new Date(now()).toISOString();
-      if (!result.active) {
-        lastError = { at, problems: result.problems };
-        metrics?.rulesReloads.inc({ result: 'rejected' });
-        logger.error({ trigger, problems: result.problems, keptVersion: active?.ruleSet.version }, 'rules reload rejected; keeping the last good rules');
-        await deps.audit
-          ?.append({ at, kind: 'rules-reload', outcome: 'rejected', detail: { trigger, problems: result.problems, keptVersion: active?.ruleSet.version } })
-          .catch(() => undefined);
-        return { ok: false, version: active?.ruleSet.version, problems: result.problems };
-      }
       const previous = active?.ruleSet.version;
-      install(result.active);
-      metrics?.rulesReloads.inc({ result: 'loaded' });
-      if (previous !== result.active.ruleSet.version) {
-        logger.info({ trigger, rulesVersion: result.active.ruleSet.version, previous }, 'rules reloaded');
+      if (!result.active) {
+        lastError = { at, trigger, problems: result.problems };
+        metrics?.rulesReloads.inc({ result: 'rejected' });
+        logger.error({ trigger, problems: result.problems, keptVersion: previous }, 'rules reload rejected; keeping the last good rules');
         await deps.audit
-          ?.append({ at, kind: 'rules-reload', outcome: 'loaded', rulesVersion: result.active.ruleSet.version, detail: { trigger, previous } })
-          .catch(() => undefined);
+          ?.append({
+            at,
+            kind: 'rules-reload',
+            outcome: 'rejected',
+            ...(previous ? { rulesVersion: previous } : {}),
+            detail: { trigger, worker: workerId, problems: result.problems, keptVersion: previous },
+          })
+          .catch((err: unknown) => logger.warn({ err }, 'could not audit a rejected rules reload'));
+        return { ok: false, result: 'rejected', version: previous, previous, problems: result.problems };
       }
-      return { ok: true, version: result.active.ruleSet.version, problems: [] };
+      const recovered = lastError !== undefined;
+      install(result.active);
+      const version = result.active.ruleSet.version;
+      metrics?.rulesReloads.inc({ result: previous === version ? 'unchanged' : 'loaded' });
+      if (previous === version && !recovered) {
+        // A request that changed nothing still says so; a file change often does (editors touch files).
+        if (trigger === 'file change') logger.debug({ trigger, rulesVersion: version }, 'rules reload found no change');
+        else logger.info({ trigger, rulesVersion: version }, 'rules reload found no change');
+        return { ok: true, result: 'unchanged', version, previous, problems: [] };
+      }
+      logger.info({ trigger, rulesVersion: version, previous, rules: result.active.ruleSet.rules.length }, 'rules reloaded');
+      await deps.audit
+        ?.append({ at, kind: 'rules-reload', outcome: 'loaded', rulesVersion: version, detail: { trigger, worker: workerId, previous } })
+        .catch((err: unknown) => logger.warn({ err }, 'could not audit a rules reload'));
+      return { ok: true, result: previous === version ? 'unchanged' : 'loaded', version, previous, problems: [] };
     });
     reloading = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Answers one `automod rules reload` request (the pub/sub message): reloads and returns the reply
+   * to publish on the replies channel. A message that is not a request still reloads (older CLIs
+   * sent only a time).
+   */
+  async function answerReloadRequest(message: string): Promise<ReloadReply> {
+    let requestId = '';
+    try {
+      const parsed: unknown = JSON.parse(message);
+      if (parsed !== null && typeof parsed === 'object' && typeof (parsed as { requestId?: unknown }).requestId === 'string') {
+        requestId = (parsed as { requestId: string }).requestId;
+      }
+    } catch {
+      // Not JSON: still a request to reload.
+    }
+    const result = await reload('rules reload command');
+    return { ...result, requestId, worker: workerId };
   }
 
   /** Refreshes the live lists when their version in Redis moved (checked with every event). */
@@ -127,23 +214,39 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
     const loaded = await deps.lists.loadAll();
     liveLists = new Map([...loaded.lists].map(([name, values]) => [name, new Set(values)]));
     liveVersion = loaded.version;
+    merged = new Map();
+    checkLists();
   }
 
-  /** Watches the rules folder (and its lists) and reloads shortly after a change settles. */
+  /**
+   * Watches the rules folder and its `lists/` (also when `lists/` appears later) and reloads
+   * shortly after a change settles.
+   */
   function watchFolder(): void {
+    const listsDir = join(deps.rulesDir, 'lists');
     const onChange = () => {
+      // An editor may create lists/ after start; watch it as soon as it exists.
+      if (!watchers.has(listsDir)) watchDir(listsDir);
       clearTimeout(debounce);
-      debounce = setTimeout(() => void reload('file-change').catch((err: unknown) => logger.error({ err }, 'rules reload failed')), 250);
+      debounce = setTimeout(
+        () => void reload('file change').catch((err: unknown) => logger.error({ err }, 'rules reload failed')),
+        deps.watchDebounceMs ?? 250,
+      );
     };
-    for (const dir of [deps.rulesDir, join(deps.rulesDir, 'lists')]) {
+    const watchDir = (dir: string): void => {
       try {
         const watcher = watch(dir, onChange);
-        watcher.on('error', () => undefined);
-        watchers.push(watcher);
+        watcher.on('error', () => {
+          watcher.close();
+          watchers.delete(dir);
+        });
+        watchers.set(dir, watcher);
       } catch {
         // A folder without lists/ is fine; the rules folder itself was checked at load.
       }
-    }
+    };
+    watchDir(deps.rulesDir);
+    watchDir(listsDir);
   }
 
   function current(): ActiveRules {
@@ -157,16 +260,17 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
       rules: active?.ruleSet.rules.length ?? 0,
       loadedAt: active?.loadedAt,
       ...(lastError ? { lastError } : {}),
+      ...(missingLists.length > 0 ? { missingLists } : {}),
     };
   }
 
   function close(): void {
     clearTimeout(debounce);
-    for (const w of watchers) w.close();
-    watchers = [];
+    for (const w of watchers.values()) w.close();
+    watchers = new Map();
   }
 
-  return { load, reload, current, status, syncLists, watchFolder, close, lists: listSource };
+  return { load, reload, answerReloadRequest, current, status, syncLists, watchFolder, close, lists: listSource, workerId };
 }
 
 export type RulesRuntime = ReturnType<typeof createRulesRuntime>;

@@ -1,7 +1,23 @@
-/** Renders rows as an aligned text table for the terminal (no colours: logs and pipes stay clean). */
+import { readFile } from 'node:fs/promises';
+import { UsageError } from '../errors.js';
+
+/** The streams a command writes to (the CLI passes the process's; tests pass their own). */
+export interface CommandIo {
+  stdout: NodeJS.WritableStream;
+  /** Progress bars only go to a terminal (`isTTY`). */
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Read for `-` as a file name. */
+  stdin?: AsyncIterable<Buffer | string>;
+}
+
+/**
+ * Renders rows as an aligned text table for the terminal (no colours: logs and pipes stay clean).
+ * Columns are cut at 60 characters, except the last, which nothing follows.
+ */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const cells = rows.map((row) => row.map((cell) => (cell === undefined || cell === null ? '' : String(cell))));
-  const widths = headers.map((h, i) => Math.min(60, Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length))));
+  const last = headers.length - 1;
+  const widths = headers.map((h, i) => Math.min(i === last ? Infinity : 60, Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length))));
   const line = (row: readonly string[]) =>
     row
       .map((cell, i) => {
@@ -17,4 +33,27 @@ export function table(headers: readonly string[], rows: readonly (readonly unkno
 /** Prints JSON for `--json` (one document, pretty enough to read, exact enough to parse). */
 export function printJson(value: unknown, out: NodeJS.WritableStream = process.stdout): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A job's status and message as one text, without saying the status twice. */
+export function detailText(detail: { status?: number | undefined; message?: string | undefined }): string {
+  const { status, message } = detail;
+  if (message !== undefined && (status === undefined || message.includes(String(status)))) return message;
+  return [status, message].filter((x) => x !== undefined).join(' ');
+}
+
+/** Counts per value, in first-seen order: `removed: 498, already-gone: 2`. */
+export function countLine(values: Iterable<string>): string {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return [...counts].map(([value, n]) => `${value}: ${n}`).join(', ');
+}
+
+/** Reads a file, or the command's stdin for `-`. */
+export async function readInput(file: string, io: CommandIo): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
+  const chunks: Buffer[] = [];
+  if (!io.stdin) throw new UsageError('no standard input to read "-" from');
+  for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }

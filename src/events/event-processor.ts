@@ -2,16 +2,17 @@ import type { Job } from 'bullmq';
 import { InvalidEventError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { RuleHit } from '../moderation/types.js';
+import { counterPlanFor, strikeRetentionSeconds, type RuleHit, type RuleSet } from '../moderation/types.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules-runtime.js';
 import type { AuditStore } from '../store/audit.js';
 import type { CounterStore } from '../store/counters.js';
 import type { DeadLetters } from '../store/dead-letter.js';
-import type { EventLog } from '../store/event-log.js';
+import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { RedisClient } from '../store/redis.js';
+import { createTickBatcher } from '../store/tick-batcher.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from './event-schema.js';
 
 /** What processing one event led to (the events job's return value). */
@@ -39,12 +40,23 @@ export interface EventProcessorDeps {
 }
 
 /**
- * The events consumer: validates a queued event, computes the counters the loaded rules use (one
- * round trip), evaluates the rules, and turns enforced hits into at most one removal request.
+ * The events consumer: validates a queued event, computes the counters the loaded rules use,
+ * evaluates the rules, and turns enforced hits into at most one removal request. An event without
+ * hits costs two commands besides BullMQ's own: one script before evaluation (dedup, counters,
+ * strikes, lists version) and one pipeline after it (event log, "processed" marker), each shared
+ * with the other events in flight at the same moment.
  */
 export function createEventProcessor(deps: EventProcessorDeps) {
   const { redis, keys, rules, counters, requester, claims, audit, eventLog, deadLetters, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
+  // Events finished in the same tick share one pipeline for their log entries and markers.
+  const finish = createTickBatcher<{ entry: EventLogEntry; eventId: string }, void>(async (items) => {
+    const pipeline = redis.pipeline();
+    eventLog.appendTo(pipeline, items.map((i) => i.entry));
+    for (const { eventId } of items) pipeline.set(keys.eventDone(eventId), '1', 'EX', deps.dedupSeconds);
+    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    return items.map(() => undefined);
+  });
 
   async function process(job: Job): Promise<EventResult> {
     let event: MeetingEvent;
@@ -65,37 +77,37 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       return { status: 'invalid' };
     }
 
-    if ((await redis.exists(keys.eventDone(event.id))) === 1) {
+    const ruleSet = rules.current();
+    const plan = counterPlanFor(ruleSet.ruleSet, event.type);
+    // One round trip: the "processed" marker (a redelivery stops here), the counters, the strikes
+    // and the lists version.
+    const facts = await counters.observe({ event, specs: plan.counterSpecs, strikeWindows: plan.strikeWindows, doneKey: keys.eventDone(event.id) });
+    if (facts.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
     }
-
-    const ruleSet = rules.current();
     if (event.type === 'participant-joined' && event.participantId !== undefined) {
       // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
       await claims.endWindow(event.sessionId, event.participantId);
     }
-    const facts = await counters.observe({
-      event,
-      specs: ruleSet.ruleSet.counterSpecs,
-      strikeWindows: ruleSet.ruleSet.strikeWindows,
-    });
     await rules.syncLists(facts.listsVersion);
     const hits = await ruleSet.evaluator.evaluate(event, facts);
 
     const result: EventResult = { eventId: event.id, status: 'processed', hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })) };
     if (hits.length > 0) {
-      const removalJobId = await act(event, hits, ruleSet.ruleSet.version);
+      const removalJobId = await act(event, hits, ruleSet.ruleSet);
       if (removalJobId) result.removalJobId = removalJobId;
     }
-    await eventLog.append({ event, hits: result.hits ?? [], rulesVersion: ruleSet.ruleSet.version });
-    await redis.set(keys.eventDone(event.id), '1', 'EX', deps.dedupSeconds);
+    // Last: the event log entry and the "processed" marker. A crash before them leaves the event to
+    // be processed again (counters, strikes and removal claims are idempotent).
+    await finish({ entry: { event, hits: result.hits ?? [], rulesVersion: ruleSet.ruleSet.version }, eventId: event.id });
     metrics?.events.inc({ type: eventTypeLabel(event.type) });
     return result;
   }
 
   /** Records every hit and asks for one removal when an enforced rule wants it. */
-  async function act(event: MeetingEvent, hits: readonly RuleHit[], rulesVersion: string): Promise<string | undefined> {
+  async function act(event: MeetingEvent, hits: readonly RuleHit[], ruleSet: RuleSet): Promise<string | undefined> {
+    const rulesVersion = ruleSet.version;
     const at = new Date(now()).toISOString();
     const enforced = hits.filter((h) => h.mode === 'enforce');
     const remover = enforced.find((h) => h.action === 'remove-participant');
@@ -112,9 +124,10 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       });
       metrics?.removalRequests.inc({ result: removal.collapsed ? 'collapsed' : 'queued' });
     }
+    // The removal is asked for first (latency); strikes and audit records then go out together.
+    const writes: Promise<unknown>[] = [];
     if (enforced.length > 0 && event.participantId !== undefined) {
-      const windows = rules.current().ruleSet.strikeWindows;
-      await counters.recordStrikes(event, enforced.map((h) => h.rule), Math.max(3600, ...windows));
+      writes.push(counters.recordStrikes(event, enforced.map((h) => h.rule), strikeRetentionSeconds(ruleSet.strikeWindows)));
     }
     for (const hit of hits) {
       metrics?.ruleHits.inc({ rule: hit.rule, mode: hit.mode, action: hit.action });
@@ -129,26 +142,30 @@ export function createEventProcessor(deps: EventProcessorDeps) {
               : removal.collapsed
                 ? 'collapsed'
                 : 'queued';
-      await audit.append({
-        at,
-        kind: 'rule-hit',
-        rule: hit.rule,
-        mode: hit.mode,
-        action: hit.action,
-        outcome,
-        reason: hit.reason,
-        eventId: event.id,
-        sessionId: event.sessionId,
-        ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-        ...(event.participantId ? { participantId: event.participantId } : {}),
-        ...(asksRemoval && removal ? { jobId: removal.jobId } : {}),
-        rulesVersion,
-      });
+      // Sent in order on one connection, so the trail keeps the hits' order.
+      writes.push(
+        audit.append({
+          at,
+          kind: 'rule-hit',
+          rule: hit.rule,
+          mode: hit.mode,
+          action: hit.action,
+          outcome,
+          reason: hit.reason,
+          eventId: event.id,
+          sessionId: event.sessionId,
+          ...(event.meetingId ? { meetingId: event.meetingId } : {}),
+          ...(event.participantId ? { participantId: event.participantId } : {}),
+          ...(asksRemoval && removal ? { jobId: removal.jobId } : {}),
+          rulesVersion,
+        }),
+      );
       logger.info(
         { rule: hit.rule, mode: hit.mode, action: hit.action, outcome, eventId: event.id, sessionId: event.sessionId, participantId: event.participantId },
         'rule matched',
       );
     }
+    await Promise.all(writes);
     return removal?.jobId;
   }
 

@@ -18,9 +18,10 @@ import type { Ingest } from '../events/ingest.js';
 import { createSignatureVerifier, mapWebhook } from '../events/webhook.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { parseTime } from '../parse-time.js';
 import type { Queues } from '../queues.js';
-import { describeJob } from '../removals/job-view.js';
-import { requestRemovals, removalsBodySchema } from '../removals/bulk.js';
+import { describeJob, JOB_STATES, listJobs } from '../removals/job-view.js';
+import { parseRemovalsBody, requestRemovals } from '../removals/bulk.js';
 import { replayRemovals, replayFilterSchema } from '../removals/replay.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules-runtime.js';
@@ -51,8 +52,19 @@ export interface HttpDeps {
   logger: Logger;
   /** Largest accepted body (default 1 MB). */
   bodyLimit?: number;
+  /** Told about every route as it is registered (the dashboard's too): lets tests reach them all. */
+  onRoute?: (route: { method: string | string[]; url: string }) => void;
   now?: () => number;
 }
+
+/** Where Bull Board is served. */
+export const DASHBOARD = '/admin/queues';
+
+const jobsQuerySchema = z.object({
+  state: z.enum(JOB_STATES).optional(),
+  sessionId: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
 
 const auditQuerySchema = z.object({
   sessionId: z.string().max(200).optional(),
@@ -71,35 +83,56 @@ const auditQuerySchema = z.object({
  * or a port of their choice.
  */
 export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const bodyLimit = deps.bodyLimit ?? 1024 * 1024;
   const app = fastify({
-    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    bodyLimit,
     logger: false,
     trustProxy: false,
     // Prototype-polluting keys are refused at parse time instead of being carried along.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
+  const onRoute = deps.onRoute;
+  if (onRoute) app.addHook('onRoute', (route) => onRoute({ method: route.method, url: route.url }));
   const now = deps.now ?? Date.now;
   const tokenDigest = deps.apiToken ? sha256(deps.apiToken) : undefined;
   const verifySignature = deps.webhookPublicKey ? createSignatureVerifier(deps.webhookPublicKey) : undefined;
 
+  const tokenMatches = (given: string | undefined): boolean => given !== undefined && tokenDigest !== undefined && timingSafeEqual(sha256(given), tokenDigest);
   const bearerMatches = (request: FastifyRequest): boolean => {
     if (!tokenDigest) return true;
     const header = request.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    return given !== undefined && timingSafeEqual(sha256(given), tokenDigest);
+    return tokenMatches(/^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined);
+  };
+  // A browser cannot send a bearer token to the dashboard: it also takes HTTP Basic with the API
+  // token as the password (any user name), which the browser asks for once and then resends.
+  const basicMatches = (request: FastifyRequest): boolean => {
+    const header = request.headers.authorization;
+    if (!/^Basic /i.test(header ?? '')) return false;
+    const decoded = Buffer.from(header!.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 && tokenMatches(decoded.slice(colon + 1));
   };
 
+  // Decided on the matched route, not the raw URL, so no spelling of a path slips past.
   app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (path === '/healthz' || path === '/readyz' || path === '/v1/webhooks/videosdk') return;
-    if (!bearerMatches(request)) {
-      await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a valid API token is required (Authorization: Bearer <AUTOMOD_API_TOKEN>)' });
-    }
+    const route = request.routeOptions.url;
+    if (route === '/healthz' || route === '/readyz' || route === '/v1/webhooks/videosdk' || !tokenDigest) return;
+    const dashboard = route !== undefined && (route === DASHBOARD || route.startsWith(`${DASHBOARD}/`));
+    if (bearerMatches(request) || (dashboard && basicMatches(request))) return;
+    await reply
+      .code(401)
+      .header('www-authenticate', dashboard ? 'Basic realm="automod dashboard", charset="UTF-8"' : 'Bearer realm="automod"')
+      .send({
+        error: dashboard
+          ? 'a valid API token is required: Authorization: Bearer <AUTOMOD_API_TOKEN>, or in a browser any user name with the token as password'
+          : 'a valid API token is required (Authorization: Bearer <AUTOMOD_API_TOKEN>)',
+      });
   });
 
   app.setErrorHandler(async (err: unknown, request, reply) => {
-    const { status, body } = errorResponse(err);
+    const { status, body } = errorResponse(err, bodyLimit);
+    if (err instanceof InvalidEventError) deps.metrics.invalidEvents.inc({ source: 'http' });
     if (status >= 500) deps.logger.error({ err, method: request.method, url: request.url.split('?')[0] }, 'request failed');
     await reply.code(status).send(body);
   });
@@ -116,6 +149,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       await withTimeout(deps.redis.ping(), 1000);
       paused = await withTimeout(deps.pause.get(), 1000);
       if (paused) reasons.push(`removals paused (${paused.kind}): ${paused.reason}`);
+      else if (await withTimeout(deps.queues.removals.isPaused(), 1000)) {
+        reasons.push('removals paused: the removals queue is paused without a recorded reason (from the dashboard?); automod resume starts it');
+      }
     } catch {
       reasons.push('Redis is unreachable');
     }
@@ -170,10 +206,15 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   app.post('/v1/removals', async (request, reply) => {
-    const parsed = removalsBodySchema.safeParse(request.body);
-    if (!parsed.success) throw new InvalidRemovalError(zodProblems(parsed.error.issues));
-    const result = await requestRemovals(parsed.data, { requester: deps.requester, client: deps.client, requestedBy: 'api' });
+    const body = parseRemovalsBody(request.body);
+    const result = await requestRemovals(body, { requester: deps.requester, client: deps.client, requestedBy: 'api' });
     await reply.code(202).send({ jobs: result.jobs.map((j) => j.jobId), details: result.jobs, skipped: result.skipped });
+  });
+
+  app.get('/v1/jobs', async (request) => {
+    const parsed = jobsQuerySchema.safeParse(request.query);
+    if (!parsed.success) throw new UsageError(`invalid jobs query: ${zodProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    return listJobs(deps.queues.removals, deps.outcomes, { state: parsed.data.state, sessionId: parsed.data.sessionId, limit: parsed.data.limit ?? 100 });
   });
 
   app.get('/v1/jobs/:id', async (request) => {
@@ -186,7 +227,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.post('/v1/replay', async (request) => {
     const parsed = replayFilterSchema.safeParse(request.body ?? {});
     if (!parsed.success) throw new InvalidRemovalError(zodProblems(parsed.error.issues));
-    return replayRemovals(parsed.data, { queue: deps.queues.removals, claims: deps.claims, outcomes: deps.outcomes, audit: deps.audit, now });
+    return replayRemovals(parsed.data, { queue: deps.queues.removals, claims: deps.claims, outcomes: deps.outcomes, audit: deps.audit, requestedBy: 'api', now });
   });
 
   app.get('/v1/sessions/:id', async (request) => {
@@ -209,19 +250,24 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   const board = new FastifyAdapter();
-  board.setBasePath('/admin/queues');
+  board.setBasePath(DASHBOARD);
   createBullBoard({
-    queues: [new BullMQAdapter(deps.queues.events, { readOnlyMode: false }), new BullMQAdapter(deps.queues.removals)],
+    queues: [
+      new BullMQAdapter(deps.queues.events, { description: 'meeting events waiting for the rules' }),
+      new BullMQAdapter(deps.queues.removals, {
+        description: 'remove-participant calls to VideoSDK; paused = removals stopped (see /readyz for why); replay failed ones with automod replay',
+      }),
+    ],
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'meeting-automod' } },
   });
-  await app.register(board.registerPlugin(), { prefix: '/admin/queues' });
+  await app.register(board.registerPlugin(), { prefix: DASHBOARD });
 
   return app;
 }
 
 /** One mapping from our errors to HTTP answers; never a stack trace. */
-function errorResponse(err: unknown): { status: number; body: { error: string; code?: string; details?: readonly Problem[] } } {
+function errorResponse(err: unknown, bodyLimit: number): { status: number; body: { error: string; code?: string; details?: readonly Problem[] } } {
   if (err instanceof InvalidEventError || err instanceof InvalidRemovalError) {
     return { status: 400, body: { error: err.message, code: err.code, details: err.problems } };
   }
@@ -235,7 +281,11 @@ function errorResponse(err: unknown): { status: number; body: { error: string; c
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     const status = fastifyError.statusCode;
     const message =
-      status === 413 ? 'request body is larger than the limit (1 MB)' : `bad request: ${fastifyError.message ?? 'invalid request'}`;
+      status === 413
+        ? `request body is larger than the limit (${formatBytes(bodyLimit)})`
+        : status === 415
+          ? 'unsupported content type: send JSON with Content-Type: application/json'
+          : `bad request: ${fastifyError.message ?? 'invalid request'}`;
     return { status, body: { error: message, ...(fastifyError.code ? { code: fastifyError.code } : {}) } };
   }
   return { status: 500, body: { error: 'internal error; see the worker log' } };
@@ -248,17 +298,8 @@ function zodProblems(issues: readonly { path: readonly PropertyKey[]; message: s
   }));
 }
 
-/** `since`/`until`: ISO time, epoch milliseconds, or a duration back from now (`90s`, `15m`, `24h`, `7d`). */
-export function parseTime(value: string, name: string, now: number): number {
-  const duration = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
-  if (duration) {
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[duration[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-    return now - Number(duration[1]) * unit;
-  }
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const time = new Date(value).getTime();
-  if (Number.isNaN(time)) throw new UsageError(`${name} must be an ISO time, epoch milliseconds or a duration like 24h, got "${value}"`);
-  return time;
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB` : `${Math.round(bytes / 1024)} KB`;
 }
 
 function sha256(value: string): Buffer {

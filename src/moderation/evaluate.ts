@@ -1,7 +1,7 @@
 import { Engine, type RuleProperties } from 'json-rules-engine';
 import type { MeetingEvent } from '../events/event-schema.js';
 import { createOperators } from './operators.js';
-import { compilePrecheck, type OperatorLike, type RulePrecheck } from './prefilter.js';
+import { compileVerdict, type OperatorLike, type PrecheckVerdict } from './prefilter.js';
 import { counterKey, type CompiledRule, type EvaluationFacts, type ListSource, type RuleHit, type RuleSet } from './types.js';
 
 /** Options of `createEvaluator`. */
@@ -33,10 +33,17 @@ interface Pool {
   idle: PooledEngine[];
 }
 
+/** One rule: its pre-check and its own engine pool. */
+interface Single {
+  rule: CompiledRule;
+  verdict: (event: MeetingEvent, facts: EvaluationFacts) => PrecheckVerdict;
+  pool: Pool;
+}
+
 /** The rules an event type can match: all in one engine pool, and each in its own. */
 interface Group {
   all: Pool;
-  single: readonly { precheck: RulePrecheck; pool: Pool }[];
+  single: readonly Single[];
 }
 
 const NO_FACTS: EvaluationFacts = Object.freeze({ eventCounts: Object.freeze({}), strikes: Object.freeze({}) });
@@ -46,8 +53,9 @@ const MAX_IDLE = 64;
 /**
  * Compiles `ruleSet` for evaluation. Rules are grouped by the event types they can match, so an
  * event only meets the rules that could fire for it. A synchronous pre-check (see `prefilter.ts`)
- * then drops the rules that certainly cannot fire, and json-rules-engine decides the rest, each
- * rule in an engine of its own (without the pre-check: the whole group in one engine). Engines
+ * then drops the rules that certainly cannot fire and takes those that certainly fire, and
+ * json-rules-engine decides the rest, each rule in an engine of its own (without the pre-check:
+ * the whole group in one engine). Engines
  * are pooled because an Engine keeps run state and must never run two evaluations at once.
  * Counters and strikes are read from the precomputed `facts`: evaluation does no I/O.
  */
@@ -65,7 +73,7 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
   const singles = new Map(
     active.map((r) => [
       r.name,
-      { precheck: compilePrecheck((r.definition as RuleProperties).conditions, operatorOf), pool: { rules: [r], idle: [] } },
+      { rule: r, verdict: compileVerdict((r.definition as RuleProperties).conditions, operatorOf), pool: { rules: [r], idle: [] } },
     ]),
   );
   const makeGroup = (rules: readonly CompiledRule[]): Group => ({
@@ -87,7 +95,7 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
       for (const result of results) {
         const rule = byName.get(result.name);
         if (rule === undefined || rule.mode === 'off') continue;
-        hits.push({ rule: rule.name, mode: rule.mode, action: rule.action, reason: rule.reason, priority: rule.priority });
+        hits.push(hitOf(rule));
       }
       return hits;
     } finally {
@@ -97,12 +105,22 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
   }
 
   async function runCandidates(group: Group, event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]> {
-    // Rules never see each other's results (no rule adds facts), so running the candidates in
-    // engines of their own gives what one engine holding the whole group would.
-    const candidates = group.single.filter((s) => s.precheck(event, facts));
-    if (candidates.length === 0) return [];
-    const hits = candidates.length === 1 ? await run(candidates[0]!.pool, event, facts) : (await Promise.all(candidates.map((c) => run(c.pool, event, facts)))).flat();
-    return hits.sort(byPriorityThenName);
+    // A rule the pre-check decided fires without json-rules-engine (it would decide the same: the
+    // same operators on the same values); only the undecided ones run. Rules never see each other's
+    // results (no rule adds facts), so running those in engines of their own gives what one engine
+    // holding the whole group would.
+    const hits: RuleHit[] = [];
+    let undecided: Single[] | undefined;
+    for (const s of group.single) {
+      const verdict = s.verdict(event, facts);
+      if (verdict === 'fires') hits.push(hitOf(s.rule));
+      else if (verdict === 'unknown') (undecided ??= []).push(s);
+    }
+    if (undecided !== undefined) {
+      const ran = undecided.length === 1 ? await run(undecided[0]!.pool, event, facts) : (await Promise.all(undecided.map((c) => run(c.pool, event, facts)))).flat();
+      hits.push(...ran);
+    }
+    return hits.length > 1 ? hits.sort(byPriorityThenName) : hits;
   }
 
   return {
@@ -149,6 +167,10 @@ function operatorMap(engine: Engine): { get(name: string): OperatorLike | null }
     return map as { get(name: string): OperatorLike | null };
   }
   return undefined;
+}
+
+function hitOf(rule: CompiledRule): RuleHit {
+  return { rule: rule.name, mode: rule.mode === 'shadow' ? 'shadow' : 'enforce', action: rule.action, reason: rule.reason, priority: rule.priority };
 }
 
 function byPriorityThenName(a: RuleHit, b: RuleHit): number {

@@ -1,13 +1,18 @@
 import type { MeetingEvent } from '../events/event-schema.js';
-import { counterKey, type EvaluationFacts, type RuleHit, type RuleSet } from './types.js';
+import { counterKey, strikeRetentionSeconds, type EvaluationFacts, type RuleHit, type RuleSet } from './types.js';
 
-/** In-memory counters and strikes with the same meaning as the Redis ones, driven by event times. */
+/**
+ * In-memory counters and strikes with exactly the meaning of the Redis ones (`store/counters.ts`),
+ * driven by event times. `test/rules/counter-parity.test.ts` holds the two to the same answers.
+ */
 export interface MemoryCounters {
   /**
    * Counts `event` and returns the facts for evaluating it:
    * - `eventCount(type, window, scope)`: events of that type with a timestamp in
-   *   (t - window, t], this one included, for the same `participantId` (scope participant; 0 for
-   *   an event without one) or `sessionId` (scope session);
+   *   (t - window, t], this one included, for the same participant in the same meeting
+   *   (`meetingId ?? sessionId`; scope participant; 0 for an event without a participant) or the
+   *   same `sessionId` (scope session). An event id seen again replaces its
+   *   earlier entry (as Redis' ZADD does), so a repeated event counts once.
    * - `strikes(window)`: enforced hits of this participant in this meeting (`meetingId ??
    *   sessionId`) with a timestamp in (t - window, t), from earlier events.
    */
@@ -18,7 +23,9 @@ export interface MemoryCounters {
 
 /**
  * Counters for `rules test` and backtests, where time comes from the events themselves. Only the
- * counters and strike windows `ruleSet` uses are kept, and nothing older than the longest window.
+ * counters and strike windows `ruleSet` uses are kept. Entries are trimmed the way the Redis
+ * counters trim them (on each insert, what is older than the longest window before the inserted
+ * time), so even events that arrive out of order count the same.
  */
 export function createMemoryCounters(ruleSet: Pick<RuleSet, 'counterSpecs' | 'strikeWindows'>): MemoryCounters {
   // Longest window per (scope, type): how far back a timeline must reach.
@@ -29,12 +36,13 @@ export function createMemoryCounters(ruleSet: Pick<RuleSet, 'counterSpecs' | 'st
     const current = tracked.get(key);
     if (current === undefined || current.windowMs < windowMs) tracked.set(key, { scope: spec.scope, type: spec.type, windowMs });
   }
-  const maxStrikeMs = Math.max(0, ...ruleSet.strikeWindows) * 1000;
-  const events = new Map<string, number[]>();
-  const strikes = new Map<string, number[]>();
+  const strikeKeepMs = strikeRetentionSeconds(ruleSet.strikeWindows) * 1000;
+  const events = new Map<string, Timeline>();
+  const strikes = new Map<string, Timeline>();
 
+  // A participant is counted within one meeting, as strikes are (the same keys as in Redis).
   const subject = (event: MeetingEvent, scope: 'participant' | 'session'): string | undefined =>
-    scope === 'session' ? event.sessionId : event.participantId;
+    scope === 'session' ? event.sessionId : event.participantId === undefined ? undefined : `${event.meetingId ?? event.sessionId}\u0000${event.participantId}`;
   const strikeKey = (event: MeetingEvent): string | undefined =>
     event.participantId === undefined ? undefined : `${event.meetingId ?? event.sessionId}\u0000${event.participantId}`;
 
@@ -44,44 +52,80 @@ export function createMemoryCounters(ruleSet: Pick<RuleSet, 'counterSpecs' | 'st
       for (const { scope, type, windowMs } of tracked.values()) {
         const id = subject(event, scope);
         if (type !== event.type || id === undefined) continue;
-        insert(events, `${scope}\u0000${type}\u0000${id}`, t, windowMs);
+        timelineOf(events, `${scope}\u0000${type}\u0000${id}`).insert(event.id, t, windowMs);
       }
       const eventCounts: Record<string, number> = {};
       for (const spec of ruleSet.counterSpecs) {
         const id = subject(event, spec.scope);
-        const times = id === undefined ? undefined : events.get(`${spec.scope}\u0000${spec.type}\u0000${id}`);
-        eventCounts[counterKey(spec)] = times === undefined ? 0 : upperBound(times, t) - upperBound(times, t - spec.windowSeconds * 1000);
+        const timeline = id === undefined ? undefined : events.get(`${spec.scope}\u0000${spec.type}\u0000${id}`);
+        eventCounts[counterKey(spec)] = timeline === undefined ? 0 : timeline.count(t - spec.windowSeconds * 1000, t, true);
       }
       const strikeCounts: Record<string, number> = {};
       const key = strikeKey(event);
-      const times = key === undefined ? undefined : strikes.get(key);
+      const timeline = key === undefined ? undefined : strikes.get(key);
       for (const w of ruleSet.strikeWindows) {
-        strikeCounts[String(w)] = times === undefined ? 0 : lowerBound(times, t) - upperBound(times, t - w * 1000);
+        strikeCounts[String(w)] = timeline === undefined ? 0 : timeline.count(t - w * 1000, t, false);
       }
       return { eventCounts, strikes: strikeCounts };
     },
 
     recordHits(event, hits) {
       const key = strikeKey(event);
-      if (key === undefined || maxStrikeMs === 0) return;
+      if (key === undefined || ruleSet.strikeWindows.length === 0) return;
       const t = Date.parse(event.timestamp);
-      const rules = new Set(hits.filter((h) => h.mode === 'enforce').map((h) => h.rule));
-      for (let i = 0; i < rules.size; i++) insert(strikes, key, t, maxStrikeMs);
+      const timeline = timelineOf(strikes, key);
+      // One strike per (event, rule), as the Redis members `eventId:rule` are.
+      for (const rule of new Set(hits.filter((h) => h.mode === 'enforce').map((h) => h.rule))) {
+        timeline.insert(`${event.id}:${rule}`, t, strikeKeepMs);
+      }
     },
   };
 }
 
-/** Inserts `t` in time order (events may arrive slightly out of order) and drops what aged out. */
-function insert(timelines: Map<string, number[]>, key: string, t: number, keepMs: number): void {
-  let times = timelines.get(key);
-  if (times === undefined) {
-    times = [];
-    timelines.set(key, times);
+/** A sorted set of (time, id), like a Redis sorted set scored by time. */
+interface Timeline {
+  /** Adds (or moves) `id` at `t`, then drops entries at or before `t - keepMs`. */
+  insert(id: string, t: number, keepMs: number): void;
+  /** Entries with a time in (from, to] (`toInclusive`) or (from, to). */
+  count(from: number, to: number, toInclusive: boolean): number;
+}
+
+function timelineOf(timelines: Map<string, Timeline>, key: string): Timeline {
+  let timeline = timelines.get(key);
+  if (timeline === undefined) {
+    timeline = createTimeline();
+    timelines.set(key, timeline);
   }
-  times.splice(upperBound(times, t), 0, t);
-  const newest = times[times.length - 1]!;
-  const stale = upperBound(times, newest - keepMs);
-  if (stale > 0) times.splice(0, stale);
+  return timeline;
+}
+
+function createTimeline(): Timeline {
+  const times: number[] = [];
+  const ids: string[] = [];
+  const at = new Map<string, number>();
+  return {
+    insert(id, t, keepMs) {
+      const previous = at.get(id);
+      if (previous !== undefined) {
+        let i = lowerBound(times, previous);
+        while (i < ids.length && ids[i] !== id) i++;
+        times.splice(i, 1);
+        ids.splice(i, 1);
+      }
+      const index = upperBound(times, t);
+      times.splice(index, 0, t);
+      ids.splice(index, 0, id);
+      at.set(id, t);
+      const stale = upperBound(times, t - keepMs);
+      if (stale > 0) {
+        for (const old of ids.splice(0, stale)) at.delete(old);
+        times.splice(0, stale);
+      }
+    },
+    count(from, to, toInclusive) {
+      return (toInclusive ? upperBound(times, to) : lowerBound(times, to)) - upperBound(times, from);
+    },
+  };
 }
 
 /** Index of the first element > x. */

@@ -31,6 +31,22 @@ export function compilePrecheck(conditions: unknown, operator: (name: string) =>
   return (event, facts) => check(event, facts) !== FALSE;
 }
 
+/**
+ * What the pre-check can tell about a rule without json-rules-engine: `fires` when every condition
+ * it had to look at was decided (the same operators on the same values, so json-rules-engine
+ * would decide the same), `cannot-fire`, or `unknown` (json-rules-engine must decide).
+ */
+export type PrecheckVerdict = 'fires' | 'cannot-fire' | 'unknown';
+
+/** Like `compilePrecheck`, with the three-way answer. */
+export function compileVerdict(conditions: unknown, operator: (name: string) => OperatorLike | undefined): (event: MeetingEvent, facts: EvaluationFacts) => PrecheckVerdict {
+  const check = compileNode(conditions, operator);
+  return (event, facts) => {
+    const r = check(event, facts);
+    return r === TRUE ? 'fires' : r === FALSE ? 'cannot-fire' : 'unknown';
+  };
+}
+
 const maybe: Check = () => MAYBE;
 
 function compileNode(node: unknown, operator: (name: string) => OperatorLike | undefined): Check {

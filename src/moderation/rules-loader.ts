@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Problem } from '../errors.js';
 import { parseListFile } from './list-source.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
-import type { CompiledRule, CounterSpec, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
+import type { CompiledRule, CounterPlan, CounterSpec, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
 
 /** What `loadRules` gives back: a rule set, or every problem found (never both). */
 export interface LoadRulesResult {
@@ -31,6 +31,11 @@ const CUSTOM: ReadonlySet<string> = new Set<string>(CUSTOM_OPERATORS);
 const NUMERIC: ReadonlySet<string> = new Set(['lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive']);
 // json-rules-engine's operator decorators (`not:equal`, `someFact:in`, ...).
 const DECORATORS: ReadonlySet<string> = new Set(['someFact', 'someValue', 'everyFact', 'everyValue', 'swap', 'not']);
+
+// A JSONPath of member names, indexes and wildcards only: filter (`?()`) and script (`()`)
+// expressions are evaluated inside jsonpath-plus, and a rule file must never run anything.
+const SAFE_JSON_PATH = /^\$(?:\.\.?(?:[A-Za-z_$][A-Za-z0-9_$-]*|\*)|\[(?:\d+|\*|'[^'()\\]*'|"[^"()\\]*")\])*$/;
+const PROTOTYPE_SEGMENT = /(?:^|[.'"[])(?:__proto__|constructor|prototype)(?:$|[.'"\]])/;
 
 /** Longest counter or strike window a rule may ask for: counters in Redis must stay bounded. */
 export const MAX_WINDOW_SECONDS = 86_400;
@@ -161,11 +166,17 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
 
   const active = rules.filter((r) => r.mode !== 'off');
   const usage = mergeUsage(active.map((r) => usages.get(r)!));
+  const plans = planCounters(
+    active.map((r) => ({ eventTypes: r.eventTypes, usage: usages.get(r)! })),
+    usage.counters,
+  );
   const ruleSet: RuleSet = Object.freeze({
     version: versionOf(files, lists),
     rules: Object.freeze(rules),
     counterSpecs: Object.freeze(usage.counters),
     strikeWindows: Object.freeze(usage.strikeWindows),
+    counterPlans: plans.byType,
+    defaultCounterPlan: plans.fallback,
     fileLists,
     referencedLists: Object.freeze([...usage.lists].sort(compare)),
   });
@@ -294,7 +305,7 @@ function walkLeaf(leaf: Record<string, unknown>, path: string, walk: Walk): void
   if (!OPERATORS.has(name) || badDecorator !== undefined) {
     walk.report(
       `${path}.operator`,
-      `unknown operator "${leaf.operator}": use one of ${[...OPERATORS].join(', ')}` +
+      `unknown operator "${leaf.operator}"${OPERATORS.has(name) ? '' : didYouMean(name, OPERATORS)}: use one of ${[...OPERATORS].join(', ')}` +
         (badDecorator === undefined ? '' : ` (decorators: ${[...DECORATORS].join(', ')})`),
     );
     return;
@@ -373,12 +384,16 @@ function checkListName(name: string, at: string, walk: Walk): void {
 function checkFact(fact: unknown, params: unknown, path: unknown, at: string, walk: Walk, reference = false): void {
   const factAt = `${at}.fact`;
   if (typeof fact !== 'string' || !(FACTS as readonly string[]).includes(fact)) {
-    walk.report(factAt, `unknown fact ${JSON.stringify(fact)}: use "event", "eventCount" or "strikes"`);
+    walk.report(factAt, `unknown fact ${JSON.stringify(fact)}${typeof fact === 'string' ? didYouMean(fact, FACTS) : ''}: use "event", "eventCount" or "strikes"`);
     return;
   }
   if (reference && isRecord(params) === false && params !== undefined) walk.report(`${at}.params`, 'must be an object');
   if (path !== undefined && (typeof path !== 'string' || !path.startsWith('$'))) {
     walk.report(`${at}.path`, 'must be a JSONPath string starting with "$" (e.g. "$.data.text")');
+  } else if (typeof path === 'string' && !SAFE_JSON_PATH.test(path)) {
+    walk.report(`${at}.path`, 'must name members and indexes only (e.g. "$.data.text", "$.data[\'a key\']"): JSONPath filter and script expressions are not allowed');
+  } else if (typeof path === 'string' && PROTOTYPE_SEGMENT.test(path)) {
+    walk.report(`${at}.path`, 'must not read __proto__, constructor or prototype');
   }
   if (fact === 'event') return;
   if (path !== undefined) walk.report(`${at}.path`, `"${fact}" is a number: remove "path"`);
@@ -427,6 +442,24 @@ function pinnedEventTypes(conditions: Record<string, unknown>): readonly string[
     if (pinned !== undefined) types = types === undefined ? pinned : types.filter((t) => pinned.includes(t));
   }
   return types === undefined ? undefined : Object.freeze([...new Set(types)].sort(compare));
+}
+
+/**
+ * The counters each event type needs (see `CounterPlan`): an event is recorded in every counter of
+ * its type, and gets the counts and strikes that the rules able to match it read, not more.
+ */
+function planCounters(
+  rules: readonly { eventTypes: readonly string[] | undefined; usage: Usage }[],
+  counters: readonly CounterSpec[],
+): { byType: ReadonlyMap<string, CounterPlan>; fallback: CounterPlan } {
+  const planOf = (type: string | undefined): CounterPlan => {
+    const matching = rules.filter((r) => r.eventTypes === undefined || (type !== undefined && r.eventTypes.includes(type)));
+    const own: Usage = { counters: counters.filter((c) => c.type === type), strikeWindows: [], lists: new Set() };
+    const merged = mergeUsage([...matching.map((r) => r.usage), own]);
+    return Object.freeze({ counterSpecs: Object.freeze(merged.counters), strikeWindows: Object.freeze(merged.strikeWindows) });
+  };
+  const types = new Set([...rules.flatMap((r) => r.eventTypes ?? []), ...counters.map((c) => c.type)]);
+  return { byType: new Map([...types].sort(compare).map((t) => [t, planOf(t)])), fallback: planOf(undefined) };
 }
 
 function mergeUsage(usages: readonly Usage[]): Usage {
@@ -487,6 +520,26 @@ function versionOf(files: readonly RuleFile[], lists: readonly ListFile[]): stri
   for (const f of [...files].sort((a, b) => compare(a.path, b.path))) hash.update(`rule\0${f.path}\0${f.content}\0`);
   for (const l of [...lists].sort((a, b) => compare(a.name, b.name))) hash.update(`list\0${l.name}\0${l.content}\0`);
   return hash.digest('hex').slice(0, 12);
+}
+
+/** ` (did you mean "x"?)` when one known name is close to `name` (case, "-"/"_", a typo or two). */
+function didYouMean(name: string, known: Iterable<string>): string {
+  const plain = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const close = [...known].filter((k) => plain(k) === plain(name) || editDistance(k.toLowerCase(), name.toLowerCase()) <= 2);
+  return close.length === 1 ? ` (did you mean "${close[0]}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 function compare(a: string, b: string): number {

@@ -31,7 +31,10 @@ export interface CounterSpec {
   /** Event type counted. */
   type: string;
   windowSeconds: number;
-  /** Count per participant (`participantId`) or per session (`sessionId`). */
+  /**
+   * Count per participant (`participantId`, within one meeting: `meetingId ?? sessionId`, as
+   * strikes are) or per session (`sessionId`, every participant).
+   */
   scope: 'participant' | 'session';
 }
 
@@ -58,6 +61,16 @@ export interface CompiledRule {
   definition: unknown;
 }
 
+/**
+ * What the counters must compute for an event of one type: the counters and strike windows read
+ * by the rules that can match that type, plus every counter of that type (each event of a type
+ * is recorded in its counters whichever rules read them).
+ */
+export interface CounterPlan {
+  counterSpecs: readonly CounterSpec[];
+  strikeWindows: readonly number[];
+}
+
 /** A validated, immutable set of rules with what the counters must provide for it. */
 export interface RuleSet {
   /** Short sha256 of the sorted rule files and lists; changes whenever the folder does. */
@@ -67,6 +80,10 @@ export interface RuleSet {
   counterSpecs: readonly CounterSpec[];
   /** The `strikes` windows (seconds) that rules in `enforce`/`shadow` mode read, deduplicated. */
   strikeWindows: readonly number[];
+  /** Per event type named by a rule or a counter; other types use `defaultCounterPlan`. */
+  counterPlans: ReadonlyMap<string, CounterPlan>;
+  /** The plan of an event type no rule pins and no counter counts (only type-agnostic rules). */
+  defaultCounterPlan: CounterPlan;
   /** Lists from `rules/lists/*.txt`. */
   fileLists: ReadonlyMap<string, readonly string[]>;
   /**
@@ -102,6 +119,22 @@ export interface RuleHit {
   action: RuleAction;
   reason: string;
   priority: number;
+}
+
+/** The counters and strike windows to compute for an event of `type` (see `CounterPlan`). */
+export function counterPlanFor(ruleSet: Pick<RuleSet, 'counterPlans' | 'defaultCounterPlan'>, type: string): CounterPlan {
+  return ruleSet.counterPlans.get(type) ?? ruleSet.defaultCounterPlan;
+}
+
+/** Strikes are kept at least an hour, so a reload that adds a longer strike window finds them. */
+export const MIN_STRIKE_RETENTION_SECONDS = 3600;
+
+/**
+ * How long strikes are kept (seconds) for the strike windows in use: the worker and the in-memory
+ * counters trim alike, so `rules test` and backtests count exactly what Redis counts.
+ */
+export function strikeRetentionSeconds(strikeWindows: readonly number[]): number {
+  return Math.max(MIN_STRIKE_RETENTION_SECONDS, ...strikeWindows);
 }
 
 /** The key of a counter in `EvaluationFacts.eventCounts`, e.g. `participant:chat-message:10`. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UsageError } from '../errors.js';
+import { InvalidRemovalError, NotFoundError, UsageError, VideoSdkApiError, type Problem } from '../errors.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { activeParticipantIds } from '../videosdk/session.js';
 import type { RemovalJobData } from './removal-job.js';
@@ -11,20 +11,42 @@ const reason = z.string().max(500, 'must be at most 500 characters');
 export const removalItemSchema = z.object({ sessionId: id, participantId: id, meetingId: id.optional(), reason: reason.optional() });
 export type RemovalItem = z.infer<typeof removalItemSchema>;
 
+const listBody = z
+  .object({ removals: z.array(removalItemSchema).min(1, 'must hold at least one removal').max(10_000, 'at most 10000 per request') })
+  .strict();
+const allBody = z
+  .object({
+    sessionId: id,
+    all: z.literal(true, 'must be true (or send "removals")'),
+    except: z.array(id).max(10_000).default([]),
+    meetingId: id.optional(),
+    reason: reason.optional(),
+  })
+  .strict();
+
 /** Body of `POST /v1/removals`: a list, or everyone active in a session except some. */
-export const removalsBodySchema = z.union([
-  z.object({ removals: z.array(removalItemSchema).min(1, 'must hold at least one removal').max(10_000, 'at most 10000 per request') }).strict(),
-  z
-    .object({
-      sessionId: id,
-      all: z.literal(true),
-      except: z.array(id).max(10_000).default([]),
-      meetingId: id.optional(),
-      reason: reason.optional(),
-    })
-    .strict(),
-]);
+export const removalsBodySchema = z.union([listBody, allBody]);
 export type RemovalsBody = z.infer<typeof removalsBodySchema>;
+
+/**
+ * Validates a `POST /v1/removals` body. The form is chosen by its keys (`all` or not), so every
+ * problem is reported at its own path instead of "matches neither form".
+ */
+export function parseRemovalsBody(input: unknown): RemovalsBody {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidRemovalError([{ path: '$', message: 'must be {"removals": [...]} or {"sessionId", "all": true, "except"?: [...]}' }]);
+  }
+  const parsed = 'all' in input ? allBody.safeParse(input) : listBody.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new InvalidRemovalError(
+    parsed.error.issues.map(
+      (issue): Problem => ({
+        path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
+        message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+      }),
+    ),
+  );
+}
 
 export interface BulkJob {
   jobId: string;
@@ -40,9 +62,8 @@ export interface BulkJob {
 export async function requestRemovals(
   body: RemovalsBody,
   deps: { requester: RemovalRequester; client: VideoSdkClient; requestedBy: string; onJob?: (job: BulkJob) => void },
-): Promise<{ jobs: BulkJob[]; skipped: string[] }> {
-  const items = 'removals' in body ? body.removals : await everyoneIn(body, deps.client);
-  const skipped = 'removals' in body ? [] : body.except;
+): Promise<{ jobs: BulkJob[]; /** Active participants kept by `except`. */ skipped: string[] }> {
+  const { items, kept: skipped } = 'removals' in body ? { items: body.removals, kept: [] } : await everyoneIn(body, deps.client);
   const jobs: BulkJob[] = [];
   const requests = items.map(
     (item): RemovalJobData => ({
@@ -64,17 +85,27 @@ export async function requestRemovals(
   return { jobs, skipped };
 }
 
-/** The session's active participants, minus the exceptions. */
-async function everyoneIn(body: Extract<RemovalsBody, { all: true }>, client: VideoSdkClient): Promise<RemovalItem[]> {
-  const response = await client.getActiveParticipants(body.sessionId);
+/** The session's active participants, minus the exceptions (and which exceptions were there). */
+async function everyoneIn(body: Extract<RemovalsBody, { all: true }>, client: VideoSdkClient): Promise<{ items: RemovalItem[]; kept: string[] }> {
+  let response;
+  try {
+    response = await client.getActiveParticipants(body.sessionId);
+  } catch (err) {
+    if (err instanceof VideoSdkApiError && err.status === 404) throw new NotFoundError(`VideoSDK does not know session ${body.sessionId}`);
+    throw err;
+  }
   if (!response.session) throw new UsageError(`VideoSDK gave no participant list for session ${body.sessionId}`);
   const except = new Set(body.except);
-  return activeParticipantIds(response.session)
-    .filter((participantId) => !except.has(participantId))
-    .map((participantId) => ({
-      sessionId: body.sessionId,
-      participantId,
-      ...(body.meetingId ? { meetingId: body.meetingId } : {}),
-      ...(body.reason ? { reason: body.reason } : {}),
-    }));
+  const active = activeParticipantIds(response.session);
+  return {
+    kept: active.filter((participantId) => except.has(participantId)),
+    items: active
+      .filter((participantId) => !except.has(participantId))
+      .map((participantId) => ({
+        sessionId: body.sessionId,
+        participantId,
+        ...(body.meetingId ? { meetingId: body.meetingId } : {}),
+        ...(body.reason ? { reason: body.reason } : {}),
+      })),
+  };
 }

@@ -1,11 +1,13 @@
-import type { Job } from 'bullmq';
+import type { Job, JobType, Queue } from 'bullmq';
 import type { Queues } from '../queues.js';
+import type { ApiAttemptRecord } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 
 /** A job as `GET /v1/jobs/:id` and `automod jobs --json` show it (public contract). */
 export interface JobView {
   id: string;
   queue: string;
+  /** BullMQ's state, except that a waiting job of a paused queue is `paused`. */
   state: string;
   attemptsMade: number;
   outcome: string | null;
@@ -15,13 +17,34 @@ export interface JobView {
   finishedAt: string | null;
 }
 
+/** The states `automod jobs --state` and `GET /v1/jobs?state=` take. */
+export const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'paused'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** What a listing reads when no state is asked for: everything, live jobs first. */
+const LISTED_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'] as const;
+const PAGE = 500;
+
 /** Looks a job up in the removals queue, then in the events queue; undefined when neither has it. */
 export async function describeJob(queues: Queues, outcomes: JobOutcomeStore, id: string): Promise<JobView | undefined> {
-  for (const queue of [queues.removals, queues.events]) {
+  for (const queue of [queues.removals, queues.events] as Queue[]) {
     const job = await queue.getJob(id);
-    if (job) return viewJob(job, await job.getState(), queue.name, queue === queues.removals ? outcomes : undefined);
+    if (!job) continue;
+    const state = shownState(await job.getState(), await queue.isPaused());
+    return viewJob(job, state, queue.name, queue === (queues.removals as Queue) ? outcomes : undefined);
   }
   return undefined;
+}
+
+/** A job's view plus every VideoSDK call made for it (`automod job ID`). */
+export async function describeJobWithAttempts(
+  queues: Queues,
+  outcomes: JobOutcomeStore,
+  id: string,
+): Promise<(JobView & { attempts: ApiAttemptRecord[] }) | undefined> {
+  const view = await describeJob(queues, outcomes, id);
+  if (!view) return undefined;
+  return { ...view, attempts: view.queue === queues.removals.name ? await outcomes.attempts(id) : [] };
 }
 
 /** The view of one job whose state is known (listing many jobs reads states per list). */
@@ -42,4 +65,52 @@ export async function viewJob(job: Job, state: string, queue: string, outcomes: 
     createdAt: new Date(job.timestamp).toISOString(),
     finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
   };
+}
+
+/** Filters of a removal job listing. */
+export interface JobListFilter {
+  state?: JobState | undefined;
+  sessionId?: string | undefined;
+  /** Most jobs answered. */
+  limit: number;
+}
+
+/**
+ * Removal jobs by state (all live and finished ones when no state is given), optionally of one
+ * session. Reads the queue page by page, so a large queue costs time, never memory beyond `limit`.
+ */
+export async function listJobs(
+  queue: Queue,
+  outcomes: JobOutcomeStore,
+  filter: JobListFilter,
+): Promise<{ jobs: JobView[]; truncated: boolean }> {
+  // BullMQ keeps the jobs of a paused queue in its waiting list: "paused" means those, while paused.
+  const paused = await queue.isPaused();
+  const wanted = filter.state;
+  const states: readonly JobType[] =
+    wanted === 'paused' ? (paused ? ['waiting', 'prioritized'] : []) : wanted ? [wanted] : LISTED_STATES;
+  const jobs: JobView[] = [];
+  let truncated = false;
+  for (const listed of states) {
+    const state = shownState(listed, paused);
+    for (let start = 0; ; start += PAGE) {
+      const page = await queue.getJobs([listed], start, start + PAGE - 1);
+      for (const job of page) {
+        if (!job?.id) continue;
+        if (filter.sessionId !== undefined && (job.data as { sessionId?: unknown }).sessionId !== filter.sessionId) continue;
+        if (jobs.length >= filter.limit) {
+          truncated = true;
+          break;
+        }
+        jobs.push(await viewJob(job, state, queue.name, outcomes));
+      }
+      if (truncated || page.length < PAGE) break;
+    }
+    if (truncated) break;
+  }
+  return { jobs, truncated };
+}
+
+function shownState(state: string, queuePaused: boolean): string {
+  return queuePaused && (state === 'waiting' || state === 'prioritized') ? 'paused' : state;
 }

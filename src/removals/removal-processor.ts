@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Queue } from 'bullmq';
-import { AutomodError, InvalidRemovalError, VideoSdkApiError } from '../errors.js';
+import { AutomodError, CredentialMissingError, InvalidRemovalError, VideoSdkApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ApiAttemptRecord, AuditStore } from '../store/audit.js';
@@ -36,9 +36,29 @@ export interface RemovalProcessorDeps {
   now?: () => number;
 }
 
-/** A credential failure stops the whole queue; the job goes back untouched. */
-function isCredentialFailure(err: unknown): err is VideoSdkApiError {
-  return err instanceof VideoSdkApiError && err.kind === 'credential';
+/** How long a run that found the fence taken waits before looking again. */
+const FENCE_RETRY_MS = 1000;
+
+/**
+ * The fence covers one try's check and POST (each bounded by the request timeout), with room for
+ * Redis round trips; what a try does after its POST is safe without it (the write-ahead mark makes
+ * any later run check first). It only outlives its holder when that run died: the run that takes
+ * the job over waits it out (at most 25 s with the default 10 s timeout), then checks first.
+ */
+export function fenceTtlMs(timeoutMs: number): number {
+  return timeoutMs * 2 + 5000;
+}
+
+function isSuccess(outcome: string): outcome is 'removed' | 'already-gone' {
+  return outcome === 'removed' || outcome === 'already-gone';
+}
+
+/**
+ * A credential failure (refused, or none configured) stops the whole queue; the job goes back
+ * untouched.
+ */
+function isCredentialFailure(err: unknown): err is VideoSdkApiError | CredentialMissingError {
+  return (err instanceof VideoSdkApiError && err.kind === 'credential') || err instanceof CredentialMissingError;
 }
 
 /**
@@ -50,7 +70,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
   const { client, claims, outcomes, sessions, audit, pause, queue, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
 
-  async function process(job: Job<RemovalJobData>, token?: string): Promise<RemovalResult> {
+  async function process(job: Job<RemovalJobData>, token?: string, signal?: AbortSignal): Promise<RemovalResult> {
     const jobId = job.id ?? 'unknown';
     let data: RemovalJobData;
     try {
@@ -63,18 +83,26 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     }
     const log = logger.child({ jobId, sessionId: data.sessionId, participantId: data.participantId });
 
+    // BullMQ delivers at least once: a run whose completion was lost (lock lost, worker killed
+    // after the outcome was written) comes back. Its work is done; only the bookkeeping is redone.
+    const previous = await outcomes.getOutcome(jobId);
+    if (previous && isSuccess(previous.outcome)) {
+      await claims.complete(data.sessionId, data.participantId, jobId);
+      log.info({ outcome: previous.outcome }, 'removal already carried out by an earlier run of this job');
+      return { outcome: previous.outcome };
+    }
+
     const fenceToken = `${jobId}:${randomUUID()}`;
-    const fenceTtl = deps.timeoutMs * 3 + 10_000;
-    if (!(await claims.acquireFence(data.sessionId, data.participantId, fenceToken, fenceTtl))) {
+    if (!(await claims.acquireFence(data.sessionId, data.participantId, fenceToken, fenceTtlMs(deps.timeoutMs)))) {
       // Another run is sending a removal for this participant right now (a redelivered job, or an
       // operator's forced one). Look again shortly, without spending an attempt.
       log.info('removal already in flight elsewhere, delaying');
-      await job.moveToDelayed(now() + 1000, token);
+      await job.moveToDelayed(now() + FENCE_RETRY_MS, token);
       throw new DelayedError();
     }
 
     try {
-      return await attempt(job, data, log);
+      return await attempt(job, data, log, signal);
     } catch (err) {
       if (isCredentialFailure(err)) {
         await stopForCredential(err, log);
@@ -83,7 +111,11 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       }
       if (err instanceof UnrecoverableError || err instanceof DelayedError || err instanceof WaitingError) throw err;
       const transient = !(err instanceof AutomodError) || err.retryable;
-      if (!transient) throw err;
+      if (!transient) {
+        // Nothing another try could change: record it now rather than burn the attempts.
+        await finish(job, data, 'failed', undefined, { message: err instanceof Error ? err.message : String(err) });
+        throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
+      }
       if (err instanceof VideoSdkApiError && err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
         // Retry-After speaks for the whole API, so every worker waits, not just this job.
         await queue.rateLimit(err.retryAfterMs);
@@ -101,14 +133,20 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     }
   }
 
-  async function attempt(job: Job<RemovalJobData>, data: RemovalJobData, log: Logger): Promise<RemovalResult> {
+  async function attempt(job: Job<RemovalJobData>, data: RemovalJobData, log: Logger, signal: AbortSignal | undefined): Promise<RemovalResult> {
     const jobId = job.id ?? 'unknown';
     const sentBefore = await outcomes.hasSentRemoval(jobId);
     const goneOutcome: RemovalOutcome = sentBefore ? 'removed' : 'already-gone';
     let roomId = data.meetingId;
+    // Also refreshes this job's pending claim. A claim held by another job means a second job for
+    // the same participant exists (a direct producer, a claim that outlived its TTL): look first.
+    const claim = await claims.claim(data.sessionId, data.participantId, jobId);
+    const contested = !claim.claimed;
+    // Started before without a recorded failure: a stalled run, a credential wait, a fence delay.
+    const restarted = (job.attemptsStarted ?? 0) > job.attemptsMade + 1;
 
     // A POST that timed out or got a 5xx may have taken effect: look before sending it again.
-    if (data.verifyFirst || sentBefore || job.attemptsMade > 0 || (deps.apiVersion === 'v2' && roomId === undefined)) {
+    if (data.verifyFirst || sentBefore || contested || restarted || job.attemptsMade > 0 || (deps.apiVersion === 'v2' && roomId === undefined)) {
       const fetched = await fetchSession(job, data);
       if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
         return finish(job, data, goneOutcome, fetched);
@@ -116,6 +154,12 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       roomId ??= fetched.session?.roomId ?? fetched.session?.meetingId;
     }
 
+    if (signal?.aborted) {
+      // The lock was lost: another run may own this job now, and only one of us may send.
+      throw new Error(`removal job ${jobId} lost its lock before sending; leaving it to the run that holds it`);
+    }
+    // Written ahead of the call: whatever happens to this run, the next one checks before sending.
+    await outcomes.markRemoveSending(jobId);
     let response: ApiResponse;
     try {
       response = await timed(job, 'remove', () =>
@@ -143,6 +187,22 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       recorded = await timed(job, 'get-session', () => client.getSession(data.sessionId)).catch(() => undefined);
     }
     return finish(job, data, 'removed', recorded);
+  }
+
+  /**
+   * Records `failed` for a job that BullMQ failed without the processor deciding it (it stalled
+   * too often, or the last try broke before its outcome was written), so no removal ends silently.
+   */
+  async function settleFailed(job: Job<RemovalJobData>, err: Error): Promise<void> {
+    const jobId = job.id;
+    if (jobId === undefined || (await outcomes.getOutcome(jobId)) !== undefined) return;
+    let data: RemovalJobData;
+    try {
+      data = parseRemovalJob(job.data);
+    } catch {
+      return;
+    }
+    await finish(job, data, 'failed', undefined, { message: err.message });
   }
 
   /** GET the session; an unknown session rejects the removal (404). */
@@ -179,7 +239,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       if (err instanceof VideoSdkApiError) {
         await record({
           path: err.path,
-          ...(err.status !== undefined ? { status: err.status } : { error: err.detail ?? 'no response' }),
+          ...(err.status !== undefined ? { status: err.status } : { error: err.reason ?? err.detail ?? 'no response' }),
           ...(err.requestId ? { requestId: err.requestId } : {}),
         });
       }
@@ -239,17 +299,23 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     return result;
   }
 
-  async function stopForCredential(err: VideoSdkApiError, log: Logger): Promise<void> {
-    const reason = `VideoSDK refused the credential (HTTP ${err.status ?? '?'}); fix VIDEOSDK_TOKEN or VIDEOSDK_API_KEY/VIDEOSDK_SECRET and restart, or run automod resume`;
+  async function stopForCredential(err: VideoSdkApiError | CredentialMissingError, log: Logger): Promise<void> {
+    const fix = 'fix VIDEOSDK_TOKEN or VIDEOSDK_API_KEY/VIDEOSDK_SECRET and restart, or run automod resume';
+    const status = err instanceof VideoSdkApiError ? err.status : undefined;
+    const reason =
+      err instanceof VideoSdkApiError
+        ? `VideoSDK refused the credential (HTTP ${status ?? '?'}); ${fix}`
+        : `no usable VideoSDK credential (${err.message}); ${fix}`;
     const at = new Date(now()).toISOString();
     await pause.set({ reason, kind: 'credential', at });
     await queue.pause();
-    await audit.append({ at, kind: 'pause', reason, detail: { status: err.status } });
+    await audit.append({ at, kind: 'pause', reason, ...(status !== undefined ? { detail: { status } } : {}) });
     metrics?.credentialFailures.inc();
-    log.error({ status: err.status, requestId: err.requestId }, 'CREDENTIAL REJECTED: removals paused until the credential is fixed');
+    const requestId = err instanceof VideoSdkApiError ? err.requestId : undefined;
+    log.error({ status, requestId }, 'CREDENTIAL REJECTED: removals paused until the credential is fixed');
   }
 
-  return { process };
+  return { process, settleFailed };
 }
 
 /** The request path of an operation, as recorded with each attempt (no host, no token). */

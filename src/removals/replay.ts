@@ -1,29 +1,25 @@
 import type { Job, Queue } from 'bullmq';
 import { z } from 'zod';
+import { parseTime } from '../parse-time.js';
 import type { AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { RemovalJobData } from './removal-job.js';
 
-const time = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : new Date(value).getTime();
-  if (Number.isNaN(ms)) {
-    ctx.addIssue({ code: 'custom', message: 'must be an ISO time or epoch milliseconds' });
-    return z.NEVER;
-  }
-  return ms;
-});
+const time = z.union([z.string().max(100), z.number()]);
 
 /** Filters of `automod replay` and `POST /v1/replay`. */
 export const replayFilterSchema = z
   .object({
+    /** `failed` (attempts exhausted or rejected) or `delayed` (waiting for a backoff or Retry-After). */
     state: z.enum(['failed', 'delayed']).default('failed'),
     sessionId: z.string().max(200).optional(),
     participantId: z.string().max(200).optional(),
     rule: z.string().max(200).optional(),
     /** HTTP status of the last failed try (e.g. 503), as recorded with the outcome. */
     status: z.coerce.number().int().min(100).max(599).optional(),
-    jobId: z.union([z.string(), z.array(z.string())]).optional(),
+    jobId: z.union([z.string().max(200), z.array(z.string().max(200)).max(10_000)]).optional(),
+    /** ISO time, epoch milliseconds or a duration back from now (`24h`): when the job last ran. */
     since: time.optional(),
     until: time.optional(),
     dryRun: z.boolean().default(false),
@@ -39,13 +35,26 @@ export interface ReplayItem {
   rule?: string;
   previousOutcome: string | null;
   status?: number;
+  /** Tries the job had made before the replay. */
+  attemptsMade: number;
 }
 
 export interface ReplayResult {
   dryRun: boolean;
+  /** Jobs replayed (or, with `dryRun`, that would be). */
   replayed: ReplayItem[];
-  /** Matching jobs left alone, with why (another removal of the same participant is pending). */
+  /** Matching jobs left alone, with why (another removal of the same participant is pending, ...). */
   skipped: (ReplayItem & { why: string })[];
+}
+
+export interface ReplayDeps {
+  queue: Queue<RemovalJobData>;
+  claims: RemovalClaims;
+  outcomes: JobOutcomeStore;
+  audit: AuditStore;
+  /** Who asked, recorded in the audit trail (`operator:cli`, `api`). */
+  requestedBy?: string;
+  now?: () => number;
 }
 
 const PAGE = 500;
@@ -53,13 +62,13 @@ const PAGE = 500;
 /**
  * Re-runs failed (or stuck delayed) removals. Each replayed job checks the session before sending,
  * so replaying twice never removes twice: a participant already gone ends as `already-gone`.
- * Failed jobs start again with a fresh attempt count.
+ * Failed jobs start again with a fresh attempt count; delayed ones run now with the tries they
+ * have left.
  */
-export async function replayRemovals(
-  filter: ReplayFilter,
-  deps: { queue: Queue<RemovalJobData>; claims: RemovalClaims; outcomes: JobOutcomeStore; audit: AuditStore; now?: () => number },
-): Promise<ReplayResult> {
+export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Promise<ReplayResult> {
   const now = deps.now ?? Date.now;
+  const since = filter.since === undefined ? undefined : parseTime(filter.since, 'since', now());
+  const until = filter.until === undefined ? undefined : parseTime(filter.until, 'until', now());
   const result: ReplayResult = { dryRun: filter.dryRun, replayed: [], skipped: [] };
   const jobIds = filter.jobId === undefined ? undefined : new Set(Array.isArray(filter.jobId) ? filter.jobId : [filter.jobId]);
   const matches: { job: Job<RemovalJobData>; item: ReplayItem }[] = [];
@@ -68,29 +77,31 @@ export async function replayRemovals(
   for (let start = 0; matches.length < filter.limit; start += PAGE) {
     const page = (filter.state === 'failed'
       ? await deps.queue.getFailed(start, start + PAGE - 1)
-      : await deps.queue.getDelayed(start, start + PAGE - 1)) as Job<RemovalJobData>[];
-    if (page.length === 0) break;
+      : await deps.queue.getDelayed(start, start + PAGE - 1)) as (Job<RemovalJobData> | undefined)[];
     for (const job of page) {
       if (!job?.id || matches.length >= filter.limit) continue;
       const data = job.data;
       if (jobIds && !jobIds.has(job.id)) continue;
-      if (filter.sessionId && data.sessionId !== filter.sessionId) continue;
-      if (filter.participantId && data.participantId !== filter.participantId) continue;
-      if (filter.rule && data.rule !== filter.rule) continue;
+      if (filter.sessionId !== undefined && data.sessionId !== filter.sessionId) continue;
+      if (filter.participantId !== undefined && data.participantId !== filter.participantId) continue;
+      if (filter.rule !== undefined && data.rule !== filter.rule) continue;
       const at = job.finishedOn ?? job.processedOn ?? job.timestamp;
-      if (filter.since !== undefined && at < filter.since) continue;
-      if (filter.until !== undefined && at > filter.until) continue;
+      if (since !== undefined && at < since) continue;
+      if (until !== undefined && at > until) continue;
       const outcome = await deps.outcomes.getOutcome(job.id);
       if (filter.status !== undefined && outcome?.status !== filter.status) continue;
-      const item: ReplayItem = {
-        jobId: job.id,
-        sessionId: data.sessionId,
-        participantId: data.participantId,
-        ...(data.rule ? { rule: data.rule } : {}),
-        previousOutcome: outcome?.outcome ?? null,
-        ...(outcome?.status !== undefined ? { status: outcome.status } : {}),
-      };
-      matches.push({ job, item });
+      matches.push({
+        job,
+        item: {
+          jobId: job.id,
+          sessionId: data.sessionId,
+          participantId: data.participantId,
+          ...(data.rule ? { rule: data.rule } : {}),
+          previousOutcome: outcome?.outcome ?? null,
+          ...(outcome?.status !== undefined ? { status: outcome.status } : {}),
+          attemptsMade: job.attemptsMade,
+        },
+      });
     }
     if (page.length < PAGE) break;
   }
@@ -100,19 +111,10 @@ export async function replayRemovals(
       result.replayed.push(item);
       continue;
     }
-    if (filter.state === 'failed') {
-      const claim = await deps.claims.claim(item.sessionId, item.participantId, item.jobId, { force: true });
-      if (!claim.claimed && claim.existingJobId !== item.jobId) {
-        result.skipped.push({ ...item, why: `removal job ${claim.existingJobId} for this participant is pending` });
-        continue;
-      }
-      // The replay starts from what VideoSDK says now, not from what earlier tries sent.
-      await deps.outcomes.clear(item.jobId);
-      await job.updateData({ ...job.data, verifyFirst: true });
-      await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    } else {
-      await job.updateData({ ...job.data, verifyFirst: true });
-      await job.promote();
+    const why = await replayOne(job, item, filter.state, deps);
+    if (why !== undefined) {
+      result.skipped.push({ ...item, why });
+      continue;
     }
     await deps.audit.append({
       at: new Date(now()).toISOString(),
@@ -122,9 +124,51 @@ export async function replayRemovals(
       participantId: item.participantId,
       ...(item.rule ? { rule: item.rule } : {}),
       outcome: 'queued',
-      detail: { previousOutcome: item.previousOutcome, state: filter.state },
+      requestedBy: deps.requestedBy ?? 'operator',
+      detail: { previousOutcome: item.previousOutcome, state: filter.state, attemptsMade: item.attemptsMade },
     });
     result.replayed.push(item);
   }
   return result;
+}
+
+/** Replays one job; answers why it was left alone, or undefined when it was replayed. */
+async function replayOne(job: Job<RemovalJobData>, item: ReplayItem, state: 'failed' | 'delayed', deps: ReplayDeps): Promise<string | undefined> {
+  // Another replay (or the dashboard) may have moved the job since it was listed.
+  const movedAway = async (): Promise<string | undefined> => {
+    const current = await job.getState().catch(() => 'unknown');
+    return current === state ? undefined : `the job is ${current} now (replayed or removed by someone else)`;
+  };
+  const moved = await movedAway();
+  if (moved) return moved;
+  if (state === 'delayed') {
+    try {
+      await job.updateData({ ...job.data, verifyFirst: true });
+      await job.promote();
+    } catch (err) {
+      const why = await movedAway();
+      if (why) return why;
+      throw err;
+    }
+    return undefined;
+  }
+  // A failed job released its claim; take it again so a rule hit meanwhile collapses into the
+  // replay instead of making a second job (force: a `done` claim of another job does not block).
+  const claim = await deps.claims.claim(item.sessionId, item.participantId, item.jobId, { force: true });
+  if (!claim.claimed && claim.existingJobId !== item.jobId) {
+    return `removal job ${claim.existingJobId} for this participant is pending`;
+  }
+  try {
+    // The replay starts from what VideoSDK says now, not from what earlier tries sent.
+    await deps.outcomes.clear(item.jobId);
+    await job.updateData({ ...job.data, verifyFirst: true });
+    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+  } catch (err) {
+    // Moved by someone else: the claim is theirs now. Still failed: give the claim back.
+    const why = await movedAway();
+    if (why) return why;
+    await deps.claims.release(item.sessionId, item.participantId, item.jobId).catch(() => undefined);
+    throw err;
+  }
+  return undefined;
 }

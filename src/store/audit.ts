@@ -71,6 +71,11 @@ export interface AuditStore {
   append(record: AuditRecord): Promise<string>;
   /** Records matching the filter, newest first. */
   query(filter?: AuditFilter): Promise<AuditRecord[]>;
+  /**
+   * Every record matching the filter (its `limit` ignored), newest first, read page by page: for
+   * summaries that must see more than one query's worth (the trail itself is capped).
+   */
+  scan(filter?: Omit<AuditFilter, 'limit'>): AsyncIterable<AuditRecord>;
 }
 
 /** Options of `createAuditStore`. */
@@ -147,6 +152,21 @@ export function createAuditStore({ redis, keys, maxRecords, maxScan = 20_000, no
         end = `(${last[0]}`;
       }
       return records;
+    },
+
+    async *scan(filter = {}) {
+      let end = filter.until === undefined ? '+' : String(Math.max(0, Math.floor(filter.until) + ID_SLACK_MS));
+      const start = filter.since === undefined ? '-' : String(Math.max(0, Math.floor(filter.since)));
+      for (;;) {
+        const page = await redis.xrevrange(keys.audit(), end, start, 'COUNT', PAGE);
+        for (const [, fields] of page) {
+          const record = parseRecord(fields);
+          if (record && matches(record, filter)) yield record;
+        }
+        const last = page.at(-1);
+        if (!last || page.length < PAGE) return;
+        end = `(${last[0]}`;
+      }
     },
   };
 }

@@ -1,6 +1,7 @@
 import { InvalidEventError } from '../errors.js';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
+import { createTickBatcher } from './tick-batcher.js';
 import type { RedisClient } from './redis.js';
 
 /** Which events an `eventCount` fact counts: one rule condition's params. */
@@ -23,25 +24,37 @@ export interface CountedEvent {
 
 /** What `observe` computed for one event. */
 export interface ObservedCounts {
-  /** Keyed by `counterKey(scope, type, windowSeconds)`; only specs of this event's type appear. */
+  /** Keyed by `counterKey(scope, type, windowSeconds)`, one per spec asked for (with a subject). */
   eventCounts: Record<string, number>;
   /** Earlier enforced rule hits, keyed by `String(windowSeconds)`. */
   strikes: Record<string, number>;
   /** Version of the live lists, so the caller reloads them only when they changed. */
   listsVersion: number;
+  /**
+   * True when `doneKey` was given and exists: the event was processed already, so nothing was
+   * recorded or read (the counts are empty).
+   */
+  alreadyDone: boolean;
 }
 
 /** Sliding-window event counters and strike counts, both kept in Redis. */
 export interface CounterStore {
   /**
-   * Records the event in every counter that counts its type and returns the counts for the
-   * windows asked for (this event included), the strikes of its participant and the lists version,
-   * all in one round trip. Redelivering the same event id counts it once.
+   * Records the event in every counter of `specs` that counts its type, and returns the counts of
+   * every window in `specs` (this event included where it counts; a spec of another type is only
+   * read), the strikes of its participant and the lists version, all in one round trip.
+   * Redelivering the same event id counts it once. Callers pass the event type's `CounterPlan`.
+   * Calls made in the same tick share one script run, each counted exactly as if alone.
    */
   observe(input: {
     event: CountedEvent;
     specs: readonly CounterSpec[];
     strikeWindows: readonly number[];
+    /**
+     * The event's "processed" marker: when it exists, nothing is recorded and `alreadyDone` is
+     * set. Checked in the same script, so the events hot path spends no round trip of its own on it.
+     */
+    doneKey?: string;
   }): Promise<ObservedCounts>;
   /** Records one strike per enforced rule that fired on this event (a no-op without a participant). */
   recordStrikes(event: CountedEvent, ruleNames: readonly string[], maxWindowSeconds: number): Promise<void>;
@@ -58,39 +71,97 @@ export function counterKey(scope: 'participant' | 'session', type: string, windo
   return `${scope}:${type}:${windowSeconds}`;
 }
 
-// Numbers go through string.format so that large millisecond values never turn into 1.7e+12.
+// Observes a batch of events in one run (see `createTickBatcher`), each exactly as if alone and in
+// order, so concurrent events still get exact counts. KEYS: the lists version, then per event its
+// done marker (if any), its strikes set (if any) and its counter sets. ARGV[1]: JSON, per event
+// [time, has done marker, has strikes, [strike lower bounds], [[record, trim bound, TTL ms,
+// [lower bounds]] per counter set]]; ARGV[2...]: the event ids, in the same order (kept out of the
+// JSON: an id is producer text, and must reach Redis exactly as every other command sends it).
+// One JSON argument instead of dozens keeps the command small for both sides; bounds and times
+// are strings, ready for Redis. Answers the lists version, then per event -1 (done already) or 1
+// followed by its strike counts and its counts.
 const OBSERVE = createLuaScript(`
-local function num(x) return string.format('%.0f', x) end
-local t = tonumber(ARGV[1])
-local id = ARGV[2]
-local hasStrikes = tonumber(ARGV[3])
-local nStrikeWindows = tonumber(ARGV[4])
-local out = {}
-local v = redis.call('GET', KEYS[1])
-out[1] = tonumber(v) or 0
-local a = 5
-for i = 1, nStrikeWindows do
-  local w = tonumber(ARGV[a]); a = a + 1
-  if hasStrikes == 1 then
-    out[#out + 1] = redis.call('ZCOUNT', KEYS[2], '(' .. num(t - w), '(' .. num(t))
-  else
-    out[#out + 1] = 0
+local batch = cjson.decode(ARGV[1])
+local out = { tonumber(redis.call('GET', KEYS[1])) or 0 }
+local k = 2
+for n, e in ipairs(batch) do
+  local id, t, sets = ARGV[n + 1], e[1], e[5]
+  local done = false
+  if e[2] == 1 then
+    done = redis.call('EXISTS', KEYS[k]) == 1
+    k = k + 1
   end
-end
-for k = 2 + hasStrikes, #KEYS do
-  local key = KEYS[k]
-  local n = tonumber(ARGV[a]); a = a + 1
-  local maxW = tonumber(ARGV[a]); a = a + 1
-  redis.call('ZADD', key, ARGV[1], id)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(t - maxW))
-  redis.call('PEXPIRE', key, num(maxW))
-  for i = 1, n do
-    local w = tonumber(ARGV[a]); a = a + 1
-    out[#out + 1] = redis.call('ZCOUNT', key, '(' .. num(t - w), num(t))
+  local strikesKey = false
+  if e[3] == 1 then
+    strikesKey = KEYS[k]
+    k = k + 1
+  end
+  if done then
+    out[#out + 1] = -1
+    k = k + #sets
+  else
+    out[#out + 1] = 1
+    local before = '(' .. t
+    for _, bound in ipairs(e[4]) do
+      if strikesKey then
+        out[#out + 1] = redis.call('ZCOUNT', strikesKey, bound, before)
+      else
+        out[#out + 1] = 0
+      end
+    end
+    for _, set in ipairs(sets) do
+      local key = KEYS[k]
+      k = k + 1
+      if set[1] == 1 then
+        redis.call('ZADD', key, t, id)
+        redis.call('ZREMRANGEBYSCORE', key, '-inf', set[2])
+        redis.call('PEXPIRE', key, set[3])
+      end
+      for _, bound in ipairs(set[4]) do
+        out[#out + 1] = redis.call('ZCOUNT', key, bound, t)
+      end
+    end
   end
 end
 return out
 `);
+
+/** One event's part of an OBSERVE run, and how to read its answer. */
+interface Observation {
+  id: string;
+  keys: string[];
+  spec: unknown[];
+  strikeWindows: readonly number[];
+  /** The counter sets this event has a subject for, in the order of their counts in the answer. */
+  sets: readonly Layout['sets'][number][];
+}
+
+/**
+ * How the counters of one (specs, strike windows) pair are read, worked out once: the sorted sets
+ * (one per scope and type serves every window of it) and the result keys in answer order.
+ */
+interface Layout {
+  strikeWindows: number[];
+  sets: { scope: 'participant' | 'session'; type: string; windowsMs: number[]; longestMs: number; resultKeys: string[] }[];
+}
+
+function layoutOf(specs: readonly CounterSpec[], strikeWindows: readonly number[]): Layout {
+  const sets: Layout['sets'] = [];
+  for (const spec of specs) {
+    let set = sets.find((s) => s.scope === spec.scope && s.type === spec.type);
+    if (set === undefined) {
+      set = { scope: spec.scope, type: spec.type, windowsMs: [], longestMs: 0, resultKeys: [] };
+      sets.push(set);
+    }
+    const resultKey = counterKey(spec.scope, spec.type, spec.windowSeconds);
+    if (!set.resultKeys.includes(resultKey)) {
+      set.windowsMs.push(windowMs(spec.windowSeconds));
+      set.longestMs = Math.max(set.longestMs, windowMs(spec.windowSeconds));
+      set.resultKeys.push(resultKey);
+    }
+  }
+  return { strikeWindows: [...new Set(strikeWindows)], sets };
+}
 
 const RECORD_STRIKES = createLuaScript(`
 local t = tonumber(ARGV[1])
@@ -103,44 +174,69 @@ return 1
 
 /** Creates the counter store. */
 export function createCounterStore({ redis, keys }: CounterStoreOptions): CounterStore {
-  return {
-    async observe({ event, specs, strikeWindows }) {
-      const t = eventTime(event);
-      // One sorted set per (scope, type, subject) serves every window of it: group the specs.
-      const sets = new Map<string, { windows: number[]; resultKeys: string[] }>();
-      for (const spec of specs) {
-        if (spec.type !== event.type) continue;
-        const subject = spec.scope === 'participant' ? event.participantId : event.sessionId;
-        if (subject === undefined || subject === '') continue;
-        const setKey = keys.eventCounter(spec.scope, spec.type, subject);
-        const resultKey = counterKey(spec.scope, spec.type, spec.windowSeconds);
-        const set = sets.get(setKey) ?? { windows: [], resultKeys: [] };
-        if (!set.resultKeys.includes(resultKey)) {
-          set.windows.push(windowMs(spec.windowSeconds));
-          set.resultKeys.push(resultKey);
-        }
-        sets.set(setKey, set);
-      }
-      const strikeKeys = [...new Set(strikeWindows)];
-      const hasStrikes = event.participantId !== undefined && event.participantId !== '';
-
-      const redisKeys = [keys.listsVersion()];
-      if (hasStrikes) redisKeys.push(keys.strikes(event.meetingId ?? event.sessionId, event.participantId ?? ''));
-      const args: (string | number)[] = [t, event.id, hasStrikes ? 1 : 0, strikeKeys.length, ...strikeKeys.map(windowMs)];
-      for (const [setKey, set] of sets) {
-        redisKeys.push(setKey);
-        args.push(set.windows.length, Math.max(...set.windows), ...set.windows);
-      }
-
-      const reply = (await OBSERVE.run(redis, redisKeys, args)) as number[];
-      let at = 0;
-      const next = (): number => Number(reply[at++] ?? 0);
-      const listsVersion = next();
+  // Concurrent jobs share one script run: the per-command cost (client and server) is paid once.
+  const observeBatch = createTickBatcher<Observation, ObservedCounts>(async (batch) => {
+    const redisKeys = [keys.listsVersion()];
+    for (const o of batch) for (const key of o.keys) redisKeys.push(key);
+    const reply = (await OBSERVE.run(redis, redisKeys, [JSON.stringify(batch.map((o) => o.spec)), ...batch.map((o) => o.id)])) as number[];
+    let at = 0;
+    const next = (): number => Number(reply[at++] ?? 0);
+    const listsVersion = next();
+    return batch.map((o) => {
+      if (next() === -1) return { eventCounts: {}, strikes: {}, listsVersion, alreadyDone: true };
       const strikes: Record<string, number> = {};
-      for (const w of strikeKeys) strikes[String(w)] = next();
+      for (const w of o.strikeWindows) strikes[String(w)] = next();
       const eventCounts: Record<string, number> = {};
-      for (const set of sets.values()) for (const key of set.resultKeys) eventCounts[key] = next();
-      return { eventCounts, strikes, listsVersion };
+      for (const set of o.sets) for (const key of set.resultKeys) eventCounts[key] = next();
+      return { eventCounts, strikes, listsVersion, alreadyDone: false };
+    });
+  });
+  // The worker passes the same specs array for every event of a type (the rule set's counter
+  // plan), so the layout is worked out once per plan; other callers pay for it per call.
+  const layouts = new WeakMap<readonly CounterSpec[], Map<string, Layout>>();
+  const layoutFor = (specs: readonly CounterSpec[], strikeWindows: readonly number[]): Layout => {
+    let byWindows = layouts.get(specs);
+    if (byWindows === undefined) {
+      byWindows = new Map();
+      layouts.set(specs, byWindows);
+    }
+    const windowsKey = strikeWindows.join(',');
+    let layout = byWindows.get(windowsKey);
+    if (layout === undefined) {
+      layout = layoutOf(specs, strikeWindows);
+      byWindows.set(windowsKey, layout);
+    }
+    return layout;
+  };
+
+  return {
+    async observe({ event, specs, strikeWindows, doneKey }) {
+      const t = eventTime(event);
+      const layout = layoutFor(specs, strikeWindows);
+      const participant = event.participantId !== undefined && event.participantId !== '' ? event.participantId : undefined;
+      const meeting = event.meetingId ?? event.sessionId;
+      const redisKeys: string[] = [];
+      if (doneKey !== undefined) redisKeys.push(doneKey);
+      if (participant !== undefined) redisKeys.push(keys.strikes(meeting, participant));
+      // Strikes in (t - w, t): earlier hits only. Counts in (t - w, t]: this event included.
+      const strikeBounds = layout.strikeWindows.map((w) => `(${t - windowMs(w)}`);
+      const setSpecs: unknown[] = [];
+      const sets: Layout['sets'][number][] = [];
+      for (const set of layout.sets) {
+        // A participant is counted within one meeting (as strikes are); a session as a whole.
+        if (set.scope === 'participant') {
+          if (participant === undefined) continue;
+          redisKeys.push(keys.eventCounter('participant', set.type, meeting, participant));
+        } else {
+          if (event.sessionId === '') continue;
+          redisKeys.push(keys.eventCounter('session', set.type, event.sessionId));
+        }
+        sets.push(set);
+        // The event is recorded in the sets of its own type; sets of other types are only read.
+        setSpecs.push([set.type === event.type ? 1 : 0, String(t - set.longestMs), String(set.longestMs), set.windowsMs.map((w) => `(${t - w}`)]);
+      }
+      const spec = [String(t), doneKey !== undefined ? 1 : 0, participant !== undefined ? 1 : 0, strikeBounds, setSpecs];
+      return observeBatch({ id: event.id, keys: redisKeys, spec, strikeWindows: layout.strikeWindows, sets });
     },
 
     async recordStrikes(event, ruleNames, maxWindowSeconds) {

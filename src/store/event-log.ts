@@ -28,10 +28,11 @@ export interface EventLog {
   /** Logs several entries in one round trip. */
   appendMany(entries: readonly EventLogEntry[]): Promise<void>;
   /**
-   * Adds the commands that log `entry` to a pipeline or MULTI the caller sends anyway, so logging
-   * costs no round trip of its own on the events hot path. Does nothing when logging is off.
+   * Adds the commands that log `entry` (or several) to a pipeline or MULTI the caller sends anyway,
+   * so logging costs no round trip of its own on the events hot path. Does nothing when logging is
+   * off.
    */
-  appendTo(pipeline: ChainableCommander, entry: EventLogEntry): void;
+  appendTo(pipeline: ChainableCommander, entry: EventLogEntry | readonly EventLogEntry[]): void;
   /**
    * Entries logged from `since` to `until` (ms, inclusive), oldest first, read in pages of `count`
    * (default 500).
@@ -54,12 +55,15 @@ export function createEventLog({ redis, keys, retentionHours, now = Date.now }: 
   const enabled = retentionMs > 0;
   const key = keys.eventLog();
 
-  const appendTo = (pipeline: ChainableCommander, entry: EventLogEntry): void => {
+  const appendTo = (pipeline: ChainableCommander, entry: EventLogEntry | readonly EventLogEntry[]): void => {
     if (!enabled) return;
+    const entries: readonly EventLogEntry[] = Array.isArray(entry) ? entry : [entry as EventLogEntry];
+    if (entries.length === 0) return;
     // Ids are Redis' own time (`*`), so the log is ordered by when events were processed and no
     // two workers can collide. MINID drops entries past retention; the key TTL makes the whole
     // stream vanish once logging stops or is turned off.
-    pipeline.xadd(key, 'MINID', '~', Math.max(0, now() - retentionMs), '*', 'e', JSON.stringify(entry));
+    const minId = Math.max(0, now() - retentionMs);
+    for (const e of entries) pipeline.xadd(key, 'MINID', '~', minId, '*', 'e', JSON.stringify(e));
     pipeline.pexpire(key, retentionMs);
   };
 
@@ -79,7 +83,7 @@ export function createEventLog({ redis, keys, retentionHours, now = Date.now }: 
     async appendMany(entries) {
       if (!enabled || entries.length === 0) return;
       const pipeline = redis.pipeline();
-      for (const entry of entries) appendTo(pipeline, entry);
+      appendTo(pipeline, entries);
       const replies = (await pipeline.exec()) ?? [];
       const failed = replies.find(([err]) => err);
       if (failed?.[0]) throw failed[0];

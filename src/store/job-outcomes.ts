@@ -28,6 +28,12 @@ export interface JobOutcomeStore {
    * the capped attempts list dropped it.
    */
   hasSentRemoval(jobId: string): Promise<boolean>;
+  /**
+   * Records, before a remove call goes out, that one is about to: a run killed while its POST is
+   * in flight leaves no attempt behind, and the run that takes the job over must still check the
+   * session first instead of sending blind.
+   */
+  markRemoveSending(jobId: string): Promise<void>;
   /** Forgets the job's attempts and outcome (a replay starts from what VideoSDK says now). */
   clear(jobId: string): Promise<void>;
 }
@@ -78,6 +84,10 @@ export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttemp
 
     async hasSentRemoval(jobId) {
       return (await redis.exists(keys.jobRemoveSent(jobId))) === 1;
+    },
+
+    async markRemoveSending(jobId) {
+      await redis.set(keys.jobRemoveSent(jobId), '1', 'EX', ttl);
     },
 
     async clear(jobId) {

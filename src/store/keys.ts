@@ -11,8 +11,11 @@ export function createKeys(keyPrefix: string) {
     eventSeen: (id: string) => k('event-seen', id),
     /** Event ids already processed by a consumer (dedup for direct producers and redelivery). */
     eventDone: (id: string) => k('event-done', id),
-    /** Sliding-window counter of events: a sorted set of event ids by time. */
-    eventCounter: (scope: 'participant' | 'session', type: string, subject: string) => k('count', scope, type, subject),
+    /**
+     * Sliding-window counter of events: a sorted set of event ids by time. The subject is the
+     * session, or the meeting (`meetingId ?? sessionId`) and the participant.
+     */
+    eventCounter: (scope: 'participant' | 'session', type: string, ...subject: string[]) => k('count', scope, type, ...subject),
     /** Enforced rule hits of one participant in one meeting: a sorted set by time. */
     strikes: (meeting: string, participantId: string) => k('strikes', meeting, participantId),
     /** The removal claim of one participant in one session (collapse of repeated requests). */
@@ -44,6 +47,8 @@ export function createKeys(keyPrefix: string) {
     /** Rules reload broadcast and the current rule-set status. */
     rulesChannel: () => k('rules-reload'),
     rulesStatus: () => k('rules-status'),
+    /** Pub/sub channel on which each worker answers a rules reload with its result. */
+    rulesReplies: () => k('rules-reload', 'replies'),
     /** Counters for metrics shared by every worker. */
     stats: () => k('stats'),
   };

@@ -47,6 +47,11 @@ export interface VideoSdkClientOptions {
   now?: () => number;
   /** Page size asked for when listing active participants (v2). Default 50. */
   perPage?: number;
+  /**
+   * Further values blanked out of server messages before they go on errors (the API secret, the
+   * worker's own API token): whatever a server echoes, no credential reaches a log or Redis.
+   */
+  redact?: readonly string[];
 }
 
 export interface RemoveParticipantInput {
@@ -163,7 +168,7 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
     }
 
     const retryAfterHeader = status === 429 || status === 503 ? firstHeader(response.headers['retry-after']) : undefined;
-    const detail = readDetail(body, token);
+    const detail = readDetail(body, [token, ...(options.redact ?? [])]);
     throw new VideoSdkApiError(
       classifyApiFailure({ status }),
       {
@@ -271,7 +276,7 @@ function withRetryAfter(ms: number | undefined): { retryAfterMs?: number } {
 }
 
 /** The server's own words, short, on one line, with anything token-like blanked out. */
-function readDetail(body: unknown, token: string): string | undefined {
+function readDetail(body: unknown, secrets: readonly string[]): string | undefined {
   let text: string | undefined;
   if (typeof body === 'string') {
     text = body;
@@ -291,7 +296,7 @@ function readDetail(body: unknown, token: string): string | undefined {
   }
   if (text === undefined) return undefined;
   let clean = text.replace(/\s+/g, ' ').trim();
-  if (token !== '') clean = clean.split(token).join('[redacted]');
+  for (const secret of secrets) if (secret !== '') clean = clean.split(secret).join('[redacted]');
   clean = clean.replace(JWT_LIKE, '[redacted]');
   if (clean === '') return undefined;
   return clean.length > DETAIL_MAX ? `${clean.slice(0, DETAIL_MAX - 1)}…` : clean;

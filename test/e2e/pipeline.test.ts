@@ -40,7 +40,11 @@ describe.each(['v1', 'v2'] as const)('pipeline end to end (%s)', (version) => {
     expect(removes.filter((c) => c.applied)).toHaveLength(1);
     expect(removes[0]?.participantId).toBe('p-imp');
 
-    const job = await h.api('GET', `/v1/jobs/${removals[0]!.jobId}`);
+    // The outcome is recorded just before BullMQ marks the job completed: wait for that too.
+    const job = await waitFor(async () => {
+      const res = await h.api('GET', `/v1/jobs/${removals[0]!.jobId}`);
+      return (res.body as { state?: string }).state === 'completed' ? res : undefined;
+    }, 5000, 'the job to complete');
     expect(job.status).toBe(200);
     expect(job.body).toMatchObject({ id: removals[0]!.jobId, queue: 'removals', state: 'completed', outcome: 'removed', data: { sessionId: sid, participantId: 'p-imp', rule: removals[0]!.rule, requestedBy: `rule:${removals[0]!.rule}` } });
 

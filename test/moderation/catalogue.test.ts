@@ -12,6 +12,7 @@ const FIXTURES = 'test/fixtures/rules';
 describe('shipped rules', () => {
   let ruleSet: RuleSet;
   const reports = new Map<string, RuleTestReport>();
+  const fixtureLines = new Map<string, string[]>();
 
   beforeAll(async () => {
     const { files, lists } = await readRulesFolder('rules');
@@ -20,6 +21,7 @@ describe('shipped rules', () => {
     ruleSet = loaded.ruleSet!;
     for (const file of (await readdir(FIXTURES)).filter((f) => f.endsWith('.jsonl')).sort()) {
       const lines = (await readFile(`${FIXTURES}/${file}`, 'utf8')).split('\n');
+      fixtureLines.set(basename(file, '.jsonl'), lines);
       reports.set(basename(file, '.jsonl'), await runRuleTest(ruleSet, lines, createStaticListSource(ruleSet.fileLists)));
     }
   });
@@ -45,6 +47,35 @@ describe('shipped rules', () => {
       expect(relevant.some((r) => r.fired.includes(rule.name)), `${rule.name} fires`).toBe(true);
       expect(relevant.some((r) => !r.fired.includes(rule.name)), `${rule.name} does not fire`).toBe(true);
     }
+  });
+
+  it('exempt hosts and moderators: every event that fires a rule fires nothing when it comes from one', async () => {
+    // The block list is by participant id: a blocked id does not escape by claiming a role.
+    const byId = new Set(['blocked-participant']);
+    let checked = 0;
+    for (const [file, report] of reports) {
+      const lines = fixtureLines.get(file)!;
+      for (const result of report.results) {
+        const exempt = result.fired.filter((r) => !byId.has(r));
+        if (exempt.length === 0) continue;
+        for (const role of ['host', 'moderator']) {
+          // The same fixture file with only this event's role changed (windows and strikes intact).
+          const changed = lines.map((text, i) => {
+            if (i !== result.line - 1) return text;
+            const value = JSON.parse(text) as { data?: Record<string, unknown> };
+            return JSON.stringify({ ...value, data: { ...value.data, role }, expect: undefined });
+          });
+          const rerun = await runRuleTest(ruleSet, changed, createStaticListSource(ruleSet.fileLists));
+          const same = rerun.results.find((r) => r.line === result.line)!;
+          expect(same.fired.filter((r) => !byId.has(r)), `${file}.jsonl line ${result.line} as ${role}`).toEqual([]);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+    // Every rule but the block list is among those checked.
+    const firing = new Set([...reports.values()].flatMap((r) => r.results.flatMap((x) => x.fired)));
+    expect([...firing].filter((r) => !byId.has(r)).sort()).toEqual(ruleSet.rules.map((r) => r.name).filter((r) => !byId.has(r)).sort());
   });
 
   it('ship at least one rule in shadow mode, and report its hits as shadow', () => {

@@ -36,6 +36,14 @@ describe('createMemoryCounters', () => {
     expect(elsewhere.eventCounts).toEqual({ 'participant:chat-message:10': 1, 'session:chat-message:10': 1 });
   });
 
+  it('counts a participant within one meeting: the same id in another meeting is counted apart', () => {
+    const counters = createMemoryCounters(specs);
+    counters.observe(at(0));
+    counters.observe(at(1, { meetingId: 'm2', sessionId: 's9' }));
+    expect(counters.observe(at(2)).eventCounts['participant:chat-message:10']).toBe(2);
+    expect(counters.observe(at(3, { meetingId: 'm2', sessionId: 's9' })).eventCounts['participant:chat-message:10']).toBe(2);
+  });
+
   it('counts strikes from earlier enforced hits in (t - window, t), one per rule', () => {
     const counters = createMemoryCounters(specs);
     const first = at(0);
@@ -60,5 +68,33 @@ describe('createMemoryCounters', () => {
     counters.observe(at(5_000));
     expect(counters.observe(at(4_000)).eventCounts['participant:chat-message:10']).toBe(1);
     expect(counters.observe(at(6_000)).eventCounts['participant:chat-message:10']).toBe(3);
+  });
+});
+
+describe('createMemoryCounters, like the Redis counters', () => {
+  const specs = { counterSpecs: [{ type: 'chat-message', windowSeconds: 10, scope: 'participant' as const }], strikeWindows: [60] };
+
+  it('counts a repeated event id once, at its latest time (as ZADD moves a member)', () => {
+    const counters = createMemoryCounters(specs);
+    counters.observe(at(0, { id: 'same' }));
+    expect(counters.observe(at(1_000, { id: 'same' })).eventCounts['participant:chat-message:10']).toBe(1);
+    // Moved to 1 s: still in the window at 10.5 s, where 0 s would not be.
+    expect(counters.observe(at(10_500, { id: 'other' })).eventCounts['participant:chat-message:10']).toBe(2);
+  });
+
+  it('records one strike per (event, rule) however often the hits are recorded', () => {
+    const counters = createMemoryCounters(specs);
+    const event = at(0);
+    counters.recordHits(event, [hit('a')]);
+    counters.recordHits(event, [hit('a'), hit('b')]);
+    expect(counters.observe(at(1)).strikes['60']).toBe(2);
+  });
+
+  it('trims at each insert what is a longest window older than the inserted event, so a late event counts what Redis counts', () => {
+    const counters = createMemoryCounters(specs);
+    counters.observe(at(0, { id: 'a' }));
+    counters.observe(at(30_000, { id: 'b' })); // trims up to 20 s: 'a' is gone
+    // A late event at 5 s: Redis has dropped 'a' too, so it counts only itself.
+    expect(counters.observe(at(5_000, { id: 'late' })).eventCounts['participant:chat-message:10']).toBe(1);
   });
 });

@@ -156,3 +156,25 @@ describe('loadRules', () => {
     expect(ruleSet!.fileLists.has('vip')).toBe(false);
   });
 });
+
+describe('loadRules suggestions', () => {
+  it('suggests the operator or fact that was probably meant', () => {
+    const { problems } = loadRules(
+      [
+        file('typos.json', [
+          rule('a', [{ fact: 'event', path: '$.data.text', operator: 'contains_word', value: 'x' }]),
+          rule('b', [{ fact: 'event', path: '$.data.text', operator: 'matchPattern', value: 'x' }]),
+          rule('c', [{ fact: 'evnet', path: '$.type', operator: 'equal', value: 'x' }]),
+          rule('d', [{ fact: 'event', path: '$.type', operator: 'frobnicate', value: 'x' }]),
+          rule('e', [{ fact: 'event', path: '$.type', operator: 'bogus:equal', value: 'x' }]),
+        ]),
+      ],
+      [],
+    );
+    expectProblem(problems, 'typos.json#a $.conditions.all[0].operator', /^unknown operator "contains_word" \(did you mean "containsWord"\?\): use one of/);
+    expectProblem(problems, 'typos.json#b $.conditions.all[0].operator', /^unknown operator "matchPattern" \(did you mean "matchesPattern"\?\)/);
+    expectProblem(problems, 'typos.json#c $.conditions.all[0].fact', /^unknown fact "evnet" \(did you mean "event"\?\)/);
+    expectProblem(problems, 'typos.json#d $.conditions.all[0].operator', /^unknown operator "frobnicate": use one of/);
+    expectProblem(problems, 'typos.json#e $.conditions.all[0].operator', /^unknown operator "bogus:equal": use one of .*\(decorators: /);
+  });
+});

@@ -30,22 +30,27 @@ describe('counter store', () => {
     expect((await observe(T0 + 10_001)).eventCounts).toEqual({ 'participant:chat-message:10': 2, 'participant:chat-message:60': 3 });
     // 60 s after the first: it has left the 60 s window too (and been trimmed).
     expect((await observe(T0 + 60_000)).eventCounts).toEqual({ 'participant:chat-message:10': 1, 'participant:chat-message:60': 3 });
-    const members = await redis.zrange(keys.eventCounter('participant', 'chat-message', p), '0', '-1');
+    const members = await redis.zrange(keys.eventCounter('participant', 'chat-message', 's1', p), '0', '-1');
     expect(members).toHaveLength(3);
-    const ttl = await redis.pttl(keys.eventCounter('participant', 'chat-message', p));
+    const ttl = await redis.pttl(keys.eventCounter('participant', 'chat-message', 's1', p));
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
-  it('returns nothing for specs of another type, and session scope counts every participant', async () => {
+  it('reads specs of another type without recording the event there; session scope counts every participant', async () => {
     const specs = [
       { type: 'participant-joined', windowSeconds: 30, scope: 'session' },
       { type: 'chat-message', windowSeconds: 30, scope: 'session' },
     ] as const;
     const a = await counters.observe({ event: event({ sessionId: 'sess-scope', participantId: 'a', at: T0 }), specs, strikeWindows: [] });
     const b = await counters.observe({ event: event({ sessionId: 'sess-scope', participantId: 'b', at: T0 + 1 }), specs, strikeWindows: [] });
-    expect(a.eventCounts).toEqual({ 'session:chat-message:30': 1 });
-    expect(b.eventCounts).toEqual({ 'session:chat-message:30': 2 });
+    expect(a.eventCounts).toEqual({ 'session:chat-message:30': 1, 'session:participant-joined:30': 0 });
+    expect(b.eventCounts).toEqual({ 'session:chat-message:30': 2, 'session:participant-joined:30': 0 });
+    // A join is recorded in the join counter, and a chat message after it reads that count.
+    await counters.observe({ event: event({ type: 'participant-joined', sessionId: 'sess-scope', participantId: 'c', at: T0 + 2 }), specs, strikeWindows: [] });
+    const c = await counters.observe({ event: event({ sessionId: 'sess-scope', participantId: 'c', at: T0 + 3 }), specs, strikeWindows: [] });
+    expect(c.eventCounts).toEqual({ 'session:chat-message:30': 3, 'session:participant-joined:30': 1 });
+    expect(await redis.exists(keys.eventCounter('session', 'participant-joined', 'sess-scope'))).toBe(1);
   });
 
   it('skips participant-scoped specs when the event has no participant', async () => {
@@ -99,5 +104,41 @@ describe('counter store', () => {
     await expect(counters.observe({ event: { ...event({ at: T0 }), timestamp: 'soon' }, specs: [], strikeWindows: [] })).rejects.toThrow(
       /timestamp/,
     );
+  });
+});
+
+describe('counter store, the events hot path', () => {
+  it('stops at the done marker: nothing is recorded or read for an event processed already', async () => {
+    const done = keys.eventDone('already-processed');
+    await redis.set(done, '1', 'EX', 60);
+    const e = event({ id: 'already-processed', participantId: 'done-check', at: T0 });
+    const result = await counters.observe({ event: e, specs: [chat10], strikeWindows: [60], doneKey: done });
+    expect(result).toMatchObject({ alreadyDone: true, eventCounts: {}, strikes: {} });
+    expect(await redis.exists(keys.eventCounter('participant', 'chat-message', 's1', 'done-check'))).toBe(0);
+    const fresh = await counters.observe({ event: { ...e, id: 'not-yet' }, specs: [chat10], strikeWindows: [60], doneKey: keys.eventDone('not-yet') });
+    expect(fresh).toMatchObject({ alreadyDone: false, eventCounts: { 'participant:chat-message:10': 1 }, strikes: { '60': 0 } });
+  });
+
+  it('answers each of many concurrent calls (sharing script runs) with its own counts, in call order', async () => {
+    const specs = [chat10, { type: 'chat-message', windowSeconds: 10, scope: 'session' } as const];
+    const results = await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        counters.observe({ event: event({ sessionId: `batch-s${i % 3}`, participantId: `batch-p${i % 5}`, at: T0 + i }), specs, strikeWindows: [] }),
+      ),
+    );
+    // Calls run in order within the batch: the i-th call sees the events before it.
+    results.forEach((r, i) => {
+      const sameParticipant = Array.from({ length: i + 1 }, (_, j) => j).filter((j) => j % 3 === i % 3 && j % 5 === i % 5).length;
+      const sameSession = Array.from({ length: i + 1 }, (_, j) => j).filter((j) => j % 3 === i % 3).length;
+      expect(r.eventCounts, `call ${i}`).toEqual({ 'participant:chat-message:10': sameParticipant, 'session:chat-message:10': sameSession });
+    });
+  });
+
+  it('counts events whose id JSON cannot carry as-is (any producer text is an id)', async () => {
+    const ids = ['emoji-😀', 'lone-\ud800-surrogate', 'quote"and\\backslash', 'x'.repeat(200)];
+    for (const [i, id] of ids.entries()) {
+      const r = await counters.observe({ event: event({ id, participantId: 'odd-ids', at: T0 + i }), specs: [chat60], strikeWindows: [], doneKey: keys.eventDone(id) });
+      expect(r.eventCounts['participant:chat-message:60']).toBe(i + 1);
+    }
   });
 });

@@ -27,6 +27,15 @@ describe('job outcome store', () => {
     expect(await outcomes.hasSentRemoval('j2')).toBe(true);
   });
 
+  it('marks a remove call ahead of sending it, with the retention TTL, until cleared', async () => {
+    expect(await outcomes.hasSentRemoval('j4')).toBe(false);
+    await outcomes.markRemoveSending('j4');
+    expect(await outcomes.hasSentRemoval('j4')).toBe(true);
+    expect(await redis.ttl(keys.jobRemoveSent('j4'))).toBeGreaterThan(500);
+    await outcomes.clear('j4');
+    expect(await outcomes.hasSentRemoval('j4')).toBe(false);
+  });
+
   it('sets, reads and clears an outcome', async () => {
     expect(await outcomes.getOutcome('j3')).toBeUndefined();
     await outcomes.setOutcome('j3', { outcome: 'rejected', status: 404, message: 'unknown session', at: '2026-11-25T10:00:00.000Z' });

@@ -1,0 +1,475 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the product against raw BullMQ on the same machine and Redis, in one run so the
+ * ratios hold on a noisy machine. See the README's "Performance" section for what each line means.
+ *
+ *   node dist/bench/bench.js [--quick] [--only baseline|product|eval] [--settle SECONDS] [--profile] [--keep] [--out DIR]
+ *
+ * --quick     tiny sizes (seconds): proves the bench works; the targets are not judged
+ * --only      one part: raw BullMQ baseline, the product (worker process), or rule evaluation
+ * --settle    longest wait for Redis memory to come back down after the run (default 120 s)
+ * --profile   the worker runs with --cpu-prof; profiles land in OUT/profiles
+ * --keep      leave the run's Redis keys (prefix {bench-...}) for inspection
+ * --out       where results and the worker log go (default .bench/)
+ *
+ * Environment: REDIS_URL (default redis://127.0.0.1:6379); AUTOMOD_* variables override the
+ * worker's settings (see `workerEnv`); BENCH_WORKER_NODE_ARGS adds Node flags to the worker only
+ * (e.g. `--trace-gc`).
+ *
+ * A composition root like `cli.ts`: it reads `process.*`, starts the simulator in-process, the
+ * baseline and the worker as child processes, and cleans up its Redis prefix at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { parseConfig, type Config, type Env } from '../config.js';
+import { createIngest } from '../events/ingest.js';
+import { createLogger } from '../logger.js';
+import { createQueues, type Queues } from '../queues.js';
+import { createSimulator, type SimCall, type Simulator } from '../simulator/simulator.js';
+import { createKeys, type Keys } from '../store/keys.js';
+import { writeBenchRules } from './bench-rules.js';
+import { waitForDrain } from './drain.js';
+import { measureEvaluation } from './eval-micro.js';
+import { runPaced } from './pacer.js';
+import { measureRawDrain, measureRawTwoHop } from './raw-baseline.js';
+import { commandStats, commandsPer, deleteKeys, prefixFootprint, redisVersion, usedMemory } from './redis-memory.js';
+import { cpuMeter } from './cpu-meter.js';
+import { checkTargets, renderTable, type BenchResults } from './report.js';
+import { round, sleep, summarize, wallClockMs } from './stats.js';
+import { startWorkerProcess } from './worker-process.js';
+import { createPacedEvents, saturationEvents, SESSIONS, violators } from './workload.js';
+
+interface Sizes {
+  drainJobs: number;
+  twoHopRate: number;
+  twoHopMs: number;
+  /** Paced phases start with this much unmeasured traffic (JIT, script loading, connections). */
+  warmUpMs: number;
+  saturationEvents: number;
+  latencyRate: number;
+  latencyMs: number;
+  /** Longest wait after the run for retention to bring Redis back down. */
+  settleMaxMs: number;
+  evalEvents: number;
+}
+
+const FULL: Sizes = {
+  drainJobs: 20_000,
+  twoHopRate: 1000,
+  twoHopMs: 20_000,
+  warmUpMs: 3000,
+  saturationEvents: 20_000,
+  latencyRate: 1000,
+  latencyMs: 20_000,
+  settleMaxMs: 120_000,
+  evalEvents: 20_000,
+};
+
+const QUICK: Sizes = {
+  drainJobs: 500,
+  twoHopRate: 200,
+  twoHopMs: 1500,
+  warmUpMs: 300,
+  saturationEvents: 500,
+  latencyRate: 200,
+  latencyMs: 1500,
+  settleMaxMs: 1000,
+  evalEvents: 1000,
+};
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Args {
+  quick: boolean;
+  /** Run one part only (profiling, iterating); the targets are then not judged. */
+  only: 'baseline' | 'product' | 'eval' | undefined;
+  profile: boolean;
+  keep: boolean;
+  out: string;
+  /** Longest wait for Redis memory to come back down (default: 120 s, quick 1 s). */
+  settleSeconds: number | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { quick: false, only: undefined, profile: false, keep: false, out: join(ROOT, '.bench'), settleSeconds: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') args.quick = true;
+    else if (arg === '--profile') args.profile = true;
+    else if (arg === '--keep') args.keep = true;
+    else if (arg === '--out' && argv[i + 1] !== undefined) args.out = resolve(argv[++i]!);
+    else if (arg === '--settle' && /^\d+$/.test(argv[i + 1] ?? '')) args.settleSeconds = Number(argv[++i]);
+    else if (arg === '--only' && ['baseline', 'product', 'eval'].includes(argv[i + 1] ?? '')) args.only = argv[++i] as Args['only'];
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write('usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval] [--settle SECONDS] [--profile] [--keep] [--out DIR]\n');
+      process.exit(0);
+    } else {
+      process.stderr.write(`unknown argument: ${arg}\n`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+/**
+ * The worker's environment. Retention is short so that "Redis comes back down" can be seen within
+ * the run: finished jobs are kept 7 s and at most 10 (removal outcomes and session records 7 times
+ * longer, 50 s), event ids and removal claims are remembered 20 s, the event log keeps 36 s, the
+ * audit trail its minimum of 100 records. Counters expire with their longest window (60 s); strikes
+ * are kept an hour whatever the settings (a few bytes per offender).
+ * Any AUTOMOD_* variable (and LOG_LEVEL, NODE_OPTIONS) set when the bench starts overrides these,
+ * to try other settings.
+ */
+function workerEnv(base: Env, redisUrl: string, prefix: string, rulesDir: string, simulatorUrl: string, secret: string): Env {
+  const overrides = Object.fromEntries(Object.entries(base).filter(([k]) => k.startsWith('AUTOMOD_') || k === 'LOG_LEVEL' || k === 'NODE_OPTIONS'));
+  return {
+    PATH: base.PATH,
+    HOME: base.HOME,
+    LOG_LEVEL: 'info',
+    AUTOMOD_JOBS_KEEP_COUNT: '10',
+    AUTOMOD_JOBS_KEEP_HOURS: '0.002',
+    AUTOMOD_DEDUP_SECONDS: '20',
+    AUTOMOD_EVENT_LOG_HOURS: '0.01',
+    AUTOMOD_AUDIT_MAX_RECORDS: '100',
+    AUTOMOD_HTTP_PORT: '0',
+    ...overrides,
+    REDIS_URL: redisUrl,
+    AUTOMOD_PREFIX: prefix,
+    AUTOMOD_RULES: rulesDir,
+    VIDEOSDK_API_BASE: simulatorUrl,
+    VIDEOSDK_API_KEY: 'bench-key',
+    VIDEOSDK_SECRET: secret,
+  };
+}
+
+/** What every phase works with. */
+interface Run {
+  args: Args;
+  sizes: Sizes;
+  say(line: string): void;
+  prefix: string;
+  rulesDir: string;
+  simulator: Simulator;
+  env: Env;
+  config: Config;
+  keys: Keys;
+  /** INFO, SCAN and cleanup; never used to produce load. */
+  monitor: Redis;
+  /** The producer's connection (adds, ingest, polling). */
+  producer: Redis;
+  queues: Queues;
+  logFile: string;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const sizes = { ...(args.quick ? QUICK : FULL), ...(args.settleSeconds !== undefined ? { settleMaxMs: args.settleSeconds * 1000 } : {}) };
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const say = (line: string) => process.stderr.write(`[bench ${((wallClockMs() - startedAt.getTime()) / 1000).toFixed(1)}s] ${line}\n`);
+  await mkdir(args.out, { recursive: true });
+
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const rulesDir = await mkdtemp(join(tmpdir(), 'automod-bench-rules-'));
+  await writeBenchRules(rulesDir, join(ROOT, 'rules'));
+  const secret = randomBytes(16).toString('hex');
+  const simulator = createSimulator({ secret, apiKey: 'bench-key', now: wallClockMs });
+  const simulatorUrl = await simulator.listen(0);
+  const env = workerEnv(process.env, redisUrl, prefix, rulesDir, simulatorUrl, secret);
+  const config = parseConfig(env);
+  const monitor = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  const producer = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const run: Run = {
+    args,
+    sizes,
+    say,
+    prefix,
+    rulesDir,
+    simulator,
+    env,
+    config,
+    keys: createKeys(config.keyPrefix),
+    monitor,
+    producer,
+    queues: createQueues(config, producer),
+    logFile: join(args.out, `bench-${stamp}-worker.log`),
+  };
+
+  try {
+    const versions = await collectVersions(monitor);
+    say(`Redis ${versions.redis} at ${redisUrl}, prefix {${prefix}}, ${args.quick ? 'quick' : 'full'} run${args.only ? ` (only ${args.only})` : ''}`);
+    const results: Partial<BenchResults> = {};
+    if (args.only === undefined || args.only === 'baseline') Object.assign(results, await runBaseline(run));
+    if (args.only === undefined || args.only === 'product') Object.assign(results, await runProduct(run));
+    if (args.only === 'eval') results.evaluation = await runEvaluation(run);
+    if (results.saturation && results.rawDrain) results.saturation.ratioToRaw = round(results.saturation.eventsPerSec / results.rawDrain.jobsPerSec, 3);
+
+    const complete = isComplete(results);
+    const checks = complete ? checkTargets(results) : [];
+    const judged = complete && !args.quick;
+    process.stdout.write(`\n${renderTable(results, checks, { judged })}\n\n`);
+    const file = join(args.out, `bench-${stamp}.json`);
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), os: `${process.platform} ${release()}` };
+    await writeFile(
+      file,
+      `${JSON.stringify({ startedAt: startedAt.toISOString(), mode: args.quick ? 'quick' : 'full', only: args.only ?? 'all', sizes, machine, versions, workerEnv: redactEnv(env), results, targets: checks }, null, 2)}\n`,
+    );
+    const verdict = !complete
+      ? 'Partial run: targets not judged.'
+      : !judged
+        ? 'Quick run: sizes too small to judge the targets.'
+        : checks.every((c) => c.pass)
+          ? 'All targets met.'
+          : 'Some targets missed.';
+    process.stdout.write(`${verdict} Results: ${file}\n`);
+    return judged && !checks.every((c) => c.pass) ? 1 : 0;
+  } finally {
+    await run.queues.close().catch(() => undefined);
+    if (!args.keep) await deleteKeys(monitor, `${config.keyPrefix}*`).catch(() => undefined);
+    await simulator.close();
+    await rm(rulesDir, { recursive: true, force: true });
+    producer.disconnect();
+    monitor.disconnect();
+  }
+}
+
+function isComplete(r: Partial<BenchResults>): r is BenchResults {
+  return r.rawDrain !== undefined && r.rawTwoHop !== undefined && r.saturation !== undefined && r.latency !== undefined && r.memory !== undefined && r.evaluation !== undefined;
+}
+
+/** Raw BullMQ on the same Redis, in a child process: the yardstick for the product's figures. */
+async function runBaseline(run: Run): Promise<Pick<BenchResults, 'rawDrain' | 'rawTwoHop'>> {
+  const { sizes, say, config } = run;
+  const ctx = { config, env: run.env, redis: run.producer, monitor: run.monitor, workerScript: join(ROOT, 'dist', 'bench', 'raw-worker.js') };
+  say(`raw BullMQ: no-op drain of ${sizes.drainJobs} jobs`);
+  const rawDrain = await measureRawDrain(ctx, saturationEvents(sizes.drainJobs, Date.now()).events);
+  say(`  ${rawDrain.jobsPerSec} jobs/s; CPU: worker ${rawDrain.workerCpuPct} %, Redis ${rawDrain.redisCpuPct} %`);
+  say(`raw BullMQ: two hops at ${sizes.twoHopRate}/s for ${sizes.twoHopMs / 1000} s (after ${sizes.warmUpMs / 1000} s of warm-up)`);
+  const payload = createPacedEvents();
+  const rawTwoHop = await measureRawTwoHop(ctx, {
+    ratePerSec: sizes.twoHopRate,
+    durationMs: sizes.twoHopMs,
+    warmUpMs: sizes.warmUpMs,
+    payload: (i) => payload(i, Date.now()).event,
+  });
+  say(`  p50 ${rawTwoHop.latencyMs.p50} ms, p99 ${rawTwoHop.latencyMs.p99} ms`);
+  await deleteKeys(run.monitor, `${config.keyPrefix}:raw-*`);
+  return { rawDrain, rawTwoHop };
+}
+
+/** The product in a worker process: saturation, paced latency, memory; evaluation while it settles. */
+async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | 'latency' | 'memory' | 'evaluation'>> {
+  const { sizes, say, simulator, config, keys, monitor, queues } = run;
+  const satViolators = saturationEvents(sizes.saturationEvents, 0).offenders;
+  const latViolators = Math.round(((sizes.latencyRate * sizes.latencyMs) / 1000) * 0.02);
+  for (let s = 0; s < SESSIONS; s++) {
+    const here = [...violators('sat', satViolators), ...violators('lat', latViolators)].filter((v) => v.sessionId === `bench-sess-${s}`);
+    simulator.addSession({ id: `bench-sess-${s}`, meetingId: `bench-room-${s}`, participants: here.map((v) => ({ participantId: v.participantId })) });
+  }
+
+  say(`starting the worker (node dist/cli.js start --no-http), log in ${run.logFile}`);
+  const worker = await startWorkerProcess({
+    cliPath: join(ROOT, 'dist', 'cli.js'),
+    env: run.env,
+    logFile: run.logFile,
+    queues: [queues.events, queues.removals],
+    nodeArgs: [
+      ...(run.args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(run.args.out, 'profiles')}`] : []),
+      // Extra V8/Node flags for the worker only (e.g. --trace-gc), space-separated.
+      ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
+  });
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    await sleep(500);
+    const memory = { rss: { start: 0, peak: 0, end: 0 }, redis: { start: 0, peak: 0, end: 0 } };
+    memory.rss.start = worker.rss()?.rssMb ?? Number.NaN;
+    memory.redis.start = (await usedMemory(monitor)) / 2 ** 20;
+    memory.redis.peak = memory.redis.start;
+    sampler = setInterval(() => {
+      const rss = worker.rss();
+      if (rss) memory.rss.peak = Math.max(memory.rss.peak, rss.rssMb, rss.peakMb);
+      void usedMemory(monitor).then(
+        (bytes) => (memory.redis.peak = Math.max(memory.redis.peak, bytes / 2 ** 20)),
+        () => undefined,
+      );
+    }, 200);
+
+    // ---- saturation -----------------------------------------------------------------------
+    const sat = saturationEvents(sizes.saturationEvents, Date.now());
+    say(`saturation: ${sat.events.length} events (${sat.violations} violations by ${sat.offenders} offenders) queued up front`);
+    const ingest = createIngest({ redis: run.producer, keys, queue: queues.events, dedupSeconds: config.dedupSeconds });
+    const logBefore = await monitor.xlen(keys.eventLog());
+    await queues.events.pause();
+    const ingestStart = wallClockMs();
+    for (let i = 0; i < sat.events.length; i += 500) await ingest.ingest(sat.events.slice(i, i + 500));
+    const ingestMs = wallClockMs() - ingestStart;
+    const cpu = await cpuMeter(monitor, worker.pid);
+    const statsBefore = await commandStats(monitor);
+    const satStart = wallClockMs();
+    await queues.events.resume();
+    const satDrained = await worker.whileRunning(waitForDrain(queues.events, { timeoutMs: 300_000 }));
+    const satMs = satDrained.finishedAt - satStart;
+    const satCpu = await cpu.stop();
+    const redisPerEvent = commandsPer(statsBefore, await commandStats(monitor), sat.events.length);
+    const logged = config.eventLogHours > 0 ? (await monitor.xlen(keys.eventLog())) - logBefore : sat.events.length;
+    const satCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vs-', sat.offenders, 60_000));
+    await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
+    const satEventsPerSec = Math.round((sat.events.length / satMs) * 1000);
+    say(`  ${satEventsPerSec} events/s, ${satCalls.length} remove calls; CPU: worker ${satCpu.processPct} %, Redis ${satCpu.redisPct} %`);
+
+    // ---- paced latency ----------------------------------------------------------------------
+    say(`paced: ${sizes.latencyRate} events/s for ${sizes.latencyMs / 1000} s, 2 % violations (after ${sizes.warmUpMs / 1000} s of benign warm-up)`);
+    const paced = createPacedEvents();
+    const warmUp = createPacedEvents({ participantPrefix: 'w', idPrefix: 'warm', violations: false });
+    await runPaced({
+      ratePerSec: sizes.latencyRate,
+      durationMs: sizes.warmUpMs,
+      send: async (i) => {
+        const { event } = warmUp(i, Date.now());
+        await queues.events.add(event.type, event);
+      },
+    });
+    const enqueuedAt = new Map<string, number>();
+    const sent = await runPaced({
+      ratePerSec: sizes.latencyRate,
+      durationMs: sizes.latencyMs,
+      send: async (i) => {
+        const t = wallClockMs();
+        const { event, violator } = paced(i, Math.floor(t));
+        event.data.enqueuedAt = t;
+        if (violator) enqueuedAt.set(violator, t);
+        await queues.events.add(event.type, event);
+      },
+    });
+    const latCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vl-', enqueuedAt.size, 30_000));
+    const latencies = latCalls.flatMap((c) => {
+      const t = enqueuedAt.get(`${c.sessionId}/${c.participantId}`);
+      return t === undefined ? [] : [c.at - t];
+    });
+    const latency = summarize(latencies);
+    say(`  p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms over ${latencies.length} removals`);
+    await worker.whileRunning(waitForDrain(queues.events, { timeoutMs: 60_000 }));
+    await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
+
+    // ---- memory settles; the evaluation micro-benchmark runs meanwhile ---------------------
+    const settleStart = wallClockMs();
+    const evaluation = await runEvaluation(run);
+    say(`waiting up to ${sizes.settleMaxMs / 1000} s for Redis memory to come back within 10 % of ${memory.redis.start.toFixed(2)} MB`);
+    for (;;) {
+      memory.redis.end = (await usedMemory(monitor)) / 2 ** 20;
+      if (memory.redis.end <= memory.redis.start * 1.1 || wallClockMs() - settleStart >= sizes.settleMaxMs) break;
+      await sleep(1000);
+    }
+    const settleSeconds = Math.round((wallClockMs() - settleStart) / 1000);
+    clearInterval(sampler);
+    memory.rss.end = worker.rss()?.rssMb ?? Number.NaN;
+    const finalRss = worker.rss();
+    if (finalRss) memory.rss.peak = Math.max(memory.rss.peak, finalRss.peakMb);
+    const leftover = await prefixFootprint(monitor, config.keyPrefix);
+    say(`  ${memory.redis.end.toFixed(2)} MB after ${settleSeconds} s; the run's own keys: ${leftover.keys} (${(leftover.bytes / 1024).toFixed(0)} KB)`);
+
+    return {
+      saturation: {
+        events: sat.events.length,
+        durationMs: round(satMs),
+        eventsPerSec: satEventsPerSec,
+        ratioToRaw: 0,
+        failed: satDrained.failed,
+        logged,
+        violations: sat.violations,
+        offenders: sat.offenders,
+        removeCalls: satCalls.length,
+        removalsDoneMs: round(Math.max(0, ...satCalls.map((c) => c.at)) - satStart),
+        ingestEventsPerSec: Math.round((sat.events.length / ingestMs) * 1000),
+        workerCpuPct: satCpu.processPct,
+        redisCpuPct: satCpu.redisPct,
+        redisCommandsPerEvent: redisPerEvent,
+      },
+      latency: {
+        ratePerSec: sizes.latencyRate,
+        sent: sent.sent,
+        violations: enqueuedAt.size,
+        removeCalls: latencies.length,
+        maxSendLagMs: round(sent.maxLagMs),
+        latencyMs: latency,
+      },
+      memory: {
+        workerRssMb: { start: round(memory.rss.start, 1), peak: round(memory.rss.peak, 1), end: round(memory.rss.end, 1) },
+        redisUsedMb: { start: round(memory.redis.start, 3), peak: round(memory.redis.peak, 3), end: round(memory.redis.end, 3) },
+        settleSeconds,
+        leftover,
+      },
+      evaluation,
+    };
+  } finally {
+    if (sampler) clearInterval(sampler);
+    const code = await worker.stop();
+    if (code !== 0) say(`warning: the worker exited with code ${code}`);
+  }
+}
+
+async function runEvaluation(run: Run): Promise<BenchResults['evaluation']> {
+  run.say('rule evaluation micro-benchmark (in this process)');
+  const evaluation = await measureEvaluation(run.rulesDir, saturationEvents(run.sizes.evalEvents, Date.now()).events, createLogger({ logLevel: 'warn' }));
+  run.say(`  ${evaluation.eventsPerSec} events/s one at a time, ${evaluation.concurrentEventsPerSec} with 50 at once`);
+  return evaluation;
+}
+
+/** Remove calls for participants whose id starts with `participantPrefix`, once `expected` of them arrived. */
+async function waitForRemoveCalls(calls: () => SimCall[], participantPrefix: string, expected: number, timeoutMs: number): Promise<SimCall[]> {
+  const deadline = wallClockMs() + timeoutMs;
+  for (;;) {
+    const found = firstCallPerParticipant(calls().filter((c) => c.operation === 'remove' && c.participantId?.startsWith(participantPrefix)));
+    if (found.length >= expected || wallClockMs() > deadline) return found;
+    await sleep(100);
+  }
+}
+
+function firstCallPerParticipant(calls: readonly SimCall[]): SimCall[] {
+  const first = new Map<string, SimCall>();
+  for (const c of calls) {
+    const key = `${c.sessionId}/${c.participantId}`;
+    if (!first.has(key)) first.set(key, c);
+  }
+  return [...first.values()];
+}
+
+async function collectVersions(redis: Redis): Promise<Record<string, string>> {
+  const pkg = async (name: string) => {
+    try {
+      return (JSON.parse(await readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  const own = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return {
+    node: process.version,
+    redis: await redisVersion(redis),
+    automod: own.version,
+    bullmq: await pkg('bullmq'),
+    ioredis: await pkg('ioredis'),
+    'json-rules-engine': await pkg('json-rules-engine'),
+    fastify: await pkg('fastify'),
+    got: await pkg('got'),
+    pino: await pkg('pino'),
+  };
+}
+
+function redactEnv(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'VIDEOSDK_SECRET' && k !== 'PATH' && k !== 'HOME'));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

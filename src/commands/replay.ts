@@ -1,0 +1,68 @@
+import { QueueEvents } from 'bullmq';
+import type { Services } from '../automod.js';
+import { REMOVALS_QUEUE } from '../queues.js';
+import { replayRemovals, type ReplayFilter } from '../removals/replay.js';
+import { createRedis } from '../store/redis.js';
+import { countLine, printJson, table, type CommandIo } from './format.js';
+import { streamIdNow, waitForOutcomes, type RemoveRow } from './remove.js';
+
+/**
+ * `automod replay`: re-runs the failed (or delayed) removals that match, or lists them with
+ * `--dry-run`. With `--wait` it follows them to their outcomes like `automod remove` and exits 1
+ * unless every one ends `removed` or `already-gone`.
+ */
+export async function runReplay(
+  services: Services,
+  filter: ReplayFilter,
+  options: { json: boolean; wait: boolean; timeout: number; requestedBy: string; signal?: AbortSignal | undefined },
+  io: CommandIo,
+): Promise<number> {
+  const wait = options.wait && !filter.dryRun;
+  const connection = wait ? createRedis(services.config.redis, { blocking: true, name: 'automod-replay' }) : undefined;
+  const queueEvents = connection
+    ? new QueueEvents(REMOVALS_QUEUE, { connection, prefix: services.config.keyPrefix, lastEventId: await streamIdNow(services) })
+    : undefined;
+  try {
+    await queueEvents?.waitUntilReady();
+    const result = await replayRemovals(filter, {
+      queue: services.queues.removals,
+      claims: services.claims,
+      outcomes: services.outcomes,
+      audit: services.audit,
+      requestedBy: options.requestedBy,
+    });
+    let rows: RemoveRow[] | undefined;
+    if (queueEvents && result.replayed.length > 0) {
+      rows = await waitForOutcomes(
+        services,
+        queueEvents,
+        result.replayed.map((r) => ({ jobId: r.jobId, sessionId: r.sessionId, participantId: r.participantId, collapsed: false })),
+        { json: options.json, timeout: options.timeout, signal: options.signal },
+        io,
+      );
+    }
+    if (options.json) {
+      printJson(rows ? { ...result, outcomes: rows } : result, io.stdout);
+    } else {
+      const verb = result.dryRun ? 'would replay' : 'replayed';
+      if (result.replayed.length > 0) {
+        const outcomeOf = new Map(rows?.map((r) => [r.jobId, r.outcome]));
+        io.stdout.write(
+          `${table(
+            ['job', 'session', 'participant', 'rule', 'tries', 'was', 'status', ...(rows ? ['now'] : [])],
+            result.replayed.map((r) => [r.jobId, r.sessionId, r.participantId, r.rule ?? '', r.attemptsMade, r.previousOutcome ?? '', r.status ?? '', ...(rows ? [outcomeOf.get(r.jobId) ?? ''] : [])]),
+          )}\n`,
+        );
+      }
+      for (const s of result.skipped) io.stdout.write(`skipped ${s.jobId} (${s.participantId} in ${s.sessionId}): ${s.why}\n`);
+      io.stdout.write(`${verb} ${result.replayed.length} ${filter.state} job(s)${result.skipped.length ? `, skipped ${result.skipped.length}` : ''}\n`);
+      if (rows) io.stdout.write(`${countLine(rows.map((r) => r.outcome))}\n`);
+      else if (result.dryRun && result.replayed.length > 0) io.stdout.write('run again without --dry-run to replay them\n');
+    }
+    if (rows) return rows.every((r) => r.outcome === 'removed' || r.outcome === 'already-gone') ? 0 : 1;
+    return 0;
+  } finally {
+    await queueEvents?.close().catch(() => undefined);
+    connection?.disconnect();
+  }
+}

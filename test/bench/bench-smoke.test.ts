@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../../src/store/redis.js';
+import { ROOT, exited, requireBuild } from '../helpers/processes.js';
+import { REDIS_URL, testConfig, uniquePrefix } from '../helpers/redis.js';
+
+// Proves that `npm run bench` works end to end (baseline child, worker process, simulator, the
+// table, the JSON, the cleanup) in its tiny `--quick` form. Not a performance test: no figure is
+// judged here, the machine running CI may be as slow as it likes.
+describe('npm run bench --quick', () => {
+  let out: string | undefined;
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it('runs every part, prints the table, writes the JSON and leaves no keys behind', async () => {
+    requireBuild();
+    out = await mkdtemp(join(tmpdir(), 'automod-bench-smoke-'));
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bench.js'), '--quick', '--out', out], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const { code } = await exited(child);
+    expect(code, stderr).toBe(0);
+
+    for (const line of ['raw BullMQ no-op drain', 'raw BullMQ two hops', 'saturation: events drained', 'paced: event enqueue -> remove call', 'worker RSS', 'Redis used_memory', 'rule evaluation alone']) {
+      expect(stdout).toContain(line);
+    }
+    expect(stdout).toContain('Quick run');
+
+    const file = (await readdir(out)).find((f) => /^bench-.*\.json$/.test(f));
+    expect(file).toBeDefined();
+    const report = JSON.parse(await readFile(join(out, file!), 'utf8')) as {
+      mode: string;
+      versions: Record<string, string>;
+      workerEnv: Record<string, string>;
+      results: Record<string, unknown>;
+      targets: { name: string; pass: boolean }[];
+    };
+    expect(report.mode).toBe('quick');
+    expect(Object.keys(report.versions)).toEqual(expect.arrayContaining(['node', 'redis', 'bullmq', 'ioredis', 'json-rules-engine']));
+    expect(Object.keys(report.results).sort()).toEqual(['evaluation', 'latency', 'memory', 'rawDrain', 'rawTwoHop', 'saturation']);
+    expect(report.targets).toHaveLength(5);
+    expect(report.workerEnv.VIDEOSDK_SECRET).toBeUndefined();
+    const results = report.results as { saturation: { events: number; logged: number; failed: number }; latency: { violations: number; removeCalls: number } };
+    // Every queued event was processed and logged, every paced violation became a remove call.
+    expect(results.saturation.logged).toBe(results.saturation.events);
+    expect(results.saturation.failed).toBe(0);
+    expect(results.latency.removeCalls).toBe(results.latency.violations);
+
+    const redis = createRedis(testConfig(uniquePrefix('bench-smoke')).redis);
+    try {
+      const left: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${report.workerEnv.AUTOMOD_PREFIX}}*`, 'COUNT', 1000);
+        cursor = next;
+        left.push(...keys);
+      } while (cursor !== '0');
+      expect(left).toEqual([]);
+    } finally {
+      await redis.quit();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster } from 'ioredis';
+import { freePort, requireBinary, sleep, startRedisServer, type RedisServer } from '../helpers/processes.js';
+import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+
+/**
+ * The end-to-end path on a local three-master Redis Cluster: HTTP event -> rule -> removal job ->
+ * simulator -> recorded state, with every queue and key under the `{prefix}` hash tag. Needs
+ * redis-server and redis-cli; without them the test fails (CI installs them), it is never skipped.
+ */
+describe('Redis Cluster (three masters)', () => {
+  const nodes: RedisServer[] = [];
+  let h: Harness | undefined;
+  let seeds = '';
+
+  beforeAll(async () => {
+    requireBinary('redis-server');
+    requireBinary('redis-cli');
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      nodes.push(
+        await startRedisServer({
+          port,
+          appendonly: false,
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000'],
+        }),
+      );
+    }
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}\n${created.stderr}`);
+    // Every node must agree the cluster is up before clients connect.
+    const deadline = Date.now() + 20_000;
+    for (const node of nodes) {
+      for (;;) {
+        const info = spawnSync('redis-cli', ['-p', String(node.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+        if (info.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`cluster node ${node.port} never reached cluster_state:ok:\n${info}`);
+        await sleep(100);
+      }
+    }
+    seeds = addresses.join(',');
+    h = await startHarness('cluster', { REDIS_CLUSTER_NODES: seeds, VIDEOSDK_API_VERSION: 'v2' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await h?.close().catch(() => undefined);
+    await Promise.all(nodes.map((n) => n.destroy()));
+  });
+
+  it('runs events -> rule -> removal -> simulator -> recorded state on the cluster', async () => {
+    const harness = h!;
+    expect(harness.automod.services.redis).toBeInstanceOf(Cluster);
+    const sid = sessionId();
+    harness.simulator.addSession({ id: sid, meetingId: 'room-cluster', participants: [{ participantId: 'imp', name: 'Admin Eve' }, { participantId: 'ok', name: 'Carol' }] });
+
+    const posted = await harness.api('POST', '/v1/events', [
+      { id: `${sid}-1`, type: 'participant-joined', meetingId: 'room-cluster', sessionId: sid, participantId: 'imp', participantName: 'Admin Eve', data: { role: 'participant' } },
+      { id: `${sid}-2`, type: 'participant-joined', meetingId: 'room-cluster', sessionId: sid, participantId: 'ok', participantName: 'Carol', data: { role: 'participant' } },
+    ]);
+    expect(posted.status).toBe(202);
+
+    const recorded = await waitFor(async () => {
+      const res = await harness.api('GET', `/v1/sessions/${sid}`);
+      const body = res.body as { removals?: { participantId: string; outcome: string; jobId: string }[] };
+      return res.status === 200 && body.removals?.length ? { removals: body.removals } : undefined;
+    }, 15_000, 'the recorded removal');
+    expect(recorded.removals).toEqual([expect.objectContaining({ participantId: 'imp', outcome: 'removed' })]);
+    const removes = harness.simulator.calls().filter((c) => c.sessionId === sid && c.operation === 'remove');
+    expect(removes.filter((c) => c.applied).map((c) => c.participantId)).toEqual(['imp']);
+    expect(removes[0]!.body).toEqual({ participantId: 'imp', roomId: 'room-cluster', sessionId: sid });
+
+    // The outcome is written before BullMQ marks the job completed: wait for both.
+    const job = await waitFor(async () => {
+      const res = await harness.api('GET', `/v1/jobs/${recorded.removals[0]!.jobId}`);
+      return (res.body as { state?: string }).state === 'completed' ? res.body : undefined;
+    }, 5000, 'the job to complete');
+    expect(job).toMatchObject({ state: 'completed', outcome: 'removed' });
+    expect((await harness.api('GET', '/readyz')).status).toBe(200);
+
+    // Everything lives in the prefix's one hash slot, on one master.
+    const prefix = harness.config.keyPrefix;
+    const holders = nodes.map((n) => {
+      const out = spawnSync('redis-cli', ['-p', String(n.port), '--scan', '--pattern', '*'], { encoding: 'utf8' }).stdout;
+      return out.split('\n').filter(Boolean);
+    });
+    const all = holders.flat();
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.filter((k) => !k.startsWith(prefix))).toEqual([]);
+    expect(holders.filter((keys) => keys.length > 0)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import { hasVideoSdkCredential, isLoopback, parseConfig, type Config } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+function problems(env: Record<string, string>): { path: string; message: string }[] {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+const PEM = '-----BEGIN PUBLIC KEY-----\\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\\n-----END PUBLIC KEY-----';
+
+describe('parseConfig', () => {
+  it('has the documented defaults', () => {
+    const config = parseConfig({});
+    expect(config).toEqual<Config>({
+      redis: { url: 'redis://127.0.0.1:6379', clusterNodes: [] },
+      prefix: 'automod',
+      keyPrefix: '{automod}',
+      rulesDir: './rules',
+      videosdk: {
+        apiBase: 'https://api.videosdk.live',
+        apiVersion: 'v1',
+        token: undefined,
+        apiKey: undefined,
+        secret: undefined,
+        timeoutMs: 10000,
+        webhookPublicKey: undefined,
+      },
+      http: { host: '127.0.0.1', port: 8080, apiToken: undefined },
+      eventConcurrency: 50,
+      removalConcurrency: 10,
+      removalAttempts: 8,
+      backoffMs: 1000,
+      backoffMaxMs: 60000,
+      apiRatePerSec: undefined,
+      dedupSeconds: 300,
+      shutdownTimeoutMs: 10000,
+      lockDurationMs: 15000,
+      stalledIntervalMs: 10000,
+      eventLogHours: 24,
+      auditMaxRecords: 100000,
+      jobsKeepHours: 24,
+      jobsKeepCount: 10000,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.videosdk)).toBe(true);
+    expect(Object.isFrozen(config.redis.clusterNodes)).toBe(true);
+    expect(hasVideoSdkCredential(config)).toBe(false);
+  });
+
+  it('reads every variable', () => {
+    const config = parseConfig({
+      REDIS_URL: 'rediss://user:pw@redis.internal:6380/2',
+      REDIS_CLUSTER_NODES: 'node-a:7000, node-b:7001,[::1]:7002',
+      AUTOMOD_PREFIX: 'mod-eu.1',
+      AUTOMOD_RULES: '/etc/automod/rules',
+      VIDEOSDK_API_BASE: 'http://127.0.0.1:9090/',
+      VIDEOSDK_API_VERSION: 'v2',
+      VIDEOSDK_TOKEN: 'ready.jwt.token',
+      VIDEOSDK_API_KEY: 'key',
+      VIDEOSDK_SECRET: 'secret',
+      VIDEOSDK_TIMEOUT_MS: '2500',
+      VIDEOSDK_WEBHOOK_PUBLIC_KEY: PEM,
+      AUTOMOD_HTTP_HOST: '0.0.0.0',
+      AUTOMOD_HTTP_PORT: '0',
+      AUTOMOD_API_TOKEN: '  0123456789abcdef0123  ',
+      AUTOMOD_EVENT_CONCURRENCY: '5',
+      AUTOMOD_REMOVAL_CONCURRENCY: '3',
+      AUTOMOD_REMOVAL_ATTEMPTS: '2',
+      AUTOMOD_BACKOFF_MS: '10',
+      AUTOMOD_BACKOFF_MAX_MS: '20',
+      AUTOMOD_API_RATE_PER_SEC: '25',
+      AUTOMOD_DEDUP_SECONDS: '60',
+      AUTOMOD_SHUTDOWN_TIMEOUT_MS: '0',
+      AUTOMOD_LOCK_MS: '5000',
+      AUTOMOD_STALLED_INTERVAL_MS: '2000',
+      AUTOMOD_EVENT_LOG_HOURS: '0.5',
+      AUTOMOD_AUDIT_MAX_RECORDS: '500',
+      AUTOMOD_JOBS_KEEP_HOURS: '2',
+      AUTOMOD_JOBS_KEEP_COUNT: '50',
+      LOG_LEVEL: 'DEBUG',
+    });
+    expect(config).toMatchObject({
+      redis: { url: 'rediss://user:pw@redis.internal:6380/2', clusterNodes: [{ host: 'node-a', port: 7000 }, { host: 'node-b', port: 7001 }, { host: '::1', port: 7002 }] },
+      prefix: 'mod-eu.1',
+      keyPrefix: '{mod-eu.1}',
+      rulesDir: '/etc/automod/rules',
+      videosdk: { apiBase: 'http://127.0.0.1:9090', apiVersion: 'v2', token: 'ready.jwt.token', apiKey: 'key', secret: 'secret', timeoutMs: 2500 },
+      http: { host: '0.0.0.0', port: 0, apiToken: '0123456789abcdef0123' },
+      eventConcurrency: 5,
+      removalConcurrency: 3,
+      removalAttempts: 2,
+      backoffMs: 10,
+      backoffMaxMs: 20,
+      apiRatePerSec: 25,
+      dedupSeconds: 60,
+      shutdownTimeoutMs: 0,
+      lockDurationMs: 5000,
+      stalledIntervalMs: 2000,
+      eventLogHours: 0.5,
+      auditMaxRecords: 500,
+      jobsKeepHours: 2,
+      jobsKeepCount: 50,
+      logLevel: 'debug',
+    });
+    // `\n` escapes in a one-line PEM become newlines.
+    expect(config.videosdk.webhookPublicKey).toBe(PEM.replace(/\\n/g, '\n'));
+    expect(hasVideoSdkCredential(config)).toBe(true);
+  });
+
+  it('treats empty and blank values as unset', () => {
+    expect(parseConfig({ AUTOMOD_HTTP_PORT: '', AUTOMOD_API_RATE_PER_SEC: '  ', VIDEOSDK_TOKEN: '' })).toMatchObject({ http: { port: 8080 }, apiRatePerSec: undefined, videosdk: { token: undefined } });
+  });
+
+  it('lists every problem at once, each under its variable', () => {
+    const found = problems({
+      REDIS_URL: 'http://redis:6379',
+      REDIS_CLUSTER_NODES: 'node-a:7000,node-b,node-c:99999',
+      AUTOMOD_PREFIX: '{automod}',
+      VIDEOSDK_API_BASE: 'not a url',
+      VIDEOSDK_API_VERSION: 'v3',
+      VIDEOSDK_API_KEY: 'key-without-secret',
+      VIDEOSDK_TIMEOUT_MS: '10s',
+      VIDEOSDK_WEBHOOK_PUBLIC_KEY: 'ssh-rsa AAAA',
+      AUTOMOD_HTTP_PORT: '70000',
+      AUTOMOD_EVENT_CONCURRENCY: '0',
+      AUTOMOD_REMOVAL_CONCURRENCY: '-1',
+      AUTOMOD_REMOVAL_ATTEMPTS: '1.5',
+      AUTOMOD_BACKOFF_MS: '500',
+      AUTOMOD_BACKOFF_MAX_MS: '100',
+      AUTOMOD_API_RATE_PER_SEC: '0',
+      AUTOMOD_DEDUP_SECONDS: 'five',
+      AUTOMOD_SHUTDOWN_TIMEOUT_MS: '-5',
+      AUTOMOD_LOCK_MS: '10',
+      AUTOMOD_STALLED_INTERVAL_MS: '1',
+      AUTOMOD_EVENT_LOG_HOURS: '-1',
+      AUTOMOD_AUDIT_MAX_RECORDS: '5',
+      AUTOMOD_JOBS_KEEP_HOURS: '0',
+      AUTOMOD_JOBS_KEEP_COUNT: '1',
+      LOG_LEVEL: 'loud',
+      AUTOMOD_HTTP_HOST: '10.0.0.5',
+    });
+    const paths = found.map((p) => p.path);
+    expect(paths.sort()).toEqual(
+      [
+        'REDIS_URL',
+        'REDIS_CLUSTER_NODES',
+        'REDIS_CLUSTER_NODES',
+        'AUTOMOD_PREFIX',
+        'VIDEOSDK_API_BASE',
+        'VIDEOSDK_API_VERSION',
+        'VIDEOSDK_SECRET',
+        'VIDEOSDK_TIMEOUT_MS',
+        'VIDEOSDK_WEBHOOK_PUBLIC_KEY',
+        'AUTOMOD_HTTP_PORT',
+        'AUTOMOD_EVENT_CONCURRENCY',
+        'AUTOMOD_REMOVAL_CONCURRENCY',
+        'AUTOMOD_REMOVAL_ATTEMPTS',
+        'AUTOMOD_BACKOFF_MAX_MS',
+        'AUTOMOD_API_RATE_PER_SEC',
+        'AUTOMOD_DEDUP_SECONDS',
+        'AUTOMOD_SHUTDOWN_TIMEOUT_MS',
+        'AUTOMOD_LOCK_MS',
+        'AUTOMOD_STALLED_INTERVAL_MS',
+        'AUTOMOD_EVENT_LOG_HOURS',
+        'AUTOMOD_AUDIT_MAX_RECORDS',
+        'AUTOMOD_JOBS_KEEP_HOURS',
+        'AUTOMOD_JOBS_KEEP_COUNT',
+        'LOG_LEVEL',
+        'AUTOMOD_HTTP_HOST',
+      ].sort(),
+    );
+    const byPath = (path: string) => found.filter((p) => p.path === path).map((p) => p.message);
+    expect(byPath('REDIS_URL')).toEqual(['must use redis: or rediss:, got "http:"']);
+    expect(byPath('REDIS_CLUSTER_NODES')).toEqual(['"node-b" is not host:port', '"node-c:99999" is not host:port']);
+    expect(byPath('AUTOMOD_HTTP_PORT')).toEqual(['must be a whole number from 0 to 65535, got "70000"']);
+    expect(byPath('VIDEOSDK_API_VERSION')).toEqual(['must be v1 or v2, got "v3"']);
+    expect(byPath('AUTOMOD_HTTP_HOST')[0]).toMatch(/"10\.0\.0\.5" is not a loopback address; set AUTOMOD_API_TOKEN/);
+    // The error's message names them all, for logs.
+    try {
+      parseConfig({ AUTOMOD_HTTP_PORT: 'x', LOG_LEVEL: 'loud' });
+    } catch (err) {
+      expect((err as Error).message).toMatch(/^invalid configuration: /);
+      expect((err as Error).message).toContain('AUTOMOD_HTTP_PORT: must be a whole number');
+      expect((err as Error).message).toContain('LOG_LEVEL: must be one of');
+    }
+  });
+
+  it('refuses a non-loopback HTTP host without an API token, and a short token', () => {
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'automod.example.com']) {
+      expect(problems({ AUTOMOD_HTTP_HOST: host }).map((p) => p.path), host).toEqual(['AUTOMOD_HTTP_HOST']);
+      expect(parseConfig({ AUTOMOD_HTTP_HOST: host, AUTOMOD_API_TOKEN: 'a-long-enough-token' }).http.host).toBe(host);
+    }
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) {
+      expect(isLoopback(host), host).toBe(true);
+      expect(parseConfig({ AUTOMOD_HTTP_HOST: host }).http.host).toBe(host);
+    }
+    expect(problems({ AUTOMOD_API_TOKEN: 'short' })).toEqual([{ path: 'AUTOMOD_API_TOKEN', message: expect.stringMatching(/at least 16 characters/) }]);
+  });
+
+  it('never echoes a secret in a problem', () => {
+    const secret = 'sup3r-s3cret-value';
+    const found = problems({ REDIS_URL: `ftp://u:${secret}@x`, VIDEOSDK_API_BASE: `gopher://${secret}`, VIDEOSDK_SECRET: secret, VIDEOSDK_WEBHOOK_PUBLIC_KEY: secret });
+    expect(JSON.stringify(found)).not.toContain(secret);
+  });
+});

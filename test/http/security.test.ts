@@ -1,0 +1,182 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServices, type Services } from '../../src/automod.js';
+import { buildHttpApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import type { AuditStore } from '../../src/store/audit.js';
+import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const config = testConfig(uniquePrefix('http-sec'), { AUTOMOD_API_TOKEN: TOKEN });
+let services: Services;
+let app: FastifyInstance;
+const routes: { method: string; url: string }[] = [];
+const OPEN = new Set(['/healthz', '/readyz']);
+
+beforeAll(async () => {
+  services = createServices(config, createLogger(config));
+  app = await buildHttpApp({
+    ...services,
+    apiToken: TOKEN,
+    webhookPublicKey: undefined,
+    onRoute: (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    },
+  });
+  await app.ready();
+});
+afterAll(async () => {
+  await app?.close();
+  await services?.close();
+  await testRedis(config).cleanup();
+});
+
+const bearer = { authorization: `Bearer ${TOKEN}` };
+const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+/** A concrete URL for a route pattern: parameters and wildcards filled in. */
+const concrete = (url: string) => url.replace(/:[A-Za-z]+/g, 'x').replace(/\*$/, 'x');
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+describe('API token', () => {
+  it('is required by every route except /healthz and /readyz (the webhook takes it as ?token= too)', async () => {
+    expect(routes.length).toBeGreaterThan(20);
+    expect(routes.map((r) => r.url)).toEqual(expect.arrayContaining(['/metrics', '/v1/removals', '/v1/replay', '/v1/audit', '/admin/queues', '/admin/queues/api/queues']));
+    for (const route of routes.filter((r) => !OPEN.has(r.url))) {
+      const url = concrete(route.url);
+      for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { authorization: TOKEN }, { authorization: 'Bearer ' }]) {
+        const res = await app.inject({ method: route.method as Method, url, headers, ...(route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? { payload: {} } : {}) });
+        expect(res.statusCode, `${route.method} ${url} with ${JSON.stringify(headers)}`).toBe(401);
+        if (route.method !== 'HEAD') expect(res.json(), `${route.method} ${url}`).toEqual({ error: expect.stringMatching(/API token/) });
+      }
+    }
+  });
+
+  it('lets /healthz and /readyz through without it, and answers 401 (not 404) for unknown paths', async () => {
+    expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    expect([200, 503]).toContain((await app.inject({ url: '/readyz' })).statusCode);
+    expect((await app.inject({ url: '/healthz?x=1' })).statusCode).toBe(200);
+    const unknown = await app.inject({ url: '/v1/secret-things' });
+    expect(unknown.statusCode).toBe(401);
+    const known = await app.inject({ url: '/v1/secret-things', headers: bearer });
+    expect(known.statusCode).toBe(404);
+    expect(known.json()).toEqual({ error: 'no route GET /v1/secret-things' });
+    // A spelling of an open path that routes elsewhere is not open.
+    expect((await app.inject({ url: '/healthz/../metrics' })).statusCode).toBe(401);
+  });
+
+  it('opens the API with the right bearer token', async () => {
+    expect((await app.inject({ url: '/v1/audit', headers: bearer })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/metrics', headers: { authorization: `bearer ${TOKEN}` } })).statusCode).toBe(200);
+    // HTTP Basic is for the dashboard only.
+    expect((await app.inject({ url: '/v1/audit', headers: basic('ops', TOKEN) })).statusCode).toBe(401);
+  });
+
+  it('accepts the webhook with ?token= or the bearer token, and refuses it without', async () => {
+    const body = { webhookType: 'participant-joined', data: { meetingId: 'm', sessionId: 's-wh', participantId: 'p', participantName: 'P' } };
+    expect((await app.inject({ method: 'POST', url: '/v1/webhooks/videosdk', payload: body })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/v1/webhooks/videosdk?token=nope', payload: body })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: body })).statusCode).toBe(202);
+    expect((await app.inject({ method: 'POST', url: '/v1/webhooks/videosdk', payload: { ...body, data: { ...body.data, participantId: 'p2' } }, headers: bearer })).statusCode).toBe(202);
+  });
+});
+
+describe('dashboard (Bull Board at /admin/queues)', () => {
+  it('asks a browser for the token with HTTP Basic, then serves the page, its assets and its API', async () => {
+    const refused = await app.inject({ url: '/admin/queues' });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers['www-authenticate']).toMatch(/^Basic realm=/);
+    expect((await app.inject({ url: '/admin/queues', headers: basic('ops', 'wrong') })).statusCode).toBe(401);
+
+    const page = await app.inject({ url: '/admin/queues', headers: basic('ops', TOKEN) });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toContain('<title>meeting-automod</title>');
+    const withBearer = await app.inject({ url: '/admin/queues', headers: bearer });
+    expect(withBearer.statusCode).toBe(200);
+
+    // The page's own scripts and styles sit behind the token as well.
+    const assets = [...page.body.matchAll(/(?:src|href)="(static\/[^"]+)"/g)].map((m) => `/admin/queues/${m[1]}`);
+    expect(assets.length).toBeGreaterThan(2);
+    for (const asset of assets) {
+      expect((await app.inject({ url: asset })).statusCode, asset).toBe(401);
+      expect((await app.inject({ url: asset, headers: basic('', TOKEN) })).statusCode, asset).toBe(200);
+    }
+
+    const api = await app.inject({ url: '/admin/queues/api/queues', headers: basic('ops', TOKEN) });
+    expect(api.statusCode).toBe(200);
+    const queues = (api.json() as { queues: { name: string; isPaused: boolean }[] }).queues;
+    expect(queues.map((q) => q.name).sort()).toEqual(['events', 'removals']);
+  });
+});
+
+describe('requests and errors', () => {
+  it('refuses a body over 1 MB with 413 and a JSON message', async () => {
+    const big = JSON.stringify({ type: 'custom', sessionId: 's', data: { blob: 'x'.repeat(1024 * 1024) } });
+    const res = await app.inject({ method: 'POST', url: '/v1/events', payload: big, headers: { ...bearer, 'content-type': 'application/json' } });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ error: 'request body is larger than the limit (1 MB)' });
+  });
+
+  it('answers malformed requests with 400/415 JSON, never a stack trace', async () => {
+    const cases: { payload: string; type: string; status: number; error: RegExp }[] = [
+      { payload: '{"type": "chat-message",', type: 'application/json', status: 400, error: /^bad request: / },
+      { payload: '{"type":"custom","sessionId":"s","__proto__":{"x":1}}', type: 'application/json', status: 400, error: /^bad request: / },
+      { payload: 'type=custom', type: 'text/plain', status: 400, error: /^invalid event: \$: must be a JSON object/ },
+      { payload: '<event/>', type: 'application/xml', status: 415, error: /^unsupported content type/ },
+    ];
+    for (const c of cases) {
+      const res = await app.inject({ method: 'POST', url: '/v1/events', payload: c.payload, headers: { ...bearer, 'content-type': c.type } });
+      expect(res.statusCode, c.payload).toBe(c.status);
+      const body = res.json() as Record<string, unknown>;
+      expect(body.error).toMatch(c.error);
+      expect(res.body).not.toMatch(/ at .*\.(js|ts):\d+/);
+      expect(body).not.toHaveProperty('stack');
+    }
+  });
+
+  it('answers an invalid event with 400, details naming each path, and counts it', async () => {
+    const before = await invalidCount();
+    const queuedBefore = await services.queues.events.getJobCountByTypes('waiting', 'prioritized');
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: bearer,
+      payload: [{ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'hi' } }, { type: 'chat-message', participantId: 'p' }, { type: 'participant-joined', sessionId: 's' }],
+    });
+    expect(res.statusCode).toBe(400);
+    const body = res.json() as { error: string; details: { path: string; message: string }[] };
+    expect(body.error).toMatch(/invalid event/);
+    expect(body.details).toEqual(
+      expect.arrayContaining([
+        { path: '$[1].sessionId', message: expect.any(String) },
+        { path: '$[2].participantId', message: expect.stringMatching(/required/) },
+      ]),
+    );
+    expect(await invalidCount()).toBe(before + 1);
+    // Nothing of the batch was queued.
+    expect(await services.queues.events.getJobCountByTypes('waiting', 'prioritized')).toBe(queuedBefore);
+  });
+
+  it('hides internal errors behind a plain 500', async () => {
+    const failingAudit: AuditStore = {
+      append: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
+      query: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
+      scan: async function* () {
+        throw new Error('boom at /secret/path.ts:12');
+      },
+    };
+    const broken = await buildHttpApp({ ...services, logger: createLogger({ logLevel: 'silent' }), audit: failingAudit, apiToken: TOKEN, webhookPublicKey: undefined });
+    try {
+      const res = await broken.inject({ url: '/v1/audit', headers: bearer });
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toEqual({ error: 'internal error; see the worker log' });
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
+async function invalidCount(): Promise<number> {
+  const metric = await services.metrics.invalidEvents.get();
+  return metric.values.find((v) => v.labels.source === 'http')?.value ?? 0;
+}

@@ -1,0 +1,353 @@
+import type { Job } from 'bullmq';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startAutomod } from '../../src/automod.js';
+import { createLogger } from '../../src/logger.js';
+import type { RemovalJobData } from '../../src/removals/removal-job.js';
+import type { SimCall } from '../../src/simulator/simulator.js';
+import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
+
+type Version = 'v1' | 'v2';
+
+/** Everything the tests read about one finished removal job. */
+interface Finished {
+  state: string;
+  attemptsMade: number;
+  outcome: { outcome: string; status?: number; message?: string } | undefined;
+}
+
+async function finished(h: Harness, jobId: string, timeoutMs = 10_000): Promise<Finished> {
+  const { queues, outcomes } = h.automod.services;
+  return waitFor(
+    async () => {
+      const state = await queues.removals.getJobState(jobId);
+      if (state !== 'completed' && state !== 'failed') return undefined;
+      // Read after the state: a job read before it finished carries its old attempt count.
+      const job = (await queues.removals.getJob(jobId)) as Job<RemovalJobData> | undefined;
+      if (!job) return undefined;
+      return { state, attemptsMade: job.attemptsMade, outcome: await outcomes.getOutcome(jobId) };
+    },
+    timeoutMs,
+    `job ${jobId} to finish`,
+  );
+}
+
+function request(h: Harness, data: Partial<RemovalJobData> & { sessionId: string; participantId: string }) {
+  return h.automod.services.requester.request({ reason: 'test removal', requestedBy: 'test', ...data });
+}
+
+const callsOf = (h: Harness, sid: string): SimCall[] => h.simulator.calls().filter((c) => c.sessionId === sid);
+const shape = (calls: SimCall[]) => calls.map((c) => `${c.method} ${c.status ?? 'reset'}`);
+
+describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%s)', (version: Version) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(`removals-${version}`, { VIDEOSDK_API_VERSION: version });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  beforeEach(() => {
+    h.simulator.clearFaults();
+    h.simulator.setCredentialValid(true);
+  });
+
+  /** A session with a target and a bystander; `meetingId` is the room. */
+  function session(): { sid: string; room: string } {
+    const sid = sessionId();
+    const room = `room-${sid.slice(0, 6)}`;
+    h.simulator.addSession({ id: sid, meetingId: room, participants: [{ participantId: 'target', name: 'Mallory' }, { participantId: 'bystander', name: 'Bob' }] });
+    return { sid, room };
+  }
+
+  it('2xx: removed, one POST, the returned session recorded', async () => {
+    const { sid, room } = session();
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room, rule: 'r1' });
+    const done = await finished(h, jobId);
+    expect(done).toMatchObject({ state: 'completed', attemptsMade: 1, outcome: { outcome: 'removed' } });
+
+    // The room is known, so nothing is fetched first: one POST and done.
+    const calls = callsOf(h, sid);
+    expect(shape(calls)).toEqual(['POST 200']);
+    expect(calls[0]!.applied).toBe(true);
+    if (version === 'v2') expect(calls[0]!.body).toEqual({ participantId: 'target', roomId: room, sessionId: sid });
+    else expect(calls[0]!.body).toEqual({ participantId: 'target' });
+
+    const recorded = await h.automod.services.sessions.get(sid);
+    const stored = recorded?.session as { participants: { participantId: string; timelog: { end: string | null }[] }[] };
+    expect(stored.participants.find((p) => p.participantId === 'target')?.timelog.at(-1)?.end).not.toBeNull();
+    expect(stored.participants.find((p) => p.participantId === 'bystander')?.timelog.at(-1)?.end).toBeNull();
+    expect(recorded?.jobId).toBe(jobId);
+    expect(recorded?.removals).toEqual([expect.objectContaining({ participantId: 'target', outcome: 'removed', rule: 'r1', jobId })]);
+    expect(h.simulator.getSession(sid)?.participants.find((p) => p.participantId === 'bystander')?.timelog.at(-1)?.end).toBeNull();
+  });
+
+  it('404 for a participant who already left: already-gone after a fetch', async () => {
+    const { sid, room } = session();
+    h.simulator.leave(sid, 'target');
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    const done = await finished(h, jobId);
+    expect(done).toMatchObject({ state: 'completed', outcome: { outcome: 'already-gone' } });
+    expect(shape(callsOf(h, sid))).toEqual(['POST 404', 'GET 200']);
+    expect(callsOf(h, sid).some((c) => c.applied)).toBe(false);
+  });
+
+  it('an unknown session is rejected with 404', async () => {
+    const sid = sessionId();
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: 'room-x' });
+    const done = await finished(h, jobId);
+    expect(done).toMatchObject({ state: 'failed', attemptsMade: 1, outcome: { outcome: 'rejected', status: 404 } });
+    expect(done.outcome?.message).toContain('unknown');
+    // Rejected: nothing else is tried.
+    expect(callsOf(h, sid).filter((c) => c.method === 'POST')).toHaveLength(1);
+  });
+
+  it.each([400, 422])('%i is rejected with status and message, and never retried', async (status) => {
+    const { sid, room } = session();
+    h.simulator.addFault({ operation: 'remove', sessionId: sid, status, body: { message: `refused with ${status}` } });
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    const done = await finished(h, jobId);
+    expect(done).toMatchObject({ state: 'failed', attemptsMade: 1, outcome: { outcome: 'rejected', status, message: `refused with ${status}` } });
+    expect(shape(callsOf(h, sid))).toEqual([`POST ${status}`]);
+    // The claim is released: a later request for the participant makes a new job.
+    const again = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    expect(again).toMatchObject({ collapsed: false });
+    expect(again.jobId).not.toBe(jobId);
+    await finished(h, again.jobId);
+  });
+
+  it('500, 502, 503 then success: removed, with a state check before each resend', async () => {
+    const { sid, room } = session();
+    for (const status of [500, 502, 503]) h.simulator.addFault({ operation: 'remove', sessionId: sid, status });
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    const done = await finished(h, jobId);
+    expect(done).toMatchObject({ state: 'completed', attemptsMade: 4, outcome: { outcome: 'removed' } });
+    expect(shape(callsOf(h, sid))).toEqual(['POST 500', 'GET 200', 'POST 502', 'GET 200', 'POST 503', 'GET 200', 'POST 200']);
+    expect(callsOf(h, sid).filter((c) => c.applied)).toHaveLength(1);
+    const attempts = await h.automod.services.outcomes.attempts(jobId);
+    expect(attempts.map((a) => a.status)).toEqual([500, 200, 502, 200, 503, 200, 200]);
+  });
+
+  it('429 with Retry-After rate-limits the whole queue until it has passed', async () => {
+    const { sid, room } = session();
+    h.simulator.addFault({ operation: 'remove', sessionId: sid, status: 429, retryAfter: '1' });
+    const first = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    const limited = await waitFor(() => callsOf(h, sid).find((c) => c.status === 429), 5000, 'the 429');
+    // Another removal asked for after the 429 waits for the Retry-After too.
+    const { sid: other, room: otherRoom } = session();
+    const second = await request(h, { sessionId: other, participantId: 'target', meetingId: otherRoom });
+
+    expect(await finished(h, first.jobId)).toMatchObject({ state: 'completed', outcome: { outcome: 'removed' } });
+    expect(await finished(h, second.jobId)).toMatchObject({ state: 'completed', outcome: { outcome: 'removed' } });
+    const retry = callsOf(h, sid).filter((c) => c.at > limited.at);
+    expect(shape(retry)).toEqual(['GET 200', 'POST 200']);
+    // Retry-After is whole seconds; allow the clock's rounding, not an early retry.
+    expect(retry[0]!.at - limited.at).toBeGreaterThanOrEqual(950);
+    const otherFirst = callsOf(h, other)[0]!;
+    expect(otherFirst.at - limited.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('a POST that took effect but answered after the timeout: one applied POST, outcome removed', async () => {
+    const { sid, room } = session();
+    h.simulator.addFault({ operation: 'remove', sessionId: sid, applyThenHang: true, delayMs: 1500 });
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    const done = await finished(h, jobId);
+    expect(done).toMatchObject({ state: 'completed', attemptsMade: 2, outcome: { outcome: 'removed' } });
+    const calls = callsOf(h, sid);
+    expect(calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+    expect(calls.filter((c) => c.applied)).toHaveLength(1);
+    expect(calls.at(-1)).toMatchObject({ method: 'GET', status: 200 });
+    const attempts = await h.automod.services.outcomes.attempts(jobId);
+    expect(attempts[0]).toMatchObject({ operation: 'remove', error: 'timeout' });
+  });
+
+  it('a connection reset is retried', async () => {
+    const { sid, room } = session();
+    h.simulator.addFault({ operation: 'remove', sessionId: sid, reset: true });
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    const done = await finished(h, jobId);
+    expect(done).toMatchObject({ state: 'completed', attemptsMade: 2, outcome: { outcome: 'removed' } });
+    expect(shape(callsOf(h, sid))).toEqual(['POST reset', 'GET 200', 'POST 200']);
+    expect(callsOf(h, sid).filter((c) => c.applied)).toHaveLength(1);
+  });
+
+  it('attempts exhausted: failed, kept in the failed set, claim released', async () => {
+    const { sid, room } = session();
+    h.simulator.addFault({ operation: 'remove', sessionId: sid, status: 503, times: Infinity });
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    const done = await finished(h, jobId);
+    expect(done).toMatchObject({ state: 'failed', attemptsMade: 4, outcome: { outcome: 'failed', status: 503 } });
+    const failed = await h.automod.services.queues.removals.getFailed(0, 100);
+    expect(failed.map((j) => j.id)).toContain(jobId);
+    expect(callsOf(h, sid).filter((c) => c.method === 'POST')).toHaveLength(4);
+    const recorded = await h.automod.services.sessions.get(sid);
+    expect(recorded?.removals).toEqual([expect.objectContaining({ participantId: 'target', outcome: 'failed', jobId })]);
+    expect(await h.automod.services.redis.get(h.automod.services.keys.removalClaim(sid, 'target'))).toBeNull();
+  });
+
+  it('v2 room id: from meetingId, else from the fetched session', async () => {
+    const { sid, room } = session();
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target' });
+    expect(await finished(h, jobId)).toMatchObject({ outcome: { outcome: 'removed' } });
+    const calls = callsOf(h, sid);
+    if (version === 'v2') {
+      // No meetingId on the job: the session is fetched for its room first.
+      expect(shape(calls)).toEqual(['GET 200', 'POST 200']);
+      expect(calls[1]!.body).toEqual({ participantId: 'target', roomId: room, sessionId: sid });
+    } else {
+      expect(shape(calls)).toEqual(['POST 200']);
+    }
+  });
+});
+
+describe('credential failure (401/403)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness('removals-cred');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it.each([
+    ['401 (revoked token)', 401],
+    ['403 (forbidden)', 403],
+  ] as const)('%s pauses the queue, shows on /readyz, burns no attempt, and a new worker resumes', async (_label, status) => {
+    const { services } = h.automod;
+    const sid = sessionId();
+    h.simulator.addSession({ id: sid, meetingId: 'room-c', participants: [{ participantId: 'target' }] });
+    if (status === 401) h.simulator.setCredentialValid(false);
+    else h.simulator.addFault({ operation: 'remove', sessionId: sid, status: 403, times: Infinity });
+
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: 'room-c' });
+    const pause = await waitFor(() => services.pause.get(), 5000, 'the pause record');
+    expect(pause).toMatchObject({ kind: 'credential' });
+    expect(pause.reason).toContain(`HTTP ${status}`);
+    expect(await services.queues.removals.isPaused()).toBe(true);
+    const ready = await h.api('GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(ready.body)).toContain('removals paused (credential)');
+    const health = await h.api('GET', '/healthz');
+    expect(health.status).toBe(200);
+
+    // The job is back in line, untouched.
+    const job = await waitFor(async () => {
+      const j = await services.queues.removals.getJob(jobId);
+      return j && (await j.getState()) !== 'active' ? j : undefined;
+    }, 5000, 'the job to leave active');
+    expect(await job.getState()).toMatch(/^(waiting|paused)$/);
+    expect(job.attemptsMade).toBe(0);
+    expect(await services.outcomes.getOutcome(jobId)).toBeUndefined();
+    const audit = await services.audit.query({ kind: 'pause' });
+    expect(audit.length).toBeGreaterThan(0);
+
+    // The credential is fixed and a worker starts: it resumes the queue and the job runs.
+    h.simulator.setCredentialValid(true);
+    h.simulator.clearFaults();
+    const second = await startAutomod(h.config, createLogger(h.config), { http: false, watchRules: false });
+    try {
+      expect(await services.pause.get()).toBeUndefined();
+      const done = await finished(h, jobId);
+      expect(done).toMatchObject({ state: 'completed', attemptsMade: 1, outcome: { outcome: 'removed' } });
+      expect((await h.api('GET', '/readyz')).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+    const posts = h.simulator.calls().filter((c) => c.sessionId === sid && c.method === 'POST');
+    expect(posts.filter((c) => c.applied)).toHaveLength(1);
+  });
+
+  it('a worker without any credential starts, and pauses removals on the first one', async () => {
+    const config = testConfig(uniquePrefix('nocred'), { VIDEOSDK_API_BASE: h.simulator.url, AUTOMOD_RULES: 'rules', AUTOMOD_HTTP_PORT: '0' });
+    const bare = await startAutomod(config, createLogger(config), { watchRules: false });
+    try {
+      const sid = sessionId();
+      h.simulator.addSession({ id: sid, meetingId: 'room-n', participants: [{ participantId: 'target' }] });
+      const { jobId } = await bare.services.requester.request({ sessionId: sid, participantId: 'target', meetingId: 'room-n', reason: 'x', requestedBy: 'test' });
+      const pause = await waitFor(() => bare.services.pause.get(), 5000, 'the pause record');
+      expect(pause).toMatchObject({ kind: 'credential', reason: expect.stringContaining('no usable VideoSDK credential') });
+      const job = await waitFor(async () => {
+        const j = await bare.services.queues.removals.getJob(jobId);
+        return j && (await j.getState()) !== 'active' ? j : undefined;
+      }, 5000, 'the job to leave active');
+      expect(job.attemptsMade).toBe(0);
+      expect(h.simulator.calls().filter((c) => c.sessionId === sid)).toEqual([]);
+    } finally {
+      await bare.close();
+      const { redis, cleanup } = testRedis(config);
+      await redis.ping();
+      await cleanup();
+    }
+  });
+
+  it('a new worker leaves a queue paused by an operator alone', async () => {
+    const { services } = h.automod;
+    await services.pause.set({ kind: 'operator', reason: 'maintenance', at: new Date().toISOString() });
+    await services.queues.removals.pause();
+    const sid = sessionId();
+    h.simulator.addSession({ id: sid, meetingId: 'room-o', participants: [{ participantId: 'target' }] });
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: 'room-o' });
+    const second = await startAutomod(h.config, createLogger(h.config), { http: false, watchRules: false });
+    try {
+      expect(await services.pause.get()).toMatchObject({ kind: 'operator' });
+      expect(await services.queues.removals.isPaused()).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await (await services.queues.removals.getJob(jobId))?.getState()).toMatch(/^(waiting|paused)$/);
+      expect((await h.api('GET', '/readyz')).status).toBe(503);
+    } finally {
+      await second.close();
+    }
+    await services.pause.clear();
+    await services.queues.removals.resume();
+    expect(await finished(h, jobId)).toMatchObject({ state: 'completed', outcome: { outcome: 'removed' } });
+  });
+});
+
+describe('dedup of removal requests', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness('removals-dedup', { AUTOMOD_DEDUP_SECONDS: '300' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('many rule hits for one participant make one job; a later join ends the window', async () => {
+    const sid = sessionId();
+    const pid = 'blocked-demo-1';
+    h.simulator.addSession({ id: sid, meetingId: 'room-d', participants: [{ participantId: pid, name: 'Mallory' }] });
+    const base = { meetingId: 'room-d', sessionId: sid, participantId: pid, participantName: 'Mallory' };
+    const burst = [
+      { ...base, id: `${sid}-j`, type: 'participant-joined', data: { role: 'participant' } },
+      ...Array.from({ length: 6 }, (_, i) => ({ ...base, id: `${sid}-c${i}`, type: 'chat-message', data: { text: `hello ${i}` } })),
+      { ...base, id: `${sid}-r`, type: 'participant-renamed', data: { name: 'Admin Mallory' } },
+    ];
+    expect((await h.api('POST', '/v1/events', burst)).status).toBe(202);
+
+    const first = await waitFor(async () => {
+      const removals = (await h.automod.services.sessions.get(sid))?.removals ?? [];
+      return removals.length > 0 ? removals : undefined;
+    }, 10_000, 'the first removal');
+    // Let every event of the burst be processed before counting.
+    await waitFor(async () => ((await h.automod.services.queues.events.getJobCounts('waiting', 'active')).waiting === 0 ? true : undefined), 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const jobs = (await h.automod.services.queues.removals.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed'])).filter((j) => j.data.sessionId === sid);
+    expect(jobs).toHaveLength(1);
+    expect(first).toEqual([expect.objectContaining({ participantId: pid, outcome: 'removed' })]);
+    expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.method === 'POST')).toHaveLength(1);
+
+    // Within the window another hit collapses into the finished removal...
+    await h.api('POST', '/v1/events', { ...base, id: `${sid}-late`, type: 'chat-message', data: { text: 'still here' } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.method === 'POST')).toHaveLength(1);
+
+    // ...but once they join again the window is over and they are removed again.
+    h.simulator.join(sid, pid, 'Mallory');
+    await h.api('POST', '/v1/events', { ...base, id: `${sid}-rejoin`, type: 'participant-joined', data: { role: 'participant' } });
+    await waitFor(async () => {
+      const removals = (await h.automod.services.sessions.get(sid))?.removals ?? [];
+      return removals.length === 2 ? removals : undefined;
+    }, 10_000, 'the second removal');
+    expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.applied)).toHaveLength(2);
+  });
+});

@@ -1,0 +1,92 @@
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+
+/**
+ * With `VIDEOSDK_WEBHOOK_PUBLIC_KEY` set, `POST /v1/webhooks/videosdk` takes only bodies signed
+ * with the matching private key (`videosdk-signature`: base64 RSA-SHA256 of the raw body). A
+ * missing or bad signature is 401 whatever else the request carries: a valid API token, a
+ * different content type, a malformed body.
+ */
+const API_TOKEN = 'api-token-for-webhook-tests-0123456789';
+
+function keyPair(): { publicPem: string; privateKey: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey };
+}
+
+describe('webhook signatures', () => {
+  const videosdk = keyPair();
+  const stranger = keyPair();
+  let h: Harness;
+
+  beforeAll(async () => {
+    // The PEM goes in with "\n" escapes, as it would in an environment file.
+    h = await startHarness('webhook-sig', {
+      VIDEOSDK_WEBHOOK_PUBLIC_KEY: videosdk.publicPem.replace(/\n/g, '\\n'),
+      AUTOMOD_API_TOKEN: API_TOKEN,
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const signed = (body: string, key = videosdk.privateKey) => sign('RSA-SHA256', Buffer.from(body), key).toString('base64');
+
+  async function post(body: string, headers: Record<string, string>, query = '') {
+    const response = await fetch(`${h.automod.url}/v1/webhooks/videosdk${query}`, { method: 'POST', body, headers });
+    const text = await response.text();
+    return { status: response.status, text };
+  }
+
+  function webhook(sid: string, participantId = 'p1'): string {
+    return JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'room-w', sessionId: sid, participantId, participantName: 'Admin Wh' } });
+  }
+
+  it('accepts a correctly signed body and queues its event', async () => {
+    const sid = sessionId();
+    h.simulator.addSession({ id: sid, meetingId: 'room-w', participants: [{ participantId: 'p1', name: 'Admin Wh' }] });
+    const body = webhook(sid);
+    const res = await post(body, { 'content-type': 'application/json', 'videosdk-signature': signed(body) });
+    expect(res.status).toBe(202);
+    expect(JSON.parse(res.text)).toMatchObject({ accepted: 1, duplicates: 0 });
+    // And it went all the way: the impersonating name was removed.
+    await waitFor(async () => ((await h.automod.services.sessions.get(sid))?.removals.length ? true : undefined), 10_000, 'the removal');
+  });
+
+  it('accepts the signature whatever the formatting of the body (it covers the raw bytes)', async () => {
+    const body = `{ "webhookType" : "session-started",\n  "data": { "sessionId": "${sessionId()}", "meetingId": "room-w" } }`;
+    const res = await post(body, { 'content-type': 'application/json; charset=utf-8', 'videosdk-signature': signed(body) });
+    expect(res.status).toBe(202);
+  });
+
+  const body = webhook('6f0000000000000000000001');
+  const cases: [string, () => { body: string; headers: Record<string, string>; query?: string }][] = [
+    ['no signature', () => ({ body, headers: { 'content-type': 'application/json' } })],
+    ['an empty signature', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': '' } })],
+    ['a signature by another key', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body, stranger.privateKey) } })],
+    ['the signature of another body', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': signed(`${body} `) } })],
+    ['a body changed after signing', () => ({ body: body.replace('Admin Wh', 'Admin Xx'), headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body) } })],
+    ['a signature that is not base64', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': '%%% not base64 %%%' } })],
+    ['a valid API bearer token but no signature', () => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` } })],
+    ['a valid ?token= but a bad signature', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body, stranger.privateKey) }, query: `?token=${API_TOKEN}` })],
+    ['a malformed JSON body and no signature', () => ({ body: '{"webhookType": ', headers: { 'content-type': 'application/json' } })],
+    ['a text/plain body and a bad signature', () => ({ body, headers: { 'content-type': 'text/plain', 'videosdk-signature': signed(body, stranger.privateKey) } })],
+    ['no content type and no signature', () => ({ body, headers: {} })],
+  ];
+
+  it.each(cases)('refuses %s with 401', async (_label, make) => {
+    const before = await h.automod.services.queues.events.count();
+    const request = make();
+    const res = await post(request.body, request.headers, request.query);
+    expect(res.status).toBe(401);
+    expect(res.text).not.toContain('"accepted"');
+    expect(await h.automod.services.queues.events.count()).toBe(before);
+  });
+
+  it('answers 400 (after the signature) for a signed body that is not a valid webhook', async () => {
+    const bad = JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'r' } });
+    const res = await post(bad, { 'content-type': 'application/json', 'videosdk-signature': signed(bad) });
+    expect(res.status).toBe(400);
+  });
+});
