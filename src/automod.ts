@@ -168,6 +168,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   let subscriber: RedisClient | undefined;
   // BullMQ leaves connections it was given open; these are closed after the workers.
   const workerConnections: RedisClient[] = [];
+  let eventProcessor: ReturnType<typeof createEventProcessor> | undefined;
   const onHangup = () => void rules?.reload('SIGHUP').catch((err: unknown) => logger.error({ err }, 'rules reload failed'));
 
   try {
@@ -210,6 +211,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     };
     if (runEvents && rules) {
       const processor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds });
+      eventProcessor = processor;
       workers.push(
         new Worker(EVENTS_QUEUE, (job: Job) => processor.process(job), {
           connection: blocking(),
@@ -303,6 +305,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight jobs did not finish in time; leaving them for another worker');
           await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
         }
+        await eventProcessor?.flush();
         await subscriber?.quit().catch(() => subscriber?.disconnect());
         await Promise.all(workerConnections.map((c) => c.quit().catch(() => c.disconnect())));
         await services.close();

@@ -171,7 +171,7 @@ export function parseConfig(env: Env): Config {
       port: int('AUTOMOD_HTTP_PORT', 8080, 0, 65535),
       apiToken: read('AUTOMOD_API_TOKEN'),
     },
-    eventConcurrency: int('AUTOMOD_EVENT_CONCURRENCY', 50, 1, 10000),
+    eventConcurrency: int('AUTOMOD_EVENT_CONCURRENCY', 200, 1, 10000),
     removalConcurrency: int('AUTOMOD_REMOVAL_CONCURRENCY', 10, 1, 10000),
     removalAttempts: int('AUTOMOD_REMOVAL_ATTEMPTS', 8, 1, 1000),
     backoffMs,

@@ -32,7 +32,7 @@ describe('parseConfig', () => {
         webhookPublicKey: undefined,
       },
       http: { host: '127.0.0.1', port: 8080, apiToken: undefined },
-      eventConcurrency: 50,
+      eventConcurrency: 200,
       removalConcurrency: 10,
       removalAttempts: 8,
       backoffMs: 1000,

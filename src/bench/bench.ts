@@ -317,7 +317,16 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     const satMs = satDrained.finishedAt - satStart;
     const satCpu = await cpu.stop();
     const redisPerEvent = commandsPer(statsBefore, await commandStats(monitor), sat.events.length);
-    const logged = config.eventLogHours > 0 ? (await monitor.xlen(keys.eventLog())) - logBefore : sat.events.length;
+    // Log entries go out up to a few milliseconds after their jobs complete.
+    let logged = sat.events.length;
+    if (config.eventLogHours > 0) {
+      const until = wallClockMs() + 2000;
+      for (;;) {
+        logged = (await monitor.xlen(keys.eventLog())) - logBefore;
+        if (logged >= sat.events.length || wallClockMs() > until) break;
+        await sleep(50);
+      }
+    }
     const satCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vs-', sat.offenders, 60_000));
     await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
     const satEventsPerSec = Math.round((sat.events.length / satMs) * 1000);

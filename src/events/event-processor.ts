@@ -12,7 +12,6 @@ import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { RedisClient } from '../store/redis.js';
-import { createTickBatcher } from '../store/tick-batcher.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from './event-schema.js';
 
 /** What processing one event led to (the events job's return value). */
@@ -39,24 +38,24 @@ export interface EventProcessorDeps {
   now?: () => number;
 }
 
+/** Longest an event's log entry waits to go out with others. */
+export const EVENT_LOG_FLUSH_MS = 10;
+/** Entries sent in one batch at most; a full batch goes out at once. */
+const EVENT_LOG_BATCH = 500;
+/** Entries kept while Redis does not take them; beyond that the oldest are dropped (and logged). */
+const EVENT_LOG_MAX_PENDING = 20_000;
+
 /**
  * The events consumer: validates a queued event, computes the counters the loaded rules use,
  * evaluates the rules, and turns enforced hits into at most one removal request. An event without
- * hits costs two commands besides BullMQ's own: one script before evaluation (dedup, counters,
- * strikes, lists version) and one pipeline after it (event log, "processed" marker), each shared
- * with the other events in flight at the same moment.
+ * hits costs one command besides BullMQ's own, shared with the other events in flight at the same
+ * moment: one script before evaluation (the processing marker, counters, strikes, lists version).
+ * Its entry in the processed-event log goes out afterwards in the background, batched with others.
  */
 export function createEventProcessor(deps: EventProcessorDeps) {
-  const { redis, keys, rules, counters, requester, claims, audit, eventLog, deadLetters, logger, metrics } = deps;
+  const { keys, rules, counters, requester, claims, audit, eventLog, deadLetters, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  // Events finished in the same tick share one pipeline for their log entries and markers.
-  const finish = createTickBatcher<{ entry: EventLogEntry; eventId: string }, void>(async (items) => {
-    const pipeline = redis.pipeline();
-    eventLog.appendTo(pipeline, items.map((i) => i.entry));
-    for (const { eventId } of items) pipeline.set(keys.eventDone(eventId), '1', 'EX', deps.dedupSeconds);
-    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
-    return items.map(() => undefined);
-  });
+  const log = createBackgroundLog(eventLog, logger);
 
   async function process(job: Job): Promise<EventResult> {
     let event: MeetingEvent;
@@ -79,9 +78,14 @@ export function createEventProcessor(deps: EventProcessorDeps) {
 
     const ruleSet = rules.current();
     const plan = counterPlanFor(ruleSet.ruleSet, event.type);
-    // One round trip: the "processed" marker (a redelivery stops here), the counters, the strikes
-    // and the lists version.
-    const facts = await counters.observe({ event, specs: plan.counterSpecs, strikeWindows: plan.strikeWindows, doneKey: keys.eventDone(event.id) });
+    // One round trip: the processing marker (another job with the same event id stops here; a
+    // redelivery of this job goes on), the counters, the strikes and the lists version.
+    const facts = await counters.observe({
+      event,
+      specs: plan.counterSpecs,
+      strikeWindows: plan.strikeWindows,
+      marker: { key: keys.eventDone(event.id), owner: `job:${job.id ?? event.id}`, ttlSeconds: deps.dedupSeconds },
+    });
     if (facts.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
@@ -98,9 +102,9 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const removalJobId = await act(event, hits, ruleSet.ruleSet);
       if (removalJobId) result.removalJobId = removalJobId;
     }
-    // Last: the event log entry and the "processed" marker. A crash before them leaves the event to
-    // be processed again (counters, strikes and removal claims are idempotent).
-    await finish({ entry: { event, hits: result.hits ?? [], rulesVersion: ruleSet.ruleSet.version }, eventId: event.id });
+    // A crash before the job completes leaves it to be run again (counters, strikes and removal
+    // claims are idempotent); a crash within the flush delay loses log entries, never decisions.
+    log.add({ event, hits: result.hits ?? [], rulesVersion: ruleSet.ruleSet.version });
     metrics?.events.inc({ type: eventTypeLabel(event.type) });
     return result;
   }
@@ -169,7 +173,56 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     return removal?.jobId;
   }
 
-  return { process };
+  return {
+    process,
+    /** Sends the log entries still waiting (call after the worker stopped). */
+    flush: () => log.flush(),
+  };
+}
+
+/**
+ * The processed-event log written in the background: entries wait at most `EVENT_LOG_FLUSH_MS`
+ * and go out together, so the events hot path spends no round trip on them. Entries Redis refused
+ * are tried again with the next batch, up to `EVENT_LOG_MAX_PENDING`.
+ */
+function createBackgroundLog(eventLog: EventLog, logger: Logger) {
+  let pending: EventLogEntry[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let sending: Promise<void> = Promise.resolve();
+
+  const flush = (): Promise<void> => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return sending;
+    const batch = pending.splice(0, EVENT_LOG_BATCH);
+    if (pending.length > 0) timer = setTimeout(flush, 0).unref();
+    sending = sending.then(() =>
+      eventLog.appendMany(batch).catch((err: unknown) => {
+        // Put back in front; the next entry (or the retry timer) sends them again.
+        pending = [...batch, ...pending];
+        const dropped = pending.length - EVENT_LOG_MAX_PENDING;
+        if (dropped > 0) pending.splice(0, dropped);
+        logger.error({ err, waiting: pending.length, dropped: Math.max(0, dropped) }, 'could not write the event log; will try again');
+        timer ??= setTimeout(flush, 1000).unref();
+      }),
+    );
+    return sending;
+  };
+
+  return {
+    add(entry: EventLogEntry): void {
+      if (!eventLog.enabled) return;
+      pending.push(entry);
+      if (pending.length >= EVENT_LOG_BATCH) void flush();
+      else timer ??= setTimeout(flush, EVENT_LOG_FLUSH_MS).unref();
+    },
+    /** Sends what waits now, once, and resolves when every batch sent so far is done (or refused). */
+    async flush(): Promise<void> {
+      const batches = Math.ceil(pending.length / EVENT_LOG_BATCH);
+      for (let i = 0; i < batches && pending.length > 0; i++) await flush();
+      await sending;
+    },
+  };
 }
 
 export type EventProcessor = ReturnType<typeof createEventProcessor>;

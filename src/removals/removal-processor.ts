@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { ApiAttemptRecord, AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { PauseState } from '../store/pause-state.js';
+import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
@@ -20,6 +21,8 @@ export interface RemovalResult {
 }
 
 export interface RemovalProcessorDeps {
+  /** For the MULTI that records an outcome with everything that goes with it. */
+  redis: RedisClient;
   client: VideoSdkClient;
   claims: RemovalClaims;
   outcomes: JobOutcomeStore;
@@ -67,7 +70,7 @@ function isCredentialFailure(err: unknown): err is VideoSdkApiError | Credential
  * Redis keeps two runs of one removal from sending at the same moment.
  */
 export function createRemovalProcessor(deps: RemovalProcessorDeps) {
-  const { client, claims, outcomes, sessions, audit, pause, queue, logger, metrics } = deps;
+  const { redis, client, claims, outcomes, sessions, audit, pause, queue, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
 
   async function process(job: Job<RemovalJobData>, token?: string, signal?: AbortSignal): Promise<RemovalResult> {
@@ -83,17 +86,28 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     }
     const log = logger.child({ jobId, sessionId: data.sessionId, participantId: data.participantId });
 
-    // BullMQ delivers at least once: a run whose completion was lost (lock lost, worker killed
-    // after the outcome was written) comes back. Its work is done; only the bookkeeping is redone.
-    const previous = await outcomes.getOutcome(jobId);
-    if (previous && isSuccess(previous.outcome)) {
-      await claims.complete(data.sessionId, data.participantId, jobId);
-      log.info({ outcome: previous.outcome }, 'removal already carried out by an earlier run of this job');
-      return { outcome: previous.outcome };
-    }
-
+    // One round trip before any API call. BullMQ delivers at least once: a run whose completion was
+    // lost (lock lost, worker killed after the outcome was written) comes back; its work is done and
+    // only the bookkeeping is redone. Otherwise it takes the fence, claims the participant, and, when
+    // this try sends without looking first, writes the "remove sent" mark ahead of the call.
+    // Started before without a recorded failure: a stalled run, a credential wait, a fence delay.
+    const restarted = (job.attemptsStarted ?? 0) > job.attemptsMade + 1;
     const fenceToken = `${jobId}:${randomUUID()}`;
-    if (!(await claims.acquireFence(data.sessionId, data.participantId, fenceToken, fenceTtlMs(deps.timeoutMs)))) {
+    const begin = await claims.beginRun({
+      sessionId: data.sessionId,
+      participantId: data.participantId,
+      jobId,
+      fenceToken,
+      fenceTtlMs: fenceTtlMs(deps.timeoutMs),
+      sendDirect: !data.verifyFirst && !restarted && job.attemptsMade === 0 && !(deps.apiVersion === 'v2' && data.meetingId === undefined),
+      markTtlSeconds: outcomes.retentionSeconds,
+    });
+    if (begin.kind === 'done') {
+      await claims.complete(data.sessionId, data.participantId, jobId);
+      log.info({ outcome: begin.outcome }, 'removal already carried out by an earlier run of this job');
+      return { outcome: begin.outcome };
+    }
+    if (begin.kind === 'fenced') {
       // Another run is sending a removal for this participant right now (a redelivered job, or an
       // operator's forced one). Look again shortly, without spending an attempt.
       log.info('removal already in flight elsewhere, delaying');
@@ -102,7 +116,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     }
 
     try {
-      return await attempt(job, data, log, signal);
+      return await attempt(job, data, { ...begin, restarted }, log, signal);
     } catch (err) {
       if (isCredentialFailure(err)) {
         await stopForCredential(err, log);
@@ -133,17 +147,20 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     }
   }
 
-  async function attempt(job: Job<RemovalJobData>, data: RemovalJobData, log: Logger, signal: AbortSignal | undefined): Promise<RemovalResult> {
+  async function attempt(
+    job: Job<RemovalJobData>,
+    data: RemovalJobData,
+    begun: { sentBefore: boolean; claimed: boolean; marked: boolean; restarted: boolean },
+    log: Logger,
+    signal: AbortSignal | undefined,
+  ): Promise<RemovalResult> {
     const jobId = job.id ?? 'unknown';
-    const sentBefore = await outcomes.hasSentRemoval(jobId);
+    const { sentBefore, restarted } = begun;
     const goneOutcome: RemovalOutcome = sentBefore ? 'removed' : 'already-gone';
     let roomId = data.meetingId;
-    // Also refreshes this job's pending claim. A claim held by another job means a second job for
-    // the same participant exists (a direct producer, a claim that outlived its TTL): look first.
-    const claim = await claims.claim(data.sessionId, data.participantId, jobId);
-    const contested = !claim.claimed;
-    // Started before without a recorded failure: a stalled run, a credential wait, a fence delay.
-    const restarted = (job.attemptsStarted ?? 0) > job.attemptsMade + 1;
+    // A claim held by another job means a second job for the same participant exists (a direct
+    // producer, a claim that outlived its TTL): look first.
+    const contested = !begun.claimed;
 
     // A POST that timed out or got a 5xx may have taken effect: look before sending it again.
     if (data.verifyFirst || sentBefore || contested || restarted || job.attemptsMade > 0 || (deps.apiVersion === 'v2' && roomId === undefined)) {
@@ -158,8 +175,9 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       // The lock was lost: another run may own this job now, and only one of us may send.
       throw new Error(`removal job ${jobId} lost its lock before sending; leaving it to the run that holds it`);
     }
-    // Written ahead of the call: whatever happens to this run, the next one checks before sending.
-    await outcomes.markRemoveSending(jobId);
+    // Written ahead of the call (by `beginRun` already when this try did not look first): whatever
+    // happens to this run, the next one checks before sending.
+    if (!begun.marked) await outcomes.markRemoveSending(jobId);
     let response: ApiResponse;
     try {
       response = await timed(job, 'remove', () =>
@@ -260,11 +278,13 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     if (detail.status !== undefined) result.status = detail.status;
     if (detail.message !== undefined) result.message = detail.message;
 
-    await outcomes.setOutcome(jobId, { ...result, at });
-    if (response?.session) {
-      await sessions.recordSession(data.sessionId, sessionToStore(response), { jobId, at: now() });
-    }
-    await sessions.recordRemoval(data.sessionId, {
+    // The outcome and everything recorded with it apply together (one MULTI): a run that dies
+    // part-way leaves all or nothing, and a later run that finds the outcome finds the rest too.
+    const attempts = await outcomes.attempts(jobId);
+    const tx = redis.multi();
+    outcomes.setOutcomeTo(tx, jobId, { ...result, at });
+    if (response?.session) sessions.recordSessionTo(tx, data.sessionId, sessionToStore(response), { jobId, at: now() });
+    sessions.recordRemovalTo(tx, data.sessionId, {
       participantId: data.participantId,
       outcome,
       reason: data.reason,
@@ -272,7 +292,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       jobId,
       at,
     });
-    await audit.append({
+    audit.appendTo(tx, {
       at,
       kind: 'removal',
       outcome,
@@ -284,14 +304,12 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       jobId,
       reason: data.reason,
       requestedBy: data.requestedBy,
-      attempts: await outcomes.attempts(jobId),
+      attempts,
       ...(detail.status !== undefined || detail.message !== undefined ? { detail: { ...result } } : {}),
     });
-    if (outcome === 'removed' || outcome === 'already-gone') {
-      await claims.complete(data.sessionId, data.participantId, jobId);
-    } else {
-      await claims.release(data.sessionId, data.participantId, jobId);
-    }
+    claims.settleTo(tx, data.sessionId, data.participantId, jobId, isSuccess(outcome));
+    const failed = ((await tx.exec()) ?? []).find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
     metrics?.removals.inc({ outcome });
     const fields = { jobId, sessionId: data.sessionId, participantId: data.participantId, rule: data.rule, outcome, ...detail };
     if (outcome === 'removed' || outcome === 'already-gone') logger.info(fields, 'removal finished');

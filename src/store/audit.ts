@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
@@ -69,6 +70,8 @@ export interface AuditFilter {
 export interface AuditStore {
   /** Appends a record; answers its stream entry id. */
   append(record: AuditRecord): Promise<string>;
+  /** `append` as part of a MULTI the caller sends. */
+  appendTo(tx: ChainableCommander, record: AuditRecord): void;
   /** Records matching the filter, newest first. */
   query(filter?: AuditFilter): Promise<AuditRecord[]>;
   /**
@@ -122,11 +125,18 @@ const PAGE = 250;
 
 /** Creates the audit store. */
 export function createAuditStore({ redis, keys, maxRecords, maxScan = 20_000, now = Date.now }: AuditStoreOptions): AuditStore {
+  const appendArgs = (record: AuditRecord): (string | number)[] => {
+    const parsed = Date.parse(record.at);
+    const ms = Number.isNaN(parsed) || parsed < 0 ? now() : parsed;
+    return [ms, maxRecords, JSON.stringify(record)];
+  };
   return {
     async append(record) {
-      const parsed = Date.parse(record.at);
-      const ms = Number.isNaN(parsed) || parsed < 0 ? now() : parsed;
-      return String(await APPEND.run(redis, [keys.audit()], [ms, maxRecords, JSON.stringify(record)]));
+      return String(await APPEND.run(redis, [keys.audit()], appendArgs(record)));
+    },
+
+    appendTo(tx, record) {
+      APPEND.addTo(tx, [keys.audit()], appendArgs(record));
     },
 
     async query(filter = {}) {

@@ -31,10 +31,19 @@ export interface ObservedCounts {
   /** Version of the live lists, so the caller reloads them only when they changed. */
   listsVersion: number;
   /**
-   * True when `doneKey` was given and exists: the event was processed already, so nothing was
-   * recorded or read (the counts are empty).
+   * True when `marker` was given and another owner holds it: the event is (being) processed by
+   * another job, so nothing was recorded or read (the counts are empty).
    */
   alreadyDone: boolean;
+}
+
+/** An event's processing marker, taken in the same script as its counters. */
+export interface EventMarker {
+  key: string;
+  /** Who processes the event (the events job); a redelivery of the same owner goes on. */
+  owner: string;
+  /** How long the marker keeps later copies of the event out (`AUTOMOD_DEDUP_SECONDS`). */
+  ttlSeconds: number;
 }
 
 /** Sliding-window event counters and strike counts, both kept in Redis. */
@@ -51,10 +60,11 @@ export interface CounterStore {
     specs: readonly CounterSpec[];
     strikeWindows: readonly number[];
     /**
-     * The event's "processed" marker: when it exists, nothing is recorded and `alreadyDone` is
-     * set. Checked in the same script, so the events hot path spends no round trip of its own on it.
+     * The event's processing marker: taken for `owner` when absent; when another owner holds it,
+     * nothing is recorded and `alreadyDone` is set. Checked and taken in the same script, so the
+     * events hot path spends no round trip of its own on it.
      */
-    doneKey?: string;
+    marker?: EventMarker;
   }): Promise<ObservedCounts>;
   /** Records one strike per enforced rule that fired on this event (a no-op without a participant). */
   recordStrikes(event: CountedEvent, ruleNames: readonly string[], maxWindowSeconds: number): Promise<void>;
@@ -73,22 +83,28 @@ export function counterKey(scope: 'participant' | 'session', type: string, windo
 
 // Observes a batch of events in one run (see `createTickBatcher`), each exactly as if alone and in
 // order, so concurrent events still get exact counts. KEYS: the lists version, then per event its
-// done marker (if any), its strikes set (if any) and its counter sets. ARGV[1]: JSON, per event
-// [time, has done marker, has strikes, [strike lower bounds], [[record, trim bound, TTL ms,
-// [lower bounds]] per counter set]]; ARGV[2...]: the event ids, in the same order (kept out of the
-// JSON: an id is producer text, and must reach Redis exactly as every other command sends it).
-// One JSON argument instead of dozens keeps the command small for both sides; bounds and times
-// are strings, ready for Redis. Answers the lists version, then per event -1 (done already) or 1
-// followed by its strike counts and its counts.
+// marker (if any), its strikes set (if any) and its counter sets. ARGV[1]: JSON, per event
+// [time, marker TTL seconds or 0 for none, has strikes, [strike lower bounds], [[record, trim
+// bound, TTL ms, [lower bounds]] per counter set]]; ARGV[2...]: the event ids, then the marker
+// owners, in the same order (kept out of the JSON: they are producer text, and must reach Redis
+// exactly as every other command sends them). One JSON argument instead of dozens keeps the
+// command small for both sides; bounds and times are strings, ready for Redis. Answers the lists
+// version, then per event -1 (another owner holds its marker) or 1 followed by its strike counts
+// and its counts.
 const OBSERVE = createLuaScript(`
 local batch = cjson.decode(ARGV[1])
 local out = { tonumber(redis.call('GET', KEYS[1])) or 0 }
 local k = 2
 for n, e in ipairs(batch) do
-  local id, t, sets = ARGV[n + 1], e[1], e[5]
+  local id, owner, t, sets = ARGV[n + 1], ARGV[#batch + n + 1], e[1], e[5]
   local done = false
-  if e[2] == 1 then
-    done = redis.call('EXISTS', KEYS[k]) == 1
+  if e[2] > 0 then
+    local holder = redis.call('GET', KEYS[k])
+    if holder == false then
+      redis.call('SET', KEYS[k], owner, 'EX', e[2])
+    elseif holder ~= owner then
+      done = true
+    end
     k = k + 1
   end
   local strikesKey = false
@@ -129,6 +145,8 @@ return out
 /** One event's part of an OBSERVE run, and how to read its answer. */
 interface Observation {
   id: string;
+  /** The marker's owner ('' without a marker). */
+  owner: string;
   keys: string[];
   spec: unknown[];
   strikeWindows: readonly number[];
@@ -178,7 +196,7 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
   const observeBatch = createTickBatcher<Observation, ObservedCounts>(async (batch) => {
     const redisKeys = [keys.listsVersion()];
     for (const o of batch) for (const key of o.keys) redisKeys.push(key);
-    const reply = (await OBSERVE.run(redis, redisKeys, [JSON.stringify(batch.map((o) => o.spec)), ...batch.map((o) => o.id)])) as number[];
+    const reply = (await OBSERVE.run(redis, redisKeys, [JSON.stringify(batch.map((o) => o.spec)), ...batch.map((o) => o.id), ...batch.map((o) => o.owner)])) as number[];
     let at = 0;
     const next = (): number => Number(reply[at++] ?? 0);
     const listsVersion = next();
@@ -210,13 +228,13 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
   };
 
   return {
-    async observe({ event, specs, strikeWindows, doneKey }) {
+    async observe({ event, specs, strikeWindows, marker }) {
       const t = eventTime(event);
       const layout = layoutFor(specs, strikeWindows);
       const participant = event.participantId !== undefined && event.participantId !== '' ? event.participantId : undefined;
       const meeting = event.meetingId ?? event.sessionId;
       const redisKeys: string[] = [];
-      if (doneKey !== undefined) redisKeys.push(doneKey);
+      if (marker !== undefined) redisKeys.push(marker.key);
       if (participant !== undefined) redisKeys.push(keys.strikes(meeting, participant));
       // Strikes in (t - w, t): earlier hits only. Counts in (t - w, t]: this event included.
       const strikeBounds = layout.strikeWindows.map((w) => `(${t - windowMs(w)}`);
@@ -235,8 +253,8 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
         // The event is recorded in the sets of its own type; sets of other types are only read.
         setSpecs.push([set.type === event.type ? 1 : 0, String(t - set.longestMs), String(set.longestMs), set.windowsMs.map((w) => `(${t - w}`)]);
       }
-      const spec = [String(t), doneKey !== undefined ? 1 : 0, participant !== undefined ? 1 : 0, strikeBounds, setSpecs];
-      return observeBatch({ id: event.id, keys: redisKeys, spec, strikeWindows: layout.strikeWindows, sets });
+      const spec = [String(t), marker !== undefined ? Math.max(1, Math.floor(marker.ttlSeconds)) : 0, participant !== undefined ? 1 : 0, strikeBounds, setSpecs];
+      return observeBatch({ id: event.id, owner: marker?.owner ?? '', keys: redisKeys, spec, strikeWindows: layout.strikeWindows, sets });
     },
 
     async recordStrikes(event, ruleNames, maxWindowSeconds) {

@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { ApiAttemptRecord } from './audit.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
@@ -15,11 +16,15 @@ export interface JobOutcome {
 
 /** Per removal job: every API attempt and the outcome, kept beside BullMQ's own job record. */
 export interface JobOutcomeStore {
+  /** How long attempts, outcome and marks live after the last write (seconds). */
+  readonly retentionSeconds: number;
   /** Records one API call made for the job (the newest 100 are kept). */
   appendAttempt(jobId: string, attempt: ApiAttemptRecord): Promise<void>;
   /** The recorded API calls, oldest first. */
   attempts(jobId: string): Promise<ApiAttemptRecord[]>;
   setOutcome(jobId: string, outcome: JobOutcome): Promise<void>;
+  /** `setOutcome` as part of a MULTI the caller sends. */
+  setOutcomeTo(tx: ChainableCommander, jobId: string, outcome: JobOutcome): void;
   getOutcome(jobId: string): Promise<JobOutcome | undefined>;
   /**
    * Whether any earlier try of this job recorded a remove call. A retry that finds the participant
@@ -61,6 +66,8 @@ export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttemp
     });
 
   return {
+    retentionSeconds: ttl,
+
     async appendAttempt(jobId, attempt) {
       const key = keys.jobAttempts(jobId);
       const multi = redis.multi().rpush(key, JSON.stringify(attempt)).ltrim(key, -maxAttempts, -1).expire(key, ttl);
@@ -74,6 +81,10 @@ export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttemp
 
     async setOutcome(jobId, outcome) {
       await redis.set(keys.jobOutcome(jobId), JSON.stringify(outcome), 'EX', ttl);
+    },
+
+    setOutcomeTo(tx, jobId, outcome) {
+      tx.set(keys.jobOutcome(jobId), JSON.stringify(outcome), 'EX', ttl);
     },
 
     async getOutcome(jobId) {

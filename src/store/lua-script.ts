@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './redis.js';
 
 /** A Lua script run with EVALSHA, loaded lazily. */
@@ -10,6 +11,11 @@ export interface LuaScript {
    * Cluster routes the call by those keys; they all share the `{prefix}` hash tag.
    */
   run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /**
+   * Adds a run to a MULTI (or pipeline) as EVAL with the source: inside a transaction a NOSCRIPT
+   * answer would fail this command alone after the others applied.
+   */
+  addTo(chain: ChainableCommander, keys: readonly string[], args: readonly (string | number)[]): void;
 }
 
 /**
@@ -28,6 +34,9 @@ export function createLuaScript(source: string): LuaScript {
         if (!isNoScript(err)) throw err;
         return redis.eval(source, keys.length, ...keys, ...args);
       }
+    },
+    addTo(chain, keys, args) {
+      chain.eval(source, keys.length, ...keys, ...args);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
@@ -37,13 +38,50 @@ export interface RemovalClaims {
   complete(sessionId: string, participantId: string, jobId: string): Promise<boolean>;
   /** Drops this job's claim (it failed or was rejected): a later request may try again. */
   release(sessionId: string, participantId: string, jobId: string): Promise<boolean>;
+  /** `complete` (done) or `release` as part of a MULTI the caller sends. */
+  settleTo(tx: ChainableCommander, sessionId: string, participantId: string, jobId: string, done: boolean): void;
   /** Ends the dedup window after a success (the participant joined again); pending claims stay. */
   endWindow(sessionId: string, participantId: string): Promise<boolean>;
   /** Takes the in-flight fence (so two runs of one job never both send); false when held. */
   acquireFence(sessionId: string, participantId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases the fence if `token` still holds it. */
   releaseFence(sessionId: string, participantId: string, token: string): Promise<boolean>;
+  /**
+   * Everything a removal try does before its API calls, in one round trip: reads the job's
+   * recorded outcome (a success ends the try: `done`), takes the fence (`fenced` when held), reads
+   * the job's "remove sent" mark, claims the participant, and, when `sendDirect` says no check
+   * comes first and nothing was sent before and the claim is this job's, writes the "remove sent"
+   * mark ahead of the call.
+   */
+  beginRun(input: BeginRunInput): Promise<BeginRunResult>;
 }
+
+/** What a removal try states up front (see `beginRun`). */
+export interface BeginRunInput {
+  sessionId: string;
+  participantId: string;
+  jobId: string;
+  fenceToken: string;
+  fenceTtlMs: number;
+  /** The try would send without looking first, if nothing in Redis says otherwise. */
+  sendDirect: boolean;
+  /** Lifetime of the "remove sent" mark (the job outcome store's retention). */
+  markTtlSeconds: number;
+}
+
+/** Answer of `beginRun`. */
+export type BeginRunResult =
+  | { kind: 'done'; outcome: 'removed' | 'already-gone' }
+  | { kind: 'fenced' }
+  | {
+      kind: 'go';
+      /** An earlier try of this job recorded a remove call (or was about to send one). */
+      sentBefore: boolean;
+      /** The claim is this job's; false when another job's claim stands. */
+      claimed: boolean;
+      /** The "remove sent" mark was written: the caller sends without writing it again. */
+      marked: boolean;
+    };
 
 /** Options of `createRemovalClaims`. */
 export interface RemovalClaimsOptions {
@@ -121,6 +159,34 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
+// KEYS: job outcome, fence, job "remove sent" mark, claim. ARGV: fence token, fence TTL ms, jobId,
+// pending TTL seconds, send directly (0/1), mark TTL seconds. Answers {'done', outcome},
+// {'fenced'} or {'go', sent before, claimed, marked}.
+const BEGIN_RUN = createLuaScript(`
+local prev = redis.call('GET', KEYS[1])
+if prev then
+  local ok, o = pcall(cjson.decode, prev)
+  if ok and type(o) == 'table' and (o.outcome == 'removed' or o.outcome == 'already-gone') then
+    return { 'done', o.outcome }
+  end
+end
+if not redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return { 'fenced' } end
+local sent = redis.call('EXISTS', KEYS[3])
+local cur = redis.call('GET', KEYS[4])
+local mine = 'pending:' .. ARGV[3]
+local claimed = 0
+if cur == false or cur == mine then
+  redis.call('SET', KEYS[4], mine, 'EX', ARGV[4])
+  claimed = 1
+end
+local marked = 0
+if ARGV[5] == '1' and sent == 0 and claimed == 1 then
+  redis.call('SET', KEYS[3], '1', 'EX', ARGV[6])
+  marked = 1
+end
+return { 'go', sent, claimed, marked }
+`);
+
 /** Creates the removal claims. */
 export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds }: RemovalClaimsOptions): RemovalClaims {
   const dedup = Math.max(1, Math.floor(dedupSeconds));
@@ -148,6 +214,11 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds 
       return (await RELEASE.run(redis, [key(sessionId, participantId)], [jobId])) === 1;
     },
 
+    settleTo(tx, sessionId, participantId, jobId, done) {
+      if (done) COMPLETE.addTo(tx, [key(sessionId, participantId)], [jobId, dedup]);
+      else RELEASE.addTo(tx, [key(sessionId, participantId)], [jobId]);
+    },
+
     async endWindow(sessionId, participantId) {
       return (await END_WINDOW.run(redis, [key(sessionId, participantId)], [])) === 1;
     },
@@ -159,6 +230,18 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds 
 
     async releaseFence(sessionId, participantId, token) {
       return (await RELEASE_FENCE.run(redis, [keys.removalFence(sessionId, participantId)], [token])) === 1;
+    },
+
+    async beginRun(input) {
+      const { sessionId, participantId, jobId } = input;
+      const reply = (await BEGIN_RUN.run(
+        redis,
+        [keys.jobOutcome(jobId), keys.removalFence(sessionId, participantId), keys.jobRemoveSent(jobId), key(sessionId, participantId)],
+        [input.fenceToken, Math.max(1, Math.floor(input.fenceTtlMs)), jobId, pendingTtl, input.sendDirect ? 1 : 0, Math.max(1, Math.floor(input.markTtlSeconds))],
+      )) as [string, ...unknown[]];
+      if (reply[0] === 'done') return { kind: 'done', outcome: reply[1] === 'removed' ? 'removed' : 'already-gone' };
+      if (reply[0] === 'fenced') return { kind: 'fenced' };
+      return { kind: 'go', sentBefore: reply[1] === 1, claimed: reply[2] === 1, marked: reply[3] === 1 };
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
@@ -35,6 +36,10 @@ export interface SessionStore {
     sessionId: string,
     removal: { participantId: string; outcome: string; reason: string; rule?: string; jobId: string; at: string },
   ): Promise<void>;
+  /** `recordSession` as part of a MULTI the caller sends. */
+  recordSessionTo(tx: ChainableCommander, sessionId: string, session: unknown, meta: { jobId: string; at: number }): void;
+  /** `recordRemoval` as part of a MULTI the caller sends. */
+  recordRemovalTo(tx: ChainableCommander, sessionId: string, removal: Parameters<SessionStore['recordRemoval']>[1]): void;
   /** Everything recorded about a session; undefined when nothing is. */
   get(sessionId: string): Promise<RecordedSession | undefined>;
 }
@@ -64,6 +69,22 @@ return 1
 /** Creates the session store. */
 export function createSessionStore({ redis, keys, retentionSeconds, maxRemovals = 1000 }: SessionStoreOptions): SessionStore {
   const ttl = Math.max(1, Math.floor(retentionSeconds));
+  const recordSessionTo = (tx: ChainableCommander, sessionId: string, session: unknown, meta: { jobId: string; at: number }): void => {
+    RECORD_SESSION.addTo(tx, [keys.session(sessionId), keys.sessionRemovals(sessionId)], [Math.floor(meta.at), meta.jobId, JSON.stringify(session ?? null), ttl]);
+  };
+  const recordRemovalTo = (tx: ChainableCommander, sessionId: string, removal: Parameters<SessionStore['recordRemoval']>[1]): void => {
+    const item: SessionRemoval = {
+      participantId: removal.participantId,
+      outcome: removal.outcome,
+      reason: removal.reason,
+      rule: removal.rule ?? null,
+      jobId: removal.jobId,
+      at: removal.at,
+    };
+    const list = keys.sessionRemovals(sessionId);
+    tx.rpush(list, JSON.stringify(item)).ltrim(list, -maxRemovals, -1).expire(list, ttl).expire(keys.session(sessionId), ttl);
+  };
+
   return {
     async recordSession(sessionId, session, meta) {
       await RECORD_SESSION.run(
@@ -74,23 +95,13 @@ export function createSessionStore({ redis, keys, retentionSeconds, maxRemovals 
     },
 
     async recordRemoval(sessionId, removal) {
-      const item: SessionRemoval = {
-        participantId: removal.participantId,
-        outcome: removal.outcome,
-        reason: removal.reason,
-        rule: removal.rule ?? null,
-        jobId: removal.jobId,
-        at: removal.at,
-      };
-      const list = keys.sessionRemovals(sessionId);
-      await redis
-        .multi()
-        .rpush(list, JSON.stringify(item))
-        .ltrim(list, -maxRemovals, -1)
-        .expire(list, ttl)
-        .expire(keys.session(sessionId), ttl)
-        .exec();
+      const tx = redis.multi();
+      recordRemovalTo(tx, sessionId, removal);
+      await tx.exec();
     },
+
+    recordSessionTo,
+    recordRemovalTo,
 
     async get(sessionId) {
       const replies = await redis.multi().hgetall(keys.session(sessionId)).lrange(keys.sessionRemovals(sessionId), 0, -1).exec();

@@ -160,6 +160,9 @@ describe('requests and errors', () => {
   it('hides internal errors behind a plain 500', async () => {
     const failingAudit: AuditStore = {
       append: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
+      appendTo: () => {
+        throw new Error('boom at /secret/path.ts:12');
+      },
       query: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
       scan: async function* () {
         throw new Error('boom at /secret/path.ts:12');

@@ -108,15 +108,22 @@ describe('counter store', () => {
 });
 
 describe('counter store, the events hot path', () => {
-  it('stops at the done marker: nothing is recorded or read for an event processed already', async () => {
-    const done = keys.eventDone('already-processed');
-    await redis.set(done, '1', 'EX', 60);
-    const e = event({ id: 'already-processed', participantId: 'done-check', at: T0 });
-    const result = await counters.observe({ event: e, specs: [chat10], strikeWindows: [60], doneKey: done });
-    expect(result).toMatchObject({ alreadyDone: true, eventCounts: {}, strikes: {} });
-    expect(await redis.exists(keys.eventCounter('participant', 'chat-message', 's1', 'done-check'))).toBe(0);
-    const fresh = await counters.observe({ event: { ...e, id: 'not-yet' }, specs: [chat10], strikeWindows: [60], doneKey: keys.eventDone('not-yet') });
-    expect(fresh).toMatchObject({ alreadyDone: false, eventCounts: { 'participant:chat-message:10': 1 }, strikes: { '60': 0 } });
+  it('takes the processing marker, lets its owner through again, and stops any other owner', async () => {
+    const marker = (id: string, owner: string) => ({ key: keys.eventDone(id), owner, ttlSeconds: 60 });
+    const e = event({ id: 'marked', participantId: 'done-check', at: T0 });
+    const first = await counters.observe({ event: e, specs: [chat10], strikeWindows: [60], marker: marker('marked', 'job:1') });
+    expect(first).toMatchObject({ alreadyDone: false, eventCounts: { 'participant:chat-message:10': 1 }, strikes: { '60': 0 } });
+    expect(await redis.get(keys.eventDone('marked'))).toBe('job:1');
+    const ttl = await redis.ttl(keys.eventDone('marked'));
+    expect(ttl).toBeGreaterThan(50);
+    expect(ttl).toBeLessThanOrEqual(60);
+    // The same job run again (a retry, a stalled run) goes on, and counts the event once.
+    const again = await counters.observe({ event: e, specs: [chat10], strikeWindows: [60], marker: marker('marked', 'job:1') });
+    expect(again).toMatchObject({ alreadyDone: false, eventCounts: { 'participant:chat-message:10': 1 } });
+    // Another job carrying the same event stops: nothing is recorded or read.
+    const copy = await counters.observe({ event: { ...e, participantId: 'copy-check' }, specs: [chat10], strikeWindows: [60], marker: marker('marked', 'job:2') });
+    expect(copy).toMatchObject({ alreadyDone: true, eventCounts: {}, strikes: {} });
+    expect(await redis.exists(keys.eventCounter('participant', 'chat-message', 's1', 'copy-check'))).toBe(0);
   });
 
   it('answers each of many concurrent calls (sharing script runs) with its own counts, in call order', async () => {
@@ -137,7 +144,7 @@ describe('counter store, the events hot path', () => {
   it('counts events whose id JSON cannot carry as-is (any producer text is an id)', async () => {
     const ids = ['emoji-😀', 'lone-\ud800-surrogate', 'quote"and\\backslash', 'x'.repeat(200)];
     for (const [i, id] of ids.entries()) {
-      const r = await counters.observe({ event: event({ id, participantId: 'odd-ids', at: T0 + i }), specs: [chat60], strikeWindows: [], doneKey: keys.eventDone(id) });
+      const r = await counters.observe({ event: event({ id, participantId: 'odd-ids', at: T0 + i }), specs: [chat60], strikeWindows: [], marker: { key: keys.eventDone(id), owner: `job:${id}`, ttlSeconds: 60 } });
       expect(r.eventCounts['participant:chat-message:60']).toBe(i + 1);
     }
   });

@@ -77,4 +77,52 @@ describe('removal claims', () => {
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(await claims.acquireFence('s', 'p1', 'c', 5000)).toBe(true);
   });
+
+  describe('beginRun', () => {
+    const base = { sessionId: 'sb', jobId: 'jb', fenceTtlMs: 5000, markTtlSeconds: 120 };
+
+    it('fences, claims and writes the "remove sent" mark for a try that sends directly', async () => {
+      const r = await claims.beginRun({ ...base, participantId: 'p1', fenceToken: 't1', sendDirect: true });
+      expect(r).toEqual({ kind: 'go', sentBefore: false, claimed: true, marked: true });
+      expect(await redis.get(keys.removalFence('sb', 'p1'))).toBe('t1');
+      expect(await redis.pttl(keys.removalFence('sb', 'p1'))).toBeGreaterThan(4000);
+      expect(await redis.get(keys.removalClaim('sb', 'p1'))).toBe('pending:jb');
+      expect(await redis.get(keys.jobRemoveSent('jb'))).toBe('1');
+      expect(await redis.ttl(keys.jobRemoveSent('jb'))).toBeGreaterThan(100);
+      // A second run of the same job while the fence is held waits.
+      expect(await claims.beginRun({ ...base, participantId: 'p1', fenceToken: 't2', sendDirect: true })).toEqual({ kind: 'fenced' });
+      // Once the fence is free it sees the mark its predecessor left, and writes nothing new.
+      await claims.releaseFence('sb', 'p1', 't1');
+      expect(await claims.beginRun({ ...base, participantId: 'p1', fenceToken: 't3', sendDirect: true })).toEqual({
+        kind: 'go',
+        sentBefore: true,
+        claimed: true,
+        marked: false,
+      });
+    });
+
+    it('writes no mark for a try that looks first or whose participant another job claimed', async () => {
+      const looks = await claims.beginRun({ ...base, jobId: 'jl', participantId: 'p2', fenceToken: 't', sendDirect: false });
+      expect(looks).toEqual({ kind: 'go', sentBefore: false, claimed: true, marked: false });
+      expect(await redis.exists(keys.jobRemoveSent('jl'))).toBe(0);
+
+      await claims.claim('sb', 'p3', 'other');
+      const contested = await claims.beginRun({ ...base, jobId: 'jc', participantId: 'p3', fenceToken: 't', sendDirect: true });
+      expect(contested).toEqual({ kind: 'go', sentBefore: false, claimed: false, marked: false });
+      expect(await redis.get(keys.removalClaim('sb', 'p3'))).toBe('pending:other');
+      expect(await redis.exists(keys.jobRemoveSent('jc'))).toBe(0);
+    });
+
+    it('ends at a recorded success without taking the fence', async () => {
+      await redis.set(keys.jobOutcome('jd'), JSON.stringify({ outcome: 'already-gone', at: new Date().toISOString() }));
+      expect(await claims.beginRun({ ...base, jobId: 'jd', participantId: 'p4', fenceToken: 't', sendDirect: true })).toEqual({
+        kind: 'done',
+        outcome: 'already-gone',
+      });
+      expect(await redis.exists(keys.removalFence('sb', 'p4'))).toBe(0);
+      // A recorded failure does not end it: the try goes on.
+      await redis.set(keys.jobOutcome('jf'), JSON.stringify({ outcome: 'failed', at: new Date().toISOString() }));
+      expect(await claims.beginRun({ ...base, jobId: 'jf', participantId: 'p5', fenceToken: 't', sendDirect: true })).toMatchObject({ kind: 'go' });
+    });
+  });
 });
