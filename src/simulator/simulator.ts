@@ -558,7 +558,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     }
   });
   app.post('/_sim/faults', async (request, reply) => {
-    const parsed = z.union([faultSchema, z.array(faultSchema)]).safeParse(request.body);
+    // One schema or the other, not a union: the error then names the field that is wrong.
+    const parsed = (Array.isArray(request.body) ? z.array(faultSchema) : faultSchema).safeParse(request.body);
     if (!parsed.success) return bad(reply, parsed.error);
     const list = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
     for (const fault of list) addFault(fault);
