@@ -11,7 +11,6 @@ import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
-import type { RedisClient } from '../store/redis.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from './event-schema.js';
 
 /** What processing one event led to (the events job's return value). */
@@ -23,7 +22,6 @@ export interface EventResult {
 }
 
 export interface EventProcessorDeps {
-  redis: RedisClient;
   keys: Keys;
   rules: RulesRuntime;
   counters: CounterStore;
@@ -39,7 +37,7 @@ export interface EventProcessorDeps {
 }
 
 /** Longest an event's log entry waits to go out with others. */
-export const EVENT_LOG_FLUSH_MS = 10;
+const EVENT_LOG_FLUSH_MS = 10;
 /** Entries sent in one batch at most; a full batch goes out at once. */
 const EVENT_LOG_BATCH = 500;
 /** Entries kept while Redis does not take them; beyond that the oldest are dropped (and logged). */

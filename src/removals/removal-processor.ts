@@ -86,12 +86,12 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     }
     const log = logger.child({ jobId, sessionId: data.sessionId, participantId: data.participantId });
 
-    // One round trip before any API call. BullMQ delivers at least once: a run whose completion was
-    // lost (lock lost, worker killed after the outcome was written) comes back; its work is done and
-    // only the bookkeeping is redone. Otherwise it takes the fence, claims the participant, and, when
-    // this try sends without looking first, writes the "remove sent" mark ahead of the call.
     // Started before without a recorded failure: a stalled run, a credential wait, a fence delay.
     const restarted = (job.attemptsStarted ?? 0) > job.attemptsMade + 1;
+    // One round trip before any API call. BullMQ delivers at least once: a run whose completion was
+    // lost (lock lost, worker killed after the outcome was recorded) comes back, finds the outcome
+    // and only settles the claim again. Otherwise it takes the fence, claims the participant, and,
+    // when this try sends without looking first, writes the "remove sent" mark ahead of the call.
     const fenceToken = `${jobId}:${randomUUID()}`;
     const begin = await claims.beginRun({
       sessionId: data.sessionId,

@@ -27,14 +27,8 @@ export interface JobOutcomeStore {
   setOutcomeTo(tx: ChainableCommander, jobId: string, outcome: JobOutcome): void;
   getOutcome(jobId: string): Promise<JobOutcome | undefined>;
   /**
-   * Whether any earlier try of this job recorded a remove call. A retry that finds the participant
-   * gone uses it to tell `removed` (our POST took effect, its answer was lost) from `already-gone`.
-   * A remove call counts whatever its answer (a timeout may still have taken effect), and even after
-   * the capped attempts list dropped it.
-   */
-  hasSentRemoval(jobId: string): Promise<boolean>;
-  /**
-   * Records, before a remove call goes out, that one is about to: a run killed while its POST is
+   * Records, before a remove call goes out, that one is about to (read, with every remove call
+   * `appendAttempt` records, by `RemovalClaims.beginRun`: a try that finds it checks first): a run killed while its POST is
    * in flight leaves no attempt behind, and the run that takes the job over must still check the
    * session first instead of sending blind.
    */
@@ -91,10 +85,6 @@ export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttemp
       const raw = await redis.get(keys.jobOutcome(jobId));
       const parsed = raw === null ? undefined : parseJson(raw);
       return parsed && typeof parsed === 'object' ? (parsed as JobOutcome) : undefined;
-    },
-
-    async hasSentRemoval(jobId) {
-      return (await redis.exists(keys.jobRemoveSent(jobId))) === 1;
     },
 
     async markRemoveSending(jobId) {

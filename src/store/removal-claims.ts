@@ -42,9 +42,7 @@ export interface RemovalClaims {
   settleTo(tx: ChainableCommander, sessionId: string, participantId: string, jobId: string, done: boolean): void;
   /** Ends the dedup window after a success (the participant joined again); pending claims stay. */
   endWindow(sessionId: string, participantId: string): Promise<boolean>;
-  /** Takes the in-flight fence (so two runs of one job never both send); false when held. */
-  acquireFence(sessionId: string, participantId: string, token: string, ttlMs: number): Promise<boolean>;
-  /** Releases the fence if `token` still holds it. */
+  /** Releases the in-flight fence (taken by `beginRun`) if `token` still holds it. */
   releaseFence(sessionId: string, participantId: string, token: string): Promise<boolean>;
   /**
    * Everything a removal try does before its API calls, in one round trip: reads the job's
@@ -221,11 +219,6 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds 
 
     async endWindow(sessionId, participantId) {
       return (await END_WINDOW.run(redis, [key(sessionId, participantId)], [])) === 1;
-    },
-
-    async acquireFence(sessionId, participantId, token, ttlMs) {
-      const reply = await redis.set(keys.removalFence(sessionId, participantId), token, 'PX', Math.max(1, Math.floor(ttlMs)), 'NX');
-      return reply === 'OK';
     },
 
     async releaseFence(sessionId, participantId, token) {

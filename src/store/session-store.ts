@@ -29,17 +29,17 @@ export interface RecordedSession {
 
 /** Recorded session state: the session object after each removal, and the removals themselves. */
 export interface SessionStore {
-  /** Stores the session object, unless a newer one (by `meta.at`) is recorded already. */
-  recordSession(sessionId: string, session: unknown, meta: { jobId: string; at: number }): Promise<void>;
-  /** Appends a removal outcome to the session's list. */
-  recordRemoval(
+  /**
+   * Adds to a MULTI the caller sends: store the session object, unless a newer one (by `meta.at`)
+   * is recorded already.
+   */
+  recordSessionTo(tx: ChainableCommander, sessionId: string, session: unknown, meta: { jobId: string; at: number }): void;
+  /** Adds to a MULTI the caller sends: append a removal outcome to the session's list. */
+  recordRemovalTo(
+    tx: ChainableCommander,
     sessionId: string,
     removal: { participantId: string; outcome: string; reason: string; rule?: string; jobId: string; at: string },
-  ): Promise<void>;
-  /** `recordSession` as part of a MULTI the caller sends. */
-  recordSessionTo(tx: ChainableCommander, sessionId: string, session: unknown, meta: { jobId: string; at: number }): void;
-  /** `recordRemoval` as part of a MULTI the caller sends. */
-  recordRemovalTo(tx: ChainableCommander, sessionId: string, removal: Parameters<SessionStore['recordRemoval']>[1]): void;
+  ): void;
   /** Everything recorded about a session; undefined when nothing is. */
   get(sessionId: string): Promise<RecordedSession | undefined>;
 }
@@ -69,39 +69,23 @@ return 1
 /** Creates the session store. */
 export function createSessionStore({ redis, keys, retentionSeconds, maxRemovals = 1000 }: SessionStoreOptions): SessionStore {
   const ttl = Math.max(1, Math.floor(retentionSeconds));
-  const recordSessionTo = (tx: ChainableCommander, sessionId: string, session: unknown, meta: { jobId: string; at: number }): void => {
-    RECORD_SESSION.addTo(tx, [keys.session(sessionId), keys.sessionRemovals(sessionId)], [Math.floor(meta.at), meta.jobId, JSON.stringify(session ?? null), ttl]);
-  };
-  const recordRemovalTo = (tx: ChainableCommander, sessionId: string, removal: Parameters<SessionStore['recordRemoval']>[1]): void => {
-    const item: SessionRemoval = {
-      participantId: removal.participantId,
-      outcome: removal.outcome,
-      reason: removal.reason,
-      rule: removal.rule ?? null,
-      jobId: removal.jobId,
-      at: removal.at,
-    };
-    const list = keys.sessionRemovals(sessionId);
-    tx.rpush(list, JSON.stringify(item)).ltrim(list, -maxRemovals, -1).expire(list, ttl).expire(keys.session(sessionId), ttl);
-  };
-
   return {
-    async recordSession(sessionId, session, meta) {
-      await RECORD_SESSION.run(
-        redis,
-        [keys.session(sessionId), keys.sessionRemovals(sessionId)],
-        [Math.floor(meta.at), meta.jobId, JSON.stringify(session ?? null), ttl],
-      );
+    recordSessionTo(tx, sessionId, session, meta) {
+      RECORD_SESSION.addTo(tx, [keys.session(sessionId), keys.sessionRemovals(sessionId)], [Math.floor(meta.at), meta.jobId, JSON.stringify(session ?? null), ttl]);
     },
 
-    async recordRemoval(sessionId, removal) {
-      const tx = redis.multi();
-      recordRemovalTo(tx, sessionId, removal);
-      await tx.exec();
+    recordRemovalTo(tx, sessionId, removal) {
+      const item: SessionRemoval = {
+        participantId: removal.participantId,
+        outcome: removal.outcome,
+        reason: removal.reason,
+        rule: removal.rule ?? null,
+        jobId: removal.jobId,
+        at: removal.at,
+      };
+      const list = keys.sessionRemovals(sessionId);
+      tx.rpush(list, JSON.stringify(item)).ltrim(list, -maxRemovals, -1).expire(list, ttl).expire(keys.session(sessionId), ttl);
     },
-
-    recordSessionTo,
-    recordRemovalTo,
 
     async get(sessionId) {
       const replies = await redis.multi().hgetall(keys.session(sessionId)).lrange(keys.sessionRemovals(sessionId), 0, -1).exec();

@@ -64,4 +64,34 @@ describe.each(['v1', 'v2'] as const)('pipeline end to end (%s)', (version) => {
     expect(first.body).toMatchObject({ accepted: 1, duplicates: 0 });
     expect(second.body).toMatchObject({ accepted: 0, duplicates: 2 });
   });
+
+  it('a direct producer adding one event twice gets it processed once; a retried job is processed', async () => {
+    const sid = sessionId();
+    const event = { id: `direct-${sid}`, type: 'chat-message', timestamp: new Date().toISOString(), sessionId: sid, participantId: 'p1', data: { text: 'hello' } };
+    const queue = h.automod.services.queues.events;
+    const first = await queue.add('chat-message', event);
+    const copy = await queue.add('chat-message', event);
+    const results = await waitFor(async () => {
+      const jobs = await Promise.all([first, copy].map((j) => queue.getJob(j.id!)));
+      return jobs.every((j) => j?.finishedOn) ? jobs.map((j) => (j!.returnvalue as { status: string }).status) : undefined;
+    }, 10_000, 'both jobs to finish');
+    expect([...results].sort()).toEqual(['duplicate', 'processed']);
+    const processed = results[0] === 'processed' ? first : copy;
+    // One entry in the processed-event log (written in the background, shortly after).
+    const logged = await waitFor(async () => {
+      const entries = [];
+      for await (const r of h.automod.services.eventLog.read({ since: Date.now() - 60_000 })) if (r.event.id === event.id) entries.push(r);
+      return entries.length > 0 ? entries : undefined;
+    }, 5000, 'the log entry');
+    expect(logged).toHaveLength(1);
+
+    // The job that processed it, run again (as after a lost lock), owns the marker, so it is processed, not dropped.
+    const again = await queue.getJob(processed.id!);
+    await again!.retry('completed');
+    const rerun = await waitFor(async () => {
+      const j = await queue.getJob(processed.id!);
+      return j?.finishedOn && j.attemptsStarted > 1 ? (j.returnvalue as { status: string }).status : undefined;
+    }, 10_000, 'the rerun');
+    expect(rerun).toBe('processed');
+  });
 });

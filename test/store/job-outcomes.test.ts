@@ -11,6 +11,8 @@ afterAll(cleanup);
 
 const attempt = (operation: string, i: number) => ({ at: i, method: operation === 'remove' ? 'POST' : 'GET', path: '/v1/x', operation, latencyMs: i });
 
+const sent = async (jobId: string): Promise<boolean> => (await redis.exists(keys.jobRemoveSent(jobId))) === 1;
+
 describe('job outcome store', () => {
   it('records attempts (capped, oldest first) with a TTL', async () => {
     for (let i = 1; i <= 5; i++) await outcomes.appendAttempt('j1', attempt('get-session', i));
@@ -20,20 +22,20 @@ describe('job outcome store', () => {
   });
 
   it('tells whether a remove call was sent, even after the list dropped it', async () => {
-    expect(await outcomes.hasSentRemoval('j2')).toBe(false);
+    expect(await sent('j2')).toBe(false);
     await outcomes.appendAttempt('j2', { ...attempt('remove', 1), error: 'timeout' });
     for (let i = 2; i <= 6; i++) await outcomes.appendAttempt('j2', attempt('get-session', i));
     expect((await outcomes.attempts('j2')).some((a) => a.operation === 'remove')).toBe(false);
-    expect(await outcomes.hasSentRemoval('j2')).toBe(true);
+    expect(await sent('j2')).toBe(true);
   });
 
   it('marks a remove call ahead of sending it, with the retention TTL, until cleared', async () => {
-    expect(await outcomes.hasSentRemoval('j4')).toBe(false);
+    expect(await sent('j4')).toBe(false);
     await outcomes.markRemoveSending('j4');
-    expect(await outcomes.hasSentRemoval('j4')).toBe(true);
+    expect(await sent('j4')).toBe(true);
     expect(await redis.ttl(keys.jobRemoveSent('j4'))).toBeGreaterThan(500);
     await outcomes.clear('j4');
-    expect(await outcomes.hasSentRemoval('j4')).toBe(false);
+    expect(await sent('j4')).toBe(false);
   });
 
   it('sets, reads and clears an outcome', async () => {
@@ -45,6 +47,6 @@ describe('job outcome store', () => {
     await outcomes.clear('j3');
     expect(await outcomes.getOutcome('j3')).toBeUndefined();
     expect(await outcomes.attempts('j3')).toEqual([]);
-    expect(await outcomes.hasSentRemoval('j3')).toBe(false);
+    expect(await sent('j3')).toBe(false);
   });
 });

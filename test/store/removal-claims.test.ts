@@ -67,15 +67,18 @@ describe('removal claims', () => {
   });
 
   it('fences with a token: set-if-absent with a TTL, compare-and-delete', async () => {
-    expect(await claims.acquireFence('s', 'p1', 'a', 5000)).toBe(true);
-    expect(await claims.acquireFence('s', 'p1', 'b', 5000)).toBe(false);
-    const pttl = await redis.pttl(keys.removalFence('s', 'p1'));
+    const run = (token: string, fenceTtlMs: number) =>
+      claims.beginRun({ sessionId: 'sf', participantId: 'p1', jobId: 'jf', fenceToken: token, fenceTtlMs, sendDirect: false, markTtlSeconds: 60 });
+    expect(await run('a', 5000)).toMatchObject({ kind: 'go' });
+    expect(await run('b', 5000)).toEqual({ kind: 'fenced' });
+    const pttl = await redis.pttl(keys.removalFence('sf', 'p1'));
     expect(pttl).toBeGreaterThan(4000);
-    expect(await claims.releaseFence('s', 'p1', 'b')).toBe(false);
-    expect(await claims.releaseFence('s', 'p1', 'a')).toBe(true);
-    expect(await claims.acquireFence('s', 'p1', 'b', 50)).toBe(true);
+    expect(await claims.releaseFence('sf', 'p1', 'b')).toBe(false);
+    expect(await claims.releaseFence('sf', 'p1', 'a')).toBe(true);
+    expect(await run('b', 50)).toMatchObject({ kind: 'go' });
     await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(await claims.acquireFence('s', 'p1', 'c', 5000)).toBe(true);
+    // The fence of a run that died lapses on its own.
+    expect(await run('c', 5000)).toMatchObject({ kind: 'go' });
   });
 
   describe('beginRun', () => {

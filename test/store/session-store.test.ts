@@ -9,6 +9,18 @@ const keys = createKeys(config.keyPrefix);
 const sessions = createSessionStore({ redis, keys, retentionSeconds: 3600, maxRemovals: 3 });
 afterAll(cleanup);
 
+// The store's writes go into a MULTI its caller sends (with the outcome they belong to).
+const recordSession = (sessionId: string, session: unknown, meta: { jobId: string; at: number }) => {
+  const tx = redis.multi();
+  sessions.recordSessionTo(tx, sessionId, session, meta);
+  return tx.exec();
+};
+const recordRemoval = (sessionId: string, removal: Parameters<typeof sessions.recordRemovalTo>[2]) => {
+  const tx = redis.multi();
+  sessions.recordRemovalTo(tx, sessionId, removal);
+  return tx.exec();
+};
+
 const T0 = Date.parse('2026-11-25T10:00:00.000Z');
 
 describe('session store', () => {
@@ -18,8 +30,8 @@ describe('session store', () => {
 
   it('answers the GET /v1/sessions/:id shape', async () => {
     const session = { id: 's1', meetingId: 'm', participants: [{ participantId: 'p1', timelog: [{ start: 'x', end: 'y' }] }] };
-    await sessions.recordSession('s1', session, { jobId: 'j1', at: T0 });
-    await sessions.recordRemoval('s1', { participantId: 'p1', outcome: 'removed', reason: 'spam', rule: 'r1', jobId: 'j1', at: new Date(T0).toISOString() });
+    await recordSession('s1', session, { jobId: 'j1', at: T0 });
+    await recordRemoval('s1', { participantId: 'p1', outcome: 'removed', reason: 'spam', rule: 'r1', jobId: 'j1', at: new Date(T0).toISOString() });
     expect(await sessions.get('s1')).toEqual({
       sessionId: 's1',
       session,
@@ -33,8 +45,8 @@ describe('session store', () => {
   });
 
   it('keeps the newer session object when jobs finish out of order', async () => {
-    await sessions.recordSession('s2', { v: 2 }, { jobId: 'j2', at: T0 + 2000 });
-    await sessions.recordSession('s2', { v: 1 }, { jobId: 'j1', at: T0 + 1000 });
+    await recordSession('s2', { v: 2 }, { jobId: 'j2', at: T0 + 2000 });
+    await recordSession('s2', { v: 1 }, { jobId: 'j1', at: T0 + 1000 });
     const got = await sessions.get('s2');
     expect(got?.session).toEqual({ v: 2 });
     expect(got?.jobId).toBe('j2');
@@ -42,7 +54,7 @@ describe('session store', () => {
 
   it('answers session null when only removals are recorded, and caps the removals', async () => {
     for (let i = 1; i <= 5; i++) {
-      await sessions.recordRemoval('s3', { participantId: `p${i}`, outcome: 'already-gone', reason: 'r', jobId: `j${i}`, at: new Date(T0 + i).toISOString() });
+      await recordRemoval('s3', { participantId: `p${i}`, outcome: 'already-gone', reason: 'r', jobId: `j${i}`, at: new Date(T0 + i).toISOString() });
     }
     const got = await sessions.get('s3');
     expect(got?.session).toBeNull();
