@@ -98,7 +98,8 @@ export function createServices(config: Config, logger: Logger, options: Services
     redact: [config.videosdk.secret, config.videosdk.token, config.http.apiToken].filter((v): v is string => v !== undefined),
     onAttempt: (attempt) => {
       metrics.apiAttempt(attempt);
-      logger.debug({ operation: attempt.operation, status: attempt.status, latencyMs: attempt.latencyMs, requestId: attempt.requestId, error: attempt.error }, 'videosdk call');
+      // One line per API attempt (the spec's log contract); never the token or the secret.
+      logger.info({ operation: attempt.operation, status: attempt.status, latencyMs: attempt.latencyMs, requestId: attempt.requestId, error: attempt.error }, 'videosdk call');
     },
   });
   return {

@@ -28,12 +28,13 @@ export const EVENT_LIMITS = {
   depth: 8,
 } as const;
 
-const idString = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+/** A string field whose problems read as what a producer should fix ("is required", not zod's wording). */
+const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') });
+const idString = (max: number) => text().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
 const eventSchema = z.object({
   id: idString(EVENT_LIMITS.idLength).optional(),
-  type: z
-    .string()
+  type: text()
     .trim()
     .min(1, 'must not be empty')
     .max(EVENT_LIMITS.typeLength, `must be at most ${EVENT_LIMITS.typeLength} characters`)
@@ -41,7 +42,7 @@ const eventSchema = z.object({
   sessionId: idString(EVENT_LIMITS.fieldLength),
   meetingId: idString(EVENT_LIMITS.fieldLength).optional(),
   participantId: idString(EVENT_LIMITS.fieldLength).optional(),
-  participantName: z.string().max(EVENT_LIMITS.nameLength, `must be at most ${EVENT_LIMITS.nameLength} characters`).optional(),
+  participantName: text().max(EVENT_LIMITS.nameLength, `must be at most ${EVENT_LIMITS.nameLength} characters`).optional(),
   timestamp: z
     .union([z.string(), z.number()])
     .optional()
@@ -67,16 +68,15 @@ export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent
   if (depthProblem) throw new InvalidEventError([depthProblem]);
 
   const result = eventSchema.safeParse(input);
+  const given = input as { type?: unknown; participantId?: unknown };
+  if (typeof given.type === 'string' && isParticipantEvent(given.type) && given.participantId === undefined) {
+    problems.push({ path: '$.participantId', message: `is required for "${given.type}" events` });
+  }
   if (!result.success) {
-    for (const issue of result.error.issues) {
-      problems.push({ path: jsonPath(issue.path), message: issue.message });
-    }
-    throw new InvalidEventError(problems);
+    const shapeProblems = result.error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message }));
+    throw new InvalidEventError([...shapeProblems, ...problems]);
   }
   const raw = result.data;
-  if (isParticipantEvent(raw.type) && raw.participantId === undefined) {
-    problems.push({ path: '$.participantId', message: `is required for "${raw.type}" events` });
-  }
   if (raw.type === 'chat-message' && raw.data?.text !== undefined && typeof raw.data.text !== 'string') {
     problems.push({ path: '$.data.text', message: 'must be a string' });
   }

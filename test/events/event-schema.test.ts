@@ -32,6 +32,12 @@ describe('parseEvent', () => {
     expect(problemsOf(() => parseEvent({ type: 'has space', sessionId: 's' }, NOW))).toEqual([{ path: '$.type', message: expect.stringMatching(/letters, digits/) }]);
     expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', timestamp: 'yesterday' }, NOW))).toEqual([{ path: '$.timestamp', message: expect.stringMatching(/ISO 8601/) }]);
     expect(problemsOf(() => parseEvent('text', NOW))).toEqual([{ path: '$', message: 'must be a JSON object' }]);
+    // Missing and mistyped fields read as what to fix, all of them at once.
+    expect(problemsOf(() => parseEvent({ type: 'chat-message', participantName: 7 }, NOW))).toEqual([
+      { path: '$.sessionId', message: 'is required' },
+      { path: '$.participantName', message: 'must be a string' },
+      { path: '$.participantId', message: 'is required for "chat-message" events' },
+    ]);
     expect(problemsOf(() => parseEvent([], NOW))).toEqual([{ path: '$', message: 'must be a JSON object' }]);
   });
 
