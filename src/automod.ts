@@ -6,7 +6,7 @@ import { createEventProcessor } from './events/event-processor.js';
 import { createIngest } from './events/ingest.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { BACKOFF_TYPE, createQueues, EVENTS_QUEUE, REMOVALS_QUEUE, type Queues } from './queues.js';
+import { BACKOFF_TYPE, createQueues, EVENTS_QUEUE, removalLimiter, REMOVALS_QUEUE, type Queues } from './queues.js';
 import { computeBackoff } from './removals/backoff.js';
 import type { RemovalJobData } from './removals/removal-job.js';
 import { createRemovalProcessor } from './removals/removal-processor.js';
@@ -243,7 +243,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
           stalledInterval: config.stalledIntervalMs,
           maxStalledCount: REMOVAL_MAX_STALLED,
           // The limiter is shared by every worker through Redis; it is also what Retry-After sets.
-          limiter: { max: config.apiRatePerSec ?? 1_000_000, duration: 1000 },
+          limiter: removalLimiter(config.apiRatePerSec),
           settings: {
             backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
               type === BACKOFF_TYPE
