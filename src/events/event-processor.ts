@@ -82,7 +82,9 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       event,
       specs: plan.counterSpecs,
       strikeWindows: plan.strikeWindows,
-      marker: { key: keys.eventDone(event.id), owner: `job:${job.id ?? event.id}`, ttlSeconds: deps.dedupSeconds },
+      // The owner is this job as added (id and creation time): its retries and redeliveries share
+      // it, while a later job that reuses the id (a producer's own jobId) does not.
+      marker: { key: keys.eventDone(event.id), owner: `job:${job.id ?? ''}:${job.timestamp}`, ttlSeconds: deps.dedupSeconds },
     });
     if (facts.alreadyDone) {
       metrics?.duplicateEvents.inc();

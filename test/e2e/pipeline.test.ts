@@ -94,4 +94,21 @@ describe.each(['v1', 'v2'] as const)('pipeline end to end (%s)', (version) => {
     }, 10_000, 'the rerun');
     expect(rerun).toBe('processed');
   });
+
+  it('a producer that names its jobs by event id and adds one again after the job is gone gets a duplicate', async () => {
+    const sid = sessionId();
+    const event = { id: `named-${sid}`, type: 'chat-message', sessionId: sid, participantId: 'p1', data: { text: 'hello' } };
+    const queue = h.automod.services.queues.events;
+    const statusOf = (jobId: string) =>
+      waitFor(async () => {
+        const j = await queue.getJob(jobId);
+        return j?.finishedOn ? (j.returnvalue as { status: string }).status : undefined;
+      }, 10_000, `job ${jobId}`);
+    await queue.add('chat-message', event, { jobId: event.id });
+    expect(await statusOf(event.id)).toBe('processed');
+    // Retention dropped the job (by count, on a busy queue); the producer sends the event again.
+    await (await queue.getJob(event.id))!.remove();
+    await queue.add('chat-message', event, { jobId: event.id });
+    expect(await statusOf(event.id)).toBe('duplicate');
+  });
 });
