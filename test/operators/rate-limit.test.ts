@@ -28,23 +28,28 @@ describe('AUTOMOD_API_RATE_PER_SEC', () => {
 
     await waitFor(() => (h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.applied).length === COUNT ? true : undefined), 15_000, 'every removal');
 
-    // Every operator removal starts with a state check: its time is when the job started.
-    const starts = h.simulator
+    // Every operator removal starts with a state check: the simulator sees each job's start.
+    const calls = h.simulator
       .calls()
       .filter((c) => c.operation === 'get-session' && c.sessionId === sid)
       .map((c) => c.at)
       .sort((a, b) => a - b);
-    expect(starts).toHaveLength(COUNT);
+    expect(calls).toHaveLength(COUNT);
+    // BullMQ records when each job started (the limiter admits it in the same script).
+    const jobIds = (posted.body as { jobs: string[] }).jobs;
+    const starts = (await Promise.all(jobIds.map((id) => h.automod.services.queues.removals.getJob(id))))
+      .map((job) => job?.processedOn ?? Number.NaN)
+      .sort((a, b) => a - b);
 
-    // The limiter lets one job start per 1000 / RATE ms (see removalLimiter): no second, wherever
-    // it falls, holds more than RATE starts. Measured at the simulator, a start whose first call was
-    // a little late can crowd the next second by one.
-    for (let i = 0; i < starts.length; i++) {
-      const inSecond = starts.filter((t) => t >= starts[i]! && t < starts[i]! + 1000).length;
-      expect(inSecond, `second from ${starts[i]}`).toBeLessThanOrEqual(RATE + 1);
-    }
-    // And so the whole run took about (COUNT - 1) / RATE seconds: without the limiter it takes
-    // ~100 ms. (Slack for a first call delayed on a busy machine.)
-    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(((COUNT - 1) / RATE) * 1000 - 400);
+    const mostInASecond = (times: readonly number[]) => Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+    // The limiter lets one job start per 1000 / RATE ms (see removalLimiter): no second, wherever it
+    // falls, holds more than RATE starts (one more for clock jitter between the script and the
+    // recorded time). BullMQ's plain 1 s window lets a burst of RATE through at each window's start.
+    expect(mostInASecond(starts)).toBeLessThanOrEqual(RATE + 1);
+    // At the simulator, the calls follow the starts; a busy test process can bunch a few of them.
+    expect(mostInASecond(calls)).toBeLessThanOrEqual(2 * RATE);
+    // And so the whole run took about (COUNT - 1) / RATE seconds, spread evenly: without the limiter
+    // it takes ~100 ms, with 1 s windows about COUNT / RATE - 1 seconds.
+    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(((COUNT - 1) / RATE) * 1000 - 200);
   });
 });
