@@ -36,7 +36,7 @@ export async function runReplay(
       rows = await waitForOutcomes(
         services,
         queueEvents,
-        result.replayed.map((r) => ({ jobId: r.jobId, sessionId: r.sessionId, participantId: r.participantId, collapsed: false })),
+        result.replayed.map((r) => ({ jobId: r.replayJobId ?? r.jobId, sessionId: r.sessionId, participantId: r.participantId, collapsed: false })),
         { json: options.json, timeout: options.timeout, signal: options.signal },
         io,
       );
@@ -50,7 +50,16 @@ export async function runReplay(
         io.stdout.write(
           `${table(
             ['job', 'session', 'participant', 'rule', 'tries', 'was', 'status', ...(rows ? ['now'] : [])],
-            result.replayed.map((r) => [r.jobId, r.sessionId, r.participantId, r.rule ?? '', r.attemptsMade, r.previousOutcome ?? '', r.status ?? '', ...(rows ? [outcomeOf.get(r.jobId) ?? ''] : [])]),
+            result.replayed.map((r) => [
+              r.replayJobId ? `${r.jobId} -> ${r.replayJobId}` : r.jobId,
+              r.sessionId,
+              r.participantId,
+              r.rule ?? '',
+              r.attemptsMade,
+              r.previousOutcome ?? '',
+              r.status ?? '',
+              ...(rows ? [outcomeOf.get(r.replayJobId ?? r.jobId) ?? ''] : []),
+            ]),
           )}\n`,
         );
       }

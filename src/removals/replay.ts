@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import { z } from 'zod';
 import { parseTime } from '../parse-time.js';
@@ -37,6 +38,11 @@ export interface ReplayItem {
   status?: number;
   /** Tries the job had made before the replay. */
   attemptsMade: number;
+  /**
+   * The job that carries the replay when it is not the same one: a delayed job is replaced by a
+   * new one (BullMQ cannot reset a delayed job's tries).
+   */
+  replayJobId?: string;
 }
 
 export interface ReplayResult {
@@ -62,8 +68,8 @@ const PAGE = 500;
 /**
  * Re-runs failed (or stuck delayed) removals. Each replayed job checks the session before sending,
  * so replaying twice never removes twice: a participant already gone ends as `already-gone`.
- * Failed jobs start again with a fresh attempt count; delayed ones run now with the tries they
- * have left.
+ * Either way the replay starts with a fresh attempt count: failed jobs are retried in place,
+ * delayed ones are replaced by a new job that runs now (`replayJobId`).
  */
 export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Promise<ReplayResult> {
   const now = deps.now ?? Date.now;
@@ -111,11 +117,12 @@ export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Pr
       result.replayed.push(item);
       continue;
     }
-    const why = await replayOne(job, item, filter.state, deps);
-    if (why !== undefined) {
-      result.skipped.push({ ...item, why });
+    const replay = await replayOne(job, item, filter.state, deps);
+    if (replay.why !== undefined) {
+      result.skipped.push({ ...item, why: replay.why });
       continue;
     }
+    if (replay.jobId !== undefined) item.replayJobId = replay.jobId;
     await deps.audit.append({
       at: new Date(now()).toISOString(),
       kind: 'replay',
@@ -125,38 +132,50 @@ export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Pr
       ...(item.rule ? { rule: item.rule } : {}),
       outcome: 'queued',
       requestedBy: deps.requestedBy ?? 'operator',
-      detail: { previousOutcome: item.previousOutcome, state: filter.state, attemptsMade: item.attemptsMade },
+      detail: {
+        previousOutcome: item.previousOutcome,
+        state: filter.state,
+        attemptsMade: item.attemptsMade,
+        ...(item.replayJobId ? { replayJobId: item.replayJobId } : {}),
+      },
     });
     result.replayed.push(item);
   }
   return result;
 }
 
-/** Replays one job; answers why it was left alone, or undefined when it was replayed. */
-async function replayOne(job: Job<RemovalJobData>, item: ReplayItem, state: 'failed' | 'delayed', deps: ReplayDeps): Promise<string | undefined> {
+/** Replays one job; answers why it was left alone, or the new job that carries the replay. */
+async function replayOne(
+  job: Job<RemovalJobData>,
+  item: ReplayItem,
+  state: 'failed' | 'delayed',
+  deps: ReplayDeps,
+): Promise<{ why?: string; jobId?: string }> {
   // Another replay (or the dashboard) may have moved the job since it was listed.
   const movedAway = async (): Promise<string | undefined> => {
     const current = await job.getState().catch(() => 'unknown');
     return current === state ? undefined : `the job is ${current} now (replayed or removed by someone else)`;
   };
   const moved = await movedAway();
-  if (moved) return moved;
+  if (moved) return { why: moved };
   if (state === 'delayed') {
-    try {
-      await job.updateData({ ...job.data, verifyFirst: true });
-      await job.promote();
-    } catch (err) {
-      const why = await movedAway();
-      if (why) return why;
-      throw err;
-    }
-    return undefined;
+    // BullMQ has no way to reset a delayed job's tries: a new job (fresh count, running now)
+    // takes its place. It is added before the old one is removed, so a crash in between leaves
+    // two jobs for one removal, which the claim, the fence and the check-first step make safe,
+    // and never none.
+    const replayJobId = randomUUID();
+    await deps.queue.add(job.name, { ...job.data, verifyFirst: true }, { jobId: replayJobId, ...(job.opts.attempts ? { attempts: job.opts.attempts } : {}) });
+    // Rule hits meanwhile collapse into the new job.
+    await deps.claims.takeOver(item.sessionId, item.participantId, `pending:${item.jobId}`, replayJobId);
+    // Started since it was listed (its backoff ran out): it runs too, and checks first like the new one.
+    await job.remove().catch(() => undefined);
+    return { jobId: replayJobId };
   }
   // A failed job released its claim; take it again so a rule hit meanwhile collapses into the
   // replay instead of making a second job (force: a `done` claim of another job does not block).
   const claim = await deps.claims.claim(item.sessionId, item.participantId, item.jobId, { force: true });
   if (!claim.claimed && claim.existingJobId !== item.jobId) {
-    return `removal job ${claim.existingJobId} for this participant is pending`;
+    return { why: `removal job ${claim.existingJobId} for this participant is pending` };
   }
   try {
     // The replay starts from what VideoSDK says now, not from what earlier tries sent.
@@ -166,9 +185,9 @@ async function replayOne(job: Job<RemovalJobData>, item: ReplayItem, state: 'fai
   } catch (err) {
     // Moved by someone else: the claim is theirs now. Still failed: give the claim back.
     const why = await movedAway();
-    if (why) return why;
+    if (why) return { why };
     await deps.claims.release(item.sessionId, item.participantId, item.jobId).catch(() => undefined);
     throw err;
   }
-  return undefined;
+  return {};
 }

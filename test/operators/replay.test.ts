@@ -164,3 +164,50 @@ describe('replay after an outage', () => {
     expect(io.out()).toMatch(/failed: 1/);
   });
 });
+
+describe('replay of a removal waiting out a long backoff', () => {
+  let slow: Harness;
+  beforeAll(async () => {
+    slow = await startHarness('replay-delayed', { AUTOMOD_REMOVAL_ATTEMPTS: '3', AUTOMOD_BACKOFF_MS: '60000', AUTOMOD_BACKOFF_MAX_MS: '60000' });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it('runs it now as a new job with a fresh attempt count, and removes once', async () => {
+    const sid = sessionId();
+    slow.simulator.addSession({ id: sid, meetingId: 'room-delayed', participants: [{ participantId: 'd1' }] });
+    slow.simulator.addFault({ sessionId: sid, status: 503, times: 1 });
+    const posted = await slow.api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'd1' }] });
+    const [id] = (posted.body as { jobs: string[] }).jobs;
+    const queue = slow.automod.services.queues.removals;
+    const delayed = await waitFor(async () => {
+      const j = await queue.getJob(id!);
+      return j && (await j.getState()) === 'delayed' ? j : undefined;
+    }, 10_000, 'the job to wait out its backoff');
+    expect(delayed.attemptsMade).toBe(1);
+
+    const io = captureIo();
+    const code = await runReplay(slow.automod.services, replayFilterSchema.parse({ state: 'delayed', sessionId: sid }), { json: true, wait: true, timeout: 15, requestedBy: 'operator:test' }, io);
+    expect(code).toBe(0);
+    const result = JSON.parse(io.out()) as ReplayResult & { outcomes: { jobId: string; outcome: string }[] };
+    expect(result.replayed).toHaveLength(1);
+    const replayJobId = result.replayed[0]!.replayJobId!;
+    expect(replayJobId).toEqual(expect.any(String));
+    expect(replayJobId).not.toBe(id);
+    expect(result.outcomes).toEqual([expect.objectContaining({ jobId: replayJobId, outcome: 'removed' })]);
+
+    // The new job made one try; the old one is gone; one remove call took effect.
+    const view = await waitFor(async () => {
+      const res = await slow.api('GET', `/v1/jobs/${replayJobId}`);
+      const body = res.body as JobView;
+      return body.state === 'completed' ? body : undefined;
+    }, 5000, 'the replay job to complete');
+    expect(view).toMatchObject({ outcome: 'removed', attemptsMade: 1, data: { verifyFirst: true } });
+    expect(await queue.getJob(id!)).toBeUndefined();
+    expect(slow.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.applied)).toHaveLength(1);
+    // The trail says which job carries the replay.
+    const audit = await slow.automod.services.audit.query({ sessionId: sid });
+    expect(audit.find((r) => r.kind === 'replay')).toMatchObject({ jobId: id, detail: { state: 'delayed', attemptsMade: 1, replayJobId } });
+  });
+});
