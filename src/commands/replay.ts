@@ -47,17 +47,20 @@ export async function runReplay(
       const verb = result.dryRun ? 'would replay' : 'replayed';
       if (result.replayed.length > 0) {
         const outcomeOf = new Map(rows?.map((r) => [r.jobId, r.outcome]));
+        // A delayed job is replayed as a new job: its id gets a column of its own.
+        const renamed = result.replayed.some((r) => r.replayJobId !== undefined);
         io.stdout.write(
           `${table(
-            ['job', 'session', 'participant', 'rule', 'tries', 'was', 'status', ...(rows ? ['now'] : [])],
+            ['job', 'session', 'participant', 'rule', 'tries', 'was', 'status', ...(renamed ? ['replayed as'] : []), ...(rows ? ['now'] : [])],
             result.replayed.map((r) => [
-              r.replayJobId ? `${r.jobId} -> ${r.replayJobId}` : r.jobId,
+              r.jobId,
               r.sessionId,
               r.participantId,
               r.rule ?? '',
               r.attemptsMade,
               r.previousOutcome ?? '',
               r.status ?? '',
+              ...(renamed ? [r.replayJobId ?? ''] : []),
               ...(rows ? [outcomeOf.get(r.replayJobId ?? r.jobId) ?? ''] : []),
             ]),
           )}\n`,
