@@ -27,13 +27,6 @@ import { createVideoSdkClient } from './videosdk/client.js';
 import { createTokenProvider, type TokenProvider } from './videosdk/token.js';
 
 /**
- * Default job lock and stalled-check interval (`AUTOMOD_LOCK_MS`, `AUTOMOD_STALLED_INTERVAL_MS`):
- * a job held by a worker that died is taken over within their sum (< 30 s).
- */
-export const LOCK_DURATION_MS = 15_000;
-export const STALLED_INTERVAL_MS = 10_000;
-
-/**
  * How often a removal job may stall (its worker died or lost its lock) before BullMQ fails it. A
  * removal is safe to run again (claim, fence, check first), so one dead worker must not fail it.
  */

@@ -40,7 +40,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /**
    * BullMQ job lock (`AUTOMOD_LOCK_MS`) and stalled-job check interval
-   * (`AUTOMOD_STALLED_INTERVAL_MS`): a job held by a worker that died is taken over within their sum.
+   * (`AUTOMOD_STALLED_INTERVAL_MS`): a job held by a worker that died is taken over within their sum
+   * (by default 15 s + 10 s, under 30 s).
    */
   lockDurationMs: number;
   stalledIntervalMs: number;

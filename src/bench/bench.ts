@@ -24,6 +24,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs as parseCliArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { parseConfig, type Config, type Env } from '../config.js';
 import { createIngest } from '../events/ingest.js';
@@ -94,25 +95,45 @@ interface Args {
   settleSeconds: number | undefined;
 }
 
+const USAGE = 'usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval] [--settle SECONDS] [--profile] [--keep] [--out DIR]\n';
+
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { quick: false, only: undefined, profile: false, keep: false, out: join(ROOT, '.bench'), settleSeconds: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') args.quick = true;
-    else if (arg === '--profile') args.profile = true;
-    else if (arg === '--keep') args.keep = true;
-    else if (arg === '--out' && argv[i + 1] !== undefined) args.out = resolve(argv[++i]!);
-    else if (arg === '--settle' && /^\d+$/.test(argv[i + 1] ?? '')) args.settleSeconds = Number(argv[++i]);
-    else if (arg === '--only' && ['baseline', 'product', 'eval'].includes(argv[i + 1] ?? '')) args.only = argv[++i] as Args['only'];
-    else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval] [--settle SECONDS] [--profile] [--keep] [--out DIR]\n');
-      process.exit(0);
-    } else {
-      process.stderr.write(`unknown argument: ${arg}\n`);
-      process.exit(2);
-    }
+  let parsed;
+  try {
+    parsed = parseCliArgs({
+      args: [...argv],
+      options: {
+        quick: { type: 'boolean', default: false },
+        profile: { type: 'boolean', default: false },
+        keep: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        settle: { type: 'string' },
+        only: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
   }
-  return args;
+  if (parsed.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const fail = (message: string): never => {
+    process.stderr.write(`${message}\n${USAGE}`);
+    process.exit(2);
+  };
+  if (parsed.settle !== undefined && !/^\d+$/.test(parsed.settle)) fail(`--settle takes whole seconds, got "${parsed.settle}"`);
+  if (parsed.only !== undefined && !['baseline', 'product', 'eval'].includes(parsed.only)) fail(`--only takes baseline, product or eval, got "${parsed.only}"`);
+  return {
+    quick: parsed.quick,
+    only: parsed.only as Args['only'],
+    profile: parsed.profile,
+    keep: parsed.keep,
+    out: parsed.out !== undefined ? resolve(parsed.out) : join(ROOT, '.bench'),
+    settleSeconds: parsed.settle !== undefined ? Number(parsed.settle) : undefined,
+  };
 }
 
 /**

@@ -76,23 +76,26 @@ export function createEventProcessor(deps: EventProcessorDeps) {
 
     const ruleSet = rules.current();
     const plan = counterPlanFor(ruleSet.ruleSet, event.type);
+    // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
+    // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
+    const rejoin =
+      event.type === 'participant-joined' && event.participantId !== undefined ? claims.endWindow(event.sessionId, event.participantId) : undefined;
     // One round trip: the processing marker (another job with the same event id stops here; a
     // redelivery of this job goes on), the counters, the strikes and the lists version.
-    const facts = await counters.observe({
-      event,
-      specs: plan.counterSpecs,
-      strikeWindows: plan.strikeWindows,
-      // The owner is this job as added (id and creation time): its retries and redeliveries share
-      // it, while a later job that reuses the id (a producer's own jobId) does not.
-      marker: { key: keys.eventDone(event.id), owner: `job:${job.id ?? ''}:${job.timestamp}`, ttlSeconds: deps.dedupSeconds },
-    });
+    const [facts] = await Promise.all([
+      counters.observe({
+        event,
+        specs: plan.counterSpecs,
+        strikeWindows: plan.strikeWindows,
+        // The owner is this job as added (id and creation time): its retries and redeliveries share
+        // it, while a later job that reuses the id (a producer's own jobId) does not.
+        marker: { key: keys.eventDone(event.id), owner: `job:${job.id ?? ''}:${job.timestamp}`, ttlSeconds: deps.dedupSeconds },
+      }),
+      rejoin,
+    ]);
     if (facts.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
-    }
-    if (event.type === 'participant-joined' && event.participantId !== undefined) {
-      // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
-      await claims.endWindow(event.sessionId, event.participantId);
     }
     await rules.syncLists(facts.listsVersion);
     const hits = await ruleSet.evaluator.evaluate(event, facts);

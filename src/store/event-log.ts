@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 
@@ -23,16 +22,8 @@ export interface EventLogRecord {
 export interface EventLog {
   /** Whether logging is on (retention above zero). */
   readonly enabled: boolean;
-  /** Logs one entry; answers its id, or undefined when logging is off. */
-  append(entry: EventLogEntry): Promise<string | undefined>;
-  /** Logs several entries in one round trip. */
+  /** Logs entries in one round trip (nothing when logging is off). */
   appendMany(entries: readonly EventLogEntry[]): Promise<void>;
-  /**
-   * Adds the commands that log `entry` (or several) to a pipeline or MULTI the caller sends anyway,
-   * so logging costs no round trip of its own on the events hot path. Does nothing when logging is
-   * off.
-   */
-  appendTo(pipeline: ChainableCommander, entry: EventLogEntry | readonly EventLogEntry[]): void;
   /**
    * Entries logged from `since` to `until` (ms, inclusive), oldest first, read in pages of `count`
    * (default 500).
@@ -55,41 +46,22 @@ export function createEventLog({ redis, keys, retentionHours, now = Date.now }: 
   const enabled = retentionMs > 0;
   const key = keys.eventLog();
 
-  const appendTo = (pipeline: ChainableCommander, entry: EventLogEntry | readonly EventLogEntry[]): void => {
-    if (!enabled) return;
-    const entries: readonly EventLogEntry[] = Array.isArray(entry) ? entry : [entry as EventLogEntry];
-    if (entries.length === 0) return;
-    // Ids are Redis' own time (`*`), so the log is ordered by when events were processed and no
-    // two workers can collide. MINID drops entries past retention; the key TTL makes the whole
-    // stream vanish once logging stops or is turned off.
-    const minId = Math.max(0, now() - retentionMs);
-    for (const e of entries) pipeline.xadd(key, 'MINID', '~', minId, '*', 'e', JSON.stringify(e));
-    pipeline.pexpire(key, retentionMs);
-  };
-
   return {
     enabled,
 
-    async append(entry) {
-      if (!enabled) return undefined;
-      const pipeline = redis.pipeline();
-      appendTo(pipeline, entry);
-      const replies = (await pipeline.exec()) ?? [];
-      const [err, id] = replies[0] ?? [null, null];
-      if (err) throw err;
-      return typeof id === 'string' ? id : undefined;
-    },
-
     async appendMany(entries) {
       if (!enabled || entries.length === 0) return;
+      // Ids are Redis' own time (`*`), so the log is ordered by when events were processed and no
+      // two workers can collide. MINID drops entries past retention; the key TTL makes the whole
+      // stream vanish once logging stops or is turned off.
+      const minId = Math.max(0, now() - retentionMs);
       const pipeline = redis.pipeline();
-      appendTo(pipeline, entries);
+      for (const e of entries) pipeline.xadd(key, 'MINID', '~', minId, '*', 'e', JSON.stringify(e));
+      pipeline.pexpire(key, retentionMs);
       const replies = (await pipeline.exec()) ?? [];
       const failed = replies.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
     },
-
-    appendTo,
 
     async *read({ since, until, count = 500 }) {
       const page = Math.min(Math.max(1, Math.floor(count)), 10_000);

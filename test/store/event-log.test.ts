@@ -20,12 +20,9 @@ describe('event log', () => {
     const keys = createKeys(`${config.keyPrefix}:a`);
     const log = createEventLog({ redis, keys, retentionHours: 1 });
     const start = Date.now() - 1;
-    const id = await log.append(entry(0));
-    expect(id).toMatch(/^\d+-\d+$/);
+    await log.appendMany([entry(0)]);
     await log.appendMany(Array.from({ length: 24 }, (_, i) => entry(i + 1)));
-    const pipeline = redis.pipeline();
-    log.appendTo(pipeline, entry(25));
-    await pipeline.exec();
+    await log.appendMany([entry(25)]);
 
     const read = await collect(log.read({ since: start, count: 7 }));
     expect(read.map((r) => r.event.id)).toEqual(Array.from({ length: 26 }, (_, i) => `e${i}`));
@@ -43,7 +40,7 @@ describe('event log', () => {
     // Old entries, written as if long ago.
     for (let i = 0; i < 300; i++) await redis.xadd(keys.eventLog(), `${1000 + i}-0`, 'e', JSON.stringify(entry(i)));
     const log = createEventLog({ redis, keys, retentionHours: 1 });
-    await log.append(entry(999));
+    await log.appendMany([entry(999)]);
     // MINID ~ trims whole stream nodes: most old entries are gone, the new one stays.
     expect(await redis.xlen(keys.eventLog())).toBeLessThan(301);
     const recent = await collect(log.read({ since: Date.now() - 60_000 }));
@@ -54,8 +51,7 @@ describe('event log', () => {
     const keys = createKeys(`${config.keyPrefix}:c`);
     const log = createEventLog({ redis, keys, retentionHours: 0 });
     expect(log.enabled).toBe(false);
-    expect(await log.append(entry(1))).toBeUndefined();
-    await log.appendMany([entry(2)]);
+    await log.appendMany([entry(1), entry(2)]);
     expect(await redis.exists(keys.eventLog())).toBe(0);
   });
 });
