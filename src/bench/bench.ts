@@ -31,10 +31,12 @@ import { createIngest } from '../events/ingest.js';
 import { createLogger } from '../logger.js';
 import { createQueues, type Queues } from '../queues.js';
 import { createSimulator, type SimCall, type Simulator } from '../simulator/simulator.js';
+import { createEventLog, type EventLog } from '../store/event-log.js';
 import { createKeys, type Keys } from '../store/keys.js';
 import { writeBenchRules } from './bench-rules.js';
 import { waitForDrain } from './drain.js';
 import { measureEvaluation } from './eval-micro.js';
+import { measureProcessor } from './processor-micro.js';
 import { runPaced } from './pacer.js';
 import { measureRawDrain, measureRawTwoHop } from './raw-baseline.js';
 import { commandStats, commandsPer, deleteKeys, prefixFootprint, redisVersion, usedMemory } from './redis-memory.js';
@@ -56,6 +58,8 @@ interface Sizes {
   /** Longest wait after the run for retention to bring Redis back down. */
   settleMaxMs: number;
   evalEvents: number;
+  /** Events per round of the processor-alone measurement. */
+  processorEvents: number;
 }
 
 const FULL: Sizes = {
@@ -68,6 +72,7 @@ const FULL: Sizes = {
   latencyMs: 20_000,
   settleMaxMs: 120_000,
   evalEvents: 20_000,
+  processorEvents: 10_000,
 };
 
 const QUICK: Sizes = {
@@ -80,6 +85,7 @@ const QUICK: Sizes = {
   latencyMs: 1500,
   settleMaxMs: 1000,
   evalEvents: 1000,
+  processorEvents: 500,
 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -260,7 +266,7 @@ async function main(): Promise<number> {
 }
 
 function isComplete(r: Partial<BenchResults>): r is BenchResults {
-  return r.rawDrain !== undefined && r.rawTwoHop !== undefined && r.saturation !== undefined && r.latency !== undefined && r.memory !== undefined && r.evaluation !== undefined;
+  return r.rawDrain !== undefined && r.rawTwoHop !== undefined && r.saturation !== undefined && r.latency !== undefined && r.memory !== undefined && r.evaluation !== undefined && r.processor !== undefined;
 }
 
 /** Raw BullMQ on the same Redis, in a child process: the yardstick for the product's figures. */
@@ -284,7 +290,7 @@ async function runBaseline(run: Run): Promise<Pick<BenchResults, 'rawDrain' | 'r
 }
 
 /** The product in a worker process: saturation, paced latency, memory; evaluation while it settles. */
-async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | 'latency' | 'memory' | 'evaluation'>> {
+async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | 'latency' | 'memory' | 'evaluation' | 'processor'>> {
   const { sizes, say, simulator, config, keys, monitor, queues } = run;
   const satViolators = saturationEvents(sizes.saturationEvents, 0).offenders;
   const latViolators = Math.round(((sizes.latencyRate * sizes.latencyMs) / 1000) * 0.02);
@@ -325,7 +331,7 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     const sat = saturationEvents(sizes.saturationEvents, Date.now());
     say(`saturation: ${sat.events.length} events (${sat.violations} violations by ${sat.offenders} offenders) queued up front`);
     const ingest = createIngest({ redis: run.producer, keys, queue: queues.events, dedupSeconds: config.dedupSeconds });
-    const logBefore = await monitor.xlen(keys.eventLog());
+    const eventLog = createEventLog({ redis: monitor, keys, retentionHours: config.eventLogHours });
     await queues.events.pause();
     const ingestStart = wallClockMs();
     for (let i = 0; i < sat.events.length; i += 500) await ingest.ingest(sat.events.slice(i, i + 500));
@@ -343,7 +349,7 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     if (config.eventLogHours > 0) {
       const until = wallClockMs() + 2000;
       for (;;) {
-        logged = (await monitor.xlen(keys.eventLog())) - logBefore;
+        logged = await countLogged(eventLog, satStart);
         if (logged >= sat.events.length || wallClockMs() > until) break;
         await sleep(50);
       }
@@ -403,6 +409,8 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     if (finalRss) memory.rss.peak = Math.max(memory.rss.peak, finalRss.peakMb);
     const leftover = await prefixFootprint(monitor, config.keyPrefix);
     say(`  ${memory.redis.end.toFixed(2)} MB after ${settleSeconds} s; the run's own keys: ${leftover.keys} (${(leftover.bytes / 1024).toFixed(0)} KB)`);
+    // After the memory figures: it writes to Redis (under a prefix of its own, deleted here).
+    const processor = await runProcessorAlone(run);
 
     return {
       saturation: {
@@ -436,6 +444,7 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
         leftover,
       },
       evaluation,
+      processor,
     };
   } finally {
     if (sampler) clearInterval(sampler);
@@ -449,6 +458,28 @@ async function runEvaluation(run: Run): Promise<BenchResults['evaluation']> {
   const evaluation = await measureEvaluation(run.rulesDir, saturationEvents(run.sizes.evalEvents, Date.now()).events, createLogger({ logLevel: 'warn' }));
   run.say(`  ${evaluation.eventsPerSec} events/s one at a time, ${evaluation.concurrentEventsPerSec} with 50 at once`);
   return evaluation;
+}
+
+/** The events processor without BullMQ, in this process, under a prefix of its own. */
+async function runProcessorAlone(run: Run): Promise<BenchResults['processor']> {
+  const config = parseConfig({ ...run.env, AUTOMOD_PREFIX: `${run.prefix}-proc` });
+  run.say(`events processor alone (in this process, no BullMQ): ${run.sizes.processorEvents} events per round, ${config.eventConcurrency} at once`);
+  try {
+    const result = await measureProcessor(config, saturationEvents(run.sizes.processorEvents, Date.now()).events, createLogger({ logLevel: 'warn' }), {
+      concurrency: config.eventConcurrency,
+    });
+    run.say(`  ${result.eventsPerSec} events/s, ${result.cpuUsPerEvent} us CPU per event`);
+    return result;
+  } finally {
+    await deleteKeys(run.monitor, `${config.keyPrefix}*`).catch(() => undefined);
+  }
+}
+
+/** Entries in the processed-event log logged since `since` (ms). */
+async function countLogged(eventLog: EventLog, since: number): Promise<number> {
+  let n = 0;
+  for await (const _ of eventLog.read({ since })) n += 1;
+  return n;
 }
 
 /** Remove calls for participants whose id starts with `participantPrefix`, once `expected` of them arrived. */

@@ -1,5 +1,6 @@
 import { table } from '../commands/format.js';
 import type { EvalMicroResult } from './eval-micro.js';
+import type { ProcessorMicroResult } from './processor-micro.js';
 import type { RawDrainResult, RawTwoHopResult } from './raw-baseline.js';
 import { round, type LatencySummary } from './stats.js';
 
@@ -47,6 +48,8 @@ export interface BenchResults {
     leftover: { keys: number; bytes: number; byKind: Record<string, { keys: number; bytes: number }> };
   };
   evaluation: EvalMicroResult;
+  /** The events processor without BullMQ (not judged: it splits the worker's CPU per event). */
+  processor: ProcessorMicroResult;
 }
 
 export interface TargetCheck {
@@ -103,13 +106,22 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
   };
   const lat = (l: LatencySummary) => `p50 ${fmtMs(l.p50)}  p99 ${fmtMs(l.p99)}  max ${fmtMs(l.max)}`;
   const rows: string[][] = [];
-  if (r.rawDrain) rows.push(['raw BullMQ no-op drain', `${fmtInt(r.rawDrain.jobs)} jobs`, `${fmtInt(r.rawDrain.jobsPerSec)} jobs/s`, 'baseline', '']);
+  if (r.rawDrain) {
+    const cpu = cpuPerItem(r.rawDrain.workerCpuPct, r.rawDrain.jobsPerSec);
+    rows.push(['raw BullMQ no-op drain', `${fmtInt(r.rawDrain.jobs)} jobs`, `${fmtInt(r.rawDrain.jobsPerSec)} jobs/s, worker ${cpu} us CPU/job`, 'baseline', '']);
+  }
   if (r.rawTwoHop) {
     rows.push(['raw BullMQ two hops, add -> B done', `${fmtInt(r.rawTwoHop.sent)} at ${r.rawTwoHop.ratePerSec}/s`, lat(r.rawTwoHop.latencyMs), 'baseline', '']);
   }
   if (r.saturation) {
     const ratio = r.rawDrain ? ` = ${r.saturation.ratioToRaw.toFixed(2)} x raw` : '';
-    rows.push(['saturation: events drained', `${fmtInt(r.saturation.events)} events, 30 rules`, `${fmtInt(r.saturation.eventsPerSec)} events/s${ratio}`, ...mark('saturation vs raw drain')]);
+    const cpu = cpuPerItem(r.saturation.workerCpuPct, r.saturation.eventsPerSec);
+    rows.push([
+      'saturation: events drained',
+      `${fmtInt(r.saturation.events)} events, 30 rules`,
+      `${fmtInt(r.saturation.eventsPerSec)} events/s${ratio}, worker ${cpu} us CPU/event`,
+      ...mark('saturation vs raw drain'),
+    ]);
   }
   if (r.latency) {
     rows.push([
@@ -137,7 +149,21 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
       ...mark('rule evaluation (30 rules, 1 core)'),
     ]);
   }
+  if (r.processor) {
+    rows.push([
+      'events processor alone (no BullMQ)',
+      `${fmtInt(r.processor.events)} events, real Redis`,
+      `${fmtInt(r.processor.eventsPerSec)} events/s, ${fmtInt(r.processor.cpuUsPerEvent)} us CPU/event`,
+      'not judged',
+      '',
+    ]);
+  }
   return table(['measure', 'size', 'measured', 'target', 'result'], rows);
+}
+
+/** Microseconds of worker CPU per job or event, from CPU use (% of one core) and throughput. */
+function cpuPerItem(cpuPct: number, perSec: number): string {
+  return perSec > 0 ? fmtInt((cpuPct / 100 / perSec) * 1e6) : '-';
 }
 
 export function fmtMs(ms: number): string {

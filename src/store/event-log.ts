@@ -8,8 +8,9 @@ export interface EventLogEntry {
   rulesVersion: string;
 }
 
-/** An entry as read back, with its stream id and the time it was logged. */
+/** An entry as read back, with the stream id of its batch and the time it was logged. */
 export interface EventLogRecord {
+  /** The stream entry that holds it (entries logged together share one). */
   id: string;
   /** When the entry was logged (ms since the epoch, from the stream id). */
   at: number;
@@ -18,15 +19,18 @@ export interface EventLogRecord {
   rulesVersion: string;
 }
 
-/** The processed-event log that backtests replay; a stream trimmed by age. */
+/**
+ * The processed-event log that backtests replay; a stream trimmed by age. Entries logged together
+ * share one stream entry, one `e` field each: a batch costs Redis one XADD, not one per event.
+ */
 export interface EventLog {
   /** Whether logging is on (retention above zero). */
   readonly enabled: boolean;
-  /** Logs entries in one round trip (nothing when logging is off). */
+  /** Logs entries in one round trip and one stream entry (nothing when logging is off). */
   appendMany(entries: readonly EventLogEntry[]): Promise<void>;
   /**
-   * Entries logged from `since` to `until` (ms, inclusive), oldest first, read in pages of `count`
-   * (default 500).
+   * Entries logged from `since` to `until` (ms, inclusive), oldest first, reading `count` stream
+   * entries (batches) per round trip (default 20).
    */
   read(range: { since: number; until?: number; count?: number }): AsyncIterable<EventLogRecord>;
 }
@@ -55,24 +59,23 @@ export function createEventLog({ redis, keys, retentionHours, now = Date.now }: 
       // two workers can collide. MINID drops entries past retention; the key TTL makes the whole
       // stream vanish once logging stops or is turned off.
       const minId = Math.max(0, now() - retentionMs);
+      const fields: string[] = [];
+      for (const e of entries) fields.push('e', JSON.stringify(e));
       const pipeline = redis.pipeline();
-      for (const e of entries) pipeline.xadd(key, 'MINID', '~', minId, '*', 'e', JSON.stringify(e));
+      pipeline.xadd(key, 'MINID', '~', minId, '*', ...fields);
       pipeline.pexpire(key, retentionMs);
       const replies = (await pipeline.exec()) ?? [];
       const failed = replies.find(([err]) => err);
       if (failed?.[0]) throw failed[0];
     },
 
-    async *read({ since, until, count = 500 }) {
+    async *read({ since, until, count = 20 }) {
       const page = Math.min(Math.max(1, Math.floor(count)), 10_000);
       let start = String(Math.max(0, Math.floor(since)));
       const end = until === undefined ? '+' : String(Math.max(0, Math.floor(until)));
       for (;;) {
         const entries = await redis.xrange(key, start, end, 'COUNT', page);
-        for (const [id, fields] of entries) {
-          const record = parseEntry(id, fields);
-          if (record) yield record;
-        }
+        for (const [id, fields] of entries) yield* parseEntry(id, fields);
         const last = entries.at(-1);
         if (!last || entries.length < page) return;
         start = `(${last[0]}`;
@@ -81,21 +84,24 @@ export function createEventLog({ redis, keys, retentionHours, now = Date.now }: 
   };
 }
 
-function parseEntry(id: string, fields: string[]): EventLogRecord | undefined {
-  const i = fields.indexOf('e');
-  const raw = i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
-  if (raw === undefined) return undefined;
-  try {
-    const value = JSON.parse(raw) as Partial<EventLogEntry>;
-    if (!value || typeof value.event !== 'object' || value.event === null) return undefined;
-    return {
+/** The records of one stream entry; unreadable ones are skipped. */
+function* parseEntry(id: string, fields: string[]): Generator<EventLogRecord> {
+  const at = Number(id.slice(0, id.indexOf('-')));
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] !== 'e') continue;
+    let value: Partial<EventLogEntry>;
+    try {
+      value = JSON.parse(fields[i + 1]!) as Partial<EventLogEntry>;
+    } catch {
+      continue;
+    }
+    if (!value || typeof value.event !== 'object' || value.event === null) continue;
+    yield {
       id,
-      at: Number(id.slice(0, id.indexOf('-'))),
+      at,
       event: value.event as Record<string, unknown>,
       hits: Array.isArray(value.hits) ? value.hits : [],
       rulesVersion: typeof value.rulesVersion === 'string' ? value.rulesVersion : '',
     };
-  } catch {
-    return undefined;
   }
 }

@@ -31,7 +31,7 @@ describe('npm run bench --quick', () => {
     const { code } = await exited(child);
     expect(code, stderr).toBe(0);
 
-    for (const line of ['raw BullMQ no-op drain', 'raw BullMQ two hops', 'saturation: events drained', 'paced: event enqueue -> remove call', 'worker RSS', 'Redis used_memory', 'rule evaluation alone']) {
+    for (const line of ['raw BullMQ no-op drain', 'raw BullMQ two hops', 'saturation: events drained', 'paced: event enqueue -> remove call', 'worker RSS', 'Redis used_memory', 'rule evaluation alone', 'events processor alone']) {
       expect(stdout).toContain(line);
     }
     expect(stdout).toContain('Quick run');
@@ -47,10 +47,16 @@ describe('npm run bench --quick', () => {
     };
     expect(report.mode).toBe('quick');
     expect(Object.keys(report.versions)).toEqual(expect.arrayContaining(['node', 'redis', 'bullmq', 'ioredis', 'json-rules-engine']));
-    expect(Object.keys(report.results).sort()).toEqual(['evaluation', 'latency', 'memory', 'rawDrain', 'rawTwoHop', 'saturation']);
+    expect(Object.keys(report.results).sort()).toEqual(['evaluation', 'latency', 'memory', 'processor', 'rawDrain', 'rawTwoHop', 'saturation']);
     expect(report.targets).toHaveLength(5);
     expect(report.workerEnv.VIDEOSDK_SECRET).toBeUndefined();
-    const results = report.results as { saturation: { events: number; logged: number; failed: number }; latency: { violations: number; removeCalls: number } };
+    const results = report.results as {
+      saturation: { events: number; logged: number; failed: number };
+      latency: { violations: number; removeCalls: number };
+      processor: { events: number; cpuUsPerEvent: number };
+    };
+    expect(results.processor.events).toBeGreaterThan(0);
+    expect(results.processor.cpuUsPerEvent).toBeGreaterThan(0);
     // Every queued event was processed and logged, every paced violation became a remove call.
     expect(results.saturation.logged).toBe(results.saturation.events);
     expect(results.saturation.failed).toBe(0);
@@ -61,7 +67,8 @@ describe('npm run bench --quick', () => {
       const left: string[] = [];
       let cursor = '0';
       do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${report.workerEnv.AUTOMOD_PREFIX}}*`, 'COUNT', 1000);
+        // The worker's prefix and the processor measurement's own (`<prefix>-proc`).
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `{${report.workerEnv.AUTOMOD_PREFIX}*`, 'COUNT', 1000);
         cursor = next;
         left.push(...keys);
       } while (cursor !== '0');

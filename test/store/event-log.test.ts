@@ -16,7 +16,7 @@ async function collect(iterable: AsyncIterable<EventLogRecord>): Promise<EventLo
 const entry = (i: number) => ({ event: { id: `e${i}`, type: 'chat-message' }, hits: [{ rule: 'r', mode: 'enforce', action: 'flag' }], rulesVersion: 'v1' });
 
 describe('event log', () => {
-  it('appends and reads back in order across pages', async () => {
+  it('appends and reads back in order across pages, one stream entry per batch', async () => {
     const keys = createKeys(`${config.keyPrefix}:a`);
     const log = createEventLog({ redis, keys, retentionHours: 1 });
     const start = Date.now() - 1;
@@ -24,8 +24,12 @@ describe('event log', () => {
     await log.appendMany(Array.from({ length: 24 }, (_, i) => entry(i + 1)));
     await log.appendMany([entry(25)]);
 
-    const read = await collect(log.read({ since: start, count: 7 }));
+    // A batch costs Redis one entry; records of one batch share its id and time.
+    expect(await redis.xlen(keys.eventLog())).toBe(3);
+    const read = await collect(log.read({ since: start, count: 1 }));
     expect(read.map((r) => r.event.id)).toEqual(Array.from({ length: 26 }, (_, i) => `e${i}`));
+    expect(new Set(read.slice(1, 25).map((r) => r.id)).size).toBe(1);
+    expect(read[0]?.id).not.toBe(read[1]?.id);
     expect(read[0]?.hits).toEqual([{ rule: 'r', mode: 'enforce', action: 'flag' }]);
     expect(read[0]?.rulesVersion).toBe('v1');
     expect(read[0]?.at).toBeGreaterThanOrEqual(start - 1000);
@@ -33,6 +37,15 @@ describe('event log', () => {
     const ttl = await redis.pttl(keys.eventLog());
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(await collect(log.read({ since: start, until: start - 1 }))).toEqual([]);
+  });
+
+  it('skips unreadable records and keeps the rest of their batch', async () => {
+    const keys = createKeys(`${config.keyPrefix}:d`);
+    const log = createEventLog({ redis, keys, retentionHours: 1 });
+    const start = Date.now() - 1;
+    await redis.xadd(keys.eventLog(), '*', 'e', JSON.stringify(entry(1)), 'e', '{not json', 'x', 'other field', 'e', JSON.stringify({ hits: [] }), 'e', JSON.stringify(entry(2)));
+    const read = await collect(log.read({ since: start }));
+    expect(read.map((r) => r.event.id)).toEqual(['e1', 'e2']);
   });
 
   it('drops entries older than the retention', async () => {
