@@ -133,13 +133,6 @@ export class WebhookSignatureError extends AutomodError {
   }
 }
 
-/** Removals are paused (by an operator or after a credential failure). */
-export class RemovalsPausedError extends AutomodError {
-  constructor(reason: string) {
-    super('ERR_REMOVALS_PAUSED', `removals are paused: ${reason}`, { retryable: true });
-  }
-}
-
 /** A command-line request that cannot be carried out as given. */
 export class UsageError extends AutomodError {
   constructor(message: string) {
@@ -159,19 +152,3 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof AutomodError) return err.retryable;
   return true;
 }
-
-/** Every code this hierarchy can produce; a catalogue test keeps them unique. */
-export const ERROR_CODES = [
-  'ERR_CONFIG',
-  'ERR_INVALID_EVENT',
-  'ERR_INVALID_REMOVAL',
-  'ERR_RULES',
-  'ERR_VIDEOSDK_CREDENTIAL',
-  'ERR_VIDEOSDK_TRANSIENT',
-  'ERR_VIDEOSDK_REJECTED',
-  'ERR_VIDEOSDK_NO_CREDENTIAL',
-  'ERR_WEBHOOK_SIGNATURE',
-  'ERR_REMOVALS_PAUSED',
-  'ERR_USAGE',
-  'ERR_NOT_FOUND',
-] as const;

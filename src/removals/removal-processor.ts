@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Queue } from 'bullmq';
-import { AutomodError, CredentialMissingError, InvalidRemovalError, VideoSdkApiError } from '../errors.js';
+import { CredentialMissingError, InvalidRemovalError, isRetryable, VideoSdkApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ApiAttemptRecord, AuditStore } from '../store/audit.js';
@@ -124,8 +124,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
         throw new WaitingError();
       }
       if (err instanceof UnrecoverableError || err instanceof DelayedError || err instanceof WaitingError) throw err;
-      const transient = !(err instanceof AutomodError) || err.retryable;
-      if (!transient) {
+      if (!isRetryable(err)) {
         // Nothing another try could change: record it now rather than burn the attempts.
         await finish(job, data, 'failed', undefined, { message: err instanceof Error ? err.message : String(err) });
         throw new UnrecoverableError(err instanceof Error ? err.message : String(err));

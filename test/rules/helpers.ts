@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { cp, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,14 @@ export async function tempRules(files: Record<string, unknown> = {}, lists: Reco
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   for (const [name, content] of Object.entries(lists)) await writeFile(join(dir, 'lists', `${name}.txt`), content);
   return dir;
+}
+
+/**
+ * An event for session `sessionId` with a fresh id: a chat message by `p1` in meeting
+ * `room-<sessionId>` unless `fields` say otherwise.
+ */
+export function testEvent(sessionId: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id: `${sessionId}-${randomBytes(4).toString('hex')}`, type: 'chat-message', meetingId: `room-${sessionId}`, sessionId, participantId: 'p1', ...fields };
 }
 
 export async function removeDir(dir: string | undefined): Promise<void> {

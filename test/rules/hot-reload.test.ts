@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRulesReload } from '../../src/rules-commands.js';
 import type { AuditRecord } from '../../src/store/audit.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { capture, fired, removeDir, send, tempRules } from './helpers.js';
+import { capture, fired, removeDir, send, tempRules, testEvent } from './helpers.js';
 
 const flagWord = (name: string, word: string) => ({
   name,
@@ -17,7 +16,7 @@ const flagWord = (name: string, word: string) => ({
   },
   event: { type: 'flag', params: { reason: `said ${word}` } },
 });
-const chat = (sid: string, text: string) => ({ id: `${sid}-${randomBytes(4).toString('hex')}`, type: 'chat-message', sessionId: sid, participantId: 'p1', data: { text } });
+const chat = (sid: string, text: string) => testEvent(sid, { data: { text } });
 
 async function reloads(h: Harness): Promise<AuditRecord[]> {
   return h.automod.services.audit.query({ kind: 'rules-reload' });

@@ -1,20 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { fired, removeDir, send, tempRules } from './helpers.js';
+import { fired, removeDir, send, tempRules, testEvent } from './helpers.js';
 
 // Live lists (`automod lists add|remove`, the same ListStore calls) change what the rules see
 // from the next event on, without a restart, for inList, notInList and containsWord.
 
-const event = (sid: string, type: string, participantId: string, data: Record<string, unknown> = {}) => ({
-  id: `${sid}-${randomBytes(4).toString('hex')}`,
-  type,
-  meetingId: `room-${sid}`,
-  sessionId: sid,
-  participantId,
-  participantName: participantId,
-  data,
-});
+const event = (sid: string, type: string, participantId: string, data: Record<string, unknown> = {}) => testEvent(sid, { type, participantId, participantName: participantId, data });
 
 describe('live lists, through the worker', () => {
   let h: Harness;

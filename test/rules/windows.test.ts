@@ -1,22 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { fired, removeDir, send, tempRules } from './helpers.js';
+import { fired, removeDir, send, tempRules, testEvent } from './helpers.js';
 
 // Windows and counters through the real worker path: HTTP -> queue -> counters in Redis ->
 // rules -> event log and audit. The shipped chat-flood rule fires at the 8th message within 10 s.
 
 const T0 = Date.parse('2026-03-02T12:00:00.000Z');
-const chat = (sid: string, participantId: string, ms: number, extra: Record<string, unknown> = {}) => ({
-  id: `${sid}-${participantId}-${ms}-${randomBytes(3).toString('hex')}`,
-  type: 'chat-message',
-  meetingId: `room-${sid}`,
-  sessionId: sid,
-  participantId,
-  timestamp: new Date(T0 + ms).toISOString(),
-  data: { text: `message at ${ms}` },
-  ...extra,
-});
+const chat = (sid: string, participantId: string, ms: number, extra: Record<string, unknown> = {}) =>
+  testEvent(sid, { participantId, timestamp: new Date(T0 + ms).toISOString(), data: { text: `message at ${ms}` }, ...extra });
 
 describe('windows at their edges, through the worker', () => {
   let h: Harness;
