@@ -6,7 +6,7 @@
  *   node dist/bench/bench.js [--quick] [--only baseline|product|eval] [--settle SECONDS] [--profile] [--keep] [--out DIR]
  *
  * --quick     tiny sizes (seconds): proves the bench works; the targets are not judged
- * --only      one part: raw BullMQ baseline, the product (worker process), or rule evaluation
+ * --only      one part: raw BullMQ baseline, the product (worker process, then its event code alone), or rule evaluation
  * --settle    longest wait for Redis memory to come back down after the run (default 120 s)
  * --profile   the worker runs with --cpu-prof; profiles land in OUT/profiles
  * --keep      leave the run's Redis keys (prefix {bench-...}) for inspection
