@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { createServices } from '../automod.js';
 import type { Config } from '../config.js';
@@ -37,10 +38,12 @@ export async function measureProcessor(
   try {
     await rules.load();
     const processor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds });
+    // Fresh per call too, so that measuring twice on one prefix finds no duplicates.
+    const tag = randomBytes(3).toString('hex');
     const runRound = async (n: number) => {
       const now = Date.now();
       const jobs = events.map((e, i) => {
-        const data = { ...e, id: `${e.id}-r${n}`, ...(e.participantId !== undefined ? { participantId: `${e.participantId}-r${n}` } : {}) };
+        const data = { ...e, id: `${e.id}-${tag}-r${n}`, ...(e.participantId !== undefined ? { participantId: `${e.participantId}-${tag}-r${n}` } : {}) };
         return { id: `proc-${n}-${i}`, timestamp: now, data } as unknown as Job;
       });
       const cpu0 = process.cpuUsage();
