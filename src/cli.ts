@@ -45,7 +45,7 @@ function rulesDir(path: string | undefined): string {
 
 /** Logs of one-shot commands go to stderr and stay quiet unless LOG_LEVEL asks. */
 function commandLogger(cfg: Config) {
-  return createLogger({ logLevel: process.env.LOG_LEVEL ? cfg.logLevel : 'warn' });
+  return createLogger({ logLevel: process.env.LOG_LEVEL ? cfg.logLevel : 'warn', logFormat: cfg.logFormat, tty: process.stderr.isTTY });
 }
 
 async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
@@ -91,7 +91,7 @@ program
   .option('--no-http', 'do not serve the HTTP API')
   .action(async (options: { only?: 'events' | 'removals'; http: boolean }) => {
     const cfg = config();
-    const logger = createLogger(cfg);
+    const logger = createLogger({ logLevel: cfg.logLevel, logFormat: cfg.logFormat, tty: process.stderr.isTTY });
     // A worker's live heap is small (about 25 MB) but churns fast; V8 would let it grow to several
     // times that before a full collection. Growing by at most half keeps RSS flat under load (about
     // 140 MB at saturation instead of 200+) for no measurable throughput. NODE_OPTIONS still wins.

@@ -52,11 +52,17 @@ export interface Config {
   jobsKeepHours: number;
   jobsKeepCount: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * `LOG_FORMAT`: `json` (one JSON object a line), `pretty` (coloured lines for a person) or `auto`
+   * (the default: pretty when the log goes to a terminal, else JSON).
+   */
+  logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 /**
  * Reads the configuration from `env` (never from `process.env` directly) and reports every
@@ -147,6 +153,11 @@ export function parseConfig(env: Env): Config {
     problems.push({ path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"` });
   }
 
+  const logFormat = (read('LOG_FORMAT') ?? 'auto').toLowerCase();
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    problems.push({ path: 'LOG_FORMAT', message: `must be one of ${LOG_FORMATS.join(', ')}, got "${logFormat}"` });
+  }
+
   const backoffMs = int('AUTOMOD_BACKOFF_MS', 1000, 1);
   const backoffMaxMs = int('AUTOMOD_BACKOFF_MAX_MS', 60000, 1);
   if (backoffMaxMs < backoffMs) {
@@ -187,6 +198,7 @@ export function parseConfig(env: Env): Config {
     jobsKeepHours: hours('AUTOMOD_JOBS_KEEP_HOURS', 24, 0.001),
     jobsKeepCount: int('AUTOMOD_JOBS_KEEP_COUNT', 10000, 10),
     logLevel: logLevel as Config['logLevel'],
+    logFormat: logFormat as Config['logFormat'],
   };
 
   if (config.http.apiToken !== undefined && config.http.apiToken.length < MIN_API_TOKEN_LENGTH) {

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import type { Config } from './config.js';
 
 export type { Logger } from 'pino';
@@ -37,18 +38,38 @@ export const REDACT_PATHS = [
   '*.REDIS_URL',
 ];
 
+/** How the log is written: `auto` is resolved by the caller, who knows whether stderr is a terminal. */
+export interface LoggerOptions {
+  logLevel: Config['logLevel'];
+  logFormat?: Config['logFormat'];
+  /** Whether the destination is a terminal: decides `auto`, and colours in `pretty`. */
+  tty?: boolean;
+}
+
 /**
- * The worker's logger: pino JSON, one line per decision. `destination` is a parameter so tests
- * can read every line (and scan them for secrets).
+ * The worker's logger: pino JSON, one line per decision; or, for a person at a terminal, pino-pretty
+ * lines (`LOG_FORMAT=pretty`, or `auto` on a TTY). Redaction happens before either. `destination`
+ * is a parameter so tests can read every line (and scan them for secrets).
  */
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+export function createLogger(options: LoggerOptions, destination?: DestinationStream): Logger {
+  const format = options.logFormat === 'auto' || options.logFormat === undefined ? (options.tty ? 'pretty' : 'json') : options.logFormat;
+  const stream =
+    format === 'pretty'
+      ? pretty({
+          destination: destination ?? 2,
+          colorize: options.tty ?? false,
+          sync: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,service',
+        })
+      : (destination ?? pino.destination({ fd: 2, sync: false }));
   return pino(
     {
-      level: config.logLevel,
+      level: options.logLevel,
       base: { service: 'automod' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination ?? pino.destination({ fd: 2, sync: false }),
+    stream,
   );
 }

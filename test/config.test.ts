@@ -47,6 +47,7 @@ describe('parseConfig', () => {
       jobsKeepHours: 24,
       jobsKeepCount: 10000,
       logLevel: 'info',
+      logFormat: 'auto',
     });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.videosdk)).toBe(true);
@@ -85,6 +86,7 @@ describe('parseConfig', () => {
       AUTOMOD_JOBS_KEEP_HOURS: '2',
       AUTOMOD_JOBS_KEEP_COUNT: '50',
       LOG_LEVEL: 'DEBUG',
+      LOG_FORMAT: 'Pretty',
     });
     expect(config).toMatchObject({
       redis: { url: 'rediss://user:pw@redis.internal:6380/2', clusterNodes: [{ host: 'node-a', port: 7000 }, { host: 'node-b', port: 7001 }, { host: '::1', port: 7002 }] },
@@ -108,6 +110,7 @@ describe('parseConfig', () => {
       jobsKeepHours: 2,
       jobsKeepCount: 50,
       logLevel: 'debug',
+      logFormat: 'pretty',
     });
     // `\n` escapes in a one-line PEM become newlines.
     expect(config.videosdk.webhookPublicKey).toBe(PEM.replace(/\\n/g, '\n'));
@@ -144,6 +147,7 @@ describe('parseConfig', () => {
       AUTOMOD_JOBS_KEEP_HOURS: '0',
       AUTOMOD_JOBS_KEEP_COUNT: '1',
       LOG_LEVEL: 'loud',
+      LOG_FORMAT: 'xml',
       AUTOMOD_HTTP_HOST: '10.0.0.5',
     });
     const paths = found.map((p) => p.path);
@@ -173,6 +177,7 @@ describe('parseConfig', () => {
         'AUTOMOD_JOBS_KEEP_HOURS',
         'AUTOMOD_JOBS_KEEP_COUNT',
         'LOG_LEVEL',
+        'LOG_FORMAT',
         'AUTOMOD_HTTP_HOST',
       ].sort(),
     );

@@ -10,7 +10,7 @@ async function exposedNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     names.add(metric.name);
-    if (metric.type === 'histogram') for (const suffix of SUFFIXES) names.add(metric.name + suffix);
+    if (String(metric.type) === 'histogram') for (const suffix of SUFFIXES) names.add(metric.name + suffix);
   }
   return names;
 }
