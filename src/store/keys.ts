@@ -1,10 +1,38 @@
+// `%` is escaped too, so an id that already spells an escape (`a%3Ab`) stays apart from `a:b`.
+const ESCAPES: Record<string, string> = { '%': '%25', ':': '%3A', '{': '%7B', '}': '%7D' };
+const UNESCAPES: Record<string, string> = Object.fromEntries(Object.entries(ESCAPES).map(([c, e]) => [e, c]));
+
+/**
+ * One part of a key, made unambiguous: parts are joined with `:`, so a `:` inside an id would let
+ * `team` + `a:b` and `team:a` + `b` share a key. Only `%`, `:`, `{` and `}` are escaped (braces so
+ * no id can form a Redis Cluster hash tag), so every id without them keeps the key it always had.
+ */
+export function encodeKeyPart(part: string): string {
+  return part.replace(/[%:{}]/g, (c) => ESCAPES[c]!);
+}
+
+/** The inverse of `encodeKeyPart`, for an id read back out of a key. */
+export function decodeKeyPart(part: string): string {
+  return part.replace(/%(?:25|3A|7B|7D)/g, (e) => UNESCAPES[e]!);
+}
+
+/**
+ * Builds a key from the prefix and its parts; the one place that knows the key layout. The prefix
+ * goes in as it is (validated config that carries the hash tag); every part is encoded.
+ */
+export function buildKey(keyPrefix: string, parts: readonly string[]): string {
+  let key = keyPrefix;
+  for (const part of parts) key += `:${encodeKeyPart(part)}`;
+  return key;
+}
+
 /**
  * Every Redis key the worker writes, in one place. All keys start with the hash-tagged prefix
  * (`{automod}`) so they hash to one Redis Cluster slot, together with BullMQ's queues, which lets
- * scripts and MULTI touch several of them at once.
+ * scripts and MULTI touch several of them at once. Every id in a key goes through `buildKey`.
  */
 export function createKeys(keyPrefix: string) {
-  const k = (...parts: string[]) => [keyPrefix, ...parts].join(':');
+  const k = (...parts: string[]) => buildKey(keyPrefix, parts);
   return {
     prefix: keyPrefix,
     /** Event ids seen at intake (dedup window). */
