@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
-import { Command, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { createServices, startAutomod, type Services } from './automod.js';
+import { completionScript, SHELLS, type Shell } from './cli-completion.js';
+import { addHelpDetails } from './cli-help.js';
 import { printJson, table, type CommandIo } from './commands/format.js';
 import { parseLimit, runAudit, runJob, runJobs, runSession } from './commands/inspect.js';
 import { runPause, runResume } from './commands/pause.js';
@@ -26,7 +28,9 @@ program
   .name('automod')
   .description('Rule-based auto-moderation worker for VideoSDK meetings')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors are thrown instead of exiting 1, so they exit 2 like every other usage error.
+  .exitOverride();
 
 // `automod jobs | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -338,15 +342,19 @@ program
   .command('pause')
   .description('pause removals on purpose, on every worker (events are still processed; removals wait)')
   .option('--reason <text>', 'why (shown on /readyz and in the audit trail)', 'paused by an operator')
-  .action(async (options: { reason: string }) => {
-    process.exitCode = await withServices((services) => runPause(services, { reason: options.reason, requestedBy: operator(), at: new Date().toISOString() }, io()));
+  .option('--json', 'print the result as JSON')
+  .action(async (options: { reason: string; json?: boolean }) => {
+    process.exitCode = await withServices((services) =>
+      runPause(services, { reason: options.reason, requestedBy: operator(), at: new Date().toISOString(), json: options.json ?? false }, io()),
+    );
   });
 
 program
   .command('resume')
   .description('resume removals (after automod pause or a credential failure)')
-  .action(async () => {
-    process.exitCode = await withServices((services) => runResume(services, { requestedBy: operator(), at: new Date().toISOString() }, io()));
+  .option('--json', 'print the result as JSON')
+  .action(async (options: { json?: boolean }) => {
+    process.exitCode = await withServices((services) => runResume(services, { requestedBy: operator(), at: new Date().toISOString(), json: options.json ?? false }, io()));
   });
 program
   .command('simulator')
@@ -367,6 +375,16 @@ program
     process.once('SIGINT', stop);
   });
 
+program
+  .command('completion')
+  .description('print a shell completion script (bash, zsh or fish)')
+  .addArgument(new Argument('<shell>', 'the shell').choices([...SHELLS]))
+  .action((shell: Shell) => {
+    process.stdout.write(completionScript(program, shell));
+  });
+
+addHelpDetails(program);
+
 function problemLines(err: { problems: readonly { path: string; message: string }[] }): string {
   return err.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
 }
@@ -379,7 +397,14 @@ async function readStdin(): Promise<string> {
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   let message: string;
-  if (err instanceof ConfigError || err instanceof RulesError) {
+  if (err instanceof CommanderError) {
+    // Commander has printed its message (and the help); --help and --version end here too.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof UsageError) {
+    message = `error: ${err.message}\n`;
+    process.exitCode = 2;
+  } else if (err instanceof ConfigError || err instanceof RulesError) {
     message = `${err.code === 'ERR_CONFIG' ? 'configuration' : 'rules'} problem(s):\n${problemLines(err)}\n`;
     process.exitCode = 2;
   } else {
