@@ -94,7 +94,7 @@ async function everyoneIn(body: Extract<RemovalsBody, { all: true }>, client: Vi
     if (err instanceof VideoSdkApiError && err.status === 404) throw new NotFoundError(`VideoSDK does not know session ${body.sessionId}`);
     throw err;
   }
-  if (!response.session) throw new UsageError(`VideoSDK gave no participant list for session ${body.sessionId}`);
+  if (!response.session) throw new NotFoundError(`VideoSDK gave no participant list for session ${body.sessionId}`);
   const except = new Set(body.except);
   const active = activeParticipantIds(response.session);
   return {

@@ -125,14 +125,14 @@ describe('automod remove', () => {
     expect(res.stdout).toMatch(/removed: 1, rejected: 1|rejected: 1, removed: 1/);
   });
 
-  it('refuses missing options and an unknown session with a message and exit 1', async () => {
-    const cases: [string[], RegExp][] = [
-      [['remove'], /say whom to remove/],
-      [['remove', '--session', 'no-such-session', '--all'], /VideoSDK does not know session no-such-session/],
+  it('refuses missing options (exit 2) and an unknown session (exit 1) with a message', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [['remove'], /say whom to remove/, 2],
+      [['remove', '--session', 'no-such-session', '--all'], /VideoSDK does not know session no-such-session/, 1],
     ];
     const results = await clis(cases.map(([args]) => args));
-    cases.forEach(([args, message], i) => {
-      expect(results[i]!.code, args.join(' ')).toBe(1);
+    cases.forEach(([args, message, code], i) => {
+      expect(results[i]!.code, args.join(' ')).toBe(code);
       expect(results[i]!.stderr, args.join(' ')).toMatch(message);
     });
   });
@@ -169,7 +169,7 @@ describe('inspection commands', () => {
     expect(JSON.parse(session.stdout)).toEqual((await h.api('GET', `/v1/sessions/${sid}`)).body);
     expect(audit.code).toBe(0);
     expect(JSON.parse(audit.stdout)).toEqual((await h.api('GET', `/v1/audit?sessionId=${sid}`)).body);
-    expect(auditBad.code).toBe(1);
+    expect(auditBad.code).toBe(2);
     expect(auditBad.stderr).toMatch(/--since must be an ISO time/);
   });
 });

@@ -161,7 +161,7 @@ describe('automod rules test', () => {
     ]);
     expect(piped.code).toBe(0);
     expect(piped.stdout).toContain('ok    line 1: participant-joined p -> impersonating-staff');
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`error: cannot read the events file ${join(dir, 'nope.jsonl')}: no such file`);
   });
 
@@ -229,7 +229,7 @@ describe('automod rules reload, lists and backtest against a running worker', ()
     expect(removed.stdout).toBe('removed 1 value(s) from blocked-participants (0 were not there); the live list holds 1\n');
     expect(typo.stderr).toContain('note: no rule in');
     expect(typo.stderr).toContain('uses the list "blocked-participant" (they use: banned-words, blocked-participants, spam-phrases)');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/invalid list name "Bad Name"/);
   });
 
