@@ -56,6 +56,12 @@ export function createMetrics(options: { queues?: () => readonly QueueProbe[]; p
     labelNames: ['result'],
     registers: [registry],
   });
+  const listRefreshes = new Counter({
+    name: 'automod_list_refreshes_total',
+    help: 'Live-list refreshes by this worker: delta (changes from the log) or full (every list read again)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
   const apiRequests = new Counter({
     name: 'automod_api_requests_total',
     help: 'VideoSDK API requests, by operation and status class (2xx, 4xx, 5xx, error)',
@@ -158,6 +164,7 @@ export function createMetrics(options: { queues?: () => readonly QueueProbe[]; p
     apiDuration,
     credentialFailures,
     rulesReloads,
+    listRefreshes,
     /** Records one VideoSDK request (called by the API client for every attempt). */
     apiAttempt(attempt: { operation: string; status?: number | undefined; latencyMs: number }) {
       const statusClass = attempt.status === undefined ? 'error' : `${Math.floor(attempt.status / 100)}xx`;

@@ -11,7 +11,7 @@ import { loadRules } from './moderation/rules-loader.js';
 import type { EvaluationFacts, ListSource, RuleHit, RuleSet } from './moderation/types.js';
 import { readRulesFolder } from './rules-source.js';
 import type { AuditStore } from './store/audit.js';
-import type { ListStore } from './store/lists.js';
+import type { ListChange, ListStore } from './store/lists.js';
 
 /** The rule set in force with its compiled evaluator. */
 export interface ActiveRules {
@@ -73,8 +73,10 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
   const workerId = deps.workerId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   let active: ActiveRules | undefined;
   let lastError: RulesStatus['lastError'];
-  let liveLists = new Map<string, ReadonlySet<string>>();
+  let liveLists = new Map<string, Set<string>>();
   let liveVersion = -1;
+  // The list refresh under way: every event that sees a newer version awaits this one promise.
+  let refreshing: Promise<void> | undefined;
   let fileSets = new Map<string, ReadonlySet<string>>();
   // The merged values of each list, built once per change of the files or the live lists, so
   // `values()` answers the same array while nothing changed (containsWord's index check is free).
@@ -208,14 +210,62 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
     return { ...result, requestId, worker: workerId };
   }
 
-  /** Refreshes the live lists when their version in Redis moved (checked with every event). */
+  /**
+   * Brings the live lists up to date when their version in Redis moved (checked with every event).
+   * One refresh runs at a time per process, shared by every caller that waits for it.
+   */
   async function syncLists(version: number | undefined): Promise<void> {
     if (!deps.lists || (version !== undefined && version === liveVersion)) return;
-    const loaded = await deps.lists.loadAll();
-    liveLists = new Map([...loaded.lists].map(([name, values]) => [name, new Set(values)]));
-    liveVersion = loaded.version;
-    merged = new Map();
+    // A version older than ours is usually an event that read it before the last refresh ended;
+    // one refresh tells that apart from a Redis reset. Under churn a refresh may land short of
+    // `version`: try again, a few times at most (the next event carries on from there).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      refreshing ??= refreshLists().finally(() => {
+        refreshing = undefined;
+      });
+      await refreshing;
+      if (version === undefined || liveVersion >= version) return;
+    }
+  }
+
+  /** Applies the logged changes since our version, or reads every list when the log cannot tell. */
+  async function refreshLists(): Promise<void> {
+    const store = deps.lists!;
+    const delta = liveVersion >= 0 ? await store.changesSince(liveVersion) : undefined;
+    if (delta) {
+      applyChanges(delta.changes);
+      liveVersion = delta.version;
+      if (delta.changes.length > 0) metrics?.listRefreshes.inc({ kind: 'delta' });
+    } else {
+      const scanned = await store.scanAll();
+      liveLists = scanned.lists;
+      liveVersion = scanned.version;
+      merged = new Map();
+      metrics?.listRefreshes.inc({ kind: 'full' });
+      // The scan may have missed changes made while it ran; the log has them.
+      const since = await store.changesSince(scanned.version);
+      if (since) {
+        applyChanges(since.changes);
+        liveVersion = since.version;
+      }
+    }
     checkLists();
+  }
+
+  function applyChanges(changes: readonly ListChange[]): void {
+    for (const change of changes) {
+      let values = liveLists.get(change.list);
+      if (change.op === 'add') {
+        if (!values) liveLists.set(change.list, (values = new Set()));
+        for (const v of change.values) values.add(v);
+      } else if (values) {
+        for (const v of change.values) values.delete(v);
+        // Redis drops an emptied list; so does this copy (notInList then sees no list at all).
+        if (values.size === 0) liveLists.delete(change.list);
+      }
+      // Only this list's merged values are rebuilt: the others keep their arrays (containsWord indexes).
+      merged.delete(change.list);
+    }
   }
 
   /**

@@ -3,10 +3,13 @@
  * `npm run bench`: the product against raw BullMQ on the same machine and Redis, in one run so the
  * ratios hold on a noisy machine. See the README's "Performance" section for what each line means.
  *
- *   node dist/bench/bench.js [--quick] [--only baseline|product|eval] [--settle SECONDS] [--profile] [--keep] [--out DIR]
+ *   node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]
  *
  * --quick     tiny sizes (seconds): proves the bench works; the targets are not judged
- * --only      one part: raw BullMQ baseline, the product (worker process, then its event code alone), or rule evaluation
+ * --only      one part: raw BullMQ baseline, the product (worker process, then its event code alone), rule evaluation,
+ *             or "list changes under load" (a big live list edited while events flow)
+ * --list-values   values in that live list (default 100000, quick 2000)
+ * --list-changes  adds/removes made while events flow (default 10, quick 4)
  * --settle    longest wait for Redis memory to come back down after the run (default 120 s)
  * --profile   the worker runs with --cpu-prof; profiles land in OUT/profiles
  * --keep      leave the run's Redis keys (prefix {bench-...}) for inspection
@@ -36,6 +39,7 @@ import { createKeys, type Keys } from '../store/keys.js';
 import { writeBenchRules } from './bench-rules.js';
 import { waitForDrain } from './drain.js';
 import { measureEvaluation } from './eval-micro.js';
+import { measureListChanges } from './list-changes.js';
 import { measureProcessor } from './processor-micro.js';
 import { runPaced } from './pacer.js';
 import { measureRawDrain, measureRawTwoHop } from './raw-baseline.js';
@@ -60,6 +64,11 @@ interface Sizes {
   evalEvents: number;
   /** Events per round of the processor-alone measurement. */
   processorEvents: number;
+  /** "List changes under load": live-list size, changes, event rate and duration. */
+  listValues: number;
+  listChanges: number;
+  listRate: number;
+  listMs: number;
 }
 
 const FULL: Sizes = {
@@ -73,6 +82,10 @@ const FULL: Sizes = {
   settleMaxMs: 120_000,
   evalEvents: 20_000,
   processorEvents: 10_000,
+  listValues: 100_000,
+  listChanges: 10,
+  listRate: 400,
+  listMs: 20_000,
 };
 
 const QUICK: Sizes = {
@@ -86,6 +99,10 @@ const QUICK: Sizes = {
   settleMaxMs: 1000,
   evalEvents: 1000,
   processorEvents: 500,
+  listValues: 2000,
+  listChanges: 4,
+  listRate: 200,
+  listMs: 2000,
 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -93,15 +110,17 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface Args {
   quick: boolean;
   /** Run one part only (profiling, iterating); the targets are then not judged. */
-  only: 'baseline' | 'product' | 'eval' | undefined;
+  only: 'baseline' | 'product' | 'eval' | 'lists' | undefined;
   profile: boolean;
   keep: boolean;
   out: string;
   /** Longest wait for Redis memory to come back down (default: 120 s, quick 1 s). */
   settleSeconds: number | undefined;
+  listValues: number | undefined;
+  listChanges: number | undefined;
 }
 
-const USAGE = 'usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval] [--settle SECONDS] [--profile] [--keep] [--out DIR]\n';
+const USAGE = 'usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]\n';
 
 function parseArgs(argv: readonly string[]): Args {
   let parsed;
@@ -115,6 +134,8 @@ function parseArgs(argv: readonly string[]): Args {
         out: { type: 'string' },
         settle: { type: 'string' },
         only: { type: 'string' },
+        'list-values': { type: 'string' },
+        'list-changes': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -131,7 +152,11 @@ function parseArgs(argv: readonly string[]): Args {
     process.exit(2);
   };
   if (parsed.settle !== undefined && !/^\d+$/.test(parsed.settle)) fail(`--settle takes whole seconds, got "${parsed.settle}"`);
-  if (parsed.only !== undefined && !['baseline', 'product', 'eval'].includes(parsed.only)) fail(`--only takes baseline, product or eval, got "${parsed.only}"`);
+  if (parsed.only !== undefined && !['baseline', 'product', 'eval', 'lists'].includes(parsed.only)) fail(`--only takes baseline, product, eval or lists, got "${parsed.only}"`);
+  for (const name of ['list-values', 'list-changes'] as const) {
+    const value = parsed[name];
+    if (value !== undefined && (!/^\d+$/.test(value) || Number(value) > 1_000_000)) fail(`--${name} takes a whole number up to 1000000, got "${value}"`);
+  }
   return {
     quick: parsed.quick,
     only: parsed.only as Args['only'],
@@ -139,6 +164,8 @@ function parseArgs(argv: readonly string[]): Args {
     keep: parsed.keep,
     out: parsed.out !== undefined ? resolve(parsed.out) : join(ROOT, '.bench'),
     settleSeconds: parsed.settle !== undefined ? Number(parsed.settle) : undefined,
+    listValues: parsed['list-values'] !== undefined ? Number(parsed['list-values']) : undefined,
+    listChanges: parsed['list-changes'] !== undefined ? Number(parsed['list-changes']) : undefined,
   };
 }
 
@@ -194,7 +221,12 @@ interface Run {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const sizes = { ...(args.quick ? QUICK : FULL), ...(args.settleSeconds !== undefined ? { settleMaxMs: args.settleSeconds * 1000 } : {}) };
+  const sizes = {
+    ...(args.quick ? QUICK : FULL),
+    ...(args.settleSeconds !== undefined ? { settleMaxMs: args.settleSeconds * 1000 } : {}),
+    ...(args.listValues !== undefined ? { listValues: args.listValues } : {}),
+    ...(args.listChanges !== undefined ? { listChanges: args.listChanges } : {}),
+  };
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const say = (line: string) => process.stderr.write(`[bench ${((wallClockMs() - startedAt.getTime()) / 1000).toFixed(1)}s] ${line}\n`);
@@ -234,6 +266,7 @@ async function main(): Promise<number> {
     if (args.only === undefined || args.only === 'baseline') Object.assign(results, await runBaseline(run));
     if (args.only === undefined || args.only === 'product') Object.assign(results, await runProduct(run));
     if (args.only === 'eval') results.evaluation = await runEvaluation(run);
+    if (args.only === undefined || args.only === 'lists') results.listChanges = await runListChanges(run);
     if (results.saturation && results.rawDrain) results.saturation.ratioToRaw = round(results.saturation.eventsPerSec / results.rawDrain.jobsPerSec, 3);
 
     const complete = isComplete(results);
@@ -473,6 +506,17 @@ async function runProcessorAlone(run: Run): Promise<BenchResults['processor']> {
   } finally {
     await deleteKeys(run.monitor, `${config.keyPrefix}*`).catch(() => undefined);
   }
+}
+
+/** "List changes under load": a worker of its own, under a prefix of its own (`<prefix>-lists`). */
+async function runListChanges(run: Run): Promise<NonNullable<BenchResults['listChanges']>> {
+  const { sizes } = run;
+  const env = { ...run.env, AUTOMOD_PREFIX: `${run.prefix}-lists` };
+  run.say(`list changes under load: a ${sizes.listValues}-value live list, ${sizes.listChanges} changes while ${sizes.listRate} events/s flow for ${sizes.listMs / 1000} s`);
+  return measureListChanges(
+    { config: parseConfig(env), env, producer: run.producer, monitor: run.monitor, cliPath: join(ROOT, 'dist', 'cli.js'), logFile: run.logFile, say: run.say },
+    { values: sizes.listValues, changes: sizes.listChanges, valuesPerChange: 100, ratePerSec: sizes.listRate, durationMs: sizes.listMs },
+  );
 }
 
 /** Entries in the processed-event log logged since `since` (ms). */

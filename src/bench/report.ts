@@ -1,5 +1,6 @@
 import { table } from '../commands/format.js';
 import type { EvalMicroResult } from './eval-micro.js';
+import type { ListChangesResult } from './list-changes.js';
 import type { ProcessorMicroResult } from './processor-micro.js';
 import type { RawDrainResult, RawTwoHopResult } from './raw-baseline.js';
 import { round, type LatencySummary } from './stats.js';
@@ -50,6 +51,8 @@ export interface BenchResults {
   evaluation: EvalMicroResult;
   /** The events processor without BullMQ (not judged: it splits the worker's CPU per event). */
   processor: ProcessorMicroResult;
+  /** "List changes under load" (not judged; absent with --only of another part). */
+  listChanges?: ListChangesResult;
 }
 
 export interface TargetCheck {
@@ -154,6 +157,18 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
       'events processor alone (no BullMQ)',
       `${fmtInt(r.processor.events)} events, real Redis`,
       `${fmtInt(r.processor.eventsPerSec)} events/s, ${fmtInt(r.processor.cpuUsPerEvent)} us CPU/event`,
+      'not judged',
+      '',
+    ]);
+  }
+  if (r.listChanges) {
+    const l = r.listChanges;
+    const size = `${fmtInt(l.listValues)} values, ${l.changes} changes`;
+    rows.push(['list changes under load', `${size}, ${fmtInt(l.events)} at ${l.ratePerSec}/s`, `${fmtInt(l.eventsPerSec)} events/s, backlog max ${fmtInt(l.maxBacklog)}`, 'not judged', '']);
+    rows.push([
+      'list changes: worker RSS / Redis peak',
+      size,
+      `${l.workerRssMb.start.toFixed(1)} -> ${l.workerRssMb.peak.toFixed(1)} MB / ${l.redisUsedMb.start.toFixed(2)} -> ${l.redisUsedMb.peak.toFixed(2)} MB`,
       'not judged',
       '',
     ]);

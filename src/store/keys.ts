@@ -70,6 +70,8 @@ export function createKeys(keyPrefix: string) {
     listIndex: () => k('lists'),
     /** Bumped on every live-list change, so consumers reload lists only when they changed. */
     listsVersion: () => k('lists-version'),
+    /** Live-list change log (a capped stream; entry id = the lists version the change made). */
+    listChanges: () => k('lists-changes'),
     /** Why the removals queue is paused (hash: reason, kind, at). */
     pause: () => k('removals-paused'),
     /** Rules reload broadcast and the current rule-set status. */

@@ -9,6 +9,15 @@ export const LIST_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Longest list value accepted, in characters. */
 export const MAX_LIST_VALUE_LENGTH = 200;
 
+/** One logged change of a live list: the values it actually added or removed. */
+export interface ListChange {
+  /** The lists version this change made. */
+  version: number;
+  list: string;
+  op: 'add' | 'remove';
+  values: string[];
+}
+
 /** Live lists (editable at run time), kept in Redis beside the ones in `rules/lists/`. */
 export interface ListStore {
   /** Adds values to a list (creating it); answers how many were not in it yet. */
@@ -21,6 +30,18 @@ export interface ListStore {
   names(): Promise<string[]>;
   /** Every list with the version it was read at (consistent: no change happened in between). */
   loadAll(): Promise<{ version: number; lists: Map<string, string[]> }>;
+  /**
+   * Every list, read in small SSCAN chunks, with the version read before the scan began. Changes
+   * made during the scan may or may not show: replaying `changesSince(version)` on top makes the
+   * result exact (each change sets values present or absent, so replaying one twice is harmless).
+   */
+  scanAll(): Promise<{ version: number; lists: Map<string, Set<string>> }>;
+  /**
+   * The changes after `version` up to the current version, oldest first; undefined when the log
+   * cannot tell (trimmed past `version`, more than `max` changes behind, the version went back
+   * after a Redis reset, or a change made by an older release that did not log): read `scanAll`.
+   */
+  changesSince(version: number, max?: number): Promise<{ version: number; changes: ListChange[] } | undefined>;
   /** The current lists version (0 before any change). */
   version(): Promise<number>;
 }
@@ -31,6 +52,8 @@ export interface ListStoreOptions {
   keys: Keys;
   /** Most values one list may hold; an `add` that would go past it is refused. Default 100000. */
   maxValues?: number;
+  /** Changes kept in the change log (workers further behind read every list again). Default 1000. */
+  changeLogSize?: number;
 }
 
 /** Throws a `UsageError` unless `name` is a valid list name. */
@@ -57,33 +80,98 @@ export function normalizeListValues(values: readonly string[]): string[] {
   return [...out];
 }
 
-// The size check, the change and the version bump happen together, so a reader that sees the
-// version unchanged knows the lists are unchanged. Returns -1 when the cap would be passed.
-const ADD = createLuaScript(`
-local max = tonumber(ARGV[2])
-local present = redis.call('SMISMEMBER', KEYS[1], unpack(ARGV, 3))
-local fresh = 0
-for _, p in ipairs(present) do if p == 0 then fresh = fresh + 1 end end
-if fresh == 0 then return 0 end
-if redis.call('SCARD', KEYS[1]) + fresh > max then return -1 end
-redis.call('SADD', KEYS[1], unpack(ARGV, 3))
+// The size check, the change, the version bump and the change-log entry happen together, so a
+// reader that sees the version unchanged knows the lists are unchanged, and the log entry with id
+// `<version>-0` holds exactly what that version changed. Only values that really changed are logged.
+// A log whose last id is not below the new version (the version key was lost in a Redis reset while
+// the log survived) is dropped and started again: readers then find a gap and read the lists whole.
+const LOG_CHANGE = `
+local function logChange(version, op, values)
+  local args = {KEYS[4], 'MAXLEN', ARGV[2], version .. '-0', 'list', ARGV[1], 'op', op, 'values', cjson.encode(values)}
+  local ok = redis.pcall('XADD', unpack(args))
+  if type(ok) == 'table' and ok.err then
+    redis.call('DEL', KEYS[4])
+    redis.call('XADD', unpack(args))
+  end
+end
+`;
+
+// ARGV: name, log size, max values, values...
+const ADD = createLuaScript(`${LOG_CHANGE}
+local max = tonumber(ARGV[3])
+local present = redis.call('SMISMEMBER', KEYS[1], unpack(ARGV, 4))
+local fresh = {}
+for i, p in ipairs(present) do if p == 0 then fresh[#fresh + 1] = ARGV[i + 3] end end
+if #fresh == 0 then return 0 end
+if redis.call('SCARD', KEYS[1]) + #fresh > max then return -1 end
+redis.call('SADD', KEYS[1], unpack(fresh))
 redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('INCR', KEYS[3])
-return fresh
+logChange(redis.call('INCR', KEYS[3]), 'add', fresh)
+return #fresh
 `);
 
-const REMOVE = createLuaScript(`
-local removed = redis.call('SREM', KEYS[1], unpack(ARGV, 2))
+// ARGV: name, log size, values...
+const REMOVE = createLuaScript(`${LOG_CHANGE}
+local present = redis.call('SMISMEMBER', KEYS[1], unpack(ARGV, 3))
+local gone = {}
+for i, p in ipairs(present) do if p == 1 then gone[#gone + 1] = ARGV[i + 2] end end
+if #gone > 0 then redis.call('SREM', KEYS[1], unpack(gone)) end
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
-if removed > 0 then redis.call('INCR', KEYS[3]) end
-return removed
+if #gone > 0 then logChange(redis.call('INCR', KEYS[3]), 'remove', gone) end
+return #gone
 `);
+
+/** Values per SSCAN step and change-log entries per XRANGE: small replies that never hold up other commands. */
+const SCAN_COUNT = 1000;
+const LOG_PAGE = 100;
+
+/** A change-log entry as XRANGE answers it, or undefined when it is not one this code wrote. */
+function parseChange([id, fields]: [string, string[]]): ListChange | undefined {
+  const version = Number(id.split('-')[0]);
+  const field = (name: string) => {
+    const i = fields.indexOf(name);
+    return i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
+  };
+  const list = field('list');
+  const op = field('op');
+  let values: unknown;
+  try {
+    values = JSON.parse(field('values') ?? 'null');
+  } catch {
+    return undefined;
+  }
+  if (!Number.isSafeInteger(version) || list === undefined || (op !== 'add' && op !== 'remove')) return undefined;
+  if (!Array.isArray(values) || !values.every((v): v is string => typeof v === 'string')) return undefined;
+  return { version, list, op, values };
+}
 
 /** Creates the live-list store. */
-export function createListStore({ redis, keys, maxValues = 100_000 }: ListStoreOptions): ListStore {
+export function createListStore({ redis, keys, maxValues = 100_000, changeLogSize = 1000 }: ListStoreOptions): ListStore {
   const version = async (): Promise<number> => Number((await redis.get(keys.listsVersion())) ?? 0);
   // Lua's unpack has a stack limit of a few thousand values: large edits go in chunks.
   const CHUNK = 1000;
+  const scriptKeys = (name: string) => [keys.list(name), keys.listIndex(), keys.listsVersion(), keys.listChanges()];
+
+  async function scanList(name: string): Promise<Set<string>> {
+    const values = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, chunk] = await redis.sscan(keys.list(name), cursor, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      for (const v of chunk) values.add(v);
+    } while (cursor !== '0');
+    return values;
+  }
+
+  async function scanAll(): Promise<{ version: number; lists: Map<string, Set<string>> }> {
+    const before = await version();
+    const lists = new Map<string, Set<string>>();
+    for (const name of (await redis.smembers(keys.listIndex())).sort()) {
+      const values = await scanList(name);
+      if (values.size > 0) lists.set(name, values);
+    }
+    return { version: before, lists };
+  }
 
   return {
     async add(name, values) {
@@ -92,9 +180,7 @@ export function createListStore({ redis, keys, maxValues = 100_000 }: ListStoreO
       let added = 0;
       for (let i = 0; i < clean.length; i += CHUNK) {
         const chunk = clean.slice(i, i + CHUNK);
-        const n = Number(
-          await ADD.run(redis, [keys.list(name), keys.listIndex(), keys.listsVersion()], [name, maxValues, ...chunk]),
-        );
+        const n = Number(await ADD.run(redis, scriptKeys(name), [name, changeLogSize, maxValues, ...chunk]));
         if (n < 0) throw new UsageError(`list "${name}" would hold more than ${maxValues} values`);
         added += n;
       }
@@ -107,14 +193,14 @@ export function createListStore({ redis, keys, maxValues = 100_000 }: ListStoreO
       let removed = 0;
       for (let i = 0; i < clean.length; i += CHUNK) {
         const chunk = clean.slice(i, i + CHUNK);
-        removed += Number(await REMOVE.run(redis, [keys.list(name), keys.listIndex(), keys.listsVersion()], [name, ...chunk]));
+        removed += Number(await REMOVE.run(redis, scriptKeys(name), [name, changeLogSize, ...chunk]));
       }
       return removed;
     },
 
     async show(name) {
       validateListName(name);
-      return (await redis.smembers(keys.list(name))).sort();
+      return [...(await scanList(name))].sort();
     },
 
     async names() {
@@ -125,23 +211,40 @@ export function createListStore({ redis, keys, maxValues = 100_000 }: ListStoreO
       // Optimistic read: every change bumps the version in the same script, so equal versions
       // before and after mean a consistent snapshot, without a long Lua call that blocks Redis.
       for (let attempt = 0; ; attempt++) {
-        const before = await version();
-        const names = (await redis.smembers(keys.listIndex())).sort();
-        const multi = redis.multi();
-        for (const name of names) multi.smembers(keys.list(name));
-        multi.get(keys.listsVersion());
-        const replies = (await multi.exec()) ?? [];
-        const after = Number((replies[names.length]?.[1] as string | null) ?? 0);
-        if (after === before || attempt >= 4) {
-          const lists = new Map<string, string[]>();
-          names.forEach((name, i) => {
-            const [err, members] = replies[i] ?? [null, []];
-            if (err) throw err;
-            lists.set(name, (members as string[]).sort());
-          });
+        const scanned = await scanAll();
+        if ((await version()) === scanned.version || attempt >= 4) {
           // Under constant churn, report the older version so the caller reloads again soon.
-          return { version: before, lists };
+          return { version: scanned.version, lists: new Map([...scanned.lists].map(([name, values]) => [name, [...values].sort()])) };
         }
+      }
+    },
+
+    scanAll,
+
+    async changesSince(from, max = changeLogSize) {
+      const replies = (await redis
+        .multi()
+        .get(keys.listsVersion())
+        .xrange(keys.listChanges(), `${from + 1}-0`, '+', 'COUNT', LOG_PAGE)
+        .exec()) ?? [];
+      for (const [err] of replies) if (err) throw err;
+      const current = Number((replies[0]?.[1] as string | null) ?? 0);
+      if (current === from) return { version: current, changes: [] };
+      if (current < from || current - from > max) return undefined;
+      let page = replies[1]?.[1] as [string, string[]][];
+      const changes: ListChange[] = [];
+      for (;;) {
+        for (const entry of page) {
+          const change = parseChange(entry);
+          // Ids must follow on without a gap: a missing one is a change this log does not hold.
+          if (change === undefined || change.version !== from + changes.length + 1) return undefined;
+          if (change.version > current) return { version: current, changes };
+          changes.push(change);
+        }
+        const last = from + changes.length;
+        if (last >= current) return { version: current, changes };
+        if (page.length < LOG_PAGE) return undefined;
+        page = (await redis.xrange(keys.listChanges(), `${last + 1}-0`, '+', 'COUNT', LOG_PAGE)) as [string, string[]][];
       }
     },
 

@@ -19,7 +19,7 @@ describe('npm run bench --quick', () => {
   it('runs every part, prints the table, writes the JSON and leaves no keys behind', async () => {
     requireBuild();
     out = await mkdtemp(join(tmpdir(), 'automod-bench-smoke-'));
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bench.js'), '--quick', '--out', out], {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bench.js'), '--quick', '--list-values', '1500', '--list-changes', '3', '--out', out], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -31,7 +31,7 @@ describe('npm run bench --quick', () => {
     const { code } = await exited(child);
     expect(code, stderr).toBe(0);
 
-    for (const line of ['raw BullMQ no-op drain', 'raw BullMQ two hops', 'saturation: events drained', 'paced: event enqueue -> remove call', 'worker RSS', 'Redis used_memory', 'rule evaluation alone', 'events processor alone']) {
+    for (const line of ['raw BullMQ no-op drain', 'raw BullMQ two hops', 'saturation: events drained', 'paced: event enqueue -> remove call', 'worker RSS', 'Redis used_memory', 'rule evaluation alone', 'events processor alone', 'list changes under load']) {
       expect(stdout).toContain(line);
     }
     expect(stdout).toContain('Quick run');
@@ -47,13 +47,14 @@ describe('npm run bench --quick', () => {
     };
     expect(report.mode).toBe('quick');
     expect(Object.keys(report.versions)).toEqual(expect.arrayContaining(['node', 'redis', 'bullmq', 'ioredis', 'json-rules-engine']));
-    expect(Object.keys(report.results).sort()).toEqual(['evaluation', 'latency', 'memory', 'processor', 'rawDrain', 'rawTwoHop', 'saturation']);
+    expect(Object.keys(report.results).sort()).toEqual(['evaluation', 'latency', 'listChanges', 'memory', 'processor', 'rawDrain', 'rawTwoHop', 'saturation']);
     expect(report.targets).toHaveLength(5);
     expect(report.workerEnv.VIDEOSDK_SECRET).toBeUndefined();
     const results = report.results as {
       saturation: { events: number; logged: number; failed: number };
       latency: { violations: number; removeCalls: number };
       processor: { events: number; cpuUsPerEvent: number };
+      listChanges: { listValues: number; changes: number; events: number; eventsPerSec: number; workerRssMb: { peak: number } };
     };
     expect(results.processor.events).toBeGreaterThan(0);
     expect(results.processor.cpuUsPerEvent).toBeGreaterThan(0);
@@ -61,6 +62,11 @@ describe('npm run bench --quick', () => {
     expect(results.saturation.logged).toBe(results.saturation.events);
     expect(results.saturation.failed).toBe(0);
     expect(results.latency.removeCalls).toBe(results.latency.violations);
+    // The list scenario ran at the size asked for and processed its events.
+    expect(results.listChanges).toMatchObject({ listValues: 1500, changes: 3 });
+    expect(results.listChanges.events).toBeGreaterThan(0);
+    expect(results.listChanges.eventsPerSec).toBeGreaterThan(0);
+    expect(results.listChanges.workerRssMb.peak).toBeGreaterThan(0);
 
     const redis = createRedis(testConfig(uniquePrefix('bench-smoke')).redis);
     try {

@@ -49,3 +49,38 @@ describe('list store', () => {
     expect(await lists.add('capped', ['4', '5'])).toBe(1);
   });
 });
+
+describe('list change log', () => {
+  const logged = createListStore({ redis, keys: createKeys(`${config.keyPrefix}-log`), changeLogSize: 3 });
+
+  it('answers the values each change really made, after a version', async () => {
+    expect(await logged.changesSince(0)).toEqual({ version: 0, changes: [] });
+    await logged.add('words', ['a', 'b']);
+    await logged.add('words', ['b', 'c']);
+    await logged.remove('words', ['a', 'zzz']);
+    await logged.remove('words', ['zzz']); // no change: no version, no entry
+    expect(await logged.changesSince(0)).toEqual({
+      version: 3,
+      changes: [
+        { version: 1, list: 'words', op: 'add', values: ['a', 'b'] },
+        { version: 2, list: 'words', op: 'add', values: ['c'] },
+        { version: 3, list: 'words', op: 'remove', values: ['a'] },
+      ],
+    });
+    expect((await logged.changesSince(2))?.changes.map((c) => c.version)).toEqual([3]);
+    expect(await logged.changesSince(3)).toEqual({ version: 3, changes: [] });
+    expect(await logged.changesSince(0, 2)).toBeUndefined(); // further behind than asked for
+  });
+
+  it('cannot tell once the log was trimmed past the version, or the version went back', async () => {
+    await logged.add('words', ['d']);
+    expect(await logged.changesSince(0)).toBeUndefined();
+    expect((await logged.changesSince(1))?.changes.map((c) => c.version)).toEqual([2, 3, 4]);
+    expect(await logged.changesSince(99)).toBeUndefined();
+  });
+
+  it('scans every list in chunks and loads them consistently', async () => {
+    expect(await logged.scanAll()).toEqual({ version: 4, lists: new Map([['words', new Set(['b', 'c', 'd'])]]) });
+    expect(await logged.loadAll()).toEqual({ version: 4, lists: new Map([['words', ['b', 'c', 'd']]]) });
+  });
+});
