@@ -1,174 +1,72 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, sign as rsaSign, type KeyObject } from 'node:crypto';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
-import { errors as joseErrors, jwtVerify } from 'jose';
-import type { Logger } from 'pino';
 import { z } from 'zod';
+import { authorize } from './auth.js';
+import { asRecord, errorBody, fail, ok, pageOf, readPage, statusText, type SimResult } from './http-shapes.js';
+import {
+  SIM_OPERATIONS,
+  type SimCall,
+  type SimFault,
+  type SimOperation,
+  type SimRoom,
+  type SimSession,
+  type SimSessionInput,
+  type SimStats,
+  type SimV2Claims,
+  type Simulator,
+  type SimulatorOptions,
+} from './types.js';
 
-/** What a request to the simulated API does. `other` is anything outside the three endpoints. */
-export type SimOperation = 'remove' | 'get-session' | 'get-active' | 'other';
-
-export interface SimParticipantInput {
-  participantId: string;
-  name?: string;
-}
-
-export interface SimSessionInput {
-  /** Session id; a 24-hex id like VideoSDK's when left out. */
-  id?: string;
-  /** The room (v1 `meetingId`, v2 `roomId`); either name is accepted. */
-  meetingId?: string;
-  roomId?: string;
-  /** Each starts in the session (an open timelog entry). */
-  participants?: SimParticipantInput[];
-}
-
-/** A session as the simulator holds it; answers use `meetingId` (v1) or `roomId` (v2). */
-export interface SimSession {
-  id: string;
-  meetingId: string;
-  roomId: string;
-  start: string;
-  end: string | null;
-  participants: { participantId: string; name: string; timelog: { start: string; end: string | null }[] }[];
-}
-
-/**
- * A fault injected into matching requests. Unset matchers match anything; faults are tried in
- * the order added and the first one that matches (and passes its `probability`) is used. Auth is
- * checked first: a request refused with 401/403 never consumes a fault.
- */
-export interface SimFault {
-  method?: 'GET' | 'POST';
-  operation?: Exclude<SimOperation, 'other'>;
-  sessionId?: string;
-  participantId?: string;
-  /** Answer with this status (and `body`, default `{statusCode, error, message}`) instead of the real result. */
-  status?: number;
-  body?: unknown;
-  /** `Retry-After` header sent with `status`. */
-  retryAfter?: string;
-  /** Wait this long before answering (or resetting). Without `applyThenHang` the real work happens after the wait. */
-  delayMs?: number;
-  /** Carry out the request first (the removal takes effect), then answer only after `delayMs`. */
-  applyThenHang?: boolean;
-  /** Destroy the connection instead of answering (after `delayMs`, after applying with `applyThenHang`). */
-  reset?: boolean;
-  /** How many requests it hits. Default 1; `Infinity` for all. */
-  times?: number;
-  /** Chance (0..1) that a matching request is hit. Default 1. */
-  probability?: number;
-}
-
-/** One request to the simulated API (control requests under `/_sim/` are not recorded). */
-export interface SimCall {
-  at: number;
-  method: string;
-  /** Path without the query. */
-  path: string;
-  operation: SimOperation;
-  apiVersion?: 'v1' | 'v2';
-  sessionId?: string;
-  participantId?: string;
-  /** Status answered; null when the connection was reset or nothing was answered. */
-  status: number | null;
-  /** The removal took effect during this request. */
-  applied: boolean;
-  authorized: boolean;
-  requestId: string;
-  /** The raw `Authorization` header, so tests can check its shape. */
-  authorization?: string;
-  contentType?: string;
-  body?: unknown;
-  /** Whether an injected fault handled this request. */
-  faulted: boolean;
-}
-
-export interface SimStats {
-  requests: number;
-  byOperation: Record<string, number>;
-  byStatus: Record<string, number>;
-  /** Removals that took effect. */
-  removalsApplied: number;
-  /** Removals that took effect, by `sessionId/participantId`. */
-  removalsByParticipant: Record<string, number>;
-}
-
-export interface SimulatorOptions {
-  /** HS256 secret the JWTs must be signed with. */
-  secret?: string;
-  /** When set, the token's `apikey` claim must equal it (403 otherwise). */
-  apiKey?: string;
-  /** Default: true when a secret is given. Without a secret it only requires a bare (non-Bearer) header. */
-  requireAuth?: boolean;
-  logger?: Logger;
-  /** Clock for timelogs and the call log; defaults to `Date.now`. */
-  now?: () => number;
-  /** v2 active participants answer `data` as `[session]` (current docs, default) or `session` (older docs). */
-  activeDataShape?: 'array' | 'object';
-  /** Oldest calls are dropped (in batches) past about this many. Default 100000. */
-  maxCalls?: number;
-}
-
-export interface Simulator {
-  /** Starts serving; resolves to the base URL, e.g. `http://127.0.0.1:41234`. */
-  listen(port?: number, host?: string): Promise<string>;
-  close(): Promise<void>;
-  /** The base URL once listening, else ''. */
-  readonly url: string;
-  addSession(input: SimSessionInput): SimSession;
-  getSession(id: string): SimSession | undefined;
-  listSessions(): SimSession[];
-  join(sessionId: string, participantId: string, name?: string): SimSession;
-  /** Closes the participant's open timelog entry; true when they were in the session. */
-  leave(sessionId: string, participantId: string): boolean;
-  addFault(fault: SimFault): void;
-  clearFaults(): void;
-  calls(): SimCall[];
-  resetCalls(): void;
-  stats(): SimStats;
-  /** Replaces the signing secret: tokens signed with the old one now get 401 (a rotated secret). */
-  setSecret(secret: string): void;
-  /** `false` answers 401 to every API request (a revoked credential) until set back. */
-  setCredentialValid(valid: boolean): void;
-  setActiveDataShape(shape: 'array' | 'object'): void;
-  /**
-   * Forgets sessions, faults and calls; restores the original secret and credential. Requests still
-   * held by a fault's delay get their connection reset and change nothing.
-   */
-  reset(): void;
-}
+export type {
+  SimCall,
+  SimFault,
+  SimOperation,
+  SimParticipantInput,
+  SimRoom,
+  SimSession,
+  SimSessionInput,
+  SimStats,
+  SimV2Claims,
+  Simulator,
+  SimulatorOptions,
+} from './types.js';
 
 class SimNotFound extends Error {}
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
+type ApiVersion = 'v1' | 'v2';
+type Participant = SimSession['participants'][number];
 
-const ROUTES: Record<string, { operation: SimOperation; apiVersion: 'v1' | 'v2' }> = {
+/** Paths as the official Node server SDK (0.1.1) calls them; fastify prefers static segments over params. */
+const ROUTES: Record<string, { operation: Exclude<SimOperation, 'other'>; apiVersion: ApiVersion }> = {
   'POST /v1/meeting-sessions/:sessionId/remove-participant': { operation: 'remove', apiVersion: 'v1' },
   'GET /v1/meeting-sessions/:sessionId': { operation: 'get-session', apiVersion: 'v1' },
   'POST /v2/sessions/participants/remove': { operation: 'remove', apiVersion: 'v2' },
+  'POST /v2/sessions/end': { operation: 'end-session', apiVersion: 'v2' },
+  'GET /v2/sessions': { operation: 'list-sessions', apiVersion: 'v2' },
   'GET /v2/sessions/:sessionId': { operation: 'get-session', apiVersion: 'v2' },
+  'GET /v2/sessions/:sessionId/participants': { operation: 'get-participants', apiVersion: 'v2' },
   'GET /v2/sessions/:sessionId/participants/active': { operation: 'get-active', apiVersion: 'v2' },
+  'GET /v2/sessions/:sessionId/participants/:participantId': { operation: 'get-participant', apiVersion: 'v2' },
+  'GET /v2/sessions/:sessionId/stats': { operation: 'session-stats', apiVersion: 'v2' },
+  'GET /v2/sessions/:sessionId/participant/:participantId/stats': { operation: 'participant-stats', apiVersion: 'v2' },
+  'POST /v2/rooms': { operation: 'create-room', apiVersion: 'v2' },
+  'GET /v2/rooms': { operation: 'list-rooms', apiVersion: 'v2' },
+  'GET /v2/rooms/validate/:roomId': { operation: 'validate-room', apiVersion: 'v2' },
+  'GET /v2/rooms/:roomId': { operation: 'get-room', apiVersion: 'v2' },
+  'POST /v2/rooms/deactivate': { operation: 'deactivate-room', apiVersion: 'v2' },
+  'POST /v2/rooms/:roomId': { operation: 'update-room', apiVersion: 'v2' },
+  'GET /v2/public/rsa-public-key': { operation: 'public-key', apiVersion: 'v2' },
 };
+
+/** What the official SDK types a remove answer as ("Returns a confirmation message"). */
+const REMOVE_MESSAGE = 'Participant removed successfully';
 
 const timesSchema = z
   .union([z.number().int().positive(), z.literal('Infinity'), z.literal(-1), z.null()])
   .transform((v) => (v === null || v === 'Infinity' || v === -1 ? Infinity : v));
 const faultSchema = z.object({
   method: z.enum(['GET', 'POST']).optional(),
-  operation: z.enum(['remove', 'get-session', 'get-active']).optional(),
+  operation: z.enum(SIM_OPERATIONS).optional(),
   sessionId: z.string().optional(),
   participantId: z.string().optional(),
   status: z.number().int().min(100).max(599).optional(),
@@ -177,6 +75,7 @@ const faultSchema = z.object({
   delayMs: z.number().min(0).optional(),
   applyThenHang: z.boolean().optional(),
   reset: z.boolean().optional(),
+  removeAnswer: z.enum(['session', 'message']).optional(),
   times: timesSchema.optional(),
   probability: z.number().min(0).max(1).optional(),
 });
@@ -187,14 +86,39 @@ const sessionSchema = z.object({
   roomId: z.string().min(1).optional(),
   participants: z.array(participantSchema).optional(),
 });
+const optionsSchema = z
+  .object({ activeDataShape: z.enum(['array', 'object']).optional(), v2Claims: z.enum(['strict', 'lenient']).optional() })
+  .strict();
 
-interface Result {
-  status: number;
-  body: unknown;
-}
+// Request bodies of the v2 API; unknown fields are ignored, as a real API would.
+const createRoomSchema = z.object({
+  customRoomId: z.string().min(1).optional(),
+  geoFence: z.string().min(1).optional(),
+  webhook: z.object({ endPoint: z.string().url().max(512), events: z.array(z.string().min(1)) }).optional(),
+  autoCloseConfig: z.record(z.string(), z.unknown()).optional(),
+  allowedParticipantIds: z.array(z.string().min(1)).optional(),
+});
+const updateRoomSchema = z.object({ status: z.enum(['enabled', 'disabled']) });
+const deactivateRoomSchema = z.object({ roomId: z.string().min(1) });
+const endSessionSchema = z.object({
+  roomId: z.string().min(1).optional(),
+  meetingId: z.string().min(1).optional(),
+  customRoomId: z.string().min(1).optional(),
+  sessionId: z.string().min(1).optional(),
+  vsdkForceKill: z.boolean().optional(),
+  ignoreClosed: z.boolean().optional(),
+});
+const listSessionsSchema = z.object({
+  roomId: z.string().optional(),
+  customRoomId: z.string().optional(),
+  query: z.string().optional(),
+  status: z.enum(['ongoing', 'ended']).optional(),
+  startDate: z.coerce.number().finite().optional(),
+  endDate: z.coerce.number().finite().optional(),
+});
 
-function errorBody(status: number, message: string): { statusCode: number; error: string; message: string } {
-  return { statusCode: status, error: STATUS_TEXT[status] ?? 'Error', message };
+function invalid(error: z.ZodError): SimResult {
+  return fail(400, error.issues.map((i) => `${i.path.length > 0 ? `"${i.path.join('.')}"` : 'body'}: ${i.message}`).join('; '));
 }
 
 function roomName(): string {
@@ -206,13 +130,26 @@ function copy<T>(value: T): T {
   return structuredClone(value);
 }
 
+function isActive(p: Participant): boolean {
+  const last = p.timelog.at(-1);
+  return last !== undefined && last.end === null;
+}
+
+function apiVersionOf(path: string): ApiVersion | undefined {
+  if (path.startsWith('/v1/')) return 'v1';
+  if (path.startsWith('/v2/')) return 'v2';
+  return undefined;
+}
+
 /**
- * A VideoSDK stand-in for the demo, the tests and benchmarks: the v1 and v2 endpoints the client
- * uses, JWT checks like the real API, injectable faults, and a log of every call. Decisions where
- * VideoSDK documents nothing: removing someone not (or no longer) in the session is
- * `404 {message: "Participant not found in session"}`; an unknown session is 404; a v2 `roomId`
- * that is not the session's room is 400; a session ends when its last participant leaves (and
- * opens again when someone joins). Control endpoints live under `/_sim/` and need no token.
+ * A VideoSDK stand-in for the demo, the tests and benchmarks: the v1 remove/fetch endpoints, the
+ * v2 sessions, participants, rooms and webhook-key endpoints the official Node server SDK calls,
+ * JWT checks like the real API (before routing), injectable faults, and a log of every call.
+ * Decisions where VideoSDK documents nothing: removing someone not (or no longer) in the session
+ * is `404 {message: "Participant not found in session"}`; an unknown session or room is 404
+ * (deactivating by anything but a known `roomId` is 402, as the SDK notes); a v2 `roomId` that is
+ * not the session's room is 400; a session ends when its last participant leaves (and opens again
+ * when someone joins). Control endpoints live under `/_sim/` and need no token.
  */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const now = options.now ?? Date.now;
@@ -221,17 +158,24 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   let secret = options.secret;
   let credentialValid = true;
   let activeDataShape = options.activeDataShape ?? 'array';
+  let v2Claims: SimV2Claims = options.v2Claims ?? 'strict';
   let closed = false;
   /** Bumped by `reset()` so requests still waiting on a fault's delay are dropped, not applied to new state. */
   let generation = 0;
   let url = '';
 
   const sessions = new Map<string, SimSession>();
+  /** By `roomId`. */
+  const rooms = new Map<string, SimRoom>();
   let faults: (Omit<SimFault, 'times'> & { remaining: number })[] = [];
   let callLog: SimCall[] = [];
   let removals = new Map<string, number>();
   const sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   const callOf = new WeakMap<FastifyRequest, SimCall>();
+  /** The token's refusal, decided in `onRequest` before routing and sent once the body is read. */
+  const deniedOf = new WeakMap<FastifyRequest, SimResult>();
+  // Made on first use: a 2048-bit key costs tens of milliseconds that most runs never need.
+  let webhookKeys: { publicKey: KeyObject; privateKey: KeyObject; pem: string } | undefined;
 
   const iso = (): string => new Date(now()).toISOString();
 
@@ -243,14 +187,27 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     return session;
   }
 
-  function isActive(p: SimSession['participants'][number]): boolean {
-    const last = p.timelog.at(-1);
-    return last !== undefined && last.end === null;
+  function ensureRoom(roomId: string): SimRoom {
+    let room = rooms.get(roomId);
+    if (!room) {
+      const at = iso();
+      room = { id: randomBytes(12).toString('hex'), roomId, customRoomId: null, disabled: false, webhook: null, createdAt: at, updatedAt: at };
+      rooms.set(roomId, room);
+    }
+    return room;
+  }
+
+  /** A room by its `roomId`, `customRoomId` or `id`, as VideoSDK's GET room resolves it. */
+  function findRoom(key: string): SimRoom | undefined {
+    const direct = rooms.get(key);
+    if (direct) return direct;
+    for (const room of rooms.values()) if (room.customRoomId === key || room.id === key) return room;
+    return undefined;
   }
 
   function addSession(input: SimSessionInput): SimSession {
     const at = iso();
-    const room = input.meetingId ?? input.roomId ?? roomName();
+    const room = ensureRoom(input.meetingId ?? input.roomId ?? roomName()).roomId;
     const session: SimSession = {
       id: input.id ?? randomBytes(12).toString('hex'),
       meetingId: room,
@@ -289,6 +246,24 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     return true;
   }
 
+  function endSession(session: SimSession): void {
+    const at = iso();
+    for (const p of session.participants) {
+      const open = p.timelog.at(-1);
+      if (open && open.end === null) open.end = at;
+    }
+    session.end = at;
+  }
+
+  /** Newest first, like VideoSDK's listings. */
+  function sessionsNewestFirst(): SimSession[] {
+    return [...sessions.values()].reverse().sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
+  }
+
+  function ongoingSessionOf(roomId: string): SimSession | undefined {
+    return sessionsNewestFirst().find((s) => s.roomId === roomId && s.end === null);
+  }
+
   function stats(): SimStats {
     const byOperation: Record<string, number> = {};
     const byStatus: Record<string, number> = {};
@@ -312,6 +287,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       if (fault.remaining <= 0) continue;
       if (fault.method !== undefined && fault.method !== method) continue;
       if (fault.operation !== undefined && fault.operation !== call.operation) continue;
+      // A remove-answer fault is about removals only: a GET must not use it up.
+      if (fault.removeAnswer !== undefined && call.operation !== 'remove') continue;
       if (fault.sessionId !== undefined && fault.sessionId !== call.sessionId) continue;
       if (fault.participantId !== undefined && fault.participantId !== call.participantId) continue;
       if (fault.probability !== undefined && Math.random() >= fault.probability) continue;
@@ -334,107 +311,230 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     });
   }
 
+  function keys(): NonNullable<typeof webhookKeys> {
+    if (!webhookKeys) {
+      const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      webhookKeys = { publicKey, privateKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+    }
+    return webhookKeys;
+  }
+
   // ---- API semantics --------------------------------------------------------------------
 
-  function view(session: SimSession, version: 'v1' | 'v2', participants = session.participants): Record<string, unknown> {
-    const room = version === 'v1' ? { meetingId: session.meetingId } : { roomId: session.roomId };
+  function links(roomId: string, sessionId?: string): Record<string, string> {
+    const room = encodeURIComponent(roomId);
+    return sessionId === undefined
+      ? { get_room: `${url}/v2/rooms/${room}`, get_session: `${url}/v2/sessions/?roomId=${room}` }
+      : { get_room: `${url}/v2/rooms/${room}`, get_session: `${url}/v2/sessions/${encodeURIComponent(sessionId)}` };
+  }
+
+  function view(session: SimSession, version: ApiVersion, participants = session.participants): Record<string, unknown> {
+    const common = { start: session.start, end: session.end, participants: copy(participants) };
+    if (version === 'v1') return { id: session.id, meetingId: session.meetingId, ...common };
+    const customRoomId = rooms.get(session.roomId)?.customRoomId;
     return {
       id: session.id,
-      ...room,
-      start: session.start,
-      end: session.end,
-      participants: copy(participants),
-      ...(version === 'v2' ? { status: session.end === null ? 'ongoing' : 'completed' } : {}),
+      roomId: session.roomId,
+      ...(customRoomId ? { customRoomId } : {}),
+      ...common,
+      // VideoSDK's types and its SDK call a closed session "ended".
+      status: session.end === null ? 'ongoing' : 'ended',
+      links: links(session.roomId, session.id),
     };
   }
 
-  function perform(call: SimCall, version: 'v1' | 'v2', body: unknown, query: Record<string, string>): Result {
-    const record = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-    if (call.operation === 'remove') {
-      const participantId = record.participantId;
-      if (typeof participantId !== 'string' || participantId === '') {
-        return { status: 400, body: errorBody(400, '"participantId" is required') };
-      }
-      let session: SimSession | undefined;
-      if (version === 'v1') {
-        session = sessions.get(call.sessionId ?? '');
+  function roomView(room: SimRoom): Record<string, unknown> {
+    return { ...copy(room), links: links(room.roomId) };
+  }
+
+  function remove(call: SimCall, version: ApiVersion, record: Record<string, unknown>): SimResult {
+    const participantId = record.participantId;
+    if (typeof participantId !== 'string' || participantId === '') return fail(400, '"participantId" is required');
+    let session: SimSession | undefined;
+    if (version === 'v1') {
+      session = sessions.get(call.sessionId ?? '');
+    } else {
+      const roomId = typeof record.roomId === 'string' ? record.roomId : undefined;
+      if (typeof record.sessionId === 'string' && record.sessionId !== '') {
+        session = sessions.get(record.sessionId);
+        if (session && roomId !== undefined && roomId !== session.roomId) return fail(400, 'roomId does not match the session');
+      } else if (roomId !== undefined) {
+        session = ongoingSessionOf(roomId);
       } else {
-        const roomId = typeof record.roomId === 'string' ? record.roomId : undefined;
-        if (typeof record.sessionId === 'string' && record.sessionId !== '') {
-          session = sessions.get(record.sessionId);
-          if (session && roomId !== undefined && roomId !== session.roomId) {
-            return { status: 400, body: errorBody(400, 'roomId does not match the session') };
-          }
-        } else if (roomId !== undefined) {
-          session = [...sessions.values()].reverse().find((s) => s.roomId === roomId && s.end === null);
-        } else {
-          return { status: 400, body: errorBody(400, '"sessionId" or "roomId" is required') };
-        }
+        return fail(400, '"sessionId" or "roomId" is required');
       }
-      if (!session) return { status: 404, body: errorBody(404, 'Session not found') };
-      const participant = session.participants.find((p) => p.participantId === participantId);
-      if (!participant || !isActive(participant)) {
-        return { status: 404, body: errorBody(404, 'Participant not found in session') };
+    }
+    if (!session) return fail(404, 'Session not found');
+    const participant = session.participants.find((p) => p.participantId === participantId);
+    if (!participant || !isActive(participant)) return fail(404, 'Participant not found in session');
+    leave(session.id, participantId);
+    call.applied = true;
+    const key = `${session.id}/${participantId}`;
+    removals.set(key, (removals.get(key) ?? 0) + 1);
+    return ok(view(session, version));
+  }
+
+  function end(record: Record<string, unknown>): SimResult {
+    const parsed = endSessionSchema.safeParse(record);
+    if (!parsed.success) return invalid(parsed.error);
+    const { sessionId, ignoreClosed } = parsed.data;
+    const key = parsed.data.roomId ?? parsed.data.meetingId ?? parsed.data.customRoomId;
+    if (key === undefined) return fail(400, '"roomId" is required');
+    const room = findRoom(key);
+    if (!room) return fail(404, 'Room not found');
+    let session: SimSession | undefined;
+    if (sessionId !== undefined) {
+      session = sessions.get(sessionId);
+      if (!session) return fail(404, 'Session not found');
+      if (session.roomId !== room.roomId) return fail(400, 'roomId does not match the session');
+    } else {
+      session = ongoingSessionOf(room.roomId) ?? (ignoreClosed ? sessionsNewestFirst().find((s) => s.roomId === room.roomId) : undefined);
+      if (!session) return fail(404, 'No ongoing session for this room');
+    }
+    if (session.end !== null) return ignoreClosed ? ok(view(session, 'v2')) : fail(400, 'Session has already ended');
+    endSession(session);
+    return ok(view(session, 'v2'));
+  }
+
+  function listSessions(query: Record<string, string | undefined>): SimResult {
+    const parsed = listSessionsSchema.safeParse(query);
+    if (!parsed.success) return invalid(parsed.error);
+    const filter = parsed.data;
+    const matches = sessionsNewestFirst().filter((s) => {
+      const custom = rooms.get(s.roomId)?.customRoomId ?? undefined;
+      if (filter.roomId !== undefined && filter.roomId !== '' && s.roomId !== filter.roomId) return false;
+      if (filter.customRoomId !== undefined && filter.customRoomId !== '' && custom !== filter.customRoomId) return false;
+      if (filter.query !== undefined && filter.query !== '' && s.roomId !== filter.query && custom !== filter.query) return false;
+      if (filter.status !== undefined && (s.end === null ? 'ongoing' : 'ended') !== filter.status) return false;
+      const start = Date.parse(s.start);
+      if (filter.startDate !== undefined && start < filter.startDate) return false;
+      if (filter.endDate !== undefined && start > filter.endDate) return false;
+      return true;
+    });
+    const { pageInfo, items } = pageOf(matches, readPage(query));
+    return ok({ pageInfo, data: items.map((s) => view(s, 'v2')) });
+  }
+
+  function participantsPage(session: SimSession, query: Record<string, string | undefined>, activeOnly: boolean): SimResult {
+    const list = activeOnly ? session.participants.filter(isActive) : session.participants;
+    const { pageInfo, items } = pageOf(list, readPage(query));
+    const data = view(session, 'v2', items);
+    if (!activeOnly) {
+      // The all-participants listing is documented as a session-shaped object without status or times.
+      const { id, roomId, customRoomId, participants, links: sessionLinks } = data;
+      return ok({ pageInfo, data: { id, roomId, ...(customRoomId === undefined ? {} : { customRoomId }), participants, links: sessionLinks } });
+    }
+    return ok({ pageInfo, data: activeDataShape === 'array' ? [data] : data });
+  }
+
+  function secondsIn(timelog: Participant['timelog']): number {
+    let ms = 0;
+    for (const entry of timelog) ms += (entry.end === null ? now() : Date.parse(entry.end)) - Date.parse(entry.start);
+    return Math.max(0, Math.round(ms / 1000));
+  }
+
+  function perform(call: SimCall, version: ApiVersion, body: unknown, query: Record<string, string | undefined>, params: Record<string, string | undefined>): SimResult {
+    const record = asRecord(body);
+    switch (call.operation) {
+      case 'remove':
+        return remove(call, version, record);
+      case 'end-session':
+        return end(record);
+      case 'list-sessions':
+        return listSessions(query);
+      case 'create-room': {
+        const parsed = createRoomSchema.safeParse(record);
+        if (!parsed.success) return invalid(parsed.error);
+        const input = parsed.data;
+        // Creating with a known customRoomId answers the room made before (VideoSDK is idempotent on it).
+        const existing = input.customRoomId === undefined ? undefined : [...rooms.values()].find((r) => r.customRoomId === input.customRoomId);
+        if (existing) return ok(roomView(existing));
+        const room = ensureRoom(roomName());
+        room.customRoomId = input.customRoomId ?? null;
+        room.webhook = input.webhook ?? null;
+        if (input.autoCloseConfig !== undefined) room.autoCloseConfig = input.autoCloseConfig;
+        if (input.geoFence !== undefined) room.geoFence = input.geoFence;
+        if (input.allowedParticipantIds !== undefined) room.allowedParticipantIds = input.allowedParticipantIds;
+        return ok(roomView(room));
       }
-      leave(session.id, participantId);
-      call.applied = true;
-      const key = `${session.id}/${participantId}`;
-      removals.set(key, (removals.get(key) ?? 0) + 1);
-      return { status: 200, body: view(session, version) };
+      case 'list-rooms': {
+        const q = query.query;
+        const list = [...rooms.values()].reverse().filter((r) => q === undefined || q === '' || r.roomId === q || r.customRoomId === q);
+        const { pageInfo, items } = pageOf(list, readPage(query));
+        return ok({ pageInfo, data: items.map(roomView) });
+      }
+      case 'get-room':
+      case 'validate-room': {
+        const room = findRoom(params.roomId ?? '');
+        return room ? ok(roomView(room)) : fail(404, 'Room not found');
+      }
+      case 'update-room': {
+        const room = findRoom(params.roomId ?? '');
+        if (!room) return fail(404, 'Room not found');
+        const parsed = updateRoomSchema.safeParse(record);
+        if (!parsed.success) return invalid(parsed.error);
+        room.disabled = parsed.data.status === 'disabled';
+        room.updatedAt = iso();
+        return ok(roomView(room));
+      }
+      case 'deactivate-room': {
+        const parsed = deactivateRoomSchema.safeParse(record);
+        if (!parsed.success) return invalid(parsed.error);
+        // Only the VideoSDK roomId is resolved here; the SDK documents a customRoomId failing with 402.
+        const room = rooms.get(parsed.data.roomId);
+        if (!room) return fail(402, 'Room not found');
+        room.disabled = true;
+        room.updatedAt = iso();
+        return ok(roomView(room));
+      }
+      case 'public-key':
+        return ok({ publicKey: keys().pem });
+      case 'other':
+        return fail(404, 'Route not found');
+      default:
+        break;
     }
 
+    // Everything left reads one session.
     const session = sessions.get(call.sessionId ?? '');
-    if (!session) return { status: 404, body: errorBody(404, 'Session not found') };
-    if (call.operation === 'get-session') return { status: 200, body: view(session, version) };
-
-    // get-active (v2): paginated, `data` as [session] or session.
-    const active = session.participants.filter(isActive);
-    const perPage = Math.min(Math.max(Number.parseInt(query.perPage ?? '20', 10) || 20, 1), 100);
-    const lastPage = Math.max(1, Math.ceil(active.length / perPage));
-    const page = Math.max(Number.parseInt(query.page ?? '1', 10) || 1, 1);
-    const data = view(session, 'v2', active.slice((page - 1) * perPage, page * perPage));
-    return {
-      status: 200,
-      body: {
-        pageInfo: { currentPage: page, perPage, lastPage, total: active.length },
-        data: activeDataShape === 'array' ? [data] : data,
-      },
-    };
+    if (!session) return fail(404, 'Session not found');
+    const participant = call.participantId === undefined ? undefined : session.participants.find((p) => p.participantId === call.participantId);
+    switch (call.operation) {
+      case 'get-session':
+        return ok(view(session, version));
+      case 'get-active':
+        return participantsPage(session, query, true);
+      case 'get-participants':
+        return participantsPage(session, query, false);
+      case 'get-participant':
+        return participant ? ok(copy(participant)) : fail(404, 'Participant not found in session');
+      case 'session-stats':
+        return ok({
+          sessionId: session.id,
+          roomId: session.roomId,
+          start: session.start,
+          end: session.end,
+          participants: { total: session.participants.length, active: session.participants.filter(isActive).length },
+        });
+      case 'participant-stats':
+        if (!participant) return fail(404, 'Participant not found in session');
+        return ok({
+          sessionId: session.id,
+          participantId: participant.participantId,
+          name: participant.name,
+          duration: secondsIn(participant.timelog),
+          timelog: copy(participant.timelog),
+          stats: [],
+          resolutionUsage: {},
+        });
+      default:
+        return fail(404, 'Route not found');
+    }
   }
 
-  async function authorize(request: FastifyRequest, operation: SimOperation): Promise<Result | undefined> {
-    if (!requireAuth) return undefined;
-    const header = request.headers.authorization;
-    if (header === undefined || header === '') return { status: 401, body: errorBody(401, 'Authorization header is missing') };
-    if (/^bearer\s/i.test(header)) {
-      return { status: 401, body: errorBody(401, 'Authorization must be the token itself, without "Bearer"') };
-    }
-    if (!credentialValid) return { status: 401, body: errorBody(401, 'Token is revoked') };
-    if (secret === undefined) return undefined;
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(header, new TextEncoder().encode(secret), { algorithms: ['HS256'] }));
-    } catch (err) {
-      const message = err instanceof joseErrors.JWTExpired ? 'Token is expired' : 'Token is invalid';
-      return { status: 401, body: errorBody(401, message) };
-    }
-    if (typeof payload.apikey !== 'string') return { status: 401, body: errorBody(401, 'Token has no apikey') };
-    if (options.apiKey !== undefined && payload.apikey !== options.apiKey) {
-      return { status: 403, body: errorBody(403, 'apikey is not allowed') };
-    }
-    const permissions = Array.isArray(payload.permissions) ? payload.permissions : [];
-    if (operation === 'remove' && !permissions.includes('allow_mod')) {
-      return { status: 403, body: errorBody(403, 'Token lacks the allow_mod permission') };
-    }
-    const roles = Array.isArray(payload.roles) ? payload.roles.map((r) => String(r).toLowerCase()) : [];
-    if (roles.includes('rtc') && !roles.includes('crawler')) {
-      return { status: 403, body: errorBody(403, 'An rtc token cannot use the REST API') };
-    }
-    return undefined;
-  }
-
-  function send(reply: FastifyReply, result: Result, retryAfter?: string): FastifyReply {
+  function send(reply: FastifyReply, result: SimResult, retryAfter?: string): FastifyReply {
     if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
+    if (result.text) return reply.code(result.status).type('text/plain; charset=utf-8').send(String(result.body));
     return reply.code(result.status).send(result.body);
   }
 
@@ -447,34 +547,39 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   async function handleApi(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const call = callOf.get(request);
     const route = ROUTES[`${request.method} ${request.routeOptions.url ?? ''}`];
-    if (!call || !route) return reply.code(404).send(errorBody(404, 'Not found'));
+    if (!call || !route) return reply.code(404).send(errorBody(404, 'Route not found'));
     const body: unknown = request.body;
-    const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-    if (typeof record.participantId === 'string') call.participantId = record.participantId;
+    const record = asRecord(body);
+    if (call.participantId === undefined && typeof record.participantId === 'string') call.participantId = record.participantId;
     if (call.sessionId === undefined && typeof record.sessionId === 'string') call.sessionId = record.sessionId;
     call.body = body;
 
-    const denied = await authorize(request, route.operation);
+    const denied = deniedOf.get(request);
     if (denied) return send(reply, denied);
     call.authorized = true;
 
-    const query = (request.query ?? {}) as Record<string, string>;
+    const query = (request.query ?? {}) as Record<string, string | undefined>;
+    const params = (request.params ?? {}) as Record<string, string | undefined>;
+    const run = (): SimResult => perform(call, route.apiVersion, body, query, params);
     const fault = takeFault(call, request.method);
-    if (!fault) return send(reply, perform(call, route.apiVersion, body, query));
+    if (!fault) return send(reply, run());
 
     call.faulted = true;
     const startedIn = generation;
-    let result = fault.applyThenHang ? perform(call, route.apiVersion, body, query) : undefined;
+    let result = fault.applyThenHang ? run() : undefined;
     if (fault.delayMs !== undefined && fault.delayMs > 0) await sleep(fault.delayMs);
     if (closed || fault.reset || generation !== startedIn) {
       destroy(request, reply, call);
       return undefined;
     }
     if (fault.status !== undefined) {
-      const statusBody = fault.body ?? errorBody(fault.status, STATUS_TEXT[fault.status] ?? 'Injected fault');
+      const statusBody = fault.body ?? errorBody(fault.status, statusText(fault.status) ?? 'Injected fault');
       return send(reply, { status: fault.status, body: statusBody }, fault.retryAfter);
     }
-    result ??= perform(call, route.apiVersion, body, query);
+    result ??= run();
+    if (fault.removeAnswer === 'message' && result.status >= 200 && result.status < 300) {
+      result = { status: result.status, body: REMOVE_MESSAGE, text: true };
+    }
     return send(reply, result);
   }
 
@@ -486,10 +591,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     genReqId: () => randomUUID(),
   });
 
+  const isControl = (path: string): boolean => path.startsWith('/_sim/') || path === '/_sim';
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const path = request.url.split('?')[0] ?? request.url;
-    if (path.startsWith('/_sim/') || path === '/_sim') return;
+    if (isControl(path)) return;
     const route = ROUTES[`${request.method} ${request.routeOptions.url ?? ''}`];
     const params = (request.params ?? {}) as Record<string, string | undefined>;
     const call: SimCall = {
@@ -503,19 +610,45 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       requestId: request.id,
       faulted: false,
     };
-    if (route) call.apiVersion = route.apiVersion;
+    const apiVersion = route?.apiVersion ?? apiVersionOf(path);
+    if (apiVersion !== undefined) call.apiVersion = apiVersion;
     if (params.sessionId !== undefined) call.sessionId = params.sessionId;
+    if (params.participantId !== undefined) call.participantId = params.participantId;
     if (request.headers.authorization !== undefined) call.authorization = request.headers.authorization;
     if (request.headers['content-type'] !== undefined) call.contentType = request.headers['content-type'];
     callLog.push(call);
     // Trim in batches: one splice per request would make a long benchmark quadratic.
     if (callLog.length > maxCalls + Math.ceil(maxCalls / 10)) callLog.splice(0, callLog.length - maxCalls);
     callOf.set(request, call);
+    // The token is checked before the route matters, as VideoSDK does: a bad token gets 401/403 on
+    // every path, known or not, and only an accepted one learns that a path does not exist.
+    const denied = await authorize(
+      request.headers.authorization,
+      { requireAuth, credentialValid, secret, apiKey: options.apiKey, v2Claims },
+      { operation: call.operation, apiVersion },
+    );
+    if (denied) deniedOf.set(request, denied);
   });
 
   app.addHook('onSend', async (request, reply) => {
     const call = callOf.get(request);
     if (call) call.status = reply.statusCode;
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const denied = deniedOf.get(request);
+    if (denied) return send(reply, denied);
+    const call = callOf.get(request);
+    if (call) call.authorized = true;
+    return reply.code(404).send(errorBody(404, 'Route not found'));
+  });
+
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    // A body that does not parse must not tell a caller without a valid token more than a 401.
+    const denied = deniedOf.get(request);
+    if (denied) return send(reply, denied);
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    return reply.code(status).send(errorBody(status, status === 500 ? 'Internal error' : error.message));
   });
 
   for (const key of Object.keys(ROUTES)) {
@@ -557,6 +690,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return notFound(reply, err);
     }
   });
+  app.get('/_sim/rooms', async () => ({ rooms: [...rooms.values()].map(copy) }));
   app.post('/_sim/faults', async (request, reply) => {
     // One schema or the other, not a union: the error then names the field that is wrong.
     const parsed = (Array.isArray(request.body) ? z.array(faultSchema) : faultSchema).safeParse(request.body);
@@ -587,6 +721,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     credentialValid = parsed.data.valid;
     return { valid: credentialValid };
   });
+  app.post('/_sim/options', async (request, reply) => {
+    const parsed = optionsSchema.safeParse(request.body);
+    if (!parsed.success) return bad(reply, parsed.error);
+    if (parsed.data.activeDataShape !== undefined) activeDataShape = parsed.data.activeDataShape;
+    if (parsed.data.v2Claims !== undefined) v2Claims = parsed.data.v2Claims;
+    return { activeDataShape, v2Claims };
+  });
   app.post('/_sim/reset', async () => {
     reset();
     return { ok: true };
@@ -609,11 +750,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     generation += 1;
     wakeSleepers();
     sessions.clear();
+    rooms.clear();
     faults = [];
     resetCalls();
     secret = options.secret;
     credentialValid = true;
     activeDataShape = options.activeDataShape ?? 'array';
+    v2Claims = options.v2Claims ?? 'strict';
   }
 
   return {
@@ -635,6 +778,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return session ? copy(session) : undefined;
     },
     listSessions: () => [...sessions.values()].map(copy),
+    listRooms: () => [...rooms.values()].map(copy),
     join,
     leave,
     addFault,
@@ -653,6 +797,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     setActiveDataShape(shape) {
       activeDataShape = shape;
     },
+    setV2Claims(mode) {
+      v2Claims = mode;
+    },
+    signWebhook: (body) => rsaSign('RSA-SHA256', typeof body === 'string' ? Buffer.from(body) : body, keys().privateKey).toString('base64'),
+    webhookPublicKey: () => keys().pem,
     reset,
   };
 }

@@ -82,6 +82,16 @@ describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%
     expect(h.simulator.getSession(sid)?.participants.find((p) => p.participantId === 'bystander')?.timelog.at(-1)?.end).toBeNull();
   });
 
+  it("2xx with the SDK's confirmation message instead of a session: removed, the state recorded from a fetch", async () => {
+    const { sid, room } = session();
+    h.simulator.addFault({ sessionId: sid, removeAnswer: 'message' });
+    const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    expect(await finished(h, jobId)).toMatchObject({ state: 'completed', attemptsMade: 1, outcome: { outcome: 'removed' } });
+    expect(shape(callsOf(h, sid))).toEqual(['POST 200', 'GET 200']);
+    const stored = (await h.automod.services.sessions.get(sid))?.session as { participants: { participantId: string; timelog: { end: string | null }[] }[] };
+    expect(stored.participants.find((p) => p.participantId === 'target')?.timelog.at(-1)?.end).not.toBeNull();
+  });
+
   it('404 for a participant who already left: already-gone after a fetch', async () => {
     const { sid, room } = session();
     h.simulator.leave(sid, 'target');

@@ -81,7 +81,7 @@ describe('sessions', () => {
   it('v2 remove checks the room and finds the session by room', async () => {
     expect((await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p1', roomId: 'other', sessionId: SESSION } })).status).toBe(400);
     expect((await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p1', roomId: ROOM } })).status).toBe(200);
-    expect((await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p2', sessionId: SESSION } })).body).toMatchObject({ roomId: ROOM, status: 'completed' });
+    expect((await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p2', sessionId: SESSION } })).body).toMatchObject({ roomId: ROOM, status: 'ended' });
   });
 
   it('ends the session when the last participant leaves; a join opens a new timelog entry', () => {
