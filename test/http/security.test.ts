@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, type Services } from '../../src/automod.js';
+import { createServices, startAutomod, type Services } from '../../src/automod.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { AuditStore } from '../../src/store/audit.js';
@@ -286,5 +286,22 @@ describe('AUTOMOD_WEBHOOK_TOKEN', () => {
       expect((await own.inject(request)).statusCode, request.url).toBe(401);
     }
     expect((await own.inject({ method: 'POST', url: '/v1/removals', payload: { removals: [] }, headers: bearer })).statusCode).toBe(400);
+  });
+});
+
+describe('start-up warning', () => {
+  it('warns when the API token is what guards the webhook, and not when the webhook has its own token', async () => {
+    const warnings = async (env: Record<string, string>) => {
+      const prefix = uniquePrefix('http-warn');
+      const cfg = testConfig(prefix, { AUTOMOD_API_TOKEN: TOKEN, AUTOMOD_HTTP_PORT: '0', LOG_LEVEL: 'warn', ...env });
+      const lines: string[] = [];
+      const logger = createLogger(cfg, { write: (line: string) => void lines.push(line) });
+      const running = await startAutomod(cfg, logger, { watchRules: false });
+      await running.close();
+      await testRedis(cfg).cleanup();
+      return lines.map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => m.includes('AUTOMOD_WEBHOOK_TOKEN'));
+    };
+    expect(await warnings({})).toEqual([expect.stringMatching(/the webhook takes AUTOMOD_API_TOKEN/)]);
+    expect(await warnings({ AUTOMOD_WEBHOOK_TOKEN: 'webhook-token-0123456789abcdef' })).toEqual([]);
   });
 });
