@@ -154,8 +154,11 @@ function boundData(data: Record<string, unknown>, truncated: Set<string>): Recor
   );
 }
 
+// Every invisible character is outside ASCII; most names and chat are ASCII, and skip the scan.
+const NON_ASCII = /[^\x00-\x7f]/;
+
 function boundText(value: string, max: number, path: string, truncated: Set<string>): string {
-  return cut(value.replace(INVISIBLE, ''), max, path, truncated);
+  return cut(NON_ASCII.test(value) ? value.replace(INVISIBLE, '') : value, max, path, truncated);
 }
 
 /** Depth is already bounded by `checkShape`, so recursion is safe here. */
