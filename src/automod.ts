@@ -88,7 +88,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     apiVersion: config.videosdk.apiVersion,
     timeoutMs: config.videosdk.timeoutMs,
     tokens,
-    redact: [config.videosdk.secret, config.videosdk.token, config.http.apiToken].filter((v): v is string => v !== undefined),
+    redact: [config.videosdk.secret, config.videosdk.token, config.http.apiToken, config.http.webhookToken].filter((v): v is string => v !== undefined),
     onAttempt: (attempt) => {
       metrics.apiAttempt(attempt);
       // One line per API attempt (the spec's log contract); never the token or the secret.
@@ -278,9 +278,14 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       http = await buildHttpApp({
         ...services,
         apiToken: config.http.apiToken,
+        webhookToken: config.http.webhookToken,
         webhookPublicKey: config.videosdk.webhookPublicKey,
+        ingestMaxEvents: config.http.ingestMaxEvents,
         rules,
       });
+      if (config.http.apiToken !== undefined && config.http.webhookToken === undefined && config.videosdk.webhookPublicKey === undefined) {
+        logger.warn('the webhook takes AUTOMOD_API_TOKEN: a leaked webhook URL can queue removals; set AUTOMOD_WEBHOOK_TOKEN (or VIDEOSDK_WEBHOOK_PUBLIC_KEY) to give webhooks their own credential');
+      }
       url = await http.listen({ host: config.http.host, port: config.http.port });
       logger.info({ url }, 'HTTP API listening');
     }

@@ -13,6 +13,7 @@ import { runRemove } from './commands/remove.js';
 import { parseConfig, type Config } from './config.js';
 import { ConfigError, InvalidEventError, RulesError, UsageError } from './errors.js';
 import { parseEvent, type MeetingEvent } from './events/event-schema.js';
+import { isSkippedLine } from './events/json-lines.js';
 import { createLogger } from './logger.js';
 import { JOB_STATES, type JobState } from './removals/job-view.js';
 import { parseTime } from './parse-time.js';
@@ -186,14 +187,14 @@ const events = program.command('events').description('put events on the queue');
 events
   .command('add')
   .description('validate and enqueue events from a JSON-lines file (or - for stdin)')
-  .argument('<file>', 'JSON lines, one event per line')
+  .argument('<file>', 'JSON lines, one event per line; blank lines and lines starting with # are skipped')
   .option('--json', 'print the result as JSON')
   .action(async (file: string, options: { json?: boolean }) => {
     const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
     const valid: MeetingEvent[] = [];
     const invalid: { line: number; error: string }[] = [];
     text.split('\n').forEach((raw, index) => {
-      if (raw.trim() === '') return;
+      if (isSkippedLine(raw)) return;
       try {
         valid.push(parseEvent(JSON.parse(raw) as unknown));
       } catch (err) {

@@ -26,6 +26,10 @@ export interface Config {
     host: string;
     port: number;
     apiToken: string | undefined;
+    /** `AUTOMOD_WEBHOOK_TOKEN`: the webhook route's own credential (unset: the API token is taken there). */
+    webhookToken: string | undefined;
+    /** `AUTOMOD_INGEST_MAX_EVENTS`: most events in one `POST /v1/events`. */
+    ingestMaxEvents: number;
   };
   /** Events processed at once per process. */
   eventConcurrency: number;
@@ -182,6 +186,8 @@ export function parseConfig(env: Env): Config {
       host: read('AUTOMOD_HTTP_HOST') ?? '127.0.0.1',
       port: int('AUTOMOD_HTTP_PORT', 8080, 0, 65535),
       apiToken: read('AUTOMOD_API_TOKEN'),
+      webhookToken: read('AUTOMOD_WEBHOOK_TOKEN'),
+      ingestMaxEvents: int('AUTOMOD_INGEST_MAX_EVENTS', 1000, 1, 100_000),
     },
     eventConcurrency: int('AUTOMOD_EVENT_CONCURRENCY', 200, 1, 10000),
     removalConcurrency: int('AUTOMOD_REMOVAL_CONCURRENCY', 10, 1, 10000),
@@ -206,6 +212,11 @@ export function parseConfig(env: Env): Config {
       path: 'AUTOMOD_API_TOKEN',
       message: `must be at least ${MIN_API_TOKEN_LENGTH} characters (openssl rand -hex 24 makes a good one)`,
     });
+  }
+  if (config.http.webhookToken !== undefined && config.http.webhookToken.length < MIN_API_TOKEN_LENGTH) {
+    problems.push({ path: 'AUTOMOD_WEBHOOK_TOKEN', message: `must be at least ${MIN_API_TOKEN_LENGTH} characters (openssl rand -hex 24 makes a good one)` });
+  } else if (config.http.webhookToken !== undefined && config.http.webhookToken === config.http.apiToken) {
+    problems.push({ path: 'AUTOMOD_WEBHOOK_TOKEN', message: 'must differ from AUTOMOD_API_TOKEN (a leaked webhook URL must not open the API)' });
   }
   if (config.http.apiToken === undefined && !isLoopback(config.http.host)) {
     problems.push({

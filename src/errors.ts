@@ -22,8 +22,12 @@ export interface Problem {
   message: string;
 }
 
+/** Problems spelled out in a message; a message stays bounded however many there are. */
+const LISTED_PROBLEMS = 20;
+
 function listProblems(problems: readonly Problem[]): string {
-  return problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+  const listed = problems.slice(0, LISTED_PROBLEMS).map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+  return problems.length > LISTED_PROBLEMS ? `${listed}; and ${problems.length - LISTED_PROBLEMS} more` : listed;
 }
 
 /** The environment does not describe a runnable worker. Lists every problem at once. */

@@ -35,6 +35,7 @@ export const REDACT_PATHS = [
   '*.VIDEOSDK_SECRET',
   '*.VIDEOSDK_TOKEN',
   '*.AUTOMOD_API_TOKEN',
+  '*.AUTOMOD_WEBHOOK_TOKEN',
   '*.REDIS_URL',
 ];
 

@@ -31,7 +31,7 @@ describe('parseConfig', () => {
         timeoutMs: 10000,
         webhookPublicKey: undefined,
       },
-      http: { host: '127.0.0.1', port: 8080, apiToken: undefined },
+      http: { host: '127.0.0.1', port: 8080, apiToken: undefined, webhookToken: undefined, ingestMaxEvents: 1000 },
       eventConcurrency: 200,
       removalConcurrency: 10,
       removalAttempts: 8,
@@ -71,6 +71,8 @@ describe('parseConfig', () => {
       AUTOMOD_HTTP_HOST: '0.0.0.0',
       AUTOMOD_HTTP_PORT: '0',
       AUTOMOD_API_TOKEN: '  0123456789abcdef0123  ',
+      AUTOMOD_WEBHOOK_TOKEN: 'webhook-0123456789abcdef',
+      AUTOMOD_INGEST_MAX_EVENTS: '50',
       AUTOMOD_EVENT_CONCURRENCY: '5',
       AUTOMOD_REMOVAL_CONCURRENCY: '3',
       AUTOMOD_REMOVAL_ATTEMPTS: '2',
@@ -94,7 +96,7 @@ describe('parseConfig', () => {
       keyPrefix: '{mod-eu.1}',
       rulesDir: '/etc/automod/rules',
       videosdk: { apiBase: 'http://127.0.0.1:9090', apiVersion: 'v2', token: 'ready.jwt.token', apiKey: 'key', secret: 'secret', timeoutMs: 2500 },
-      http: { host: '0.0.0.0', port: 0, apiToken: '0123456789abcdef0123' },
+      http: { host: '0.0.0.0', port: 0, apiToken: '0123456789abcdef0123', webhookToken: 'webhook-0123456789abcdef', ingestMaxEvents: 50 },
       eventConcurrency: 5,
       removalConcurrency: 3,
       removalAttempts: 2,
@@ -115,6 +117,13 @@ describe('parseConfig', () => {
     // `\n` escapes in a one-line PEM become newlines.
     expect(config.videosdk.webhookPublicKey).toBe(PEM.replace(/\\n/g, '\n'));
     expect(hasVideoSdkCredential(config)).toBe(true);
+  });
+
+  it('refuses a webhook token that is short or the same as the API token, and a bad event cap', () => {
+    const api = '0123456789abcdef0123';
+    expect(problems({ AUTOMOD_API_TOKEN: api, AUTOMOD_WEBHOOK_TOKEN: api })).toEqual([{ path: 'AUTOMOD_WEBHOOK_TOKEN', message: expect.stringMatching(/must differ from AUTOMOD_API_TOKEN/) }]);
+    expect(problems({ AUTOMOD_WEBHOOK_TOKEN: 'short' })).toEqual([{ path: 'AUTOMOD_WEBHOOK_TOKEN', message: expect.stringMatching(/at least 16 characters/) }]);
+    expect(problems({ AUTOMOD_INGEST_MAX_EVENTS: '0' })).toEqual([{ path: 'AUTOMOD_INGEST_MAX_EVENTS', message: expect.stringMatching(/whole number from 1/) }]);
   });
 
   it('treats empty and blank values as unset', () => {

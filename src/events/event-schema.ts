@@ -14,6 +14,13 @@ export interface MeetingEvent {
   /** ISO 8601; the time of receipt when the producer gives none. */
   timestamp: string;
   data: Record<string, unknown>;
+  /**
+   * Fields that were cut to their limit (`participantName`, `data.text`, `data.some.key`), or
+   * `data` when only the moderated data fields (`text`, `name`, `role`) could be kept. Absent when
+   * nothing was cut. Rules can test it: `{"fact": "event", "path": "$.truncated", "operator":
+   * "contains", "value": "data.text"}`.
+   */
+  truncated?: string[];
 }
 
 /** Limits that keep one hostile event from costing more than any honest one. */
@@ -21,7 +28,12 @@ export const EVENT_LIMITS = {
   idLength: 200,
   typeLength: 100,
   fieldLength: 200,
+  /** Display names (`participantName`, `data.name`): longer ones are cut, not refused. */
   nameLength: 500,
+  /** Any other string in `data`: longer ones are cut, not refused (6 bytes per char escaped stays under `bytes`). */
+  textLength: 4096,
+  /** Entries kept in an event's `truncated` list. */
+  truncatedEntries: 20,
   /** Serialized size of the whole event. */
   bytes: 64 * 1024,
   /** Nesting depth of `data`. */
@@ -42,13 +54,25 @@ const eventSchema = z.object({
   sessionId: idString(EVENT_LIMITS.fieldLength),
   meetingId: idString(EVENT_LIMITS.fieldLength).optional(),
   participantId: idString(EVENT_LIMITS.fieldLength).optional(),
-  participantName: text().max(EVENT_LIMITS.nameLength, `must be at most ${EVENT_LIMITS.nameLength} characters`).optional(),
+  participantName: text().optional(),
   timestamp: z
     .union([z.string(), z.number()])
     .optional()
     .refine((v) => v === undefined || !Number.isNaN(new Date(v).getTime()), 'must be an ISO 8601 time or epoch milliseconds'),
   data: z.record(z.string(), z.unknown()).optional(),
+  // Kept when an event already parsed once (HTTP, then the queue) is parsed again.
+  truncated: z.array(z.string().max(EVENT_LIMITS.fieldLength)).max(EVENT_LIMITS.truncatedEntries + 1).optional(),
 });
+
+/**
+ * Characters that render as nothing (zero-width spaces and joiners, bidi controls, soft hyphens,
+ * fillers): stripped from names and chat text so "Admin\u200bSupport" reads as "AdminSupport" to
+ * the rules, and padding with them cannot push a name past its limit.
+ */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
+/** Rules read the moderated data fields; when an event must shrink, these are what it keeps. */
+const MODERATED_DATA = ['text', 'name', 'role'] as const;
 
 /** Participant events cannot be acted on without knowing who. */
 export function isParticipantEvent(type: string): boolean {
@@ -88,20 +112,76 @@ export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent
   }
   if (problems.length > 0) throw new InvalidEventError(problems);
 
+  // Oversized attacker-controlled text is cut, not refused: a refusal would skip the rules, so a
+  // padded name or a huge chat message would escape moderation. Ids stay strictly bounded above.
+  const truncated = new Set(raw.truncated ?? []);
+  const data = boundData(raw.data ?? {}, truncated);
   const event: MeetingEvent = {
     id: raw.id ?? randomUUID(),
     type: raw.type,
     sessionId: raw.sessionId,
     timestamp: new Date(raw.timestamp ?? now.getTime()).toISOString(),
-    data: raw.data ?? {},
+    data,
   };
   if (raw.meetingId !== undefined) event.meetingId = raw.meetingId;
   if (raw.participantId !== undefined) event.participantId = raw.participantId;
-  if (raw.participantName !== undefined) event.participantName = raw.participantName;
+  if (raw.participantName !== undefined) event.participantName = boundText(raw.participantName, EVENT_LIMITS.nameLength, 'participantName', truncated);
+  if (truncated.size > 0) event.truncated = [...truncated];
   if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
-    throw new InvalidEventError([{ path: '$', message: `is larger than ${EVENT_LIMITS.bytes} bytes` }]);
+    // Many fields each under their limit: keep what the rules read, and say so.
+    const kept: Record<string, unknown> = {};
+    for (const key of MODERATED_DATA) if (typeof data[key] === 'string') kept[key] = data[key];
+    event.data = kept;
+    mark(truncated, 'data');
+    event.truncated = [...truncated];
+    if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
+      throw new InvalidEventError([{ path: '$', message: `is larger than ${EVENT_LIMITS.bytes} bytes` }]);
+    }
   }
   return event;
+}
+
+/** Strips invisible characters from names and chat text and cuts any string of `data` to its limit. */
+function boundData(data: Record<string, unknown>, truncated: Set<string>): Record<string, unknown> {
+  // fromEntries defines keys as own properties: a `__proto__` key stays a key, never a prototype.
+  return Object.fromEntries(
+    Object.entries(data).map(([key, value]) => {
+      const path = `data.${key}`;
+      if (typeof value === 'string' && key === 'name') return [key, boundText(value, EVENT_LIMITS.nameLength, path, truncated)];
+      if (typeof value === 'string' && key === 'text') return [key, boundText(value, EVENT_LIMITS.textLength, path, truncated)];
+      return [key, boundStrings(value, path, truncated)];
+    }),
+  );
+}
+
+// Every invisible character is outside ASCII; most names and chat are ASCII, and skip the scan.
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function boundText(value: string, max: number, path: string, truncated: Set<string>): string {
+  return cut(NON_ASCII.test(value) ? value.replace(INVISIBLE, '') : value, max, path, truncated);
+}
+
+/** Depth is already bounded by `checkShape`, so recursion is safe here. */
+function boundStrings(value: unknown, path: string, truncated: Set<string>): unknown {
+  if (typeof value === 'string') return cut(value, EVENT_LIMITS.textLength, path, truncated);
+  if (Array.isArray(value)) return value.map((item, i) => boundStrings(item, `${path}[${i}]`, truncated));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, boundStrings(inner, `${path}.${key}`, truncated)]));
+  }
+  return value;
+}
+
+/** The list of cut fields is itself bounded: it must survive being parsed again from the queue. */
+function mark(truncated: Set<string>, path: string): void {
+  if (truncated.size < EVENT_LIMITS.truncatedEntries || path === 'data') truncated.add(path.slice(0, EVENT_LIMITS.fieldLength));
+}
+
+function cut(value: string, max: number, path: string, truncated: Set<string>): string {
+  if (value.length <= max) return value;
+  mark(truncated, path);
+  // Never leave half a surrogate pair at the cut.
+  const code = value.charCodeAt(max - 1);
+  return value.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
 /** Parses one event or an array of them, reporting problems with the index of each bad one. */

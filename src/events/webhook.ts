@@ -1,4 +1,4 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { InvalidEventError, WebhookSignatureError } from '../errors.js';
 
 /** Fields VideoSDK puts in a webhook's `data` that become the event's top-level fields. */
@@ -7,7 +7,9 @@ const LIFTED = ['meetingId', 'sessionId', 'participantId', 'participantName'] as
 /**
  * Maps a VideoSDK webhook body (`{"webhookType": "...", "data": {...}}`, with `type` accepted as
  * an alias) to an event input: `webhookType` becomes `type`, the ids and name move to the top level
- * and the rest of `data` stays in `data`. The result still goes through `parseEvent`.
+ * and the rest of `data` stays in `data`. The result still goes through `parseEvent`. A missing
+ * `data` is an empty one, as VideoSDK's own SDK reads it: whatever the event then lacks (a
+ * `sessionId`) is named by `parseEvent`.
  */
 export function mapWebhook(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -18,8 +20,8 @@ export function mapWebhook(body: unknown): Record<string, unknown> {
   if (typeof type !== 'string' || type.trim() === '') {
     throw new InvalidEventError([{ path: '$.webhookType', message: 'is required' }]);
   }
-  const data = envelope.data;
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+  const data = envelope.data ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
     throw new InvalidEventError([{ path: '$.data', message: 'must be a JSON object' }]);
   }
   const rest: Record<string, unknown> = {};
@@ -46,4 +48,13 @@ export function createSignatureVerifier(publicKeyPem: string): (rawBody: Buffer,
     }
     if (!ok) throw new WebhookSignatureError('the videosdk-signature header does not match the body');
   };
+}
+
+/**
+ * The event id of a webhook: VideoSDK documents no id, timestamp or replay protection, and its
+ * signature covers only the body, so the digest of the raw body is the id. A replayed or
+ * redelivered webhook then collapses as a duplicate within the dedup window.
+ */
+export function webhookEventId(rawBody: Buffer): string {
+  return `webhook-${createHash('sha256').update(rawBody).digest('hex')}`;
 }

@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import { parseEvent, parseEvents } from '../events/event-schema.js';
 import type { Ingest } from '../events/ingest.js';
-import { createSignatureVerifier, mapWebhook } from '../events/webhook.js';
+import { createSignatureVerifier, mapWebhook, webhookEventId } from '../events/webhook.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { parseTime } from '../parse-time.js';
@@ -32,10 +32,15 @@ import type { RemovalClaims } from '../store/removal-claims.js';
 import type { RedisClient } from '../store/redis.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
+import { InvalidJsonBodyError, parseJsonBody } from './json-body.js';
 
 export interface HttpDeps {
   apiToken: string | undefined;
+  /** The webhook's own credential; when unset the API token is taken on the webhook route. */
+  webhookToken?: string | undefined;
   webhookPublicKey: string | undefined;
+  /** Most events one `POST /v1/events` may carry (default 1000); checked before any validation. */
+  ingestMaxEvents?: number;
   redis: RedisClient;
   queues: Queues;
   ingest: Ingest;
@@ -92,10 +97,22 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
   });
+  // Our own JSON parser, to say what is refused and why (fastify's calls a __proto__ key "not valid JSON").
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   const onRoute = deps.onRoute;
   if (onRoute) app.addHook('onRoute', (route) => onRoute({ method: route.method, url: route.url }));
   const now = deps.now ?? Date.now;
   const tokenDigest = deps.apiToken ? sha256(deps.apiToken) : undefined;
+  // A leaked webhook URL must not be able to queue removals: with its own token, the webhook takes
+  // only that one, and that one opens nothing else (it never equals the API token; config checks).
+  const webhookDigest = deps.webhookToken ? sha256(deps.webhookToken) : tokenDigest;
+  const ingestMaxEvents = deps.ingestMaxEvents ?? 1000;
   const verifySignature = deps.webhookPublicKey ? createSignatureVerifier(deps.webhookPublicKey) : undefined;
 
   const tokenMatches = (given: string | undefined): boolean => given !== undefined && tokenDigest !== undefined && timingSafeEqual(sha256(given), tokenDigest);
@@ -172,34 +189,51 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   app.post('/v1/events', async (request, reply) => {
+    // Counted before anything is validated: a huge batch of junk costs no more than its parse.
+    if (Array.isArray(request.body) && request.body.length > ingestMaxEvents) {
+      await reply.code(413).send({
+        error: `too many events in one request: ${request.body.length}, at most ${ingestMaxEvents} (AUTOMOD_INGEST_MAX_EVENTS); send smaller batches`,
+        code: 'ERR_TOO_MANY_EVENTS',
+      });
+      return;
+    }
     const events = parseEvents(request.body, new Date(now()));
     const result = await deps.ingest.ingest(events);
     await reply.code(202).send(result);
   });
 
-  // The webhook needs the raw bytes: VideoSDK signs the body exactly as sent.
+  // The webhook needs the raw bytes: VideoSDK signs the body exactly as sent, whatever its content
+  // type (its SDK verifies the raw bytes), so every type, or none, is read as bytes here.
   await app.register(async (scope) => {
-    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     scope.post('/v1/webhooks/videosdk', async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from('');
       if (verifySignature) {
         const header = request.headers['videosdk-signature'];
         verifySignature(raw, Array.isArray(header) ? header[0] : header);
-      } else if (tokenDigest) {
+      } else if (webhookDigest) {
         const query = request.query as Record<string, unknown>;
-        const viaQuery = typeof query.token === 'string' && timingSafeEqual(sha256(query.token), tokenDigest);
-        if (!viaQuery && !bearerMatches(request)) {
-          await reply.code(401).send({ error: 'a valid API token is required (bearer or ?token=)' });
+        const header = request.headers.authorization;
+        const given = [typeof query.token === 'string' ? query.token : undefined, /^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined];
+        if (!given.some((token) => token !== undefined && timingSafeEqual(sha256(token), webhookDigest))) {
+          await reply.code(401).send({
+            error: deps.webhookToken
+              ? 'a valid webhook token is required (AUTOMOD_WEBHOOK_TOKEN as ?token= or bearer)'
+              : 'a valid API token is required (bearer or ?token=)',
+          });
           return;
         }
       }
       let body: unknown;
       try {
-        body = JSON.parse(raw.toString('utf8'), rejectPoisonedKeys);
+        body = parseJsonBody(raw.toString('utf8'));
       } catch (err) {
-        throw new InvalidEventError([{ path: '$', message: `body is not valid JSON (${err instanceof Error ? err.message : 'parse error'})` }]);
+        if (!(err instanceof InvalidJsonBodyError)) throw err;
+        throw new InvalidEventError([{ path: '$', message: err.message }]);
       }
-      const event = parseEvent(mapWebhook(body), new Date(now()));
+      // Replays and redeliveries of one webhook are one event: its id is the digest of its bytes.
+      const event = parseEvent({ ...mapWebhook(body), id: webhookEventId(raw) }, new Date(now()));
       const result = await deps.ingest.ingest([event]);
       await reply.code(202).send(result);
     });
@@ -266,10 +300,28 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   return app;
 }
 
+/** Problems listed in a 400 answer; the rest are only counted (`moreProblems`). */
+const MAX_PROBLEMS = 20;
+
 /** One mapping from our errors to HTTP answers; never a stack trace. */
-function errorResponse(err: unknown, bodyLimit: number): { status: number; body: { error: string; code?: string; details?: readonly Problem[] } } {
+function errorResponse(
+  err: unknown,
+  bodyLimit: number,
+): { status: number; body: { error: string; code?: string; details?: readonly Problem[]; moreProblems?: number } } {
   if (err instanceof InvalidEventError || err instanceof InvalidRemovalError) {
-    return { status: 400, body: { error: err.message, code: err.code, details: err.problems } };
+    // A body of junk must not buy an answer many times its size: each problem is said once (in
+    // details, unless it is the only one), and only the first few of them.
+    const count = err.problems.length;
+    const kind = err instanceof InvalidEventError ? 'invalid event' : 'invalid removal';
+    return {
+      status: 400,
+      body: {
+        error: count === 1 ? err.message : `${kind}: ${count} problems, the first ${Math.min(count, MAX_PROBLEMS)} listed in details`,
+        code: err.code,
+        details: err.problems.slice(0, MAX_PROBLEMS),
+        ...(count > MAX_PROBLEMS ? { moreProblems: count - MAX_PROBLEMS } : {}),
+      },
+    };
   }
   if (err instanceof UsageError) return { status: 400, body: { error: err.message, code: err.code } };
   if (err instanceof WebhookSignatureError) return { status: 401, body: { error: err.message, code: err.code } };
@@ -304,13 +356,6 @@ function formatBytes(bytes: number): string {
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value).digest();
-}
-
-function rejectPoisonedKeys(key: string, value: unknown): unknown {
-  if (key === '__proto__') {
-    throw new Error(`key "${key}" is not allowed`);
-  }
-  return value;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,5 +1,6 @@
 import { InvalidEventError } from '../errors.js';
 import { parseEvent, type MeetingEvent } from '../events/event-schema.js';
+import { isSkippedLine } from '../events/json-lines.js';
 import { createEvaluator } from './evaluate.js';
 import { createMemoryCounters } from './memory-counters.js';
 import type { ListSource, RuleHit, RuleSet } from './types.js';
@@ -51,8 +52,8 @@ export async function runRuleTest(ruleSet: RuleSet, lines: readonly string[], li
   let previous = new Date(0);
 
   for (const [index, text] of lines.entries()) {
+    if (isSkippedLine(text)) continue;
     const trimmed = text.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
     const line = index + 1;
     const parsed = parseLine(trimmed, previous, known);
     if ('error' in parsed) {

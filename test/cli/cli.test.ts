@@ -138,6 +138,17 @@ describe('automod remove', () => {
   });
 });
 
+describe('automod events add', () => {
+  it('skips blank lines and # lines as rules test does, and reports the invalid ones by number', async () => {
+    const sid = sessionId();
+    const lines = ['# a fixtures-style comment', '', JSON.stringify({ type: 'session-started', sessionId: sid }), '   # indented comment', 'not json', JSON.stringify({ type: 'custom-cli', sessionId: sid })];
+    const res = await runCli(['events', 'add', '-'], env, { input: lines.join('\n') });
+    expect(res.stdout).toBe('accepted 2, duplicates 0, invalid 1\n');
+    expect(res.stderr).toBe('line 5: not valid JSON\n');
+    expect(res.code).toBe(1);
+  });
+});
+
 describe('inspection commands', () => {
   it('jobs --json prints exactly the GET /v1/jobs/:id objects; job, session --json and audit --json match the API', async () => {
     const { sid } = meeting(2);

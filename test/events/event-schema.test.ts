@@ -59,8 +59,61 @@ describe('parseEvent', () => {
     const root = deep;
     for (let i = 0; i < EVENT_LIMITS.depth + 2; i++) deep = deep.x = {};
     expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', data: root }, NOW))[0]?.message).toMatch(/nested deeper than 8 levels/);
-    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', data: { blob: 'x'.repeat(EVENT_LIMITS.bytes) } }, NOW))).toEqual([{ path: '$', message: 'is larger than 65536 bytes' }]);
-    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', id: 'i'.repeat(201) }, NOW))[0]?.path).toBe('$.id');
+    // Ids stay strictly bounded: an oversized one is refused, naming it.
+    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', id: 'i'.repeat(201) }, NOW))).toEqual([{ path: '$.id', message: 'must be at most 200 characters' }]);
+    for (const field of ['sessionId', 'participantId', 'meetingId']) {
+      expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', [field]: 'i'.repeat(201) }, NOW))).toEqual([{ path: `$.${field}`, message: 'must be at most 200 characters' }]);
+    }
+  });
+});
+
+describe('parseEvent with oversized or invisible text (moderated, not refused)', () => {
+  const zeroWidth = '\u200b'.repeat(490);
+
+  it('strips invisible characters from names and chat text, so padding neither hides a name nor refuses the event', () => {
+    const event = parseEvent({ type: 'participant-joined', sessionId: 's', participantId: 'p', participantName: `Admin Support${zeroWidth}` }, NOW);
+    expect(event.participantName).toBe('Admin Support');
+    expect(event.truncated).toBeUndefined();
+    const bidi = parseEvent({ type: 'participant-renamed', sessionId: 's', participantId: 'p', participantName: '\u2066\u202eAd\u200dmin\u2069', data: { name: '\ufeffSup\u00adport', text: 'b\u200ca\u200bd' } }, NOW);
+    expect(bidi).toMatchObject({ participantName: 'Admin', data: { name: 'Support', text: 'bad' } });
+  });
+
+  it('cuts an oversized name or chat text to its limit and records it in `truncated`', () => {
+    const event = parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', participantName: `Admin ${'x'.repeat(600)}`, data: { text: `spam ${'y'.repeat(70_000)}`, role: 'participant' } }, NOW);
+    expect(event.participantName).toHaveLength(EVENT_LIMITS.nameLength);
+    expect(event.participantName?.startsWith('Admin x')).toBe(true);
+    expect(event.data.text).toHaveLength(EVENT_LIMITS.textLength);
+    expect(event.data.role).toBe('participant');
+    expect(event.truncated?.sort()).toEqual(['data.text', 'participantName']);
+    // Parsed again (HTTP, then off the queue) it keeps the record of what was cut.
+    expect(parseEvent(JSON.parse(JSON.stringify(event)), NOW)).toEqual(event);
+  });
+
+  it('cuts any long string of data, never splitting a surrogate pair', () => {
+    const event = parseEvent({ type: 'x', sessionId: 's', data: { blob: 'x'.repeat(EVENT_LIMITS.bytes), nested: { list: [`${'a'.repeat(EVENT_LIMITS.textLength - 1)}😀`] } } }, NOW);
+    expect((event.data.blob as string).length).toBe(EVENT_LIMITS.textLength);
+    expect((event.data.nested as { list: string[] }).list[0]).toBe('a'.repeat(EVENT_LIMITS.textLength - 1));
+    expect(event.truncated).toEqual(['data.blob', 'data.nested.list[0]']);
+  });
+
+  it('keeps only the moderated data fields when many fields under their limit add up past the event limit', () => {
+    const data: Record<string, unknown> = { text: 'buy now', role: 'participant' };
+    for (let i = 0; i < 30; i++) data[`field${i}`] = 'z'.repeat(4000);
+    const event = parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data }, NOW);
+    expect(event.data).toEqual({ text: 'buy now', role: 'participant' });
+    expect(event.truncated).toEqual(['data']);
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(EVENT_LIMITS.bytes);
+  });
+
+  it('bounds the truncated list itself and keeps a __proto__ key of data a plain key', () => {
+    const list = Array.from({ length: 50 }, () => 'q'.repeat(EVENT_LIMITS.textLength + 1));
+    const event = parseEvent({ type: 'x', sessionId: 's', data: { list } }, NOW);
+    expect(event.truncated).toHaveLength(EVENT_LIMITS.truncatedEntries + 1);
+    expect(event.truncated).toContain('data');
+    expect(parseEvent(JSON.parse(JSON.stringify(event)), NOW).truncated).toEqual(event.truncated);
+    const poisoned = parseEvent(JSON.parse('{"type":"x","sessionId":"s","data":{"__proto__":{"polluted":1}}}'), NOW);
+    expect(Object.getPrototypeOf(poisoned.data)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
 

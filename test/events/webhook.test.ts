@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidEventError, WebhookSignatureError } from '../../src/errors.js';
 import { parseEvent } from '../../src/events/event-schema.js';
-import { createSignatureVerifier, mapWebhook } from '../../src/events/webhook.js';
+import { createSignatureVerifier, mapWebhook, webhookEventId } from '../../src/events/webhook.js';
 
 describe('mapWebhook', () => {
   it('maps a VideoSDK webhook body to an event: type from webhookType, ids and name lifted, the rest kept in data', () => {
@@ -28,6 +28,19 @@ describe('mapWebhook', () => {
     expect(mapWebhook({ type: 'session-ended', data: { sessionId: 's' } })).toEqual({ type: 'session-ended', sessionId: 's', data: {} });
   });
 
+  it('takes a missing data as an empty one (as VideoSDK\'s SDK does); the event then names what it lacks', () => {
+    expect(mapWebhook({ webhookType: 'session-started' })).toEqual({ type: 'session-started', data: {} });
+    expect(mapWebhook({ webhookType: 'session-started', data: null })).toEqual({ type: 'session-started', data: {} });
+    expect(() => parseEvent(mapWebhook({ webhookType: 'session-started' }))).toThrow(/\$\.sessionId: is required/);
+  });
+
+  it('derives a stable event id from the raw bytes, so a replayed webhook is the same event', () => {
+    const body = Buffer.from('{"webhookType":"participant-joined","data":{"sessionId":"s","participantId":"p"}}');
+    expect(webhookEventId(body)).toBe(webhookEventId(Buffer.from(body)));
+    expect(webhookEventId(body)).toMatch(/^webhook-[0-9a-f]{64}$/);
+    expect(webhookEventId(Buffer.concat([body, Buffer.from(' ')]))).not.toBe(webhookEventId(body));
+  });
+
   it('refuses bodies that are not webhooks, naming the path', () => {
     const cases: [unknown, string][] = [
       [null, '$'],
@@ -35,7 +48,6 @@ describe('mapWebhook', () => {
       ['participant-joined', '$'],
       [{ data: {} }, '$.webhookType'],
       [{ webhookType: '  ', data: {} }, '$.webhookType'],
-      [{ webhookType: 'participant-joined' }, '$.data'],
       [{ webhookType: 'participant-joined', data: [1] }, '$.data'],
     ];
     for (const [body, path] of cases) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, type Services } from '../../src/automod.js';
+import { createServices, startAutomod, type Services } from '../../src/automod.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { AuditStore } from '../../src/store/audit.js';
@@ -120,7 +120,10 @@ describe('requests and errors', () => {
   it('answers malformed requests with 400/415 JSON, never a stack trace', async () => {
     const cases: { payload: string; type: string; status: number; error: RegExp }[] = [
       { payload: '{"type": "chat-message",', type: 'application/json', status: 400, error: /^bad request: / },
-      { payload: '{"type":"custom","sessionId":"s","__proto__":{"x":1}}', type: 'application/json', status: 400, error: /^bad request: / },
+      { payload: '{"type":"custom","sessionId":"s","__proto__":{"x":1}}', type: 'application/json', status: 400, error: /^key __proto__ at \$ is not allowed \(prototype pollution guard\)$/ },
+      { payload: '{"type":"custom","sessionId":"s","data":{"\\u005f_proto__":{"x":1}}}', type: 'application/json', status: 400, error: /^key __proto__ at \$\.data is not allowed/ },
+      { payload: '[{"type":"custom","sessionId":"s","constructor":{"prototype":{"x":1}}}]', type: 'application/json', status: 400, error: /^key constructor\.prototype at \$\[0\] is not allowed/ },
+      { payload: '', type: 'application/json', status: 400, error: /^bad request: body is not valid JSON \(the body is empty\)/ },
       { payload: 'type=custom', type: 'text/plain', status: 400, error: /^invalid event: \$: must be a JSON object/ },
       { payload: '<event/>', type: 'application/xml', status: 415, error: /^unsupported content type/ },
     ];
@@ -183,3 +186,122 @@ async function invalidCount(): Promise<number> {
   const metric = await services.metrics.invalidEvents.get();
   return metric.values.find((v) => v.labels.source === 'http')?.value ?? 0;
 }
+
+describe('error-reply amplification', () => {
+  it('refuses more than AUTOMOD_INGEST_MAX_EVENTS events with 413 before validating any of them', async () => {
+    // The issue's attack: 300,000 empty objects (900 KB).
+    const junk = `[${Array(300_000).fill('{}').join(',')}]`;
+    const started = Date.now();
+    const res = await app.inject({ method: 'POST', url: '/v1/events', payload: junk, headers: { ...bearer, 'content-type': 'application/json' } });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toEqual({ error: 'too many events in one request: 300000, at most 1000 (AUTOMOD_INGEST_MAX_EVENTS); send smaller batches', code: 'ERR_TOO_MANY_EVENTS' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    const over = Array.from({ length: 1001 }, (_, i) => ({ type: 'custom', sessionId: `s-${i}` }));
+    expect((await app.inject({ method: 'POST', url: '/v1/events', payload: over, headers: bearer })).statusCode).toBe(413);
+  });
+
+  it('lists the first 20 problems once each and counts the rest', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/events', payload: Array(1000).fill({}), headers: bearer });
+    expect(res.statusCode).toBe(400);
+    const body = res.json() as { error: string; details: { path: string }[]; moreProblems: number };
+    // Every empty object lacks a type and a sessionId: 2,000 problems.
+    expect(body.details).toHaveLength(20);
+    expect(body.moreProblems).toBe(1980);
+    expect(body.error).toBe('invalid event: 2000 problems, the first 20 listed in details');
+    expect(new Set(body.details.map((d) => d.path)).size).toBe(20);
+    expect(res.body.length).toBeLessThan(3000);
+  });
+
+  it('lets a batch at the cap through', async () => {
+    const batch = Array.from({ length: 1000 }, (_, i) => ({ type: 'custom-cap', sessionId: `cap-${i}` }));
+    const res = await app.inject({ method: 'POST', url: '/v1/events', payload: batch, headers: bearer });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ accepted: 1000 });
+  });
+});
+
+describe('webhooks without a public key', () => {
+  const joined = (sid: string) => JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'm', sessionId: sid, participantId: 'p', participantName: 'P' } });
+
+  it('count a replayed or redelivered webhook once: its id is the digest of its bytes', async () => {
+    const body = joined('s-replay-token');
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await app.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: body, headers: { 'content-type': 'application/json' } });
+      expect(res.statusCode).toBe(202);
+      answers.push(res.json() as { accepted: number; duplicates: number; ids: string[] });
+    }
+    expect(answers.map((a) => [a.accepted, a.duplicates])).toEqual([
+      [1, 0],
+      [0, 1],
+      [0, 1],
+      [0, 1],
+    ]);
+    expect(new Set(answers.map((a) => a.ids[0])).size).toBe(1);
+    expect(answers[0]!.ids[0]).toMatch(/^webhook-[0-9a-f]{64}$/);
+  });
+
+  it('take any content type, or none, and answer 400 when the bytes are not JSON', async () => {
+    for (const [i, type] of ['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', undefined].entries()) {
+      const res = await app.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: joined(`s-ct-${i}`), headers: type ? { 'content-type': type } : {} });
+      expect(res.statusCode, String(type)).toBe(202);
+    }
+    const bad = await app.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: 'webhookType=participant-joined', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: expect.stringMatching(/body is not valid JSON/) });
+  });
+});
+
+describe('AUTOMOD_WEBHOOK_TOKEN', () => {
+  const WEBHOOK_TOKEN = 'webhook-token-0123456789abcdef';
+  let own: FastifyInstance;
+  beforeAll(async () => {
+    own = await buildHttpApp({ ...services, apiToken: TOKEN, webhookToken: WEBHOOK_TOKEN, webhookPublicKey: undefined });
+    await own.ready();
+  });
+  afterAll(async () => {
+    await own?.close();
+  });
+  const body = (sid: string) => ({ webhookType: 'session-started', data: { meetingId: 'm', sessionId: sid } });
+
+  it('is what the webhook takes, as ?token= or bearer; the API token no longer opens it', async () => {
+    expect((await own.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${WEBHOOK_TOKEN}`, payload: body('s-own-1') })).statusCode).toBe(202);
+    expect((await own.inject({ method: 'POST', url: '/v1/webhooks/videosdk', payload: body('s-own-2'), headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } })).statusCode).toBe(202);
+    for (const request of [{ url: `/v1/webhooks/videosdk?token=${TOKEN}` }, { url: '/v1/webhooks/videosdk', headers: bearer }, { url: '/v1/webhooks/videosdk' }]) {
+      const res = await own.inject({ method: 'POST', payload: body('s-own-3'), ...request });
+      expect(res.statusCode, request.url).toBe(401);
+      expect(res.json()).toEqual({ error: 'a valid webhook token is required (AUTOMOD_WEBHOOK_TOKEN as ?token= or bearer)' });
+    }
+  });
+
+  it('opens nothing else', async () => {
+    const removal = { removals: [{ sessionId: 's', participantId: 'p' }] };
+    for (const request of [
+      { method: 'POST' as const, url: '/v1/removals', payload: removal, headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } },
+      { method: 'POST' as const, url: `/v1/removals?token=${WEBHOOK_TOKEN}`, payload: removal },
+      { method: 'POST' as const, url: '/v1/events', payload: { type: 'x', sessionId: 's' }, headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } },
+      { method: 'GET' as const, url: '/v1/audit', headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } },
+      { method: 'GET' as const, url: '/admin/queues', headers: basic('ops', WEBHOOK_TOKEN) },
+    ]) {
+      expect((await own.inject(request)).statusCode, request.url).toBe(401);
+    }
+    expect((await own.inject({ method: 'POST', url: '/v1/removals', payload: { removals: [] }, headers: bearer })).statusCode).toBe(400);
+  });
+});
+
+describe('start-up warning', () => {
+  it('warns when the API token is what guards the webhook, and not when the webhook has its own token', async () => {
+    const warnings = async (env: Record<string, string>) => {
+      const prefix = uniquePrefix('http-warn');
+      const cfg = testConfig(prefix, { AUTOMOD_API_TOKEN: TOKEN, AUTOMOD_HTTP_PORT: '0', LOG_LEVEL: 'warn', ...env });
+      const lines: string[] = [];
+      const logger = createLogger(cfg, { write: (line: string) => void lines.push(line) });
+      const running = await startAutomod(cfg, logger, { watchRules: false });
+      await running.close();
+      await testRedis(cfg).cleanup();
+      return lines.map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => m.includes('AUTOMOD_WEBHOOK_TOKEN'));
+    };
+    expect(await warnings({})).toEqual([expect.stringMatching(/the webhook takes AUTOMOD_API_TOKEN/)]);
+    expect(await warnings({ AUTOMOD_WEBHOOK_TOKEN: 'webhook-token-0123456789abcdef' })).toEqual([]);
+  });
+});

@@ -33,4 +33,11 @@ describe('runRuleTest', () => {
     expect(text).toMatch(/ERROR line 3: malformed JSON/);
     expect(text).toContain('ERROR line 4: "expect" names unknown rules: nope');
   });
+
+  it('lets a rule match oversized input itself through `truncated`, and still checks the cut text', async () => {
+    const oversized = { name: 'oversized-chat', conditions: { all: [{ fact: 'event', path: '$.truncated', operator: 'contains', value: 'data.text' }] }, event: { type: 'flag' } };
+    const both = loadRules([{ path: 'r.json', content: JSON.stringify([RULE, oversized]) }], []).ruleSet!;
+    const report = await runRuleTest(both, [chat(`spam ${'x'.repeat(70_000)}`, ['no-spam', 'oversized-chat']), chat('spam', ['no-spam'])], createStaticListSource(both.fileLists));
+    expect(report.summary).toMatchObject({ ok: true, checked: 2, errors: 0 });
+  });
 });

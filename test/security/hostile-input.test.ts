@@ -113,6 +113,22 @@ describe('hostile input', () => {
     expect(polluted()).toBe(false);
   });
 
+  it('still moderates oversized or invisibly padded input: it is cut and marked, not refused', async () => {
+    const post = (event: unknown) => fetch(`${h.automod.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    // The issue's join: a staff-like name padded with 490 zero-width characters.
+    const joined = sessionId();
+    h.simulator.addSession({ id: joined, meetingId: 'room-h', participants: [{ participantId: 'padded', name: 'Admin Support' }] });
+    const join = await post({ type: 'participant-joined', meetingId: 'room-h', sessionId: joined, participantId: 'padded', participantName: `Admin Support${'\u200b'.repeat(490)}` });
+    expect(join.status).toBe(202);
+    await removed(joined);
+    // A chat message over 64 KB that opens with a banned phrase.
+    const chat = sessionId();
+    h.simulator.addSession({ id: chat, meetingId: 'room-h', participants: [{ participantId: 'flooder' }] });
+    const big = await post({ type: 'chat-message', meetingId: 'room-h', sessionId: chat, participantId: 'flooder', data: { text: `free crypto ${'x'.repeat(70_000)}` } });
+    expect(big.status).toBe(202);
+    await removed(chat);
+  });
+
   it('jobs put straight on the events queue are processed or dead-lettered, never failed or stuck', async () => {
     const { queues, deadLetters } = h.automod.services;
     const deadBefore = await deadLetters.count();

@@ -84,6 +84,43 @@ describe('webhook signatures', () => {
     expect(await h.automod.services.queues.events.count()).toBe(before);
   });
 
+  it('counts a replayed signed webhook once (the signature covers only the body, so the body is the id)', async () => {
+    const sid = sessionId();
+    const body = webhook(sid, 'p-replay');
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await post(body, { 'content-type': 'application/json', 'videosdk-signature': signed(body) });
+      expect(res.status).toBe(202);
+      answers.push(JSON.parse(res.text) as { accepted: number; duplicates: number });
+    }
+    expect(answers.map((a) => [a.accepted, a.duplicates])).toEqual([
+      [1, 0],
+      [0, 1],
+      [0, 1],
+      [0, 1],
+    ]);
+  });
+
+  it('verifies the raw bytes whatever the content type, or none, then parses them as JSON', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
+      const body = JSON.stringify({ webhookType: 'session-started', data: { sessionId: sessionId(), meetingId: 'room-w' } });
+      const res = await post(body, { ...(type ? { 'content-type': type } : {}), 'videosdk-signature': signed(body) });
+      expect(res.status, String(type)).toBe(202);
+    }
+    const notJson = 'webhookType=session-started';
+    const res = await post(notJson, { 'content-type': 'application/x-www-form-urlencoded', 'videosdk-signature': signed(notJson) });
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/body is not valid JSON/);
+  });
+
+  it('takes a signed webhook without data; what the event then lacks is named', async () => {
+    const body = JSON.stringify({ webhookType: 'session-started' });
+    const res = await post(body, { 'content-type': 'application/json', 'videosdk-signature': signed(body) });
+    expect(res.status).toBe(400);
+    const answer = JSON.parse(res.text) as { details: { path: string; message: string }[] };
+    expect(answer.details).toEqual([{ path: '$.sessionId', message: 'is required' }]);
+  });
+
   it('answers 400 (after the signature) for a signed body that is not a valid webhook', async () => {
     const bad = JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'r' } });
     const res = await post(bad, { 'content-type': 'application/json', 'videosdk-signature': signed(bad) });
