@@ -35,14 +35,14 @@ function untouched(): void {
 describe('catastrophic regex', () => {
   const evil = rule({ all: [{ fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '(a+)+$' }] });
 
-  it('(a+)+$ on a 60,000-character input is decided in linear time', async () => {
+  it('(a+)+$ on the longest text an event keeps (4,000 characters) is decided in linear time', async () => {
     const loaded = loadRules([{ path: 'evil.json', content: evil }], []);
     expect(loaded.problems).toEqual([]);
     const rules = evaluator(loaded.ruleSet!);
-    const text = `${'a'.repeat(60_000)}!`;
+    const text = `${'a'.repeat(4_000)}!`;
     const started = performance.now();
     const miss = await rules.evaluate(parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text } }), NO_FACTS);
-    const hit = await rules.evaluate(parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'a'.repeat(60_000) } }), NO_FACTS);
+    const hit = await rules.evaluate(parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'a'.repeat(4_000) } }), NO_FACTS);
     const tookMs = performance.now() - started;
     expect(miss).toEqual([]);
     expect(hit.map((h) => h.rule)).toEqual(['hostile']);
@@ -77,8 +77,8 @@ describe('catastrophic regex', () => {
       const base = { type: 'chat-message', meetingId: 'room-r', sessionId: sid };
       const started = Date.now();
       const res = await h.api('POST', '/v1/events', [
-        { ...base, participantId: 'bang', data: { text: `${'a'.repeat(60_000)}!` } },
-        { ...base, participantId: 'a-lot', data: { text: 'a'.repeat(60_000) } },
+        { ...base, participantId: 'bang', data: { text: `${'a'.repeat(4_000)}!` } },
+        { ...base, participantId: 'a-lot', data: { text: 'a'.repeat(4_000) } },
       ]);
       expect(res.status).toBe(202);
       const removals = await waitFor(async () => {
