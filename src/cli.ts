@@ -257,10 +257,11 @@ program
   .option('--until <time>', 'only jobs that last ran until')
   .option('--limit <n>', 'at most this many jobs', '10000')
   .option('--dry-run', 'list what would be replayed, change nothing')
+  .option('--discard-malformed', 'remove the matching jobs whose data is not a removal (they are never replayed)')
   .option('--wait', 'wait for the replayed removals and show their outcomes')
   .option('--timeout <seconds>', 'with --wait: stop waiting after this many seconds (0 = no limit)', '0')
   .option('--json', 'print the result as JSON')
-  .action(async (options: { state: 'failed' | 'delayed'; session?: string; participant?: string; rule?: string; status?: string; job?: string[]; since?: string; until?: string; limit: string; dryRun?: boolean; wait?: boolean; timeout: string; json?: boolean }) => {
+  .action(async (options: { state: 'failed' | 'delayed'; session?: string; participant?: string; rule?: string; status?: string; job?: string[]; since?: string; until?: string; limit: string; dryRun?: boolean; discardMalformed?: boolean; wait?: boolean; timeout: string; json?: boolean }) => {
     // Checked here too, so a mistake names the option as typed.
     for (const [name, value] of [['--since', options.since], ['--until', options.until]] as const) if (value) parseTime(value, name, Date.now());
     const parsed = replayFilterSchema.safeParse({
@@ -274,6 +275,7 @@ program
       ...(options.until ? { until: options.until } : {}),
       limit: parseLimit(options.limit, 10_000, 100_000),
       dryRun: options.dryRun ?? false,
+      discardMalformed: options.discardMalformed ?? false,
     });
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
     const timeout = seconds(options.timeout, '--timeout');

@@ -67,6 +67,11 @@ export async function runReplay(
         );
       }
       for (const s of result.skipped) io.stdout.write(`skipped ${s.jobId} (${s.participantId} in ${s.sessionId}): ${s.why}\n`);
+      for (const m of result.malformed) {
+        io.stdout.write(`${m.discarded ? 'discarded' : 'not replayable'} ${m.jobId} (${m.state}): malformed: ${m.reason}\n`);
+      }
+      const kept = result.malformed.filter((m) => !m.discarded).length;
+      if (kept > 0) io.stdout.write(`${kept} malformed job(s) left alone; remove them with automod replay --discard-malformed\n`);
       io.stdout.write(`${verb} ${result.replayed.length} ${filter.state} job(s)${result.skipped.length ? `, skipped ${result.skipped.length}` : ''}\n`);
       if (rows) io.stdout.write(`${countLine(rows.map((r) => r.outcome))}\n`);
       else if (result.dryRun && result.replayed.length > 0) io.stdout.write('run again without --dry-run to replay them\n');

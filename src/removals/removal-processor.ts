@@ -184,8 +184,9 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       );
     } catch (err) {
       if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
-        if (err.status === 404) {
-          // 404 can mean "no such participant any more": only the session can tell.
+        if (err.status === 404 || err.status === 402) {
+          // 404 (and 402, which VideoSDK's own SDK reads the same way) can mean "no such participant
+          // any more": only the session can tell.
           const fetched = await fetchSession(job, data);
           if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
             return finish(job, data, goneOutcome, fetched);
@@ -229,7 +230,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       return await timed(job, 'get-session', () => client.getSession(data.sessionId));
     } catch (err) {
       if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
-        const message = err.status === 404 ? `session ${data.sessionId} is unknown to VideoSDK` : (err.detail ?? err.message);
+        const message = err.status === 404 || err.status === 402 ? `session ${data.sessionId} is unknown to VideoSDK` : (err.detail ?? err.message);
         await finish(job, data, 'rejected', undefined, { status: err.status, message });
         throw new UnrecoverableError(err.message);
       }
