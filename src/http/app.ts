@@ -145,12 +145,19 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/readyz', async (_request, reply) => {
     const reasons: string[] = [];
     let paused: Awaited<ReturnType<PauseState['get']>>;
+    let rateLimitedUntil: string | undefined;
     try {
       await withTimeout(deps.redis.ping(), 1000);
       paused = await withTimeout(deps.pause.get(), 1000);
       if (paused) reasons.push(`removals paused (${paused.kind}): ${paused.reason}`);
       else if (await withTimeout(deps.queues.removals.isPaused(), 1000)) {
         reasons.push('removals paused: the removals queue is paused without a recorded reason (from the dashboard?); automod resume starts it');
+      }
+      // Removals are not running while VideoSDK's Retry-After holds them: not ready until it ends.
+      const until = await withTimeout(deps.pause.rateLimitedUntil(now()), 1000);
+      if (until !== undefined) {
+        rateLimitedUntil = new Date(until).toISOString();
+        reasons.push(`removals rate-limited by VideoSDK until ${rateLimitedUntil}`);
       }
     } catch {
       reasons.push('Redis is unreachable');
@@ -161,6 +168,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       status: reasons.length === 0 ? 'ready' : 'unavailable',
       reasons,
       ...(paused ? { paused } : {}),
+      ...(rateLimitedUntil ? { rateLimitedUntil } : {}),
       ...(rules ? { rules } : {}),
     };
     await reply.code(reasons.length === 0 ? 200 : 503).send(body);

@@ -36,8 +36,13 @@ export interface RemovalProcessorDeps {
   apiVersion: 'v1' | 'v2';
   /** Per-request timeout; bounds how long the in-flight fence is held. */
   timeoutMs: number;
+  /** Longest `Retry-After` honoured (ms); default 300000. */
+  retryAfterMaxMs?: number;
   now?: () => number;
 }
+
+/** Longest `Retry-After` honoured when none is configured (5 minutes). */
+export const DEFAULT_RETRY_AFTER_MAX_MS = 300_000;
 
 /** How long a run that found the fence taken waits before looking again. */
 const FENCE_RETRY_MS = 1000;
@@ -130,8 +135,13 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
         throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
       }
       if (err instanceof VideoSdkApiError && err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
-        // Retry-After speaks for the whole API, so every worker waits, not just this job.
-        await queue.rateLimit(err.retryAfterMs);
+        // Retry-After speaks for the whole API, so every worker waits, not just this job; bounded,
+        // so one answer cannot stop every removal for an hour, and recorded, so /readyz and
+        // /metrics of every worker say so.
+        const waitMs = Math.min(err.retryAfterMs, deps.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS);
+        await queue.rateLimit(waitMs);
+        await pause.setRateLimited(now() + waitMs, now());
+        log.warn({ retryAfterMs: err.retryAfterMs, waitMs }, 'VideoSDK asked to wait: removals rate-limited');
       }
       const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (lastTry) {

@@ -44,6 +44,8 @@ export function createKeys(keyPrefix: string) {
     listsVersion: () => k('lists-version'),
     /** Why the removals queue is paused (hash: reason, kind, at). */
     pause: () => k('removals-paused'),
+    /** Until when VideoSDK's `Retry-After` holds every removal (epoch ms; expires with it). */
+    rateLimited: () => k('removals-rate-limited'),
     /** Rules reload broadcast and the current rule-set status. */
     rulesChannel: () => k('rules-reload'),
     rulesStatus: () => k('rules-status'),
