@@ -5,6 +5,7 @@ import type { Services } from '../automod.js';
 import { UsageError } from '../errors.js';
 import { REMOVALS_QUEUE } from '../queues.js';
 import { removalItemSchema, requestRemovals, type BulkJob, type RemovalItem, type RemovalsBody } from '../removals/bulk.js';
+import { findWorkers, NO_WORKER_EXIT, noWorkerMessage } from '../removals/worker-presence.js';
 import { createRedis } from '../store/redis.js';
 import { countLine, detailText, printJson, readInput, table, type CommandIo } from './format.js';
 
@@ -161,6 +162,15 @@ export async function runRemove(services: Services, options: RemoveOptions, io: 
   if (!body) {
     io.stderr.write('nothing to remove: no valid line in the input\n');
     return 1;
+  }
+  // A CLI on another AUTOMOD_PREFIX than the workers queues where nobody listens.
+  const presence = await findWorkers(services.queues.removals, services.redis);
+  if (presence.here === 0) {
+    io.stderr.write(`${noWorkerMessage(services.config.prefix, presence)}\n`);
+    if (options.wait) {
+      io.stderr.write('nothing queued: the wait would never end; --no-wait queues them for a worker that starts later\n');
+      return NO_WORKER_EXIT;
+    }
   }
 
   // Read events from just before enqueueing (Redis's clock, like the stream ids), so no outcome is missed.
