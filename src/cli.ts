@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { createServices, startAutomod, type Services } from './automod.js';
 import { printJson, table, type CommandIo } from './commands/format.js';
 import { parseLimit, runAudit, runJob, runJobs, runSession } from './commands/inspect.js';
+import { runDeadLetterReplay, runDeadLetters } from './commands/dead-letters.js';
 import { runPause, runResume } from './commands/pause.js';
 import { runReplay } from './commands/replay.js';
 import { runRemove } from './commands/remove.js';
@@ -282,6 +283,25 @@ program
     process.exitCode = await withServices((services) =>
       runReplay(services, parsed.data, { json: options.json ?? false, wait: options.wait ?? false, timeout, requestedBy: operator(), signal: interrupted() }, io()),
     );
+  });
+
+const deadLetters = program
+  .command('dead-letters')
+  .description('invalid jobs taken from the events queue, newest first, with why; replay one with a corrected event')
+  .option('--limit <n>', 'at most this many', '100')
+  .option('--json', 'print {"deadLetters": [...]} as GET /v1/dead-letters answers')
+  .action(async (options: { limit: string; json?: boolean }) => {
+    const limit = parseLimit(options.limit, 100, 10_000);
+    process.exitCode = await withServices((services) => runDeadLetters(services, { limit, json: options.json ?? false }, io()));
+  });
+deadLetters
+  .command('replay')
+  .description('validate a corrected event, enqueue it, and mark the dead letter replayed')
+  .argument('<id>', 'dead letter id (automod dead-letters)')
+  .requiredOption('--event <file>', 'the corrected event: one JSON object (- for stdin)')
+  .option('--json', 'print the result as JSON')
+  .action(async (id: string, options: { event: string; json?: boolean }) => {
+    process.exitCode = await withServices((services) => runDeadLetterReplay(services, id, { event: options.event, json: options.json ?? false, requestedBy: operator() }, io()));
   });
 
 program

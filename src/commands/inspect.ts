@@ -129,6 +129,10 @@ export async function runAudit(services: Services, options: AuditOptions, io: Co
     limit: options.limit,
   };
   const records = await services.audit.query(filter);
+  if (options.kind === 'dead-letter') {
+    // Invalid events are kept on the dead-letter list, not in the audit trail.
+    io.stderr.write(`invalid events taken from the queue are not audit records: automod dead-letters (GET /v1/dead-letters) lists them (${await services.deadLetters.count()} kept)\n`);
+  }
   // With --mode shadow, a per-rule summary of every matching shadow hit (not only --limit of them).
   const shadow = options.mode === 'shadow' ? await readShadowSummary(services.audit, filter) : undefined;
   if (options.json) {

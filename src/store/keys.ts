@@ -36,6 +36,8 @@ export function createKeys(keyPrefix: string) {
     eventLog: () => k('event-log'),
     /** Invalid jobs taken from the events queue, with the reason. */
     deadLetter: () => k('dead-letter'),
+    /** Dead letters an operator replayed with a corrected event (hash: id -> when, by whom, event id). */
+    deadLetterReplayed: () => k('dead-letter', 'replayed'),
     /** Live list (a set) editable at run time. */
     list: (name: string) => k('list', name),
     /** Names of every live list. */
