@@ -56,6 +56,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   logConnectionErrors(redis, 'automod', logger);
   logConnectionErrors(queues.events, 'events queue', logger);
   logConnectionErrors(queues.removals, 'removals queue', logger);
+  const pause = createPauseState({ redis, keys });
   const metrics =
     options.metrics ??
     createMetrics({
@@ -63,12 +64,12 @@ export function createServices(config: Config, logger: Logger, options: Services
         { name: EVENTS_QUEUE, queue: queues.events },
         { name: REMOVALS_QUEUE, queue: queues.removals },
       ],
+      removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds });
   const sessions = createSessionStore({ redis, keys, retentionSeconds });
   const audit = createAuditStore({ redis, keys, maxRecords: config.auditMaxRecords });
-  const pause = createPauseState({ redis, keys });
   const lists = createListStore({ redis, keys });
   const deadLetters = createDeadLetters({ redis, keys, max: 10_000 });
   const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours });
@@ -223,6 +224,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         queue: queues.removals,
         apiVersion: config.videosdk.apiVersion,
         timeoutMs: config.videosdk.timeoutMs,
+        retryAfterMaxMs: config.retryAfterMaxMs,
       });
       const removalWorker = new Worker<RemovalJobData>(
         REMOVALS_QUEUE,
@@ -243,7 +245,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
                 ? computeBackoff(attemptsMade, {
                     baseMs: config.backoffMs,
                     maxMs: config.backoffMaxMs,
-                    retryAfterMs: (err as { retryAfterMs?: number } | undefined)?.retryAfterMs,
+                    retryAfterMs: Math.min((err as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 0, config.retryAfterMaxMs),
                   })
                 : config.backoffMs,
           },

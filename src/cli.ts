@@ -7,6 +7,7 @@ import { completionScript, SHELLS, type Shell } from './cli-completion.js';
 import { addHelpDetails } from './cli-help.js';
 import { printJson, table, type CommandIo } from './commands/format.js';
 import { parseLimit, runAudit, runJob, runJobs, runSession } from './commands/inspect.js';
+import { runDeadLetterReplay, runDeadLetters } from './commands/dead-letters.js';
 import { runPause, runResume } from './commands/pause.js';
 import { runReplay } from './commands/replay.js';
 import { runRemove } from './commands/remove.js';
@@ -262,10 +263,11 @@ program
   .option('--until <time>', 'only jobs that last ran until')
   .option('--limit <n>', 'at most this many jobs', '10000')
   .option('--dry-run', 'list what would be replayed, change nothing')
+  .option('--discard-malformed', 'remove the matching jobs whose data is not a removal (they are never replayed)')
   .option('--wait', 'wait for the replayed removals and show their outcomes')
   .option('--timeout <seconds>', 'with --wait: stop waiting after this many seconds (0 = no limit)', '0')
   .option('--json', 'print the result as JSON')
-  .action(async (options: { state: 'failed' | 'delayed'; session?: string; participant?: string; rule?: string; status?: string; job?: string[]; since?: string; until?: string; limit: string; dryRun?: boolean; wait?: boolean; timeout: string; json?: boolean }) => {
+  .action(async (options: { state: 'failed' | 'delayed'; session?: string; participant?: string; rule?: string; status?: string; job?: string[]; since?: string; until?: string; limit: string; dryRun?: boolean; discardMalformed?: boolean; wait?: boolean; timeout: string; json?: boolean }) => {
     // Checked here too, so a mistake names the option as typed.
     for (const [name, value] of [['--since', options.since], ['--until', options.until]] as const) if (value) parseTime(value, name, Date.now());
     const parsed = replayFilterSchema.safeParse({
@@ -279,12 +281,32 @@ program
       ...(options.until ? { until: options.until } : {}),
       limit: parseLimit(options.limit, 10_000, 100_000),
       dryRun: options.dryRun ?? false,
+      discardMalformed: options.discardMalformed ?? false,
     });
     if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
     const timeout = seconds(options.timeout, '--timeout');
     process.exitCode = await withServices((services) =>
       runReplay(services, parsed.data, { json: options.json ?? false, wait: options.wait ?? false, timeout, requestedBy: operator(), signal: interrupted() }, io()),
     );
+  });
+
+const deadLetters = program
+  .command('dead-letters')
+  .description('invalid jobs taken from the events queue, newest first, with why; replay one with a corrected event')
+  .option('--limit <n>', 'at most this many', '100')
+  .option('--json', 'print {"deadLetters": [...]} as GET /v1/dead-letters answers')
+  .action(async (options: { limit: string; json?: boolean }) => {
+    const limit = parseLimit(options.limit, 100, 10_000);
+    process.exitCode = await withServices((services) => runDeadLetters(services, { limit, json: options.json ?? false }, io()));
+  });
+deadLetters
+  .command('replay')
+  .description('validate a corrected event, enqueue it, and mark the dead letter replayed')
+  .argument('<id>', 'dead letter id (automod dead-letters)')
+  .requiredOption('--event <file>', 'the corrected event: one JSON object (- for stdin)')
+  .option('--json', 'print the result as JSON')
+  .action(async (id: string, options: { event: string; json?: boolean }) => {
+    process.exitCode = await withServices((services) => runDeadLetterReplay(services, id, { event: options.event, json: options.json ?? false, requestedBy: operator() }, io()));
   });
 
 program

@@ -38,6 +38,11 @@ export interface Config {
   removalAttempts: number;
   backoffMs: number;
   backoffMaxMs: number;
+  /**
+   * Longest `Retry-After` honoured (ms; default 300000): a longer one pauses every removal for this
+   * long, then they try again.
+   */
+  retryAfterMaxMs: number;
   /** Cap on removal jobs started per second across all workers; undefined = no cap. */
   apiRatePerSec: number | undefined;
   dedupSeconds: number;
@@ -194,6 +199,7 @@ export function parseConfig(env: Env): Config {
     removalAttempts: int('AUTOMOD_REMOVAL_ATTEMPTS', 8, 1, 1000),
     backoffMs,
     backoffMaxMs,
+    retryAfterMaxMs: int('AUTOMOD_RETRY_AFTER_MAX_MS', 300000, 0),
     apiRatePerSec: optionalInt('AUTOMOD_API_RATE_PER_SEC', 1),
     dedupSeconds: int('AUTOMOD_DEDUP_SECONDS', 300, 1),
     shutdownTimeoutMs: int('AUTOMOD_SHUTDOWN_TIMEOUT_MS', 10000, 0),

@@ -11,7 +11,14 @@ export interface QueueProbe {
  * Prometheus metrics of one process (prom-client). Every name starts with `automod_`; labels never
  * carry ids, names or text from events, so cardinality stays bounded by rules and types.
  */
-export function createMetrics(options: { queues?: () => readonly QueueProbe[]; processMetrics?: boolean } = {}) {
+export function createMetrics(
+  options: {
+    queues?: () => readonly QueueProbe[];
+    processMetrics?: boolean;
+    /** The end (epoch ms) of a `Retry-After` pause of removals in force, read on each scrape. */
+    removalsRateLimitedUntil?: () => Promise<number | undefined>;
+  } = {},
+) {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'automod_' });
 
@@ -86,6 +93,23 @@ export function createMetrics(options: { queues?: () => readonly QueueProbe[]; p
     labelNames: ['result'],
     registers: [registry],
   });
+
+  const rateLimitedUntil = options.removalsRateLimitedUntil;
+  if (rateLimitedUntil) {
+    new Gauge({
+      name: 'automod_removals_rate_limited_until_seconds',
+      help: "End (Unix seconds) of the pause VideoSDK's Retry-After put on every removal; 0 when none",
+      registers: [registry],
+      async collect() {
+        try {
+          const until = await rateLimitedUntil();
+          this.set(until === undefined ? 0 : until / 1000);
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
 
   if (options.queues) {
     const probes = options.queues;

@@ -142,6 +142,7 @@ export async function runRulesReload(services: Services, options: { timeoutMs: n
       printJson({ requestId, workers: receivers, replies, missing }, io.stdout);
     } else if (receivers === 0) {
       io.stdout.write('no worker is listening; workers load the rules folder when they start\n');
+      io.stderr.write(`${await noListenerMessage(services)}\n`);
     } else {
       io.stdout.write(
         `${table(
@@ -162,6 +163,17 @@ export async function runRulesReload(services: Services, options: { timeoutMs: n
   } finally {
     await subscriber.quit().catch(() => subscriber.disconnect());
   }
+}
+
+/** Says which prefixes have events workers listening for reloads, when this one has none. */
+async function noListenerMessage(services: Services): Promise<string> {
+  // Every events worker subscribes to `{prefix}:rules-reload`: the channels name the prefixes.
+  const channels = ((await services.redis.pubsub('CHANNELS', '{*}:rules-reload').catch(() => [])) as string[])
+    .map((c) => /^\{(.+)\}:rules-reload$/.exec(c)?.[1])
+    .filter((p): p is string => p !== undefined && p !== services.config.prefix)
+    .sort();
+  const others = channels.length > 0 ? `workers are running on prefixes: ${channels.join(', ')}` : 'no worker runs on any other prefix either';
+  return `no worker is running on prefix ${services.config.prefix}; ${others}`;
 }
 
 /**

@@ -29,6 +29,7 @@ export async function runJobs(
     printJson(jobs, io.stdout);
   } else {
     const rows = jobs.map((v) => {
+      if (v.malformed !== undefined) return [v.id, v.state, v.attemptsMade, v.outcome ?? '', `malformed: ${v.malformed}`, '', '', detailText(v.detail)];
       const d = v.data as { sessionId?: string; participantId?: string; rule?: string; requestedBy?: string };
       return [v.id, v.state, v.attemptsMade, v.outcome ?? '', d.sessionId, d.participantId, d.rule ?? d.requestedBy ?? '', detailText(v.detail)];
     });
@@ -41,7 +42,7 @@ export async function runJobs(
 
 /** `automod job ID`: one job, with every VideoSDK call made for it. */
 export async function runJob(services: Services, id: string, options: { json: boolean }, io: CommandIo): Promise<number> {
-  const view = await describeJobWithAttempts(services.queues, services.outcomes, id);
+  const view = await describeJobWithAttempts(services.queues, services.outcomes, services.audit, id);
   if (!view) {
     io.stderr.write(`no job ${id} (finished jobs are kept ${services.config.jobsKeepHours} h, failed ones 7 times longer)\n`);
     return 1;
@@ -50,7 +51,8 @@ export async function runJob(services: Services, id: string, options: { json: bo
     printJson(view, io.stdout);
     return 0;
   }
-  const data = view.data as Record<string, unknown>;
+  // An events job, or a removal job whose data a direct producer filled with anything.
+  const data = view.data !== null && typeof view.data === 'object' && !Array.isArray(view.data) ? (view.data as Record<string, unknown>) : undefined;
   const lines: [string, unknown][] = [
     ['job', view.id],
     ['queue', view.queue],
@@ -60,7 +62,8 @@ export async function runJob(services: Services, id: string, options: { json: bo
     ['tries', view.attemptsMade],
     ['created', view.createdAt],
     ['finished', view.finishedAt ?? ''],
-    ...Object.entries(data).map(([key, value]): [string, unknown] => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
+    ...(view.malformed !== undefined || !data ? [['data', `malformed: ${view.malformed ?? 'not an object'}`] as [string, unknown]] : []),
+    ...Object.entries(view.malformed !== undefined ? {} : (data ?? {})).map(([key, value]): [string, unknown] => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
   io.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(width)}  ${String(v ?? '')}`).join('\n')}\n`);
@@ -126,6 +129,10 @@ export async function runAudit(services: Services, options: AuditOptions, io: Co
     limit: options.limit,
   };
   const records = await services.audit.query(filter);
+  if (options.kind === 'dead-letter') {
+    // Invalid events are kept on the dead-letter list, not in the audit trail.
+    io.stderr.write(`invalid events taken from the queue are not audit records: automod dead-letters (GET /v1/dead-letters) lists them (${await services.deadLetters.count()} kept)\n`);
+  }
   // With --mode shadow, a per-rule summary of every matching shadow hit (not only --limit of them).
   const shadow = options.mode === 'shadow' ? await readShadowSummary(services.audit, filter) : undefined;
   if (options.json) {

@@ -5,6 +5,7 @@ import type { Services } from '../automod.js';
 import { UsageError } from '../errors.js';
 import { REMOVALS_QUEUE } from '../queues.js';
 import { removalItemSchema, requestRemovals, type BulkJob, type RemovalItem, type RemovalsBody } from '../removals/bulk.js';
+import { findWorkers, NO_WORKER_EXIT, noWorkerMessage } from '../removals/worker-presence.js';
 import { createRedis } from '../store/redis.js';
 import { countLine, detailText, printJson, readInput, table, type CommandIo } from './format.js';
 
@@ -162,6 +163,15 @@ export async function runRemove(services: Services, options: RemoveOptions, io: 
     io.stderr.write('nothing to remove: no valid line in the input\n');
     return 1;
   }
+  // A CLI on another AUTOMOD_PREFIX than the workers queues where nobody listens.
+  const presence = await findWorkers(services.queues.removals, services.redis);
+  if (presence.here === 0) {
+    io.stderr.write(`${noWorkerMessage(services.config.prefix, presence)}\n`);
+    if (options.wait) {
+      io.stderr.write('nothing queued: the wait would never end; --no-wait queues them for a worker that starts later\n');
+      return NO_WORKER_EXIT;
+    }
+  }
 
   // Read events from just before enqueueing (Redis's clock, like the stream ids), so no outcome is missed.
   const connection = options.wait ? createRedis(services.config.redis, { blocking: true, name: 'automod-remove' }) : undefined;
@@ -252,6 +262,7 @@ export async function waitForOutcomes(
   let lastProgress = started;
   let lastReported = 0;
   let lastNote = '';
+  let lastDetail = '';
   let cursor = 0;
   while (done.size < pending.size && Date.now() < deadline && !options.signal?.aborted) {
     await sleep(200, options.signal);
@@ -271,12 +282,22 @@ export async function waitForOutcomes(
     const queuePaused = paused ? true : await services.queues.removals.isPaused();
     note = queuePaused ? ` | PAUSED: ${paused?.reason ?? 'the removals queue is paused'}` : '';
     if (bar) bar.update(done.size, { summary: summary(), note });
-    else if ((now - lastProgress >= progressEvery && (done.size !== lastReported || note !== lastNote)) || now - lastProgress >= progressEvery * 6) {
-      // A line when something changed (at most every 5 s), else a sign of life every 30 s.
-      lastProgress = now;
-      lastReported = done.size;
-      lastNote = note;
-      io.stderr.write(`progress: ${done.size}/${pending.size} done${tally.size ? ` (${summary()})` : ''}${note}\n`);
+    else {
+      // Without a terminal (a log, CI), a line per pending job says why it is pending: during an
+      // outage "0/3 done" for minutes tells nothing.
+      const open = jobs.filter((j) => !done.has(j.jobId));
+      const details = await pendingDetails(services, open.slice(0, PENDING_SHOWN));
+      const detail = details.map((d) => d.key).join('\n');
+      if ((now - lastProgress >= progressEvery && (done.size !== lastReported || note !== lastNote || detail !== lastDetail)) || now - lastProgress >= progressEvery * 6) {
+        // A line when something changed (at most every 5 s), else a sign of life every 30 s.
+        lastProgress = now;
+        lastReported = done.size;
+        lastNote = note;
+        lastDetail = detail;
+        io.stderr.write(`progress: ${done.size}/${pending.size} done${tally.size ? ` (${summary()})` : ''}${note}\n`);
+        for (const d of details) io.stderr.write(`  ${d.line(Date.now())}\n`);
+        if (open.length > PENDING_SHOWN) io.stderr.write(`  ... and ${open.length - PENDING_SHOWN} more pending\n`);
+      }
     }
   }
   bar?.stop();
@@ -294,6 +315,36 @@ export async function waitForOutcomes(
       detail: result?.detail ?? (note ? `still queued:${note.replace(/^ \|/, '')}` : job.collapsed ? 'joined a pending removal' : 'still queued when the wait ended'),
     };
   });
+}
+
+/** Pending jobs described one per line under a progress line. */
+const PENDING_SHOWN = 10;
+
+/**
+ * Where each pending job stands: its state, tries made of allowed, the last VideoSDK answer and,
+ * for a job waiting out a backoff, when it tries next. `key` leaves out the countdown, so an
+ * unchanged situation is not printed again.
+ */
+async function pendingDetails(services: Services, open: readonly BulkJob[]): Promise<{ key: string; line: (now: number) => string }[]> {
+  const queue = services.queues.removals;
+  return Promise.all(
+    open.map(async (j) => {
+      const job = await queue.getJob(j.jobId);
+      const state = job ? await job.getState() : 'unknown';
+      const last = (await services.outcomes.attempts(j.jobId)).at(-1);
+      const lastText = last ? `last ${last.method} ${last.status ?? last.error ?? '?'}` : 'no call yet';
+      let next: number | undefined;
+      const delayedKey = queue.keys.delayed;
+      if (state === 'delayed' && delayedKey) {
+        // BullMQ scores a delayed job by its due time in ms, times 0x1000 plus a counter.
+        const score = await services.redis.zscore(delayedKey, j.jobId);
+        if (score !== null) next = Math.floor(Number(score) / 0x1000);
+      }
+      const tries = job ? `tries ${job.attemptsMade}/${job.opts.attempts ?? 1}` : '';
+      const key = `${j.participantId} in ${j.sessionId} (job ${j.jobId}): ${state}${tries ? `, ${tries}` : ''}, ${lastText}${next !== undefined ? `, next try at ${new Date(next).toISOString()}` : ''}`;
+      return { key, line: (now: number) => (next !== undefined ? `${key} (in ${Math.max(0, Math.ceil((next - now) / 1000))}s)` : key) };
+    }),
+  );
 }
 
 /** One line of the bar: `removing [████░░] 120/500 | removed 118, failed 2 | 4s, about 6s left`. */

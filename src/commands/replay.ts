@@ -2,6 +2,7 @@ import { QueueEvents } from 'bullmq';
 import type { Services } from '../automod.js';
 import { REMOVALS_QUEUE } from '../queues.js';
 import { replayRemovals, type ReplayFilter } from '../removals/replay.js';
+import { findWorkers, NO_WORKER_EXIT, noWorkerMessage } from '../removals/worker-presence.js';
 import { createRedis } from '../store/redis.js';
 import { countLine, printJson, table, type CommandIo } from './format.js';
 import { streamIdNow, waitForOutcomes, type RemoveRow } from './remove.js';
@@ -18,6 +19,16 @@ export async function runReplay(
   io: CommandIo,
 ): Promise<number> {
   const wait = options.wait && !filter.dryRun;
+  if (!filter.dryRun) {
+    const presence = await findWorkers(services.queues.removals, services.redis);
+    if (presence.here === 0) {
+      io.stderr.write(`${noWorkerMessage(services.config.prefix, presence)}\n`);
+      if (wait) {
+        io.stderr.write('nothing replayed: the wait would never end; without --wait the replayed jobs wait for a worker that starts later\n');
+        return NO_WORKER_EXIT;
+      }
+    }
+  }
   const connection = wait ? createRedis(services.config.redis, { blocking: true, name: 'automod-replay' }) : undefined;
   const queueEvents = connection
     ? new QueueEvents(REMOVALS_QUEUE, { connection, prefix: services.config.keyPrefix, lastEventId: await streamIdNow(services) })
@@ -67,6 +78,11 @@ export async function runReplay(
         );
       }
       for (const s of result.skipped) io.stdout.write(`skipped ${s.jobId} (${s.participantId} in ${s.sessionId}): ${s.why}\n`);
+      for (const m of result.malformed) {
+        io.stdout.write(`${m.discarded ? 'discarded' : 'not replayable'} ${m.jobId} (${m.state}): malformed: ${m.reason}\n`);
+      }
+      const kept = result.malformed.filter((m) => !m.discarded).length;
+      if (kept > 0) io.stdout.write(`${kept} malformed job(s) left alone; remove them with automod replay --discard-malformed\n`);
       io.stdout.write(`${verb} ${result.replayed.length} ${filter.state} job(s)${result.skipped.length ? `, skipped ${result.skipped.length}` : ''}\n`);
       if (rows) io.stdout.write(`${countLine(rows.map((r) => r.outcome))}\n`);
       else if (result.dryRun && result.replayed.length > 0) io.stdout.write('run again without --dry-run to replay them\n');

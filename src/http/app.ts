@@ -13,6 +13,7 @@ import {
   WebhookSignatureError,
   type Problem,
 } from '../errors.js';
+import { replayDeadLetter, viewDeadLetter } from '../events/dead-letter-replay.js';
 import { parseEvent, parseEvents } from '../events/event-schema.js';
 import type { Ingest } from '../events/ingest.js';
 import { createSignatureVerifier, mapWebhook, webhookEventId } from '../events/webhook.js';
@@ -26,6 +27,7 @@ import { replayRemovals, replayFilterSchema } from '../removals/replay.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules-runtime.js';
 import type { AuditStore } from '../store/audit.js';
+import type { DeadLetters } from '../store/dead-letter.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { PauseState } from '../store/pause-state.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
@@ -50,6 +52,7 @@ export interface HttpDeps {
   outcomes: JobOutcomeStore;
   sessions: SessionStore;
   audit: AuditStore;
+  deadLetters: DeadLetters;
   pause: PauseState;
   /** Absent in a removals-only process, which decides nothing. */
   rules?: RulesRuntime | undefined;
@@ -68,6 +71,10 @@ export const DASHBOARD = '/admin/queues';
 const jobsQuerySchema = z.object({
   state: z.enum(JOB_STATES).optional(),
   sessionId: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+const deadLettersQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
@@ -162,12 +169,19 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/readyz', async (_request, reply) => {
     const reasons: string[] = [];
     let paused: Awaited<ReturnType<PauseState['get']>>;
+    let rateLimitedUntil: string | undefined;
     try {
       await withTimeout(deps.redis.ping(), 1000);
       paused = await withTimeout(deps.pause.get(), 1000);
       if (paused) reasons.push(`removals paused (${paused.kind}): ${paused.reason}`);
       else if (await withTimeout(deps.queues.removals.isPaused(), 1000)) {
         reasons.push('removals paused: the removals queue is paused without a recorded reason (from the dashboard?); automod resume starts it');
+      }
+      // Removals are not running while VideoSDK's Retry-After holds them: not ready until it ends.
+      const until = await withTimeout(deps.pause.rateLimitedUntil(now()), 1000);
+      if (until !== undefined) {
+        rateLimitedUntil = new Date(until).toISOString();
+        reasons.push(`removals rate-limited by VideoSDK until ${rateLimitedUntil}`);
       }
     } catch {
       reasons.push('Redis is unreachable');
@@ -178,6 +192,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       status: reasons.length === 0 ? 'ready' : 'unavailable',
       reasons,
       ...(paused ? { paused } : {}),
+      ...(rateLimitedUntil ? { rateLimitedUntil } : {}),
       ...(rules ? { rules } : {}),
     };
     await reply.code(reasons.length === 0 ? 200 : 503).send(body);
@@ -262,6 +277,18 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     const parsed = replayFilterSchema.safeParse(request.body ?? {});
     if (!parsed.success) throw new InvalidRemovalError(zodProblems(parsed.error.issues));
     return replayRemovals(parsed.data, { queue: deps.queues.removals, claims: deps.claims, outcomes: deps.outcomes, audit: deps.audit, requestedBy: 'api', now });
+  });
+
+  app.get('/v1/dead-letters', async (request) => {
+    const parsed = deadLettersQuerySchema.safeParse(request.query);
+    if (!parsed.success) throw new UsageError(`invalid dead-letters query: ${zodProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    return { deadLetters: (await deps.deadLetters.list(parsed.data.limit ?? 100)).map(viewDeadLetter) };
+  });
+
+  app.post('/v1/dead-letters/:id/replay', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const replayed = await replayDeadLetter(id, request.body, 'api', { deadLetters: deps.deadLetters, ingest: deps.ingest, audit: deps.audit, now });
+    await reply.code(202).send(replayed);
   });
 
   app.get('/v1/sessions/:id', async (request) => {

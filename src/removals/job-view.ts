@@ -1,7 +1,8 @@
 import type { Job, JobType, Queue } from 'bullmq';
 import type { Queues } from '../queues.js';
-import type { ApiAttemptRecord } from '../store/audit.js';
+import type { ApiAttemptRecord, AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
+import { readRemovalJob } from './removal-job.js';
 
 /** A job as `GET /v1/jobs/:id` and `automod jobs --json` show it (public contract). */
 export interface JobView {
@@ -13,6 +14,11 @@ export interface JobView {
   outcome: string | null;
   detail: { status?: number; message?: string };
   data: unknown;
+  /**
+   * Set when a removal job's data is not a removal (a direct producer put anything there): what is
+   * wrong with it. Such a job is never replayed; `automod replay --discard-malformed` removes it.
+   */
+  malformed?: string;
   createdAt: string;
   finishedAt: string | null;
 }
@@ -36,15 +42,32 @@ export async function describeJob(queues: Queues, outcomes: JobOutcomeStore, id:
   return undefined;
 }
 
-/** A job's view plus every VideoSDK call made for it (`automod job ID`). */
+/**
+ * A job's view plus every VideoSDK call made for it (`automod job ID`), oldest first. A replay
+ * clears the job's own call list (the replay starts from what VideoSDK says now), so the calls of
+ * earlier runs come from the audit trail, where each finished run recorded them.
+ */
 export async function describeJobWithAttempts(
   queues: Queues,
   outcomes: JobOutcomeStore,
+  audit: AuditStore,
   id: string,
 ): Promise<(JobView & { attempts: ApiAttemptRecord[] }) | undefined> {
   const view = await describeJob(queues, outcomes, id);
   if (!view) return undefined;
-  return { ...view, attempts: view.queue === queues.removals.name ? await outcomes.attempts(id) : [] };
+  if (view.queue !== queues.removals.name) return { ...view, attempts: [] };
+  const since = Date.parse(view.createdAt);
+  const runs = await audit.query({ kind: 'removal', jobId: id, since, limit: 1000 });
+  const seen = new Set<string>();
+  const attempts: ApiAttemptRecord[] = [];
+  for (const attempt of [...runs.reverse().flatMap((r) => r.attempts ?? []), ...(await outcomes.attempts(id))]) {
+    const key = JSON.stringify(attempt);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    attempts.push(attempt);
+  }
+  attempts.sort((a, b) => a.at - b.at);
+  return { ...view, attempts };
 }
 
 /** The view of one job whose state is known (listing many jobs reads states per list). */
@@ -54,6 +77,7 @@ export async function viewJob(job: Job, state: string, queue: string, outcomes: 
   if (recorded?.status !== undefined) detail.status = recorded.status;
   if (recorded?.message !== undefined) detail.message = recorded.message;
   if (!recorded && state === 'failed' && job.failedReason) detail.message = job.failedReason;
+  const malformed = outcomes ? readRemovalJob(job.data).malformed : undefined;
   return {
     id: job.id ?? '',
     queue,
@@ -62,6 +86,7 @@ export async function viewJob(job: Job, state: string, queue: string, outcomes: 
     outcome: recorded?.outcome ?? null,
     detail,
     data: job.data,
+    ...(malformed !== undefined ? { malformed } : {}),
     createdAt: new Date(job.timestamp).toISOString(),
     finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
   };
@@ -97,7 +122,7 @@ export async function listJobs(
       const page = await queue.getJobs([listed], start, start + PAGE - 1);
       for (const job of page) {
         if (!job?.id) continue;
-        if (filter.sessionId !== undefined && (job.data as { sessionId?: unknown }).sessionId !== filter.sessionId) continue;
+        if (filter.sessionId !== undefined && readRemovalJob(job.data).data?.sessionId !== filter.sessionId) continue;
         if (jobs.length >= filter.limit) {
           truncated = true;
           break;

@@ -30,20 +30,30 @@ export const removalJobSchema = z.object({
   verifyFirst: z.boolean().optional(),
 });
 
+function problemsOf(issues: readonly { path: readonly PropertyKey[]; message: string }[]) {
+  return issues.map((issue) => ({
+    path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
+    message: issue.message,
+  }));
+}
+
 /** Validates removal job data, naming every problem. */
 export function parseRemovalJob(input: unknown): RemovalJobData {
   const result = removalJobSchema.safeParse(input);
-  if (!result.success) {
-    throw new InvalidRemovalError(
-      result.error.issues.map((issue) => ({
-        path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
-        message: issue.message,
-      })),
-    );
-  }
+  if (!result.success) throw new InvalidRemovalError(problemsOf(result.error.issues));
   const data: RemovalJobData = { ...result.data };
   for (const key of Object.keys(data) as (keyof RemovalJobData)[]) if (data[key] === undefined) delete data[key];
   return data;
+}
+
+/**
+ * Reads the data of a job found on the removals queue, which a direct producer may have filled
+ * with anything (`null`, a string, a wrong shape): never throws. `malformed` says what is wrong.
+ */
+export function readRemovalJob(input: unknown): { data: RemovalJobData; malformed?: undefined } | { data?: undefined; malformed: string } {
+  const result = removalJobSchema.safeParse(input);
+  if (result.success) return { data: result.data as RemovalJobData };
+  return { malformed: problemsOf(result.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ').slice(0, 500) };
 }
 
 /** Removal outcomes recorded per job (public contract). */

@@ -36,8 +36,13 @@ export interface RemovalProcessorDeps {
   apiVersion: 'v1' | 'v2';
   /** Per-request timeout; bounds how long the in-flight fence is held. */
   timeoutMs: number;
+  /** Longest `Retry-After` honoured (ms); default 300000. */
+  retryAfterMaxMs?: number;
   now?: () => number;
 }
+
+/** Longest `Retry-After` honoured when none is configured (5 minutes). */
+export const DEFAULT_RETRY_AFTER_MAX_MS = 300_000;
 
 /** How long a run that found the fence taken waits before looking again. */
 const FENCE_RETRY_MS = 1000;
@@ -130,8 +135,13 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
         throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
       }
       if (err instanceof VideoSdkApiError && err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
-        // Retry-After speaks for the whole API, so every worker waits, not just this job.
-        await queue.rateLimit(err.retryAfterMs);
+        // Retry-After speaks for the whole API, so every worker waits, not just this job; bounded,
+        // so one answer cannot stop every removal for an hour, and recorded, so /readyz and
+        // /metrics of every worker say so.
+        const waitMs = Math.min(err.retryAfterMs, deps.retryAfterMaxMs ?? DEFAULT_RETRY_AFTER_MAX_MS);
+        await queue.rateLimit(waitMs);
+        await pause.setRateLimited(now() + waitMs, now());
+        log.warn({ retryAfterMs: err.retryAfterMs, waitMs }, 'VideoSDK asked to wait: removals rate-limited');
       }
       const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (lastTry) {
@@ -184,8 +194,9 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       );
     } catch (err) {
       if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
-        if (err.status === 404) {
-          // 404 can mean "no such participant any more": only the session can tell.
+        if (err.status === 404 || err.status === 402) {
+          // 404 (and 402, which VideoSDK's own SDK reads the same way) can mean "no such participant
+          // any more": only the session can tell.
           const fetched = await fetchSession(job, data);
           if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
             return finish(job, data, goneOutcome, fetched);
@@ -229,7 +240,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       return await timed(job, 'get-session', () => client.getSession(data.sessionId));
     } catch (err) {
       if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
-        const message = err.status === 404 ? `session ${data.sessionId} is unknown to VideoSDK` : (err.detail ?? err.message);
+        const message = err.status === 404 || err.status === 402 ? `session ${data.sessionId} is unknown to VideoSDK` : (err.detail ?? err.message);
         await finish(job, data, 'rejected', undefined, { status: err.status, message });
         throw new UnrecoverableError(err.message);
       }

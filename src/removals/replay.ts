@@ -5,7 +5,7 @@ import { parseTime } from '../parse-time.js';
 import type { AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
-import type { RemovalJobData } from './removal-job.js';
+import { readRemovalJob, type RemovalJobData } from './removal-job.js';
 
 const time = z.union([z.string().max(100), z.number()]);
 
@@ -24,6 +24,11 @@ export const replayFilterSchema = z
     since: time.optional(),
     until: time.optional(),
     dryRun: z.boolean().default(false),
+    /**
+     * Remove the matching jobs whose data is not a removal (see `MalformedItem`); they are never
+     * replayed. Only job id and time filters select them: they have no session, participant or rule.
+     */
+    discardMalformed: z.boolean().default(false),
     limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
   })
   .strict();
@@ -45,12 +50,24 @@ export interface ReplayItem {
   replayJobId?: string;
 }
 
+/** A job on the removals queue whose data is not a removal (a direct producer put anything there). */
+export interface MalformedItem {
+  jobId: string;
+  state: 'failed' | 'delayed';
+  /** What is wrong with its data. */
+  reason: string;
+  /** Removed from the queue by this call (`discardMalformed`, not a dry run). */
+  discarded: boolean;
+}
+
 export interface ReplayResult {
   dryRun: boolean;
   /** Jobs replayed (or, with `dryRun`, that would be). */
   replayed: ReplayItem[];
   /** Matching jobs left alone, with why (another removal of the same participant is pending, ...). */
   skipped: (ReplayItem & { why: string })[];
+  /** Matching jobs whose data is not a removal: never replayed, removed with `discardMalformed`. */
+  malformed: MalformedItem[];
 }
 
 export interface ReplayDeps {
@@ -75,7 +92,10 @@ export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Pr
   const now = deps.now ?? Date.now;
   const since = filter.since === undefined ? undefined : parseTime(filter.since, 'since', now());
   const until = filter.until === undefined ? undefined : parseTime(filter.until, 'until', now());
-  const result: ReplayResult = { dryRun: filter.dryRun, replayed: [], skipped: [] };
+  const result: ReplayResult = { dryRun: filter.dryRun, replayed: [], skipped: [], malformed: [] };
+  // A malformed job has no session, participant, rule or recorded status to match.
+  const selectsMalformed = filter.sessionId === undefined && filter.participantId === undefined && filter.rule === undefined && filter.status === undefined;
+  const malformedJobs: { job: Job; item: MalformedItem }[] = [];
   const jobIds = filter.jobId === undefined ? undefined : new Set(Array.isArray(filter.jobId) ? filter.jobId : [filter.jobId]);
   const matches: { job: Job<RemovalJobData>; item: ReplayItem }[] = [];
 
@@ -86,8 +106,15 @@ export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Pr
       : await deps.queue.getDelayed(start, start + PAGE - 1)) as (Job<RemovalJobData> | undefined)[];
     for (const job of page) {
       if (!job?.id || matches.length >= filter.limit) continue;
-      const data = job.data;
       if (jobIds && !jobIds.has(job.id)) continue;
+      const read = readRemovalJob(job.data);
+      if (read.malformed !== undefined) {
+        const at = job.finishedOn ?? job.processedOn ?? job.timestamp;
+        if (!selectsMalformed || (since !== undefined && at < since) || (until !== undefined && at > until)) continue;
+        if (malformedJobs.length < filter.limit) malformedJobs.push({ job, item: { jobId: job.id, state: filter.state, reason: read.malformed, discarded: false } });
+        continue;
+      }
+      const data = job.data;
       if (filter.sessionId !== undefined && data.sessionId !== filter.sessionId) continue;
       if (filter.participantId !== undefined && data.participantId !== filter.participantId) continue;
       if (filter.rule !== undefined && data.rule !== filter.rule) continue;
@@ -110,6 +137,22 @@ export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Pr
       });
     }
     if (page.length < PAGE) break;
+  }
+
+  for (const { job, item } of malformedJobs) {
+    if (filter.discardMalformed && !filter.dryRun) {
+      await job.remove();
+      item.discarded = true;
+      await deps.audit.append({
+        at: new Date(now()).toISOString(),
+        kind: 'discard',
+        jobId: item.jobId,
+        outcome: 'discarded',
+        reason: `malformed removal job: ${item.reason}`,
+        requestedBy: deps.requestedBy ?? 'operator',
+      });
+    }
+    result.malformed.push(item);
   }
 
   for (const { job, item } of matches) {

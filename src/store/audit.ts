@@ -58,6 +58,7 @@ export interface AuditFilter {
   mode?: string;
   kind?: string;
   outcome?: string;
+  jobId?: string;
   /** Earliest record time, ms since the epoch, inclusive. */
   since?: number;
   /** Latest record time, ms since the epoch, inclusive. */
@@ -202,6 +203,7 @@ function matches(record: AuditRecord, filter: AuditFilter): boolean {
   if (filter.mode !== undefined && record.mode !== filter.mode) return false;
   if (filter.kind !== undefined && record.kind !== filter.kind) return false;
   if (filter.outcome !== undefined && record.outcome !== filter.outcome) return false;
+  if (filter.jobId !== undefined && record.jobId !== filter.jobId) return false;
   if (filter.since !== undefined || filter.until !== undefined) {
     const t = Date.parse(record.at);
     if (filter.since !== undefined && !(t >= filter.since)) return false;

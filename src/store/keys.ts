@@ -64,6 +64,8 @@ export function createKeys(keyPrefix: string) {
     eventLog: () => k('event-log'),
     /** Invalid jobs taken from the events queue, with the reason. */
     deadLetter: () => k('dead-letter'),
+    /** Dead letters an operator replayed with a corrected event (hash: id -> when, by whom, event id). */
+    deadLetterReplayed: () => k('dead-letter', 'replayed'),
     /** Live list (a set) editable at run time. */
     list: (name: string) => k('list', name),
     /** Names of every live list. */
@@ -74,6 +76,8 @@ export function createKeys(keyPrefix: string) {
     listChanges: () => k('lists-changes'),
     /** Why the removals queue is paused (hash: reason, kind, at). */
     pause: () => k('removals-paused'),
+    /** Until when VideoSDK's `Retry-After` holds every removal (epoch ms; expires with it). */
+    rateLimited: () => k('removals-rate-limited'),
     /** Rules reload broadcast and the current rule-set status. */
     rulesChannel: () => k('rules-reload'),
     rulesStatus: () => k('rules-status'),

@@ -22,6 +22,13 @@ export interface PauseState {
   get(): Promise<PauseInfo | undefined>;
   /** Clears the pause, only when it is of `kind` if one is given. Answers whether it cleared one. */
   clear(kind?: PauseInfo['kind']): Promise<boolean>;
+  /**
+   * Records that VideoSDK's `Retry-After` holds removals until `untilMs` (epoch ms), for every
+   * worker to see; a later end wins over an earlier one, and the record expires at its end.
+   */
+  setRateLimited(untilMs: number, now: number): Promise<void>;
+  /** The end (epoch ms) of a rate-limit pause in force, or undefined. */
+  rateLimitedUntil(now: number): Promise<number | undefined>;
 }
 
 /** Options of `createPauseState`. */
@@ -44,6 +51,14 @@ if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'kind') ~= ARGV[1] then return 
 return redis.call('DEL', KEYS[1])
 `);
 
+// ARGV: until (epoch ms), ttl (ms).
+const SET_RATE_LIMITED = createLuaScript(`
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current and current >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`);
+
 /** Creates the pause state. It is one small hash with no TTL: a pause lasts until resumed. */
 export function createPauseState({ redis, keys }: PauseStateOptions): PauseState {
   return {
@@ -63,6 +78,17 @@ export function createPauseState({ redis, keys }: PauseStateOptions): PauseState
 
     async clear(kind) {
       return (await CLEAR.run(redis, [keys.pause()], [kind ?? ''])) === 1;
+    },
+
+    async setRateLimited(untilMs, now) {
+      const ttl = Math.ceil(untilMs - now);
+      if (ttl <= 0) return;
+      await SET_RATE_LIMITED.run(redis, [keys.rateLimited()], [Math.ceil(untilMs), ttl]);
+    },
+
+    async rateLimitedUntil(now) {
+      const until = Number(await redis.get(keys.rateLimited()));
+      return Number.isFinite(until) && until > now ? until : undefined;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runJobs } from '../../src/commands/inspect.js';
+import { runJob, runJobs } from '../../src/commands/inspect.js';
 import { runReplay } from '../../src/commands/replay.js';
 import type { JobView } from '../../src/removals/job-view.js';
 import { replayFilterSchema, type ReplayResult } from '../../src/removals/replay.js';
@@ -124,6 +124,14 @@ describe('replay after an outage', () => {
     const [done] = await waitForState([id], 'completed');
     expect(done).toMatchObject({ outcome: 'already-gone', attemptsMade: 1 });
     expect(removeCalls(sid, 'q1')).toHaveLength(1);
+
+    // `automod job ID` shows the calls of every run, the failed ones before the replay included.
+    const jobIo = captureIo();
+    expect(await runJob(h.automod.services, id, { json: true }, jobIo)).toBe(0);
+    const shown = (JSON.parse(jobIo.out()) as { attempts: { method: string; status?: number }[] }).attempts;
+    expect(shown.filter((a) => a.method === 'POST')).toHaveLength(1);
+    expect(shown.filter((a) => a.method === 'GET' && a.status === 503).length).toBeGreaterThanOrEqual(1);
+    expect(shown.at(-1)).toMatchObject({ method: 'GET', status: 200 });
     expect(h.simulator.getSession(sid)?.participants.find((p) => p.participantId === 'q2')?.timelog.at(-1)?.end).toBeNull();
   });
 

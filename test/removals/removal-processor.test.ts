@@ -102,6 +102,21 @@ describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%
     expect(callsOf(h, sid).some((c) => c.applied)).toBe(false);
   });
 
+  it('402 is read like 404: already-gone when the session shows the participant left, rejected when still there', async () => {
+    const { sid, room } = session();
+    h.simulator.leave(sid, 'target');
+    h.simulator.addFault({ operation: 'remove', sessionId: sid, status: 402 });
+    const gone = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
+    expect(await finished(h, gone.jobId)).toMatchObject({ state: 'completed', outcome: { outcome: 'already-gone' } });
+    expect(shape(callsOf(h, sid))).toEqual(['POST 402', 'GET 200']);
+
+    const { sid: other, room: otherRoom } = session();
+    h.simulator.addFault({ operation: 'remove', sessionId: other, status: 402 });
+    const still = await request(h, { sessionId: other, participantId: 'target', meetingId: otherRoom });
+    expect(await finished(h, still.jobId)).toMatchObject({ state: 'failed', attemptsMade: 1, outcome: { outcome: 'rejected', status: 402 } });
+    expect(shape(callsOf(h, other))).toEqual(['POST 402', 'GET 200']);
+  });
+
   it('an unknown session is rejected with 404', async () => {
     const sid = sessionId();
     const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: 'room-x' });
