@@ -168,7 +168,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
 
   try {
     if (runEvents) {
-      rules = createRulesRuntime({ rulesDir: config.rulesDir, lists: services.lists, audit: services.audit, logger, metrics });
+      rules = createRulesRuntime({ rulesDir: config.rulesDir, allowEmptyRules: config.allowEmptyRules, lists: services.lists, audit: services.audit, logger, metrics });
       await rules.load();
       if (options.watchRules ?? true) rules.watchFolder();
       process.on('SIGHUP', onHangup);

@@ -11,7 +11,7 @@ import { runDeadLetterReplay, runDeadLetters } from './commands/dead-letters.js'
 import { runPause, runResume } from './commands/pause.js';
 import { runReplay } from './commands/replay.js';
 import { runRemove } from './commands/remove.js';
-import { parseConfig, type Config } from './config.js';
+import { parseBoolean, parseConfig, type Config } from './config.js';
 import { ConfigError, InvalidEventError, RulesError, UsageError } from './errors.js';
 import { parseEvent, type MeetingEvent } from './events/event-schema.js';
 import { isSkippedLine } from './events/json-lines.js';
@@ -19,7 +19,7 @@ import { createLogger } from './logger.js';
 import { JOB_STATES, type JobState } from './removals/job-view.js';
 import { parseTime } from './parse-time.js';
 import { replayFilterSchema } from './removals/replay.js';
-import { runListsChange, runListsShow, runRulesBacktest, runRulesCheck, runRulesReload, runRulesTest } from './rules-commands.js';
+import { EXIT_BAD_RULES, runListsChange, runListsShow, runRulesBacktest, runRulesCheck, runRulesReload, runRulesTest } from './rules-commands.js';
 
 /**
  * The composition root: the only place that reads `process.env`, `process.argv` and the standard
@@ -108,7 +108,7 @@ program
     } catch (err) {
       if (err instanceof RulesError) {
         process.stderr.write(`refusing to start: the rules in ${cfg.rulesDir} are invalid\n${problemLines(err)}\n`);
-        process.exitCode = 1;
+        process.exitCode = EXIT_BAD_RULES;
         logger.flush();
         return;
       }
@@ -144,11 +144,15 @@ const rules = program.command('rules').description('check, test, reload and back
 
 rules
   .command('check')
-  .description('validate a rules folder; exits 1 on any problem (named by file, rule and JSON path)')
+  .description('validate a rules folder; exits 2 on any problem (named by file, rule and JSON path), also when no rule is enforceable')
   .argument('[path]', 'rules folder (default: AUTOMOD_RULES or ./rules)')
   .option('--json', 'print the result as JSON')
-  .action(async (path: string | undefined, options: { json?: boolean }) => {
-    process.exitCode = await runRulesCheck(rulesDir(path), { json: options.json ?? false }, io());
+  .option('--allow-empty', 'accept rules that moderate nothing (no rule whose mode is not off); default: AUTOMOD_ALLOW_EMPTY_RULES')
+  .action(async (path: string | undefined, options: { json?: boolean; allowEmpty?: boolean }) => {
+    const raw = process.env.AUTOMOD_ALLOW_EMPTY_RULES?.trim() || undefined;
+    const fromEnv = raw === undefined ? false : parseBoolean(raw);
+    if (fromEnv === undefined) throw new ConfigError([{ path: 'AUTOMOD_ALLOW_EMPTY_RULES', message: `must be true or false, got "${raw}"` }]);
+    process.exitCode = await runRulesCheck(rulesDir(path), { json: options.json ?? false, allowEmpty: options.allowEmpty ?? fromEnv }, io());
   });
 
 rules

@@ -13,6 +13,8 @@ export interface Config {
   /** The hash-tagged form used for BullMQ and every key, e.g. `{automod}`. */
   keyPrefix: string;
   rulesDir: string;
+  /** Run (and report ready) with rules that moderate nothing (`AUTOMOD_ALLOW_EMPTY_RULES`). */
+  allowEmptyRules: boolean;
   videosdk: {
     apiBase: string;
     apiVersion: 'v1' | 'v2';
@@ -104,6 +106,13 @@ export function parseConfig(env: Env): Config {
     }
     return value;
   };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = parseBoolean(raw);
+    if (value === undefined) problems.push({ path: name, message: `must be true or false, got "${raw}"` });
+    return value ?? fallback;
+  };
   const optionalInt = (name: string, min: number): number | undefined =>
     read(name) === undefined ? undefined : int(name, min, min);
   const url = (name: string, fallback: string, protocols: readonly string[]): string => {
@@ -178,6 +187,7 @@ export function parseConfig(env: Env): Config {
     prefix,
     keyPrefix: `{${prefix}}`,
     rulesDir: read('AUTOMOD_RULES') ?? './rules',
+    allowEmptyRules: bool('AUTOMOD_ALLOW_EMPTY_RULES', false),
     videosdk: {
       apiBase: url('VIDEOSDK_API_BASE', 'https://api.videosdk.live', ['http:', 'https:']).replace(/\/+$/, ''),
       apiVersion: apiVersion === 'v2' ? 'v2' : 'v1',
@@ -233,6 +243,14 @@ export function parseConfig(env: Env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** `true`/`false` as environment variables spell them (also 1/0, yes/no); undefined for anything else. */
+export function parseBoolean(raw: string): boolean | undefined {
+  const value = raw.trim().toLowerCase();
+  if (value === 'true' || value === '1' || value === 'yes') return true;
+  if (value === 'false' || value === '0' || value === 'no') return false;
+  return undefined;
 }
 
 /** Shortest accepted `AUTOMOD_API_TOKEN`: it guards removals, replays and the dashboard. */

@@ -9,16 +9,19 @@ import { loadRules } from './moderation/rules-loader.js';
 import type { RuleSet } from './moderation/types.js';
 import { parseTime } from './parse-time.js';
 import { backtestFromLog, formatBacktest } from './rules-backtest.js';
-import type { ReloadReply } from './rules-runtime.js';
+import { emptyPolicyReason, type ReloadReply } from './rules-runtime.js';
 import { readRulesFolder } from './rules-source.js';
 import { LIST_NAME_PATTERN } from './store/lists.js';
 import { createRedis } from './store/redis.js';
 
 /**
  * The `automod rules ...` and `automod lists ...` commands. Each takes the streams to write to and
- * returns the exit code: 0 success, 1 a problem (invalid rules, an unmet expectation, a reload a
- * worker rejected).
+ * returns the exit code: 0 success, 1 a problem (an unmet expectation, a reload a worker rejected),
+ * 2 a rules folder that is invalid (bad configuration, as for the worker).
  */
+
+/** Exit code for a rules folder that does not load: bad configuration, as `automod start` says. */
+export const EXIT_BAD_RULES = 2;
 
 /** Loads a rules folder; the problems (with file, rule and JSON path) when it is invalid. */
 export async function loadRulesFolder(dir: string): Promise<{ ruleSet: RuleSet; problems?: undefined } | { ruleSet?: undefined; problems: readonly Problem[] }> {
@@ -49,9 +52,16 @@ function fileListNotes(dir: string, ruleSet: RuleSet, offline: boolean): string[
     );
 }
 
-/** `automod rules check [PATH]`: validates a folder and lists its rules. */
-export async function runRulesCheck(dir: string, options: { json: boolean }, io: CommandIo): Promise<number> {
-  const loaded = await loadRulesFolder(dir);
+/**
+ * `automod rules check [PATH]`: validates a folder and lists its rules. A folder whose rules would
+ * moderate nothing is a problem too, unless `allowEmpty` (the worker would not be ready).
+ */
+export async function runRulesCheck(dir: string, options: { json: boolean; allowEmpty: boolean }, io: CommandIo): Promise<number> {
+  const read = await loadRulesFolder(dir);
+  const empty = read.ruleSet && !options.allowEmpty ? emptyPolicyReason(read.ruleSet) : undefined;
+  const loaded = empty
+    ? { problems: [{ path: dir, message: `${empty}; pass --allow-empty (AUTOMOD_ALLOW_EMPTY_RULES=true for the worker) if that is intended` }] }
+    : read;
   if (options.json) {
     printJson(
       loaded.ruleSet
@@ -65,11 +75,11 @@ export async function runRulesCheck(dir: string, options: { json: boolean }, io:
         : { ok: false, problems: loaded.problems },
       io.stdout,
     );
-    return loaded.ruleSet ? 0 : 1;
+    return loaded.ruleSet ? 0 : EXIT_BAD_RULES;
   }
   if (!loaded.ruleSet) {
     writeProblems(dir, loaded.problems, io);
-    return 1;
+    return EXIT_BAD_RULES;
   }
   const { ruleSet } = loaded;
   io.stdout.write(`${table(['rule', 'mode', 'action', 'file'], ruleSet.rules.map((r) => [r.name, r.mode, r.action, r.file]))}\n`);
@@ -87,7 +97,7 @@ export async function runRulesTest(dir: string, options: { events: string; json:
   const loaded = await loadRulesFolder(dir);
   if (!loaded.ruleSet) {
     writeProblems(dir, loaded.problems, io);
-    return 1;
+    return EXIT_BAD_RULES;
   }
   let text: string;
   try {
@@ -192,7 +202,7 @@ export async function runRulesBacktest(
   const loaded = await loadRulesFolder(candidateDir);
   if (!loaded.ruleSet) {
     writeProblems(candidateDir, loaded.problems, io);
-    return 1;
+    return EXIT_BAD_RULES;
   }
   if (!services.eventLog.enabled) {
     throw new UsageError('the event log is off (AUTOMOD_EVENT_LOG_HOURS=0): there is nothing to backtest against');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { RulesError, type Problem } from './errors.js';
 import type { MeetingEvent } from './events/event-schema.js';
 import type { Logger } from './logger.js';
@@ -29,6 +29,11 @@ export interface RulesStatus {
   lastError?: { at: string; trigger: string; problems: readonly Problem[] };
   /** Lists the rules use that exist neither in `rules/lists/` nor in Redis (they read as empty). */
   missingLists?: readonly string[];
+  /**
+   * Why the rule set in force moderates nothing (no rule whose mode is not `off`); `/readyz` is 503
+   * while it is set. Never set with `AUTOMOD_ALLOW_EMPTY_RULES`.
+   */
+  emptyPolicy?: string;
 }
 
 /** What one reload did: `loaded` a new version, found it `unchanged`, or `rejected` a bad change. */
@@ -59,6 +64,21 @@ export interface RulesRuntimeDeps {
   workerId?: string;
   /** Quiet time after the last file change before a reload (ms); default 250. */
   watchDebounceMs?: number;
+  /** Accept a rule set with no enforceable rule as ready (`AUTOMOD_ALLOW_EMPTY_RULES`); default false. */
+  allowEmptyRules?: boolean | undefined;
+}
+
+/**
+ * Why `ruleSet` would moderate nothing, or undefined when at least one rule's mode is not `off`.
+ * An empty policy is most often a deployment mistake (a mounted folder whose files were not seen,
+ * every rule switched off), so it is refused unless allowed on purpose.
+ */
+export function emptyPolicyReason(ruleSet: RuleSet): string | undefined {
+  if (ruleSet.rules.some((r) => r.mode !== 'off')) return undefined;
+  const count = ruleSet.rules.length;
+  return count === 0
+    ? 'the rules folder holds no rule (no *.json file directly in it): nothing would be moderated'
+    : `all ${count} rule(s) have mode "off": nothing would be moderated`;
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
@@ -82,7 +102,10 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
   // `values()` answers the same array while nothing changed (containsWord's index check is free).
   let merged = new Map<string, readonly string[]>();
   let missingLists: readonly string[] = EMPTY;
-  let watchers = new Map<string, FSWatcher>();
+  // Each watched folder with the identity of the folder it was armed on (device, inode, birth time:
+  // an inode number alone may be reused by a folder created after the old one was deleted).
+  let watchers = new Map<string, { watcher: FSWatcher; identity: string | undefined }>();
+  let emptyPolicy: string | undefined;
   let debounce: NodeJS.Timeout | undefined;
   let reloading: Promise<unknown> = Promise.resolve();
 
@@ -122,6 +145,8 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
     fileSets = new Map([...next.ruleSet.fileLists].map(([name, values]) => [name, new Set(values)]));
     merged = new Map();
     lastError = undefined;
+    emptyPolicy = deps.allowEmptyRules ? undefined : emptyPolicyReason(next.ruleSet);
+    if (emptyPolicy) logger.error({ rulesDir: deps.rulesDir, reason: emptyPolicy }, 'the rules in force moderate nothing; not ready until a rule is enforceable (or AUTOMOD_ALLOW_EMPTY_RULES=true)');
     checkLists();
   }
 
@@ -156,6 +181,14 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
       const result = await build();
       const at = new Date(now()).toISOString();
       const previous = active?.ruleSet.version;
+      // Emptying a working policy is kept out like any bad change; an empty one may be replaced.
+      if (result.active && active && !deps.allowEmptyRules && emptyPolicyReason(active.ruleSet) === undefined) {
+        const reason = emptyPolicyReason(result.active.ruleSet);
+        if (reason) {
+          delete result.active;
+          result.problems = [{ path: deps.rulesDir, message: `${reason}; set AUTOMOD_ALLOW_EMPTY_RULES=true to allow an empty policy` }];
+        }
+      }
       if (!result.active) {
         lastError = { at, trigger, problems: result.problems };
         metrics?.rulesReloads.inc({ result: 'rejected' });
@@ -270,33 +303,64 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
 
   /**
    * Watches the rules folder and its `lists/` (also when `lists/` appears later) and reloads
-   * shortly after a change settles.
+   * shortly after a change settles. The paths are watched, not the folders first found there: a
+   * watch follows an inode, so after `mv live live.old; mv live.new live` (or a swapped symbolic
+   * link: ConfigMap's `..data`, a `current -> releases/N` link) it would go on watching the old
+   * folder. The parent folder is watched for the folder's own name, and every event re-arms any
+   * watch whose path now leads to another inode.
    */
   function watchFolder(): void {
-    const listsDir = join(deps.rulesDir, 'lists');
-    const onChange = () => {
-      // An editor may create lists/ after start; watch it as soon as it exists.
-      if (!watchers.has(listsDir)) watchDir(listsDir);
+    const root = resolve(deps.rulesDir);
+    const targets = [root, join(root, 'lists')];
+    const identity = (path: string): string | undefined => {
+      try {
+        const stats = statSync(path);
+        return stats.isDirectory() ? `${stats.dev}:${stats.ino}:${stats.birthtimeMs}` : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const arm = (path: string, id: string): void => {
+      try {
+        const watcher = watch(path, onChange);
+        watcher.on('error', () => {
+          watcher.close();
+          if (watchers.get(path)?.watcher === watcher) watchers.delete(path);
+        });
+        watchers.set(path, { watcher, identity: id });
+      } catch {
+        // Not there (yet): a later event in the parent or the folder arms it.
+      }
+    };
+    const rearm = (): void => {
+      for (const path of targets) {
+        const id = identity(path);
+        const current = watchers.get(path);
+        if (current && current.identity === id) continue;
+        current?.watcher.close();
+        watchers.delete(path);
+        if (id !== undefined) arm(path, id);
+      }
+    };
+    const onChange = (): void => {
+      rearm();
       clearTimeout(debounce);
       debounce = setTimeout(
         () => void reload('file change').catch((err: unknown) => logger.error({ err }, 'rules reload failed')),
         deps.watchDebounceMs ?? 250,
       );
     };
-    const watchDir = (dir: string): void => {
-      try {
-        const watcher = watch(dir, onChange);
-        watcher.on('error', () => {
-          watcher.close();
-          watchers.delete(dir);
-        });
-        watchers.set(dir, watcher);
-      } catch {
-        // A folder without lists/ is fine; the rules folder itself was checked at load.
-      }
-    };
-    watchDir(deps.rulesDir);
-    watchDir(listsDir);
+    const name = basename(root);
+    try {
+      const parent = watch(dirname(root), (_event, file) => {
+        if (file === null || file === name) onChange();
+      });
+      parent.on('error', () => parent.close());
+      watchers.set(`parent:${dirname(root)}`, { watcher: parent, identity: undefined });
+    } catch {
+      // A parent that cannot be watched (permissions): the folder's own watch still sees edits.
+    }
+    rearm();
   }
 
   function current(): ActiveRules {
@@ -311,12 +375,13 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
       loadedAt: active?.loadedAt,
       ...(lastError ? { lastError } : {}),
       ...(missingLists.length > 0 ? { missingLists } : {}),
+      ...(emptyPolicy ? { emptyPolicy } : {}),
     };
   }
 
   function close(): void {
     clearTimeout(debounce);
-    for (const w of watchers.values()) w.close();
+    for (const w of watchers.values()) w.watcher.close();
     watchers = new Map();
   }
 

@@ -22,6 +22,7 @@ describe('parseConfig', () => {
       prefix: 'automod',
       keyPrefix: '{automod}',
       rulesDir: './rules',
+      allowEmptyRules: false,
       videosdk: {
         apiBase: 'https://api.videosdk.live',
         apiVersion: 'v1',
@@ -219,6 +220,13 @@ describe('parseConfig', () => {
       expect(parseConfig({ AUTOMOD_HTTP_HOST: host }).http.host).toBe(host);
     }
     expect(problems({ AUTOMOD_API_TOKEN: 'short' })).toEqual([{ path: 'AUTOMOD_API_TOKEN', message: expect.stringMatching(/at least 16 characters/) }]);
+  });
+
+  it('reads AUTOMOD_ALLOW_EMPTY_RULES as a boolean and names a value that is not one', () => {
+    expect(parseConfig({ AUTOMOD_ALLOW_EMPTY_RULES: 'true' }).allowEmptyRules).toBe(true);
+    expect(parseConfig({ AUTOMOD_ALLOW_EMPTY_RULES: ' FALSE ' }).allowEmptyRules).toBe(false);
+    expect(parseConfig({ AUTOMOD_ALLOW_EMPTY_RULES: '1' }).allowEmptyRules).toBe(true);
+    expect(problems({ AUTOMOD_ALLOW_EMPTY_RULES: 'sure' })).toEqual([{ path: 'AUTOMOD_ALLOW_EMPTY_RULES', message: 'must be true or false, got "sure"' }]);
   });
 
   it('never echoes a secret in a problem', () => {

@@ -188,6 +188,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     }
     const rules = deps.rules?.status();
     if (deps.rules && rules?.version === undefined) reasons.push('no valid rule set has been loaded');
+    if (rules?.emptyPolicy) reasons.push(`${rules.emptyPolicy} (set AUTOMOD_ALLOW_EMPTY_RULES=true if that is intended)`);
     const body = {
       status: reasons.length === 0 ? 'ready' : 'unavailable',
       reasons,

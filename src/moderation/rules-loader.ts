@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Problem } from '../errors.js';
+import { jsonErrorPosition } from './json-error-position.js';
 import { parseListFile } from './list-source.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
 import type { CompiledRule, CounterPlan, CounterSpec, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
@@ -483,17 +484,11 @@ function parseJson(file: RuleFile): { value: unknown } | { problem: Problem } {
     return { value: JSON.parse(file.content) as unknown };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const position = /at position (\d+)/.exec(message);
-    let where = '';
-    if (position?.[1] !== undefined) {
-      const before = file.content.slice(0, Number(position[1]));
-      const line = before.split('\n').length;
-      const column = before.length - before.lastIndexOf('\n');
-      where = ` at line ${line}, column ${column}`;
-    }
-    // V8 quotes the input in some messages; keep the message short.
-    const detail = message.replace(/\s*\(line \d+ column \d+\)/, '').slice(0, 200);
-    return { problem: { path: file.path, message: `malformed JSON${where}: ${detail}` } };
+    const { line, column } = jsonErrorPosition(file.content, message);
+    // The position is in the path (file:line:column, as editors and compilers show it); V8 quotes
+    // the input in some messages, so keep the message short.
+    const detail = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+/, '').replace(/\s*\n\s*/g, ' ').slice(0, 200);
+    return { problem: { path: `${file.path}:${line}:${column}`, message: `malformed JSON: ${detail}` } };
   }
 }
 

@@ -65,7 +65,15 @@ describe('loadRules', () => {
 
   it('reports malformed JSON with file, line and column', () => {
     const problems = problemsOf(file('broken.json', '{\n  "name": "x",\n}'));
-    expect(problems).toEqual([{ path: 'broken.json', message: expect.stringMatching(/^malformed JSON at line 3, column 1: /) }]);
+    expect(problems).toEqual([{ path: 'broken.json:3:1', message: "malformed JSON: Expected double-quoted property name" }]);
+  });
+
+  it('gives file:line:column also where V8 names no position (an unexpected token, a cut-short file)', () => {
+    // V8's "Unexpected token" and "Unexpected end" messages carry no position of their own.
+    const text = '{\n  "name": "x",\n  "tags": ["a", "b",],\n}';
+    expect(problemsOf(file('comma.json', text))).toEqual([{ path: 'comma.json:3:21', message: expect.stringMatching(/^malformed JSON: Unexpected token '\]'/) }]);
+    expect(problemsOf(file('cut.json', '[\n  {"name": "x"},\n  {"name": tru'))).toEqual([{ path: 'cut.json:3:15', message: 'malformed JSON: Unexpected end of JSON input' }]);
+    expect(problemsOf(file('empty.json', ''))).toEqual([{ path: 'empty.json:1:1', message: 'malformed JSON: Unexpected end of JSON input' }]);
   });
 
   it('reports an unknown operator with file, rule and JSON path', () => {

@@ -114,7 +114,7 @@ describe('rules backtest against the event log', () => {
     const bad = await tempRules({ 'bad.json': { name: 'Bad Name', conditions: { all: [] }, event: { type: 'flag' } } });
     try {
       const io = capture();
-      expect(await runRulesBacktest(h.automod.services, bad, { since: '24h', json: false }, io, Date.now())).toBe(1);
+      expect(await runRulesBacktest(h.automod.services, bad, { since: '24h', json: false }, io, Date.now())).toBe(2);
       expect(io.err()).toContain('bad.json#Bad Name $.name: must be a slug');
     } finally {
       await removeDir(bad);

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
@@ -67,7 +67,7 @@ describe('automod rules check', () => {
     expect(run.stdout).toMatch(/^\d+ rules OK \(version [0-9a-f]{12}\)$/m);
   });
 
-  it('exits 1 naming file, rule and JSON path for every problem', async () => {
+  it('exits 2 (bad configuration) naming file, rule and JSON path for every problem, and file:line:column for malformed JSON', async () => {
     const dir = await tempRules({
       'broken.json': '{ "name": "half", ',
       'rules.json': [
@@ -80,15 +80,15 @@ describe('automod rules check', () => {
     });
     try {
       const [run, json] = await Promise.all([automod(['rules', 'check', dir], NO_REDIS), automod(['rules', 'check', dir, '--json'], NO_REDIS)]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr).toContain(`${dir}: 5 problem(s)`);
-      expect(run.stderr).toMatch(/ {2}broken\.json: malformed JSON at line 1, column \d+/);
+      expect(run.stderr).toContain('  broken.json:1:19: malformed JSON: Expected double-quoted property name');
       expect(run.stderr).toContain('  rules.json#bad-op $.conditions.all[0].operator: unknown operator "looksLike"');
       expect(run.stderr).toMatch(/ {2}rules\.json#bad-regex \$\.conditions\.all\[0\]\.value: invalid RE2 pattern/);
       expect(run.stderr).toContain('  rules.json#bad-fact $.conditions.all[0].fact: unknown fact "weather"');
       expect(run.stderr).toContain('  rules.json#dup $.name: duplicate rule name "dup": already defined in more.json (and again in rules.json)');
-      expect(json.code).toBe(1);
+      expect(json.code).toBe(2);
       const body = JSON.parse(json.stdout) as { ok: boolean; problems: { path: string }[] };
       expect(body.ok).toBe(false);
       expect(body.problems.map((p) => p.path)).toContain('rules.json#bad-op $.conditions.all[0].operator');
@@ -97,13 +97,13 @@ describe('automod rules check', () => {
     }
   });
 
-  it('exits 1 for a folder that does not exist; notes lists that are neither files nor possible live lists', async () => {
+  it('exits 2 for a folder that does not exist; notes lists that are neither files nor possible live lists', async () => {
     const dir = await tempRules({
       'vip.json': { name: 'vip-only', conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'notInList', value: 'vips' }, { fact: 'event', path: '$.participantId', operator: 'inList', value: 'Old.List' }] }, event: { type: 'flag' } },
     });
     try {
       const [missing, notes] = await Promise.all([automod(['rules', 'check', join(ROOT, 'no-such-rules')], NO_REDIS), automod(['rules', 'check', dir], NO_REDIS)]);
-      expect(missing.code).toBe(1);
+      expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/no-such-rules: rules folder does not exist/);
       expect(notes.code).toBe(0);
       expect(notes.stderr).toContain(`note: list "vips" is not in ${join(dir, 'lists')}/; unless it is a live list (automod lists add vips ...), it reads as empty`);
@@ -112,6 +112,66 @@ describe('automod rules check', () => {
     } finally {
       await removeDir(dir);
     }
+  });
+});
+
+describe('automod rules check on folders that load but are not what was meant', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = await tempRules();
+  });
+  afterAll(async () => {
+    await removeDir(base);
+  });
+
+  it('reads a ConfigMap volume (every file a symbolic link through ..data)', async () => {
+    const root = join(base, 'configmap');
+    const stamp = '..2026_11_29_10_00_00.1';
+    await mkdir(root);
+    await cp('rules', join(root, stamp), { recursive: true });
+    await symlink(stamp, join(root, '..data'));
+    for (const name of await readdir(join(root, stamp))) await symlink(join('..data', name), join(root, name));
+    const [linked, plain] = await Promise.all([automod(['rules', 'check', root], NO_REDIS), automod(['rules', 'check', 'rules'], NO_REDIS)]);
+    expect(linked.code).toBe(0);
+    // The same rules, so the same version, and not twice (..data itself is not read).
+    expect(linked.stdout.split('\n').at(-2)).toBe(plain.stdout.split('\n').at(-2));
+    expect(linked.stdout).not.toMatch(/^0 rules OK/m);
+  });
+
+  it('exits 2 when no rule is enforceable, unless --allow-empty or AUTOMOD_ALLOW_EMPTY_RULES=true', async () => {
+    const empty = join(base, 'empty');
+    const off = join(base, 'off');
+    await mkdir(empty);
+    await mkdir(off);
+    await writeFile(join(off, 'quiet.json'), JSON.stringify({ name: 'quiet', mode: 'off', conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'x' }] }, event: { type: 'flag' } }));
+    const [none, allOff, json, flag, env, badEnv] = await Promise.all([
+      automod(['rules', 'check', empty], NO_REDIS),
+      automod(['rules', 'check', off], NO_REDIS),
+      automod(['rules', 'check', empty, '--json'], NO_REDIS),
+      automod(['rules', 'check', empty, '--allow-empty'], NO_REDIS),
+      automod(['rules', 'check', off], { ...NO_REDIS, AUTOMOD_ALLOW_EMPTY_RULES: 'true' }),
+      automod(['rules', 'check', off], { ...NO_REDIS, AUTOMOD_ALLOW_EMPTY_RULES: 'maybe' }),
+    ]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(`${empty}: the rules folder holds no rule (no *.json file directly in it): nothing would be moderated; pass --allow-empty`);
+    expect(allOff.code).toBe(2);
+    expect(allOff.stderr).toContain('all 1 rule(s) have mode "off": nothing would be moderated');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, problems: [{ path: empty, message: expect.stringContaining('nothing would be moderated') }] });
+    expect(flag.code).toBe(0);
+    expect(flag.stdout).toMatch(/^0 rules OK/m);
+    expect(env.code).toBe(0);
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('AUTOMOD_ALLOW_EMPTY_RULES: must be true or false, got "maybe"');
+  });
+
+  it('automod start refuses bad rules with exit 2, as the docs say for bad configuration', async () => {
+    const bad = join(base, 'bad');
+    await mkdir(bad);
+    await writeFile(join(bad, 'typo.json'), '{\n  "name": "typo",\n  "mode": "enforce",,\n}');
+    const run = await automod(['start', '--no-http'], { ...NO_REDIS, AUTOMOD_RULES: bad });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`refusing to start: the rules in ${bad} are invalid\n  typo.json:3:21: malformed JSON: Expected double-quoted property name`);
   });
 });
 
@@ -165,11 +225,11 @@ describe('automod rules test', () => {
     expect(missing.stderr).toContain(`error: cannot read the events file ${join(dir, 'nope.jsonl')}: no such file`);
   });
 
-  it('exits 1 with the problems when the rules are invalid', async () => {
+  it('exits 2 with the problems when the rules are invalid', async () => {
     const bad = await tempRules({ 'x.json': { name: 'x', conditions: { all: [] }, event: { type: 'flag' } } });
     try {
       const run = await automod(['rules', 'test', bad, '--events', join(FIXTURES, 'spam.jsonl')], NO_REDIS);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expect(run.stderr).toContain('x.json#x $.conditions.all: must hold at least one condition');
     } finally {
       await removeDir(bad);
