@@ -11,7 +11,7 @@ export interface QueueProbe {
  * Prometheus metrics of one process (prom-client). Every name starts with `automod_`; labels never
  * carry ids, names or text from events, so cardinality stays bounded by rules and types.
  */
-export function createMetrics(options: { queues?: () => readonly QueueProbe[]; processMetrics?: boolean } = {}) {
+export function createMetrics(options: { queues?: () => readonly QueueProbe[]; processMetrics?: boolean; redisReady?: () => boolean; probeTimeoutMs?: number } = {}) {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'automod_' });
 
@@ -82,7 +82,15 @@ export function createMetrics(options: { queues?: () => readonly QueueProbe[]; p
   });
 
   if (options.queues) {
-    const probes = options.queues;
+    const queues = options.queues;
+    const redisReady = options.redisReady ?? (() => true);
+    const probeTimeoutMs = options.probeTimeoutMs ?? 800;
+    // A scrape must answer within Prometheus' scrape timeout (10 s by default) even while Redis is
+    // down or hung: no probe waits on a connection known to be down, none waits past the bound.
+    const probes = (): readonly QueueProbe[] => {
+      if (!redisReady()) throw new Error('Redis connection is down');
+      return queues().map((probe) => ({ name: probe.name, queue: bounded(probe.queue, probeTimeoutMs) }));
+    };
     // A scrape while Redis is down still answers (process metrics, counters); the queue gauges
     // then keep their last values and automod_redis_up says why.
     new Gauge({
@@ -168,3 +176,21 @@ export function createMetrics(options: { queues?: () => readonly QueueProbe[]; p
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The queue calls a scrape makes, each failing after `ms` instead of waiting for Redis. */
+function bounded(queue: QueueProbe['queue'], ms: number): QueueProbe['queue'] {
+  const limit = <T>(promise: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      promise.finally(() => clearTimeout(timer)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  };
+  return {
+    getJobCounts: (...types: Parameters<QueueProbe['queue']['getJobCounts']>) => limit(queue.getJobCounts(...types)),
+    getWaiting: (...args: Parameters<QueueProbe['queue']['getWaiting']>) => limit(queue.getWaiting(...args)),
+    isPaused: () => limit(queue.isPaused()),
+  };
+}
