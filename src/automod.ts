@@ -22,7 +22,7 @@ import { createJobOutcomeStore } from './store/job-outcomes.js';
 import { createKeys } from './store/keys.js';
 import { createListStore } from './store/lists.js';
 import { createPauseState } from './store/pause-state.js';
-import { createRedis, logConnectionErrors, waitForRedis, type RedisClient } from './store/redis.js';
+import { closeRedis, createRedis, logConnectionErrors, waitForRedis, type RedisClient } from './store/redis.js';
 import { createRemovalClaims } from './store/removal-claims.js';
 import { createSessionStore } from './store/session-store.js';
 import { createVideoSdkClient } from './videosdk/client.js';
@@ -128,9 +128,14 @@ export function createServices(config: Config, logger: Logger, options: Services
     client,
     async close() {
       client.close();
-      await queues.close();
-      await queueConnection.quit().catch(() => queueConnection.disconnect());
-      await redis.quit().catch(() => redis.disconnect());
+      // With Redis down, drop the connections first: BullMQ's close would otherwise wait on them.
+      if (!redisReady()) {
+        queueConnection.disconnect();
+        redis.disconnect();
+      }
+      await withDeadline(queues.close(), 2000);
+      await closeRedis(queueConnection);
+      await closeRedis(redis);
     },
   };
 }
@@ -355,18 +360,23 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         process.off('SIGHUP', onHangup);
         clearInterval(heartbeat);
         rules?.close();
-        await services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined);
+        // Leaves the workers list at once; with Redis down the entry just goes stale instead.
+        if (services.redisReady()) {
+          await Promise.race([services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+        }
         // Stop intake first, then let in-flight jobs finish within the bound; what is left stays queued.
         await http?.close().catch(() => undefined);
         const drained = Promise.all(workers.map((w) => w.close()));
         const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
         if ((await Promise.race([drained.then(() => 'drained' as const), timer])) === 'timeout') {
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight jobs did not finish in time; leaving them for another worker');
-          await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+          // BullMQ's forced close still waits on its connections: bounded, in case Redis is down.
+          await withDeadline(Promise.all(workers.map((w) => w.close(true).catch(() => undefined))), 2000);
         }
-        await eventProcessor?.flush();
-        await subscriber?.quit().catch(() => subscriber?.disconnect());
-        await Promise.all(workerConnections.map((c) => c.quit().catch(() => c.disconnect())));
+        // Unlogged events are lost past the bound rather than holding the exit while Redis is down.
+        await withDeadline(eventProcessor?.flush(), config.shutdownTimeoutMs);
+        if (subscriber) await closeRedis(subscriber);
+        await Promise.all(workerConnections.map((c) => closeRedis(c)));
         await services.close();
         await front.close().catch(() => undefined);
         logger.info('automod stopped');
@@ -383,4 +393,11 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     await services.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** Waits for `promise` (errors ignored) at most `ms`. */
+async function withDeadline(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.resolve(promise).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -184,3 +184,16 @@ export function isRedisConnectionError(err: unknown): boolean {
   if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code)) return true;
   return /Connection is closed|Stream isn't writeable|enableOfflineQueue options is false|Redis is not ready|Command timed out/i.test(err.message);
 }
+
+/**
+ * Closes a connection without waiting on a Redis that is down: QUIT when connected (bounded by
+ * `ms`), else a plain disconnect. A queued QUIT on a blocking connection would wait forever.
+ */
+export async function closeRedis(client: RedisClient, ms = 1000): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([client.quit().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+  if (client.status !== 'end') client.disconnect();
+}
