@@ -64,8 +64,12 @@ export function createServices(config: Config, logger: Logger, options: Services
   logConnectionErrors(redis, 'automod', logger, quiet);
   logConnectionErrors(queues.events, 'events queue', logger, quiet);
   logConnectionErrors(queues.removals, 'removals queue', logger, quiet);
-  /** Whether both connections are up right now (no round trip): checked before any wait on them. */
-  const redisReady = () => redis.status === 'ready' && queueConnection.status === 'ready';
+  /**
+   * Whether both connections are up (no round trip): checked before any wait on them. A new
+   * connection counts as up until it fails, so a request made while it connects waits for it.
+   */
+  const redisUp = [redis, queueConnection].map(connectionUp);
+  const redisReady = () => redisUp.every((up) => up());
   const metrics =
     options.metrics ??
     createMetrics({
@@ -400,4 +404,12 @@ async function withDeadline(promise: Promise<unknown> | undefined, ms: number): 
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.resolve(promise).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** Tracks whether a connection is usable: down from a failure or close until it is ready again. */
+function connectionUp(connection: RedisClient): () => boolean {
+  let up = true;
+  connection.on('ready', () => (up = true));
+  for (const event of ['error', 'close', 'end']) connection.on(event, () => (up = false));
+  return () => up;
 }

@@ -141,8 +141,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // Requests that need Redis answer at once while it is down, instead of waiting on the connection.
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
-    if (!deps.redisReady || deps.redisReady() || route === '/healthz' || route === '/readyz' || route === '/metrics') return;
-    await reply
+    if (reply.sent || !deps.redisReady || deps.redisReady() || route === '/healthz' || route === '/readyz' || route === '/metrics') return;
+    return reply
       .code(503)
       .header('retry-after', String(REDIS_RETRY_AFTER_SECONDS))
       .send({ error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' });

@@ -65,7 +65,7 @@ describe('job outcome store', () => {
     await capped.appendAttempt('c7', attempt('get-session', 99));
     clock += 1000;
     await capped.markRemoveSending('c12');
-    expect(await redis.zrange(cappedKeys.jobIndex(), 0, -1)).toEqual(['c9', 'c10', 'c11', 'c7', 'c12']);
+    expect(await redis.zrange(cappedKeys.jobIndex(), '0', '-1')).toEqual(['c9', 'c10', 'c11', 'c7', 'c12']);
     for (const id of ['c0', 'c5', 'c6', 'c8']) {
       expect(await capped.getOutcome(id)).toBeUndefined();
       expect(await capped.attempts(id)).toEqual([]);
