@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { hasVideoSdkCredential, type Config } from './config.js';
@@ -20,7 +22,7 @@ import { createJobOutcomeStore } from './store/job-outcomes.js';
 import { createKeys } from './store/keys.js';
 import { createListStore } from './store/lists.js';
 import { createPauseState } from './store/pause-state.js';
-import { createRedis, logConnectionErrors, type RedisClient } from './store/redis.js';
+import { closeRedis, createRedis, logConnectionErrors, waitForRedis, type RedisClient } from './store/redis.js';
 import { createRemovalClaims } from './store/removal-claims.js';
 import { createSessionStore } from './store/session-store.js';
 import { createVideoSdkClient } from './videosdk/client.js';
@@ -40,6 +42,10 @@ export interface ServicesOptions {
    * so a Redis restart delays their jobs instead of failing them.
    */
   redisRetriesPerRequest?: number;
+  /** Fails a command Redis has not answered within this many ms (the HTTP request path). */
+  redisCommandTimeoutMs?: number;
+  /** Connection errors are not logged while this answers true (a worker waiting for Redis). */
+  quietConnectionErrors?: () => boolean;
 }
 
 /** Everything a process shares: connections, stores, queues. Built without starting any work. */
@@ -47,19 +53,28 @@ export function createServices(config: Config, logger: Logger, options: Services
   // The queues get a connection of their own: BullMQ defines its ~50 scripts on the connection it
   // is given, and ioredis copies every defined script into each pipeline built on that connection,
   // which made every store pipeline (the events hot path builds one per batch) costly.
-  const redis = createRedis(config.redis, { name: 'automod', retriesPerRequest: options.redisRetriesPerRequest });
-  const queueConnection = createRedis(config.redis, { name: 'automod-queues', retriesPerRequest: options.redisRetriesPerRequest });
+  const connect = { retriesPerRequest: options.redisRetriesPerRequest, commandTimeoutMs: options.redisCommandTimeoutMs };
+  const redis = createRedis(config.redis, { name: 'automod', ...connect });
+  const queueConnection = createRedis(config.redis, { name: 'automod-queues', ...connect });
   const keys = createKeys(config.keyPrefix);
   // Whole seconds: the hours may be a fraction, and EXPIRE takes integers.
   const retentionSeconds = Math.max(1, Math.round(config.jobsKeepHours * 3600 * 7));
   const queues = createQueues(config, queueConnection);
-  logConnectionErrors(redis, 'automod', logger);
-  logConnectionErrors(queues.events, 'events queue', logger);
-  logConnectionErrors(queues.removals, 'removals queue', logger);
+  const quiet = { quiet: options.quietConnectionErrors };
+  logConnectionErrors(redis, 'automod', logger, quiet);
+  logConnectionErrors(queues.events, 'events queue', logger, quiet);
+  logConnectionErrors(queues.removals, 'removals queue', logger, quiet);
+  /**
+   * Whether both connections are up (no round trip): checked before any wait on them. A new
+   * connection counts as up until it fails, so a request made while it connects waits for it.
+   */
+  const redisUp = [redis, queueConnection].map(connectionUp);
+  const redisReady = () => redisUp.every((up) => up());
   const pause = createPauseState({ redis, keys });
   const metrics =
     options.metrics ??
     createMetrics({
+      redisReady,
       queues: () => [
         { name: EVENTS_QUEUE, queue: queues.events },
         { name: REMOVALS_QUEUE, queue: queues.removals },
@@ -67,12 +82,12 @@ export function createServices(config: Config, logger: Logger, options: Services
       removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
-  const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds });
+  const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
   const sessions = createSessionStore({ redis, keys, retentionSeconds });
   const audit = createAuditStore({ redis, keys, maxRecords: config.auditMaxRecords });
   const lists = createListStore({ redis, keys });
   const deadLetters = createDeadLetters({ redis, keys, max: 10_000 });
-  const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours });
+  const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
   const counters = createCounterStore({ redis, keys });
   const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
   const ingest = createIngest({ redis, keys, queue: queues.events, dedupSeconds: config.dedupSeconds, metrics });
@@ -100,6 +115,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     config,
     logger,
     redis,
+    redisReady,
     keys,
     queues,
     metrics,
@@ -117,9 +133,14 @@ export function createServices(config: Config, logger: Logger, options: Services
     client,
     async close() {
       client.close();
-      await queues.close();
-      await queueConnection.quit().catch(() => queueConnection.disconnect());
-      await redis.quit().catch(() => redis.disconnect());
+      // With Redis down, drop the connections first: BullMQ's close would otherwise wait on them.
+      if (!redisReady()) {
+        queueConnection.disconnect();
+        redis.disconnect();
+      }
+      await withDeadline(queues.close(), 2000);
+      await closeRedis(queueConnection);
+      await closeRedis(redis);
     },
   };
 }
@@ -128,6 +149,15 @@ export type Services = ReturnType<typeof createServices>;
 
 /** Reconnection attempts a worker process's commands wait through (about a minute with the 2 s cap). */
 const WORKER_REDIS_RETRIES = 30;
+
+/** Longest an HTTP request or a scrape waits on one Redis command. */
+const HTTP_REDIS_COMMAND_TIMEOUT_MS = 1500;
+
+/** How often a worker renews its entry in the workers hash; `automod status` drops entries 3x older. */
+export const WORKER_HEARTBEAT_MS = 5000;
+
+/** The `/readyz` reason of a process that runs removals without any VideoSDK credential. */
+export const NO_CREDENTIAL_REASON = 'no VideoSDK credential configured (set VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET): removals cannot run';
 
 export interface StartOptions {
   /** Run only one kind of worker (split deployments); both by default. */
@@ -153,7 +183,12 @@ export interface RunningAutomod {
  * queue paused for a credential failure, starts the consumers and the HTTP API.
  */
 export async function startAutomod(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningAutomod> {
-  const services = createServices(config, logger, { redisRetriesPerRequest: WORKER_REDIS_RETRIES });
+  let waitingForRedis = true;
+  const quietConnectionErrors = () => waitingForRedis;
+  // The HTTP API gets connections of its own that give up quickly (503 + Retry-After, a scrape that
+  // answers within 2 s), while the workers' connections wait through a Redis restart.
+  const front = createServices(config, logger, { redisRetriesPerRequest: 1, redisCommandTimeoutMs: HTTP_REDIS_COMMAND_TIMEOUT_MS, quietConnectionErrors });
+  const services = createServices(config, logger, { redisRetriesPerRequest: WORKER_REDIS_RETRIES, metrics: front.metrics, quietConnectionErrors });
   const { queues, metrics } = services;
   const runEvents = options.only !== 'removals';
   const runRemovals = options.only !== 'events';
@@ -161,14 +196,57 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   let rules: RulesRuntime | undefined;
   let http: FastifyInstance | undefined;
   let subscriber: RedisClient | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const startedAt = new Date().toISOString();
   // BullMQ leaves connections it was given open; these are closed after the workers.
   const workerConnections: RedisClient[] = [];
   let eventProcessor: ReturnType<typeof createEventProcessor> | undefined;
   const onHangup = () => void rules?.reload('SIGHUP').catch((err: unknown) => logger.error({ err }, 'rules reload failed'));
+  let starting = true;
+  const notReady = (): string[] => [
+    ...(starting ? ['starting: the workers are not running yet'] : []),
+    // Removals would pause at the first one: say so before any is attempted.
+    ...(runRemovals && !hasVideoSdkCredential(config) ? [NO_CREDENTIAL_REASON] : []),
+  ];
+  const closeFront = async () => {
+    await http?.close().catch(() => undefined);
+    await front.close().catch(() => undefined);
+  };
 
   try {
-    if (runEvents) {
-      rules = createRulesRuntime({ rulesDir: config.rulesDir, allowEmptyRules: config.allowEmptyRules, lists: services.lists, audit: services.audit, logger, metrics });
+    if (runEvents) rules = createRulesRuntime({ rulesDir: config.rulesDir, allowEmptyRules: config.allowEmptyRules, lists: services.lists, audit: services.audit, logger, metrics });
+
+    let url: string | undefined;
+    if (options.http ?? true) {
+      // Loaded here, not at the top: one-shot CLI commands build services without the HTTP stack.
+      // Listening before Redis answers: /healthz says the process lives, /readyz why it waits.
+      const { buildHttpApp } = await import('./http/app.js');
+      http = await buildHttpApp({
+        ...front,
+        apiToken: config.http.apiToken,
+        webhookToken: config.http.webhookToken,
+        webhookPublicKey: config.videosdk.webhookPublicKey,
+        ingestMaxEvents: config.http.ingestMaxEvents,
+        rules,
+        notReady,
+      });
+      if (config.http.apiToken !== undefined && config.http.webhookToken === undefined && config.videosdk.webhookPublicKey === undefined) {
+        logger.warn('the webhook takes AUTOMOD_API_TOKEN: a leaked webhook URL can queue removals; set AUTOMOD_WEBHOOK_TOKEN (or VIDEOSDK_WEBHOOK_PUBLIC_KEY) to give webhooks their own credential');
+      }
+      url = await http.listen({ host: config.http.host, port: config.http.port });
+      logger.info({ url }, 'HTTP API listening');
+    }
+
+    await waitForRedis(config.redis, {
+      timeoutMs: config.redis.connectTimeoutMs,
+      onWaiting: (address, variable) => logger.warn({ address, variable }, `waiting for Redis at ${address} (${variable}) ...`),
+    }).then(({ waited }) => {
+      if (waited) logger.info('Redis is reachable');
+    });
+    waitingForRedis = false;
+
+    if (runEvents && rules) {
       await rules.load();
       if (options.watchRules ?? true) rules.watchFolder();
       process.on('SIGHUP', onHangup);
@@ -273,54 +351,72 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       void worker.run();
     }
 
-    let url: string | undefined;
-    if (options.http ?? true) {
-      // Loaded here, not at the top: one-shot CLI commands build services without the HTTP stack.
-      const { buildHttpApp } = await import('./http/app.js');
-      http = await buildHttpApp({
-        ...services,
-        apiToken: config.http.apiToken,
-        webhookToken: config.http.webhookToken,
-        webhookPublicKey: config.videosdk.webhookPublicKey,
-        ingestMaxEvents: config.http.ingestMaxEvents,
-        rules,
-      });
-      if (config.http.apiToken !== undefined && config.http.webhookToken === undefined && config.videosdk.webhookPublicKey === undefined) {
-        logger.warn('the webhook takes AUTOMOD_API_TOKEN: a leaked webhook URL can queue removals; set AUTOMOD_WEBHOOK_TOKEN (or VIDEOSDK_WEBHOOK_PUBLIC_KEY) to give webhooks their own credential');
-      }
-      url = await http.listen({ host: config.http.host, port: config.http.port });
-      logger.info({ url }, 'HTTP API listening');
-    }
+    // Every worker announces itself (for `automod status`); an entry not renewed is stale.
+    const announce = () =>
+      services.redis
+        .hset(
+          services.keys.workers(),
+          workerId,
+          JSON.stringify({ id: workerId, host: hostname(), pid: process.pid, only: options.only ?? 'all', startedAt, seenAt: Date.now(), rules: rules?.status(), url }),
+        )
+        .then(() => undefined, () => undefined);
+    await announce();
+    heartbeat = setInterval(() => void announce(), WORKER_HEARTBEAT_MS).unref();
+    starting = false;
     logger.info({ only: options.only ?? 'all', prefix: config.prefix, apiVersion: config.videosdk.apiVersion }, 'automod started');
 
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         process.off('SIGHUP', onHangup);
+        clearInterval(heartbeat);
         rules?.close();
+        // Leaves the workers list at once; with Redis down the entry just goes stale instead.
+        if (services.redisReady()) {
+          await Promise.race([services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+        }
         // Stop intake first, then let in-flight jobs finish within the bound; what is left stays queued.
         await http?.close().catch(() => undefined);
         const drained = Promise.all(workers.map((w) => w.close()));
         const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
         if ((await Promise.race([drained.then(() => 'drained' as const), timer])) === 'timeout') {
           logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight jobs did not finish in time; leaving them for another worker');
-          await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+          // BullMQ's forced close still waits on its connections: bounded, in case Redis is down.
+          await withDeadline(Promise.all(workers.map((w) => w.close(true).catch(() => undefined))), 2000);
         }
-        await eventProcessor?.flush();
-        await subscriber?.quit().catch(() => subscriber?.disconnect());
-        await Promise.all(workerConnections.map((c) => c.quit().catch(() => c.disconnect())));
+        // Unlogged events are lost past the bound rather than holding the exit while Redis is down.
+        await withDeadline(eventProcessor?.flush(), config.shutdownTimeoutMs);
+        if (subscriber) await closeRedis(subscriber);
+        await Promise.all(workerConnections.map((c) => closeRedis(c)));
         await services.close();
+        await front.close().catch(() => undefined);
         logger.info('automod stopped');
       })());
     return { services, rules, http, url, workers, close };
   } catch (err) {
     process.off('SIGHUP', onHangup);
+    clearInterval(heartbeat);
     rules?.close();
     await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
-    await http?.close().catch(() => undefined);
+    await closeFront();
     await subscriber?.quit().catch(() => undefined);
     for (const c of workerConnections) c.disconnect();
     await services.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** Waits for `promise` (errors ignored) at most `ms`. */
+async function withDeadline(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.resolve(promise).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Tracks whether a connection is usable: down from a failure or close until it is ready again. */
+function connectionUp(connection: RedisClient): () => boolean {
+  let up = true;
+  connection.on('ready', () => (up = true));
+  for (const event of ['error', 'close', 'end']) connection.on(event, () => (up = false));
+  return () => up;
 }

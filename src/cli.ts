@@ -13,6 +13,8 @@ import { runReplay } from './commands/replay.js';
 import { runRemove } from './commands/remove.js';
 import { parseBoolean, parseConfig, type Config } from './config.js';
 import { ConfigError, InvalidEventError, RulesError, UsageError } from './errors.js';
+import { runConfig, runStatus } from './commands/status.js';
+import { probeRedis, RedisUnreachableError } from './store/redis.js';
 import { parseEvent, type MeetingEvent } from './events/event-schema.js';
 import { isSkippedLine } from './events/json-lines.js';
 import { createLogger } from './logger.js';
@@ -56,6 +58,9 @@ function commandLogger(cfg: Config) {
 
 async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
   const cfg = config();
+  // Fails within AUTOMOD_REDIS_CONNECT_TIMEOUT_MS with one line naming the address (exit 3),
+  // instead of waiting on ioredis' retries and printing its error events.
+  await probeRedis(cfg.redis, cfg.redis.connectTimeoutMs);
   const services = createServices(cfg, commandLogger(cfg), {});
   try {
     return await fn(services);
@@ -384,6 +389,22 @@ program
     process.exitCode = await withServices((services) => runResume(services, { requestedBy: operator(), at: new Date().toISOString(), json: options.json ?? false }, io()));
   });
 program
+  .command('status')
+  .description('Redis, live workers, queues, pause, credential check and rules problems; exits 1 when something needs attention')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: { json?: boolean }) => {
+    process.exitCode = await withServices((services) => runStatus(services, { json: options.json ?? false }, io()));
+  });
+
+program
+  .command('config')
+  .description('print the effective configuration (from the environment and defaults), secrets masked')
+  .option('--json', 'print as JSON')
+  .action((options: { json?: boolean }) => {
+    process.exitCode = runConfig(config(), { json: options.json ?? false }, io());
+  });
+
+program
   .command('simulator')
   .description('run the bundled VideoSDK simulator')
   .option('--port <port>', 'port', '9090')
@@ -412,6 +433,9 @@ program
 
 addHelpDetails(program);
 
+/** Exit code of a command that could not reach Redis (README: Command line). */
+const EXIT_REDIS_UNREACHABLE = 3;
+
 function problemLines(err: { problems: readonly { path: string; message: string }[] }): string {
   return err.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
 }
@@ -434,6 +458,9 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   } else if (err instanceof ConfigError || err instanceof RulesError) {
     message = `${err.code === 'ERR_CONFIG' ? 'configuration' : 'rules'} problem(s):\n${problemLines(err)}\n`;
     process.exitCode = 2;
+  } else if (err instanceof RedisUnreachableError) {
+    message = `error: ${err.message}\n`;
+    process.exitCode = EXIT_REDIS_UNREACHABLE;
   } else {
     message = `error: ${err instanceof Error ? err.message : String(err)}\n`;
     process.exitCode = 1;

@@ -7,6 +7,8 @@ export interface Config {
     url: string;
     /** Seed nodes; when non-empty the worker talks Redis Cluster. */
     clusterNodes: readonly { host: string; port: number }[];
+    /** How long a command waits for Redis before it exits 3 (`AUTOMOD_REDIS_CONNECT_TIMEOUT_MS`). */
+    connectTimeoutMs: number;
   };
   /** Plain namespace name, e.g. `automod`. */
   prefix: string;
@@ -57,6 +59,10 @@ export interface Config {
   lockDurationMs: number;
   stalledIntervalMs: number;
   eventLogHours: number;
+  /** Events the processed-event log keeps at most (`AUTOMOD_EVENT_LOG_MAX_ENTRIES`), besides the hours. */
+  eventLogMaxEntries: number;
+  /** Removal jobs whose outcome and API attempts are kept at most (`AUTOMOD_REMOVAL_RECORDS_MAX`). */
+  removalRecordsMax: number;
   /** Audit records kept (the oldest are trimmed past this). */
   auditMaxRecords: number;
   /** Completed and failed jobs are kept this many hours (and at most `jobsKeepCount`). */
@@ -183,7 +189,7 @@ export function parseConfig(env: Env): Config {
   }
 
   const config: Config = {
-    redis: { url: redisUrl, clusterNodes },
+    redis: { url: redisUrl, clusterNodes, connectTimeoutMs: int('AUTOMOD_REDIS_CONNECT_TIMEOUT_MS', 5000, 100, 600_000) },
     prefix,
     keyPrefix: `{${prefix}}`,
     rulesDir: read('AUTOMOD_RULES') ?? './rules',
@@ -216,6 +222,8 @@ export function parseConfig(env: Env): Config {
     lockDurationMs: int('AUTOMOD_LOCK_MS', 15000, 1000, 600000),
     stalledIntervalMs: int('AUTOMOD_STALLED_INTERVAL_MS', 10000, 500, 600000),
     eventLogHours: hours('AUTOMOD_EVENT_LOG_HOURS', 24, 0),
+    eventLogMaxEntries: int('AUTOMOD_EVENT_LOG_MAX_ENTRIES', 1_000_000, 1000),
+    removalRecordsMax: int('AUTOMOD_REMOVAL_RECORDS_MAX', 100_000, 100),
     auditMaxRecords: int('AUTOMOD_AUDIT_MAX_RECORDS', 100000, 100),
     jobsKeepHours: hours('AUTOMOD_JOBS_KEEP_HOURS', 24, 0.001),
     jobsKeepCount: int('AUTOMOD_JOBS_KEEP_COUNT', 10000, 10),

@@ -15,6 +15,10 @@ export function createMetrics(
   options: {
     queues?: () => readonly QueueProbe[];
     processMetrics?: boolean;
+    /** Whether the Redis connections are up (no round trip): a scrape skips Redis reads when not. */
+    redisReady?: () => boolean;
+    /** Longest a scrape waits for Redis (default 800 ms), so /metrics answers within a scrape timeout. */
+    probeTimeoutMs?: number;
     /** The end (epoch ms) of a `Retry-After` pause of removals in force, read on each scrape. */
     removalsRateLimitedUntil?: () => Promise<number | undefined>;
   } = {},
@@ -95,6 +99,8 @@ export function createMetrics(
   });
 
   const rateLimitedUntil = options.removalsRateLimitedUntil;
+  const redisReady = options.redisReady ?? (() => true);
+  const probeTimeoutMs = options.probeTimeoutMs ?? 800;
   if (rateLimitedUntil) {
     new Gauge({
       name: 'automod_removals_rate_limited_until_seconds',
@@ -102,7 +108,8 @@ export function createMetrics(
       registers: [registry],
       async collect() {
         try {
-          const until = await rateLimitedUntil();
+          if (!redisReady()) return;
+          const until = await within(rateLimitedUntil(), probeTimeoutMs);
           this.set(until === undefined ? 0 : until / 1000);
         } catch {
           // Reported by automod_redis_up.
@@ -112,7 +119,13 @@ export function createMetrics(
   }
 
   if (options.queues) {
-    const probes = options.queues;
+    const queues = options.queues;
+    // A scrape must answer within Prometheus' scrape timeout (10 s by default) even while Redis is
+    // down or hung: no probe waits on a connection known to be down, none waits past the bound.
+    const probes = (): readonly QueueProbe[] => {
+      if (!redisReady()) throw new Error('Redis connection is down');
+      return queues().map((probe) => ({ name: probe.name, queue: bounded(probe.queue, probeTimeoutMs) }));
+    };
     // A scrape while Redis is down still answers (process metrics, counters); the queue gauges
     // then keep their last values and automod_redis_up says why.
     new Gauge({
@@ -199,3 +212,24 @@ export function createMetrics(
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** `promise`, or a rejection once `ms` passed without an answer from Redis. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+/** The queue calls a scrape makes, each failing after `ms` instead of waiting for Redis. */
+function bounded(queue: QueueProbe['queue'], ms: number): QueueProbe['queue'] {
+  const limit = <T>(promise: Promise<T>): Promise<T> => within(promise, ms);
+  return {
+    getJobCounts: (...types: Parameters<QueueProbe['queue']['getJobCounts']>) => limit(queue.getJobCounts(...types)),
+    getWaiting: (...args: Parameters<QueueProbe['queue']['getWaiting']>) => limit(queue.getWaiting(...args)),
+    isPaused: () => limit(queue.isPaused()),
+  };
+}

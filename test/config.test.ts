@@ -18,7 +18,7 @@ describe('parseConfig', () => {
   it('has the documented defaults', () => {
     const config = parseConfig({});
     expect(config).toEqual<Config>({
-      redis: { url: 'redis://127.0.0.1:6379', clusterNodes: [] },
+      redis: { url: 'redis://127.0.0.1:6379', clusterNodes: [], connectTimeoutMs: 5000 },
       prefix: 'automod',
       keyPrefix: '{automod}',
       rulesDir: './rules',
@@ -45,6 +45,8 @@ describe('parseConfig', () => {
       lockDurationMs: 15000,
       stalledIntervalMs: 10000,
       eventLogHours: 24,
+      eventLogMaxEntries: 1_000_000,
+      removalRecordsMax: 100_000,
       auditMaxRecords: 100000,
       jobsKeepHours: 24,
       jobsKeepCount: 10000,

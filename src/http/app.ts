@@ -31,7 +31,7 @@ import type { DeadLetters } from '../store/dead-letter.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { PauseState } from '../store/pause-state.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
-import type { RedisClient } from '../store/redis.js';
+import { isRedisConnectionError, type RedisClient } from '../store/redis.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { InvalidJsonBodyError, parseJsonBody } from './json-body.js';
@@ -63,7 +63,15 @@ export interface HttpDeps {
   /** Told about every route as it is registered (the dashboard's too): lets tests reach them all. */
   onRoute?: (route: { method: string | string[]; url: string }) => void;
   now?: () => number;
+  /** Whether the Redis connections are up right now: requests fail fast (503) when not. */
+  redisReady?: () => boolean;
+  /** Reasons the process is not ready besides Redis, pause and rules (starting, no credential). */
+  notReady?: () => readonly string[];
 }
+
+/** Seconds a client is told to wait (Retry-After) when Redis is unreachable. */
+const REDIS_RETRY_AFTER_SECONDS = 5;
+const REDIS_UNREACHABLE = 'Redis is unreachable';
 
 /** Where Bull Board is served. */
 export const DASHBOARD = '/admin/queues';
@@ -154,10 +162,21 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       });
   });
 
+  // Requests that need Redis answer at once while it is down, instead of waiting on the connection.
+  app.addHook('onRequest', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (reply.sent || !deps.redisReady || deps.redisReady() || route === '/healthz' || route === '/readyz' || route === '/metrics') return;
+    return reply
+      .code(503)
+      .header('retry-after', String(REDIS_RETRY_AFTER_SECONDS))
+      .send({ error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' });
+  });
+
   app.setErrorHandler(async (err: unknown, request, reply) => {
     const { status, body } = errorResponse(err, bodyLimit);
+    if (status === 503) reply.header('retry-after', String(REDIS_RETRY_AFTER_SECONDS));
     if (err instanceof InvalidEventError) deps.metrics.invalidEvents.inc({ source: 'http' });
-    if (status >= 500) deps.logger.error({ err, method: request.method, url: request.url.split('?')[0] }, 'request failed');
+    if (status >= 500 && status !== 503) deps.logger.error({ err, method: request.method, url: request.url.split('?')[0] }, 'request failed');
     await reply.code(status).send(body);
   });
   app.setNotFoundHandler(async (request, reply) => {
@@ -167,10 +186,11 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const reasons: string[] = [];
+    const reasons: string[] = [...(deps.notReady?.() ?? [])];
     let paused: Awaited<ReturnType<PauseState['get']>>;
     let rateLimitedUntil: string | undefined;
     try {
+      if (deps.redisReady && !deps.redisReady()) throw new Error(REDIS_UNREACHABLE);
       await withTimeout(deps.redis.ping(), 1000);
       paused = await withTimeout(deps.pause.get(), 1000);
       if (paused) reasons.push(`removals paused (${paused.kind}): ${paused.reason}`);
@@ -184,7 +204,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
         reasons.push(`removals rate-limited by VideoSDK until ${rateLimitedUntil}`);
       }
     } catch {
-      reasons.push('Redis is unreachable');
+      reasons.push(REDIS_UNREACHABLE);
     }
     const rules = deps.rules?.status();
     if (deps.rules && rules?.version === undefined) reasons.push('no valid rule set has been loaded');
@@ -354,6 +374,7 @@ function errorResponse(
   if (err instanceof UsageError) return { status: 400, body: { error: err.message, code: err.code } };
   if (err instanceof WebhookSignatureError) return { status: 401, body: { error: err.message, code: err.code } };
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.message, code: err.code } };
+  if (isRedisConnectionError(err)) return { status: 503, body: { error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' } };
   if (err instanceof AutomodError && err.code.startsWith('ERR_VIDEOSDK')) {
     return { status: 502, body: { error: err.message, code: err.code } };
   }

@@ -20,7 +20,7 @@ export interface EventLogRecord {
 }
 
 /**
- * The processed-event log that backtests replay; a stream trimmed by age. Entries logged together
+ * The processed-event log that backtests replay; a stream trimmed by age and by count. Entries logged together
  * share one stream entry, one `e` field each: a batch costs Redis one XADD, not one per event.
  */
 export interface EventLog {
@@ -41,14 +41,23 @@ export interface EventLogOptions {
   keys: Keys;
   /** Hours kept (`AUTOMOD_EVENT_LOG_HOURS`); 0 turns logging off. */
   retentionHours: number;
+  /**
+   * Events kept at most (`AUTOMOD_EVENT_LOG_MAX_ENTRIES`), whatever their age. Default: no cap
+   * beyond the hours.
+   */
+  maxEvents?: number;
   now?: () => number;
 }
 
 /** Creates the processed-event log. */
-export function createEventLog({ redis, keys, retentionHours, now = Date.now }: EventLogOptions): EventLog {
+export function createEventLog({ redis, keys, retentionHours, maxEvents, now = Date.now }: EventLogOptions): EventLog {
   const retentionMs = Math.max(0, Math.floor(retentionHours * 3_600_000));
   const enabled = retentionMs > 0;
   const key = keys.eventLog();
+  // The cap counts events, but a stream entry holds a whole batch and XTRIM counts entries: trim to
+  // the cap divided by this process's average batch size (moving average), so the kept events stay
+  // near the cap whether events arrive one by one or 500 at a time.
+  let averageBatch = 0;
 
   return {
     enabled,
@@ -63,6 +72,11 @@ export function createEventLog({ redis, keys, retentionHours, now = Date.now }: 
       for (const e of entries) fields.push('e', JSON.stringify(e));
       const pipeline = redis.pipeline();
       pipeline.xadd(key, 'MINID', '~', minId, '*', ...fields);
+      if (maxEvents !== undefined) {
+        averageBatch = averageBatch === 0 ? entries.length : averageBatch * 0.9 + entries.length * 0.1;
+        // One XADD takes one trimming strategy: age goes with it, the count in an XTRIM beside it.
+        pipeline.xtrim(key, 'MAXLEN', '~', Math.max(1, Math.ceil(maxEvents / averageBatch)));
+      }
       pipeline.pexpire(key, retentionMs);
       const replies = (await pipeline.exec()) ?? [];
       const failed = replies.find(([err]) => err);

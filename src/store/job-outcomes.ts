@@ -1,6 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { ApiAttemptRecord } from './audit.js';
 import type { Keys } from './keys.js';
+import { createLuaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
 /** The final (or latest) outcome of one removal job. */
@@ -45,14 +46,41 @@ export interface JobOutcomeStoreOptions {
   retentionSeconds: number;
   /** Attempts kept per job. Default 100. */
   maxAttempts?: number;
+  /**
+   * Jobs whose records are kept at most (`AUTOMOD_REMOVAL_RECORDS_MAX`); past it the records of
+   * the least recently written job go. Default: no cap beyond the TTL.
+   */
+  maxJobs?: number;
+  now?: () => number;
 }
+
+// KEYS: the job index. ARGV: now (ms), job id, cap, TTL (s). Indexes the job, drops index entries
+// whose records have expired anyway, and pops the oldest past the cap: the caller deletes their
+// keys. Popping in the script keeps the count exact when many workers write at once.
+const TRACK = createLuaScript(`
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[4]) * 1000)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if excess > 0 then return redis.call('ZPOPMIN', KEYS[1], excess) end
+return {}
+`);
 
 /** Operation name of the remove-participant call in `ApiAttemptRecord.operation`. */
 export const REMOVE_OPERATION = 'remove';
 
 /** Creates the job outcome store. */
-export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttempts = 100 }: JobOutcomeStoreOptions): JobOutcomeStore {
+export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttempts = 100, maxJobs, now = Date.now }: JobOutcomeStoreOptions): JobOutcomeStore {
   const ttl = Math.max(1, Math.floor(retentionSeconds));
+  const cap = maxJobs ?? Number.MAX_SAFE_INTEGER;
+  const track = (chain: ChainableCommander, jobId: string) => TRACK.addTo(chain, [keys.jobIndex()], [now(), jobId, cap, ttl]);
+  // The last reply of the chain is the script's: the jobs past the cap, whose keys go now.
+  const dropPopped = async (replies: [Error | null, unknown][] | null) => {
+    const last = replies?.at(-1);
+    if (!last || last[0]) return;
+    const popped = (last[1] as string[]).filter((_, i) => i % 2 === 0);
+    if (popped.length > 0) await redis.del(...popped.flatMap((id) => [keys.jobOutcome(id), keys.jobAttempts(id), keys.jobRemoveSent(id)]));
+  };
   const attempts = async (jobId: string): Promise<ApiAttemptRecord[]> =>
     (await redis.lrange(keys.jobAttempts(jobId), 0, -1)).flatMap((raw) => {
       const parsed = parseJson(raw);
@@ -68,17 +96,22 @@ export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttemp
       // A marker of its own: the capped list may already have dropped the first remove call.
       if (attempt.operation === REMOVE_OPERATION) multi.set(keys.jobRemoveSent(jobId), '1', 'EX', ttl);
       else multi.expire(keys.jobRemoveSent(jobId), ttl);
-      await multi.exec();
+      track(multi, jobId);
+      await dropPopped(await multi.exec());
     },
 
     attempts,
 
     async setOutcome(jobId, outcome) {
-      await redis.set(keys.jobOutcome(jobId), JSON.stringify(outcome), 'EX', ttl);
+      const multi = redis.multi().set(keys.jobOutcome(jobId), JSON.stringify(outcome), 'EX', ttl);
+      track(multi, jobId);
+      await dropPopped(await multi.exec());
     },
 
     setOutcomeTo(tx, jobId, outcome) {
       tx.set(keys.jobOutcome(jobId), JSON.stringify(outcome), 'EX', ttl);
+      // Indexed without trimming (the caller owns the replies); the job's other writes trim.
+      tx.zadd(keys.jobIndex(), now(), jobId);
     },
 
     async getOutcome(jobId) {
@@ -88,11 +121,13 @@ export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttemp
     },
 
     async markRemoveSending(jobId) {
-      await redis.set(keys.jobRemoveSent(jobId), '1', 'EX', ttl);
+      const multi = redis.multi().set(keys.jobRemoveSent(jobId), '1', 'EX', ttl);
+      track(multi, jobId);
+      await dropPopped(await multi.exec());
     },
 
     async clear(jobId) {
-      await redis.del(keys.jobOutcome(jobId), keys.jobAttempts(jobId), keys.jobRemoveSent(jobId));
+      await redis.multi().del(keys.jobOutcome(jobId), keys.jobAttempts(jobId), keys.jobRemoveSent(jobId)).zrem(keys.jobIndex(), jobId).exec();
     },
   };
 }

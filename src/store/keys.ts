@@ -55,6 +55,10 @@ export function createKeys(keyPrefix: string) {
     jobAttempts: (jobId: string) => k('job', jobId, 'attempts'),
     /** Set once a remove call was recorded for the job; outlives the capped attempts list. */
     jobRemoveSent: (jobId: string) => k('job', jobId, 'remove-sent'),
+    /** Job ids with recorded outcome or attempts, by last write (ms): caps how many are kept. */
+    jobIndex: () => k('job-index'),
+    /** Live workers: hash of worker id to its latest announcement (JSON with `seenAt`). */
+    workers: () => k('workers'),
     /** Last session object recorded for a session, and its removals. */
     session: (sessionId: string) => k('session', sessionId),
     sessionRemovals: (sessionId: string) => k('session', sessionId, 'removals'),

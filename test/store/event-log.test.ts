@@ -67,4 +67,19 @@ describe('event log', () => {
     await log.appendMany([entry(1), entry(2)]);
     expect(await redis.exists(keys.eventLog())).toBe(0);
   });
+
+  it('caps the events kept (AUTOMOD_EVENT_LOG_MAX_ENTRIES) whatever their age, counting events, not batches', async () => {
+    const keys = createKeys(`${config.keyPrefix}:cap`);
+    const log = createEventLog({ redis, keys, retentionHours: 24, maxEvents: 500 });
+    // 1000 batches of 5 events, all young: only the count can bound them.
+    for (let b = 0; b < 1000; b += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => log.appendMany([0, 1, 2, 3, 4].map((j) => entry((b + i) * 5 + j)))));
+    }
+    const kept = await collect(log.read({ since: 0 }));
+    // 500 events = 100 entries of 5; `~` trims whole stream nodes (100 entries each), so up to one
+    // node more stays. Without the cap all 5000 would.
+    expect(kept.length).toBeGreaterThanOrEqual(500);
+    expect(kept.length).toBeLessThanOrEqual(1000);
+    expect(kept.at(-1)?.event.id).toBe('e4999');
+  });
 });

@@ -49,4 +49,30 @@ describe('job outcome store', () => {
     expect(await outcomes.attempts('j3')).toEqual([]);
     expect(await sent('j3')).toBe(false);
   });
+
+  it('keeps the records of at most AUTOMOD_REMOVAL_RECORDS_MAX jobs, dropping the least recently written', async () => {
+    let clock = 1_000_000;
+    const capped = createJobOutcomeStore({ redis, keys: createKeys(`${config.keyPrefix}:cap`), retentionSeconds: 600, maxJobs: 5, now: () => clock });
+    const cappedKeys = createKeys(`${config.keyPrefix}:cap`);
+    for (let i = 0; i < 12; i++) {
+      clock += 1000;
+      await capped.markRemoveSending(`c${i}`);
+      await capped.appendAttempt(`c${i}`, attempt('remove', i));
+      await capped.setOutcome(`c${i}`, { outcome: 'removed', at: new Date(clock).toISOString() });
+    }
+    // Written again: now the most recent, so it outlives the jobs after it.
+    clock += 1000;
+    await capped.appendAttempt('c7', attempt('get-session', 99));
+    clock += 1000;
+    await capped.markRemoveSending('c12');
+    expect(await redis.zrange(cappedKeys.jobIndex(), '0', '-1')).toEqual(['c9', 'c10', 'c11', 'c7', 'c12']);
+    for (const id of ['c0', 'c5', 'c6', 'c8']) {
+      expect(await capped.getOutcome(id)).toBeUndefined();
+      expect(await capped.attempts(id)).toEqual([]);
+      expect(await redis.exists(cappedKeys.jobRemoveSent(id))).toBe(0);
+    }
+    expect((await capped.getOutcome('c11'))?.outcome).toBe('removed');
+    expect((await capped.attempts('c7')).map((a) => a.at)).toEqual([7, 99]);
+    await redis.del(cappedKeys.jobIndex(), ...['c7', 'c9', 'c10', 'c11', 'c12'].flatMap((id) => [cappedKeys.jobOutcome(id), cappedKeys.jobAttempts(id), cappedKeys.jobRemoveSent(id)]));
+  });
 });
