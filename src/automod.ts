@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { hasVideoSdkCredential, type Config } from './config.js';
-import { CredentialMissingError } from './errors.js';
+import { CredentialMissingError, RulesError } from './errors.js';
 import { createEventProcessor } from './events/event-processor.js';
 import { createIngest } from './events/ingest.js';
 import type { Logger } from './logger.js';
@@ -14,6 +14,7 @@ import type { RemovalJobData } from './removals/removal-job.js';
 import { createRemovalProcessor } from './removals/removal-processor.js';
 import { createRemovalRequester } from './removals/removal-requester.js';
 import { createRulesRuntime, type RulesRuntime } from './rules-runtime.js';
+import { loadRulesFolder } from './rules-source.js';
 import { createAuditStore } from './store/audit.js';
 import { createCounterStore } from './store/counters.js';
 import { createDeadLetters } from './store/dead-letter.js';
@@ -238,6 +239,12 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       logger.info({ url }, 'HTTP API listening');
     }
 
+    // A rules folder that does not load is bad configuration: say so now, not after Redis answers.
+    if (runEvents) {
+      const checked = await loadRulesFolder(config.rulesDir);
+      if (checked.problems) throw new RulesError(checked.problems);
+    }
+
     await waitForRedis(config.redis, {
       timeoutMs: config.redis.connectTimeoutMs,
       onWaiting: (address, variable) => logger.warn({ address, variable }, `waiting for Redis at ${address} (${variable}) ...`),
@@ -350,6 +357,9 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       });
       void worker.run();
     }
+    // Connected and named before the process says it started: `automod remove` finds workers by
+    // their connection names, and a worker reported as started should be one it can find.
+    await Promise.all(workers.map((worker) => worker.waitUntilReady()));
 
     // Every worker announces itself (for `automod status`); an entry not renewed is stale.
     const announce = () =>

@@ -10,7 +10,7 @@ import type { RuleSet } from './moderation/types.js';
 import { parseTime } from './parse-time.js';
 import { backtestFromLog, formatBacktest } from './rules-backtest.js';
 import { emptyPolicyReason, type ReloadReply } from './rules-runtime.js';
-import { readRulesFolder } from './rules-source.js';
+import { loadRulesFolder } from './rules-source.js';
 import { LIST_NAME_PATTERN } from './store/lists.js';
 import { createRedis } from './store/redis.js';
 
@@ -22,18 +22,6 @@ import { createRedis } from './store/redis.js';
 
 /** Exit code for a rules folder that does not load: bad configuration, as `automod start` says. */
 export const EXIT_BAD_RULES = 2;
-
-/** Loads a rules folder; the problems (with file, rule and JSON path) when it is invalid. */
-export async function loadRulesFolder(dir: string): Promise<{ ruleSet: RuleSet; problems?: undefined } | { ruleSet?: undefined; problems: readonly Problem[] }> {
-  try {
-    const folder = await readRulesFolder(dir);
-    const loaded = loadRules(folder.files, folder.lists);
-    return loaded.ruleSet ? { ruleSet: loaded.ruleSet } : { problems: loaded.problems };
-  } catch (err) {
-    if (err instanceof RulesError) return { problems: err.problems };
-    throw err;
-  }
-}
 
 function writeProblems(dir: string, problems: readonly Problem[], io: CommandIo): void {
   io.stderr.write(`${dir}: ${problems.length} problem(s)\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);

@@ -1,8 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import { join } from 'node:path';
-import { RulesError } from './errors.js';
-import type { ListFile, RuleFile } from './moderation/types.js';
+import { RulesError, type Problem } from './errors.js';
+import { loadRules } from './moderation/rules-loader.js';
+import type { ListFile, RuleFile, RuleSet } from './moderation/types.js';
 
 /**
  * Reads a rules folder for `loadRules`: every `*.json` directly in `dir` and every
@@ -74,4 +75,16 @@ function describeReadError(err: unknown, what: string): string {
   if (code === 'ELOOP') return `${what} is a loop of symbolic links`;
   if (code === 'EACCES' || code === 'EPERM') return `${what} is not readable (permission denied)`;
   return `${what} cannot be read${code ? ` (${code})` : ''}`;
+}
+
+/** Loads a rules folder; the problems (with file, rule and JSON path) when it is invalid. */
+export async function loadRulesFolder(dir: string): Promise<{ ruleSet: RuleSet; problems?: undefined } | { ruleSet?: undefined; problems: readonly Problem[] }> {
+  try {
+    const folder = await readRulesFolder(dir);
+    const loaded = loadRules(folder.files, folder.lists);
+    return loaded.ruleSet ? { ruleSet: loaded.ruleSet } : { problems: loaded.problems };
+  } catch (err) {
+    if (err instanceof RulesError) return { problems: err.problems };
+    throw err;
+  }
 }

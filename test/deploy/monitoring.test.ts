@@ -6,7 +6,7 @@ const SUFFIXES = ['_bucket', '_sum', '_count'];
 
 /** Every metric the worker exposes, with the series a histogram adds. */
 async function exposedNames(): Promise<Set<string>> {
-  const metrics = createMetrics({ queues: () => [] });
+  const metrics = createMetrics({ queues: () => [], removalsRateLimitedUntil: () => Promise.resolve(undefined) });
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     names.add(metric.name);
@@ -30,6 +30,14 @@ describe('shipped monitoring files', () => {
       expect(named.filter((name) => !exposed.has(name))).toEqual([]);
     });
   }
+
+  it('the README metrics table names every metric the worker exposes', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const rows = readme.split('\n').filter((line) => line.startsWith('| `automod_'));
+    const own = [...(await exposedNames())].filter((name) => !/^automod_(process|nodejs)_/.test(name) && !SUFFIXES.some((s) => name.endsWith(s)));
+    expect(own.length).toBeGreaterThan(10);
+    expect(own.filter((name) => !rows.some((row) => row.includes(`\`${name}\``)))).toEqual([]);
+  });
 
   it('the dashboard is valid JSON with a query in every panel', async () => {
     const text = await readFile(new URL('../../deploy/grafana/automod-dashboard.json', import.meta.url), 'utf8');
