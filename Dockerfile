@@ -1,5 +1,5 @@
 # The worker image: docker compose builds it for the worker and the simulator.
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src

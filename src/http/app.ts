@@ -34,6 +34,7 @@ import type { RemovalClaims } from '../store/removal-claims.js';
 import { isRedisConnectionError, type RedisClient } from '../store/redis.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
+import { offlineDashboardViews } from './dashboard-views.js';
 import { InvalidJsonBodyError, parseJsonBody } from './json-body.js';
 
 export interface HttpDeps {
@@ -343,6 +344,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'meeting-automod' } },
   });
+  board.setViewsPath(await offlineDashboardViews());
   await app.register(board.registerPlugin(), { prefix: DASHBOARD });
 
   return app;

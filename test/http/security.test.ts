@@ -91,6 +91,8 @@ describe('dashboard (Bull Board at /admin/queues)', () => {
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.body).toContain('<title>meeting-automod</title>');
+    // Everything the page loads is served here: an offline deployment shows it styled.
+    expect([...page.body.matchAll(/(?:src|href)="(https?:[^"]+)"/g)].map((m) => m[1])).toEqual([]);
     const withBearer = await app.inject({ url: '/admin/queues', headers: bearer });
     expect(withBearer.statusCode).toBe(200);
 
