@@ -71,7 +71,7 @@ async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<
 
 /** The process's streams, for commands that take them as a parameter. */
 function io(): CommandIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, columns: process.stdout.isTTY ? process.stdout.columns : undefined };
 }
 
 /** Who is at the keyboard, recorded with removals, replays and pauses. */

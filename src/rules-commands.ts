@@ -70,7 +70,7 @@ export async function runRulesCheck(dir: string, options: { json: boolean; allow
     return EXIT_BAD_RULES;
   }
   const { ruleSet } = loaded;
-  io.stdout.write(`${table(['rule', 'mode', 'action', 'file'], ruleSet.rules.map((r) => [r.name, r.mode, r.action, r.file]))}\n`);
+  io.stdout.write(`${table(['rule', 'mode', 'action', 'file'], ruleSet.rules.map((r) => [r.name, r.mode, r.action, r.file]), io.columns)}\n`);
   io.stdout.write(`${ruleSet.rules.length} rules OK (version ${ruleSet.version})\n`);
   for (const note of fileListNotes(dir, ruleSet, false)) io.stderr.write(`${note}\n`);
   return 0;
@@ -145,7 +145,7 @@ export async function runRulesReload(services: Services, options: { timeoutMs: n
       io.stdout.write(
         `${table(
           ['worker', 'result', 'version', 'previous'],
-          replies.map((r) => [r.worker, r.result, r.version ?? '', r.previous ?? '']),
+          replies.map((r) => [r.worker, r.result, r.version ?? '', r.previous ?? '']), io.columns
         )}\n`,
       );
       for (const r of rejected) {
@@ -235,7 +235,7 @@ export async function runListsShow(services: Services, name: string | undefined,
     const names = await services.lists.names();
     const sizes = await Promise.all(names.map(async (n) => (await services.lists.show(n)).length));
     if (options.json) printJson(names.map((n, i) => ({ name: n, values: sizes[i] })), io.stdout);
-    else io.stdout.write(names.length === 0 ? '(no live lists)\n' : `${table(['list', 'values'], names.map((n, i) => [n, sizes[i]]))}\n`);
+    else io.stdout.write(names.length === 0 ? '(no live lists)\n' : `${table(['list', 'values'], names.map((n, i) => [n, sizes[i]]), io.columns)}\n`);
     return 0;
   }
   const values = await services.lists.show(name);

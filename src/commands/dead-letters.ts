@@ -13,7 +13,7 @@ export async function runDeadLetters(services: Services, options: { limit: numbe
   io.stdout.write(
     `${table(
       ['id', 'at', 'queue', 'job', 'replayed', 'reason', 'as received'],
-      deadLetters.map((d) => [d.id, d.at, d.queue, d.jobId ?? '', d.replayed ? `${d.replayed.at} as ${d.replayed.eventId}` : '', d.reason, preview(d.event)]),
+      deadLetters.map((d) => [d.id, d.at, d.queue, d.jobId ?? '', d.replayed ? `${d.replayed.at} as ${d.replayed.eventId}` : '', d.reason, preview(d.event)]), io.columns
     )}\n`,
   );
   const total = await services.deadLetters.count();

@@ -8,26 +8,46 @@ export interface CommandIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   /** Read for `-` as a file name. */
   stdin?: AsyncIterable<Buffer | string>;
+  /** Width of the terminal stdout writes to; undefined for a pipe or a file (tables then keep every column whole). */
+  columns?: number | undefined;
 }
+
+/** Narrowest a column is squeezed to when a table must fit the terminal. */
+const MIN_COLUMN = 8;
 
 /**
  * Renders rows as an aligned text table for the terminal (no colours: logs and pipes stay clean).
- * Columns are cut at 60 characters, except the last, which nothing follows.
+ * Columns are cut at 60 characters, except the last, which nothing follows. Given the terminal's
+ * `width`, the widest columns are narrowed (to `MIN_COLUMN` at least) until a line fits, cut
+ * values ending in `…`.
  */
-export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+export function table(headers: readonly string[], rows: readonly (readonly unknown[])[], width?: number): string {
   const cells = rows.map((row) => row.map((cell) => (cell === undefined || cell === null ? '' : String(cell))));
   const last = headers.length - 1;
   const widths = headers.map((h, i) => Math.min(i === last ? Infinity : 60, Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length))));
+  if (width !== undefined) fitWidths(widths, width - 2 * last);
   const line = (row: readonly string[]) =>
     row
       .map((cell, i) => {
-        const width = widths[i] ?? 0;
-        const text = cell.length > width ? `${cell.slice(0, width - 1)}…` : cell;
-        return text.padEnd(width);
+        const w = widths[i] ?? 0;
+        const text = cell.length > w ? `${cell.slice(0, w - 1)}…` : cell;
+        return text.padEnd(w);
       })
       .join('  ')
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** Narrows the widest columns, one character at a time, until they add up to `room` or cannot shrink. */
+function fitWidths(widths: number[], room: number): void {
+  let total = widths.reduce((a, b) => a + b, 0);
+  while (total > room) {
+    let widest = -1;
+    for (let i = 0; i < widths.length; i++) if (widths[i]! > MIN_COLUMN && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+    if (widest < 0) return;
+    widths[widest]!--;
+    total--;
+  }
 }
 
 /** Prints JSON for `--json` (one document, pretty enough to read, exact enough to parse). */

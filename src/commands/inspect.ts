@@ -33,7 +33,7 @@ export async function runJobs(
       const d = v.data as { sessionId?: string; participantId?: string; rule?: string; requestedBy?: string };
       return [v.id, v.state, v.attemptsMade, v.outcome ?? '', d.sessionId, d.participantId, d.rule ?? d.requestedBy ?? '', detailText(v.detail)];
     });
-    io.stdout.write(`${table(['job', 'state', 'tries', 'outcome', 'session', 'participant', 'rule / by', 'detail'], rows)}\n`);
+    io.stdout.write(`${table(['job', 'state', 'tries', 'outcome', 'session', 'participant', 'rule / by', 'detail'], rows, io.columns)}\n`);
     io.stdout.write(`${jobs.length} job(s)${jobs.length ? `: ${countLine(jobs.map((j) => j.state))}` : ''}\n`);
   }
   if (truncated) io.stderr.write(`only the first ${options.limit} shown; narrow with --state or --session, or raise --limit\n`);
@@ -71,7 +71,7 @@ export async function runJob(services: Services, id: string, options: { json: bo
     io.stdout.write(
       `\nVideoSDK calls:\n${table(
         ['at', 'call', 'status', 'latency', 'request id'],
-        view.attempts.map((a) => [new Date(a.at).toISOString(), `${a.method} ${a.operation}`, a.status ?? a.error ?? '', `${a.latencyMs} ms`, a.requestId ?? '']),
+        view.attempts.map((a) => [new Date(a.at).toISOString(), `${a.method} ${a.operation}`, a.status ?? a.error ?? '', `${a.latencyMs} ms`, a.requestId ?? '']), io.columns
       )}\n`,
     );
   }
@@ -92,11 +92,11 @@ export async function runSession(services: Services, sessionId: string, options:
   io.stdout.write(`session ${recorded.sessionId} (state recorded ${recorded.updatedAt}${recorded.jobId ? ` by job ${recorded.jobId}` : ''})\n`);
   const participants = sessionParticipants(recorded.session);
   if (participants.length > 0) {
-    io.stdout.write(`\n${table(['participant', 'name', 'in session'], participants.map((p) => [p.participantId, p.name, p.active ? 'yes' : 'no']))}\n`);
+    io.stdout.write(`\n${table(['participant', 'name', 'in session'], participants.map((p) => [p.participantId, p.name, p.active ? 'yes' : 'no']), io.columns)}\n`);
     io.stdout.write(`${participants.filter((p) => p.active).length} of ${participants.length} still in the session\n`);
   }
   io.stdout.write(
-    `\nremovals:\n${table(['participant', 'outcome', 'rule', 'reason', 'job', 'at'], recorded.removals.map((r) => [r.participantId, r.outcome, r.rule ?? '', r.reason, r.jobId, r.at]))}\n`,
+    `\nremovals:\n${table(['participant', 'outcome', 'rule', 'reason', 'job', 'at'], recorded.removals.map((r) => [r.participantId, r.outcome, r.rule ?? '', r.reason, r.jobId, r.at]), io.columns)}\n`,
   );
   return 0;
 }
@@ -142,7 +142,7 @@ export async function runAudit(services: Services, options: AuditOptions, io: Co
   io.stdout.write(
     `${table(
       ['at', 'kind', 'outcome', 'session', 'participant', 'rule / by', 'mode', 'job', 'api calls', 'reason'],
-      records.map((r) => [r.at, r.kind, r.outcome ?? '', r.sessionId ?? '', r.participantId ?? '', r.rule ?? r.requestedBy ?? '', r.mode ?? '', r.jobId ?? '', apiCalls(r), r.reason ?? '']),
+      records.map((r) => [r.at, r.kind, r.outcome ?? '', r.sessionId ?? '', r.participantId ?? '', r.rule ?? r.requestedBy ?? '', r.mode ?? '', r.jobId ?? '', apiCalls(r), r.reason ?? '']), io.columns
     )}\n`,
   );
   io.stdout.write(`${records.length} record(s)${records.length === options.limit ? ` (the newest ${options.limit}; raise --limit or narrow the filters for more)` : ''}\n`);

@@ -190,7 +190,7 @@ export async function runRemove(services: Services, options: RemoveOptions, io: 
     if (!queueEvents) {
       if (options.json) printJson(jobs, io.stdout);
       else {
-        io.stdout.write(`${table(['session', 'participant', 'job', 'note'], jobs.map((j) => [j.sessionId, j.participantId, j.jobId, j.collapsed ? 'joined a pending removal' : 'queued']))}\n`);
+        io.stdout.write(`${table(['session', 'participant', 'job', 'note'], jobs.map((j) => [j.sessionId, j.participantId, j.jobId, j.collapsed ? 'joined a pending removal' : 'queued']), io.columns)}\n`);
         const sessions = [...new Set(jobs.map((j) => j.sessionId))];
         io.stdout.write(`queued ${jobs.length} removal(s); follow them with: automod jobs --session ${sessions.length === 1 ? sessions[0] : '<id>'}\n`);
       }
@@ -199,7 +199,7 @@ export async function runRemove(services: Services, options: RemoveOptions, io: 
     const rows = await waitForOutcomes(services, queueEvents, jobs, options, io);
     if (options.json) printJson(rows, io.stdout);
     else {
-      io.stdout.write(`${table(['session', 'participant', 'outcome', 'job', 'detail'], rows.map((r) => [r.sessionId, r.participantId, r.outcome, r.jobId, r.detail]))}\n`);
+      io.stdout.write(`${table(['session', 'participant', 'outcome', 'job', 'detail'], rows.map((r) => [r.sessionId, r.participantId, r.outcome, r.jobId, r.detail]), io.columns)}\n`);
       io.stdout.write(`${rows.length} participant(s): ${countLine(rows.map((r) => r.outcome)) || 'none'}\n`);
       if (rows.some((r) => r.outcome === 'failed')) io.stdout.write('failed removals stay in the failed set: automod replay --dry-run, then automod replay\n');
     }

@@ -73,7 +73,7 @@ export async function runReplay(
               r.status ?? '',
               ...(renamed ? [r.replayJobId ?? ''] : []),
               ...(rows ? [outcomeOf.get(r.replayJobId ?? r.jobId) ?? ''] : []),
-            ]),
+            ]), io.columns
           )}\n`,
         );
       }

@@ -127,14 +127,14 @@ export async function runStatus(services: Services, options: { json: boolean }, 
     '',
     table(
       ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed', 'paused'],
-      Object.entries(report.queues).map(([name, q]) => [name, (q.counts.waiting ?? 0) + (q.counts.prioritized ?? 0), q.counts.active, q.counts.delayed, q.counts.failed, q.counts.completed, q.paused ? 'yes' : 'no']),
+      Object.entries(report.queues).map(([name, q]) => [name, (q.counts.waiting ?? 0) + (q.counts.prioritized ?? 0), q.counts.active, q.counts.delayed, q.counts.failed, q.counts.completed, q.paused ? 'yes' : 'no']), io.columns
     ),
     '',
     report.workers.length === 0
       ? 'workers: none live'
       : table(
           ['host', 'pid', 'runs', 'rules version', 'uptime'],
-          report.workers.map((w) => [w.host, w.pid, w.only, w.rules?.version ?? (w.only === 'removals' ? '-' : 'none'), duration(w.uptimeSeconds)]),
+          report.workers.map((w) => [w.host, w.pid, w.only, w.rules?.version ?? (w.only === 'removals' ? '-' : 'none'), duration(w.uptimeSeconds)]), io.columns
         ),
     '',
     report.problems.length === 0 ? 'no problems' : `problems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}`,
