@@ -350,16 +350,18 @@ lists
   .description('add values to a live list (created when new); every worker uses them from its next event')
   .argument('<name>')
   .argument('<values...>')
-  .action(async (name: string, values: string[]) => {
-    process.exitCode = await withServices((services) => runListsChange(services, 'add', name, values, { rulesDir: services.config.rulesDir }, io()));
+  .option('--json', 'print the result as JSON')
+  .action(async (name: string, values: string[], options: { json?: boolean }) => {
+    process.exitCode = await withServices((services) => runListsChange(services, 'add', name, values, { rulesDir: services.config.rulesDir, json: options.json ?? false }, io()));
   });
 lists
   .command('remove')
   .description('remove values from a live list (values in rules/lists/*.txt stay)')
   .argument('<name>')
   .argument('<values...>')
-  .action(async (name: string, values: string[]) => {
-    process.exitCode = await withServices((services) => runListsChange(services, 'remove', name, values, { rulesDir: services.config.rulesDir }, io()));
+  .option('--json', 'print the result as JSON')
+  .action(async (name: string, values: string[], options: { json?: boolean }) => {
+    process.exitCode = await withServices((services) => runListsChange(services, 'remove', name, values, { rulesDir: services.config.rulesDir, json: options.json ?? false }, io()));
   });
 lists
   .command('show')

@@ -211,12 +211,13 @@ export async function runListsChange(
   verb: 'add' | 'remove',
   name: string,
   values: readonly string[],
-  options: { rulesDir: string },
+  options: { rulesDir: string; json?: boolean },
   io: CommandIo,
 ): Promise<number> {
   const changed = verb === 'add' ? await services.lists.add(name, values) : await services.lists.remove(name, values);
   const size = (await services.lists.show(name)).length;
-  io.stdout.write(
+  if (options.json) printJson({ list: name, [verb === 'add' ? 'added' : 'removed']: changed, unchanged: values.length - changed, size }, io.stdout);
+  else io.stdout.write(
     verb === 'add'
       ? `added ${changed} value(s) to ${name} (${values.length - changed} already there); the live list holds ${size}\n`
       : `removed ${changed} value(s) from ${name} (${values.length - changed} were not there); the live list holds ${size}\n`,

@@ -66,7 +66,12 @@ describe('automod at a shell', () => {
     expect((await runCli(['completion', 'tcsh'], env)).code).toBe(2);
   });
 
-  it('pause and resume print JSON with --json', async () => {
+  it('pause, resume and list changes print JSON with --json', async () => {
+    const added = await runCli(['lists', 'add', 'blocked-participants', 'p1', 'p2', '--json'], env);
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({ list: 'blocked-participants', added: 2, unchanged: 0, size: 2 });
+    const removed = await runCli(['lists', 'remove', 'blocked-participants', 'p1', 'p9', '--json'], env);
+    expect(JSON.parse(removed.stdout)).toEqual({ list: 'blocked-participants', removed: 1, unchanged: 1, size: 1 });
     const paused = await runCli(['pause', '--reason', 'maintenance', '--json'], env);
     expect(paused.code).toBe(0);
     expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, pause: { kind: 'operator', reason: 'maintenance' }, wasPaused: null, waiting: 0 });
