@@ -446,8 +446,8 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
 export async function recordPartitions(services: Services, repartition: boolean): Promise<void> {
   const { redis, keys, config, logger } = services;
   const n = config.partitions;
-  await redis.set(keys.partitions(), String(n), 'NX');
-  const recorded = Number((await redis.get(keys.partitions())) ?? n);
+  await redis.set(keys.recordedPartitions(), String(n), 'NX');
+  const recorded = Number((await redis.get(keys.recordedPartitions())) ?? n);
   if (recorded === n) return;
   if (!repartition) {
     throw new UsageError(
@@ -464,7 +464,7 @@ export async function recordPartitions(services: Services, repartition: boolean)
   } finally {
     await Promise.all(old.map((q) => q.close().catch(() => undefined)));
   }
-  await redis.set(keys.partitions(), String(n));
+  await redis.set(keys.recordedPartitions(), String(n));
   logger.warn({ from: recorded, to: n }, 'repartitioned: sliding windows, strikes and event dedup markers start afresh under the new partitions');
 }
 

@@ -112,7 +112,7 @@ function keysOf(keyPrefix: string) {
     /** Pub/sub channel on which each worker answers a rules reload with its result. */
     rulesReplies: () => k('rules-reload', 'replies'),
     /** The deployment's recorded `AUTOMOD_PARTITIONS` (a worker with another value refuses to start). */
-    partitions: () => k('partitions'),
+    recordedPartitions: () => k('partitions'),
     /** Counters for metrics shared by every worker. */
     stats: () => k('stats'),
   };
