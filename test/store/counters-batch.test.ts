@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/partitions.js';
 import { createCounterStore, type CountedEvent } from '../../src/store/counters.js';
 import { createKeys } from '../../src/store/keys.js';
-import { mirrorListsVersion } from '../../src/store/lists.js';
+import { createListStore, mirrorListsVersion } from '../../src/store/lists.js';
 import type { RedisClient } from '../../src/store/redis.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -81,5 +81,17 @@ describe('counters of a batch', () => {
     // Counters live under the session's partition tag.
     const k = partitionOf('s-a', 3);
     expect(await redis.zcard(`{${config.prefix}:p${k}}:count:participant:chat-message:s-a:p0`)).toBe(1);
+  });
+
+  it('a live-list change copies the new lists version to every partition’s tag', async () => {
+    const keys = createKeys(config.keyPrefix, 3);
+    const lists = createListStore({ redis, keys });
+    await lists.add('blocked', ['x', 'y']);
+    const version = await redis.get(keys.listsVersion());
+    for (const pk of keys.all()) expect(await redis.get(pk.listsVersion())).toBe(version);
+    await lists.remove('blocked', ['x']);
+    const after = await redis.get(keys.listsVersion());
+    expect(after).not.toBe(version);
+    for (const pk of keys.all()) expect(await redis.get(pk.listsVersion())).toBe(after);
   });
 });
