@@ -2,9 +2,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createProducer, InvalidEventError, partitionOf, QueueAddError, type Producer } from 'meeting-automod';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createServices } from '../src/automod.js';
+import { createIngest } from '../src/events/ingest.js';
+import { buildHttpApp } from '../src/http/app.js';
+import { createLogger } from '../src/logger.js';
 import { createEventProducer, openEventsQueue } from '../src/producer.js';
 import { createKeys } from '../src/store/keys.js';
-import { deletePrefix, REDIS_URL, uniquePrefix } from './helpers/redis.js';
+import { deletePrefix, REDIS_URL, testConfig, uniquePrefix } from './helpers/redis.js';
 
 // Used as an external user would: the package's own exports (dist must be built).
 const prefix = uniquePrefix('producer');
@@ -74,6 +78,27 @@ describe('the producer library', () => {
     const event = { ...ev('fail', 1), timestamp: new Date().toISOString() };
     await expect(core.addMany([event])).rejects.toMatchObject({ name: QueueAddError.name, code: 'ERR_QUEUE_ADD', retryable: true });
     expect(await redis.exists(keys.eventSeen(event.id))).toBe(0);
+
+    // Over HTTP: 503 with Retry-After, nothing acknowledged; the same events are accepted once the queue takes them.
+    const config = testConfig(prefix);
+    const services = createServices(config, createLogger({ logLevel: 'silent' }));
+    const app = await buildHttpApp({ ...services, ingest: createIngest({ producer: core }), apiToken: undefined, webhookPublicKey: undefined });
+    try {
+      for (const body of [event, [event, { ...event, id: 'fail-2' }]]) {
+        const res = await app.inject({ method: 'POST', url: '/v1/events', payload: body });
+        expect(res.statusCode).toBe(503);
+        expect(res.headers['retry-after']).toBeDefined();
+        expect(res.json()).toMatchObject({ code: 'ERR_QUEUE_ADD', error: expect.stringMatching(/nothing was queued, try again/) });
+      }
+      // The retry, once a queue takes it, is not a duplicate.
+      const working = openEventsQueue(redis, prefix, 0, 1);
+      const retry = createEventProducer({ redis, keys, queues: [working], batchMax: 10, lingerMs: 0, dedupSeconds: 60 });
+      expect(await retry.addMany([event, { ...event, id: 'fail-2' }])).toEqual([false, false]);
+      await working.close();
+    } finally {
+      await app.close();
+      await services.close();
+    }
     await queue.close().catch(() => undefined);
     broken.disconnect();
   });
