@@ -15,6 +15,13 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return n
 `);
 
+// KEYS[1]: the presence hash. ARGV: removal job id, TTL seconds. A removal counts as a leave, once per job.
+const REMOVED = createLuaScript(`
+if redis.call('HSETNX', KEYS[1], 'removal:' .. ARGV[1], 1) == 1 then redis.call('HINCRBY', KEYS[1], 'left', 1) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
+
 /**
  * Presence-aware webhook ids. VideoSDK webhooks carry no id or timestamp, so a participant who
  * leaves and rejoins sends a byte-identical `participant-joined`: the body digest alone would drop
@@ -32,6 +39,13 @@ export function createPresence({ redis, keys, ttlSeconds }: { redis: RedisClient
       const before = Number(await OBSERVE.run(redis, [key], [kind, baseId, Math.max(1, Math.floor(ttlSeconds))]));
       // The first join (and the first leave) keeps the plain digest id.
       return before === 0 ? baseId : `${baseId}-${before}`;
+    },
+    /**
+     * Counts a removal as a leave: a bot removed and rejoining at once (before, or without, its
+     * `participant-left` webhook) sends a join that is not a duplicate of the first.
+     */
+    async noteRemoval(sessionId: string, participantId: string, jobId: string): Promise<void> {
+      await REMOVED.run(redis, [keys.part(sessionId).presence(sessionId, participantId)], [jobId, Math.max(1, Math.floor(ttlSeconds))]);
     },
   };
 }

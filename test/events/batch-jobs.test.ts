@@ -137,4 +137,20 @@ describe('webhook ids are presence-aware', () => {
     }, 10_000, 'both joins to be processed');
     expect(joins.map((e) => e.id).sort()).toEqual([ids(join1), ids(rejoin)].sort());
   });
+
+  it('a bot removed by a rule that rejoins at once (no participant-left webhook yet) is moderated again', async () => {
+    const sid = sessionId();
+    h.simulator.addSession({ id: sid, meetingId: 'room-raid', participants: [{ participantId: 'raider' }] });
+    await h.automod.services.lists.add('blocked-participants', ['raider']);
+    const join = JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'room-raid', sessionId: sid, participantId: 'raider' } });
+    expect((await h.api('POST', '/v1/webhooks/videosdk', join)).body).toMatchObject({ accepted: 1 });
+    await waitFor(async () => {
+      const res = await h.api('GET', `/v1/sessions/${sid}`);
+      return (res.body as { removals?: { outcome: string }[] }).removals?.some((r) => r.outcome === 'removed') ? true : undefined;
+    }, 10_000, 'the first removal');
+    const rejoin = await h.api('POST', '/v1/webhooks/videosdk', join);
+    expect(rejoin.body).toMatchObject({ accepted: 1, duplicates: 0 });
+    await waitFor(async () => ((await loggedEvents(sid)).filter((e) => e.type === 'participant-joined').length === 2 ? true : undefined), 10_000, 'the rejoin to be processed');
+    await h.automod.services.lists.remove('blocked-participants', ['raider']);
+  });
 });
