@@ -3,9 +3,12 @@ import { hostname } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { hasVideoSdkCredential, type Config } from './config.js';
-import { CredentialMissingError, RulesError } from './errors.js';
+import { CredentialMissingError, RulesError, UsageError } from './errors.js';
 import { createEventProcessor } from './events/event-processor.js';
 import { createIngest } from './events/ingest.js';
+import { createEventProducer, openEventsQueue } from './producer.js';
+import { concurrencyPerPartition } from './partitions.js';
+import { mirrorListsVersion } from './store/lists.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { BACKOFF_TYPE, createQueues, EVENTS_QUEUE, removalLimiter, REMOVALS_QUEUE, type Queues } from './queues.js';
@@ -26,6 +29,7 @@ import { createPauseState } from './store/pause-state.js';
 import { closeRedis, createRedis, logConnectionErrors, waitForRedis, type RedisClient } from './store/redis.js';
 import { createRemovalClaims } from './store/removal-claims.js';
 import { createSessionStore } from './store/session-store.js';
+import { createPresence } from './store/presence.js';
 import { createVideoSdkClient } from './videosdk/client.js';
 import { createTokenProvider, type TokenProvider } from './videosdk/token.js';
 
@@ -57,7 +61,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const connect = { retriesPerRequest: options.redisRetriesPerRequest, commandTimeoutMs: options.redisCommandTimeoutMs };
   const redis = createRedis(config.redis, { name: 'automod', ...connect });
   const queueConnection = createRedis(config.redis, { name: 'automod-queues', ...connect });
-  const keys = createKeys(config.keyPrefix);
+  const keys = createKeys(config.keyPrefix, config.partitions);
   // Whole seconds: the hours may be a fraction, and EXPIRE takes integers.
   const retentionSeconds = Math.max(1, Math.round(config.jobsKeepHours * 3600 * 7));
   const queues = createQueues(config, queueConnection);
@@ -76,8 +80,9 @@ export function createServices(config: Config, logger: Logger, options: Services
     options.metrics ??
     createMetrics({
       redisReady,
+      // With partitions, each events queue is its own series (`events:p3`).
       queues: () => [
-        { name: EVENTS_QUEUE, queue: queues.events },
+        ...queues.eventPartitions.map((queue, k) => ({ name: config.partitions === 1 ? EVENTS_QUEUE : `${EVENTS_QUEUE}:p${k}`, queue })),
         { name: REMOVALS_QUEUE, queue: queues.removals },
       ],
       removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
@@ -91,7 +96,16 @@ export function createServices(config: Config, logger: Logger, options: Services
   const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
   const counters = createCounterStore({ redis, keys });
   const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
-  const ingest = createIngest({ redis, keys, queue: queues.events, dedupSeconds: config.dedupSeconds, metrics });
+  const producer = createEventProducer({
+    redis,
+    keys,
+    queues: queues.eventPartitions,
+    batchMax: config.eventBatchMax,
+    lingerMs: config.ingestLingerMs,
+    dedupSeconds: config.dedupSeconds,
+  });
+  const ingest = createIngest({ producer, metrics });
+  const presence = createPresence({ redis, keys, ttlSeconds: config.dedupSeconds });
   // Without a credential the process still starts (an events-only worker, a read-only command);
   // the first removal then meets the missing credential and pauses removals like a refused one.
   const tokens: TokenProvider = hasVideoSdkCredential(config)
@@ -131,6 +145,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     counters,
     requester,
     ingest,
+    presence,
     client,
     async close() {
       client.close();
@@ -139,6 +154,7 @@ export function createServices(config: Config, logger: Logger, options: Services
         queueConnection.disconnect();
         redis.disconnect();
       }
+      await withDeadline(producer.drain(), 2000);
       await withDeadline(queues.close(), 2000);
       await closeRedis(queueConnection);
       await closeRedis(redis);
@@ -167,6 +183,10 @@ export interface StartOptions {
   http?: boolean;
   /** Reload rules when the folder changes (default true). */
   watchRules?: boolean;
+  /** Event partitions this process consumes (`--partitions`); all of them by default. */
+  partitions?: readonly number[] | undefined;
+  /** Record a new `AUTOMOD_PARTITIONS` (`--repartition`): only once the old partitions' queues are drained. */
+  repartition?: boolean | undefined;
 }
 
 export interface RunningAutomod {
@@ -253,6 +273,9 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     });
     waitingForRedis = false;
 
+    await recordPartitions(services, options.repartition ?? false);
+    if (runEvents) await mirrorListsVersion(services.redis, services.keys, { force: true });
+
     if (runEvents && rules) {
       await rules.load();
       if (options.watchRules ?? true) rules.watchFolder();
@@ -290,18 +313,23 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       return connection;
     };
     if (runEvents && rules) {
-      const processor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds });
+      const processor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds, batchMax: config.eventBatchMax });
       eventProcessor = processor;
-      workers.push(
-        new Worker(EVENTS_QUEUE, (job: Job) => processor.process(job), {
-          connection: blocking(),
-          prefix: config.keyPrefix,
-          concurrency: config.eventConcurrency,
-          lockDuration: config.lockDurationMs,
-          stalledInterval: config.stalledIntervalMs,
-          autorun: false,
-        }),
-      );
+      // One worker per consumed partition, the process's concurrency shared out between them.
+      const consumed = options.partitions ?? queues.eventPartitions.map((_, k) => k);
+      const concurrency = concurrencyPerPartition(config.eventConcurrency, consumed.length);
+      for (const k of consumed) {
+        workers.push(
+          new Worker(EVENTS_QUEUE, (job: Job) => processor.process(job), {
+            connection: blocking(),
+            prefix: queues.eventPartitions[k]!.opts.prefix!,
+            concurrency,
+            lockDuration: config.lockDurationMs,
+            stalledInterval: config.stalledIntervalMs,
+            autorun: false,
+          }),
+        );
+      }
     }
     if (runRemovals) {
       const processor = createRemovalProcessor({
@@ -373,7 +401,10 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     await announce();
     heartbeat = setInterval(() => void announce(), WORKER_HEARTBEAT_MS).unref();
     starting = false;
-    logger.info({ only: options.only ?? 'all', prefix: config.prefix, apiVersion: config.videosdk.apiVersion }, 'automod started');
+    logger.info(
+      { only: options.only ?? 'all', prefix: config.prefix, apiVersion: config.videosdk.apiVersion, partitions: config.partitions, consuming: runEvents ? (options.partitions ?? 'all') : 'none' },
+      'automod started',
+    );
 
     let closing: Promise<void> | undefined;
     const close = () =>
@@ -414,6 +445,37 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     await services.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Records the deployment's `AUTOMOD_PARTITIONS` at the first start, and refuses a process with
+ * another value: its producers and consumers would route sessions to other queues and tags than
+ * the running ones (counters split, dedup markers missed). `--repartition` records the new value,
+ * but only when the recorded partitions' events queues hold no job (waiting, active, delayed...).
+ */
+export async function recordPartitions(services: Services, repartition: boolean): Promise<void> {
+  const { redis, keys, config, logger } = services;
+  const n = config.partitions;
+  await redis.set(keys.recordedPartitions(), String(n), 'NX');
+  const recorded = Number((await redis.get(keys.recordedPartitions())) ?? n);
+  if (recorded === n) return;
+  if (!repartition) {
+    throw new UsageError(
+      `this deployment runs with AUTOMOD_PARTITIONS=${recorded} (recorded in Redis) but this process has ${n}: set AUTOMOD_PARTITIONS=${recorded}, or stop the producers, let the events queues drain and start once with --repartition`,
+    );
+  }
+  const old = Array.from({ length: recorded }, (_, k) => openEventsQueue(services.queues.events.opts.connection as RedisClient, config.prefix, k, recorded));
+  try {
+    const counts = await Promise.all(old.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
+    const left = counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
+    if (left > 0) {
+      throw new UsageError(`--repartition refused: the events queues of the ${recorded} recorded partitions still hold ${left} jobs; stop the producers and wait until they are drained`);
+    }
+  } finally {
+    await Promise.all(old.map((q) => q.close().catch(() => undefined)));
+  }
+  await redis.set(keys.recordedPartitions(), String(n));
+  logger.warn({ from: recorded, to: n }, 'repartitioned: sliding windows, strikes and event dedup markers start afresh under the new partitions');
 }
 
 /** Waits for `promise` (errors ignored) at most `ms`. */

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { createServices, startAutomod, type Services } from './automod.js';
+import { parsePartitionList } from './partitions.js';
 import { completionScript, SHELLS, type Shell } from './cli-completion.js';
 import { addHelpDetails } from './cli-help.js';
 import { printJson, table, type CommandIo } from './commands/format.js';
@@ -100,8 +101,11 @@ program
   .description('run the workers and the HTTP API until SIGTERM or SIGINT')
   .addOption(new Option('--only <kind>', 'run only one kind of worker').choices(['events', 'removals']))
   .option('--no-http', 'do not serve the HTTP API')
-  .action(async (options: { only?: 'events' | 'removals'; http: boolean }) => {
+  .option('--partitions <list>', 'consume only these event partitions (3, 0-5 or 0,2,4-6); all by default')
+  .option('--repartition', 'record a new AUTOMOD_PARTITIONS (only once the old partitions\' events queues are drained)')
+  .action(async (options: { only?: 'events' | 'removals'; http: boolean; partitions?: string; repartition?: boolean }) => {
     const cfg = config();
+    const partitions = options.partitions === undefined ? undefined : parsePartitionList(options.partitions, cfg.partitions);
     const logger = createLogger({ logLevel: cfg.logLevel, logFormat: cfg.logFormat, tty: process.stderr.isTTY });
     // A worker's live heap is small (about 25 MB) but churns fast; V8 would let it grow to several
     // times that before a full collection. Growing by at most half keeps RSS flat under load (about
@@ -109,7 +113,7 @@ program
     if (!/--(heap-growing-percent|max-old-space-size)/.test(process.env.NODE_OPTIONS ?? '')) setFlagsFromString('--heap-growing-percent=50');
     let running;
     try {
-      running = await startAutomod(cfg, logger, { only: options.only, http: options.http });
+      running = await startAutomod(cfg, logger, { only: options.only, http: options.http, partitions, repartition: options.repartition });
     } catch (err) {
       if (err instanceof RulesError) {
         process.stderr.write(`refusing to start: the rules in ${cfg.rulesDir} are invalid\n${problemLines(err)}\n`);

@@ -1,4 +1,5 @@
 import { ConfigError, type Problem } from './errors.js';
+import { MAX_PARTITIONS } from './partitions.js';
 
 /** Everything the worker is configured with, parsed once from the environment and frozen. */
 export interface Config {
@@ -37,6 +38,12 @@ export interface Config {
   };
   /** Events processed at once per process. */
   eventConcurrency: number;
+  /** `AUTOMOD_PARTITIONS`: event partitions (1 = one events queue and tag, today's names). */
+  partitions: number;
+  /** `AUTOMOD_EVENT_BATCH_MAX`: most events in one `batch` job. */
+  eventBatchMax: number;
+  /** `AUTOMOD_INGEST_LINGER_MS`: longest a single ingested event waits to share a batch job. */
+  ingestLingerMs: number;
   /** Removals carried out at once per process. */
   removalConcurrency: number;
   removalAttempts: number;
@@ -211,6 +218,9 @@ export function parseConfig(env: Env): Config {
       ingestMaxEvents: int('AUTOMOD_INGEST_MAX_EVENTS', 1000, 1, 100_000),
     },
     eventConcurrency: int('AUTOMOD_EVENT_CONCURRENCY', 200, 1, 10000),
+    partitions: int('AUTOMOD_PARTITIONS', 1, 1, MAX_PARTITIONS),
+    eventBatchMax: int('AUTOMOD_EVENT_BATCH_MAX', 500, 1, 10_000),
+    ingestLingerMs: int('AUTOMOD_INGEST_LINGER_MS', 2, 0, 1000),
     removalConcurrency: int('AUTOMOD_REMOVAL_CONCURRENCY', 10, 1, 10000),
     removalAttempts: int('AUTOMOD_REMOVAL_ATTEMPTS', 8, 1, 1000),
     backoffMs,

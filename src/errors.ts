@@ -156,3 +156,13 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof AutomodError) return err.retryable;
   return true;
 }
+
+/** Events could not be put on the events queue (nothing was acknowledged; the producer may retry). */
+export class QueueAddError extends AutomodError {
+  constructor(cause: unknown) {
+    super('ERR_QUEUE_ADD', `could not put the events on the queue (${cause instanceof Error ? cause.message.slice(0, 200) : 'unknown error'}); nothing was queued, try again`, {
+      retryable: true,
+      cause,
+    });
+  }
+}

@@ -1,10 +1,11 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Config } from './config.js';
+import { eventJobOptions, openEventsQueue } from './producer.js';
 import type { RemovalJobData } from './removals/removal-job.js';
 import type { RedisClient } from './store/redis.js';
 
 /** Queue names (public contract): producers add events to `events`; rule hits become `removals`. */
-export const EVENTS_QUEUE = 'events';
+export { EVENTS_QUEUE } from './producer.js';
 export const REMOVALS_QUEUE = 'removals';
 
 /** Name of the custom backoff strategy the removal worker implements. */
@@ -53,19 +54,19 @@ export function removalJobOptions(config: Config): JobsOptions {
 export const EVENTS_STREAM_MAX_LEN = 1000;
 
 export interface Queues {
+  /** Partition 0's events queue (the only one with one partition). */
   events: Queue;
+  /** Every partition's events queue, index = partition (`events` with prefix `{BASE:pK}`). */
+  eventPartitions: Queue[];
   removals: Queue<RemovalJobData>;
   close(): Promise<void>;
 }
 
 /** Opens both queues on one shared connection (queues only issue plain commands). */
 export function createQueues(config: Config, connection: RedisClient): Queues {
-  const events = new Queue(EVENTS_QUEUE, {
-    connection,
-    prefix: config.keyPrefix,
-    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 500 }, ...retention(config) },
-    streams: { events: { maxLen: EVENTS_STREAM_MAX_LEN } },
-  });
+  const jobOptions = eventJobOptions({ hours: config.jobsKeepHours, count: config.jobsKeepCount });
+  const eventPartitions = Array.from({ length: config.partitions }, (_, k) => openEventsQueue(connection, config.prefix, k, config.partitions, jobOptions));
+  const events = eventPartitions[0]!;
   const removals = new Queue<RemovalJobData>(REMOVALS_QUEUE, {
     connection,
     prefix: config.keyPrefix,
@@ -74,9 +75,10 @@ export function createQueues(config: Config, connection: RedisClient): Queues {
   });
   return {
     events,
+    eventPartitions,
     removals,
     async close() {
-      await Promise.all([events.close(), removals.close()]);
+      await Promise.all([...eventPartitions.map((q) => q.close()), removals.close()]);
     },
   };
 }

@@ -31,6 +31,7 @@ import { parseArgs as parseCliArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { parseConfig, type Config, type Env } from '../config.js';
 import { createIngest } from '../events/ingest.js';
+import { createEventProducer } from '../producer.js';
 import { createLogger } from '../logger.js';
 import { createQueues, type Queues } from '../queues.js';
 import { createSimulator, type SimCall, type Simulator } from '../simulator/simulator.js';
@@ -363,7 +364,10 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     // ---- saturation -----------------------------------------------------------------------
     const sat = saturationEvents(sizes.saturationEvents, Date.now());
     say(`saturation: ${sat.events.length} events (${sat.violations} violations by ${sat.offenders} offenders) queued up front`);
-    const ingest = createIngest({ redis: run.producer, keys, queue: queues.events, dedupSeconds: config.dedupSeconds });
+    // Packed in batch jobs of 500, as `automod events add` and `POST /v1/events` with an array queue them.
+    const ingest = createIngest({
+      producer: createEventProducer({ redis: run.producer, keys, queues: queues.eventPartitions, batchMax: config.eventBatchMax, lingerMs: config.ingestLingerMs, dedupSeconds: config.dedupSeconds }),
+    });
     const eventLog = createEventLog({ redis: monitor, keys, retentionHours: config.eventLogHours });
     await queues.events.pause();
     const ingestStart = wallClockMs();

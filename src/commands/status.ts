@@ -83,6 +83,12 @@ export async function collectStatus(services: Services, now = Date.now()): Promi
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
     queues[queue.name] = { counts, paused: await queue.isPaused() };
   }
+  // With partitions, `events` sums every partition's queue.
+  for (const queue of services.queues.eventPartitions.slice(1)) {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
+    const sum = queues[queue.name]!.counts;
+    for (const [state, n] of Object.entries(counts)) sum[state] = (sum[state] ?? 0) + n;
+  }
   const pause = await services.pause.get();
   const removalsPaused = queues[services.queues.removals.name]?.paused ?? false;
   const credential = await checkCredential(services);

@@ -11,6 +11,7 @@ import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
+import { BATCH_JOB, DEFAULT_BATCH_MAX } from '../producer.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from './event-schema.js';
 
 /** What processing one event led to (the events job's return value). */
@@ -21,7 +22,21 @@ export interface EventResult {
   removalJobId?: string;
 }
 
+/** What processing a `batch` job led to (its return value; kept small: no per-event detail). */
+export interface BatchResult {
+  events: number;
+  processed: number;
+  duplicates: number;
+  /** Events dead-lettered alone (or all of them, when the batch itself was malformed). */
+  invalid: number;
+  /** Set when the batch was set aside whole (not `{"events": [...]}`, or too large). */
+  malformed?: true;
+  removalJobIds?: string[];
+}
+
 export interface EventProcessorDeps {
+  /** `AUTOMOD_EVENT_BATCH_MAX`: a larger batch job is dead-lettered whole (default 500). */
+  batchMax?: number;
   keys: Keys;
   rules: RulesRuntime;
   counters: CounterStore;
@@ -53,53 +68,42 @@ const EVENT_LOG_MAX_PENDING = 20_000;
 export function createEventProcessor(deps: EventProcessorDeps) {
   const { keys, rules, counters, requester, claims, audit, eventLog, deadLetters, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
+  const batchMax = deps.batchMax ?? DEFAULT_BATCH_MAX;
   const log = createBackgroundLog(eventLog, logger);
 
-  async function process(job: Job): Promise<EventResult> {
+  async function process(job: Job): Promise<EventResult | BatchResult> {
+    return job.name === BATCH_JOB ? processBatch(job) : processOne(job);
+  }
+
+  /** Sets an invalid event (or a whole malformed batch) aside with its reason. */
+  async function deadLetter(job: Job, reason: string, data: unknown, problems?: unknown): Promise<void> {
+    // Retrying cannot fix a malformed event: record it with the reason and move on.
+    await deadLetters.add({ at: new Date(now()).toISOString(), reason, ...(job.id ? { jobId: job.id } : {}), data });
+    metrics?.invalidEvents.inc({ source: 'queue' });
+    logger.warn({ jobId: job.id, problems: problems ?? reason }, 'invalid event dead-lettered');
+  }
+
+  /** A single-event job (the direct-producer contract: job name = event type, data = the event). */
+  async function processOne(job: Job): Promise<EventResult> {
     let event: MeetingEvent;
     try {
-      const input = job.data as unknown;
       // Direct producers may leave out the id: the job id keeps redeliveries of one job idempotent.
-      const withId =
-        input && typeof input === 'object' && !Array.isArray(input) && (input as { id?: unknown }).id === undefined
-          ? { ...(input as object), id: `job-${job.id ?? 'unknown'}` }
-          : input;
-      event = parseEvent(withId, new Date(job.timestamp || now()));
+      event = parseEvent(withDefaultId(job.data, `job-${job.id ?? 'unknown'}`), new Date(job.timestamp || now()));
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
-      // Retrying cannot fix a malformed event: record it with the reason and move on.
-      await deadLetters.add({ at: new Date(now()).toISOString(), reason: err.message, ...(job.id ? { jobId: job.id } : {}), data: job.data });
-      metrics?.invalidEvents.inc({ source: 'queue' });
-      logger.warn({ jobId: job.id, problems: err.problems }, 'invalid event dead-lettered');
+      await deadLetter(job, err.message, job.data, err.problems);
       return { status: 'invalid' };
     }
-
+    // The owner is this job as added (id and creation time): its retries and redeliveries share
+    // it, while a later job that reuses the id (a producer's own jobId) does not.
     const ruleSet = rules.current();
-    const plan = counterPlanFor(ruleSet.ruleSet, event.type);
-    // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
-    // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
-    const rejoin =
-      event.type === 'participant-joined' && event.participantId !== undefined ? claims.endWindow(event.sessionId, event.participantId) : undefined;
-    // One round trip: the processing marker (another job with the same event id stops here; a
-    // redelivery of this job goes on), the counters, the strikes and the lists version.
-    const [facts] = await Promise.all([
-      counters.observe({
-        event,
-        specs: plan.counterSpecs,
-        strikeWindows: plan.strikeWindows,
-        // The owner is this job as added (id and creation time): its retries and redeliveries share
-        // it, while a later job that reuses the id (a producer's own jobId) does not.
-        marker: { key: keys.eventDone(event.id), owner: `job:${job.id ?? ''}:${job.timestamp}`, ttlSeconds: deps.dedupSeconds },
-      }),
-      rejoin,
-    ]);
-    if (facts.alreadyDone) {
+    const [facts] = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`]);
+    if (facts!.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
     }
-    await rules.syncLists(facts.listsVersion);
-    const hits = await ruleSet.evaluator.evaluate(event, facts);
-
+    await rules.syncLists(facts!.listsVersion);
+    const hits = await ruleSet.evaluator.evaluate(event, facts!);
     const result: EventResult = { eventId: event.id, status: 'processed', hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })) };
     if (hits.length > 0) {
       const removalJobId = await act(event, hits, ruleSet.ruleSet);
@@ -110,6 +114,95 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     log.add({ event, hits: result.hits ?? [], rulesVersion: ruleSet.ruleSet.version });
     metrics?.events.inc({ type: eventTypeLabel(event.type) });
     return result;
+  }
+
+  /**
+   * A `batch` job: every event keeps the per-event semantics of a single-event job (its own
+   * marker, dedup, dead letter), while the counters of all of them go in one round trip.
+   */
+  async function processBatch(job: Job): Promise<BatchResult> {
+    const data = job.data as unknown;
+    const inputs = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as { events?: unknown }).events : undefined;
+    if (!Array.isArray(inputs)) {
+      await deadLetter(job, 'invalid batch: job data must be {"events": [event, ...]}', data);
+      return { events: 0, processed: 0, duplicates: 0, invalid: 0, malformed: true };
+    }
+    if (inputs.length > batchMax) {
+      await deadLetter(job, `invalid batch: ${inputs.length} events, at most ${batchMax} (AUTOMOD_EVENT_BATCH_MAX) in one batch job`, data);
+      return { events: inputs.length, processed: 0, duplicates: 0, invalid: inputs.length, malformed: true };
+    }
+    const received = new Date(job.timestamp || now());
+    const events: MeetingEvent[] = [];
+    const owners: string[] = [];
+    const invalid: { index: number; err: InvalidEventError }[] = [];
+    for (let i = 0; i < inputs.length; i++) {
+      try {
+        // Stable across redeliveries of this job: the job id and the event's place in it.
+        events.push(parseEvent(withDefaultId(inputs[i], `job-${job.id ?? 'unknown'}-${i}`), received));
+        // The owner is this job as added and the event's index: a redelivery of the batch goes on,
+        // another job (or another place in this one) with the same event id is a duplicate.
+        owners.push(`job:${job.id ?? ''}:${job.timestamp}:${i}`);
+      } catch (err) {
+        if (!(err instanceof InvalidEventError)) throw err;
+        invalid.push({ index: i, err });
+      }
+    }
+    const ruleSet = rules.current();
+    const observed = await observe(ruleSet, events, owners);
+    // After the counters: a retry of a batch that failed there does not set the same ones aside twice.
+    await Promise.all(invalid.map(({ index, err }) => deadLetter(job, `events[${index}]: ${err.message}`, inputs[index], err.problems)));
+
+    let synced = -1;
+    let duplicates = 0;
+    const acting: Promise<string | undefined>[] = [];
+    const byType = new Map<string, number>();
+    for (let i = 0; i < events.length; i++) {
+      const facts = observed[i]!;
+      if (facts.alreadyDone) {
+        duplicates++;
+        continue;
+      }
+      if (facts.listsVersion !== synced) {
+        await rules.syncLists(facts.listsVersion);
+        synced = facts.listsVersion;
+      }
+      const event = events[i]!;
+      const hits = await ruleSet.evaluator.evaluate(event, facts);
+      // The removals of one batch are asked for together (claims collapse repeats atomically).
+      if (hits.length > 0) acting.push(act(event, hits, ruleSet.ruleSet));
+      log.add({ event, hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })), rulesVersion: ruleSet.ruleSet.version });
+      const label = eventTypeLabel(event.type);
+      byType.set(label, (byType.get(label) ?? 0) + 1);
+    }
+    const removalJobIds = (await Promise.all(acting)).filter((id): id is string => id !== undefined);
+    if (duplicates > 0) metrics?.duplicateEvents.inc(duplicates);
+    for (const [type, n] of byType) metrics?.events.inc({ type }, n);
+    const result: BatchResult = { events: inputs.length, processed: events.length - duplicates, duplicates, invalid: invalid.length };
+    if (removalJobIds.length > 0) result.removalJobIds = [...new Set(removalJobIds)];
+    return result;
+  }
+
+  /**
+   * One round trip for the events' processing markers, counters, strikes and the lists version
+   * (one script run per partition), with the rejoins' dedup-window ends sent beside it.
+   */
+  async function observe(ruleSet: ReturnType<RulesRuntime['current']>, events: readonly MeetingEvent[], owners: readonly string[]) {
+    if (events.length === 0) return [];
+    // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
+    // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
+    const rejoins: Promise<boolean>[] = [];
+    const inputs = events.map((event, i) => {
+      if (event.type === 'participant-joined' && event.participantId !== undefined) rejoins.push(claims.endWindow(event.sessionId, event.participantId));
+      const plan = counterPlanFor(ruleSet.ruleSet, event.type);
+      return {
+        event,
+        specs: plan.counterSpecs,
+        strikeWindows: plan.strikeWindows,
+        marker: { key: keys.part(event.sessionId).eventDone(event.id), owner: owners[i]!, ttlSeconds: deps.dedupSeconds },
+      };
+    });
+    const [observed] = await Promise.all([events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs), ...rejoins]);
+    return observed;
   }
 
   /** Records every hit and asks for one removal when an enforced rule wants it. */
@@ -229,3 +322,8 @@ function createBackgroundLog(eventLog: EventLog, logger: Logger) {
 }
 
 export type EventProcessor = ReturnType<typeof createEventProcessor>;
+
+/** The input with `id` filled in when it is an object without one (anything else is left to `parseEvent`). */
+function withDefaultId(input: unknown, id: string): unknown {
+  return input !== null && typeof input === 'object' && !Array.isArray(input) && (input as { id?: unknown }).id === undefined ? { ...(input as object), id } : input;
+}

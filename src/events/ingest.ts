@@ -1,52 +1,30 @@
-import type { Queue } from 'bullmq';
 import type { Metrics } from '../metrics.js';
-import type { Keys } from '../store/keys.js';
-import type { RedisClient } from '../store/redis.js';
+import type { AddResult, EventProducer } from '../producer.js';
 import { eventTypeLabel, type MeetingEvent } from './event-schema.js';
 
 /** The answer to a batch of events (`POST /v1/events`, `automod events add`). */
-export interface IngestResult {
-  accepted: number;
-  duplicates: number;
-  /** Ids of every event given, in order (generated ones included). */
-  ids: string[];
-}
+export type IngestResult = AddResult;
 
 /**
- * Puts validated events on the `events` queue, dropping those whose id was seen within the dedup
- * window. Job name = event type, job data = the event: the same contract direct producers follow.
+ * Puts validated events on the events queues through the producer (the same code as the
+ * `createProducer` library): several events go at once as `batch` jobs, a single one (a webhook,
+ * a one-event POST) lingers briefly to share a job with others. Answers once they are queued.
  */
-export function createIngest(deps: { redis: RedisClient; keys: Keys; queue: Queue; dedupSeconds: number; metrics?: Metrics | undefined }) {
-  const { redis, keys, queue, dedupSeconds, metrics } = deps;
+export function createIngest(deps: { producer: EventProducer; metrics?: Metrics | undefined }) {
+  const { producer, metrics } = deps;
 
   async function ingest(events: readonly MeetingEvent[]): Promise<IngestResult> {
-    const fresh: MeetingEvent[] = [];
-    const seenInBatch = new Set<string>();
-    const pipeline = redis.pipeline();
-    for (const event of events) pipeline.set(keys.eventSeen(event.id), '1', 'EX', dedupSeconds, 'NX');
-    const replies = (await pipeline.exec()) ?? [];
+    const duplicate = events.length === 1 ? [await producer.add(events[0]!)] : await producer.addMany(events);
+    let duplicates = 0;
     events.forEach((event, i) => {
-      const [err, reply] = replies[i] ?? [null, null];
-      if (err) throw err;
-      if (reply === 'OK' && !seenInBatch.has(event.id)) fresh.push(event);
-      seenInBatch.add(event.id);
+      if (duplicate[i]) duplicates++;
+      else metrics?.eventsReceived.inc({ type: eventTypeLabel(event.type) });
     });
-    if (fresh.length > 0) {
-      try {
-        await queue.addBulk(fresh.map((event) => ({ name: event.type, data: event })));
-      } catch (err) {
-        // Not queued means not seen: let the producer's retry through.
-        await redis.del(...fresh.map((e) => keys.eventSeen(e.id))).catch(() => undefined);
-        throw err;
-      }
-      for (const event of fresh) metrics?.eventsReceived.inc({ type: eventTypeLabel(event.type) });
-    }
-    const duplicates = events.length - fresh.length;
     if (duplicates > 0) metrics?.duplicateEvents.inc(duplicates);
-    return { accepted: fresh.length, duplicates, ids: events.map((e) => e.id) };
+    return { accepted: events.length - duplicates, duplicates, ids: events.map((e) => e.id) };
   }
 
-  return { ingest };
+  return { ingest, drain: () => producer.drain() };
 }
 
 export type Ingest = ReturnType<typeof createIngest>;

@@ -12,10 +12,12 @@ import {
   UsageError,
   WebhookSignatureError,
   type Problem,
+  QueueAddError,
 } from '../errors.js';
 import { replayDeadLetter, viewDeadLetter } from '../events/dead-letter-replay.js';
 import { parseEvent, parseEvents } from '../events/event-schema.js';
 import type { Ingest } from '../events/ingest.js';
+import type { Presence } from '../store/presence.js';
 import { createSignatureVerifier, mapWebhook, webhookEventId } from '../events/webhook.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -47,6 +49,8 @@ export interface HttpDeps {
   redis: RedisClient;
   queues: Queues;
   ingest: Ingest;
+  /** Presence-aware webhook ids (a rejoin's byte-identical join is not a duplicate). */
+  presence?: Presence | undefined;
   requester: RemovalRequester;
   claims: RemovalClaims;
   client: VideoSdkClient;
@@ -269,8 +273,10 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
         if (!(err instanceof InvalidJsonBodyError)) throw err;
         throw new InvalidEventError([{ path: '$', message: err.message }]);
       }
-      // Replays and redeliveries of one webhook are one event: its id is the digest of its bytes.
+      // Replays and redeliveries of one webhook are one event: its id is the digest of its bytes,
+      // plus, for joins and leaves, how many of the other kind came before (a rejoin is new).
       const event = parseEvent({ ...mapWebhook(body), id: webhookEventId(raw) }, new Date(now()));
+      if (deps.presence) event.id = await deps.presence.webhookId(event.id, event);
       const result = await deps.ingest.ingest([event]);
       await reply.code(202).send(result);
     });
@@ -376,6 +382,7 @@ function errorResponse(
   if (err instanceof UsageError) return { status: 400, body: { error: err.message, code: err.code } };
   if (err instanceof WebhookSignatureError) return { status: 401, body: { error: err.message, code: err.code } };
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.message, code: err.code } };
+  if (err instanceof QueueAddError) return { status: 503, body: { error: err.message, code: err.code } };
   if (isRedisConnectionError(err)) return { status: 503, body: { error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' } };
   if (err instanceof AutomodError && err.code.startsWith('ERR_VIDEOSDK')) {
     return { status: 502, body: { error: err.message, code: err.code } };

@@ -33,7 +33,7 @@ const PAGE = 500;
 
 /** Looks a job up in the removals queue, then in the events queue; undefined when neither has it. */
 export async function describeJob(queues: Queues, outcomes: JobOutcomeStore, id: string): Promise<JobView | undefined> {
-  for (const queue of [queues.removals, queues.events] as Queue[]) {
+  for (const queue of [queues.removals, ...queues.eventPartitions] as Queue[]) {
     const job = await queue.getJob(id);
     if (!job) continue;
     const state = shownState(await job.getState(), await queue.isPaused());

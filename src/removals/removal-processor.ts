@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import type { ApiAttemptRecord, AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { PauseState } from '../store/pause-state.js';
+import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
@@ -29,6 +30,8 @@ export interface RemovalProcessorDeps {
   sessions: SessionStore;
   audit: AuditStore;
   pause: PauseState;
+  /** Counts a completed removal as a leave for webhook ids (a rejoin is then not a duplicate). */
+  presence?: Presence | undefined;
   /** The removals queue: paused on a credential failure, rate-limited on `Retry-After`. */
   queue: Queue<RemovalJobData>;
   logger: Logger;
@@ -321,6 +324,9 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     const failed = ((await tx.exec()) ?? []).find(([err]) => err);
     if (failed?.[0]) throw failed[0];
     metrics?.removals.inc({ outcome });
+    if (outcome === 'removed' && deps.presence) {
+      await deps.presence.noteRemoval(data.sessionId, data.participantId, jobId).catch((err: unknown) => logger.warn({ err, jobId }, 'could not count the removal for webhook ids'));
+    }
     const fields = { jobId, sessionId: data.sessionId, participantId: data.participantId, rule: data.rule, outcome, ...detail };
     if (outcome === 'removed' || outcome === 'already-gone') logger.info(fields, 'removal finished');
     else logger.warn(fields, 'removal did not succeed');

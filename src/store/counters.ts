@@ -1,4 +1,5 @@
 import { InvalidEventError } from '../errors.js';
+import { partitionOf } from '../partitions.js';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import { createTickBatcher } from './tick-batcher.js';
@@ -46,6 +47,19 @@ export interface EventMarker {
   ttlSeconds: number;
 }
 
+/** What `observe` takes for one event. */
+export interface ObserveInput {
+  event: CountedEvent;
+  specs: readonly CounterSpec[];
+  strikeWindows: readonly number[];
+  /**
+   * The event's processing marker: taken for `owner` when absent; when another owner holds it,
+   * nothing is recorded and `alreadyDone` is set. Checked and taken in the same script, so the
+   * events hot path spends no round trip of its own on it.
+   */
+  marker?: EventMarker;
+}
+
 /** Sliding-window event counters and strike counts, both kept in Redis. */
 export interface CounterStore {
   /**
@@ -55,17 +69,13 @@ export interface CounterStore {
    * Redelivering the same event id counts it once. Callers pass the event type's `CounterPlan`.
    * Calls made in the same tick share one script run, each counted exactly as if alone.
    */
-  observe(input: {
-    event: CountedEvent;
-    specs: readonly CounterSpec[];
-    strikeWindows: readonly number[];
-    /**
-     * The event's processing marker: taken for `owner` when absent; when another owner holds it,
-     * nothing is recorded and `alreadyDone` is set. Checked and taken in the same script, so the
-     * events hot path spends no round trip of its own on it.
-     */
-    marker?: EventMarker;
-  }): Promise<ObservedCounts>;
+  observe(input: ObserveInput): Promise<ObservedCounts>;
+  /**
+   * `observe` for many events at once (a batch job's), answered in order: every one of them goes
+   * in the same script run per partition (never split across ticks or chunks), so a batch of
+   * events costs one round trip and one read of the lists version.
+   */
+  observeMany(inputs: readonly ObserveInput[]): Promise<ObservedCounts[]>;
   /** Records one strike per enforced rule that fired on this event (a no-op without a participant). */
   recordStrikes(event: CountedEvent, ruleNames: readonly string[], maxWindowSeconds: number): Promise<void>;
 }
@@ -144,6 +154,8 @@ return out
 
 /** One event's part of an OBSERVE run, and how to read its answer. */
 interface Observation {
+  /** The partition of the event's session: its keys (and its run) are under that hash tag. */
+  partition: number;
   id: string;
   /** The marker's owner ('' without a marker). */
   owner: string;
@@ -192,11 +204,20 @@ return 1
 
 /** Creates the counter store. */
 export function createCounterStore({ redis, keys }: CounterStoreOptions): CounterStore {
-  // Concurrent jobs share one script run: the per-command cost (client and server) is paid once.
-  const observeBatch = createTickBatcher<Observation, ObservedCounts>(async (batch) => {
-    const redisKeys = [keys.listsVersion()];
-    for (const o of batch) for (const key of o.keys) redisKeys.push(key);
-    const reply = (await OBSERVE.run(redis, redisKeys, [JSON.stringify(batch.map((o) => o.spec)), ...batch.map((o) => o.id), ...batch.map((o) => o.owner)])) as number[];
+  // Concurrent jobs share one script run per partition: the per-command cost (client and server) is
+  // paid once. An item is a group of observations (one event, or a batch job's events) never split.
+  const runPartition = async (partition: number, batch: readonly Observation[]): Promise<ObservedCounts[]> => {
+    const redisKeys = [keys.partition(partition).listsVersion()];
+    const specs: unknown[] = [];
+    const args: string[] = [''];
+    for (const o of batch) {
+      for (const key of o.keys) redisKeys.push(key);
+      specs.push(o.spec);
+      args.push(o.id);
+    }
+    for (const o of batch) args.push(o.owner);
+    args[0] = JSON.stringify(specs);
+    const reply = (await OBSERVE.run(redis, redisKeys, args)) as number[];
     let at = 0;
     const next = (): number => Number(reply[at++] ?? 0);
     const listsVersion = next();
@@ -208,7 +229,34 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
       for (const set of o.sets) for (const key of set.resultKeys) eventCounts[key] = next();
       return { eventCounts, strikes, listsVersion, alreadyDone: false };
     });
-  });
+  };
+  const observeBatch = createTickBatcher<Observation[], ObservedCounts[]>(
+    async (groups) => {
+      const all = groups.flat();
+      let answers: ObservedCounts[];
+      if (keys.partitions === 1 || all.every((o) => o.partition === all[0]!.partition)) {
+        answers = await runPartition(all[0]?.partition ?? 0, all);
+      } else {
+        // One run per partition (a script must not cross slots), sent together.
+        const byPartition = new Map<number, number[]>();
+        all.forEach((o, i) => {
+          const list = byPartition.get(o.partition);
+          if (list) list.push(i);
+          else byPartition.set(o.partition, [i]);
+        });
+        answers = new Array<ObservedCounts>(all.length);
+        await Promise.all(
+          [...byPartition].map(async ([partition, indexes]) => {
+            const out = await runPartition(partition, indexes.map((i) => all[i]!));
+            indexes.forEach((i, j) => (answers[i] = out[j]!));
+          }),
+        );
+      }
+      let at = 0;
+      return groups.map((g) => answers.slice(at, (at += g.length)));
+    },
+    { maxBatch: 1000, weight: (group) => group.length },
+  );
   // The worker passes the same specs array for every event of a type (the rule set's counter
   // plan), so the layout is worked out once per plan; other callers pay for it per call.
   const layouts = new WeakMap<readonly CounterSpec[], Map<string, Layout>>();
@@ -227,40 +275,51 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
     return layout;
   };
 
-  return {
-    async observe({ event, specs, strikeWindows, marker }) {
-      const t = eventTime(event);
-      const layout = layoutFor(specs, strikeWindows);
-      const participant = event.participantId !== undefined && event.participantId !== '' ? event.participantId : undefined;
-      const meeting = event.meetingId ?? event.sessionId;
-      const redisKeys: string[] = [];
-      if (marker !== undefined) redisKeys.push(marker.key);
-      if (participant !== undefined) redisKeys.push(keys.strikes(meeting, participant));
-      // Strikes in (t - w, t): earlier hits only. Counts in (t - w, t]: this event included.
-      const strikeBounds = layout.strikeWindows.map((w) => `(${t - windowMs(w)}`);
-      const setSpecs: unknown[] = [];
-      const sets: Layout['sets'][number][] = [];
-      for (const set of layout.sets) {
-        // A participant is counted within one meeting (as strikes are); a session as a whole.
-        if (set.scope === 'participant') {
-          if (participant === undefined) continue;
-          redisKeys.push(keys.eventCounter('participant', set.type, meeting, participant));
-        } else {
-          if (event.sessionId === '') continue;
-          redisKeys.push(keys.eventCounter('session', set.type, event.sessionId));
-        }
-        sets.push(set);
-        // The event is recorded in the sets of its own type; sets of other types are only read.
-        setSpecs.push([set.type === event.type ? 1 : 0, String(t - set.longestMs), String(set.longestMs), set.windowsMs.map((w) => `(${t - w}`)]);
+  const observation = ({ event, specs, strikeWindows, marker }: ObserveInput): Observation => {
+    const t = eventTime(event);
+    const layout = layoutFor(specs, strikeWindows);
+    const participant = event.participantId !== undefined && event.participantId !== '' ? event.participantId : undefined;
+    const meeting = event.meetingId ?? event.sessionId;
+    const partition = keys.partitions === 1 ? 0 : partitionOf(event.sessionId, keys.partitions);
+    const pk = keys.partition(partition);
+    const redisKeys: string[] = [];
+    if (marker !== undefined) redisKeys.push(marker.key);
+    if (participant !== undefined) redisKeys.push(pk.strikes(meeting, participant));
+    // Strikes in (t - w, t): earlier hits only. Counts in (t - w, t]: this event included.
+    const strikeBounds = layout.strikeWindows.map((w) => `(${t - windowMs(w)}`);
+    const setSpecs: unknown[] = [];
+    const sets: Layout['sets'][number][] = [];
+    for (const set of layout.sets) {
+      // A participant is counted within one meeting (as strikes are); a session as a whole.
+      if (set.scope === 'participant') {
+        if (participant === undefined) continue;
+        redisKeys.push(pk.eventCounter('participant', set.type, meeting, participant));
+      } else {
+        if (event.sessionId === '') continue;
+        redisKeys.push(pk.eventCounter('session', set.type, event.sessionId));
       }
-      const spec = [String(t), marker !== undefined ? Math.max(1, Math.floor(marker.ttlSeconds)) : 0, participant !== undefined ? 1 : 0, strikeBounds, setSpecs];
-      return observeBatch({ id: event.id, owner: marker?.owner ?? '', keys: redisKeys, spec, strikeWindows: layout.strikeWindows, sets });
+      sets.push(set);
+      // The event is recorded in the sets of its own type; sets of other types are only read.
+      setSpecs.push([set.type === event.type ? 1 : 0, String(t - set.longestMs), String(set.longestMs), set.windowsMs.map((w) => `(${t - w}`)]);
+    }
+    const spec = [String(t), marker !== undefined ? Math.max(1, Math.floor(marker.ttlSeconds)) : 0, participant !== undefined ? 1 : 0, strikeBounds, setSpecs];
+    return { partition, id: event.id, owner: marker?.owner ?? '', keys: redisKeys, spec, strikeWindows: layout.strikeWindows, sets };
+  };
+
+  return {
+    async observe(input) {
+      return (await observeBatch([observation(input)]))[0]!;
+    },
+
+    async observeMany(inputs) {
+      if (inputs.length === 0) return [];
+      return observeBatch(inputs.map(observation));
     },
 
     async recordStrikes(event, ruleNames, maxWindowSeconds) {
       if (event.participantId === undefined || event.participantId === '' || ruleNames.length === 0) return;
       const t = eventTime(event);
-      const key = keys.strikes(event.meetingId ?? event.sessionId, event.participantId);
+      const key = keys.part(event.sessionId).strikes(event.meetingId ?? event.sessionId, event.participantId);
       // One member per (event, rule): a redelivered event does not add strikes twice.
       await RECORD_STRIKES.run(redis, [key], [t, windowMs(maxWindowSeconds), ...ruleNames.map((rule) => `${event.id}:${rule}`)]);
     },

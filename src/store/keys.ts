@@ -1,3 +1,4 @@
+import { partitionOf, partitionPrefix } from '../partitions.js';
 // `%` is escaped too, so an id that already spells an escape (`a%3Ab`) stays apart from `a:b`.
 const ESCAPES: Record<string, string> = { '%': '%25', ':': '%3A', '{': '%7B', '}': '%7D' };
 const UNESCAPES: Record<string, string> = Object.fromEntries(Object.entries(ESCAPES).map(([c, e]) => [e, c]));
@@ -31,7 +32,25 @@ export function buildKey(keyPrefix: string, parts: readonly string[]): string {
  * (`{automod}`) so they hash to one Redis Cluster slot, together with BullMQ's queues, which lets
  * scripts and MULTI touch several of them at once. Every id in a key goes through `buildKey`.
  */
-export function createKeys(keyPrefix: string) {
+export function createKeys(keyPrefix: string, partitions = 1) {
+  const own = keysOf(keyPrefix);
+  if (partitions === 1) {
+    const parts = [own];
+    return Object.assign(own, { partitions, part: (_sessionId: string) => own, partition: (_k: number) => own, all: () => parts });
+  }
+  // Partition keys ({BASE:pK}) hold a session's counters, strikes and event markers; the rest stays global.
+  const base = keyPrefix.replace(/^\{(.*)\}$/, '$1');
+  const parts = Array.from({ length: partitions }, (_, i) => keysOf(partitionPrefix(base, i, partitions)));
+  return Object.assign(own, {
+    partitions,
+    /** The keys of the session's partition (counters, strikes, event markers, presence). */
+    part: (sessionId: string) => parts[partitionOf(sessionId, partitions)]!,
+    partition: (k: number) => parts[k]!,
+    all: () => parts,
+  });
+}
+
+function keysOf(keyPrefix: string) {
   const k = (...parts: string[]) => buildKey(keyPrefix, parts);
   return {
     prefix: keyPrefix,
@@ -44,6 +63,11 @@ export function createKeys(keyPrefix: string) {
      * session, or the meeting (`meetingId ?? sessionId`) and the participant.
      */
     eventCounter: (scope: 'participant' | 'session', type: string, ...subject: string[]) => k('count', scope, type, ...subject),
+    /**
+     * Webhook presence of one participant in one session (hash: joins and lefts seen, and which
+     * webhooks were counted), so a real leave and rejoin gets a new event id and a redelivery not.
+     */
+    presence: (sessionId: string, participantId: string) => k('presence', sessionId, participantId),
     /** Enforced rule hits of one participant in one meeting: a sorted set by time. */
     strikes: (meeting: string, participantId: string) => k('strikes', meeting, participantId),
     /** The removal claim of one participant in one session (collapse of repeated requests). */
@@ -87,9 +111,13 @@ export function createKeys(keyPrefix: string) {
     rulesStatus: () => k('rules-status'),
     /** Pub/sub channel on which each worker answers a rules reload with its result. */
     rulesReplies: () => k('rules-reload', 'replies'),
+    /** The deployment's recorded `AUTOMOD_PARTITIONS` (a worker with another value refuses to start). */
+    recordedPartitions: () => k('partitions'),
     /** Counters for metrics shared by every worker. */
     stats: () => k('stats'),
   };
 }
 
 export type Keys = ReturnType<typeof createKeys>;
+/** The keys under one hash tag (a partition's, or the global ones). */
+export type TagKeys = ReturnType<typeof keysOf>;

@@ -145,6 +145,26 @@ function parseChange([id, fields]: [string, string[]]): ListChange | undefined {
   return { version, list, op, values };
 }
 
+// Raises a partition's copy of the lists version (never lowers it: changes may mirror out of order).
+const MIRROR_VERSION = createLuaScript(`
+local v = tonumber(ARGV[1])
+if v > (tonumber(redis.call('GET', KEYS[1])) or 0) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`);
+
+/**
+ * Copies the lists version to every partition's tag (with more than one partition): the counters
+ * script reads it beside the partition's keys, and one script must not cross Redis Cluster slots.
+ * `force` overwrites (a worker starting repairs a copy left behind by a crash mid-change).
+ */
+export async function mirrorListsVersion(redis: RedisClient, keys: Keys, options: { force?: boolean } = {}): Promise<void> {
+  if (keys.partitions === 1) return;
+  const version = (await redis.get(keys.listsVersion())) ?? '0';
+  await Promise.all(
+    keys.all().map((pk) => (options.force ? redis.set(pk.listsVersion(), version) : MIRROR_VERSION.run(redis, [pk.listsVersion()], [version]))),
+  );
+}
+
 /** Creates the live-list store. */
 export function createListStore({ redis, keys, maxValues = 100_000, changeLogSize = 1000 }: ListStoreOptions): ListStore {
   const version = async (): Promise<number> => Number((await redis.get(keys.listsVersion())) ?? 0);
@@ -184,6 +204,7 @@ export function createListStore({ redis, keys, maxValues = 100_000, changeLogSiz
         if (n < 0) throw new UsageError(`list "${name}" would hold more than ${maxValues} values`);
         added += n;
       }
+      if (added > 0) await mirrorListsVersion(redis, keys);
       return added;
     },
 
@@ -195,6 +216,7 @@ export function createListStore({ redis, keys, maxValues = 100_000, changeLogSiz
         const chunk = clean.slice(i, i + CHUNK);
         removed += Number(await REMOVE.run(redis, scriptKeys(name), [name, changeLogSize, ...chunk]));
       }
+      if (removed > 0) await mirrorListsVersion(redis, keys);
       return removed;
     },
 

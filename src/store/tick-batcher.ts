@@ -6,15 +6,38 @@
  *
  * `run` answers one result per item, in order. A failed batch fails every call in it.
  */
-export function createTickBatcher<I, O>(run: (items: readonly I[]) => Promise<readonly O[]>, options: { maxBatch?: number } = {}): (item: I) => Promise<O> {
+export function createTickBatcher<I, O>(
+  run: (items: readonly I[]) => Promise<readonly O[]>,
+  options: { maxBatch?: number; weight?: (item: I) => number } = {},
+): (item: I) => Promise<O> {
   const maxBatch = Math.max(1, options.maxBatch ?? 64);
+  // A call may weigh more than one (a batch job's events): a chunk closes once it reaches
+  // `maxBatch` in weight, and a call is never split, so its items always share one run.
+  const weight = options.weight ?? (() => 1);
   let pending: { item: I; resolve: (value: O) => void; reject: (err: unknown) => void }[] = [];
+
+  const chunks = (calls: typeof pending): (typeof pending)[] => {
+    const out: (typeof pending)[] = [];
+    let current: typeof pending = [];
+    let load = 0;
+    for (const call of calls) {
+      const w = weight(call.item);
+      if (current.length > 0 && load + w > maxBatch) {
+        out.push(current);
+        current = [];
+        load = 0;
+      }
+      current.push(call);
+      load += w;
+    }
+    if (current.length > 0) out.push(current);
+    return out;
+  };
 
   const flush = (): void => {
     const calls = pending;
     pending = [];
-    for (let start = 0; start < calls.length; start += maxBatch) {
-      const chunk = calls.slice(start, start + maxBatch);
+    for (const chunk of chunks(calls)) {
       let result: Promise<readonly O[]>;
       try {
         result = run(chunk.map((c) => c.item));

@@ -23,13 +23,15 @@ export function testConfig(prefix: string, env: Env = {}): Config {
 
 /** Deletes every key of a prefix (queues included). */
 export async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
-  const pattern = `{${prefix}}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  // Partition tags ({prefix:pK}) too.
+  for (const pattern of [`{${prefix}}*`, `{${prefix}:p*}*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
 }
 
 /** A connection for a test file plus its cleanup. */
