@@ -411,6 +411,22 @@ program
   });
 
 program
+  .command('cluster-plan')
+  .description("Redis Cluster: each partition's hash slot and master, and the slot moves that spread the partitions evenly over the masters")
+  .option('--masters <n>', 'plan for a cluster about to be created with this many masters (no Redis needed)')
+  .option('--global-weight <w>', "the global {PREFIX} tag's load, in partitions (default: a quarter of AUTOMOD_PARTITIONS)")
+  .option('--apply', 'move the slots on the live cluster (REDIS_CLUSTER_NODES)')
+  .option('--json', 'print as JSON')
+  .action(async (options: { masters?: string; globalWeight?: string; apply?: boolean; json?: boolean }) => {
+    const { runClusterPlan } = await import('./commands/cluster-plan.js');
+    process.exitCode = await runClusterPlan(
+      config(),
+      { ...(options.masters !== undefined ? { masters: Number(options.masters) } : {}), ...(options.globalWeight !== undefined ? { globalWeight: Number(options.globalWeight) } : {}), apply: options.apply ?? false, json: options.json ?? false },
+      io(),
+    );
+  });
+
+program
   .command('simulator')
   .description('run the bundled VideoSDK simulator')
   .option('--port <port>', 'port', '9090')

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
-import { freePort, requireBinary, sleep, startRedisServer, type RedisServer } from '../helpers/processes.js';
+import type { RedisServer } from '../helpers/processes.js';
+import { startCluster, type LocalCluster } from '../helpers/cluster.js';
 import { partitionOf } from '../../src/partitions.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 
@@ -11,40 +12,18 @@ import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harne
  * redis-server and redis-cli; without them the test fails (CI installs them), it is never skipped.
  */
 describe('Redis Cluster (three masters)', () => {
-  const nodes: RedisServer[] = [];
+  let cluster: LocalCluster | undefined;
+  let nodes: RedisServer[] = [];
   let seeds = '';
 
   beforeAll(async () => {
-    requireBinary('redis-server');
-    requireBinary('redis-cli');
-    for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      nodes.push(
-        await startRedisServer({
-          port,
-          appendonly: false,
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000'],
-        }),
-      );
-    }
-    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
-    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}\n${created.stderr}`);
-    // Every node must agree the cluster is up before clients connect.
-    const deadline = Date.now() + 20_000;
-    for (const node of nodes) {
-      for (;;) {
-        const info = spawnSync('redis-cli', ['-p', String(node.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
-        if (info.includes('cluster_state:ok')) break;
-        if (Date.now() > deadline) throw new Error(`cluster node ${node.port} never reached cluster_state:ok:\n${info}`);
-        await sleep(100);
-      }
-    }
-    seeds = addresses.join(',');
+    cluster = await startCluster(3);
+    nodes = cluster.nodes;
+    seeds = cluster.seeds;
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(nodes.map((n) => n.destroy()));
+    await cluster?.destroy();
   });
 
   // One partition: every key under the one `{prefix}` tag. Three: each partition's keys under
