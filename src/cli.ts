@@ -419,6 +419,9 @@ program
   .option('--json', 'print as JSON')
   .action(async (options: { masters?: string; globalWeight?: string; apply?: boolean; json?: boolean }) => {
     const { runClusterPlan } = await import('./commands/cluster-plan.js');
+    for (const [flag, raw] of [['--masters', options.masters], ['--global-weight', options.globalWeight]] as const) {
+      if (raw !== undefined && !/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`${flag} must be a number, got "${raw}"`);
+    }
     process.exitCode = await runClusterPlan(
       config(),
       { ...(options.masters !== undefined ? { masters: Number(options.masters) } : {}), ...(options.globalWeight !== undefined ? { globalWeight: Number(options.globalWeight) } : {}), apply: options.apply ?? false, json: options.json ?? false },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deploymentTags, evenSlotRanges, keySlot, planSlots } from '../../src/store/cluster-plan.js';
+import { runCli } from '../helpers/cli.js';
 
 describe('cluster-plan', () => {
   it('computes the slots Redis Cluster computes (CRC16 of the hash tag)', () => {
@@ -38,5 +39,28 @@ describe('cluster-plan', () => {
 
   it('refuses a cluster with uncovered slots, naming the slot', () => {
     expect(() => planSlots([{ tag: 'x', slot: 9000, weight: 1 }], [{ name: 'm', ranges: [[0, 100]] }])).toThrow(/slot 9000 is served by no master/);
+  });
+});
+
+describe('automod cluster-plan (the built CLI)', () => {
+  it('plans a cluster about to be created: ADDSLOTSRANGE per master, every partition placed', async () => {
+    const result = await runCli(['cluster-plan', '--masters', '3', '--json'], { AUTOMOD_PREFIX: 'automod', AUTOMOD_PARTITIONS: '12' });
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as { tags: { tag: string; to: string }[]; load: { planned: number }[]; moves: unknown[] };
+    expect(plan.tags).toHaveLength(13);
+    // The global tag weighs a quarter of the partitions: 15 in all, 5 a master.
+    expect(plan.load.map((l) => l.planned)).toEqual([5, 5, 5]);
+    expect(plan.moves.length).toBeGreaterThan(0);
+    const text = await runCli(['cluster-plan', '--masters', '3'], { AUTOMOD_PREFIX: 'automod', AUTOMOD_PARTITIONS: '12' });
+    expect(text.stdout).toMatch(/master-1: CLUSTER ADDSLOTSRANGE 0 /);
+  });
+
+  it('names a bad option value and asks for a cluster when none is given', async () => {
+    const bad = await runCli(['cluster-plan', '--masters', '3', '--global-weight', 'x'], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--global-weight must be a number, got "x"');
+    const none = await runCli(['cluster-plan'], {});
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('REDIS_CLUSTER_NODES');
   });
 });
