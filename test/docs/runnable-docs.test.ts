@@ -209,14 +209,14 @@ describe('runnable blocks in the docs', () => {
     await mkdir(bin);
     await writeFile(join(bin, 'automod'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
     await chmod(join(bin, 'automod'), 0o755);
+    if (harness.automod.url === undefined) throw new Error('the worker serves no HTTP API');
     const worker = new URL(harness.automod.url).host;
     const simulator = new URL(harness.config.videosdk.apiBase).host;
     substitute = (command) => command.replaceAll(/(localhost|127\.0\.0\.1):8080/g, worker).replaceAll('127.0.0.1:9090', simulator);
     env = {
       PATH: `${bin}:${process.env.PATH ?? ''}`,
       HOME: cwd,
-      // The examples were recorded as this user: `requestedBy` reads operator:cli.
-      USER: 'cli',
+      // No USER, as the examples were recorded: `requestedBy` reads operator:cli.
       REDIS_URL,
       AUTOMOD_PREFIX: harness.config.prefix,
       AUTOMOD_RULES: 'rules',
