@@ -201,6 +201,10 @@ const blocks = (await Promise.all(FILES.map(extractBlocks))).flat();
 
 describe('runnable blocks in the docs', () => {
   beforeAll(async () => {
+    for (const tool of ['bash', 'curl', 'jq']) {
+      const found = await new Promise<boolean>((resolve) => spawn('sh', ['-c', `command -v ${tool}`]).on('close', (code) => resolve(code === 0)));
+      if (!found) throw new Error(`the runnable docs blocks need ${tool} on the PATH`);
+    }
     const token = randomBytes(16).toString('hex');
     harness = await startHarness('docs', { AUTOMOD_API_TOKEN: token, AUTOMOD_API_RATE_PER_SEC: '100' });
     cwd = await mkdtemp(join(tmpdir(), 'automod-docs-'));
