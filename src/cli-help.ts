@@ -7,7 +7,7 @@ const VIDEOSDK = ['VIDEOSDK_API_BASE', 'VIDEOSDK_API_VERSION', 'VIDEOSDK_TOKEN o
 const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
   start: {
     examples: ['automod start', 'automod start --only events', 'AUTOMOD_HTTP_PORT=8081 automod start --only removals'],
-    env: ['every variable of the configuration table (README, Configuration)'],
+    env: ['every variable of the configuration table (docs/reference.md, Configuration)'],
   },
   demo: { examples: ['automod demo'], env: ['REDIS_URL (a private redis-server is started when nothing answers there)'] },
   'rules check': { examples: ['automod rules check', 'automod rules check ./rules.new --json'], env: ['AUTOMOD_RULES'] },

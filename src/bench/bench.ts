@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: the product against raw BullMQ on the same machine and Redis, in one run so the
- * ratios hold on a noisy machine. See the README's "Performance" section for what each line means.
+ * ratios hold on a noisy machine. See docs/performance.md for what each line means.
  *
  *   node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]
  *

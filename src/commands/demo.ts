@@ -118,7 +118,7 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
     const applied = simulator.calls().filter((c) => c.operation === 'remove' && c.applied);
     const distinct = new Set(applied.map((c) => c.participantId)).size;
     say(`VideoSDK remove-participant calls that took effect: ${applied.length}, for ${distinct} participant(s).`);
-    say('\nTry it yourself: `automod simulator --port 9090` in one terminal, then `automod start` with VIDEOSDK_API_BASE=http://127.0.0.1:9090 (see README).');
+    say('\nTry it yourself: `automod simulator --port 9090` in one terminal, then `automod start` with VIDEOSDK_API_BASE=http://127.0.0.1:9090 (see docs/simulator.md).');
     return removals.length > 0 ? 0 : 1;
   } finally {
     await automod.close();
