@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config, Env } from '../config.js';
-import { createQueues } from '../queues.js';
+import { createQueues } from '../events/queues.js';
 import { createKeys } from '../store/keys.js';
 import { createListStore } from '../store/lists.js';
 import { pendingJobs, waitForDrain } from './drain.js';

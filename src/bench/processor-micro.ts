@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { createServices } from '../automod.js';
+import { createServices } from '../app/automod.js';
 import type { Config } from '../config.js';
 import type { MeetingEvent } from '../events/event-schema.js';
 import { createEventProcessor } from '../events/event-processor.js';
 import type { Logger } from '../logger.js';
-import { createRulesRuntime } from '../rules-runtime.js';
+import { createRulesRuntime } from '../rules/rules-runtime.js';
 import { round, wallClockMs } from './stats.js';
 
 export interface ProcessorMicroResult {

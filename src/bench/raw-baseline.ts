@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
 import type { Config, Env } from '../config.js';
 import type { MeetingEvent } from '../events/event-schema.js';
-import { retention } from '../queues.js';
+import { retention } from '../queue-policy.js';
 import type { RedisClient } from '../store/redis.js';
 import type { Redis } from 'ioredis';
 import { cpuMeter } from './cpu-meter.js';

@@ -12,7 +12,7 @@
  */
 import { Queue, Worker, type Job } from 'bullmq';
 import { parseConfig } from '../config.js';
-import { retention } from '../queues.js';
+import { retention } from '../queue-policy.js';
 import { createRedis, type RedisClient } from '../store/redis.js';
 import { wallClockMs } from './stats.js';
 

@@ -1,4 +1,4 @@
-import { table } from '../commands/format.js';
+import { table } from '../cli/format.js';
 import type { EvalMicroResult } from './eval-micro.js';
 import type { ListChangesResult } from './list-changes.js';
 import type { ProcessorMicroResult } from './processor-micro.js';

@@ -4,14 +4,14 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { counterPlanFor, strikeRetentionSeconds, type RuleHit, type RuleSet } from '../moderation/types.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
-import type { RulesRuntime } from '../rules-runtime.js';
+import type { RulesRuntime } from '../rules/rules-runtime.js';
 import type { AuditStore } from '../store/audit.js';
 import type { CounterStore } from '../store/counters.js';
 import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
-import { BATCH_JOB, DEFAULT_BATCH_MAX } from '../producer.js';
+import { BATCH_JOB, DEFAULT_BATCH_MAX } from './producer.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from './event-schema.js';
 
 /** What processing one event led to (the events job's return value). */

@@ -22,12 +22,12 @@ import { createSignatureVerifier, mapWebhook, webhookEventId } from '../events/w
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { parseTime } from '../parse-time.js';
-import type { Queues } from '../queues.js';
+import type { Queues } from '../events/queues.js';
 import { describeJob, JOB_STATES, listJobs } from '../removals/job-view.js';
 import { parseRemovalsBody, requestRemovals } from '../removals/bulk.js';
 import { replayRemovals, replayFilterSchema } from '../removals/replay.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
-import type { RulesRuntime } from '../rules-runtime.js';
+import type { RulesRuntime } from '../rules/rules-runtime.js';
 import type { AuditStore } from '../store/audit.js';
 import type { DeadLetters } from '../store/dead-letter.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';

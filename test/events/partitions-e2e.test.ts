@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAutomod } from '../../src/automod.js';
+import { startAutomod } from '../../src/app/automod.js';
 import { createLogger } from '../../src/logger.js';
 import { partitionOf } from '../../src/partitions.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';

@@ -5,7 +5,7 @@ import { createStaticListSource } from '../../src/moderation/list-source.js';
 import { formatRuleTest, runRuleTest, type RuleTestReport } from '../../src/moderation/rule-test.js';
 import { loadRules } from '../../src/moderation/rules-loader.js';
 import type { RuleSet } from '../../src/moderation/types.js';
-import { readRulesFolder } from '../../src/rules-source.js';
+import { readRulesFolder } from '../../src/rules/rules-source.js';
 
 const FIXTURES = 'test/fixtures/rules';
 

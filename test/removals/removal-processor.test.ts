@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startAutomod } from '../../src/automod.js';
+import { startAutomod } from '../../src/app/automod.js';
 import { createLogger } from '../../src/logger.js';
 import type { RemovalJobData } from '../../src/removals/removal-job.js';
 import type { SimCall } from '../../src/simulator/simulator.js';

@@ -3,9 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BacktestReport } from '../../src/moderation/backtest.js';
-import { runRulesBacktest } from '../../src/rules-commands.js';
-import { loadRulesFolder } from '../../src/rules-source.js';
-import { backtestFromLog } from '../../src/rules-backtest.js';
+import { runRulesBacktest } from '../../src/cli/commands/rules.js';
+import { loadRulesFolder } from '../../src/rules/rules-source.js';
+import { backtestFromLog } from '../../src/rules/rules-backtest.js';
 import { sessionId, startHarness, type Harness } from '../helpers/harness.js';
 import { capture, fired, removeDir, send, tempRules } from './helpers.js';
 

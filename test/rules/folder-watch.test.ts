@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { createRulesRuntime, type RulesRuntime } from '../../src/rules-runtime.js';
+import { createRulesRuntime, type RulesRuntime } from '../../src/rules/rules-runtime.js';
 import { waitFor } from '../helpers/harness.js';
 
 // The watcher against the ways rules folders are really deployed: swapped whole by rename, and a

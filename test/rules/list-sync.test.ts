@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
-import { createRulesRuntime, type RulesRuntime } from '../../src/rules-runtime.js';
+import { createRulesRuntime, type RulesRuntime } from '../../src/rules/rules-runtime.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createListStore, type ListStore } from '../../src/store/lists.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';

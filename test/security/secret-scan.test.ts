@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startAutomod, type RunningAutomod } from '../../src/automod.js';
+import { startAutomod, type RunningAutomod } from '../../src/app/automod.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
