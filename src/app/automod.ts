@@ -1,169 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { hasVideoSdkCredential, type Config } from '../config.js';
-import { CredentialMissingError, RulesError, UsageError } from '../errors.js';
+import { RulesError } from '../errors.js';
 import { createEventProcessor } from '../events/event-processor.js';
-import { createIngest } from '../events/ingest.js';
-import { createEventProducer, EVENTS_QUEUE, openEventsQueue } from '../events/producer.js';
-import { concurrencyPerPartition } from '../partitions.js';
-import { failedRetentionSeconds } from '../queue-policy.js';
-import { mirrorListsVersion } from '../store/lists.js';
+import { createEventsWorkers } from '../events/events-worker.js';
+import { EVENTS_QUEUE } from '../events/producer.js';
 import type { Logger } from '../logger.js';
-import { createMetrics, type Metrics } from '../metrics.js';
-import { createQueues, type Queues } from '../events/queues.js';
-import { BACKOFF_TYPE, removalLimiter, REMOVALS_QUEUE } from '../removals/removal-queue.js';
-import { computeBackoff } from '../removals/backoff.js';
-import type { RemovalJobData } from '../removals/removal-job.js';
 import { createRemovalProcessor } from '../removals/removal-processor.js';
-import { createRemovalRequester } from '../removals/removal-requester.js';
+import { createRemovalWorker } from '../removals/removal-worker.js';
 import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js';
 import { loadRulesFolder } from '../rules/rules-source.js';
-import { createAuditStore } from '../store/audit.js';
-import { createCounterStore } from '../store/counters.js';
-import { createDeadLetters } from '../store/dead-letter.js';
-import { createEventLog } from '../store/event-log.js';
-import { createJobOutcomeStore } from '../store/job-outcomes.js';
-import { createKeys } from '../store/keys.js';
-import { createListStore } from '../store/lists.js';
-import { createPauseState } from '../store/pause-state.js';
+import { mirrorListsVersion } from '../store/lists.js';
 import { closeRedis, createRedis, logConnectionErrors, waitForRedis, type RedisClient } from '../store/redis.js';
-import { createRemovalClaims } from '../store/removal-claims.js';
-import { createSessionStore } from '../store/session-store.js';
-import { createPresence } from '../store/presence.js';
-import { createVideoSdkClient } from '../videosdk/client.js';
-import { createTokenProvider, type TokenProvider } from '../videosdk/token.js';
+import { createServices, recordPartitions, withDeadline, type Services } from './services.js';
 
 /**
  * How often a removal job may stall (its worker died or lost its lock) before BullMQ fails it. A
  * removal is safe to run again (claim, fence, check first), so one dead worker must not fail it.
  */
 export const REMOVAL_MAX_STALLED = 3;
-
-export interface ServicesOptions {
-  metrics?: Metrics;
-  /**
-   * How long a command waits through a lost Redis connection before it fails, counted in
-   * reconnection attempts (default 2: one-shot commands fail fast). Worker processes wait longer,
-   * so a Redis restart delays their jobs instead of failing them.
-   */
-  redisRetriesPerRequest?: number;
-  /** Fails a command Redis has not answered within this many ms (the HTTP request path). */
-  redisCommandTimeoutMs?: number;
-  /** Connection errors are not logged while this answers true (a worker waiting for Redis). */
-  quietConnectionErrors?: () => boolean;
-}
-
-/** Everything a process shares: connections, stores, queues. Built without starting any work. */
-export function createServices(config: Config, logger: Logger, options: ServicesOptions = {}) {
-  // The queues get a connection of their own: BullMQ defines its ~50 scripts on the connection it
-  // is given, and ioredis copies every defined script into each pipeline built on that connection,
-  // which made every store pipeline (the events hot path builds one per batch) costly.
-  const connect = { retriesPerRequest: options.redisRetriesPerRequest, commandTimeoutMs: options.redisCommandTimeoutMs };
-  const redis = createRedis(config.redis, { name: 'automod', ...connect });
-  const queueConnection = createRedis(config.redis, { name: 'automod-queues', ...connect });
-  const keys = createKeys(config.keyPrefix, config.partitions);
-  const retentionSeconds = failedRetentionSeconds(config.jobsKeepHours);
-  const queues = createQueues(config, queueConnection);
-  const quiet = { quiet: options.quietConnectionErrors };
-  logConnectionErrors(redis, 'automod', logger, quiet);
-  logConnectionErrors(queues.events, 'events queue', logger, quiet);
-  logConnectionErrors(queues.removals, 'removals queue', logger, quiet);
-  /**
-   * Whether both connections are up (no round trip): checked before any wait on them. A new
-   * connection counts as up until it fails, so a request made while it connects waits for it.
-   */
-  const redisUp = [redis, queueConnection].map(connectionUp);
-  const redisReady = () => redisUp.every((up) => up());
-  const pause = createPauseState({ redis, keys });
-  const metrics =
-    options.metrics ??
-    createMetrics({
-      redisReady,
-      // With partitions, each events queue is its own series (`events:p3`).
-      queues: () => [
-        ...queues.eventPartitions.map((queue, k) => ({ name: config.partitions === 1 ? EVENTS_QUEUE : `${EVENTS_QUEUE}:p${k}`, queue })),
-        { name: REMOVALS_QUEUE, queue: queues.removals },
-      ],
-      removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
-    });
-  const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
-  const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
-  const sessions = createSessionStore({ redis, keys, retentionSeconds });
-  const audit = createAuditStore({ redis, keys, maxRecords: config.auditMaxRecords });
-  const lists = createListStore({ redis, keys });
-  const deadLetters = createDeadLetters({ redis, keys, max: 10_000 });
-  const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
-  const counters = createCounterStore({ redis, keys });
-  const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
-  const producer = createEventProducer({
-    redis,
-    keys,
-    queues: queues.eventPartitions,
-    batchMax: config.eventBatchMax,
-    lingerMs: config.ingestLingerMs,
-    dedupSeconds: config.dedupSeconds,
-  });
-  const ingest = createIngest({ producer, metrics });
-  const presence = createPresence({ redis, keys, ttlSeconds: config.dedupSeconds });
-  // Without a credential the process still starts (an events-only worker, a read-only command);
-  // the first removal then meets the missing credential and pauses removals like a refused one.
-  const tokens: TokenProvider = hasVideoSdkCredential(config)
-    ? createTokenProvider(config.videosdk)
-    : {
-        get: () => Promise.reject(new CredentialMissingError('no VideoSDK credential: set VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET')),
-        describe: () => 'no credential configured',
-      };
-  const client = createVideoSdkClient({
-    apiBase: config.videosdk.apiBase,
-    apiVersion: config.videosdk.apiVersion,
-    timeoutMs: config.videosdk.timeoutMs,
-    tokens,
-    redact: [config.videosdk.secret, config.videosdk.token, config.http.apiToken, config.http.webhookToken].filter((v): v is string => v !== undefined),
-    onAttempt: (attempt) => {
-      metrics.apiAttempt(attempt);
-      // One line per API attempt (the spec's log contract); never the token or the secret.
-      logger.info({ operation: attempt.operation, status: attempt.status, latencyMs: attempt.latencyMs, requestId: attempt.requestId, error: attempt.error }, 'videosdk call');
-    },
-  });
-  return {
-    config,
-    logger,
-    redis,
-    redisReady,
-    keys,
-    queues,
-    metrics,
-    claims,
-    outcomes,
-    sessions,
-    audit,
-    pause,
-    lists,
-    deadLetters,
-    eventLog,
-    counters,
-    requester,
-    ingest,
-    presence,
-    client,
-    async close() {
-      client.close();
-      // With Redis down, drop the connections first: BullMQ's close would otherwise wait on them.
-      if (!redisReady()) {
-        queueConnection.disconnect();
-        redis.disconnect();
-      }
-      await withDeadline(producer.drain(), 2000);
-      await withDeadline(queues.close(), 2000);
-      await closeRedis(queueConnection);
-      await closeRedis(redis);
-    },
-  };
-}
-
-export type Services = ReturnType<typeof createServices>;
 
 /** Reconnection attempts a worker process's commands wait through (about a minute with the 2 s cap). */
 const WORKER_REDIS_RETRIES = 30;
@@ -231,9 +88,40 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     // Removals would pause at the first one: say so before any is attempted.
     ...(runRemovals && !hasVideoSdkCredential(config) ? [NO_CREDENTIAL_REASON] : []),
   ];
-  const closeFront = async () => {
+
+  let started = false;
+  /**
+   * The one way down, for a started process and for a start that failed half-way: stop intake,
+   * let in-flight jobs finish within the bound (a failed start does not wait), then close the
+   * connections the workers and the services hold.
+   */
+  const shutdown = async (): Promise<void> => {
+    process.off('SIGHUP', onHangup);
+    clearInterval(heartbeat);
+    rules?.close();
+    // Leaves the workers list at once; with Redis down the entry just goes stale instead.
+    if (started && services.redisReady()) {
+      await Promise.race([services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
     await http?.close().catch(() => undefined);
+    if (started) {
+      const drained = Promise.all(workers.map((w) => w.close()));
+      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
+      if ((await Promise.race([drained.then(() => 'drained' as const), timer])) === 'timeout') {
+        logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight jobs did not finish in time; leaving them for another worker');
+        // BullMQ's forced close still waits on its connections: bounded, in case Redis is down.
+        await withDeadline(Promise.all(workers.map((w) => w.close(true).catch(() => undefined))), 2000);
+      }
+      // Unlogged events are lost past the bound rather than holding the exit while Redis is down.
+      await withDeadline(eventProcessor?.flush(), config.shutdownTimeoutMs);
+    } else {
+      await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    }
+    if (subscriber) await closeRedis(subscriber);
+    await Promise.all(workerConnections.map((c) => closeRedis(c)));
+    await services.close().catch(() => undefined);
     await front.close().catch(() => undefined);
+    if (started) logger.info('automod stopped');
   };
 
   try {
@@ -314,23 +202,9 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       return connection;
     };
     if (runEvents && rules) {
-      const processor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds, batchMax: config.eventBatchMax });
-      eventProcessor = processor;
-      // One worker per consumed partition, the process's concurrency shared out between them.
+      eventProcessor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds, batchMax: config.eventBatchMax });
       const consumed = options.partitions ?? queues.eventPartitions.map((_, k) => k);
-      const concurrency = concurrencyPerPartition(config.eventConcurrency, consumed.length);
-      for (const k of consumed) {
-        workers.push(
-          new Worker(EVENTS_QUEUE, (job: Job) => processor.process(job), {
-            connection: blocking(),
-            prefix: queues.eventPartitions[k]!.opts.prefix!,
-            concurrency,
-            lockDuration: config.lockDurationMs,
-            stalledInterval: config.stalledIntervalMs,
-            autorun: false,
-          }),
-        );
-      }
+      workers.push(...createEventsWorkers({ processor: eventProcessor, eventPartitions: queues.eventPartitions, consumed, config, connection: blocking }));
     }
     if (runRemovals) {
       const processor = createRemovalProcessor({
@@ -340,44 +214,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         timeoutMs: config.videosdk.timeoutMs,
         retryAfterMaxMs: config.retryAfterMaxMs,
       });
-      const removalWorker = new Worker<RemovalJobData>(
-        REMOVALS_QUEUE,
-        // Three parameters: BullMQ then hands over an abort signal, used below when a lock is lost.
-        (job, token, signal) => processor.process(job, token, signal),
-        {
-          connection: blocking(),
-          prefix: config.keyPrefix,
-          concurrency: config.removalConcurrency,
-          lockDuration: config.lockDurationMs,
-          stalledInterval: config.stalledIntervalMs,
-          maxStalledCount: REMOVAL_MAX_STALLED,
-          // The limiter is shared by every worker through Redis; it is also what Retry-After sets.
-          limiter: removalLimiter(config.apiRatePerSec),
-          settings: {
-            backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
-              type === BACKOFF_TYPE
-                ? computeBackoff(attemptsMade, {
-                    baseMs: config.backoffMs,
-                    maxMs: config.backoffMaxMs,
-                    retryAfterMs: Math.min((err as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 0, config.retryAfterMaxMs),
-                  })
-                : config.backoffMs,
-          },
-          autorun: false,
-        },
-      );
-      // A job whose lock could not be renewed may already run elsewhere: tell the run here, which
-      // then stops before sending (the fence and the check-first step cover the rest).
-      removalWorker.on('lockRenewalFailed', (jobIds: string[]) => {
-        for (const id of jobIds) removalWorker.cancelJob(id, 'lock lost');
-      });
-      removalWorker.on('failed', (job, err) => {
-        if (!job) return;
-        void (async () => {
-          if ((await job.getState()) === 'failed') await processor.settleFailed(job, err);
-        })().catch((cause: unknown) => logger.error({ err: cause, jobId: job.id }, 'could not record the outcome of a failed removal'));
-      });
-      workers.push(removalWorker);
+      workers.push(createRemovalWorker({ processor, config, connection: blocking(), logger }));
     }
     for (const worker of workers) {
       logConnectionErrors(worker, `${worker.name} worker`, logger, { msg: 'worker error' });
@@ -407,89 +244,13 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       'automod started',
     );
 
+    started = true;
     let closing: Promise<void> | undefined;
-    const close = () =>
-      (closing ??= (async () => {
-        process.off('SIGHUP', onHangup);
-        clearInterval(heartbeat);
-        rules?.close();
-        // Leaves the workers list at once; with Redis down the entry just goes stale instead.
-        if (services.redisReady()) {
-          await Promise.race([services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
-        }
-        // Stop intake first, then let in-flight jobs finish within the bound; what is left stays queued.
-        await http?.close().catch(() => undefined);
-        const drained = Promise.all(workers.map((w) => w.close()));
-        const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
-        if ((await Promise.race([drained.then(() => 'drained' as const), timer])) === 'timeout') {
-          logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight jobs did not finish in time; leaving them for another worker');
-          // BullMQ's forced close still waits on its connections: bounded, in case Redis is down.
-          await withDeadline(Promise.all(workers.map((w) => w.close(true).catch(() => undefined))), 2000);
-        }
-        // Unlogged events are lost past the bound rather than holding the exit while Redis is down.
-        await withDeadline(eventProcessor?.flush(), config.shutdownTimeoutMs);
-        if (subscriber) await closeRedis(subscriber);
-        await Promise.all(workerConnections.map((c) => closeRedis(c)));
-        await services.close();
-        await front.close().catch(() => undefined);
-        logger.info('automod stopped');
-      })());
+    const close = () => (closing ??= shutdown());
     return { services, rules, http, url, workers, close };
   } catch (err) {
-    process.off('SIGHUP', onHangup);
-    clearInterval(heartbeat);
-    rules?.close();
-    await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
-    await closeFront();
-    await subscriber?.quit().catch(() => undefined);
-    for (const c of workerConnections) c.disconnect();
-    await services.close().catch(() => undefined);
+    await shutdown();
     throw err;
   }
 }
 
-/**
- * Records the deployment's `AUTOMOD_PARTITIONS` at the first start, and refuses a process with
- * another value: its producers and consumers would route sessions to other queues and tags than
- * the running ones (counters split, dedup markers missed). `--repartition` records the new value,
- * but only when the recorded partitions' events queues hold no job (waiting, active, delayed...).
- */
-export async function recordPartitions(services: Services, repartition: boolean): Promise<void> {
-  const { redis, keys, config, logger } = services;
-  const n = config.partitions;
-  await redis.set(keys.recordedPartitions(), String(n), 'NX');
-  const recorded = Number((await redis.get(keys.recordedPartitions())) ?? n);
-  if (recorded === n) return;
-  if (!repartition) {
-    throw new UsageError(
-      `this deployment runs with AUTOMOD_PARTITIONS=${recorded} (recorded in Redis) but this process has ${n}: set AUTOMOD_PARTITIONS=${recorded}, or stop the producers, let the events queues drain and start once with --repartition`,
-    );
-  }
-  const old = Array.from({ length: recorded }, (_, k) => openEventsQueue(services.queues.events.opts.connection as RedisClient, config.prefix, k, recorded));
-  try {
-    const counts = await Promise.all(old.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
-    const left = counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
-    if (left > 0) {
-      throw new UsageError(`--repartition refused: the events queues of the ${recorded} recorded partitions still hold ${left} jobs; stop the producers and wait until they are drained`);
-    }
-  } finally {
-    await Promise.all(old.map((q) => q.close().catch(() => undefined)));
-  }
-  await redis.set(keys.recordedPartitions(), String(n));
-  logger.warn({ from: recorded, to: n }, 'repartitioned: sliding windows, strikes and event dedup markers start afresh under the new partitions');
-}
-
-/** Waits for `promise` (errors ignored) at most `ms`. */
-async function withDeadline(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.resolve(promise).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
-
-/** Tracks whether a connection is usable: down from a failure or close until it is ready again. */
-function connectionUp(connection: RedisClient): () => boolean {
-  let up = true;
-  connection.on('ready', () => (up = true));
-  for (const event of ['error', 'close', 'end']) connection.on(event, () => (up = false));
-  return () => up;
-}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { createServices } from '../app/automod.js';
+import { createServices } from '../app/services.js';
 import type { Config } from '../config.js';
 import type { MeetingEvent } from '../events/event-schema.js';
 import { createEventProcessor } from '../events/event-processor.js';

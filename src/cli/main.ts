@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { createServices, startAutomod, type Services } from '../app/automod.js';
+import { startAutomod } from '../app/automod.js';
+import { createServices, type Services } from '../app/services.js';
 import { parsePartitionList } from '../partitions.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { addHelpDetails } from './help.js';

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createProducer, InvalidEventError, partitionOf, QueueAddError, type Producer } from 'meeting-automod';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createServices } from '../../src/app/automod.js';
+import { createServices } from '../../src/app/services.js';
 import { createIngest } from '../../src/events/ingest.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';

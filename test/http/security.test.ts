@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, startAutomod, type Services } from '../../src/app/automod.js';
+import { startAutomod } from '../../src/app/automod.js';
+import { createServices, type Services } from '../../src/app/services.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { AuditStore } from '../../src/store/audit.js';

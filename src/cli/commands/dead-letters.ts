@@ -1,4 +1,4 @@
-import type { Services } from '../../app/automod.js';
+import type { Services } from '../../app/services.js';
 import { replayDeadLetter, viewDeadLetter } from '../../events/dead-letter-replay.js';
 import { InvalidEventError, UsageError } from '../../errors.js';
 import { printJson, readInput, table, type CommandIo } from '../format.js';

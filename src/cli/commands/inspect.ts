@@ -1,4 +1,4 @@
-import type { Services } from '../../app/automod.js';
+import type { Services } from '../../app/services.js';
 import { UsageError } from '../../errors.js';
 import { parseTime } from '../../parse-time.js';
 import { describeJobWithAttempts, listJobs, type JobState } from '../../removals/job-view.js';

@@ -1,4 +1,4 @@
-import type { Services } from '../../app/automod.js';
+import type { Services } from '../../app/services.js';
 import type { PauseInfo } from '../../store/pause-state.js';
 import { printJson, type CommandIo } from '../format.js';
 

@@ -1,7 +1,7 @@
 import { QueueEvents } from 'bullmq';
 import { Presets, SingleBar, type Options, type Params } from 'cli-progress';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { Services } from '../../app/automod.js';
+import type { Services } from '../../app/services.js';
 import { UsageError } from '../../errors.js';
 import { REMOVALS_QUEUE } from '../../removals/removal-queue.js';
 import { removalItemSchema, requestRemovals, type BulkJob, type RemovalItem, type RemovalsBody } from '../../removals/bulk.js';

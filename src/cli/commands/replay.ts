@@ -1,5 +1,5 @@
 import { QueueEvents } from 'bullmq';
-import type { Services } from '../../app/automod.js';
+import type { Services } from '../../app/services.js';
 import { REMOVALS_QUEUE } from '../../removals/removal-queue.js';
 import { replayRemovals, type ReplayFilter } from '../../removals/replay.js';
 import { findWorkers, NO_WORKER_EXIT, noWorkerMessage } from '../../removals/worker-presence.js';

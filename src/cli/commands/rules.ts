@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { Services } from '../../app/automod.js';
+import type { Services } from '../../app/services.js';
 import { printJson, readInput, table, type CommandIo } from '../format.js';
 import { RulesError, UsageError, type Problem } from '../../errors.js';
 import { createStaticListSource } from '../../moderation/list-source.js';

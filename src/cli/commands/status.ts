@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { WORKER_HEARTBEAT_MS, type Services } from '../../app/automod.js';
+import { WORKER_HEARTBEAT_MS } from '../../app/automod.js';
+import type { Services } from '../../app/services.js';
 import { hasVideoSdkCredential, type Config } from '../../config.js';
 import { VideoSdkApiError } from '../../errors.js';
 import type { RulesStatus } from '../../rules/rules-runtime.js';
