@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidEventError, type Problem } from '../errors.js';
+import { InvalidEventError, issueProblems, type Problem } from '../errors.js';
 
 /** A meeting event as the worker handles it (the public event contract, with defaults filled in). */
 export interface MeetingEvent {
@@ -97,7 +97,7 @@ export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent
     problems.push({ path: '$.participantId', message: `is required for "${given.type}" events` });
   }
   if (!result.success) {
-    const shapeProblems = result.error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message }));
+    const shapeProblems = issueProblems(result.error.issues);
     throw new InvalidEventError([...shapeProblems, ...problems]);
   }
   const raw = result.data;
@@ -206,9 +206,6 @@ export function parseEvents(input: unknown, now: Date = new Date()): MeetingEven
   return events;
 }
 
-function jsonPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : `${acc}.${String(part)}`), '$');
-}
 
 /** Rejects nesting deeper than `maxDepth` without recursing on hostile input. */
 function checkShape(root: object, maxDepth: number): Problem | undefined {

@@ -13,6 +13,7 @@ import {
   WebhookSignatureError,
   type Problem,
   QueueAddError,
+  issueProblems,
 } from '../errors.js';
 import { replayDeadLetter, viewDeadLetter } from '../events/dead-letter-replay.js';
 import { parseEvent, parseEvents } from '../events/event-schema.js';
@@ -290,7 +291,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   app.get('/v1/jobs', async (request) => {
     const parsed = jobsQuerySchema.safeParse(request.query);
-    if (!parsed.success) throw new UsageError(`invalid jobs query: ${zodProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    if (!parsed.success) throw new UsageError(`invalid jobs query: ${issueProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
     return listJobs(deps.queues.removals, deps.outcomes, { state: parsed.data.state, sessionId: parsed.data.sessionId, limit: parsed.data.limit ?? 100 });
   });
 
@@ -303,13 +304,13 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   app.post('/v1/replay', async (request) => {
     const parsed = replayFilterSchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw new InvalidRemovalError(zodProblems(parsed.error.issues));
+    if (!parsed.success) throw new InvalidRemovalError(issueProblems(parsed.error.issues));
     return replayRemovals(parsed.data, { queue: deps.queues.removals, claims: deps.claims, outcomes: deps.outcomes, audit: deps.audit, requestedBy: 'api', now });
   });
 
   app.get('/v1/dead-letters', async (request) => {
     const parsed = deadLettersQuerySchema.safeParse(request.query);
-    if (!parsed.success) throw new UsageError(`invalid dead-letters query: ${zodProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    if (!parsed.success) throw new UsageError(`invalid dead-letters query: ${issueProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
     return { deadLetters: (await deps.deadLetters.list(parsed.data.limit ?? 100)).map(viewDeadLetter) };
   });
 
@@ -328,7 +329,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
 
   app.get('/v1/audit', async (request) => {
     const parsed = auditQuerySchema.safeParse(request.query);
-    if (!parsed.success) throw new UsageError(`invalid audit query: ${zodProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+    if (!parsed.success) throw new UsageError(`invalid audit query: ${issueProblems(parsed.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
     const { since, until, ...rest } = parsed.data;
     const records = await deps.audit.query({
       ...rest,
@@ -401,12 +402,6 @@ function errorResponse(
   return { status: 500, body: { error: 'internal error; see the worker log' } };
 }
 
-function zodProblems(issues: readonly { path: readonly PropertyKey[]; message: string }[]): Problem[] {
-  return issues.map((issue) => ({
-    path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
-    message: issue.message,
-  }));
-}
 
 function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB` : `${Math.round(bytes / 1024)} KB`;

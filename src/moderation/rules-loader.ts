@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Problem } from '../errors.js';
+import { problemPath, type Problem } from '../errors.js';
 import { jsonErrorPosition } from './json-error-position.js';
+import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { parseListFile } from './list-source.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
 import type { CompiledRule, CounterPlan, CounterSpec, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
@@ -42,7 +43,6 @@ const PROTOTYPE_SEGMENT = /(?:^|[.'"[])(?:__proto__|constructor|prototype)(?:$|[
 export const MAX_WINDOW_SECONDS = 86_400;
 
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
-const LIST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ACTIONS = ['remove-participant', 'flag'] as const;
 const MODES = ['enforce', 'shadow', 'off'] as const;
 
@@ -154,8 +154,8 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
   const fileLists = new Map<string, readonly string[]>();
   for (const list of [...lists].sort((a, b) => compare(a.name, b.name))) {
     const where = `lists/${list.name}.txt`;
-    if (!LIST_NAME.test(list.name)) {
-      problems.push({ path: where, message: 'list name must be letters, digits, "-", "_" or "."' });
+    if (!isListName(list.name)) {
+      problems.push({ path: where, message: `list name must be ${LIST_NAME_RULE}` });
     } else if (fileLists.has(list.name)) {
       problems.push({ path: where, message: `list "${list.name}" is defined twice` });
     } else {
@@ -197,7 +197,7 @@ function compileRule(
   const walk: Walk = { report, usage };
   const result = ruleSchema.safeParse(input);
   if (!result.success) {
-    for (const issue of result.error.issues) report(jsonPath(issue.path), issue.message);
+    for (const issue of result.error.issues) report(problemPath(issue.path), issue.message);
   }
   // Conditions are walked even when the shape is wrong elsewhere, so one run lists every problem.
   const conditions = (input as Record<string, unknown>).conditions;
@@ -378,7 +378,7 @@ function checkValue(operator: string, value: unknown, at: string, walk: Walk): v
 }
 
 function checkListName(name: string, at: string, walk: Walk): void {
-  if (!LIST_NAME.test(name)) walk.report(at, `list name "${name}" must be letters, digits, "-", "_" or "."`);
+  if (!isListName(name)) walk.report(at, `list name "${name}" must be ${LIST_NAME_RULE}`);
   else walk.usage.lists.add(name);
 }
 
@@ -399,7 +399,7 @@ function checkFact(fact: unknown, params: unknown, path: unknown, at: string, wa
   if (fact === 'event') return;
   if (path !== undefined) walk.report(`${at}.path`, `"${fact}" is a number: remove "path"`);
   const reportIssues = (issues: readonly { path: readonly PropertyKey[]; message: string }[]): void => {
-    for (const issue of issues) walk.report(`${at}.params${jsonPath(issue.path).slice(1)}`, issue.message);
+    for (const issue of issues) walk.report(`${at}.params${problemPath(issue.path).slice(1)}`, issue.message);
   };
   if (fact === 'eventCount') {
     const parsed = eventCountParams.safeParse(params);
@@ -506,9 +506,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function jsonPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : `${acc}.${String(part)}`), '$');
-}
 
 function versionOf(files: readonly RuleFile[], lists: readonly ListFile[]): string {
   const hash = createHash('sha256');

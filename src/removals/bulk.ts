@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidRemovalError, NotFoundError, UsageError, VideoSdkApiError, type Problem } from '../errors.js';
+import { InvalidRemovalError, NotFoundError, problemPath, UsageError, VideoSdkApiError, type Problem } from '../errors.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { activeParticipantIds } from '../videosdk/session.js';
 import type { RemovalJobData } from './removal-job.js';
@@ -41,7 +41,7 @@ export function parseRemovalsBody(input: unknown): RemovalsBody {
   throw new InvalidRemovalError(
     parsed.error.issues.map(
       (issue): Problem => ({
-        path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
+        path: problemPath(issue.path),
         message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
       }),
     ),

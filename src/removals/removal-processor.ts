@@ -10,6 +10,7 @@ import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
+import { operationPath } from '../videosdk/api-paths.js';
 import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
 import { isParticipantActive, type VideoSdkSession } from '../videosdk/session.js';
 import { parseRemovalJob, type RemovalJobData, type RemovalOutcome } from './removal-job.js';
@@ -264,7 +265,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       outcomes.appendAttempt(jobId, { at: started, method, operation, latencyMs: now() - started, ...attempt });
     try {
       const response = await call();
-      await record({ path: apiPath(deps.apiVersion, operation, job.data.sessionId), status: response.status, ...(response.requestId ? { requestId: response.requestId } : {}) });
+      await record({ path: operationPath(deps.apiVersion, operation, job.data.sessionId), status: response.status, ...(response.requestId ? { requestId: response.requestId } : {}) });
       return response;
     } catch (err) {
       if (err instanceof VideoSdkApiError) {
@@ -350,13 +351,6 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
   }
 
   return { process, settleFailed };
-}
-
-/** The request path of an operation, as recorded with each attempt (no host, no token). */
-function apiPath(version: 'v1' | 'v2', operation: 'remove' | 'get-session', sessionId: string): string {
-  const id = encodeURIComponent(sessionId);
-  if (version === 'v2') return operation === 'remove' ? '/v2/sessions/participants/remove' : `/v2/sessions/${id}`;
-  return operation === 'remove' ? `/v1/meeting-sessions/${id}/remove-participant` : `/v1/meeting-sessions/${id}`;
 }
 
 /** The session object as VideoSDK sent it when it is one, else the normalized form. */

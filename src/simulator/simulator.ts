@@ -3,6 +3,7 @@ import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorize } from './auth.js';
 import { asRecord, errorBody, fail, ok, pageOf, readPage, statusText, type SimResult } from './http-shapes.js';
+import { VIDEOSDK_PATHS as P } from '../videosdk/api-paths.js';
 import {
   SIM_OPERATIONS,
   type SimCall,
@@ -36,26 +37,26 @@ class SimNotFound extends Error {}
 type ApiVersion = 'v1' | 'v2';
 type Participant = SimSession['participants'][number];
 
-/** Paths as the official Node server SDK (0.1.1) calls them; fastify prefers static segments over params. */
+/** The API routes the simulator answers (fastify prefers static segments over params). */
 const ROUTES: Record<string, { operation: Exclude<SimOperation, 'other'>; apiVersion: ApiVersion }> = {
-  'POST /v1/meeting-sessions/:sessionId/remove-participant': { operation: 'remove', apiVersion: 'v1' },
-  'GET /v1/meeting-sessions/:sessionId': { operation: 'get-session', apiVersion: 'v1' },
-  'POST /v2/sessions/participants/remove': { operation: 'remove', apiVersion: 'v2' },
-  'POST /v2/sessions/end': { operation: 'end-session', apiVersion: 'v2' },
-  'GET /v2/sessions': { operation: 'list-sessions', apiVersion: 'v2' },
-  'GET /v2/sessions/:sessionId': { operation: 'get-session', apiVersion: 'v2' },
-  'GET /v2/sessions/:sessionId/participants': { operation: 'get-participants', apiVersion: 'v2' },
-  'GET /v2/sessions/:sessionId/participants/active': { operation: 'get-active', apiVersion: 'v2' },
-  'GET /v2/sessions/:sessionId/participants/:participantId': { operation: 'get-participant', apiVersion: 'v2' },
-  'GET /v2/sessions/:sessionId/stats': { operation: 'session-stats', apiVersion: 'v2' },
-  'GET /v2/sessions/:sessionId/participant/:participantId/stats': { operation: 'participant-stats', apiVersion: 'v2' },
-  'POST /v2/rooms': { operation: 'create-room', apiVersion: 'v2' },
-  'GET /v2/rooms': { operation: 'list-rooms', apiVersion: 'v2' },
-  'GET /v2/rooms/validate/:roomId': { operation: 'validate-room', apiVersion: 'v2' },
-  'GET /v2/rooms/:roomId': { operation: 'get-room', apiVersion: 'v2' },
-  'POST /v2/rooms/deactivate': { operation: 'deactivate-room', apiVersion: 'v2' },
-  'POST /v2/rooms/:roomId': { operation: 'update-room', apiVersion: 'v2' },
-  'GET /v2/public/rsa-public-key': { operation: 'public-key', apiVersion: 'v2' },
+  [`POST ${P.v1RemoveParticipant}`]: { operation: 'remove', apiVersion: 'v1' },
+  [`GET ${P.v1Session}`]: { operation: 'get-session', apiVersion: 'v1' },
+  [`POST ${P.v2RemoveParticipant}`]: { operation: 'remove', apiVersion: 'v2' },
+  [`POST ${P.v2EndSession}`]: { operation: 'end-session', apiVersion: 'v2' },
+  [`GET ${P.v2Sessions}`]: { operation: 'list-sessions', apiVersion: 'v2' },
+  [`GET ${P.v2Session}`]: { operation: 'get-session', apiVersion: 'v2' },
+  [`GET ${P.v2Participants}`]: { operation: 'get-participants', apiVersion: 'v2' },
+  [`GET ${P.v2ActiveParticipants}`]: { operation: 'get-active', apiVersion: 'v2' },
+  [`GET ${P.v2Participant}`]: { operation: 'get-participant', apiVersion: 'v2' },
+  [`GET ${P.v2SessionStats}`]: { operation: 'session-stats', apiVersion: 'v2' },
+  [`GET ${P.v2ParticipantStats}`]: { operation: 'participant-stats', apiVersion: 'v2' },
+  [`POST ${P.v2Rooms}`]: { operation: 'create-room', apiVersion: 'v2' },
+  [`GET ${P.v2Rooms}`]: { operation: 'list-rooms', apiVersion: 'v2' },
+  [`GET ${P.v2ValidateRoom}`]: { operation: 'validate-room', apiVersion: 'v2' },
+  [`GET ${P.v2Room}`]: { operation: 'get-room', apiVersion: 'v2' },
+  [`POST ${P.v2DeactivateRoom}`]: { operation: 'deactivate-room', apiVersion: 'v2' },
+  [`POST ${P.v2Room}`]: { operation: 'update-room', apiVersion: 'v2' },
+  [`GET ${P.v2PublicKey}`]: { operation: 'public-key', apiVersion: 'v2' },
 };
 
 /** What the official SDK types a remove answer as ("Returns a confirmation message"). */

@@ -4,14 +4,9 @@ import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import { createTickBatcher } from './tick-batcher.js';
 import type { RedisClient } from './redis.js';
+import type { CounterSpec } from '../moderation/types.js';
 
 /** Which events an `eventCount` fact counts: one rule condition's params. */
-export interface CounterSpec {
-  type: string;
-  windowSeconds: number;
-  scope: 'participant' | 'session';
-}
-
 /** The part of an event the counters need. */
 export interface CountedEvent {
   id: string;

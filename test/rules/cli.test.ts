@@ -97,9 +97,9 @@ describe('automod rules check', () => {
     }
   });
 
-  it('exits 2 for a folder that does not exist; notes lists that are neither files nor possible live lists', async () => {
+  it('exits 2 for a folder that does not exist; notes lists that are not files', async () => {
     const dir = await tempRules({
-      'vip.json': { name: 'vip-only', conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'notInList', value: 'vips' }, { fact: 'event', path: '$.participantId', operator: 'inList', value: 'Old.List' }] }, event: { type: 'flag' } },
+      'vip.json': { name: 'vip-only', conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'notInList', value: 'vips' }] }, event: { type: 'flag' } },
     });
     try {
       const [missing, notes] = await Promise.all([automod(['rules', 'check', join(ROOT, 'no-such-rules')], NO_REDIS), automod(['rules', 'check', dir], NO_REDIS)]);
@@ -107,8 +107,20 @@ describe('automod rules check', () => {
       expect(missing.stderr).toMatch(/no-such-rules: rules folder does not exist/);
       expect(notes.code).toBe(0);
       expect(notes.stderr).toContain(`note: list "vips" is not in ${join(dir, 'lists')}/; unless it is a live list (automod lists add vips ...), it reads as empty`);
-      expect(notes.stderr).toContain('note: list "Old.List" is not in');
-      expect(notes.stderr).toContain('cannot be a live list');
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('refuses a list name a live list could not have, in a rule and as a file (one list-name rule for both)', async () => {
+    const dir = await tempRules({
+      'vip.json': { name: 'vip-only', conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'inList', value: 'Old.List' }] }, event: { type: 'flag' } },
+    }, { 'Spam.Words': 'x\n' });
+    try {
+      const run = await automod(['rules', 'check', dir], NO_REDIS);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('vip.json#vip-only $.conditions.all[0].value: list name "Old.List" must be 1-64 lower-case letters, digits, "-" or "_"');
+      expect(run.stderr).toContain('lists/Spam.Words.txt: list name must be 1-64 lower-case letters');
     } finally {
       await removeDir(dir);
     }

@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createJobOutcomeStore } from '../../src/store/job-outcomes.js';
 import { createKeys } from '../../src/store/keys.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
+import type { ApiAttemptRecord } from '../../src/store/audit.js';
+import type { ApiOperation } from '../../src/videosdk/client.js';
 
 const config = testConfig(uniquePrefix('outcomes'));
 const { redis, cleanup } = testRedis(config);
@@ -9,7 +11,7 @@ const keys = createKeys(config.keyPrefix);
 const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds: 600, maxAttempts: 3 });
 afterAll(cleanup);
 
-const attempt = (operation: string, i: number) => ({ at: i, method: operation === 'remove' ? 'POST' : 'GET', path: '/v1/x', operation, latencyMs: i });
+const attempt = (operation: ApiOperation, i: number): ApiAttemptRecord => ({ at: i, method: operation === 'remove' ? 'POST' : 'GET', path: '/v1/x', operation, latencyMs: i });
 
 const sent = async (jobId: string): Promise<boolean> => (await redis.exists(keys.jobRemoveSent(jobId))) === 1;
 

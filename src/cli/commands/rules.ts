@@ -12,7 +12,6 @@ import { backtestFromLog } from '../../rules/rules-backtest.js';
 import { formatBacktest } from '../rules-format.js';
 import { emptyPolicyReason, type ReloadReply } from '../../rules/rules-runtime.js';
 import { loadRulesFolder } from '../../rules/rules-source.js';
-import { LIST_NAME_PATTERN } from '../../store/lists.js';
 import { createRedis } from '../../store/redis.js';
 
 /**
@@ -33,11 +32,9 @@ function fileListNotes(dir: string, ruleSet: RuleSet, offline: boolean): string[
   return ruleSet.referencedLists
     .filter((l) => !ruleSet.fileLists.has(l))
     .map((l) =>
-      !LIST_NAME_PATTERN.test(l)
-        ? `note: list "${l}" is not in ${join(dir, 'lists')}/ and cannot be a live list (live list names are lower-case letters, digits, "-" and "_"): it reads as empty`
-        : offline
-          ? `note: list "${l}" is not in ${join(dir, 'lists')}/; it reads as empty here (live lists are not read offline)`
-          : `note: list "${l}" is not in ${join(dir, 'lists')}/; unless it is a live list (automod lists add ${l} ...), it reads as empty`,
+      offline
+        ? `note: list "${l}" is not in ${join(dir, 'lists')}/; it reads as empty here (live lists are not read offline)`
+        : `note: list "${l}" is not in ${join(dir, 'lists')}/; unless it is a live list (automod lists add ${l} ...), it reads as empty`,
     );
 }
 
