@@ -6,7 +6,7 @@ import { createServices, type Services } from '../app/services.js';
 import { parsePartitionList } from '../partitions.js';
 import { completionScript, SHELLS, type Shell } from './completion.js';
 import { addHelpDetails } from './help.js';
-import { printJson, table, type CommandIo } from './format.js';
+import { printJson, type CommandIo } from './format.js';
 import { parseLimit, runAudit, runJob, runJobs, runSession } from './commands/inspect.js';
 import { runDeadLetterReplay, runDeadLetters } from './commands/dead-letters.js';
 import { runPause, runResume } from './commands/pause.js';

@@ -155,6 +155,7 @@ function boundData(data: Record<string, unknown>, truncated: Set<string>): Recor
 }
 
 // Every invisible character is outside ASCII; most names and chat are ASCII, and skip the scan.
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function boundText(value: string, max: number, path: string, truncated: Set<string>): string {

@@ -239,7 +239,6 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
 
   /** GET the session; an unknown session rejects the removal (404). */
   async function fetchSession(job: Job<RemovalJobData>, data: RemovalJobData): Promise<ApiResponse> {
-    const jobId = job.id ?? 'unknown';
     try {
       return await timed(job, 'get-session', () => client.getSession(data.sessionId));
     } catch (err) {

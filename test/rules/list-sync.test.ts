@@ -13,7 +13,6 @@ import { removeDir, tempRules } from './helpers.js';
 
 const config = testConfig(uniquePrefix('list-sync'));
 const { redis, cleanup } = testRedis(config);
-const keys = createKeys(config.keyPrefix);
 const logger = createLogger({ logLevel: 'silent' });
 
 /** The store the worker reads through, counting its reads. */

@@ -145,7 +145,7 @@ function script(): object[] {
     timestamp: at(offsetMs),
     data: { role: who.role, ...data },
   });
-  const [alice, sam, bob, carol, fakeAdmin, dave, eve, mallory] = PEOPLE as [
+  const [alice, sam, bob, carol, _fakeAdmin, dave, eve, _mallory] = PEOPLE as [
     (typeof PEOPLE)[number],
     (typeof PEOPLE)[number],
     (typeof PEOPLE)[number],
