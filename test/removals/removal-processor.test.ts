@@ -361,9 +361,16 @@ describe('dedup of removal requests', () => {
     expect(first).toEqual([expect.objectContaining({ participantId: pid, outcome: 'removed' })]);
     expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.method === 'POST')).toHaveLength(1);
 
-    // Within the window another hit collapses into the finished removal...
+    // Within the window another hit collapses into the finished removal
+    // (waiting for its audit record, so the check below is on an event that was processed).
     await h.api('POST', '/v1/events', { ...base, id: `${sid}-late`, type: 'chat-message', data: { text: 'still here' } });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const late = await waitFor(async () => {
+      const records = await h.automod.services.audit.query({ sessionId: sid, kind: 'rule-hit' });
+      const hits = records.filter((r) => r.eventId === `${sid}-late`);
+      return hits.length > 0 ? hits : undefined;
+    }, 10_000, 'the late hit\'s audit record');
+    expect(late.map((r) => r.outcome)).toEqual(late.map(() => 'collapsed'));
+    expect(late.every((r) => r.jobId === jobs[0]!.id)).toBe(true);
     expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.method === 'POST')).toHaveLength(1);
 
     // ...but once they join again the window is over and they are removed again.
