@@ -52,12 +52,11 @@ const MAX_IDLE = 64;
 
 /**
  * Compiles `ruleSet` for evaluation. Rules are grouped by the event types they can match, so an
- * event only meets the rules that could fire for it. A synchronous pre-check (see `prefilter.ts`)
- * then drops the rules that certainly cannot fire and takes those that certainly fire, and
- * json-rules-engine decides the rest, each rule in an engine of its own (without the pre-check:
- * the whole group in one engine). Engines
- * are pooled because an Engine keeps run state and must never run two evaluations at once.
- * Counters and strikes are read from the precomputed `facts`: evaluation does no I/O.
+ * event only meets the rules that could fire for it. A synchronous pre-check (`prefilter.ts`) drops
+ * the rules that certainly cannot fire and takes those that certainly fire; json-rules-engine
+ * decides the rest, each rule in an engine of its own (the whole group in one engine without the
+ * pre-check). Engines are pooled because an Engine keeps run state and must never run two
+ * evaluations at once. Counters and strikes come from the precomputed `facts`: no I/O here.
  */
 export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Evaluator {
   const operators = createOperators(options.lists);
