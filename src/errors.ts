@@ -26,7 +26,10 @@ export interface Problem {
 const LISTED_PROBLEMS = 20;
 
 function listProblems(problems: readonly Problem[]): string {
-  const listed = problems.slice(0, LISTED_PROBLEMS).map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+  const listed = problems
+    .slice(0, LISTED_PROBLEMS)
+    .map((p) => (p.path ? `${p.path}: ${p.message}` : p.message))
+    .join('; ');
   return problems.length > LISTED_PROBLEMS ? `${listed}; and ${problems.length - LISTED_PROBLEMS} more` : listed;
 }
 
@@ -173,9 +176,13 @@ export function isRetryable(err: unknown): boolean {
 /** Events could not be put on the events queue (nothing was acknowledged; the producer may retry). */
 export class QueueAddError extends AutomodError {
   constructor(cause: unknown) {
-    super('ERR_QUEUE_ADD', `could not put the events on the queue (${cause instanceof Error ? cause.message.slice(0, 200) : 'unknown error'}); nothing was queued, try again`, {
-      retryable: true,
-      cause,
-    });
+    super(
+      'ERR_QUEUE_ADD',
+      `could not put the events on the queue (${cause instanceof Error ? cause.message.slice(0, 200) : 'unknown error'}); nothing was queued, try again`,
+      {
+        retryable: true,
+        cause,
+      },
+    );
   }
 }

@@ -23,9 +23,13 @@ describe('the layer rule (eslint.config.js, docs/architecture.md)', () => {
   });
 
   it('lets a layer import the layers below it, the shared files and the event schema', async () => {
-    expect(await layerProblems('src/events/probe.ts', "import '../rules/rules-runtime.js';\nimport '../store/keys.js';\nimport '../errors.js';")).toEqual([]);
+    expect(
+      await layerProblems('src/events/probe.ts', "import '../rules/rules-runtime.js';\nimport '../store/keys.js';\nimport '../errors.js';"),
+    ).toEqual([]);
     expect(await layerProblems('src/moderation/probe.ts', "import '../events/event-schema.js';")).toEqual([]);
-    expect(await layerProblems('src/cli/commands/probe.ts', "import '../../simulator/simulator.js';\nimport '../../app/automod.js';")).toEqual([]);
+    expect(
+      await layerProblems('src/cli/commands/probe.ts', "import '../../simulator/simulator.js';\nimport '../../app/automod.js';"),
+    ).toEqual([]);
     expect(await layerProblems('src/simulator/probe.ts', "import '../videosdk/api-paths.js';")).toEqual([]);
   });
 });

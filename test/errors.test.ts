@@ -13,7 +13,8 @@ const samples: Record<string, () => errors.AutomodError[]> = {
   InvalidEventError: () => [new errors.InvalidEventError(problems)],
   InvalidRemovalError: () => [new errors.InvalidRemovalError(problems)],
   RulesError: () => [new errors.RulesError(problems)],
-  VideoSdkApiError: () => (['transient', 'permanent', 'credential'] as const).map((kind) => new errors.VideoSdkApiError(kind, { method: 'GET', path: '/x' })),
+  VideoSdkApiError: () =>
+    (['transient', 'permanent', 'credential'] as const).map((kind) => new errors.VideoSdkApiError(kind, { method: 'GET', path: '/x' })),
   CredentialMissingError: () => [new errors.CredentialMissingError('none')],
   WebhookSignatureError: () => [new errors.WebhookSignatureError('bad')],
   UsageError: () => [new errors.UsageError('bad')],
@@ -37,7 +38,12 @@ describe('the error registry', () => {
   });
 
   it('lists the problems of every problem-carrying error after its prefix', () => {
-    for (const err of [new errors.ConfigError(problems), new errors.InvalidEventError(problems), new errors.InvalidRemovalError(problems), new errors.RulesError(problems)]) {
+    for (const err of [
+      new errors.ConfigError(problems),
+      new errors.InvalidEventError(problems),
+      new errors.InvalidRemovalError(problems),
+      new errors.RulesError(problems),
+    ]) {
       expect(err).toBeInstanceOf(ProblemsError);
       expect(err.problems).toEqual(problems);
       expect(err.message).toMatch(/^invalid [a-z]+: \$\.a: is wrong$/);

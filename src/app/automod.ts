@@ -32,7 +32,8 @@ const HTTP_REDIS_COMMAND_TIMEOUT_MS = 1500;
 export const WORKER_HEARTBEAT_MS = 5000;
 
 /** The `/readyz` reason of a process that runs removals without any VideoSDK credential. */
-export const NO_CREDENTIAL_REASON = 'no VideoSDK credential configured (set VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET): removals cannot run';
+export const NO_CREDENTIAL_REASON =
+  'no VideoSDK credential configured (set VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET): removals cannot run';
 
 export interface StartOptions {
   /** Run only one kind of worker (split deployments); both by default. */
@@ -66,8 +67,16 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   const quietConnectionErrors = () => waitingForRedis;
   // The HTTP API gets connections of its own that give up quickly (503 + Retry-After, a scrape that
   // answers within 2 s), while the workers' connections wait through a Redis restart.
-  const front = createServices(config, logger, { redisRetriesPerRequest: 1, redisCommandTimeoutMs: HTTP_REDIS_COMMAND_TIMEOUT_MS, quietConnectionErrors });
-  const services = createServices(config, logger, { redisRetriesPerRequest: WORKER_REDIS_RETRIES, metrics: front.metrics, quietConnectionErrors });
+  const front = createServices(config, logger, {
+    redisRetriesPerRequest: 1,
+    redisCommandTimeoutMs: HTTP_REDIS_COMMAND_TIMEOUT_MS,
+    quietConnectionErrors,
+  });
+  const services = createServices(config, logger, {
+    redisRetriesPerRequest: WORKER_REDIS_RETRIES,
+    metrics: front.metrics,
+    quietConnectionErrors,
+  });
   const { queues, metrics } = services;
   const runEvents = options.only !== 'removals';
   const runRemovals = options.only !== 'events';
@@ -101,7 +110,10 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     rules?.close();
     // Leaves the workers list at once; with Redis down the entry just goes stale instead.
     if (started && services.redisReady()) {
-      await Promise.race([services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await Promise.race([
+        services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined),
+        new Promise((r) => setTimeout(r, 1000).unref()),
+      ]);
     }
     await http?.close().catch(() => undefined);
     if (started) {
@@ -125,7 +137,15 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   };
 
   try {
-    if (runEvents) rules = createRulesRuntime({ rulesDir: config.rulesDir, allowEmptyRules: config.allowEmptyRules, lists: services.lists, audit: services.audit, logger, metrics });
+    if (runEvents)
+      rules = createRulesRuntime({
+        rulesDir: config.rulesDir,
+        allowEmptyRules: config.allowEmptyRules,
+        lists: services.lists,
+        audit: services.audit,
+        logger,
+        metrics,
+      });
 
     let url: string | undefined;
     if (options.http ?? true) {
@@ -142,7 +162,9 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         notReady,
       });
       if (config.http.apiToken !== undefined && config.http.webhookToken === undefined && config.videosdk.webhookPublicKey === undefined) {
-        logger.warn('the webhook takes AUTOMOD_API_TOKEN: a leaked webhook URL can queue removals; set AUTOMOD_WEBHOOK_TOKEN (or VIDEOSDK_WEBHOOK_PUBLIC_KEY) to give webhooks their own credential');
+        logger.warn(
+          'the webhook takes AUTOMOD_API_TOKEN: a leaked webhook URL can queue removals; set AUTOMOD_WEBHOOK_TOKEN (or VIDEOSDK_WEBHOOK_PUBLIC_KEY) to give webhooks their own credential',
+        );
       }
       url = await http.listen({ host: config.http.host, port: config.http.port });
       logger.info({ url }, 'HTTP API listening');
@@ -204,7 +226,15 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     if (runEvents && rules) {
       eventProcessor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds, batchMax: config.eventBatchMax });
       const consumed = options.partitions ?? queues.eventPartitions.map((_, k) => k);
-      workers.push(...createEventsWorkers({ processor: eventProcessor, eventPartitions: queues.eventPartitions, consumed, config, connection: blocking }));
+      workers.push(
+        ...createEventsWorkers({
+          processor: eventProcessor,
+          eventPartitions: queues.eventPartitions,
+          consumed,
+          config,
+          connection: blocking,
+        }),
+      );
     }
     if (runRemovals) {
       const processor = createRemovalProcessor({
@@ -233,14 +263,32 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         .hset(
           services.keys.workers(),
           workerId,
-          JSON.stringify({ id: workerId, host: hostname(), pid: process.pid, only: options.only ?? 'all', startedAt, seenAt: Date.now(), rules: rules?.status(), url }),
+          JSON.stringify({
+            id: workerId,
+            host: hostname(),
+            pid: process.pid,
+            only: options.only ?? 'all',
+            startedAt,
+            seenAt: Date.now(),
+            rules: rules?.status(),
+            url,
+          }),
         )
-        .then(() => undefined, () => undefined);
+        .then(
+          () => undefined,
+          () => undefined,
+        );
     await announce();
     heartbeat = setInterval(() => void announce(), WORKER_HEARTBEAT_MS).unref();
     starting = false;
     logger.info(
-      { only: options.only ?? 'all', prefix: config.prefix, apiVersion: config.videosdk.apiVersion, partitions: config.partitions, consuming: runEvents ? (options.partitions ?? 'all') : 'none' },
+      {
+        only: options.only ?? 'all',
+        prefix: config.prefix,
+        apiVersion: config.videosdk.apiVersion,
+        partitions: config.partitions,
+        consuming: runEvents ? (options.partitions ?? 'all') : 'none',
+      },
       'automod started',
     );
 
@@ -253,4 +301,3 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     throw err;
   }
 }
-

@@ -94,7 +94,8 @@ export function createServices(config: Config, logger: Logger, options: Services
   const tokens: TokenProvider = hasVideoSdkCredential(config)
     ? createTokenProvider(config.videosdk)
     : {
-        get: () => Promise.reject(new CredentialMissingError('no VideoSDK credential: set VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET')),
+        get: () =>
+          Promise.reject(new CredentialMissingError('no VideoSDK credential: set VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET')),
         describe: () => 'no credential configured',
       };
   const client = createVideoSdkClient({
@@ -102,11 +103,22 @@ export function createServices(config: Config, logger: Logger, options: Services
     apiVersion: config.videosdk.apiVersion,
     timeoutMs: config.videosdk.timeoutMs,
     tokens,
-    redact: [config.videosdk.secret, config.videosdk.token, config.http.apiToken, config.http.webhookToken].filter((v): v is string => v !== undefined),
+    redact: [config.videosdk.secret, config.videosdk.token, config.http.apiToken, config.http.webhookToken].filter(
+      (v): v is string => v !== undefined,
+    ),
     onAttempt: (attempt) => {
       metrics.apiAttempt(attempt);
       // One line per API attempt (the spec's log contract); never the token or the secret.
-      logger.info({ operation: attempt.operation, status: attempt.status, latencyMs: attempt.latencyMs, requestId: attempt.requestId, error: attempt.error }, 'videosdk call');
+      logger.info(
+        {
+          operation: attempt.operation,
+          status: attempt.status,
+          latencyMs: attempt.latencyMs,
+          requestId: attempt.requestId,
+          error: attempt.error,
+        },
+        'videosdk call',
+      );
     },
   });
   return {
@@ -164,18 +176,25 @@ export async function recordPartitions(services: Services, repartition: boolean)
       `this deployment runs with AUTOMOD_PARTITIONS=${recorded} (recorded in Redis) but this process has ${n}: set AUTOMOD_PARTITIONS=${recorded}, or stop the producers, let the events queues drain and start once with --repartition`,
     );
   }
-  const old = Array.from({ length: recorded }, (_, k) => openEventsQueue(services.queues.events.opts.connection as RedisClient, config.prefix, k, recorded));
+  const old = Array.from({ length: recorded }, (_, k) =>
+    openEventsQueue(services.queues.events.opts.connection as RedisClient, config.prefix, k, recorded),
+  );
   try {
     const counts = await Promise.all(old.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')));
     const left = counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
     if (left > 0) {
-      throw new UsageError(`--repartition refused: the events queues of the ${recorded} recorded partitions still hold ${left} jobs; stop the producers and wait until they are drained`);
+      throw new UsageError(
+        `--repartition refused: the events queues of the ${recorded} recorded partitions still hold ${left} jobs; stop the producers and wait until they are drained`,
+      );
     }
   } finally {
     await Promise.all(old.map((q) => q.close().catch(() => undefined)));
   }
   await redis.set(keys.recordedPartitions(), String(n));
-  logger.warn({ from: recorded, to: n }, 'repartitioned: sliding windows, strikes and event dedup markers start afresh under the new partitions');
+  logger.warn(
+    { from: recorded, to: n },
+    'repartitioned: sliding windows, strikes and event dedup markers start afresh under the new partitions',
+  );
 }
 
 /** Waits for `promise` (errors ignored) at most `ms`. */

@@ -34,7 +34,13 @@ export async function measureProcessor(
   options: { concurrency: number; rounds?: number },
 ): Promise<ProcessorMicroResult> {
   const services = createServices(config, logger);
-  const rules = createRulesRuntime({ rulesDir: config.rulesDir, lists: services.lists, audit: services.audit, logger, metrics: services.metrics });
+  const rules = createRulesRuntime({
+    rulesDir: config.rulesDir,
+    lists: services.lists,
+    audit: services.audit,
+    logger,
+    metrics: services.metrics,
+  });
   try {
     await rules.load();
     const processor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds });
@@ -43,7 +49,11 @@ export async function measureProcessor(
     const runRound = async (n: number) => {
       const now = Date.now();
       const jobs = events.map((e, i) => {
-        const data = { ...e, id: `${e.id}-${tag}-r${n}`, ...(e.participantId !== undefined ? { participantId: `${e.participantId}-${tag}-r${n}` } : {}) };
+        const data = {
+          ...e,
+          id: `${e.id}-${tag}-r${n}`,
+          ...(e.participantId !== undefined ? { participantId: `${e.participantId}-${tag}-r${n}` } : {}),
+        };
         return { id: `proc-${n}-${i}`, timestamp: now, data } as unknown as Job;
       });
       const cpu0 = process.cpuUsage();

@@ -47,7 +47,11 @@ const jobOptions = (config: Config) => ({ attempts: 3, backoff: { type: 'exponen
  * and timed until the last job finished.
  */
 export async function measureRawDrain(ctx: RawBaselineContext, jobs: readonly MeetingEvent[]): Promise<RawDrainResult> {
-  const queue = new Queue(RAW_DRAIN_QUEUE, { connection: ctx.redis, prefix: ctx.config.keyPrefix, defaultJobOptions: jobOptions(ctx.config) });
+  const queue = new Queue(RAW_DRAIN_QUEUE, {
+    connection: ctx.redis,
+    prefix: ctx.config.keyPrefix,
+    defaultJobOptions: jobOptions(ctx.config),
+  });
   const child = await startRawWorker(ctx, 'drain');
   try {
     await queue.pause();

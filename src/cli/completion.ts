@@ -40,7 +40,9 @@ export function completionScript(program: Command, shell: Shell): string {
 
 function bashScript(all: Entry[]): string {
   const paths = all.filter((e) => e.key !== '').map((e) => e.key);
-  const cases = all.map((e) => `    "${e.key}") words="${[...e.subcommands, ...(e.subcommands.length > 0 ? [] : e.options)].join(' ')}" ;;`);
+  const cases = all.map(
+    (e) => `    "${e.key}") words="${[...e.subcommands, ...(e.subcommands.length > 0 ? [] : e.options)].join(' ')}" ;;`,
+  );
   return `# automod completion for bash: source it, or save it in /etc/bash_completion.d/automod
 _automod_completions() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" path="" w i words=""

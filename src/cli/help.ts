@@ -17,7 +17,13 @@ const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
   },
   'rules reload': { examples: ['automod rules reload', 'automod rules reload --timeout 10 --json'], env: REDIS },
   'rules backtest': { examples: ['automod rules backtest ./rules.new --since 24h'], env: REDIS },
-  'events add': { examples: ['automod events add events.jsonl', 'echo \'{"type":"chat-message","sessionId":"s1","participantId":"p1","data":{"text":"hi"}}\' | automod events add -'], env: REDIS },
+  'events add': {
+    examples: [
+      'automod events add events.jsonl',
+      'echo \'{"type":"chat-message","sessionId":"s1","participantId":"p1","data":{"text":"hi"}}\' | automod events add -',
+    ],
+    env: REDIS,
+  },
   remove: {
     examples: [
       'automod remove --session S1 --participant p1 p2 --reason "spam raid"',
@@ -39,8 +45,18 @@ const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
   'lists show': { examples: ['automod lists show', 'automod lists show banned-words --json'], env: [...REDIS, 'AUTOMOD_RULES'] },
   pause: { examples: ['automod pause --reason "VideoSDK incident"'], env: REDIS },
   resume: { examples: ['automod resume'], env: REDIS },
-  simulator: { examples: ['automod simulator --port 9090 --secret demo-secret --api-key demo-key'], env: ['VIDEOSDK_SECRET', 'VIDEOSDK_API_KEY'] },
-  completion: { examples: ['automod completion bash > /etc/bash_completion.d/automod', 'automod completion zsh > "${fpath[1]}/_automod"', 'automod completion fish > ~/.config/fish/completions/automod.fish'], env: [] },
+  simulator: {
+    examples: ['automod simulator --port 9090 --secret demo-secret --api-key demo-key'],
+    env: ['VIDEOSDK_SECRET', 'VIDEOSDK_API_KEY'],
+  },
+  completion: {
+    examples: [
+      'automod completion bash > /etc/bash_completion.d/automod',
+      'automod completion zsh > "${fpath[1]}/_automod"',
+      'automod completion fish > ~/.config/fish/completions/automod.fish',
+    ],
+    env: [],
+  },
 };
 
 /** The command's path below the program, e.g. `rules check`. */

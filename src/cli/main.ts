@@ -22,7 +22,15 @@ import { createLogger } from '../logger.js';
 import { JOB_STATES, type JobState } from '../removals/job-view.js';
 import { parseTime } from '../parse-time.js';
 import { replayFilterSchema } from '../removals/replay.js';
-import { EXIT_BAD_RULES, runListsChange, runListsShow, runRulesBacktest, runRulesCheck, runRulesReload, runRulesTest } from './commands/rules.js';
+import {
+  EXIT_BAD_RULES,
+  runListsChange,
+  runListsShow,
+  runRulesBacktest,
+  runRulesCheck,
+  runRulesReload,
+  runRulesTest,
+} from './commands/rules.js';
 
 /**
  * The composition root: the only place that reads `process.env`, `process.argv` and the standard
@@ -72,7 +80,12 @@ async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<
 
 /** The process's streams, for commands that take them as a parameter. */
 function io(): CommandIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, columns: process.stdout.isTTY ? process.stdout.columns : undefined };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    columns: process.stdout.isTTY ? process.stdout.columns : undefined,
+  };
 }
 
 /** Who is at the keyboard, recorded with removals, replays and pauses. */
@@ -102,7 +115,7 @@ program
   .addOption(new Option('--only <kind>', 'run only one kind of worker').choices(['events', 'removals']))
   .option('--no-http', 'do not serve the HTTP API')
   .option('--partitions <list>', 'consume only these event partitions (3, 0-5 or 0,2,4-6); all by default')
-  .option('--repartition', 'record a new AUTOMOD_PARTITIONS (only once the old partitions\' events queues are drained)')
+  .option('--repartition', "record a new AUTOMOD_PARTITIONS (only once the old partitions' events queues are drained)")
   .action(async (options: { only?: 'events' | 'removals'; http: boolean; partitions?: string; repartition?: boolean }) => {
     const cfg = config();
     const partitions = options.partitions === undefined ? undefined : parsePartitionList(options.partitions, cfg.partitions);
@@ -110,7 +123,8 @@ program
     // A worker's live heap is small (about 25 MB) but churns fast; V8 would let it grow to several
     // times that before a full collection. Growing by at most half keeps RSS flat under load (about
     // 140 MB at saturation instead of 200+) for no measurable throughput. NODE_OPTIONS still wins.
-    if (!/--(heap-growing-percent|max-old-space-size)/.test(process.env.NODE_OPTIONS ?? '')) setFlagsFromString('--heap-growing-percent=50');
+    if (!/--(heap-growing-percent|max-old-space-size)/.test(process.env.NODE_OPTIONS ?? ''))
+      setFlagsFromString('--heap-growing-percent=50');
     let running;
     try {
       running = await startAutomod(cfg, logger, { only: options.only, http: options.http, partitions, repartition: options.repartition });
@@ -160,8 +174,13 @@ rules
   .action(async (path: string | undefined, options: { json?: boolean; allowEmpty?: boolean }) => {
     const raw = process.env.AUTOMOD_ALLOW_EMPTY_RULES?.trim() || undefined;
     const fromEnv = raw === undefined ? false : parseBoolean(raw);
-    if (fromEnv === undefined) throw new ConfigError([{ path: 'AUTOMOD_ALLOW_EMPTY_RULES', message: `must be true or false, got "${raw}"` }]);
-    process.exitCode = await runRulesCheck(rulesDir(path), { json: options.json ?? false, allowEmpty: options.allowEmpty ?? fromEnv }, io());
+    if (fromEnv === undefined)
+      throw new ConfigError([{ path: 'AUTOMOD_ALLOW_EMPTY_RULES', message: `must be true or false, got "${raw}"` }]);
+    process.exitCode = await runRulesCheck(
+      rulesDir(path),
+      { json: options.json ?? false, allowEmpty: options.allowEmpty ?? fromEnv },
+      io(),
+    );
   });
 
 rules
@@ -235,12 +254,25 @@ program
   .option('--no-wait', 'enqueue and return without waiting for outcomes')
   .option('--timeout <seconds>', 'stop waiting after this many seconds (0 = no limit)', '0')
   .option('--json', 'print the per-participant result as JSON')
-  .action(async (options: { session?: string; participant?: string[]; file?: string; all?: boolean; except?: string[]; meeting?: string; reason?: string; wait: boolean; timeout: string; json?: boolean }) => {
-    const timeout = seconds(options.timeout, '--timeout');
-    process.exitCode = await withServices((services) =>
-      runRemove(services, { ...options, json: options.json ?? false, timeout, requestedBy: operator(), signal: interrupted() }, io()),
-    );
-  });
+  .action(
+    async (options: {
+      session?: string;
+      participant?: string[];
+      file?: string;
+      all?: boolean;
+      except?: string[];
+      meeting?: string;
+      reason?: string;
+      wait: boolean;
+      timeout: string;
+      json?: boolean;
+    }) => {
+      const timeout = seconds(options.timeout, '--timeout');
+      process.exitCode = await withServices((services) =>
+        runRemove(services, { ...options, json: options.json ?? false, timeout, requestedBy: operator(), signal: interrupted() }, io()),
+      );
+    },
+  );
 
 program
   .command('jobs')
@@ -251,7 +283,9 @@ program
   .option('--json', 'print an array of job objects (as GET /v1/jobs/:id answers)')
   .action(async (options: { state?: JobState; session?: string; limit: string; json?: boolean }) => {
     const limit = parseLimit(options.limit, 100, 100_000);
-    process.exitCode = await withServices((services) => runJobs(services, { state: options.state, session: options.session, limit, json: options.json ?? false }, io()));
+    process.exitCode = await withServices((services) =>
+      runJobs(services, { state: options.state, session: options.session, limit, json: options.json ?? false }, io()),
+    );
   });
 
 program
@@ -280,28 +314,54 @@ program
   .option('--wait', 'wait for the replayed removals and show their outcomes')
   .option('--timeout <seconds>', 'with --wait: stop waiting after this many seconds (0 = no limit)', '0')
   .option('--json', 'print the result as JSON')
-  .action(async (options: { state: 'failed' | 'delayed'; session?: string; participant?: string; rule?: string; status?: string; job?: string[]; since?: string; until?: string; limit: string; dryRun?: boolean; discardMalformed?: boolean; wait?: boolean; timeout: string; json?: boolean }) => {
-    // Checked here too, so a mistake names the option as typed.
-    for (const [name, value] of [['--since', options.since], ['--until', options.until]] as const) if (value) parseTime(value, name, Date.now());
-    const parsed = replayFilterSchema.safeParse({
-      state: options.state,
-      ...(options.session ? { sessionId: options.session } : {}),
-      ...(options.participant ? { participantId: options.participant } : {}),
-      ...(options.rule ? { rule: options.rule } : {}),
-      ...(options.status ? { status: options.status } : {}),
-      ...(options.job ? { jobId: options.job } : {}),
-      ...(options.since ? { since: options.since } : {}),
-      ...(options.until ? { until: options.until } : {}),
-      limit: parseLimit(options.limit, 10_000, 100_000),
-      dryRun: options.dryRun ?? false,
-      discardMalformed: options.discardMalformed ?? false,
-    });
-    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
-    const timeout = seconds(options.timeout, '--timeout');
-    process.exitCode = await withServices((services) =>
-      runReplay(services, parsed.data, { json: options.json ?? false, wait: options.wait ?? false, timeout, requestedBy: operator(), signal: interrupted() }, io()),
-    );
-  });
+  .action(
+    async (options: {
+      state: 'failed' | 'delayed';
+      session?: string;
+      participant?: string;
+      rule?: string;
+      status?: string;
+      job?: string[];
+      since?: string;
+      until?: string;
+      limit: string;
+      dryRun?: boolean;
+      discardMalformed?: boolean;
+      wait?: boolean;
+      timeout: string;
+      json?: boolean;
+    }) => {
+      // Checked here too, so a mistake names the option as typed.
+      for (const [name, value] of [
+        ['--since', options.since],
+        ['--until', options.until],
+      ] as const)
+        if (value) parseTime(value, name, Date.now());
+      const parsed = replayFilterSchema.safeParse({
+        state: options.state,
+        ...(options.session ? { sessionId: options.session } : {}),
+        ...(options.participant ? { participantId: options.participant } : {}),
+        ...(options.rule ? { rule: options.rule } : {}),
+        ...(options.status ? { status: options.status } : {}),
+        ...(options.job ? { jobId: options.job } : {}),
+        ...(options.since ? { since: options.since } : {}),
+        ...(options.until ? { until: options.until } : {}),
+        limit: parseLimit(options.limit, 10_000, 100_000),
+        dryRun: options.dryRun ?? false,
+        discardMalformed: options.discardMalformed ?? false,
+      });
+      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
+      const timeout = seconds(options.timeout, '--timeout');
+      process.exitCode = await withServices((services) =>
+        runReplay(
+          services,
+          parsed.data,
+          { json: options.json ?? false, wait: options.wait ?? false, timeout, requestedBy: operator(), signal: interrupted() },
+          io(),
+        ),
+      );
+    },
+  );
 
 const deadLetters = program
   .command('dead-letters')
@@ -319,7 +379,9 @@ deadLetters
   .requiredOption('--event <file>', 'the corrected event: one JSON object (- for stdin)')
   .option('--json', 'print the result as JSON')
   .action(async (id: string, options: { event: string; json?: boolean }) => {
-    process.exitCode = await withServices((services) => runDeadLetterReplay(services, id, { event: options.event, json: options.json ?? false, requestedBy: operator() }, io()));
+    process.exitCode = await withServices((services) =>
+      runDeadLetterReplay(services, id, { event: options.event, json: options.json ?? false, requestedBy: operator() }, io()),
+    );
   });
 
 program
@@ -344,11 +406,28 @@ program
   .option('--until <time>')
   .option('--limit <n>', 'at most this many records (up to 1000)', '100')
   .option('--json', 'print {"records": [...]} as GET /v1/audit answers')
-  .action(async (options: { session?: string; participant?: string; rule?: string; mode?: 'enforce' | 'shadow'; kind?: string; outcome?: string; since?: string; until?: string; limit: string; json?: boolean }) => {
-    const limit = parseLimit(options.limit, 100, 1000);
-    process.exitCode = await withServices((services) => runAudit(services, { ...options, limit, json: options.json ?? false }, io(), Date.now()));
-  });
-const lists = program.command('lists').description('live lists in Redis, read by inList, notInList and containsWord beside rules/lists/*.txt');
+  .action(
+    async (options: {
+      session?: string;
+      participant?: string;
+      rule?: string;
+      mode?: 'enforce' | 'shadow';
+      kind?: string;
+      outcome?: string;
+      since?: string;
+      until?: string;
+      limit: string;
+      json?: boolean;
+    }) => {
+      const limit = parseLimit(options.limit, 100, 1000);
+      process.exitCode = await withServices((services) =>
+        runAudit(services, { ...options, limit, json: options.json ?? false }, io(), Date.now()),
+      );
+    },
+  );
+const lists = program
+  .command('lists')
+  .description('live lists in Redis, read by inList, notInList and containsWord beside rules/lists/*.txt');
 lists
   .command('add')
   .description('add values to a live list (created when new); every worker uses them from its next event')
@@ -356,7 +435,9 @@ lists
   .argument('<values...>')
   .option('--json', 'print the result as JSON')
   .action(async (name: string, values: string[], options: { json?: boolean }) => {
-    process.exitCode = await withServices((services) => runListsChange(services, 'add', name, values, { rulesDir: services.config.rulesDir, json: options.json ?? false }, io()));
+    process.exitCode = await withServices((services) =>
+      runListsChange(services, 'add', name, values, { rulesDir: services.config.rulesDir, json: options.json ?? false }, io()),
+    );
   });
 lists
   .command('remove')
@@ -365,7 +446,9 @@ lists
   .argument('<values...>')
   .option('--json', 'print the result as JSON')
   .action(async (name: string, values: string[], options: { json?: boolean }) => {
-    process.exitCode = await withServices((services) => runListsChange(services, 'remove', name, values, { rulesDir: services.config.rulesDir, json: options.json ?? false }, io()));
+    process.exitCode = await withServices((services) =>
+      runListsChange(services, 'remove', name, values, { rulesDir: services.config.rulesDir, json: options.json ?? false }, io()),
+    );
   });
 lists
   .command('show')
@@ -373,7 +456,9 @@ lists
   .argument('[name]', 'a list (omit to list them all)')
   .option('--json', 'print as JSON')
   .action(async (name: string | undefined, options: { json?: boolean }) => {
-    process.exitCode = await withServices((services) => runListsShow(services, name, { json: options.json ?? false, rulesDir: services.config.rulesDir }, io()));
+    process.exitCode = await withServices((services) =>
+      runListsShow(services, name, { json: options.json ?? false, rulesDir: services.config.rulesDir }, io()),
+    );
   });
 
 program
@@ -383,7 +468,11 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (options: { reason: string; json?: boolean }) => {
     process.exitCode = await withServices((services) =>
-      runPause(services, { reason: options.reason, requestedBy: operator(), at: new Date().toISOString(), json: options.json ?? false }, io()),
+      runPause(
+        services,
+        { reason: options.reason, requestedBy: operator(), at: new Date().toISOString(), json: options.json ?? false },
+        io(),
+      ),
     );
   });
 
@@ -392,7 +481,9 @@ program
   .description('resume removals (after automod pause or a credential failure)')
   .option('--json', 'print the result as JSON')
   .action(async (options: { json?: boolean }) => {
-    process.exitCode = await withServices((services) => runResume(services, { requestedBy: operator(), at: new Date().toISOString(), json: options.json ?? false }, io()));
+    process.exitCode = await withServices((services) =>
+      runResume(services, { requestedBy: operator(), at: new Date().toISOString(), json: options.json ?? false }, io()),
+    );
   });
 program
   .command('status')

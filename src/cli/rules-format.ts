@@ -48,7 +48,10 @@ export function formatBacktest(report: BacktestReport, candidatePath: string): s
     const s = report.summary[effect];
     const changed = report.subjects.filter((x) => x.effect === effect && x.change !== 'same');
     const labels = CHANGE_LABELS[effect];
-    out.push('', `${EFFECT_TITLES[effect]}: ${s.new} ${labels.new}, ${s.gone} ${labels.gone}, ${s['other-rule']} ${labels['other-rule']}, ${s.same} unchanged`);
+    out.push(
+      '',
+      `${EFFECT_TITLES[effect]}: ${s.new} ${labels.new}, ${s.gone} ${labels.gone}, ${s['other-rule']} ${labels['other-rule']}, ${s.same} unchanged`,
+    );
     if (changed.length === 0) continue;
     out.push(
       table(
@@ -84,7 +87,16 @@ export function formatShadowSummary(summaries: readonly ShadowRuleSummary[]): st
     'Shadow hits per rule (what each shadow rule would have done, over every matching record):',
     table(
       ['rule', 'would', 'hits', 'participants', 'sessions', 'first seen', 'last seen', 'rule sets'],
-      summaries.map((s) => [s.rule, s.actions.map((a) => (a === 'remove-participant' ? 'remove' : a)).join('/'), s.hits, s.participants, s.sessions, s.firstSeen, s.lastSeen, s.rulesVersions.join(', ')]),
+      summaries.map((s) => [
+        s.rule,
+        s.actions.map((a) => (a === 'remove-participant' ? 'remove' : a)).join('/'),
+        s.hits,
+        s.participants,
+        s.sessions,
+        s.firstSeen,
+        s.lastSeen,
+        s.rulesVersions.join(', '),
+      ]),
     ),
     '',
     'Most hit participants:',

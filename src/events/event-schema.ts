@@ -61,7 +61,10 @@ const eventSchema = z.object({
     .refine((v) => v === undefined || !Number.isNaN(new Date(v).getTime()), 'must be an ISO 8601 time or epoch milliseconds'),
   data: z.record(z.string(), z.unknown()).optional(),
   // Kept when an event already parsed once (HTTP, then the queue) is parsed again.
-  truncated: z.array(z.string().max(EVENT_LIMITS.fieldLength)).max(EVENT_LIMITS.truncatedEntries + 1).optional(),
+  truncated: z
+    .array(z.string().max(EVENT_LIMITS.fieldLength))
+    .max(EVENT_LIMITS.truncatedEntries + 1)
+    .optional(),
 });
 
 /**
@@ -125,7 +128,8 @@ export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent
   };
   if (raw.meetingId !== undefined) event.meetingId = raw.meetingId;
   if (raw.participantId !== undefined) event.participantId = raw.participantId;
-  if (raw.participantName !== undefined) event.participantName = boundText(raw.participantName, EVENT_LIMITS.nameLength, 'participantName', truncated);
+  if (raw.participantName !== undefined)
+    event.participantName = boundText(raw.participantName, EVENT_LIMITS.nameLength, 'participantName', truncated);
   if (truncated.size > 0) event.truncated = [...truncated];
   if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
     // Many fields each under their limit: keep what the rules read, and say so.
@@ -206,7 +210,6 @@ export function parseEvents(input: unknown, now: Date = new Date()): MeetingEven
   if (problems.length > 0) throw new InvalidEventError(problems);
   return events;
 }
-
 
 /** Rejects nesting deeper than `maxDepth` without recursing on hostile input. */
 function checkShape(root: object, maxDepth: number): Problem | undefined {

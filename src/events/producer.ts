@@ -24,11 +24,21 @@ export interface AddResult {
 
 /** Options of the events queue as the worker sets them (attempts, backoff, retention). */
 export function eventJobOptions(keep: { hours: number; count: number } = { hours: 24, count: 10_000 }): JobsOptions {
-  return { attempts: 3, backoff: { type: 'exponential', delay: 500 }, ...retention({ jobsKeepHours: keep.hours, jobsKeepCount: keep.count }) };
+  return {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 500 },
+    ...retention({ jobsKeepHours: keep.hours, jobsKeepCount: keep.count }),
+  };
 }
 
 /** Opens partition k's events queue: `events` with prefix `{BASE}` (one partition) or `{BASE:pK}`. */
-export function openEventsQueue(connection: RedisClient, prefix: string, partition: number, partitions: number, jobOptions: JobsOptions = eventJobOptions()): Queue {
+export function openEventsQueue(
+  connection: RedisClient,
+  prefix: string,
+  partition: number,
+  partitions: number,
+  jobOptions: JobsOptions = eventJobOptions(),
+): Queue {
   return new Queue(EVENTS_QUEUE, {
     connection,
     prefix: partitionPrefix(prefix, partition, partitions),
@@ -141,7 +151,10 @@ export function createEventProducer(deps: EventProducerDeps) {
       const duplicate = new Array<boolean>(events.length).fill(false);
       await Promise.all(
         [...byPartition].map(async ([k, indexes]) => {
-          const answers = await enqueue(k, indexes.map((i) => events[i]!));
+          const answers = await enqueue(
+            k,
+            indexes.map((i) => events[i]!),
+          );
           indexes.forEach((i, j) => (duplicate[i] = answers[j]!));
         }),
       );
@@ -190,13 +203,15 @@ export interface Producer {
  */
 export function createProducer(options: ProducerOptions): Producer {
   const prefix = options.prefix ?? 'automod';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new TypeError(`prefix must be a plain name of letters, digits, "_", "-" or "." (got "${prefix}")`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix))
+    throw new TypeError(`prefix must be a plain name of letters, digits, "_", "-" or "." (got "${prefix}")`);
   const partitions = options.partitions ?? 1;
   if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
     throw new TypeError(`partitions must be a whole number from 1 to ${MAX_PARTITIONS} (got ${String(partitions)})`);
   }
   const batchMax = options.batchMax ?? DEFAULT_BATCH_MAX;
-  if (!Number.isSafeInteger(batchMax) || batchMax < 1) throw new TypeError(`batchMax must be a whole number from 1 (got ${String(batchMax)})`);
+  if (!Number.isSafeInteger(batchMax) || batchMax < 1)
+    throw new TypeError(`batchMax must be a whole number from 1 (got ${String(batchMax)})`);
   const given = typeof options.connection === 'object' && options.connection !== null && 'pipeline' in options.connection;
   const redis: RedisClient = given
     ? (options.connection as RedisClient)

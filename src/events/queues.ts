@@ -18,7 +18,9 @@ export interface Queues {
 /** Opens both queues on one shared connection (queues only issue plain commands). */
 export function createQueues(config: Config, connection: RedisClient): Queues {
   const jobOptions = eventJobOptions({ hours: config.jobsKeepHours, count: config.jobsKeepCount });
-  const eventPartitions = Array.from({ length: config.partitions }, (_, k) => openEventsQueue(connection, config.prefix, k, config.partitions, jobOptions));
+  const eventPartitions = Array.from({ length: config.partitions }, (_, k) =>
+    openEventsQueue(connection, config.prefix, k, config.partitions, jobOptions),
+  );
   const events = eventPartitions[0]!;
   const removals = new Queue<RemovalJobData>(REMOVALS_QUEUE, {
     connection,

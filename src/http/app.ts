@@ -52,7 +52,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     const { status, body } = errorResponse(err, bodyLimit);
     if (status === 503) reply.header('retry-after', String(REDIS_RETRY_AFTER_SECONDS));
     if (err instanceof InvalidEventError) deps.metrics.invalidEvents.inc({ source: 'http' });
-    if (status >= 500 && status !== 503) deps.logger.error({ err, method: request.method, url: request.url.split('?')[0] }, 'request failed');
+    if (status >= 500 && status !== 503)
+      deps.logger.error({ err, method: request.method, url: request.url.split('?')[0] }, 'request failed');
     await reply.code(status).send(body);
   });
   app.setNotFoundHandler(async (request, reply) => {

@@ -14,7 +14,8 @@ export function sha256(value: string): Buffer {
 export function addTokenCheck(app: FastifyInstance, apiToken: string | undefined): void {
   const tokenDigest = apiToken ? sha256(apiToken) : undefined;
 
-  const tokenMatches = (given: string | undefined): boolean => given !== undefined && tokenDigest !== undefined && timingSafeEqual(sha256(given), tokenDigest);
+  const tokenMatches = (given: string | undefined): boolean =>
+    given !== undefined && tokenDigest !== undefined && timingSafeEqual(sha256(given), tokenDigest);
   const bearerMatches = (request: FastifyRequest): boolean => {
     if (!tokenDigest) return true;
     const header = request.headers.authorization;

@@ -1,4 +1,14 @@
-import { AutomodError, InvalidEventError, InvalidRemovalError, issueProblems, NotFoundError, QueueAddError, UsageError, WebhookSignatureError, type Problem } from '../errors.js';
+import {
+  AutomodError,
+  InvalidEventError,
+  InvalidRemovalError,
+  issueProblems,
+  NotFoundError,
+  QueueAddError,
+  UsageError,
+  WebhookSignatureError,
+  type Problem,
+} from '../errors.js';
 import { isRedisConnectionError } from '../store/redis.js';
 
 /** Seconds a client is told to wait (Retry-After) when Redis is unreachable. */
@@ -7,7 +17,11 @@ export const REDIS_UNREACHABLE = 'Redis is unreachable';
 
 /** A query string that does not parse, as a 400 answer naming each problem. */
 export function invalidQuery(what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): UsageError {
-  return new UsageError(`invalid ${what} query: ${issueProblems(issues).map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  return new UsageError(
+    `invalid ${what} query: ${issueProblems(issues)
+      .map((p) => `${p.path}: ${p.message}`)
+      .join('; ')}`,
+  );
 }
 
 /** Problems listed in a 400 answer; the rest are only counted (`moreProblems`). */
@@ -37,7 +51,8 @@ export function errorResponse(
   if (err instanceof WebhookSignatureError) return { status: 401, body: { error: err.message, code: err.code } };
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.message, code: err.code } };
   if (err instanceof QueueAddError) return { status: 503, body: { error: err.message, code: err.code } };
-  if (isRedisConnectionError(err)) return { status: 503, body: { error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' } };
+  if (isRedisConnectionError(err))
+    return { status: 503, body: { error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' } };
   if (err instanceof AutomodError && err.code.startsWith('ERR_VIDEOSDK')) {
     return { status: 502, body: { error: err.message, code: err.code } };
   }
@@ -54,7 +69,6 @@ export function errorResponse(
   }
   return { status: 500, body: { error: 'internal error; see the worker log' } };
 }
-
 
 function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB` : `${Math.round(bytes / 1024)} KB`;

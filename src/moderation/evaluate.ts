@@ -116,7 +116,10 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
       else if (verdict === 'unknown') (undecided ??= []).push(s);
     }
     if (undecided !== undefined) {
-      const ran = undecided.length === 1 ? await run(undecided[0]!.pool, event, facts) : (await Promise.all(undecided.map((c) => run(c.pool, event, facts)))).flat();
+      const ran =
+        undecided.length === 1
+          ? await run(undecided[0]!.pool, event, facts)
+          : (await Promise.all(undecided.map((c) => run(c.pool, event, facts)))).flat();
       hits.push(...ran);
     }
     return hits.length > 1 ? hits.sort(byPriorityThenName) : hits;
@@ -169,7 +172,13 @@ function operatorMap(engine: Engine): { get(name: string): OperatorLike | null }
 }
 
 function hitOf(rule: CompiledRule): RuleHit {
-  return { rule: rule.name, mode: rule.mode === 'shadow' ? 'shadow' : 'enforce', action: rule.action, reason: rule.reason, priority: rule.priority };
+  return {
+    rule: rule.name,
+    mode: rule.mode === 'shadow' ? 'shadow' : 'enforce',
+    action: rule.action,
+    reason: rule.reason,
+    priority: rule.priority,
+  };
 }
 
 function byPriorityThenName(a: RuleHit, b: RuleHit): number {

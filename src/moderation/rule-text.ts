@@ -10,7 +10,11 @@ export function parseJson(file: RuleFile): { value: unknown } | { problem: Probl
     const { line, column } = jsonErrorPosition(file.content, message);
     // The position is in the path (file:line:column, as editors and compilers show it); V8 quotes
     // the input in some messages, so keep the message short.
-    const detail = message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+/, '').replace(/\s*\n\s*/g, ' ').slice(0, 200);
+    const detail = message
+      .replace(/\s*\(line \d+ column \d+\)/, '')
+      .replace(/ in JSON at position \d+/, '')
+      .replace(/\s*\n\s*/g, ' ')
+      .slice(0, 200);
     return { problem: { path: `${file.path}:${line}:${column}`, message: `malformed JSON: ${detail}` } };
   }
 }
@@ -28,7 +32,6 @@ export function isFactReference(value: unknown): value is { fact: unknown; param
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
-
 
 /** ` (did you mean "x"?)` when one known name is close to `name` (case, "-"/"_", a typo or two). */
 export function didYouMean(name: string, known: Iterable<string>): string {

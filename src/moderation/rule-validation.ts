@@ -242,14 +242,20 @@ function checkListName(name: string, at: string, walk: Walk): void {
 function checkFact(fact: unknown, params: unknown, path: unknown, at: string, walk: Walk, reference = false): void {
   const factAt = `${at}.fact`;
   if (typeof fact !== 'string' || !(FACTS as readonly string[]).includes(fact)) {
-    walk.report(factAt, `unknown fact ${JSON.stringify(fact)}${typeof fact === 'string' ? didYouMean(fact, FACTS) : ''}: use "event", "eventCount" or "strikes"`);
+    walk.report(
+      factAt,
+      `unknown fact ${JSON.stringify(fact)}${typeof fact === 'string' ? didYouMean(fact, FACTS) : ''}: use "event", "eventCount" or "strikes"`,
+    );
     return;
   }
   if (reference && isRecord(params) === false && params !== undefined) walk.report(`${at}.params`, 'must be an object');
   if (path !== undefined && (typeof path !== 'string' || !path.startsWith('$'))) {
     walk.report(`${at}.path`, 'must be a JSONPath string starting with "$" (e.g. "$.data.text")');
   } else if (typeof path === 'string' && !SAFE_JSON_PATH.test(path)) {
-    walk.report(`${at}.path`, 'must name members and indexes only (e.g. "$.data.text", "$.data[\'a key\']"): JSONPath filter and script expressions are not allowed');
+    walk.report(
+      `${at}.path`,
+      'must name members and indexes only (e.g. "$.data.text", "$.data[\'a key\']"): JSONPath filter and script expressions are not allowed',
+    );
   } else if (typeof path === 'string' && PROTOTYPE_SEGMENT.test(path)) {
     walk.report(`${at}.path`, 'must not read __proto__, constructor or prototype');
   }

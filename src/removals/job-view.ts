@@ -117,8 +117,7 @@ export async function listJobs(
   // BullMQ keeps the jobs of a paused queue in its waiting list: "paused" means those, while paused.
   const paused = await queue.isPaused();
   const wanted = filter.state;
-  const states: readonly JobType[] =
-    wanted === 'paused' ? (paused ? ['waiting', 'prioritized'] : []) : wanted ? [wanted] : LISTED_STATES;
+  const states: readonly JobType[] = wanted === 'paused' ? (paused ? ['waiting', 'prioritized'] : []) : wanted ? [wanted] : LISTED_STATES;
   const jobs: JobView[] = [];
   let truncated = false;
   for (const listed of states) {

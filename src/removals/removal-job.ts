@@ -30,7 +30,6 @@ export const removalJobSchema = z.object({
   verifyFirst: z.boolean().optional(),
 });
 
-
 /** Validates removal job data, naming every problem. */
 export function parseRemovalJob(input: unknown): RemovalJobData {
   const result = removalJobSchema.safeParse(input);
@@ -47,7 +46,12 @@ export function parseRemovalJob(input: unknown): RemovalJobData {
 export function readRemovalJob(input: unknown): { data: RemovalJobData; malformed?: undefined } | { data?: undefined; malformed: string } {
   const result = removalJobSchema.safeParse(input);
   if (result.success) return { data: result.data as RemovalJobData };
-  return { malformed: issueProblems(result.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ').slice(0, 500) };
+  return {
+    malformed: issueProblems(result.error.issues)
+      .map((p) => `${p.path}: ${p.message}`)
+      .join('; ')
+      .slice(0, 500),
+  };
 }
 
 /** Removal outcomes recorded per job (public contract). */

@@ -176,7 +176,14 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     const contested = !begun.claimed;
 
     // A POST that timed out or got a 5xx may have taken effect: look before sending it again.
-    if (data.verifyFirst || sentBefore || contested || restarted || job.attemptsMade > 0 || (deps.apiVersion === 'v2' && roomId === undefined)) {
+    if (
+      data.verifyFirst ||
+      sentBefore ||
+      contested ||
+      restarted ||
+      job.attemptsMade > 0 ||
+      (deps.apiVersion === 'v2' && roomId === undefined)
+    ) {
       const fetched = await fetchSession(job, data);
       if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
         return finish(job, data, goneOutcome, fetched);
@@ -243,7 +250,8 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       return await timed(job, 'get-session', () => client.getSession(data.sessionId));
     } catch (err) {
       if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
-        const message = err.status === 404 || err.status === 402 ? `session ${data.sessionId} is unknown to VideoSDK` : (err.detail ?? err.message);
+        const message =
+          err.status === 404 || err.status === 402 ? `session ${data.sessionId} is unknown to VideoSDK` : (err.detail ?? err.message);
         await finish(job, data, 'rejected', undefined, { status: err.status, message });
         throw new UnrecoverableError(err.message);
       }
@@ -264,7 +272,11 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       outcomes.appendAttempt(jobId, { at: started, method, operation, latencyMs: now() - started, ...attempt });
     try {
       const response = await call();
-      await record({ path: operationPath(deps.apiVersion, operation, job.data.sessionId), status: response.status, ...(response.requestId ? { requestId: response.requestId } : {}) });
+      await record({
+        path: operationPath(deps.apiVersion, operation, job.data.sessionId),
+        status: response.status,
+        ...(response.requestId ? { requestId: response.requestId } : {}),
+      });
       return response;
     } catch (err) {
       if (err instanceof VideoSdkApiError) {
@@ -325,7 +337,9 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     if (failed?.[0]) throw failed[0];
     metrics?.removals.inc({ outcome });
     if (outcome === 'removed' && deps.presence) {
-      await deps.presence.noteRemoval(data.sessionId, data.participantId, jobId).catch((err: unknown) => logger.warn({ err, jobId }, 'could not count the removal for webhook ids'));
+      await deps.presence
+        .noteRemoval(data.sessionId, data.participantId, jobId)
+        .catch((err: unknown) => logger.warn({ err, jobId }, 'could not count the removal for webhook ids'));
     }
     const fields = { jobId, sessionId: data.sessionId, participantId: data.participantId, rule: data.rule, outcome, ...detail };
     if (outcome === 'removed' || outcome === 'already-gone') logger.info(fields, 'removal finished');

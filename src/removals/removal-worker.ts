@@ -17,7 +17,14 @@ export interface RemovalWorkerOptions {
   processor: ReturnType<typeof createRemovalProcessor>;
   config: Pick<
     Config,
-    'keyPrefix' | 'removalConcurrency' | 'lockDurationMs' | 'stalledIntervalMs' | 'apiRatePerSec' | 'backoffMs' | 'backoffMaxMs' | 'retryAfterMaxMs'
+    | 'keyPrefix'
+    | 'removalConcurrency'
+    | 'lockDurationMs'
+    | 'stalledIntervalMs'
+    | 'apiRatePerSec'
+    | 'backoffMs'
+    | 'backoffMaxMs'
+    | 'retryAfterMaxMs'
   >;
   /** A blocking connection of its own (BullMQ leaves it open: the caller closes it). */
   connection: RedisClient;

@@ -27,7 +27,10 @@ export async function backtestFromLog(
   const lists = new Map<string, readonly string[]>(live);
   for (const [name, values] of candidate.fileLists) lists.set(name, [...new Set([...values, ...(live.get(name) ?? [])])]);
   const longestSeconds = Math.max(0, ...candidate.counterSpecs.map((c) => c.windowSeconds), ...candidate.strikeWindows);
-  const records = sources.eventLog.read({ since: range.since - longestSeconds * 1000, ...(range.until === undefined ? {} : { until: range.until }) });
+  const records = sources.eventLog.read({
+    since: range.since - longestSeconds * 1000,
+    ...(range.until === undefined ? {} : { until: range.until }),
+  });
   async function* decisions(): AsyncIterable<LoggedDecision | { invalid: string }> {
     for await (const record of records) {
       try {

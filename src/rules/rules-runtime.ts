@@ -146,7 +146,11 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
     merged = new Map();
     lastError = undefined;
     emptyPolicy = deps.allowEmptyRules ? undefined : emptyPolicyReason(next.ruleSet);
-    if (emptyPolicy) logger.error({ rulesDir: deps.rulesDir, reason: emptyPolicy }, 'the rules in force moderate nothing; not ready until a rule is enforceable (or AUTOMOD_ALLOW_EMPTY_RULES=true)');
+    if (emptyPolicy)
+      logger.error(
+        { rulesDir: deps.rulesDir, reason: emptyPolicy },
+        'the rules in force moderate nothing; not ready until a rule is enforceable (or AUTOMOD_ALLOW_EMPTY_RULES=true)',
+      );
     checkLists();
   }
 

@@ -20,9 +20,7 @@ export async function readRulesFolder(dir: string): Promise<{ files: RuleFile[];
     throw new RulesError([{ path: dir, message: describeReadError(err, 'rules folder') }]);
   }
   const ruleNames = (await kept(dir, entries, (e) => e.name.endsWith('.json'), '')).filter(([, s]) => s.isFile()).map(([name]) => name);
-  const files = await Promise.all(
-    ruleNames.map(async (name) => ({ path: name, content: await readText(join(dir, name), name) })),
-  );
+  const files = await Promise.all(ruleNames.map(async (name) => ({ path: name, content: await readText(join(dir, name), name) })));
 
   let listNames: string[] = [];
   const [listsEntry] = await kept(dir, entries, (e) => e.name === 'lists', '');
@@ -30,7 +28,9 @@ export async function readRulesFolder(dir: string): Promise<{ files: RuleFile[];
     const listEntries = await readdir(join(dir, 'lists'), { withFileTypes: true }).catch((err: unknown) => {
       throw new RulesError([{ path: join(dir, 'lists'), message: describeReadError(err, 'lists folder') }]);
     });
-    listNames = (await kept(join(dir, 'lists'), listEntries, (e) => e.name.endsWith('.txt'), 'lists/')).filter(([, s]) => s.isFile()).map(([name]) => name);
+    listNames = (await kept(join(dir, 'lists'), listEntries, (e) => e.name.endsWith('.txt'), 'lists/'))
+      .filter(([, s]) => s.isFile())
+      .map(([name]) => name);
   }
   const lists = await Promise.all(
     listNames.map(async (file) => ({
@@ -47,7 +47,9 @@ export async function readRulesFolder(dir: string): Promise<{ files: RuleFile[];
  * out: a ConfigMap caught half-updated or a mistyped link would otherwise drop rules unseen.
  */
 async function kept(dir: string, entries: Dirent[], wanted: (e: Dirent) => boolean, shownPrefix: string): Promise<[string, Stats][]> {
-  const picked = entries.filter((e) => !e.name.startsWith('.') && wanted(e)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const picked = entries
+    .filter((e) => !e.name.startsWith('.') && wanted(e))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return Promise.all(
     picked.map(async (e): Promise<[string, Stats]> => {
       try {
@@ -78,7 +80,9 @@ function describeReadError(err: unknown, what: string): string {
 }
 
 /** Loads a rules folder; the problems (with file, rule and JSON path) when it is invalid. */
-export async function loadRulesFolder(dir: string): Promise<{ ruleSet: RuleSet; problems?: undefined } | { ruleSet?: undefined; problems: readonly Problem[] }> {
+export async function loadRulesFolder(
+  dir: string,
+): Promise<{ ruleSet: RuleSet; problems?: undefined } | { ruleSet?: undefined; problems: readonly Problem[] }> {
   try {
     const folder = await readRulesFolder(dir);
     const loaded = loadRules(folder.files, folder.lists);

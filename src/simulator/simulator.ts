@@ -70,7 +70,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     }
     let removalsApplied = 0;
     for (const n of world.removals().values()) removalsApplied += n;
-    return { requests: callLog.length, byOperation, byStatus, removalsApplied, removalsByParticipant: Object.fromEntries(world.removals()) };
+    return {
+      requests: callLog.length,
+      byOperation,
+      byStatus,
+      removalsApplied,
+      removalsByParticipant: Object.fromEntries(world.removals()),
+    };
   }
 
   function keys(): NonNullable<typeof webhookKeys> {
@@ -232,13 +238,16 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return notFound(reply, err);
     }
   });
-  app.delete<{ Params: { id: string; participantId: string } }>('/_sim/sessions/:id/participants/:participantId', async (request, reply) => {
-    try {
-      return { left: leave(request.params.id, request.params.participantId) };
-    } catch (err) {
-      return notFound(reply, err);
-    }
-  });
+  app.delete<{ Params: { id: string; participantId: string } }>(
+    '/_sim/sessions/:id/participants/:participantId',
+    async (request, reply) => {
+      try {
+        return { left: leave(request.params.id, request.params.participantId) };
+      } catch (err) {
+        return notFound(reply, err);
+      }
+    },
+  );
   app.get('/_sim/rooms', async () => ({ rooms: [...rooms.values()].map(copy) }));
   app.post('/_sim/faults', async (request, reply) => {
     // One schema or the other, not a union: the error then names the field that is wrong.

@@ -42,7 +42,15 @@ export function createWorld(options: WorldOptions) {
     let room = rooms.get(roomId);
     if (!room) {
       const at = iso();
-      room = { id: randomBytes(12).toString('hex'), roomId, customRoomId: null, disabled: false, webhook: null, createdAt: at, updatedAt: at };
+      room = {
+        id: randomBytes(12).toString('hex'),
+        roomId,
+        customRoomId: null,
+        disabled: false,
+        webhook: null,
+        createdAt: at,
+        updatedAt: at,
+      };
       rooms.set(roomId, room);
     }
     return room;
@@ -216,7 +224,10 @@ export function createWorld(options: WorldOptions) {
     if (!activeOnly) {
       // The all-participants listing is documented as a session-shaped object without status or times.
       const { id, roomId, customRoomId, participants, links: sessionLinks } = data;
-      return ok({ pageInfo, data: { id, roomId, ...(customRoomId === undefined ? {} : { customRoomId }), participants, links: sessionLinks } });
+      return ok({
+        pageInfo,
+        data: { id, roomId, ...(customRoomId === undefined ? {} : { customRoomId }), participants, links: sessionLinks },
+      });
     }
     return ok({ pageInfo, data: options.activeDataShape() === 'array' ? [data] : data });
   }
@@ -227,7 +238,13 @@ export function createWorld(options: WorldOptions) {
     return Math.max(0, Math.round(ms / 1000));
   }
 
-  function perform(call: SimCall, version: ApiVersion, body: unknown, query: Record<string, string | undefined>, params: Record<string, string | undefined>): SimResult {
+  function perform(
+    call: SimCall,
+    version: ApiVersion,
+    body: unknown,
+    query: Record<string, string | undefined>,
+    params: Record<string, string | undefined>,
+  ): SimResult {
     const record = asRecord(body);
     switch (call.operation) {
       case 'remove':
@@ -241,7 +258,8 @@ export function createWorld(options: WorldOptions) {
         if (!parsed.success) return invalid(parsed.error);
         const input = parsed.data;
         // Creating with a known customRoomId answers the room made before (VideoSDK is idempotent on it).
-        const existing = input.customRoomId === undefined ? undefined : [...rooms.values()].find((r) => r.customRoomId === input.customRoomId);
+        const existing =
+          input.customRoomId === undefined ? undefined : [...rooms.values()].find((r) => r.customRoomId === input.customRoomId);
         if (existing) return ok(roomView(existing));
         const room = ensureRoom(roomName());
         room.customRoomId = input.customRoomId ?? null;
@@ -292,7 +310,8 @@ export function createWorld(options: WorldOptions) {
     // Everything left reads one session.
     const session = sessions.get(call.sessionId ?? '');
     if (!session) return fail(404, 'Session not found');
-    const participant = call.participantId === undefined ? undefined : session.participants.find((p) => p.participantId === call.participantId);
+    const participant =
+      call.participantId === undefined ? undefined : session.participants.find((p) => p.participantId === call.participantId);
     switch (call.operation) {
       case 'get-session':
         return ok(view(session, version));
@@ -360,4 +379,3 @@ function isActive(p: Participant): boolean {
   const last = p.timelog.at(-1);
   return last !== undefined && last.end === null;
 }
-

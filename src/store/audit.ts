@@ -18,16 +18,7 @@ export interface AuditRecord {
   rule?: string;
   mode?: 'enforce' | 'shadow';
   action?: string;
-  outcome?:
-    | 'removed'
-    | 'already-gone'
-    | 'rejected'
-    | 'failed'
-    | 'skipped-shadow'
-    | 'flagged'
-    | 'queued'
-    | 'collapsed'
-    | (string & {});
+  outcome?: 'removed' | 'already-gone' | 'rejected' | 'failed' | 'skipped-shadow' | 'flagged' | 'queued' | 'collapsed' | (string & {});
   eventId?: string;
   jobId?: string;
   reason?: string;
@@ -175,9 +166,7 @@ function parseRecord(fields: string[]): AuditRecord | undefined {
   if (raw === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(raw);
-    return value && typeof value === 'object' && typeof (value as AuditRecord).at === 'string'
-      ? (value as AuditRecord)
-      : undefined;
+    return value && typeof value === 'object' && typeof (value as AuditRecord).at === 'string' ? (value as AuditRecord) : undefined;
   } catch {
     return undefined;
   }

@@ -157,7 +157,9 @@ export async function mirrorListsVersion(redis: RedisClient, keys: Keys, options
   if (keys.partitions === 1) return;
   const version = (await redis.get(keys.listsVersion())) ?? '0';
   await Promise.all(
-    keys.all().map((pk) => (options.force ? redis.set(pk.listsVersion(), version) : MIRROR_VERSION.run(redis, [pk.listsVersion()], [version]))),
+    keys
+      .all()
+      .map((pk) => (options.force ? redis.set(pk.listsVersion(), version) : MIRROR_VERSION.run(redis, [pk.listsVersion()], [version]))),
   );
 }
 
@@ -240,11 +242,12 @@ export function createListStore({ redis, keys, maxValues = 100_000, changeLogSiz
     scanAll,
 
     async changesSince(from, max = changeLogSize) {
-      const replies = (await redis
-        .multi()
-        .get(keys.listsVersion())
-        .xrange(keys.listChanges(), `${from + 1}-0`, '+', 'COUNT', LOG_PAGE)
-        .exec()) ?? [];
+      const replies =
+        (await redis
+          .multi()
+          .get(keys.listsVersion())
+          .xrange(keys.listChanges(), `${from + 1}-0`, '+', 'COUNT', LOG_PAGE)
+          .exec()) ?? [];
       for (const [err] of replies) if (err) throw err;
       const current = Number((replies[0]?.[1] as string | null) ?? 0);
       if (current === from) return { version: current, changes: [] };

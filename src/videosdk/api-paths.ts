@@ -33,6 +33,7 @@ export function fillPath(template: string, params: Readonly<Record<string, strin
 
 /** The path of a removal's two calls for an API version (what the client sends and the attempt records). */
 export function operationPath(version: 'v1' | 'v2', operation: 'remove' | 'get-session', sessionId: string): string {
-  if (version === 'v2') return operation === 'remove' ? VIDEOSDK_PATHS.v2RemoveParticipant : fillPath(VIDEOSDK_PATHS.v2Session, { sessionId });
+  if (version === 'v2')
+    return operation === 'remove' ? VIDEOSDK_PATHS.v2RemoveParticipant : fillPath(VIDEOSDK_PATHS.v2Session, { sessionId });
   return fillPath(operation === 'remove' ? VIDEOSDK_PATHS.v1RemoveParticipant : VIDEOSDK_PATHS.v1Session, { sessionId });
 }

@@ -196,7 +196,12 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
     const seen = new Set<string>();
     let page = 1;
     for (;;) {
-      const response = await send({ method: 'GET', path, operation: 'get-active', query: { page: String(page), perPage: String(perPage) } });
+      const response = await send({
+        method: 'GET',
+        path,
+        operation: 'get-active',
+        query: { page: String(page), perPage: String(perPage) },
+      });
       first ??= response;
       last = response;
       latencyMs += response.latencyMs;

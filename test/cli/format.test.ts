@@ -3,7 +3,12 @@ import { table } from '../../src/cli/format.js';
 
 const headers = ['job', 'state', 'session', 'detail'];
 const rows = [
-  ['3f0c8f5e-5f1c-4a58-9a1e-0d6c2b8c1a11', 'failed', '61adc697a239e84d0aaa7e15', 'POST 503 Service Unavailable after 8 tries, last at 2026-11-29T10:00:00Z'],
+  [
+    '3f0c8f5e-5f1c-4a58-9a1e-0d6c2b8c1a11',
+    'failed',
+    '61adc697a239e84d0aaa7e15',
+    'POST 503 Service Unavailable after 8 tries, last at 2026-11-29T10:00:00Z',
+  ],
   ['7', 'completed', 's-2', 'removed'],
 ];
 

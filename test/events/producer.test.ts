@@ -18,7 +18,13 @@ afterAll(async () => {
   await redis.quit();
 });
 
-const ev = (sessionId: string, i: number) => ({ id: `${sessionId}-${i}`, type: 'chat-message', sessionId, participantId: 'p', data: { text: 'hi' } });
+const ev = (sessionId: string, i: number) => ({
+  id: `${sessionId}-${i}`,
+  type: 'chat-message',
+  sessionId,
+  participantId: 'p',
+  data: { text: 'hi' },
+});
 
 async function batchJobs(k: number, partitions: number): Promise<{ name: string; events: { id: string; sessionId: string }[] }[]> {
   const queue = new Queue('events', { connection: redis, prefix: partitions === 1 ? `{${prefix}}` : `{${prefix}:p${k}}` });
@@ -37,7 +43,9 @@ describe('the producer library', () => {
     expect(one).toEqual({ id: 's-1-9', duplicate: false });
     expect(await producer.add(ev('s-1', 9))).toEqual({ id: 's-1-9', duplicate: true });
     await expect(producer.add({ type: 'chat-message', sessionId: 's' })).rejects.toThrow(InvalidEventError);
-    await expect(producer.add({ type: 'chat-message', sessionId: 's' })).rejects.toThrow(/\$\.participantId: is required for "chat-message" events/);
+    await expect(producer.add({ type: 'chat-message', sessionId: 's' })).rejects.toThrow(
+      /\$\.participantId: is required for "chat-message" events/,
+    );
     await expect(producer.addMany([ev('s-1', 20), { type: 'x' }])).rejects.toThrow(/\$\[1\]\.sessionId: is required/);
     await producer.close();
     // An instance passed in stays open.
@@ -82,7 +90,12 @@ describe('the producer library', () => {
     // Over HTTP: 503 with Retry-After, nothing acknowledged; the same events are accepted once the queue takes them.
     const config = testConfig(prefix);
     const services = createServices(config, createLogger({ logLevel: 'silent' }));
-    const app = await buildHttpApp({ ...services, ingest: createIngest({ producer: core }), apiToken: undefined, webhookPublicKey: undefined });
+    const app = await buildHttpApp({
+      ...services,
+      ingest: createIngest({ producer: core }),
+      apiToken: undefined,
+      webhookPublicKey: undefined,
+    });
     try {
       for (const body of [event, [event, { ...event, id: 'fail-2' }]]) {
         const res = await app.inject({ method: 'POST', url: '/v1/events', payload: body });

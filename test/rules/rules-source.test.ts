@@ -59,10 +59,14 @@ describe('readRulesFolder', () => {
     try {
       await mkdir(join(dir, 'lists'));
       await symlink(join(dir, 'gone', 'spam.json'), join(dir, 'spam.json'));
-      await expect(readRulesFolder(dir)).rejects.toMatchObject({ problems: [{ path: 'spam.json', message: 'symbolic link target does not exist' }] });
+      await expect(readRulesFolder(dir)).rejects.toMatchObject({
+        problems: [{ path: 'spam.json', message: 'symbolic link target does not exist' }],
+      });
       await rm(join(dir, 'spam.json'));
       await symlink('missing.txt', join(dir, 'lists', 'words.txt'));
-      await expect(readRulesFolder(dir)).rejects.toMatchObject({ problems: [{ path: 'lists/words.txt', message: 'symbolic link target does not exist' }] });
+      await expect(readRulesFolder(dir)).rejects.toMatchObject({
+        problems: [{ path: 'lists/words.txt', message: 'symbolic link target does not exist' }],
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -13,7 +13,16 @@ export async function runDeadLetters(services: Services, options: { limit: numbe
   io.stdout.write(
     `${table(
       ['id', 'at', 'queue', 'job', 'replayed', 'reason', 'as received'],
-      deadLetters.map((d) => [d.id, d.at, d.queue, d.jobId ?? '', d.replayed ? `${d.replayed.at} as ${d.replayed.eventId}` : '', d.reason, preview(d.event)]), io.columns
+      deadLetters.map((d) => [
+        d.id,
+        d.at,
+        d.queue,
+        d.jobId ?? '',
+        d.replayed ? `${d.replayed.at} as ${d.replayed.eventId}` : '',
+        d.reason,
+        preview(d.event),
+      ]),
+      io.columns,
     )}\n`,
   );
   const total = await services.deadLetters.count();
@@ -40,7 +49,11 @@ export async function runDeadLetterReplay(
     if (options.json) printJson({ deadLetter, result }, io.stdout);
     else {
       const eventId = deadLetter.replayed?.eventId ?? '';
-      io.stdout.write(result.accepted > 0 ? `queued event ${eventId} in place of dead letter ${id}\n` : `event ${eventId} was already queued within the dedup window; dead letter ${id} marked replayed\n`);
+      io.stdout.write(
+        result.accepted > 0
+          ? `queued event ${eventId} in place of dead letter ${id}\n`
+          : `event ${eventId} was already queued within the dedup window; dead letter ${id} marked replayed\n`,
+      );
     }
     return 0;
   } catch (err) {
@@ -51,6 +64,6 @@ export async function runDeadLetterReplay(
 }
 
 function preview(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }

@@ -41,7 +41,9 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
   if (!(await answers(redisUrl))) {
     const port = await freePort();
     say(`Nothing answers at ${redisUrl}; starting a private redis-server on port ${port}.`);
-    privateRedis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    privateRedis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     const failed = new Promise<'failed'>((resolve) => privateRedis!.once('error', () => resolve('failed')));
     url = `redis://127.0.0.1:${port}`;
     let ready = false;
@@ -59,7 +61,11 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
   const secret = randomBytes(16).toString('hex');
   const simulator = createSimulator({ secret, apiKey: 'demo-api-key' });
   const simulatorUrl = await simulator.listen(0);
-  simulator.addSession({ id: SESSION, meetingId: MEETING, participants: PEOPLE.map(({ participantId, name }) => ({ participantId, name })) });
+  simulator.addSession({
+    id: SESSION,
+    meetingId: MEETING,
+    participants: PEOPLE.map(({ participantId, name }) => ({ participantId, name })),
+  });
 
   const prefix = `automod-demo-${randomBytes(3).toString('hex')}`;
   const config = parseConfig({
@@ -111,14 +117,25 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
     const notes = flagged.filter((r) => r.outcome === 'flagged' || r.outcome === 'skipped-shadow');
     if (notes.length > 0) {
       say('\nRecorded without removal (flag rules and shadow-mode rules):');
-      say(table(['participant', 'rule', 'mode', 'outcome'], notes.reverse().map((r) => [r.participantId ?? '', r.rule ?? '', r.mode ?? '', r.outcome ?? ''])));
+      say(
+        table(
+          ['participant', 'rule', 'mode', 'outcome'],
+          notes.reverse().map((r) => [r.participantId ?? '', r.rule ?? '', r.mode ?? '', r.outcome ?? '']),
+        ),
+      );
     }
-    const stillIn = simulator.getSession(SESSION)?.participants.filter((p) => p.timelog.at(-1)?.end === null).map((p) => p.name) ?? [];
+    const stillIn =
+      simulator
+        .getSession(SESSION)
+        ?.participants.filter((p) => p.timelog.at(-1)?.end === null)
+        .map((p) => p.name) ?? [];
     say(`\nStill in the meeting: ${stillIn.join(', ')}.`);
     const applied = simulator.calls().filter((c) => c.operation === 'remove' && c.applied);
     const distinct = new Set(applied.map((c) => c.participantId)).size;
     say(`VideoSDK remove-participant calls that took effect: ${applied.length}, for ${distinct} participant(s).`);
-    say('\nTry it yourself: `automod simulator --port 9090` in one terminal, then `automod start` with VIDEOSDK_API_BASE=http://127.0.0.1:9090 (see README).');
+    say(
+      '\nTry it yourself: `automod simulator --port 9090` in one terminal, then `automod start` with VIDEOSDK_API_BASE=http://127.0.0.1:9090 (see README).',
+    );
     return removals.length > 0 ? 0 : 1;
   } finally {
     await automod.close();

@@ -30,9 +30,19 @@ export async function runJobs(
     printJson(jobs, io.stdout);
   } else {
     const rows = jobs.map((v) => {
-      if (v.malformed !== undefined) return [v.id, v.state, v.attemptsMade, v.outcome ?? '', `malformed: ${v.malformed}`, '', '', detailText(v.detail)];
+      if (v.malformed !== undefined)
+        return [v.id, v.state, v.attemptsMade, v.outcome ?? '', `malformed: ${v.malformed}`, '', '', detailText(v.detail)];
       const d = v.data as { sessionId?: string; participantId?: string; rule?: string; requestedBy?: string };
-      return [v.id, v.state, v.attemptsMade, v.outcome ?? '', d.sessionId, d.participantId, d.rule ?? d.requestedBy ?? '', detailText(v.detail)];
+      return [
+        v.id,
+        v.state,
+        v.attemptsMade,
+        v.outcome ?? '',
+        d.sessionId,
+        d.participantId,
+        d.rule ?? d.requestedBy ?? '',
+        detailText(v.detail),
+      ];
     });
     io.stdout.write(`${table(['job', 'state', 'tries', 'outcome', 'session', 'participant', 'rule / by', 'detail'], rows, io.columns)}\n`);
     io.stdout.write(`${jobs.length} job(s)${jobs.length ? `: ${countLine(jobs.map((j) => j.state))}` : ''}\n`);
@@ -53,7 +63,8 @@ export async function runJob(services: Services, id: string, options: { json: bo
     return 0;
   }
   // An events job, or a removal job whose data a direct producer filled with anything.
-  const data = view.data !== null && typeof view.data === 'object' && !Array.isArray(view.data) ? (view.data as Record<string, unknown>) : undefined;
+  const data =
+    view.data !== null && typeof view.data === 'object' && !Array.isArray(view.data) ? (view.data as Record<string, unknown>) : undefined;
   const lines: [string, unknown][] = [
     ['job', view.id],
     ['queue', view.queue],
@@ -64,7 +75,10 @@ export async function runJob(services: Services, id: string, options: { json: bo
     ['created', view.createdAt],
     ['finished', view.finishedAt ?? ''],
     ...(view.malformed !== undefined || !data ? [['data', `malformed: ${view.malformed ?? 'not an object'}`] as [string, unknown]] : []),
-    ...Object.entries(view.malformed !== undefined ? {} : (data ?? {})).map(([key, value]): [string, unknown] => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
+    ...Object.entries(view.malformed !== undefined ? {} : (data ?? {})).map(([key, value]): [string, unknown] => [
+      key,
+      typeof value === 'string' ? value : JSON.stringify(value),
+    ]),
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
   io.stdout.write(`${lines.map(([k, v]) => `${k.padEnd(width)}  ${String(v ?? '')}`).join('\n')}\n`);
@@ -72,7 +86,14 @@ export async function runJob(services: Services, id: string, options: { json: bo
     io.stdout.write(
       `\nVideoSDK calls:\n${table(
         ['at', 'call', 'status', 'latency', 'request id'],
-        view.attempts.map((a) => [new Date(a.at).toISOString(), `${a.method} ${a.operation}`, a.status ?? a.error ?? '', `${a.latencyMs} ms`, a.requestId ?? '']), io.columns
+        view.attempts.map((a) => [
+          new Date(a.at).toISOString(),
+          `${a.method} ${a.operation}`,
+          a.status ?? a.error ?? '',
+          `${a.latencyMs} ms`,
+          a.requestId ?? '',
+        ]),
+        io.columns,
       )}\n`,
     );
   }
@@ -90,14 +111,26 @@ export async function runSession(services: Services, sessionId: string, options:
     printJson(recorded, io.stdout);
     return 0;
   }
-  io.stdout.write(`session ${recorded.sessionId} (state recorded ${recorded.updatedAt}${recorded.jobId ? ` by job ${recorded.jobId}` : ''})\n`);
+  io.stdout.write(
+    `session ${recorded.sessionId} (state recorded ${recorded.updatedAt}${recorded.jobId ? ` by job ${recorded.jobId}` : ''})\n`,
+  );
   const participants = sessionParticipants(recorded.session);
   if (participants.length > 0) {
-    io.stdout.write(`\n${table(['participant', 'name', 'in session'], participants.map((p) => [p.participantId, p.name, p.active ? 'yes' : 'no']), io.columns)}\n`);
+    io.stdout.write(
+      `\n${table(
+        ['participant', 'name', 'in session'],
+        participants.map((p) => [p.participantId, p.name, p.active ? 'yes' : 'no']),
+        io.columns,
+      )}\n`,
+    );
     io.stdout.write(`${participants.filter((p) => p.active).length} of ${participants.length} still in the session\n`);
   }
   io.stdout.write(
-    `\nremovals:\n${table(['participant', 'outcome', 'rule', 'reason', 'job', 'at'], recorded.removals.map((r) => [r.participantId, r.outcome, r.rule ?? '', r.reason, r.jobId, r.at]), io.columns)}\n`,
+    `\nremovals:\n${table(
+      ['participant', 'outcome', 'rule', 'reason', 'job', 'at'],
+      recorded.removals.map((r) => [r.participantId, r.outcome, r.rule ?? '', r.reason, r.jobId, r.at]),
+      io.columns,
+    )}\n`,
   );
   return 0;
 }
@@ -132,7 +165,9 @@ export async function runAudit(services: Services, options: AuditOptions, io: Co
   const records = await services.audit.query(filter);
   if (options.kind === 'dead-letter') {
     // Invalid events are kept on the dead-letter list, not in the audit trail.
-    io.stderr.write(`invalid events taken from the queue are not audit records: automod dead-letters (GET /v1/dead-letters) lists them (${await services.deadLetters.count()} kept)\n`);
+    io.stderr.write(
+      `invalid events taken from the queue are not audit records: automod dead-letters (GET /v1/dead-letters) lists them (${await services.deadLetters.count()} kept)\n`,
+    );
   }
   // With --mode shadow, a per-rule summary of every matching shadow hit (not only --limit of them).
   const shadow = options.mode === 'shadow' ? await readShadowSummary(services.audit, filter) : undefined;
@@ -143,10 +178,24 @@ export async function runAudit(services: Services, options: AuditOptions, io: Co
   io.stdout.write(
     `${table(
       ['at', 'kind', 'outcome', 'session', 'participant', 'rule / by', 'mode', 'job', 'api calls', 'reason'],
-      records.map((r) => [r.at, r.kind, r.outcome ?? '', r.sessionId ?? '', r.participantId ?? '', r.rule ?? r.requestedBy ?? '', r.mode ?? '', r.jobId ?? '', apiCalls(r), r.reason ?? '']), io.columns
+      records.map((r) => [
+        r.at,
+        r.kind,
+        r.outcome ?? '',
+        r.sessionId ?? '',
+        r.participantId ?? '',
+        r.rule ?? r.requestedBy ?? '',
+        r.mode ?? '',
+        r.jobId ?? '',
+        apiCalls(r),
+        r.reason ?? '',
+      ]),
+      io.columns,
     )}\n`,
   );
-  io.stdout.write(`${records.length} record(s)${records.length === options.limit ? ` (the newest ${options.limit}; raise --limit or narrow the filters for more)` : ''}\n`);
+  io.stdout.write(
+    `${records.length} record(s)${records.length === options.limit ? ` (the newest ${options.limit}; raise --limit or narrow the filters for more)` : ''}\n`,
+  );
   if (shadow) io.stdout.write(`\n${formatShadowSummary(shadow)}\n`);
   return 0;
 }
@@ -162,6 +211,12 @@ function sessionParticipants(session: unknown): { participantId: string; name: s
     const item = p as { participantId?: unknown; name?: unknown; timelog?: { end?: unknown }[] };
     if (typeof item.participantId !== 'string') return [];
     const last = Array.isArray(item.timelog) ? item.timelog[item.timelog.length - 1] : undefined;
-    return [{ participantId: item.participantId, name: typeof item.name === 'string' ? item.name : '', active: last !== undefined && (last.end ?? null) === null }];
+    return [
+      {
+        participantId: item.participantId,
+        name: typeof item.name === 'string' ? item.name : '',
+        active: last !== undefined && (last.end ?? null) === null,
+      },
+    ];
   });
 }

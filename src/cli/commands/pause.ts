@@ -39,9 +39,17 @@ export async function runResume(
   const waiting = await services.queues.removals.getJobCounts('waiting', 'prioritized', 'delayed');
   await services.pause.clear();
   await services.queues.removals.resume();
-  await services.audit.append({ at: options.at, kind: 'resume', reason: was?.reason ?? (queuePaused ? 'queue paused without a recorded reason' : 'not paused'), requestedBy: options.requestedBy });
+  await services.audit.append({
+    at: options.at,
+    kind: 'resume',
+    reason: was?.reason ?? (queuePaused ? 'queue paused without a recorded reason' : 'not paused'),
+    requestedBy: options.requestedBy,
+  });
   if (options.json) {
-    printJson({ paused: false, wasPaused: was ?? (queuePaused ? { reason: null, kind: 'unrecorded' } : null), waiting: sum(waiting) }, io.stdout);
+    printJson(
+      { paused: false, wasPaused: was ?? (queuePaused ? { reason: null, kind: 'unrecorded' } : null), waiting: sum(waiting) },
+      io.stdout,
+    );
     return 0;
   }
   if (was) io.stdout.write(`removals resumed (were paused (${was.kind}) since ${was.at}: ${was.reason})\n`);

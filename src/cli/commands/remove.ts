@@ -76,7 +76,8 @@ export function parseRemovalFile(text: string): { items: RemovalItem[]; problems
         problems.push({ line: index + 1, error: 'not valid JSON' });
         return;
       }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) problems.push({ line: index + 1, error: 'must be a JSON object' });
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        problems.push({ line: index + 1, error: 'must be a JSON object' });
       else check(value, index + 1);
     });
     return { items, problems };
@@ -120,7 +121,10 @@ function issueMessage(issue: { code: string; message: string; input?: unknown })
 }
 
 /** Turns the options into a removal request, refusing combinations that say two things. */
-export async function removalBody(options: RemoveOptions, io: CommandIo): Promise<{ body: RemovalsBody | undefined; problems: InputProblem[] }> {
+export async function removalBody(
+  options: RemoveOptions,
+  io: CommandIo,
+): Promise<{ body: RemovalsBody | undefined; problems: InputProblem[] }> {
   const extras = (item: { reason?: string | undefined; meetingId?: string | undefined }) => ({
     ...(options.meeting && !item.meetingId ? { meetingId: options.meeting } : {}),
     ...(options.reason && !item.reason ? { reason: options.reason } : {}),
@@ -146,7 +150,10 @@ export async function removalBody(options: RemoveOptions, io: CommandIo): Promis
   }
   if (!options.participant?.length) throw new UsageError('--session needs --participant P... or --all');
   const session = options.session;
-  return { body: { removals: options.participant.map((participantId) => ({ sessionId: session, participantId, ...extras({}) })) }, problems: [] };
+  return {
+    body: { removals: options.participant.map((participantId) => ({ sessionId: session, participantId, ...extras({}) })) },
+    problems: [],
+  };
 }
 
 /**
@@ -180,7 +187,11 @@ export async function runRemove(services: Services, options: RemoveOptions, io: 
     : undefined;
   try {
     await queueEvents?.waitUntilReady();
-    const { jobs, skipped } = await requestRemovals(body, { requester: services.requester, client: services.client, requestedBy: options.requestedBy });
+    const { jobs, skipped } = await requestRemovals(body, {
+      requester: services.requester,
+      client: services.client,
+      requestedBy: options.requestedBy,
+    });
     if (skipped.length > 0) io.stderr.write(`kept (--except): ${skipped.join(', ')}\n`);
     if (jobs.length === 0) {
       io.stderr.write('nobody to remove\n');
@@ -190,18 +201,33 @@ export async function runRemove(services: Services, options: RemoveOptions, io: 
     if (!queueEvents) {
       if (options.json) printJson(jobs, io.stdout);
       else {
-        io.stdout.write(`${table(['session', 'participant', 'job', 'note'], jobs.map((j) => [j.sessionId, j.participantId, j.jobId, j.collapsed ? 'joined a pending removal' : 'queued']), io.columns)}\n`);
+        io.stdout.write(
+          `${table(
+            ['session', 'participant', 'job', 'note'],
+            jobs.map((j) => [j.sessionId, j.participantId, j.jobId, j.collapsed ? 'joined a pending removal' : 'queued']),
+            io.columns,
+          )}\n`,
+        );
         const sessions = [...new Set(jobs.map((j) => j.sessionId))];
-        io.stdout.write(`queued ${jobs.length} removal(s); follow them with: automod jobs --session ${sessions.length === 1 ? sessions[0] : '<id>'}\n`);
+        io.stdout.write(
+          `queued ${jobs.length} removal(s); follow them with: automod jobs --session ${sessions.length === 1 ? sessions[0] : '<id>'}\n`,
+        );
       }
       return problems.length > 0 ? 1 : 0;
     }
     const rows = await waitForOutcomes(services, queueEvents, jobs, options, io);
     if (options.json) printJson(rows, io.stdout);
     else {
-      io.stdout.write(`${table(['session', 'participant', 'outcome', 'job', 'detail'], rows.map((r) => [r.sessionId, r.participantId, r.outcome, r.jobId, r.detail]), io.columns)}\n`);
+      io.stdout.write(
+        `${table(
+          ['session', 'participant', 'outcome', 'job', 'detail'],
+          rows.map((r) => [r.sessionId, r.participantId, r.outcome, r.jobId, r.detail]),
+          io.columns,
+        )}\n`,
+      );
       io.stdout.write(`${rows.length} participant(s): ${countLine(rows.map((r) => r.outcome)) || 'none'}\n`);
-      if (rows.some((r) => r.outcome === 'failed')) io.stdout.write('failed removals stay in the failed set: automod replay --dry-run, then automod replay\n');
+      if (rows.some((r) => r.outcome === 'failed'))
+        io.stdout.write('failed removals stay in the failed set: automod replay --dry-run, then automod replay\n');
     }
     return rows.every((r) => SUCCESS.has(r.outcome)) && problems.length === 0 ? 0 : 1;
   } finally {
@@ -242,13 +268,24 @@ export async function waitForOutcomes(
       outcome = await services.outcomes.getOutcome(jobId);
     }
     const detail = detailText({ status: outcome?.status, message: outcome?.message });
-    record(jobId, outcome?.outcome ?? (state === 'failed' ? 'failed' : state === 'unknown' ? 'unknown' : 'completed'), state === 'unknown' ? 'the job no longer exists' : detail);
+    record(
+      jobId,
+      outcome?.outcome ?? (state === 'failed' ? 'failed' : state === 'unknown' ? 'unknown' : 'completed'),
+      state === 'unknown' ? 'the job no longer exists' : detail,
+    );
   };
   queueEvents.on('completed', ({ jobId, returnvalue }) => {
     if (!pending.has(jobId)) return;
     const result = returnvalue as { outcome?: unknown; status?: unknown; message?: unknown } | null;
     if (result && typeof result.outcome === 'string') {
-      record(jobId, result.outcome, detailText({ status: typeof result.status === 'number' ? result.status : undefined, message: typeof result.message === 'string' ? result.message : undefined }));
+      record(
+        jobId,
+        result.outcome,
+        detailText({
+          status: typeof result.status === 'number' ? result.status : undefined,
+          message: typeof result.message === 'string' ? result.message : undefined,
+        }),
+      );
     } else void fromStore(jobId, 'completed').catch(() => undefined);
   });
   queueEvents.on('failed', ({ jobId }) => {
@@ -288,7 +325,10 @@ export async function waitForOutcomes(
       const open = jobs.filter((j) => !done.has(j.jobId));
       const details = await pendingDetails(services, open.slice(0, PENDING_SHOWN));
       const detail = details.map((d) => d.key).join('\n');
-      if ((now - lastProgress >= progressEvery && (done.size !== lastReported || note !== lastNote || detail !== lastDetail)) || now - lastProgress >= progressEvery * 6) {
+      if (
+        (now - lastProgress >= progressEvery && (done.size !== lastReported || note !== lastNote || detail !== lastDetail)) ||
+        now - lastProgress >= progressEvery * 6
+      ) {
         // A line when something changed (at most every 5 s), else a sign of life every 30 s.
         lastProgress = now;
         lastReported = done.size;
@@ -312,7 +352,13 @@ export async function waitForOutcomes(
       participantId: job.participantId,
       jobId: job.jobId,
       outcome: result?.outcome ?? 'pending',
-      detail: result?.detail ?? (note ? `still queued:${note.replace(/^ \|/, '')}` : job.collapsed ? 'joined a pending removal' : 'still queued when the wait ended'),
+      detail:
+        result?.detail ??
+        (note
+          ? `still queued:${note.replace(/^ \|/, '')}`
+          : job.collapsed
+            ? 'joined a pending removal'
+            : 'still queued when the wait ended'),
     };
   });
 }

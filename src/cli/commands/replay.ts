@@ -24,7 +24,9 @@ export async function runReplay(
     if (presence.here === 0) {
       io.stderr.write(`${noWorkerMessage(services.config.prefix, presence)}\n`);
       if (wait) {
-        io.stderr.write('nothing replayed: the wait would never end; without --wait the replayed jobs wait for a worker that starts later\n');
+        io.stderr.write(
+          'nothing replayed: the wait would never end; without --wait the replayed jobs wait for a worker that starts later\n',
+        );
         return NO_WORKER_EXIT;
       }
     }
@@ -47,7 +49,12 @@ export async function runReplay(
       rows = await waitForOutcomes(
         services,
         queueEvents,
-        result.replayed.map((r) => ({ jobId: r.replayJobId ?? r.jobId, sessionId: r.sessionId, participantId: r.participantId, collapsed: false })),
+        result.replayed.map((r) => ({
+          jobId: r.replayJobId ?? r.jobId,
+          sessionId: r.sessionId,
+          participantId: r.participantId,
+          collapsed: false,
+        })),
         { json: options.json, timeout: options.timeout, signal: options.signal },
         io,
       );
@@ -62,7 +69,17 @@ export async function runReplay(
         const renamed = result.replayed.some((r) => r.replayJobId !== undefined);
         io.stdout.write(
           `${table(
-            ['job', 'session', 'participant', 'rule', 'tries', 'was', 'status', ...(renamed ? ['replayed as'] : []), ...(rows ? ['now'] : [])],
+            [
+              'job',
+              'session',
+              'participant',
+              'rule',
+              'tries',
+              'was',
+              'status',
+              ...(renamed ? ['replayed as'] : []),
+              ...(rows ? ['now'] : []),
+            ],
             result.replayed.map((r) => [
               r.jobId,
               r.sessionId,
@@ -73,7 +90,8 @@ export async function runReplay(
               r.status ?? '',
               ...(renamed ? [r.replayJobId ?? ''] : []),
               ...(rows ? [outcomeOf.get(r.replayJobId ?? r.jobId) ?? ''] : []),
-            ]), io.columns
+            ]),
+            io.columns,
           )}\n`,
         );
       }
@@ -83,7 +101,9 @@ export async function runReplay(
       }
       const kept = result.malformed.filter((m) => !m.discarded).length;
       if (kept > 0) io.stdout.write(`${kept} malformed job(s) left alone; remove them with automod replay --discard-malformed\n`);
-      io.stdout.write(`${verb} ${result.replayed.length} ${filter.state} job(s)${result.skipped.length ? `, skipped ${result.skipped.length}` : ''}\n`);
+      io.stdout.write(
+        `${verb} ${result.replayed.length} ${filter.state} job(s)${result.skipped.length ? `, skipped ${result.skipped.length}` : ''}\n`,
+      );
       if (rows) io.stdout.write(`${countLine(rows.map((r) => r.outcome))}\n`);
       else if (result.dryRun && result.replayed.length > 0) io.stdout.write('run again without --dry-run to replay them\n');
     }

@@ -45,7 +45,11 @@ export async function runRulesCheck(dir: string, options: { json: boolean; allow
   const read = await loadRulesFolder(dir);
   const empty = read.ruleSet && !options.allowEmpty ? emptyPolicyReason(read.ruleSet) : undefined;
   const loaded = empty
-    ? { problems: [{ path: dir, message: `${empty}; pass --allow-empty (AUTOMOD_ALLOW_EMPTY_RULES=true for the worker) if that is intended` }] }
+    ? {
+        problems: [
+          { path: dir, message: `${empty}; pass --allow-empty (AUTOMOD_ALLOW_EMPTY_RULES=true for the worker) if that is intended` },
+        ],
+      }
     : read;
   if (options.json) {
     printJson(
@@ -67,7 +71,13 @@ export async function runRulesCheck(dir: string, options: { json: boolean; allow
     return EXIT_BAD_RULES;
   }
   const { ruleSet } = loaded;
-  io.stdout.write(`${table(['rule', 'mode', 'action', 'file'], ruleSet.rules.map((r) => [r.name, r.mode, r.action, r.file]), io.columns)}\n`);
+  io.stdout.write(
+    `${table(
+      ['rule', 'mode', 'action', 'file'],
+      ruleSet.rules.map((r) => [r.name, r.mode, r.action, r.file]),
+      io.columns,
+    )}\n`,
+  );
   io.stdout.write(`${ruleSet.rules.length} rules OK (version ${ruleSet.version})\n`);
   for (const note of fileListNotes(dir, ruleSet, false)) io.stderr.write(`${note}\n`);
   return 0;
@@ -120,7 +130,9 @@ export async function runRulesReload(services: Services, options: { timeoutMs: n
       }
     });
     await subscriber.subscribe(services.keys.rulesReplies());
-    const receivers = Number(await services.redis.publish(services.keys.rulesChannel(), JSON.stringify({ requestId, at: new Date().toISOString() })));
+    const receivers = Number(
+      await services.redis.publish(services.keys.rulesChannel(), JSON.stringify({ requestId, at: new Date().toISOString() })),
+    );
     const deadline = Date.now() + options.timeoutMs;
     while (replies.length < receivers && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
@@ -142,17 +154,22 @@ export async function runRulesReload(services: Services, options: { timeoutMs: n
       io.stdout.write(
         `${table(
           ['worker', 'result', 'version', 'previous'],
-          replies.map((r) => [r.worker, r.result, r.version ?? '', r.previous ?? '']), io.columns
+          replies.map((r) => [r.worker, r.result, r.version ?? '', r.previous ?? '']),
+          io.columns,
         )}\n`,
       );
       for (const r of rejected) {
-        io.stderr.write(`${r.worker} rejected the change and keeps version ${r.version ?? '(none)'}:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
+        io.stderr.write(
+          `${r.worker} rejected the change and keeps version ${r.version ?? '(none)'}:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`,
+        );
       }
       if (missing > 0) io.stderr.write(`${missing} worker(s) did not answer within ${options.timeoutMs / 1000} s\n`);
       const good = replies.filter((r) => r.ok);
       const versions = [...new Set(good.map((r) => r.version ?? '(none)'))];
       const kept = rejected.length > 0 ? `; ${rejected.length} kept their last good rules` : '';
-      io.stdout.write(`${good.length} of ${receivers} worker(s) run the folder's rules${versions.length > 0 ? ` (version ${versions.join(', ')})` : ''}${kept}\n`);
+      io.stdout.write(
+        `${good.length} of ${receivers} worker(s) run the folder's rules${versions.length > 0 ? ` (version ${versions.join(', ')})` : ''}${kept}\n`,
+      );
     }
     return rejected.length > 0 || missing > 0 ? 1 : 0;
   } finally {
@@ -167,7 +184,8 @@ async function noListenerMessage(services: Services): Promise<string> {
     .map((c) => /^\{(.+)\}:rules-reload$/.exec(c)?.[1])
     .filter((p): p is string => p !== undefined && p !== services.config.prefix)
     .sort();
-  const others = channels.length > 0 ? `workers are running on prefixes: ${channels.join(', ')}` : 'no worker runs on any other prefix either';
+  const others =
+    channels.length > 0 ? `workers are running on prefixes: ${channels.join(', ')}` : 'no worker runs on any other prefix either';
   return `no worker is running on prefix ${services.config.prefix}; ${others}`;
 }
 
@@ -196,7 +214,10 @@ export async function runRulesBacktest(
   if (since < now - hours * 3_600_000) {
     io.stderr.write(`note: the event log keeps ${hours} h (AUTOMOD_EVENT_LOG_HOURS); older events are gone\n`);
   }
-  const report = await backtestFromLog({ eventLog: services.eventLog, lists: services.lists }, loaded.ruleSet, { since, ...(until === undefined ? {} : { until }) });
+  const report = await backtestFromLog({ eventLog: services.eventLog, lists: services.lists }, loaded.ruleSet, {
+    since,
+    ...(until === undefined ? {} : { until }),
+  });
   if (options.json) printJson(report, io.stdout);
   else io.stdout.write(`${formatBacktest(report, candidateDir)}\n`);
   return 0;
@@ -213,27 +234,49 @@ export async function runListsChange(
 ): Promise<number> {
   const changed = verb === 'add' ? await services.lists.add(name, values) : await services.lists.remove(name, values);
   const size = (await services.lists.show(name)).length;
-  if (options.json) printJson({ list: name, [verb === 'add' ? 'added' : 'removed']: changed, unchanged: values.length - changed, size }, io.stdout);
-  else io.stdout.write(
-    verb === 'add'
-      ? `added ${changed} value(s) to ${name} (${values.length - changed} already there); the live list holds ${size}\n`
-      : `removed ${changed} value(s) from ${name} (${values.length - changed} were not there); the live list holds ${size}\n`,
-  );
+  if (options.json)
+    printJson({ list: name, [verb === 'add' ? 'added' : 'removed']: changed, unchanged: values.length - changed, size }, io.stdout);
+  else
+    io.stdout.write(
+      verb === 'add'
+        ? `added ${changed} value(s) to ${name} (${values.length - changed} already there); the live list holds ${size}\n`
+        : `removed ${changed} value(s) from ${name} (${values.length - changed} were not there); the live list holds ${size}\n`,
+    );
   // A list no rule reads is most likely a typo: say so (when this machine has the rules folder).
   const loaded = await loadRulesFolder(options.rulesDir).catch(() => undefined);
   if (loaded?.ruleSet && !loaded.ruleSet.referencedLists.includes(name)) {
-    io.stderr.write(`note: no rule in ${options.rulesDir} uses the list "${name}" (they use: ${loaded.ruleSet.referencedLists.join(', ') || 'none'})\n`);
+    io.stderr.write(
+      `note: no rule in ${options.rulesDir} uses the list "${name}" (they use: ${loaded.ruleSet.referencedLists.join(', ') || 'none'})\n`,
+    );
   }
   return 0;
 }
 
 /** `automod lists show [NAME]`: the live values of a list, or every live list with its size. */
-export async function runListsShow(services: Services, name: string | undefined, options: { json: boolean; rulesDir: string }, io: CommandIo): Promise<number> {
+export async function runListsShow(
+  services: Services,
+  name: string | undefined,
+  options: { json: boolean; rulesDir: string },
+  io: CommandIo,
+): Promise<number> {
   if (name === undefined) {
     const names = await services.lists.names();
     const sizes = await Promise.all(names.map(async (n) => (await services.lists.show(n)).length));
-    if (options.json) printJson(names.map((n, i) => ({ name: n, values: sizes[i] })), io.stdout);
-    else io.stdout.write(names.length === 0 ? '(no live lists)\n' : `${table(['list', 'values'], names.map((n, i) => [n, sizes[i]]), io.columns)}\n`);
+    if (options.json)
+      printJson(
+        names.map((n, i) => ({ name: n, values: sizes[i] })),
+        io.stdout,
+      );
+    else
+      io.stdout.write(
+        names.length === 0
+          ? '(no live lists)\n'
+          : `${table(
+              ['list', 'values'],
+              names.map((n, i) => [n, sizes[i]]),
+              io.columns,
+            )}\n`,
+      );
     return 0;
   }
   const values = await services.lists.show(name);
@@ -244,7 +287,8 @@ export async function runListsShow(services: Services, name: string | undefined,
   io.stdout.write(values.length > 0 ? `${values.join('\n')}\n` : '(empty)\n');
   const loaded = await loadRulesFolder(options.rulesDir).catch(() => undefined);
   const file = loaded?.ruleSet?.fileLists.get(name);
-  if (file !== undefined) io.stderr.write(`note: rules also read ${file.length} value(s) of ${join(options.rulesDir, 'lists', `${name}.txt`)}\n`);
+  if (file !== undefined)
+    io.stderr.write(`note: rules also read ${file.length} value(s) of ${join(options.rulesDir, 'lists', `${name}.txt`)}\n`);
   return 0;
 }
 

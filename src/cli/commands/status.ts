@@ -68,7 +68,9 @@ export async function checkCredential(services: Pick<Services, 'client' | 'confi
     return { result: 'accepted', status: response.status };
   } catch (err) {
     if (err instanceof VideoSdkApiError && err.status !== undefined) {
-      return err.status === 401 || err.status === 403 ? { result: 'refused', status: err.status } : { result: 'accepted', status: err.status };
+      return err.status === 401 || err.status === 403
+        ? { result: 'refused', status: err.status }
+        : { result: 'accepted', status: err.status };
     }
     return { result: 'unknown', error: err instanceof Error ? err.message : String(err) };
   }
@@ -78,7 +80,10 @@ export async function collectStatus(services: Services, now = Date.now()): Promi
   const { config } = services;
   const info = await services.redis.info('server');
   const version = /^redis_version:(.+)$/m.exec(info)?.[1]?.trim();
-  const workers = (await liveWorkers(services, now)).map((w) => ({ ...w, uptimeSeconds: Math.max(0, Math.round((now - Date.parse(w.startedAt)) / 1000)) }));
+  const workers = (await liveWorkers(services, now)).map((w) => ({
+    ...w,
+    uptimeSeconds: Math.max(0, Math.round((now - Date.parse(w.startedAt)) / 1000)),
+  }));
   const queues: StatusReport['queues'] = {};
   for (const queue of [services.queues.events, services.queues.removals]) {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
@@ -96,7 +101,8 @@ export async function collectStatus(services: Services, now = Date.now()): Promi
   const ruleProblems = new Set<string>();
   for (const w of workers) {
     for (const p of w.rules?.lastError?.problems ?? []) ruleProblems.add(`${w.id}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
-    if (w.rules?.missingLists?.length) ruleProblems.add(`${w.id}: lists used by rules exist nowhere (they read as empty): ${w.rules.missingLists.join(', ')}`);
+    if (w.rules?.missingLists?.length)
+      ruleProblems.add(`${w.id}: lists used by rules exist nowhere (they read as empty): ${w.rules.missingLists.join(', ')}`);
     if (w.only !== 'removals' && w.rules?.version === undefined) ruleProblems.add(`${w.id}: no valid rule set loaded`);
   }
   const { address, variable } = redisAddress(config.redis);
@@ -104,7 +110,8 @@ export async function collectStatus(services: Services, now = Date.now()): Promi
   if (workers.length === 0) problems.push('no live worker');
   if (removalsPaused) problems.push(`removals are paused${pause ? ` (${pause.kind}): ${pause.reason}` : ' without a recorded reason'}`);
   if (credential.result === 'refused') problems.push(`VideoSDK refused the credential (HTTP ${credential.status})`);
-  if (credential.result === 'missing') problems.push('no VideoSDK credential configured here (VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET)');
+  if (credential.result === 'missing')
+    problems.push('no VideoSDK credential configured here (VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET)');
   if (credential.result === 'unknown') problems.push(`could not check the VideoSDK credential: ${credential.error}`);
   problems.push(...[...ruleProblems].map((p) => `rules: ${p}`));
   return {
@@ -134,14 +141,30 @@ export async function runStatus(services: Services, options: { json: boolean }, 
     '',
     table(
       ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed', 'paused'],
-      Object.entries(report.queues).map(([name, q]) => [name, (q.counts.waiting ?? 0) + (q.counts.prioritized ?? 0), q.counts.active, q.counts.delayed, q.counts.failed, q.counts.completed, q.paused ? 'yes' : 'no']), io.columns
+      Object.entries(report.queues).map(([name, q]) => [
+        name,
+        (q.counts.waiting ?? 0) + (q.counts.prioritized ?? 0),
+        q.counts.active,
+        q.counts.delayed,
+        q.counts.failed,
+        q.counts.completed,
+        q.paused ? 'yes' : 'no',
+      ]),
+      io.columns,
     ),
     '',
     report.workers.length === 0
       ? 'workers: none live'
       : table(
           ['host', 'pid', 'runs', 'rules version', 'uptime'],
-          report.workers.map((w) => [w.host, w.pid, w.only, w.rules?.version ?? (w.only === 'removals' ? '-' : 'none'), duration(w.uptimeSeconds)]), io.columns
+          report.workers.map((w) => [
+            w.host,
+            w.pid,
+            w.only,
+            w.rules?.version ?? (w.only === 'removals' ? '-' : 'none'),
+            duration(w.uptimeSeconds),
+          ]),
+          io.columns,
         ),
     '',
     report.problems.length === 0 ? 'no problems' : `problems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}`,

@@ -16,7 +16,8 @@ export async function registerDashboard(app: FastifyInstance, { deps }: RouteCon
     queues: [
       new BullMQAdapter(deps.queues.events, { description: 'meeting events waiting for the rules' }),
       new BullMQAdapter(deps.queues.removals, {
-        description: 'remove-participant calls to VideoSDK; paused = removals stopped (see /readyz for why); replay failed ones with automod replay',
+        description:
+          'remove-participant calls to VideoSDK; paused = removals stopped (see /readyz for why); replay failed ones with automod replay',
       }),
     ],
     serverAdapter: board,

@@ -18,7 +18,12 @@ export function registerDeadLetterRoutes(app: FastifyInstance, { deps, now }: Ro
 
   app.post('/v1/dead-letters/:id/replay', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const replayed = await replayDeadLetter(id, request.body, 'api', { deadLetters: deps.deadLetters, ingest: deps.ingest, audit: deps.audit, now });
+    const replayed = await replayDeadLetter(id, request.body, 'api', {
+      deadLetters: deps.deadLetters,
+      ingest: deps.ingest,
+      audit: deps.audit,
+      now,
+    });
     await reply.code(202).send(replayed);
   });
 }

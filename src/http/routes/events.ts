@@ -42,7 +42,10 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
       } else if (webhookDigest) {
         const query = request.query as Record<string, unknown>;
         const header = request.headers.authorization;
-        const given = [typeof query.token === 'string' ? query.token : undefined, /^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined];
+        const given = [
+          typeof query.token === 'string' ? query.token : undefined,
+          /^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined,
+        ];
         if (!given.some((token) => token !== undefined && timingSafeEqual(sha256(token), webhookDigest))) {
           await reply.code(401).send({
             error: deps.webhookToken

@@ -17,7 +17,9 @@ export function registerHealthRoutes(app: FastifyInstance, { deps, now }: RouteC
       paused = await withTimeout(deps.pause.get(), 1000);
       if (paused) reasons.push(`removals paused (${paused.kind}): ${paused.reason}`);
       else if (await withTimeout(deps.queues.removals.isPaused(), 1000)) {
-        reasons.push('removals paused: the removals queue is paused without a recorded reason (from the dashboard?); automod resume starts it');
+        reasons.push(
+          'removals paused: the removals queue is paused without a recorded reason (from the dashboard?); automod resume starts it',
+        );
       }
       // Removals are not running while VideoSDK's Retry-After holds them: not ready until it ends.
       const until = await withTimeout(deps.pause.rateLimitedUntil(now()), 1000);

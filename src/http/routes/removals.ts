@@ -24,7 +24,11 @@ export function registerRemovalRoutes(app: FastifyInstance, { deps, now }: Route
   app.get('/v1/jobs', async (request) => {
     const parsed = jobsQuerySchema.safeParse(request.query);
     if (!parsed.success) throw invalidQuery('jobs', parsed.error.issues);
-    return listJobs(deps.queues.removals, deps.outcomes, { state: parsed.data.state, sessionId: parsed.data.sessionId, limit: parsed.data.limit ?? 100 });
+    return listJobs(deps.queues.removals, deps.outcomes, {
+      state: parsed.data.state,
+      sessionId: parsed.data.sessionId,
+      limit: parsed.data.limit ?? 100,
+    });
   });
 
   app.get('/v1/jobs/:id', async (request) => {
@@ -37,6 +41,13 @@ export function registerRemovalRoutes(app: FastifyInstance, { deps, now }: Route
   app.post('/v1/replay', async (request) => {
     const parsed = replayFilterSchema.safeParse(request.body ?? {});
     if (!parsed.success) throw new InvalidRemovalError(issueProblems(parsed.error.issues));
-    return replayRemovals(parsed.data, { queue: deps.queues.removals, claims: deps.claims, outcomes: deps.outcomes, audit: deps.audit, requestedBy: 'api', now });
+    return replayRemovals(parsed.data, {
+      queue: deps.queues.removals,
+      claims: deps.claims,
+      outcomes: deps.outcomes,
+      audit: deps.audit,
+      requestedBy: 'api',
+      now,
+    });
   });
 }

@@ -33,7 +33,14 @@ describe('parseRemovalFile', () => {
   });
 
   it('reads JSON lines, with the same per-line reporting', () => {
-    const text = ['{"sessionId":"s1","participantId":"p1","reason":"r"}', '', '{"sessionId":"s1"}', '[1,2]', '{nope', '{"sessionId":"s2","participantId":"p2","meetingId":"m"}'].join('\n');
+    const text = [
+      '{"sessionId":"s1","participantId":"p1","reason":"r"}',
+      '',
+      '{"sessionId":"s1"}',
+      '[1,2]',
+      '{nope',
+      '{"sessionId":"s2","participantId":"p2","meetingId":"m"}',
+    ].join('\n');
     const { items, problems } = parseRemovalFile(text);
     expect(items).toEqual([
       { sessionId: 's1', participantId: 'p1', reason: 'r' },
@@ -62,9 +69,21 @@ describe('removalBody', () => {
         { sessionId: 's', participantId: 'b', meetingId: 'm', reason: 'r' },
       ],
     });
-    expect((await removalBody({ ...base, session: 's', all: true, except: ['h'] }, io)).body).toEqual({ sessionId: 's', all: true, except: ['h'] });
-    const fromStdin = await removalBody({ ...base, file: '-', reason: 'default reason' }, captureIo({ stdin: 'sessionId,participantId,reason\ns,a,own\ns,b,\n' }));
-    expect(fromStdin.body).toEqual({ removals: [{ sessionId: 's', participantId: 'a', reason: 'own' }, { sessionId: 's', participantId: 'b', reason: 'default reason' }] });
+    expect((await removalBody({ ...base, session: 's', all: true, except: ['h'] }, io)).body).toEqual({
+      sessionId: 's',
+      all: true,
+      except: ['h'],
+    });
+    const fromStdin = await removalBody(
+      { ...base, file: '-', reason: 'default reason' },
+      captureIo({ stdin: 'sessionId,participantId,reason\ns,a,own\ns,b,\n' }),
+    );
+    expect(fromStdin.body).toEqual({
+      removals: [
+        { sessionId: 's', participantId: 'a', reason: 'own' },
+        { sessionId: 's', participantId: 'b', reason: 'default reason' },
+      ],
+    });
   });
 
   it('refuses options that contradict each other', async () => {
@@ -92,7 +111,13 @@ describe('operator commands in-process', () => {
   afterAll(async () => {
     await h?.close();
   });
-  const options = (o: Partial<RemoveOptions>): RemoveOptions => ({ wait: true, json: false, timeout: 10, requestedBy: 'operator:test', ...o });
+  const options = (o: Partial<RemoveOptions>): RemoveOptions => ({
+    wait: true,
+    json: false,
+    timeout: 10,
+    requestedBy: 'operator:test',
+    ...o,
+  });
 
   it('remove: a progress bar on a terminal, then the table; nothing valid means exit 1', async () => {
     const sid = sessionId();
@@ -102,7 +127,10 @@ describe('operator commands in-process', () => {
     expect(io.err()).toMatch(/removing \[[^\]]+\] 3\/3 \| removed 3/);
     expect(io.out()).toContain('4 participant(s): removed: 4');
     // The repeated participant joined the first request: one job, one call.
-    const rows = io.out().split('\n').filter((l) => l.startsWith(sid));
+    const rows = io
+      .out()
+      .split('\n')
+      .filter((l) => l.startsWith(sid));
     expect(rows.filter((l) => /\sa\s/.test(l))).toHaveLength(2);
     expect(h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.participantId === 'a')).toHaveLength(1);
 
@@ -124,9 +152,17 @@ describe('operator commands in-process', () => {
 
   it('jobs, job, session and audit print readable tables', async () => {
     const sid = sessionId();
-    h.simulator.addSession({ id: sid, participants: [{ participantId: 'x1', name: 'Xavier' }, { participantId: 'x2', name: 'Yolanda' }] });
+    h.simulator.addSession({
+      id: sid,
+      participants: [
+        { participantId: 'x1', name: 'Xavier' },
+        { participantId: 'x2', name: 'Yolanda' },
+      ],
+    });
     const removed = captureIo();
-    expect(await runRemove(h.automod.services, options({ session: sid, participant: ['x1'], reason: 'table test', json: true }), removed)).toBe(0);
+    expect(
+      await runRemove(h.automod.services, options({ session: sid, participant: ['x1'], reason: 'table test', json: true }), removed),
+    ).toBe(0);
     const [row] = JSON.parse(removed.out()) as { jobId: string }[];
 
     const jobs = captureIo();
@@ -171,8 +207,14 @@ describe('operator commands in-process', () => {
 
     const resumed = captureIo();
     await runResume(h.automod.services, { requestedBy: 'operator:test', at: new Date().toISOString() }, resumed);
-    expect(resumed.out()).toMatch(/^removals resumed \(were paused \(operator\) since \S+: drill\)\n1 removal\(s\) were waiting; the workers take them now\n$/);
-    await waitFor(() => (h.simulator.getSession(sid)?.participants[0]?.timelog.at(-1)?.end ? true : undefined), 5000, 'the removal after resume');
+    expect(resumed.out()).toMatch(
+      /^removals resumed \(were paused \(operator\) since \S+: drill\)\n1 removal\(s\) were waiting; the workers take them now\n$/,
+    );
+    await waitFor(
+      () => (h.simulator.getSession(sid)?.participants[0]?.timelog.at(-1)?.end ? true : undefined),
+      5000,
+      'the removal after resume',
+    );
     const again = captureIo();
     await runResume(h.automod.services, { requestedBy: 'operator:test', at: new Date().toISOString() }, again);
     expect(again.out()).toMatch(/^removals resumed \(they were not paused\)/);

@@ -18,10 +18,14 @@ afterAll(async () => {
 /** Puts a job straight on the events queue, as a direct producer would, and waits for its dead letter. */
 async function deadLetter(data: unknown): Promise<DeadLetterView> {
   const job = await h.automod.services.queues.events.add('chat-message', data);
-  return waitFor(async () => {
-    const res = await h.api('GET', '/v1/dead-letters');
-    return (res.body as { deadLetters: DeadLetterView[] }).deadLetters.find((d) => d.jobId === job.id);
-  }, 10_000, 'the dead letter');
+  return waitFor(
+    async () => {
+      const res = await h.api('GET', '/v1/dead-letters');
+      return (res.body as { deadLetters: DeadLetterView[] }).deadLetters.find((d) => d.jobId === job.id);
+    },
+    10_000,
+    'the dead letter',
+  );
 }
 
 describe('dead letters', () => {
@@ -51,26 +55,41 @@ describe('dead letters', () => {
     const stillBad = await h.api('POST', `/v1/dead-letters/${letter.id}/replay`, { type: 'chat-message', sessionId: sid });
     expect(stillBad.status).toBe(400);
     expect(JSON.stringify(stillBad.body)).toMatch(/participantId/);
-    expect((await h.api('POST', '/v1/dead-letters/no-such-id/replay', { type: 'chat-message', sessionId: sid, participantId: 'p' })).status).toBe(404);
+    expect(
+      (await h.api('POST', '/v1/dead-letters/no-such-id/replay', { type: 'chat-message', sessionId: sid, participantId: 'p' })).status,
+    ).toBe(404);
 
     const fixed = { id: `fixed-${sid}`, type: 'chat-message', sessionId: sid, participantId: 'p1', data: { text: 'hello' } };
     const res = await h.api('POST', `/v1/dead-letters/${letter.id}/replay`, fixed);
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ result: { accepted: 1 }, deadLetter: { id: letter.id, replayed: { eventId: fixed.id, requestedBy: 'api' } } });
+    expect(res.body).toMatchObject({
+      result: { accepted: 1 },
+      deadLetter: { id: letter.id, replayed: { eventId: fixed.id, requestedBy: 'api' } },
+    });
     // The consumer took it: the processed-event log has it.
-    await waitFor(async () => ((await h.automod.services.redis.exists(h.automod.services.keys.eventDone(fixed.id))) ? true : undefined), 10_000, 'the event to be processed');
+    await waitFor(
+      async () => ((await h.automod.services.redis.exists(h.automod.services.keys.eventDone(fixed.id))) ? true : undefined),
+      10_000,
+      'the event to be processed',
+    );
 
     const listed = await h.api('GET', '/v1/dead-letters');
-    expect((listed.body as { deadLetters: DeadLetterView[] }).deadLetters.find((d) => d.id === letter.id)?.replayed?.eventId).toBe(fixed.id);
+    expect((listed.body as { deadLetters: DeadLetterView[] }).deadLetters.find((d) => d.id === letter.id)?.replayed?.eventId).toBe(
+      fixed.id,
+    );
     const audit = await h.automod.services.audit.query({ kind: 'dead-letter-replay', sessionId: sid });
-    expect(audit).toEqual([expect.objectContaining({ eventId: fixed.id, requestedBy: 'api', detail: expect.objectContaining({ deadLetterId: letter.id }) })]);
+    expect(audit).toEqual([
+      expect.objectContaining({ eventId: fixed.id, requestedBy: 'api', detail: expect.objectContaining({ deadLetterId: letter.id }) }),
+    ]);
   });
 
   it('automod dead-letters replay ID --event FILE does the same from the CLI, and says what is still wrong', async () => {
     const sid = sessionId();
     const letter = await deadLetter({ type: 'chat-message', sessionId: sid, participantId: 42 });
     const bad = captureIo({ stdin: JSON.stringify({ type: 'chat-message', sessionId: sid, participantId: 42 }) });
-    expect(await runDeadLetterReplay(h.automod.services, letter.id, { event: '-', json: false, requestedBy: 'operator:test' }, bad)).toBe(1);
+    expect(await runDeadLetterReplay(h.automod.services, letter.id, { event: '-', json: false, requestedBy: 'operator:test' }, bad)).toBe(
+      1,
+    );
     expect(bad.err()).toMatch(/still invalid[\s\S]*participantId/);
 
     const env = { REDIS_URL, AUTOMOD_PREFIX: h.config.prefix };

@@ -57,7 +57,14 @@ describe('removal jobs with data that is not a removal (a direct producer)', () 
     expect((dry.body as ReplayResult).malformed.map((m) => m.jobId).sort()).toEqual([...ids].sort());
     expect((dry.body as ReplayResult).replayed).toEqual([]);
     const cliIo = captureIo();
-    expect(await runReplay(h.automod.services, replayFilterSchema.parse({ dryRun: true }), { json: false, wait: false, timeout: 0, requestedBy: 'operator:test' }, cliIo)).toBe(0);
+    expect(
+      await runReplay(
+        h.automod.services,
+        replayFilterSchema.parse({ dryRun: true }),
+        { json: false, wait: false, timeout: 0, requestedBy: 'operator:test' },
+        cliIo,
+      ),
+    ).toBe(0);
     expect(cliIo.out()).toMatch(/not replayable .*malformed: /);
     expect(cliIo.out()).toMatch(/--discard-malformed/);
     const real = await h.api('POST', '/v1/replay', {});
@@ -77,7 +84,12 @@ describe('removal jobs with data that is not a removal (a direct producer)', () 
     );
     expect(code).toBe(0);
     const discarded = JSON.parse(discardIo.out()) as ReplayResult;
-    expect(discarded.malformed.map((m) => [m.jobId, m.discarded])).toEqual(expect.arrayContaining([[ids[0], true], [ids[1], true]]));
+    expect(discarded.malformed.map((m) => [m.jobId, m.discarded])).toEqual(
+      expect.arrayContaining([
+        [ids[0], true],
+        [ids[1], true],
+      ]),
+    );
     expect(await queue.getJob(ids[0]!)).toBeUndefined();
     expect(await queue.getJob(ids[1]!)).toBeUndefined();
     expect(await queue.getJobState(ids[2]!)).toBe('failed');

@@ -25,7 +25,9 @@ async function readyz(): Promise<{ status: number; reasons: string[]; paused?: {
 async function dashboardRemovals(): Promise<{ isPaused: boolean; counts: Record<string, number> }> {
   const res = await api('GET', '/admin/queues/api/queues');
   expect(res.status).toBe(200);
-  const queue = (res.body as { queues: { name: string; isPaused: boolean; counts: Record<string, number> }[] }).queues.find((q) => q.name === 'removals');
+  const queue = (res.body as { queues: { name: string; isPaused: boolean; counts: Record<string, number> }[] }).queues.find(
+    (q) => q.name === 'removals',
+  );
   return queue!;
 }
 
@@ -34,7 +36,12 @@ async function job(id: string): Promise<JobView> {
 }
 
 function inSession(sid: string, participantId: string): boolean {
-  return h.simulator.getSession(sid)?.participants.find((p) => p.participantId === participantId)?.timelog.at(-1)?.end === null;
+  return (
+    h.simulator
+      .getSession(sid)
+      ?.participants.find((p) => p.participantId === participantId)
+      ?.timelog.at(-1)?.end === null
+  );
 }
 
 describe('pause and resume', () => {
@@ -64,8 +71,13 @@ describe('pause and resume', () => {
     expect((await dashboardRemovals()).isPaused).toBe(false);
 
     const audit = await api('GET', '/v1/audit?limit=10');
-    const kinds = (audit.body as { records: { kind: string; requestedBy?: string }[] }).records.filter((r) => r.kind === 'pause' || r.kind === 'resume');
-    expect(kinds.slice(0, 2)).toEqual([expect.objectContaining({ kind: 'resume', requestedBy: 'operator:test' }), expect.objectContaining({ kind: 'pause', requestedBy: 'operator:test' })]);
+    const kinds = (audit.body as { records: { kind: string; requestedBy?: string }[] }).records.filter(
+      (r) => r.kind === 'pause' || r.kind === 'resume',
+    );
+    expect(kinds.slice(0, 2)).toEqual([
+      expect.objectContaining({ kind: 'resume', requestedBy: 'operator:test' }),
+      expect.objectContaining({ kind: 'pause', requestedBy: 'operator:test' }),
+    ]);
   });
 
   it('a pause from the dashboard shows on /readyz too, and automod resume undoes it', async () => {
@@ -86,17 +98,30 @@ describe('credential rotation', () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, participants: [{ participantId: 'r1' }, { participantId: 'r2' }] });
     h.simulator.setCredentialValid(false);
-    const posted = await api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'r1' }, { sessionId: sid, participantId: 'r2' }] });
+    const posted = await api('POST', '/v1/removals', {
+      removals: [
+        { sessionId: sid, participantId: 'r1' },
+        { sessionId: sid, participantId: 'r2' },
+      ],
+    });
     const ids = (posted.body as { jobs: string[] }).jobs;
 
-    const ready = await waitFor(async () => {
-      const r = await readyz();
-      return r.status === 503 ? r : undefined;
-    }, 5000, 'the credential pause');
+    const ready = await waitFor(
+      async () => {
+        const r = await readyz();
+        return r.status === 503 ? r : undefined;
+      },
+      5000,
+      'the credential pause',
+    );
     expect(ready.paused?.kind).toBe('credential');
     expect(ready.reasons[0]).toMatch(/^removals paused \(credential\): VideoSDK refused the credential \(HTTP 401\)/);
     expect((await dashboardRemovals()).isPaused).toBe(true);
-    await waitFor(async () => ((await Promise.all(ids.map(job))).every((v) => v.state === 'paused') ? true : undefined), 5000, 'jobs back in the queue');
+    await waitFor(
+      async () => ((await Promise.all(ids.map(job))).every((v) => v.state === 'paused') ? true : undefined),
+      5000,
+      'jobs back in the queue',
+    );
     for (const id of ids) expect(await job(id)).toMatchObject({ state: 'paused', outcome: null });
 
     // The operator fixes the credential (here: VideoSDK accepts it again) and resumes.
@@ -104,9 +129,15 @@ describe('credential rotation', () => {
     const io = captureIo();
     await runResume(h.automod.services, { requestedBy: 'operator:test', at: now() }, io);
     expect(io.out()).toMatch(/were paused \(credential\)/);
-    await waitFor(async () => ((await Promise.all(ids.map(job))).every((v) => v.outcome === 'removed') ? true : undefined), 5000, 'the removals');
+    await waitFor(
+      async () => ((await Promise.all(ids.map(job))).every((v) => v.outcome === 'removed') ? true : undefined),
+      5000,
+      'the removals',
+    );
     for (const p of ['r1', 'r2']) {
-      expect(h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.participantId === p && c.applied)).toHaveLength(1);
+      expect(
+        h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.participantId === p && c.applied),
+      ).toHaveLength(1);
     }
     expect((await readyz()).status).toBe(200);
   });

@@ -26,7 +26,12 @@ describe('AUTOMOD_API_RATE_PER_SEC', () => {
     const posted = await h.api('POST', '/v1/removals', { removals: people.map((participantId) => ({ sessionId: sid, participantId })) });
     expect(posted.status).toBe(202);
 
-    await waitFor(() => (h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.applied).length === COUNT ? true : undefined), 15_000, 'every removal');
+    await waitFor(
+      () =>
+        h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.applied).length === COUNT ? true : undefined,
+      15_000,
+      'every removal',
+    );
 
     // Every operator removal starts with a state check: the simulator sees each job's start.
     const calls = h.simulator

@@ -20,13 +20,24 @@ describe('automod remove during an outage, without a terminal', () => {
     const io = captureIo();
     const code = await runRemove(
       h.automod.services,
-      { session: sid, participant: ['a', 'b'], meeting: 'room-p', wait: true, json: false, timeout: 3.5, requestedBy: 'operator:test', progressEveryMs: 500 },
+      {
+        session: sid,
+        participant: ['a', 'b'],
+        meeting: 'room-p',
+        wait: true,
+        json: false,
+        timeout: 3.5,
+        requestedBy: 'operator:test',
+        progressEveryMs: 500,
+      },
       io,
     );
     expect(code).toBe(1);
     expect(io.err()).toMatch(/progress: 0\/2 done/);
     for (const p of ['a', 'b']) {
-      expect(io.err()).toMatch(new RegExp(`  ${p} in ${sid} \\(job [^)]+\\): delayed, tries 1/4, last POST 503, next try at \\S+Z \\(in \\d+s\\)`));
+      expect(io.err()).toMatch(
+        new RegExp(`  ${p} in ${sid} \\(job [^)]+\\): delayed, tries 1/4, last POST 503, next try at \\S+Z \\(in \\d+s\\)`),
+      );
     }
   });
 });

@@ -21,15 +21,21 @@ async function job(id: string): Promise<JobView> {
 }
 
 async function waitForState(ids: readonly string[], state: string): Promise<JobView[]> {
-  return waitFor(async () => {
-    const views = await Promise.all(ids.map(job));
-    // The outcome is recorded just after the job reaches its final state: wait for both.
-    return views.every((v) => v.state === state && v.outcome !== null) ? views : undefined;
-  }, 15_000, `jobs ${state}`);
+  return waitFor(
+    async () => {
+      const views = await Promise.all(ids.map(job));
+      // The outcome is recorded just after the job reaches its final state: wait for both.
+      return views.every((v) => v.state === state && v.outcome !== null) ? views : undefined;
+    },
+    15_000,
+    `jobs ${state}`,
+  );
 }
 
 function removeCalls(sid: string, participantId?: string) {
-  return h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && (participantId === undefined || c.participantId === participantId));
+  return h.simulator
+    .calls()
+    .filter((c) => c.operation === 'remove' && c.sessionId === sid && (participantId === undefined || c.participantId === participantId));
 }
 
 describe('replay after an outage', () => {
@@ -39,7 +45,9 @@ describe('replay after an outage', () => {
     h.simulator.addSession({ id: sid, meetingId: 'room-replay', participants: people.map((participantId) => ({ participantId })) });
     h.simulator.addFault({ sessionId: sid, status: 503, times: Infinity });
 
-    const posted = await h.api('POST', '/v1/removals', { removals: people.map((participantId) => ({ sessionId: sid, participantId, reason: 'outage drill' })) });
+    const posted = await h.api('POST', '/v1/removals', {
+      removals: people.map((participantId) => ({ sessionId: sid, participantId, reason: 'outage drill' })),
+    });
     expect(posted.status).toBe(202);
     const ids = (posted.body as { jobs: string[] }).jobs;
     expect(ids).toHaveLength(5);
@@ -72,7 +80,12 @@ describe('replay after an outage', () => {
     const cliIo = captureIo();
     const [viaHttp, viaCli] = await Promise.all([
       h.api('POST', '/v1/replay', { sessionId: sid }),
-      runReplay(h.automod.services, replayFilterSchema.parse({ sessionId: sid }), { json: true, wait: false, timeout: 0, requestedBy: 'operator:test' }, cliIo),
+      runReplay(
+        h.automod.services,
+        replayFilterSchema.parse({ sessionId: sid }),
+        { json: true, wait: false, timeout: 0, requestedBy: 'operator:test' },
+        cliIo,
+      ),
     ]);
     expect(viaHttp.status).toBe(200);
     expect(viaCli).toBe(0);
@@ -112,7 +125,17 @@ describe('replay after an outage', () => {
     h.simulator.addFault({ sessionId: sid, operation: 'remove', applyThenHang: true, delayMs: 2000, times: 1 });
     const posted = await h.api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'q1' }] });
     const [id] = (posted.body as { jobs: string[] }).jobs as [string];
-    await waitFor(() => (h.simulator.getSession(sid)?.participants.find((p) => p.participantId === 'q1')?.timelog.at(-1)?.end ? true : undefined), 5000, 'the lost POST to apply');
+    await waitFor(
+      () =>
+        h.simulator
+          .getSession(sid)
+          ?.participants.find((p) => p.participantId === 'q1')
+          ?.timelog.at(-1)?.end
+          ? true
+          : undefined,
+      5000,
+      'the lost POST to apply',
+    );
     h.simulator.addFault({ sessionId: sid, operation: 'get-session', status: 503, times: Infinity });
     const [failed] = await waitForState([id], 'failed');
     expect(failed).toMatchObject({ outcome: 'failed', detail: { status: 503 } });
@@ -132,7 +155,12 @@ describe('replay after an outage', () => {
     expect(shown.filter((a) => a.method === 'POST')).toHaveLength(1);
     expect(shown.filter((a) => a.method === 'GET' && a.status === 503).length).toBeGreaterThanOrEqual(1);
     expect(shown.at(-1)).toMatchObject({ method: 'GET', status: 200 });
-    expect(h.simulator.getSession(sid)?.participants.find((p) => p.participantId === 'q2')?.timelog.at(-1)?.end).toBeNull();
+    expect(
+      h.simulator
+        .getSession(sid)
+        ?.participants.find((p) => p.participantId === 'q2')
+        ?.timelog.at(-1)?.end,
+    ).toBeNull();
   });
 
   it('filters by status, participant and time, and refuses bad filters with 400', async () => {
@@ -140,7 +168,12 @@ describe('replay after an outage', () => {
     h.simulator.addSession({ id: sid, participants: [{ participantId: 'r1' }, { participantId: 'r2' }] });
     h.simulator.addFault({ sessionId: sid, participantId: 'r1', operation: 'remove', status: 500, times: Infinity });
     h.simulator.addFault({ sessionId: sid, participantId: 'r2', operation: 'remove', status: 502, times: Infinity });
-    const posted = await h.api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'r1' }, { sessionId: sid, participantId: 'r2' }] });
+    const posted = await h.api('POST', '/v1/removals', {
+      removals: [
+        { sessionId: sid, participantId: 'r1' },
+        { sessionId: sid, participantId: 'r2' },
+      ],
+    });
     const ids = (posted.body as { jobs: string[] }).jobs;
     await waitForState(ids, 'failed');
 
@@ -166,7 +199,12 @@ describe('replay after an outage', () => {
 
     // `automod replay --wait` follows the replay to its outcomes; still failing: exit 1.
     const io = captureIo();
-    const code = await runReplay(h.automod.services, replayFilterSchema.parse({ sessionId: sid, participantId: 'r2' }), { json: false, wait: true, timeout: 15, requestedBy: 'operator:test' }, io);
+    const code = await runReplay(
+      h.automod.services,
+      replayFilterSchema.parse({ sessionId: sid, participantId: 'r2' }),
+      { json: false, wait: true, timeout: 15, requestedBy: 'operator:test' },
+      io,
+    );
     expect(code).toBe(1);
     expect(io.out()).toMatch(/replayed 1 failed job\(s\)/);
     expect(io.out()).toMatch(/failed: 1/);
@@ -176,7 +214,11 @@ describe('replay after an outage', () => {
 describe('replay of a removal waiting out a long backoff', () => {
   let slow: Harness;
   beforeAll(async () => {
-    slow = await startHarness('replay-delayed', { AUTOMOD_REMOVAL_ATTEMPTS: '3', AUTOMOD_BACKOFF_MS: '60000', AUTOMOD_BACKOFF_MAX_MS: '60000' });
+    slow = await startHarness('replay-delayed', {
+      AUTOMOD_REMOVAL_ATTEMPTS: '3',
+      AUTOMOD_BACKOFF_MS: '60000',
+      AUTOMOD_BACKOFF_MAX_MS: '60000',
+    });
   });
   afterAll(async () => {
     await slow?.close();
@@ -189,14 +231,23 @@ describe('replay of a removal waiting out a long backoff', () => {
     const posted = await slow.api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'd1' }] });
     const [id] = (posted.body as { jobs: string[] }).jobs;
     const queue = slow.automod.services.queues.removals;
-    const delayed = await waitFor(async () => {
-      const j = await queue.getJob(id!);
-      return j && (await j.getState()) === 'delayed' ? j : undefined;
-    }, 10_000, 'the job to wait out its backoff');
+    const delayed = await waitFor(
+      async () => {
+        const j = await queue.getJob(id!);
+        return j && (await j.getState()) === 'delayed' ? j : undefined;
+      },
+      10_000,
+      'the job to wait out its backoff',
+    );
     expect(delayed.attemptsMade).toBe(1);
 
     const io = captureIo();
-    const code = await runReplay(slow.automod.services, replayFilterSchema.parse({ state: 'delayed', sessionId: sid }), { json: true, wait: true, timeout: 15, requestedBy: 'operator:test' }, io);
+    const code = await runReplay(
+      slow.automod.services,
+      replayFilterSchema.parse({ state: 'delayed', sessionId: sid }),
+      { json: true, wait: true, timeout: 15, requestedBy: 'operator:test' },
+      io,
+    );
     expect(code).toBe(0);
     const result = JSON.parse(io.out()) as ReplayResult & { outcomes: { jobId: string; outcome: string }[] };
     expect(result.replayed).toHaveLength(1);
@@ -206,11 +257,15 @@ describe('replay of a removal waiting out a long backoff', () => {
     expect(result.outcomes).toEqual([expect.objectContaining({ jobId: replayJobId, outcome: 'removed' })]);
 
     // The new job made one try; the old one is gone; one remove call took effect.
-    const view = await waitFor(async () => {
-      const res = await slow.api('GET', `/v1/jobs/${replayJobId}`);
-      const body = res.body as JobView;
-      return body.state === 'completed' ? body : undefined;
-    }, 5000, 'the replay job to complete');
+    const view = await waitFor(
+      async () => {
+        const res = await slow.api('GET', `/v1/jobs/${replayJobId}`);
+        const body = res.body as JobView;
+        return body.state === 'completed' ? body : undefined;
+      },
+      5000,
+      'the replay job to complete',
+    );
     expect(view).toMatchObject({ outcome: 'removed', attemptsMade: 1, data: { verifyFirst: true } });
     expect(await queue.getJob(id!)).toBeUndefined();
     expect(slow.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.applied)).toHaveLength(1);

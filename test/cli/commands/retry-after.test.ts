@@ -10,7 +10,10 @@ let second: RunningAutomod;
 beforeAll(async () => {
   h = await startHarness('retry-after', { AUTOMOD_RETRY_AFTER_MAX_MS: String(CAP_MS) });
   // Another process on the same prefix that made no API call itself: the pause shows there too.
-  second = await startAutomod({ ...h.config, http: { ...h.config.http, port: 0 } }, createLogger(h.config), { only: 'removals', watchRules: false });
+  second = await startAutomod({ ...h.config, http: { ...h.config.http, port: 0 } }, createLogger(h.config), {
+    only: 'removals',
+    watchRules: false,
+  });
 });
 afterAll(async () => {
   await second?.close();
@@ -30,14 +33,24 @@ describe('Retry-After', () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, meetingId: 'room-ra', participants: [{ participantId: 'target' }] });
     h.simulator.addFault({ operation: 'remove', sessionId: sid, status: 429, retryAfter: '3600' });
-    const { jobId } = await h.automod.services.requester.request({ sessionId: sid, participantId: 'target', meetingId: 'room-ra', reason: 'test', requestedBy: 'test' });
+    const { jobId } = await h.automod.services.requester.request({
+      sessionId: sid,
+      participantId: 'target',
+      meetingId: 'room-ra',
+      reason: 'test',
+      requestedBy: 'test',
+    });
     const limited = await waitFor(() => h.simulator.calls().find((c) => c.sessionId === sid && c.status === 429), 5000, 'the 429');
 
     for (const url of [h.automod.url!, second.url!]) {
-      const ready = await waitFor(async () => {
-        const res = await get(url, '/readyz');
-        return res.status === 503 ? res : undefined;
-      }, 2000, '/readyz to say rate-limited');
+      const ready = await waitFor(
+        async () => {
+          const res = await get(url, '/readyz');
+          return res.status === 503 ? res : undefined;
+        },
+        2000,
+        '/readyz to say rate-limited',
+      );
       const body = JSON.parse(ready.text) as { reasons: string[]; rateLimitedUntil: string };
       expect(body.reasons).toContain(`removals rate-limited by VideoSDK until ${body.rateLimitedUntil}`);
       const until = Date.parse(body.rateLimitedUntil);
@@ -47,7 +60,11 @@ describe('Retry-After', () => {
     }
 
     // An hour was asked for; the removal goes ahead after the cap.
-    const done = await waitFor(async () => ((await h.automod.services.outcomes.getOutcome(jobId))?.outcome === 'removed' ? true : undefined), 10_000, 'the removal');
+    const done = await waitFor(
+      async () => ((await h.automod.services.outcomes.getOutcome(jobId))?.outcome === 'removed' ? true : undefined),
+      10_000,
+      'the removal',
+    );
     expect(done).toBe(true);
     const retried = h.simulator.calls().filter((c) => c.sessionId === sid && c.at > limited.at);
     expect(retried[0]!.at - limited.at).toBeGreaterThanOrEqual(CAP_MS - 100);
