@@ -50,7 +50,7 @@ function automod(args: readonly string[], env: Record<string, string> = {}, stdi
 beforeAll(async () => {
   await mkdir(BUILD, { recursive: true });
   // Type errors are the typecheck's business; the emitted JavaScript is what is run.
-  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD], {
+  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript-native', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD], {
     cwd: ROOT,
     stdio: 'ignore',
   });
