@@ -50,10 +50,14 @@ function automod(args: readonly string[], env: Record<string, string> = {}, stdi
 beforeAll(async () => {
   await mkdir(BUILD, { recursive: true });
   // Type errors are the typecheck's business; the emitted JavaScript is what is run.
-  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript-native', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  });
+  spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript-native', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD],
+    {
+      cwd: ROOT,
+      stdio: 'ignore',
+    },
+  );
   // Under node_modules/ the package's "type": "module" does not reach: say it again.
   await writeFile(join(BUILD, 'package.json'), '{"type": "module"}\n');
   if (!existsSync(CLI)) throw new Error(`the build did not produce ${CLI}`);
