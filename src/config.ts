@@ -126,8 +126,7 @@ export function parseConfig(env: Env): Config {
     if (value === undefined) problems.push({ path: name, message: `must be true or false, got "${raw}"` });
     return value ?? fallback;
   };
-  const optionalInt = (name: string, min: number): number | undefined =>
-    read(name) === undefined ? undefined : int(name, min, min);
+  const optionalInt = (name: string, min: number): number | undefined => (read(name) === undefined ? undefined : int(name, min, min));
   const url = (name: string, fallback: string, protocols: readonly string[]): string => {
     const raw = read(name) ?? fallback;
     try {
@@ -143,7 +142,10 @@ export function parseConfig(env: Env): Config {
 
   const redisUrl = url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
   const clusterNodes: { host: string; port: number }[] = [];
-  for (const seed of (read('REDIS_CLUSTER_NODES') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const seed of (read('REDIS_CLUSTER_NODES') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const match = /^(.+):(\d{1,5})$/.exec(seed);
     const port = match ? Number(match[2]) : NaN;
     if (!match || port < 1 || port > 65535) {
@@ -248,9 +250,15 @@ export function parseConfig(env: Env): Config {
     });
   }
   if (config.http.webhookToken !== undefined && config.http.webhookToken.length < MIN_API_TOKEN_LENGTH) {
-    problems.push({ path: 'AUTOMOD_WEBHOOK_TOKEN', message: `must be at least ${MIN_API_TOKEN_LENGTH} characters (openssl rand -hex 24 makes a good one)` });
+    problems.push({
+      path: 'AUTOMOD_WEBHOOK_TOKEN',
+      message: `must be at least ${MIN_API_TOKEN_LENGTH} characters (openssl rand -hex 24 makes a good one)`,
+    });
   } else if (config.http.webhookToken !== undefined && config.http.webhookToken === config.http.apiToken) {
-    problems.push({ path: 'AUTOMOD_WEBHOOK_TOKEN', message: 'must differ from AUTOMOD_API_TOKEN (a leaked webhook URL must not open the API)' });
+    problems.push({
+      path: 'AUTOMOD_WEBHOOK_TOKEN',
+      message: 'must differ from AUTOMOD_API_TOKEN (a leaked webhook URL must not open the API)',
+    });
   }
   if (config.http.apiToken === undefined && !isLoopback(config.http.host)) {
     problems.push({

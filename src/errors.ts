@@ -26,43 +26,59 @@ export interface Problem {
 const LISTED_PROBLEMS = 20;
 
 function listProblems(problems: readonly Problem[]): string {
-  const listed = problems.slice(0, LISTED_PROBLEMS).map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
+  const listed = problems
+    .slice(0, LISTED_PROBLEMS)
+    .map((p) => (p.path ? `${p.path}: ${p.message}` : p.message))
+    .join('; ');
   return problems.length > LISTED_PROBLEMS ? `${listed}; and ${problems.length - LISTED_PROBLEMS} more` : listed;
 }
 
-/** The environment does not describe a runnable worker. Lists every problem at once. */
-export class ConfigError extends AutomodError {
+/**
+ * The JSON path of a zod issue, as problems name it: `["data", "items", 0]` -> `$.data.items[0]`.
+ */
+export function problemPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : `${acc}.${String(part)}`), '$');
+}
+
+/** zod issues as problems (`$.path: message`). */
+export function issueProblems(issues: readonly { path: readonly PropertyKey[]; message: string }[]): Problem[] {
+  return issues.map((issue) => ({ path: problemPath(issue.path), message: issue.message }));
+}
+
+/** An error that carries every problem found (not just the first), listed in its message after `prefix`. */
+export class ProblemsError extends AutomodError {
   readonly problems: readonly Problem[];
-  constructor(problems: readonly Problem[]) {
-    super('ERR_CONFIG', `invalid configuration: ${listProblems(problems)}`);
+  constructor(code: string, prefix: string, problems: readonly Problem[], message = `${prefix}: ${listProblems(problems)}`) {
+    super(code, message);
     this.problems = problems;
+  }
+}
+
+/** The environment does not describe a runnable worker. Lists every problem at once. */
+export class ConfigError extends ProblemsError {
+  constructor(problems: readonly Problem[]) {
+    super('ERR_CONFIG', 'invalid configuration', problems);
   }
 }
 
 /** An event (HTTP body, CLI line or queued job) that does not match the event contract. */
-export class InvalidEventError extends AutomodError {
-  readonly problems: readonly Problem[];
-  constructor(problems: readonly Problem[], message = `invalid event: ${listProblems(problems)}`) {
-    super('ERR_INVALID_EVENT', message);
-    this.problems = problems;
+export class InvalidEventError extends ProblemsError {
+  constructor(problems: readonly Problem[], message?: string) {
+    super('ERR_INVALID_EVENT', 'invalid event', problems, message);
   }
 }
 
 /** A removal request that does not match the removal contract. */
-export class InvalidRemovalError extends AutomodError {
-  readonly problems: readonly Problem[];
+export class InvalidRemovalError extends ProblemsError {
   constructor(problems: readonly Problem[]) {
-    super('ERR_INVALID_REMOVAL', `invalid removal: ${listProblems(problems)}`);
-    this.problems = problems;
+    super('ERR_INVALID_REMOVAL', 'invalid removal', problems);
   }
 }
 
 /** The rules folder holds something that cannot be loaded; the worker keeps (or refuses) its rules. */
-export class RulesError extends AutomodError {
-  readonly problems: readonly Problem[];
+export class RulesError extends ProblemsError {
   constructor(problems: readonly Problem[]) {
-    super('ERR_RULES', `invalid rules: ${listProblems(problems)}`);
-    this.problems = problems;
+    super('ERR_RULES', 'invalid rules', problems);
   }
 }
 
@@ -160,9 +176,13 @@ export function isRetryable(err: unknown): boolean {
 /** Events could not be put on the events queue (nothing was acknowledged; the producer may retry). */
 export class QueueAddError extends AutomodError {
   constructor(cause: unknown) {
-    super('ERR_QUEUE_ADD', `could not put the events on the queue (${cause instanceof Error ? cause.message.slice(0, 200) : 'unknown error'}); nothing was queued, try again`, {
-      retryable: true,
-      cause,
-    });
+    super(
+      'ERR_QUEUE_ADD',
+      `could not put the events on the queue (${cause instanceof Error ? cause.message.slice(0, 200) : 'unknown error'}); nothing was queued, try again`,
+      {
+        retryable: true,
+        cause,
+      },
+    );
   }
 }

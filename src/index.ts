@@ -2,7 +2,7 @@
  * The package's library entry (`import { createProducer, partitionOf } from 'meeting-automod'`):
  * what a Node producer needs to put meeting events on the worker's queues.
  */
-export { createProducer, BATCH_JOB, EVENTS_QUEUE, type AddResult, type Producer, type ProducerOptions } from './producer.js';
+export { createProducer, BATCH_JOB, EVENTS_QUEUE, type AddResult, type Producer, type ProducerOptions } from './events/producer.js';
 export { partitionOf, fnv1a32 } from './partitions.js';
 export { InvalidEventError, QueueAddError, type Problem } from './errors.js';
 export type { MeetingEvent } from './events/event-schema.js';

@@ -15,7 +15,8 @@ export function fnv1a32(text: string): number {
 
 /** The partition of a session: `fnv1a32(utf8(sessionId)) mod partitions` (public contract). */
 export function partitionOf(sessionId: string, partitions: number): number {
-  if (!Number.isSafeInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a whole number from 1, got ${partitions}`);
+  if (!Number.isSafeInteger(partitions) || partitions < 1)
+    throw new RangeError(`partitions must be a whole number from 1, got ${partitions}`);
   return partitions === 1 ? 0 : fnv1a32(sessionId) % partitions;
 }
 
@@ -42,7 +43,9 @@ export function parsePartitionList(spec: string, partitions: number): number[] {
     const to = match[2] === undefined ? from : Number(match[2]);
     if (to < from) throw new UsageError(`--partitions: range "${part}" ends before it starts`);
     if (to >= partitions) {
-      throw new UsageError(`--partitions: ${to} is not a partition of this deployment (AUTOMOD_PARTITIONS=${partitions}: 0 to ${partitions - 1})`);
+      throw new UsageError(
+        `--partitions: ${to} is not a partition of this deployment (AUTOMOD_PARTITIONS=${partitions}: 0 to ${partitions - 1})`,
+      );
     }
     for (let k = from; k <= to; k++) chosen.add(k);
   }

@@ -102,11 +102,25 @@ describe('parseConfig', () => {
       LOG_FORMAT: 'Pretty',
     });
     expect(config).toMatchObject({
-      redis: { url: 'rediss://user:pw@redis.internal:6380/2', clusterNodes: [{ host: 'node-a', port: 7000 }, { host: 'node-b', port: 7001 }, { host: '::1', port: 7002 }] },
+      redis: {
+        url: 'rediss://user:pw@redis.internal:6380/2',
+        clusterNodes: [
+          { host: 'node-a', port: 7000 },
+          { host: 'node-b', port: 7001 },
+          { host: '::1', port: 7002 },
+        ],
+      },
       prefix: 'mod-eu.1',
       keyPrefix: '{mod-eu.1}',
       rulesDir: '/etc/automod/rules',
-      videosdk: { apiBase: 'http://127.0.0.1:9090', apiVersion: 'v2', token: 'ready.jwt.token', apiKey: 'key', secret: 'secret', timeoutMs: 2500 },
+      videosdk: {
+        apiBase: 'http://127.0.0.1:9090',
+        apiVersion: 'v2',
+        token: 'ready.jwt.token',
+        apiKey: 'key',
+        secret: 'secret',
+        timeoutMs: 2500,
+      },
       http: { host: '0.0.0.0', port: 0, apiToken: '0123456789abcdef0123', webhookToken: 'webhook-0123456789abcdef', ingestMaxEvents: 50 },
       eventConcurrency: 5,
       partitions: 12,
@@ -136,13 +150,23 @@ describe('parseConfig', () => {
 
   it('refuses a webhook token that is short or the same as the API token, and a bad event cap', () => {
     const api = '0123456789abcdef0123';
-    expect(problems({ AUTOMOD_API_TOKEN: api, AUTOMOD_WEBHOOK_TOKEN: api })).toEqual([{ path: 'AUTOMOD_WEBHOOK_TOKEN', message: expect.stringMatching(/must differ from AUTOMOD_API_TOKEN/) }]);
-    expect(problems({ AUTOMOD_WEBHOOK_TOKEN: 'short' })).toEqual([{ path: 'AUTOMOD_WEBHOOK_TOKEN', message: expect.stringMatching(/at least 16 characters/) }]);
-    expect(problems({ AUTOMOD_INGEST_MAX_EVENTS: '0' })).toEqual([{ path: 'AUTOMOD_INGEST_MAX_EVENTS', message: expect.stringMatching(/whole number from 1/) }]);
+    expect(problems({ AUTOMOD_API_TOKEN: api, AUTOMOD_WEBHOOK_TOKEN: api })).toEqual([
+      { path: 'AUTOMOD_WEBHOOK_TOKEN', message: expect.stringMatching(/must differ from AUTOMOD_API_TOKEN/) },
+    ]);
+    expect(problems({ AUTOMOD_WEBHOOK_TOKEN: 'short' })).toEqual([
+      { path: 'AUTOMOD_WEBHOOK_TOKEN', message: expect.stringMatching(/at least 16 characters/) },
+    ]);
+    expect(problems({ AUTOMOD_INGEST_MAX_EVENTS: '0' })).toEqual([
+      { path: 'AUTOMOD_INGEST_MAX_EVENTS', message: expect.stringMatching(/whole number from 1/) },
+    ]);
   });
 
   it('treats empty and blank values as unset', () => {
-    expect(parseConfig({ AUTOMOD_HTTP_PORT: '', AUTOMOD_API_RATE_PER_SEC: '  ', VIDEOSDK_TOKEN: '' })).toMatchObject({ http: { port: 8080 }, apiRatePerSec: undefined, videosdk: { token: undefined } });
+    expect(parseConfig({ AUTOMOD_HTTP_PORT: '', AUTOMOD_API_RATE_PER_SEC: '  ', VIDEOSDK_TOKEN: '' })).toMatchObject({
+      http: { port: 8080 },
+      apiRatePerSec: undefined,
+      videosdk: { token: undefined },
+    });
   });
 
   it('lists every problem at once, each under its variable', () => {
@@ -229,26 +253,38 @@ describe('parseConfig', () => {
 
   it('refuses a non-loopback HTTP host without an API token, and a short token', () => {
     for (const host of ['0.0.0.0', '::', '192.168.1.10', 'automod.example.com']) {
-      expect(problems({ AUTOMOD_HTTP_HOST: host }).map((p) => p.path), host).toEqual(['AUTOMOD_HTTP_HOST']);
+      expect(
+        problems({ AUTOMOD_HTTP_HOST: host }).map((p) => p.path),
+        host,
+      ).toEqual(['AUTOMOD_HTTP_HOST']);
       expect(parseConfig({ AUTOMOD_HTTP_HOST: host, AUTOMOD_API_TOKEN: 'a-long-enough-token' }).http.host).toBe(host);
     }
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) {
       expect(isLoopback(host), host).toBe(true);
       expect(parseConfig({ AUTOMOD_HTTP_HOST: host }).http.host).toBe(host);
     }
-    expect(problems({ AUTOMOD_API_TOKEN: 'short' })).toEqual([{ path: 'AUTOMOD_API_TOKEN', message: expect.stringMatching(/at least 16 characters/) }]);
+    expect(problems({ AUTOMOD_API_TOKEN: 'short' })).toEqual([
+      { path: 'AUTOMOD_API_TOKEN', message: expect.stringMatching(/at least 16 characters/) },
+    ]);
   });
 
   it('reads AUTOMOD_ALLOW_EMPTY_RULES as a boolean and names a value that is not one', () => {
     expect(parseConfig({ AUTOMOD_ALLOW_EMPTY_RULES: 'true' }).allowEmptyRules).toBe(true);
     expect(parseConfig({ AUTOMOD_ALLOW_EMPTY_RULES: ' FALSE ' }).allowEmptyRules).toBe(false);
     expect(parseConfig({ AUTOMOD_ALLOW_EMPTY_RULES: '1' }).allowEmptyRules).toBe(true);
-    expect(problems({ AUTOMOD_ALLOW_EMPTY_RULES: 'sure' })).toEqual([{ path: 'AUTOMOD_ALLOW_EMPTY_RULES', message: 'must be true or false, got "sure"' }]);
+    expect(problems({ AUTOMOD_ALLOW_EMPTY_RULES: 'sure' })).toEqual([
+      { path: 'AUTOMOD_ALLOW_EMPTY_RULES', message: 'must be true or false, got "sure"' },
+    ]);
   });
 
   it('never echoes a secret in a problem', () => {
     const secret = 'sup3r-s3cret-value';
-    const found = problems({ REDIS_URL: `ftp://u:${secret}@x`, VIDEOSDK_API_BASE: `gopher://${secret}`, VIDEOSDK_SECRET: secret, VIDEOSDK_WEBHOOK_PUBLIC_KEY: secret });
+    const found = problems({
+      REDIS_URL: `ftp://u:${secret}@x`,
+      VIDEOSDK_API_BASE: `gopher://${secret}`,
+      VIDEOSDK_SECRET: secret,
+      VIDEOSDK_WEBHOOK_PUBLIC_KEY: secret,
+    });
     expect(JSON.stringify(found)).not.toContain(secret);
   });
 });

@@ -15,102 +15,195 @@ export const EXTRA_RULES: readonly object[] = [
   {
     name: 'bench-harassment-words',
     priority: 40,
-    conditions: { all: [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'containsWord', value: { list: 'bench-harassment' } }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        { fact: 'event', path: '$.data.text', operator: 'containsWord', value: { list: 'bench-harassment' } },
+        notStaff,
+      ],
+    },
     event: { type: 'remove-participant', params: { reason: 'Harassment' } },
   },
   {
     name: 'bench-threat-words',
     priority: 45,
-    conditions: { all: [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'containsWord', value: ['i will find you', 'you will regret', 'watch your back'] }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        { fact: 'event', path: '$.data.text', operator: 'containsWord', value: ['i will find you', 'you will regret', 'watch your back'] },
+        notStaff,
+      ],
+    },
     event: { type: 'remove-participant', params: { reason: 'Threats' } },
   },
   {
     name: 'bench-profanity-flag',
     mode: 'enforce',
     priority: 3,
-    conditions: { all: [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'containsWord', value: ['darn', 'heck', 'frick', 'dang it'] }] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        { fact: 'event', path: '$.data.text', operator: 'containsWord', value: ['darn', 'heck', 'frick', 'dang it'] },
+      ],
+    },
     event: { type: 'flag', params: { reason: 'Mild profanity' } },
   },
   {
     name: 'bench-link-shortener',
     priority: 15,
-    conditions: { all: [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '(?i)\\b(bit\\.ly|tinyurl\\.com|t\\.co|goo\\.gl)/\\S+' }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '(?i)\\b(bit\\.ly|tinyurl\\.com|t\\.co|goo\\.gl)/\\S+' },
+        notStaff,
+      ],
+    },
     event: { type: 'flag', params: { reason: 'Shortened link' } },
   },
   {
     name: 'bench-invite-link',
     priority: 35,
-    conditions: { all: [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '(?i)(discord\\.gg|t\\.me|chat\\.whatsapp\\.com)/[a-z0-9]+' }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        {
+          fact: 'event',
+          path: '$.data.text',
+          operator: 'matchesPattern',
+          value: '(?i)(discord\\.gg|t\\.me|chat\\.whatsapp\\.com)/[a-z0-9]+',
+        },
+        notStaff,
+      ],
+    },
     event: { type: 'remove-participant', params: { reason: 'Invite links to other communities' } },
   },
   {
     name: 'bench-shouting',
     mode: 'shadow',
     priority: 2,
-    conditions: { all: [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '^[^a-z]*[A-Z]{12,}[^a-z]*$' }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '^[^a-z]*[A-Z]{12,}[^a-z]*$' },
+        notStaff,
+      ],
+    },
     event: { type: 'flag', params: { reason: 'Shouting' } },
   },
   {
     name: 'bench-card-number',
     priority: 60,
-    conditions: { all: [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '\\b(?:\\d[ -]?){13,16}\\b' }] },
+    conditions: {
+      all: [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '\\b(?:\\d[ -]?){13,16}\\b' }],
+    },
     event: { type: 'flag', params: { reason: 'Looks like a card number' } },
   },
   {
     name: 'bench-chat-burst-30s',
     priority: 18,
-    conditions: { all: [typeIs('chat-message'), { fact: 'eventCount', params: count('chat-message', 30, 'participant'), operator: 'greaterThanInclusive', value: 20 }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        { fact: 'eventCount', params: count('chat-message', 30, 'participant'), operator: 'greaterThanInclusive', value: 20 },
+        notStaff,
+      ],
+    },
     event: { type: 'remove-participant', params: { reason: 'Chat flooding (30 s)' } },
   },
   {
     name: 'bench-session-chat-storm',
     mode: 'shadow',
     priority: 1,
-    conditions: { all: [typeIs('chat-message'), { fact: 'eventCount', params: count('chat-message', 10, 'session'), operator: 'greaterThanInclusive', value: 800 }] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        { fact: 'eventCount', params: count('chat-message', 10, 'session'), operator: 'greaterThanInclusive', value: 800 },
+      ],
+    },
     event: { type: 'flag', params: { reason: 'Whole session is flooding' } },
   },
   {
     name: 'bench-strikes-then-out',
     priority: 25,
-    conditions: { all: [typeIs('chat-message'), { fact: 'strikes', params: { windowSeconds: 300 }, operator: 'greaterThanInclusive', value: 4 }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        { fact: 'strikes', params: { windowSeconds: 300 }, operator: 'greaterThanInclusive', value: 4 },
+        notStaff,
+      ],
+    },
     event: { type: 'remove-participant', params: { reason: 'Too many strikes' } },
   },
   {
     name: 'bench-join-invite-name',
     priority: 55,
-    conditions: { all: [typeIs('participant-joined'), { fact: 'event', path: '$.participantName', operator: 'matchesPattern', value: '(?i)(discord\\.gg|t\\.me/|https?://)' }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('participant-joined'),
+        { fact: 'event', path: '$.participantName', operator: 'matchesPattern', value: '(?i)(discord\\.gg|t\\.me/|https?://)' },
+        notStaff,
+      ],
+    },
     event: { type: 'remove-participant', params: { reason: 'Advertising in display name' } },
   },
   {
     name: 'bench-join-banned-name',
     priority: 45,
-    conditions: { all: [typeIs('participant-joined'), { fact: 'event', path: '$.participantName', operator: 'containsWord', value: { list: 'banned-words' } }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('participant-joined'),
+        { fact: 'event', path: '$.participantName', operator: 'containsWord', value: { list: 'banned-words' } },
+        notStaff,
+      ],
+    },
     event: { type: 'remove-participant', params: { reason: 'Offensive display name' } },
   },
   {
     name: 'bench-session-join-storm',
     mode: 'shadow',
     priority: 1,
-    conditions: { all: [typeIs('participant-joined'), { fact: 'eventCount', params: count('participant-joined', 60, 'session'), operator: 'greaterThanInclusive', value: 400 }] },
+    conditions: {
+      all: [
+        typeIs('participant-joined'),
+        { fact: 'eventCount', params: count('participant-joined', 60, 'session'), operator: 'greaterThanInclusive', value: 400 },
+      ],
+    },
     event: { type: 'flag', params: { reason: 'Join storm on the session' } },
   },
   {
     name: 'bench-rename-banned-name',
     priority: 45,
-    conditions: { all: [typeIs('participant-renamed'), { fact: 'event', path: '$.data.name', operator: 'containsWord', value: { list: 'bench-harassment' } }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('participant-renamed'),
+        { fact: 'event', path: '$.data.name', operator: 'containsWord', value: { list: 'bench-harassment' } },
+        notStaff,
+      ],
+    },
     event: { type: 'remove-participant', params: { reason: 'Offensive display name' } },
   },
   {
     name: 'bench-rename-burst-30s',
     priority: 12,
-    conditions: { all: [typeIs('participant-renamed'), { fact: 'eventCount', params: count('participant-renamed', 30, 'participant'), operator: 'greaterThanInclusive', value: 3 }, notStaff] },
+    conditions: {
+      all: [
+        typeIs('participant-renamed'),
+        { fact: 'eventCount', params: count('participant-renamed', 30, 'participant'), operator: 'greaterThanInclusive', value: 3 },
+        notStaff,
+      ],
+    },
     event: { type: 'flag', params: { reason: 'Renaming often' } },
   },
   {
     name: 'bench-leave-rejoin-loop',
     mode: 'shadow',
     priority: 8,
-    conditions: { all: [typeIs('participant-left'), { fact: 'eventCount', params: count('participant-left', 60, 'participant'), operator: 'greaterThanInclusive', value: 5 }] },
+    conditions: {
+      all: [
+        typeIs('participant-left'),
+        { fact: 'eventCount', params: count('participant-left', 60, 'participant'), operator: 'greaterThanInclusive', value: 5 },
+      ],
+    },
     event: { type: 'flag', params: { reason: 'Leave and rejoin loop' } },
   },
   {
@@ -166,7 +259,9 @@ export const EXTRA_RULES: readonly object[] = [
     name: 'bench-recording-watch',
     mode: 'shadow',
     priority: 1,
-    conditions: { all: [typeIs('recording-started'), { fact: 'event', path: '$.data.by', operator: 'notInList', value: 'bench-recorders' }] },
+    conditions: {
+      all: [typeIs('recording-started'), { fact: 'event', path: '$.data.by', operator: 'notInList', value: 'bench-recorders' }],
+    },
     event: { type: 'flag', params: { reason: 'Recording started by someone unexpected' } },
   },
 ];

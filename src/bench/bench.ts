@@ -31,9 +31,9 @@ import { parseArgs as parseCliArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { parseConfig, type Config, type Env } from '../config.js';
 import { createIngest } from '../events/ingest.js';
-import { createEventProducer } from '../producer.js';
+import { createEventProducer } from '../events/producer.js';
 import { createLogger } from '../logger.js';
-import { createQueues, type Queues } from '../queues.js';
+import { createQueues, type Queues } from '../events/queues.js';
 import { createSimulator, type SimCall, type Simulator } from '../simulator/simulator.js';
 import { createEventLog, type EventLog } from '../store/event-log.js';
 import { createKeys, type Keys } from '../store/keys.js';
@@ -121,7 +121,8 @@ interface Args {
   listChanges: number | undefined;
 }
 
-const USAGE = 'usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]\n';
+const USAGE =
+  'usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]\n';
 
 function parseArgs(argv: readonly string[]): Args {
   let parsed;
@@ -153,10 +154,12 @@ function parseArgs(argv: readonly string[]): Args {
     process.exit(2);
   };
   if (parsed.settle !== undefined && !/^\d+$/.test(parsed.settle)) fail(`--settle takes whole seconds, got "${parsed.settle}"`);
-  if (parsed.only !== undefined && !['baseline', 'product', 'eval', 'lists'].includes(parsed.only)) fail(`--only takes baseline, product, eval or lists, got "${parsed.only}"`);
+  if (parsed.only !== undefined && !['baseline', 'product', 'eval', 'lists'].includes(parsed.only))
+    fail(`--only takes baseline, product, eval or lists, got "${parsed.only}"`);
   for (const name of ['list-values', 'list-changes'] as const) {
     const value = parsed[name];
-    if (value !== undefined && (!/^\d+$/.test(value) || Number(value) > 1_000_000)) fail(`--${name} takes a whole number up to 1000000, got "${value}"`);
+    if (value !== undefined && (!/^\d+$/.test(value) || Number(value) > 1_000_000))
+      fail(`--${name} takes a whole number up to 1000000, got "${value}"`);
   }
   return {
     quick: parsed.quick,
@@ -180,7 +183,9 @@ function parseArgs(argv: readonly string[]): Args {
  * to try other settings.
  */
 function workerEnv(base: Env, redisUrl: string, prefix: string, rulesDir: string, simulatorUrl: string, secret: string): Env {
-  const overrides = Object.fromEntries(Object.entries(base).filter(([k]) => k.startsWith('AUTOMOD_') || k === 'LOG_LEVEL' || k === 'NODE_OPTIONS'));
+  const overrides = Object.fromEntries(
+    Object.entries(base).filter(([k]) => k.startsWith('AUTOMOD_') || k === 'LOG_LEVEL' || k === 'NODE_OPTIONS'),
+  );
   return {
     PATH: base.PATH,
     HOME: base.HOME,
@@ -262,20 +267,28 @@ async function main(): Promise<number> {
 
   try {
     const versions = await collectVersions(monitor);
-    say(`Redis ${versions.redis} at ${redisUrl}, prefix {${prefix}}, ${args.quick ? 'quick' : 'full'} run${args.only ? ` (only ${args.only})` : ''}`);
+    say(
+      `Redis ${versions.redis} at ${redisUrl}, prefix {${prefix}}, ${args.quick ? 'quick' : 'full'} run${args.only ? ` (only ${args.only})` : ''}`,
+    );
     const results: Partial<BenchResults> = {};
     if (args.only === undefined || args.only === 'baseline') Object.assign(results, await runBaseline(run));
     if (args.only === undefined || args.only === 'product') Object.assign(results, await runProduct(run));
     if (args.only === 'eval') results.evaluation = await runEvaluation(run);
     if (args.only === undefined || args.only === 'lists') results.listChanges = await runListChanges(run);
-    if (results.saturation && results.rawDrain) results.saturation.ratioToRaw = round(results.saturation.eventsPerSec / results.rawDrain.jobsPerSec, 3);
+    if (results.saturation && results.rawDrain)
+      results.saturation.ratioToRaw = round(results.saturation.eventsPerSec / results.rawDrain.jobsPerSec, 3);
 
     const complete = isComplete(results);
     const checks = complete ? checkTargets(results) : [];
     const judged = complete && !args.quick;
     process.stdout.write(`\n${renderTable(results, checks, { judged })}\n\n`);
     const file = join(args.out, `bench-${stamp}.json`);
-    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), os: `${process.platform} ${release()}` };
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGb: round(totalmem() / 2 ** 30, 1),
+      os: `${process.platform} ${release()}`,
+    };
     await writeFile(
       file,
       `${JSON.stringify({ startedAt: startedAt.toISOString(), mode: args.quick ? 'quick' : 'full', only: args.only ?? 'all', sizes, machine, versions, workerEnv: redactEnv(env), results, targets: checks }, null, 2)}\n`,
@@ -300,13 +313,27 @@ async function main(): Promise<number> {
 }
 
 function isComplete(r: Partial<BenchResults>): r is BenchResults {
-  return r.rawDrain !== undefined && r.rawTwoHop !== undefined && r.saturation !== undefined && r.latency !== undefined && r.memory !== undefined && r.evaluation !== undefined && r.processor !== undefined;
+  return (
+    r.rawDrain !== undefined &&
+    r.rawTwoHop !== undefined &&
+    r.saturation !== undefined &&
+    r.latency !== undefined &&
+    r.memory !== undefined &&
+    r.evaluation !== undefined &&
+    r.processor !== undefined
+  );
 }
 
 /** Raw BullMQ on the same Redis, in a child process: the yardstick for the product's figures. */
 async function runBaseline(run: Run): Promise<Pick<BenchResults, 'rawDrain' | 'rawTwoHop'>> {
   const { sizes, say, config } = run;
-  const ctx = { config, env: run.env, redis: run.producer, monitor: run.monitor, workerScript: join(ROOT, 'dist', 'bench', 'raw-worker.js') };
+  const ctx = {
+    config,
+    env: run.env,
+    redis: run.producer,
+    monitor: run.monitor,
+    workerScript: join(ROOT, 'dist', 'bench', 'raw-worker.js'),
+  };
   say(`raw BullMQ: no-op drain of ${sizes.drainJobs} jobs`);
   const rawDrain = await measureRawDrain(ctx, saturationEvents(sizes.drainJobs, Date.now()).events);
   say(`  ${rawDrain.jobsPerSec} jobs/s; CPU: worker ${rawDrain.workerCpuPct} %, Redis ${rawDrain.redisCpuPct} %`);
@@ -330,7 +357,11 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
   const latViolators = Math.round(((sizes.latencyRate * sizes.latencyMs) / 1000) * 0.02);
   for (let s = 0; s < SESSIONS; s++) {
     const here = [...violators('sat', satViolators), ...violators('lat', latViolators)].filter((v) => v.sessionId === `bench-sess-${s}`);
-    simulator.addSession({ id: `bench-sess-${s}`, meetingId: `bench-room-${s}`, participants: here.map((v) => ({ participantId: v.participantId })) });
+    simulator.addSession({
+      id: `bench-sess-${s}`,
+      meetingId: `bench-room-${s}`,
+      participants: here.map((v) => ({ participantId: v.participantId })),
+    });
   }
 
   say(`starting the worker (node dist/cli.js start --no-http), log in ${run.logFile}`);
@@ -366,7 +397,14 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     say(`saturation: ${sat.events.length} events (${sat.violations} violations by ${sat.offenders} offenders) queued up front`);
     // Packed in batch jobs of 500, as `automod events add` and `POST /v1/events` with an array queue them.
     const ingest = createIngest({
-      producer: createEventProducer({ redis: run.producer, keys, queues: queues.eventPartitions, batchMax: config.eventBatchMax, lingerMs: config.ingestLingerMs, dedupSeconds: config.dedupSeconds }),
+      producer: createEventProducer({
+        redis: run.producer,
+        keys,
+        queues: queues.eventPartitions,
+        batchMax: config.eventBatchMax,
+        lingerMs: config.ingestLingerMs,
+        dedupSeconds: config.dedupSeconds,
+      }),
     });
     const eventLog = createEventLog({ redis: monitor, keys, retentionHours: config.eventLogHours });
     await queues.events.pause();
@@ -397,7 +435,9 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     say(`  ${satEventsPerSec} events/s, ${satCalls.length} remove calls; CPU: worker ${satCpu.processPct} %, Redis ${satCpu.redisPct} %`);
 
     // ---- paced latency ----------------------------------------------------------------------
-    say(`paced: ${sizes.latencyRate} events/s for ${sizes.latencyMs / 1000} s, 2 % violations (after ${sizes.warmUpMs / 1000} s of benign warm-up)`);
+    say(
+      `paced: ${sizes.latencyRate} events/s for ${sizes.latencyMs / 1000} s, 2 % violations (after ${sizes.warmUpMs / 1000} s of benign warm-up)`,
+    );
     const paced = createPacedEvents();
     const warmUp = createPacedEvents({ participantPrefix: 'w', idPrefix: 'warm', violations: false });
     await runPaced({
@@ -445,7 +485,9 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     const finalRss = worker.rss();
     if (finalRss) memory.rss.peak = Math.max(memory.rss.peak, finalRss.peakMb);
     const leftover = await prefixFootprint(monitor, config.keyPrefix);
-    say(`  ${memory.redis.end.toFixed(2)} MB after ${settleSeconds} s; the run's own keys: ${leftover.keys} (${(leftover.bytes / 1024).toFixed(0)} KB)`);
+    say(
+      `  ${memory.redis.end.toFixed(2)} MB after ${settleSeconds} s; the run's own keys: ${leftover.keys} (${(leftover.bytes / 1024).toFixed(0)} KB)`,
+    );
     // After the memory figures: it writes to Redis (under a prefix of its own, deleted here).
     const processor = await runProcessorAlone(run);
 
@@ -492,7 +534,11 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
 
 async function runEvaluation(run: Run): Promise<BenchResults['evaluation']> {
   run.say('rule evaluation micro-benchmark (in this process)');
-  const evaluation = await measureEvaluation(run.rulesDir, saturationEvents(run.sizes.evalEvents, Date.now()).events, createLogger({ logLevel: 'warn' }));
+  const evaluation = await measureEvaluation(
+    run.rulesDir,
+    saturationEvents(run.sizes.evalEvents, Date.now()).events,
+    createLogger({ logLevel: 'warn' }),
+  );
   run.say(`  ${evaluation.eventsPerSec} events/s one at a time, ${evaluation.concurrentEventsPerSec} with 50 at once`);
   return evaluation;
 }
@@ -500,11 +546,18 @@ async function runEvaluation(run: Run): Promise<BenchResults['evaluation']> {
 /** The events processor without BullMQ, in this process, under a prefix of its own. */
 async function runProcessorAlone(run: Run): Promise<BenchResults['processor']> {
   const config = parseConfig({ ...run.env, AUTOMOD_PREFIX: `${run.prefix}-proc` });
-  run.say(`events processor alone (in this process, no BullMQ): ${run.sizes.processorEvents} events per round, ${config.eventConcurrency} at once`);
+  run.say(
+    `events processor alone (in this process, no BullMQ): ${run.sizes.processorEvents} events per round, ${config.eventConcurrency} at once`,
+  );
   try {
-    const result = await measureProcessor(config, saturationEvents(run.sizes.processorEvents, Date.now()).events, createLogger({ logLevel: 'warn' }), {
-      concurrency: config.eventConcurrency,
-    });
+    const result = await measureProcessor(
+      config,
+      saturationEvents(run.sizes.processorEvents, Date.now()).events,
+      createLogger({ logLevel: 'warn' }),
+      {
+        concurrency: config.eventConcurrency,
+      },
+    );
     run.say(`  ${result.eventsPerSec} events/s, ${result.cpuUsPerEvent} us CPU per event`);
     return result;
   } finally {
@@ -516,9 +569,19 @@ async function runProcessorAlone(run: Run): Promise<BenchResults['processor']> {
 async function runListChanges(run: Run): Promise<NonNullable<BenchResults['listChanges']>> {
   const { sizes } = run;
   const env = { ...run.env, AUTOMOD_PREFIX: `${run.prefix}-lists` };
-  run.say(`list changes under load: a ${sizes.listValues}-value live list, ${sizes.listChanges} changes while ${sizes.listRate} events/s flow for ${sizes.listMs / 1000} s`);
+  run.say(
+    `list changes under load: a ${sizes.listValues}-value live list, ${sizes.listChanges} changes while ${sizes.listRate} events/s flow for ${sizes.listMs / 1000} s`,
+  );
   return measureListChanges(
-    { config: parseConfig(env), env, producer: run.producer, monitor: run.monitor, cliPath: join(ROOT, 'dist', 'cli.js'), logFile: run.logFile, say: run.say },
+    {
+      config: parseConfig(env),
+      env,
+      producer: run.producer,
+      monitor: run.monitor,
+      cliPath: join(ROOT, 'dist', 'cli.js'),
+      logFile: run.logFile,
+      say: run.say,
+    },
     { values: sizes.listValues, changes: sizes.listChanges, valuesPerChange: 100, ratePerSec: sizes.listRate, durationMs: sizes.listMs },
   );
 }
@@ -531,10 +594,17 @@ async function countLogged(eventLog: EventLog, since: number): Promise<number> {
 }
 
 /** Remove calls for participants whose id starts with `participantPrefix`, once `expected` of them arrived. */
-async function waitForRemoveCalls(calls: () => SimCall[], participantPrefix: string, expected: number, timeoutMs: number): Promise<SimCall[]> {
+async function waitForRemoveCalls(
+  calls: () => SimCall[],
+  participantPrefix: string,
+  expected: number,
+  timeoutMs: number,
+): Promise<SimCall[]> {
   const deadline = wallClockMs() + timeoutMs;
   for (;;) {
-    const found = firstCallPerParticipant(calls().filter((c) => c.operation === 'remove' && c.participantId?.startsWith(participantPrefix)));
+    const found = firstCallPerParticipant(
+      calls().filter((c) => c.operation === 'remove' && c.participantId?.startsWith(participantPrefix)),
+    );
     if (found.length >= expected || wallClockMs() > deadline) return found;
     await sleep(100);
   }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config, Env } from '../config.js';
-import { createQueues } from '../queues.js';
+import { createQueues } from '../events/queues.js';
 import { createKeys } from '../store/keys.js';
 import { createListStore } from '../store/lists.js';
 import { pendingJobs, waitForDrain } from './drain.js';
@@ -54,9 +54,17 @@ export async function measureListChanges(
   const queues = createQueues(config, producer);
   try {
     for (let i = 0; i < sizes.values; i += 10_000) {
-      await lists.add(LIST, Array.from({ length: Math.min(10_000, sizes.values - i) }, (_, j) => `live-blocked-${i + j}`));
+      await lists.add(
+        LIST,
+        Array.from({ length: Math.min(10_000, sizes.values - i) }, (_, j) => `live-blocked-${i + j}`),
+      );
     }
-    const worker = await startWorkerProcess({ cliPath: ctx.cliPath, env: ctx.env, logFile: ctx.logFile, queues: [queues.events, queues.removals] });
+    const worker = await startWorkerProcess({
+      cliPath: ctx.cliPath,
+      env: ctx.env,
+      logFile: ctx.logFile,
+      queues: [queues.events, queues.removals],
+    });
     let sampler: NodeJS.Timeout | undefined;
     try {
       await sleep(300);
@@ -70,10 +78,13 @@ export async function measureListChanges(
         if (sampling) return;
         sampling = true;
         void Promise.all([usedMemory(monitor), pendingJobs(queues.events)])
-          .then(([bytes, backlog]) => {
-            peak.redis = Math.max(peak.redis, bytes / 2 ** 20);
-            peak.backlog = Math.max(peak.backlog, backlog);
-          }, () => undefined)
+          .then(
+            ([bytes, backlog]) => {
+              peak.redis = Math.max(peak.redis, bytes / 2 ** 20);
+              peak.backlog = Math.max(peak.backlog, backlog);
+            },
+            () => undefined,
+          )
           .finally(() => (sampling = false));
       }, 100);
 
@@ -97,7 +108,12 @@ export async function measureListChanges(
               k % 2 === 1 ? `live-added-${added++}` : `live-blocked-${(k * sizes.valuesPerChange + j) % Math.max(1, sizes.values)}`,
             );
             // Awaited after the events (a failure must not go unhandled and leave the worker running).
-            changes.push((k % 2 === 1 ? lists.add(LIST, values) : lists.remove(LIST, values)).then(() => undefined, (err: unknown) => err));
+            changes.push(
+              (k % 2 === 1 ? lists.add(LIST, values) : lists.remove(LIST, values)).then(
+                () => undefined,
+                (err: unknown) => err,
+              ),
+            );
           }
           const { event } = events(i, Date.now());
           await queues.events.add(event.type, event);
@@ -110,7 +126,9 @@ export async function measureListChanges(
       const final = worker.rss();
       if (final) peak.rss = Math.max(peak.rss, final.peakMb);
       const eventsPerSec = Math.round((total / Math.max(1, drained.finishedAt - start)) * 1000);
-      say(`  ${eventsPerSec} events/s, backlog at most ${peak.backlog}, worker RSS peak ${peak.rss.toFixed(1)} MB, Redis peak ${peak.redis.toFixed(2)} MB`);
+      say(
+        `  ${eventsPerSec} events/s, backlog at most ${peak.backlog}, worker RSS peak ${peak.rss.toFixed(1)} MB, Redis peak ${peak.redis.toFixed(2)} MB`,
+      );
       return {
         listValues: sizes.values,
         changes: sizes.changes,

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { createServices } from '../automod.js';
+import { createServices } from '../app/services.js';
 import type { Config } from '../config.js';
 import type { MeetingEvent } from '../events/event-schema.js';
 import { createEventProcessor } from '../events/event-processor.js';
 import type { Logger } from '../logger.js';
-import { createRulesRuntime } from '../rules-runtime.js';
+import { createRulesRuntime } from '../rules/rules-runtime.js';
 import { round, wallClockMs } from './stats.js';
 
 export interface ProcessorMicroResult {
@@ -34,7 +34,13 @@ export async function measureProcessor(
   options: { concurrency: number; rounds?: number },
 ): Promise<ProcessorMicroResult> {
   const services = createServices(config, logger);
-  const rules = createRulesRuntime({ rulesDir: config.rulesDir, lists: services.lists, audit: services.audit, logger, metrics: services.metrics });
+  const rules = createRulesRuntime({
+    rulesDir: config.rulesDir,
+    lists: services.lists,
+    audit: services.audit,
+    logger,
+    metrics: services.metrics,
+  });
   try {
     await rules.load();
     const processor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds });
@@ -43,7 +49,11 @@ export async function measureProcessor(
     const runRound = async (n: number) => {
       const now = Date.now();
       const jobs = events.map((e, i) => {
-        const data = { ...e, id: `${e.id}-${tag}-r${n}`, ...(e.participantId !== undefined ? { participantId: `${e.participantId}-${tag}-r${n}` } : {}) };
+        const data = {
+          ...e,
+          id: `${e.id}-${tag}-r${n}`,
+          ...(e.participantId !== undefined ? { participantId: `${e.participantId}-${tag}-r${n}` } : {}),
+        };
         return { id: `proc-${n}-${i}`, timestamp: now, data } as unknown as Job;
       });
       const cpu0 = process.cpuUsage();

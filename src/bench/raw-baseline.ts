@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
 import type { Config, Env } from '../config.js';
 import type { MeetingEvent } from '../events/event-schema.js';
-import { retention } from '../queues.js';
+import { retention } from '../queue-policy.js';
 import type { RedisClient } from '../store/redis.js';
 import type { Redis } from 'ioredis';
 import { cpuMeter } from './cpu-meter.js';
@@ -47,7 +47,11 @@ const jobOptions = (config: Config) => ({ attempts: 3, backoff: { type: 'exponen
  * and timed until the last job finished.
  */
 export async function measureRawDrain(ctx: RawBaselineContext, jobs: readonly MeetingEvent[]): Promise<RawDrainResult> {
-  const queue = new Queue(RAW_DRAIN_QUEUE, { connection: ctx.redis, prefix: ctx.config.keyPrefix, defaultJobOptions: jobOptions(ctx.config) });
+  const queue = new Queue(RAW_DRAIN_QUEUE, {
+    connection: ctx.redis,
+    prefix: ctx.config.keyPrefix,
+    defaultJobOptions: jobOptions(ctx.config),
+  });
   const child = await startRawWorker(ctx, 'drain');
   try {
     await queue.pause();

@@ -12,7 +12,7 @@
  */
 import { Queue, Worker, type Job } from 'bullmq';
 import { parseConfig } from '../config.js';
-import { retention } from '../queues.js';
+import { retention } from '../queue-policy.js';
 import { createRedis, type RedisClient } from '../store/redis.js';
 import { wallClockMs } from './stats.js';
 
@@ -43,9 +43,19 @@ async function main(): Promise<void> {
   let queueB: Queue | undefined;
 
   if (mode === 'drain') {
-    workers.push(new Worker(RAW_DRAIN_QUEUE, async () => undefined, { ...workerOptions, connection: connect(true), concurrency: config.eventConcurrency }));
+    workers.push(
+      new Worker(RAW_DRAIN_QUEUE, async () => undefined, {
+        ...workerOptions,
+        connection: connect(true),
+        concurrency: config.eventConcurrency,
+      }),
+    );
   } else {
-    const b = new Queue(RAW_B_QUEUE, { connection: shared, prefix: config.keyPrefix, defaultJobOptions: { attempts: 3, ...retention(config) } });
+    const b = new Queue(RAW_B_QUEUE, {
+      connection: shared,
+      prefix: config.keyPrefix,
+      defaultJobOptions: { attempts: 3, ...retention(config) },
+    });
     queueB = b;
     workers.push(
       new Worker(
@@ -57,7 +67,11 @@ async function main(): Promise<void> {
         { ...workerOptions, connection: connect(true), concurrency: config.eventConcurrency },
       ),
     );
-    const workerB = new Worker(RAW_B_QUEUE, async () => undefined, { ...workerOptions, connection: connect(true), concurrency: config.removalConcurrency });
+    const workerB = new Worker(RAW_B_QUEUE, async () => undefined, {
+      ...workerOptions,
+      connection: connect(true),
+      concurrency: config.removalConcurrency,
+    });
     workerB.on('completed', (job: Job) => {
       const data = job.data as { enqueuedAt: number; warmUp: boolean };
       completed += 1;

@@ -22,11 +22,19 @@ export async function commandStats(redis: Redis): Promise<Map<string, { calls: n
 }
 
 /** The difference of two `commandStats`, per unit of work (`per`), busiest first. */
-export function commandsPer(before: Map<string, { calls: number; usec: number }>, after: Map<string, { calls: number; usec: number }>, per: number): Record<string, { calls: number; usec: number }> {
+export function commandsPer(
+  before: Map<string, { calls: number; usec: number }>,
+  after: Map<string, { calls: number; usec: number }>,
+  per: number,
+): Record<string, { calls: number; usec: number }> {
   const rows: [string, { calls: number; usec: number }][] = [];
   for (const [name, a] of after) {
     const b = before.get(name) ?? { calls: 0, usec: 0 };
-    if (a.calls > b.calls) rows.push([name, { calls: Math.round(((a.calls - b.calls) / per) * 100) / 100, usec: Math.round(((a.usec - b.usec) / per) * 10) / 10 }]);
+    if (a.calls > b.calls)
+      rows.push([
+        name,
+        { calls: Math.round(((a.calls - b.calls) / per) * 100) / 100, usec: Math.round(((a.usec - b.usec) / per) * 10) / 10 },
+      ]);
   }
   return Object.fromEntries(rows.sort((x, y) => y[1].usec - x[1].usec));
 }
@@ -59,7 +67,10 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<number>
  * `strikes`, `events` for the queue, ...): key count and `MEMORY USAGE` bytes. Shows what a run
  * leaves behind and why.
  */
-export async function prefixFootprint(redis: Redis, keyPrefix: string): Promise<{ keys: number; bytes: number; byKind: Record<string, { keys: number; bytes: number }> }> {
+export async function prefixFootprint(
+  redis: Redis,
+  keyPrefix: string,
+): Promise<{ keys: number; bytes: number; byKind: Record<string, { keys: number; bytes: number }> }> {
   const byKind: Record<string, { keys: number; bytes: number }> = {};
   let total = 0;
   let count = 0;
@@ -71,7 +82,10 @@ export async function prefixFootprint(redis: Redis, keyPrefix: string): Promise<
       const bytes = Number(replies[i]?.[1] ?? 0);
       const rest = key.slice(keyPrefix.length + 1).split(':');
       // BullMQ keys are `queue:part[:id]`; ours are `kind:...`.
-      const kind = rest[0] === 'events' || rest[0] === 'removals' ? `${rest[0]}:${/^\d+$|^[0-9a-f-]{36}$/.test(rest[1] ?? '') ? '<job>' : (rest[1] ?? '')}` : (rest[0] ?? '');
+      const kind =
+        rest[0] === 'events' || rest[0] === 'removals'
+          ? `${rest[0]}:${/^\d+$|^[0-9a-f-]{36}$/.test(rest[1] ?? '') ? '<job>' : (rest[1] ?? '')}`
+          : (rest[0] ?? '');
       const entry = (byKind[kind] ??= { keys: 0, bytes: 0 });
       entry.keys += 1;
       entry.bytes += bytes;

@@ -1,4 +1,4 @@
-import { table } from '../commands/format.js';
+import { table } from '../cli/format.js';
 import type { EvalMicroResult } from './eval-micro.js';
 import type { ListChangesResult } from './list-changes.js';
 import type { ProcessorMicroResult } from './processor-micro.js';
@@ -111,10 +111,22 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
   const rows: string[][] = [];
   if (r.rawDrain) {
     const cpu = cpuPerItem(r.rawDrain.workerCpuPct, r.rawDrain.jobsPerSec);
-    rows.push(['raw BullMQ no-op drain', `${fmtInt(r.rawDrain.jobs)} jobs`, `${fmtInt(r.rawDrain.jobsPerSec)} jobs/s, worker ${cpu} us CPU/job`, 'baseline', '']);
+    rows.push([
+      'raw BullMQ no-op drain',
+      `${fmtInt(r.rawDrain.jobs)} jobs`,
+      `${fmtInt(r.rawDrain.jobsPerSec)} jobs/s, worker ${cpu} us CPU/job`,
+      'baseline',
+      '',
+    ]);
   }
   if (r.rawTwoHop) {
-    rows.push(['raw BullMQ two hops, add -> B done', `${fmtInt(r.rawTwoHop.sent)} at ${r.rawTwoHop.ratePerSec}/s`, lat(r.rawTwoHop.latencyMs), 'baseline', '']);
+    rows.push([
+      'raw BullMQ two hops, add -> B done',
+      `${fmtInt(r.rawTwoHop.sent)} at ${r.rawTwoHop.ratePerSec}/s`,
+      lat(r.rawTwoHop.latencyMs),
+      'baseline',
+      '',
+    ]);
   }
   if (r.saturation) {
     const ratio = r.rawDrain ? ` = ${r.saturation.ratioToRaw.toFixed(2)} x raw` : '';
@@ -136,7 +148,12 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
   }
   if (r.memory) {
     const { workerRssMb: rss, redisUsedMb: redis } = r.memory;
-    rows.push(['worker RSS start / peak / end', '1 worker process', `${rss.start.toFixed(1)} / ${rss.peak.toFixed(1)} / ${rss.end.toFixed(1)} MB`, ...mark('worker RSS (peak)')]);
+    rows.push([
+      'worker RSS start / peak / end',
+      '1 worker process',
+      `${rss.start.toFixed(1)} / ${rss.peak.toFixed(1)} / ${rss.end.toFixed(1)} MB`,
+      ...mark('worker RSS (peak)'),
+    ]);
     rows.push([
       'Redis used_memory start / peak / end',
       `end after ${r.memory.settleSeconds} s settle`,
@@ -164,7 +181,13 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
   if (r.listChanges) {
     const l = r.listChanges;
     const size = `${fmtInt(l.listValues)} values, ${l.changes} changes`;
-    rows.push(['list changes under load', `${size}, ${fmtInt(l.events)} at ${l.ratePerSec}/s`, `${fmtInt(l.eventsPerSec)} events/s, backlog max ${fmtInt(l.maxBacklog)}`, 'not judged', '']);
+    rows.push([
+      'list changes under load',
+      `${size}, ${fmtInt(l.events)} at ${l.ratePerSec}/s`,
+      `${fmtInt(l.eventsPerSec)} events/s, backlog max ${fmtInt(l.maxBacklog)}`,
+      'not judged',
+      '',
+    ]);
     rows.push([
       'list changes: worker RSS / Redis peak',
       size,

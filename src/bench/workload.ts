@@ -40,7 +40,11 @@ export function violatorId(phase: 'sat' | 'lat', k: number): string {
 
 /** Every violator of a phase with its session, for the simulator (only they are ever removed). */
 export function violators(phase: 'sat' | 'lat', count: number): { sessionId: string; meetingId: string; participantId: string }[] {
-  return Array.from({ length: count }, (_, k) => ({ sessionId: sessionIdOf(k), meetingId: meetingIdOf(k), participantId: violatorId(phase, k) }));
+  return Array.from({ length: count }, (_, k) => ({
+    sessionId: sessionIdOf(k),
+    meetingId: meetingIdOf(k),
+    participantId: violatorId(phase, k),
+  }));
 }
 
 /** A violation by violator `k` of its phase; `k` also picks the kind. */
@@ -53,7 +57,12 @@ function violation(phase: 'sat' | 'lat', k: number, id: string, timestamp: strin
     case 'impersonating-join':
       return { ...base, type: 'participant-joined', participantName: 'Support Desk', data: { role: 'participant' } };
     case 'impersonating-rename':
-      return { ...base, type: 'participant-renamed', participantName: `Guest ${k}`, data: { name: 'Admin (official)', role: 'participant' } };
+      return {
+        ...base,
+        type: 'participant-renamed',
+        participantName: `Guest ${k}`,
+        data: { name: 'Admin (official)', role: 'participant' },
+      };
     case 'invite-link':
       return { ...base, type: 'chat-message', data: { text: `free stuff at discord.gg/x${k}abc`, role: 'participant' } };
   }
@@ -85,10 +94,28 @@ function benign(kind: 'chat' | 'join' | 'rename', prefix: string, cursor: Cursor
   if (kind === 'join') {
     // Spread so that nobody joins often enough for the join-flood rule.
     const p = (cursor.joins++ * 7) % PARTICIPANTS;
-    return { id, type: 'participant-joined', sessionId: sessionIdOf(p), meetingId: meetingIdOf(p), participantId: `${prefix}-${p}`, participantName: `User ${p}`, timestamp, data: { role: 'participant' } };
+    return {
+      id,
+      type: 'participant-joined',
+      sessionId: sessionIdOf(p),
+      meetingId: meetingIdOf(p),
+      participantId: `${prefix}-${p}`,
+      participantName: `User ${p}`,
+      timestamp,
+      data: { role: 'participant' },
+    };
   }
   const p = (cursor.renames++ * 13) % PARTICIPANTS;
-  return { id, type: 'participant-renamed', sessionId: sessionIdOf(p), meetingId: meetingIdOf(p), participantId: `${prefix}-${p}`, participantName: `User ${p}`, timestamp, data: { name: `User ${p} (laptop)`, role: 'participant' } };
+  return {
+    id,
+    type: 'participant-renamed',
+    sessionId: sessionIdOf(p),
+    meetingId: meetingIdOf(p),
+    participantId: `${prefix}-${p}`,
+    participantName: `User ${p}`,
+    timestamp,
+    data: { name: `User ${p} (laptop)`, role: 'participant' },
+  };
 }
 
 /**
@@ -119,7 +146,9 @@ export function saturationEvents(count: number, startMs: number): { events: Meet
  * whose removal the event should cause. Warm-up traffic uses its own participants and ids and no
  * violations.
  */
-export function createPacedEvents(options: { participantPrefix?: string; idPrefix?: string; violations?: boolean } = {}): (i: number, nowMs: number) => { event: MeetingEvent; violator?: string } {
+export function createPacedEvents(
+  options: { participantPrefix?: string; idPrefix?: string; violations?: boolean } = {},
+): (i: number, nowMs: number) => { event: MeetingEvent; violator?: string } {
   const cursor: Cursor = { chats: 0, joins: 0, renames: 0, violations: 0 };
   const prefix = options.participantPrefix ?? 'l';
   const idPrefix = options.idPrefix ?? 'lat';

@@ -4,14 +4,14 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { counterPlanFor, strikeRetentionSeconds, type RuleHit, type RuleSet } from '../moderation/types.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
-import type { RulesRuntime } from '../rules-runtime.js';
+import type { RulesRuntime } from '../rules/rules-runtime.js';
 import type { AuditStore } from '../store/audit.js';
 import type { CounterStore } from '../store/counters.js';
 import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
-import { BATCH_JOB, DEFAULT_BATCH_MAX } from '../producer.js';
+import { BATCH_JOB, DEFAULT_BATCH_MAX } from './producer.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from './event-schema.js';
 
 /** What processing one event led to (the events job's return value). */
@@ -104,7 +104,11 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     }
     await rules.syncLists(facts!.listsVersion);
     const hits = await ruleSet.evaluator.evaluate(event, facts!);
-    const result: EventResult = { eventId: event.id, status: 'processed', hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })) };
+    const result: EventResult = {
+      eventId: event.id,
+      status: 'processed',
+      hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
+    };
     if (hits.length > 0) {
       const removalJobId = await act(event, hits, ruleSet.ruleSet);
       if (removalJobId) result.removalJobId = removalJobId;
@@ -170,7 +174,11 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const hits = await ruleSet.evaluator.evaluate(event, facts);
       // The removals of one batch are asked for together (claims collapse repeats atomically).
       if (hits.length > 0) acting.push(act(event, hits, ruleSet.ruleSet));
-      log.add({ event, hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })), rulesVersion: ruleSet.ruleSet.version });
+      log.add({
+        event,
+        hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
+        rulesVersion: ruleSet.ruleSet.version,
+      });
       const label = eventTypeLabel(event.type);
       byType.set(label, (byType.get(label) ?? 0) + 1);
     }
@@ -192,7 +200,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
     const rejoins: Promise<boolean>[] = [];
     const inputs = events.map((event, i) => {
-      if (event.type === 'participant-joined' && event.participantId !== undefined) rejoins.push(claims.endWindow(event.sessionId, event.participantId));
+      if (event.type === 'participant-joined' && event.participantId !== undefined)
+        rejoins.push(claims.endWindow(event.sessionId, event.participantId));
       const plan = counterPlanFor(ruleSet.ruleSet, event.type);
       return {
         event,
@@ -201,7 +210,10 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         marker: { key: keys.part(event.sessionId).eventDone(event.id), owner: owners[i]!, ttlSeconds: deps.dedupSeconds },
       };
     });
-    const [observed] = await Promise.all([events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs), ...rejoins]);
+    const [observed] = await Promise.all([
+      events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs),
+      ...rejoins,
+    ]);
     return observed;
   }
 
@@ -227,7 +239,13 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     // The removal is asked for first (latency); strikes and audit records then go out together.
     const writes: Promise<unknown>[] = [];
     if (enforced.length > 0 && event.participantId !== undefined) {
-      writes.push(counters.recordStrikes(event, enforced.map((h) => h.rule), strikeRetentionSeconds(ruleSet.strikeWindows)));
+      writes.push(
+        counters.recordStrikes(
+          event,
+          enforced.map((h) => h.rule),
+          strikeRetentionSeconds(ruleSet.strikeWindows),
+        ),
+      );
     }
     for (const hit of hits) {
       metrics?.ruleHits.inc({ rule: hit.rule, mode: hit.mode, action: hit.action });
@@ -261,7 +279,15 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         }),
       );
       logger.info(
-        { rule: hit.rule, mode: hit.mode, action: hit.action, outcome, eventId: event.id, sessionId: event.sessionId, participantId: event.participantId },
+        {
+          rule: hit.rule,
+          mode: hit.mode,
+          action: hit.action,
+          outcome,
+          eventId: event.id,
+          sessionId: event.sessionId,
+          participantId: event.participantId,
+        },
         'rule matched',
       );
     }
@@ -325,5 +351,7 @@ export type EventProcessor = ReturnType<typeof createEventProcessor>;
 
 /** The input with `id` filled in when it is an object without one (anything else is left to `parseEvent`). */
 function withDefaultId(input: unknown, id: string): unknown {
-  return input !== null && typeof input === 'object' && !Array.isArray(input) && (input as { id?: unknown }).id === undefined ? { ...(input as object), id } : input;
+  return input !== null && typeof input === 'object' && !Array.isArray(input) && (input as { id?: unknown }).id === undefined
+    ? { ...(input as object), id }
+    : input;
 }

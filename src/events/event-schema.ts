@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidEventError, type Problem } from '../errors.js';
+import { InvalidEventError, issueProblems, type Problem } from '../errors.js';
 
 /** A meeting event as the worker handles it (the public event contract, with defaults filled in). */
 export interface MeetingEvent {
@@ -61,7 +61,10 @@ const eventSchema = z.object({
     .refine((v) => v === undefined || !Number.isNaN(new Date(v).getTime()), 'must be an ISO 8601 time or epoch milliseconds'),
   data: z.record(z.string(), z.unknown()).optional(),
   // Kept when an event already parsed once (HTTP, then the queue) is parsed again.
-  truncated: z.array(z.string().max(EVENT_LIMITS.fieldLength)).max(EVENT_LIMITS.truncatedEntries + 1).optional(),
+  truncated: z
+    .array(z.string().max(EVENT_LIMITS.fieldLength))
+    .max(EVENT_LIMITS.truncatedEntries + 1)
+    .optional(),
 });
 
 /**
@@ -97,7 +100,7 @@ export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent
     problems.push({ path: '$.participantId', message: `is required for "${given.type}" events` });
   }
   if (!result.success) {
-    const shapeProblems = result.error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message }));
+    const shapeProblems = issueProblems(result.error.issues);
     throw new InvalidEventError([...shapeProblems, ...problems]);
   }
   const raw = result.data;
@@ -125,7 +128,8 @@ export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent
   };
   if (raw.meetingId !== undefined) event.meetingId = raw.meetingId;
   if (raw.participantId !== undefined) event.participantId = raw.participantId;
-  if (raw.participantName !== undefined) event.participantName = boundText(raw.participantName, EVENT_LIMITS.nameLength, 'participantName', truncated);
+  if (raw.participantName !== undefined)
+    event.participantName = boundText(raw.participantName, EVENT_LIMITS.nameLength, 'participantName', truncated);
   if (truncated.size > 0) event.truncated = [...truncated];
   if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
     // Many fields each under their limit: keep what the rules read, and say so.
@@ -155,6 +159,7 @@ function boundData(data: Record<string, unknown>, truncated: Set<string>): Recor
 }
 
 // Every invisible character is outside ASCII; most names and chat are ASCII, and skip the scan.
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function boundText(value: string, max: number, path: string, truncated: Set<string>): string {
@@ -204,10 +209,6 @@ export function parseEvents(input: unknown, now: Date = new Date()): MeetingEven
   });
   if (problems.length > 0) throw new InvalidEventError(problems);
   return events;
-}
-
-function jsonPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : `${acc}.${String(part)}`), '$');
 }
 
 /** Rejects nesting deeper than `maxDepth` without recursing on hostile input. */

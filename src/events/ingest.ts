@@ -1,5 +1,5 @@
 import type { Metrics } from '../metrics.js';
-import type { AddResult, EventProducer } from '../producer.js';
+import type { AddResult, EventProducer } from './producer.js';
 import { eventTypeLabel, type MeetingEvent } from './event-schema.js';
 
 /** The answer to a batch of events (`POST /v1/events`, `automod events add`). */

@@ -40,7 +40,7 @@ export function createSignatureVerifier(publicKeyPem: string): (rawBody: Buffer,
     if (signature === undefined || signature.trim() === '') {
       throw new WebhookSignatureError('the videosdk-signature header is missing');
     }
-    let ok = false;
+    let ok: boolean;
     try {
       ok = verify('RSA-SHA256', rawBody, key, Buffer.from(signature.trim(), 'base64'));
     } catch {

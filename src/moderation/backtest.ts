@@ -175,7 +175,14 @@ export async function runBacktest(candidate: RuleSet, decisions: DecisionSource,
   });
   // Rules the candidate has that never fired on either side belong in the table too.
   for (const r of candidate.rules) {
-    if (!names.includes(r.name)) rules.push({ rule: r.name, liveModes: [], candidateMode: r.mode, live: { hits: 0, participants: 0 }, candidate: { hits: 0, participants: 0 } });
+    if (!names.includes(r.name))
+      rules.push({
+        rule: r.name,
+        liveModes: [],
+        candidateMode: r.mode,
+        live: { hits: 0, participants: 0 },
+        candidate: { hits: 0, participants: 0 },
+      });
   }
   rules.sort((a, b) => compare(a.rule, b.rule));
 
@@ -212,7 +219,11 @@ function createSide(): Side {
       const key = subjectKey(event.sessionId, event.participantId);
       let subject = effects.get(key);
       if (subject === undefined) {
-        subject = { sessionId: event.sessionId, ...(event.participantId === undefined ? {} : { participantId: event.participantId }), byEffect: new Map() };
+        subject = {
+          sessionId: event.sessionId,
+          ...(event.participantId === undefined ? {} : { participantId: event.participantId }),
+          byEffect: new Map(),
+        };
         effects.set(key, subject);
       }
       for (const hit of hits) {
@@ -260,8 +271,7 @@ function diffSides(live: Side, cand: Side): SubjectDiff[] {
       const ls = l?.byEffect.get(effect);
       const cs = c?.byEffect.get(effect);
       if (ls === undefined && cs === undefined) continue;
-      const change: Change =
-        ls === undefined ? 'new' : cs === undefined ? 'gone' : sameRules(effect, ls, cs) ? 'same' : 'other-rule';
+      const change: Change = ls === undefined ? 'new' : cs === undefined ? 'gone' : sameRules(effect, ls, cs) ? 'same' : 'other-rule';
       out.push({
         sessionId: who.sessionId,
         ...(who.participantId === undefined ? {} : { participantId: who.participantId }),

@@ -52,12 +52,11 @@ const MAX_IDLE = 64;
 
 /**
  * Compiles `ruleSet` for evaluation. Rules are grouped by the event types they can match, so an
- * event only meets the rules that could fire for it. A synchronous pre-check (see `prefilter.ts`)
- * then drops the rules that certainly cannot fire and takes those that certainly fire, and
- * json-rules-engine decides the rest, each rule in an engine of its own (without the pre-check:
- * the whole group in one engine). Engines
- * are pooled because an Engine keeps run state and must never run two evaluations at once.
- * Counters and strikes are read from the precomputed `facts`: evaluation does no I/O.
+ * event only meets the rules that could fire for it. A synchronous pre-check (`prefilter.ts`) drops
+ * the rules that certainly cannot fire and takes those that certainly fire; json-rules-engine
+ * decides the rest, each rule in an engine of its own (the whole group in one engine without the
+ * pre-check). Engines are pooled because an Engine keeps run state and must never run two
+ * evaluations at once. Counters and strikes come from the precomputed `facts`: no I/O here.
  */
 export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Evaluator {
   const operators = createOperators(options.lists);
@@ -117,7 +116,10 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
       else if (verdict === 'unknown') (undecided ??= []).push(s);
     }
     if (undecided !== undefined) {
-      const ran = undecided.length === 1 ? await run(undecided[0]!.pool, event, facts) : (await Promise.all(undecided.map((c) => run(c.pool, event, facts)))).flat();
+      const ran =
+        undecided.length === 1
+          ? await run(undecided[0]!.pool, event, facts)
+          : (await Promise.all(undecided.map((c) => run(c.pool, event, facts)))).flat();
       hits.push(...ran);
     }
     return hits.length > 1 ? hits.sort(byPriorityThenName) : hits;
@@ -170,7 +172,13 @@ function operatorMap(engine: Engine): { get(name: string): OperatorLike | null }
 }
 
 function hitOf(rule: CompiledRule): RuleHit {
-  return { rule: rule.name, mode: rule.mode === 'shadow' ? 'shadow' : 'enforce', action: rule.action, reason: rule.reason, priority: rule.priority };
+  return {
+    rule: rule.name,
+    mode: rule.mode === 'shadow' ? 'shadow' : 'enforce',
+    action: rule.action,
+    reason: rule.reason,
+    priority: rule.priority,
+  };
 }
 
 function byPriorityThenName(a: RuleHit, b: RuleHit): number {

@@ -42,7 +42,11 @@ export function createMemoryCounters(ruleSet: Pick<RuleSet, 'counterSpecs' | 'st
 
   // A participant is counted within one meeting, as strikes are (the same keys as in Redis).
   const subject = (event: MeetingEvent, scope: 'participant' | 'session'): string | undefined =>
-    scope === 'session' ? event.sessionId : event.participantId === undefined ? undefined : `${event.meetingId ?? event.sessionId}\u0000${event.participantId}`;
+    scope === 'session'
+      ? event.sessionId
+      : event.participantId === undefined
+        ? undefined
+        : `${event.meetingId ?? event.sessionId}\u0000${event.participantId}`;
   const strikeKey = (event: MeetingEvent): string | undefined =>
     event.participantId === undefined ? undefined : `${event.meetingId ?? event.sessionId}\u0000${event.participantId}`;
 

@@ -39,7 +39,10 @@ export function compilePrecheck(conditions: unknown, operator: (name: string) =>
 export type PrecheckVerdict = 'fires' | 'cannot-fire' | 'unknown';
 
 /** Like `compilePrecheck`, with the three-way answer. */
-export function compileVerdict(conditions: unknown, operator: (name: string) => OperatorLike | undefined): (event: MeetingEvent, facts: EvaluationFacts) => PrecheckVerdict {
+export function compileVerdict(
+  conditions: unknown,
+  operator: (name: string) => OperatorLike | undefined,
+): (event: MeetingEvent, facts: EvaluationFacts) => PrecheckVerdict {
   const check = compileNode(conditions, operator);
   return (event, facts) => {
     const r = check(event, facts);

@@ -1,6 +1,6 @@
 import { InvalidEventError } from '../errors.js';
 import { parseEvent, type MeetingEvent } from '../events/event-schema.js';
-import { isSkippedLine } from '../events/json-lines.js';
+import { isSkippedLine } from './json-lines.js';
 import { createEvaluator } from './evaluate.js';
 import { createMemoryCounters } from './memory-counters.js';
 import type { ListSource, RuleHit, RuleSet } from './types.js';

@@ -33,7 +33,15 @@ export interface ShadowRuleSummary {
 export function summarizeShadowHits(records: Iterable<RecordedHit>): ShadowRuleSummary[] {
   const perRule = new Map<
     string,
-    { actions: Set<string>; hits: number; who: Map<string, { sessionId: string; participantId: string; hits: number }>; sessions: Set<string>; first: string; last: string; versions: Set<string> }
+    {
+      actions: Set<string>;
+      hits: number;
+      who: Map<string, { sessionId: string; participantId: string; hits: number }>;
+      sessions: Set<string>;
+      first: string;
+      last: string;
+      versions: Set<string>;
+    }
   >();
   for (const r of records) {
     if (r.rule === undefined) continue;
@@ -65,7 +73,9 @@ export function summarizeShadowHits(records: Iterable<RecordedHit>): ShadowRuleS
       firstSeen: s.first,
       lastSeen: s.last,
       rulesVersions: [...s.versions].sort(),
-      top: [...s.who.values()].sort((a, b) => b.hits - a.hits || compare(a.sessionId, b.sessionId) || compare(a.participantId, b.participantId)).slice(0, 5),
+      top: [...s.who.values()]
+        .sort((a, b) => b.hits - a.hits || compare(a.sessionId, b.sessionId) || compare(a.participantId, b.participantId))
+        .slice(0, 5),
     }))
     .sort((a, b) => b.hits - a.hits || compare(a.rule, b.rule));
 }

@@ -7,6 +7,7 @@
 const NON_WORD = /[^\p{L}\p{N}]+/u;
 const COMBINING_MARKS = /\p{M}+/gu;
 // Plain ASCII needs no Unicode normalization; most chat is ASCII, so this skips the costly part.
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
 const NON_ASCII = /[^\u0000-\u007f]/;
 
 /** The words of `text`, normalized for comparison. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidRemovalError, NotFoundError, UsageError, VideoSdkApiError, type Problem } from '../errors.js';
+import { InvalidRemovalError, NotFoundError, problemPath, VideoSdkApiError, type Problem } from '../errors.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { activeParticipantIds } from '../videosdk/session.js';
 import type { RemovalJobData } from './removal-job.js';
@@ -39,12 +39,10 @@ export function parseRemovalsBody(input: unknown): RemovalsBody {
   const parsed = 'all' in input ? allBody.safeParse(input) : listBody.safeParse(input);
   if (parsed.success) return parsed.data;
   throw new InvalidRemovalError(
-    parsed.error.issues.map(
-      (issue): Problem => ({
-        path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
-        message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
-      }),
-    ),
+    parsed.error.issues.map((issue): Problem => ({
+      path: problemPath(issue.path),
+      message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+    })),
   );
 }
 
@@ -65,16 +63,14 @@ export async function requestRemovals(
 ): Promise<{ jobs: BulkJob[]; /** Active participants kept by `except`. */ skipped: string[] }> {
   const { items, kept: skipped } = 'removals' in body ? { items: body.removals, kept: [] } : await everyoneIn(body, deps.client);
   const jobs: BulkJob[] = [];
-  const requests = items.map(
-    (item): RemovalJobData => ({
-      sessionId: item.sessionId,
-      participantId: item.participantId,
-      ...(item.meetingId ? { meetingId: item.meetingId } : {}),
-      reason: item.reason ?? 'removed by an operator',
-      requestedBy: deps.requestedBy,
-      verifyFirst: true,
-    }),
-  );
+  const requests = items.map((item): RemovalJobData => ({
+    sessionId: item.sessionId,
+    participantId: item.participantId,
+    ...(item.meetingId ? { meetingId: item.meetingId } : {}),
+    reason: item.reason ?? 'removed by an operator',
+    requestedBy: deps.requestedBy,
+    verifyFirst: true,
+  }));
   const results = await deps.requester.requestMany(requests, { force: true });
   results.forEach((result, i) => {
     const item = requests[i]!;
@@ -86,7 +82,10 @@ export async function requestRemovals(
 }
 
 /** The session's active participants, minus the exceptions (and which exceptions were there). */
-async function everyoneIn(body: Extract<RemovalsBody, { all: true }>, client: VideoSdkClient): Promise<{ items: RemovalItem[]; kept: string[] }> {
+async function everyoneIn(
+  body: Extract<RemovalsBody, { all: true }>,
+  client: VideoSdkClient,
+): Promise<{ items: RemovalItem[]; kept: string[] }> {
   let response;
   try {
     response = await client.getActiveParticipants(body.sessionId);

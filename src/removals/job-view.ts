@@ -1,8 +1,13 @@
 import type { Job, JobType, Queue } from 'bullmq';
-import type { Queues } from '../queues.js';
 import type { ApiAttemptRecord, AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
-import { readRemovalJob } from './removal-job.js';
+import { readRemovalJob, type RemovalJobData } from './removal-job.js';
+
+/** The queues a job id may be on (the removals queue and every events partition). */
+export interface JobQueues {
+  removals: Queue<RemovalJobData>;
+  eventPartitions: Queue[];
+}
 
 /** A job as `GET /v1/jobs/:id` and `automod jobs --json` show it (public contract). */
 export interface JobView {
@@ -32,7 +37,7 @@ const LISTED_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 
 const PAGE = 500;
 
 /** Looks a job up in the removals queue, then in the events queue; undefined when neither has it. */
-export async function describeJob(queues: Queues, outcomes: JobOutcomeStore, id: string): Promise<JobView | undefined> {
+export async function describeJob(queues: JobQueues, outcomes: JobOutcomeStore, id: string): Promise<JobView | undefined> {
   for (const queue of [queues.removals, ...queues.eventPartitions] as Queue[]) {
     const job = await queue.getJob(id);
     if (!job) continue;
@@ -48,7 +53,7 @@ export async function describeJob(queues: Queues, outcomes: JobOutcomeStore, id:
  * earlier runs come from the audit trail, where each finished run recorded them.
  */
 export async function describeJobWithAttempts(
-  queues: Queues,
+  queues: JobQueues,
   outcomes: JobOutcomeStore,
   audit: AuditStore,
   id: string,
@@ -112,8 +117,7 @@ export async function listJobs(
   // BullMQ keeps the jobs of a paused queue in its waiting list: "paused" means those, while paused.
   const paused = await queue.isPaused();
   const wanted = filter.state;
-  const states: readonly JobType[] =
-    wanted === 'paused' ? (paused ? ['waiting', 'prioritized'] : []) : wanted ? [wanted] : LISTED_STATES;
+  const states: readonly JobType[] = wanted === 'paused' ? (paused ? ['waiting', 'prioritized'] : []) : wanted ? [wanted] : LISTED_STATES;
   const jobs: JobView[] = [];
   let truncated = false;
   for (const listed of states) {

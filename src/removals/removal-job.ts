@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidRemovalError } from '../errors.js';
+import { InvalidRemovalError, issueProblems } from '../errors.js';
 
 /** Data of a removal job on the `removals` queue (public contract). */
 export interface RemovalJobData {
@@ -30,17 +30,10 @@ export const removalJobSchema = z.object({
   verifyFirst: z.boolean().optional(),
 });
 
-function problemsOf(issues: readonly { path: readonly PropertyKey[]; message: string }[]) {
-  return issues.map((issue) => ({
-    path: issue.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`), '$'),
-    message: issue.message,
-  }));
-}
-
 /** Validates removal job data, naming every problem. */
 export function parseRemovalJob(input: unknown): RemovalJobData {
   const result = removalJobSchema.safeParse(input);
-  if (!result.success) throw new InvalidRemovalError(problemsOf(result.error.issues));
+  if (!result.success) throw new InvalidRemovalError(issueProblems(result.error.issues));
   const data: RemovalJobData = { ...result.data };
   for (const key of Object.keys(data) as (keyof RemovalJobData)[]) if (data[key] === undefined) delete data[key];
   return data;
@@ -53,7 +46,12 @@ export function parseRemovalJob(input: unknown): RemovalJobData {
 export function readRemovalJob(input: unknown): { data: RemovalJobData; malformed?: undefined } | { data?: undefined; malformed: string } {
   const result = removalJobSchema.safeParse(input);
   if (result.success) return { data: result.data as RemovalJobData };
-  return { malformed: problemsOf(result.error.issues).map((p) => `${p.path}: ${p.message}`).join('; ').slice(0, 500) };
+  return {
+    malformed: issueProblems(result.error.issues)
+      .map((p) => `${p.path}: ${p.message}`)
+      .join('; ')
+      .slice(0, 500),
+  };
 }
 
 /** Removal outcomes recorded per job (public contract). */

@@ -3,7 +3,7 @@ import { DelayedError, UnrecoverableError, WaitingError, type Job, type Queue } 
 import { CredentialMissingError, InvalidRemovalError, isRetryable, VideoSdkApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { ApiAttemptRecord, AuditStore } from '../store/audit.js';
+import type { AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { PauseState } from '../store/pause-state.js';
 import type { Presence } from '../store/presence.js';
@@ -11,15 +11,10 @@ import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
-import { isParticipantActive, type VideoSdkSession } from '../videosdk/session.js';
+import { isParticipantActive } from '../videosdk/session.js';
+import { createRecordedCalls, mustLookFirst } from './look-first.js';
+import { createOutcomeRecorder, type RemovalResult } from './record-outcome.js';
 import { parseRemovalJob, type RemovalJobData, type RemovalOutcome } from './removal-job.js';
-
-/** What a finished removal job returns (and what `GET /v1/jobs/:id` shows as outcome and detail). */
-export interface RemovalResult {
-  outcome: RemovalOutcome;
-  status?: number;
-  message?: string;
-}
 
 export interface RemovalProcessorDeps {
   /** For the MULTI that records an outcome with everything that goes with it. */
@@ -60,10 +55,6 @@ export function fenceTtlMs(timeoutMs: number): number {
   return timeoutMs * 2 + 5000;
 }
 
-function isSuccess(outcome: string): outcome is 'removed' | 'already-gone' {
-  return outcome === 'removed' || outcome === 'already-gone';
-}
-
 /**
  * A credential failure (refused, or none configured) stops the whole queue; the job goes back
  * untouched.
@@ -78,8 +69,10 @@ function isCredentialFailure(err: unknown): err is VideoSdkApiError | Credential
  * Redis keeps two runs of one removal from sending at the same moment.
  */
 export function createRemovalProcessor(deps: RemovalProcessorDeps) {
-  const { redis, client, claims, outcomes, sessions, audit, pause, queue, logger, metrics } = deps;
+  const { client, claims, outcomes, audit, pause, queue, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
+  const recordOutcome = createOutcomeRecorder({ ...deps, now });
+  const { fetchSession, timed } = createRecordedCalls({ client, outcomes, recordOutcome, apiVersion: deps.apiVersion, now });
 
   async function process(job: Job<RemovalJobData>, token?: string, signal?: AbortSignal): Promise<RemovalResult> {
     const jobId = job.id ?? 'unknown';
@@ -134,7 +127,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       if (err instanceof UnrecoverableError || err instanceof DelayedError || err instanceof WaitingError) throw err;
       if (!isRetryable(err)) {
         // Nothing another try could change: record it now rather than burn the attempts.
-        await finish(job, data, 'failed', undefined, { message: err instanceof Error ? err.message : String(err) });
+        await recordOutcome(jobId, data, 'failed', undefined, { message: err instanceof Error ? err.message : String(err) });
         throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
       }
       if (err instanceof VideoSdkApiError && err.retryAfterMs !== undefined && err.retryAfterMs > 0) {
@@ -149,7 +142,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (lastTry) {
         const status = err instanceof VideoSdkApiError ? err.status : undefined;
-        await finish(job, data, 'failed', undefined, { status, message: err instanceof Error ? err.message : String(err) });
+        await recordOutcome(jobId, data, 'failed', undefined, { status, message: err instanceof Error ? err.message : String(err) });
       } else {
         log.warn({ err, attemptsMade: job.attemptsMade + 1 }, 'removal try failed, will retry');
       }
@@ -175,10 +168,20 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     const contested = !begun.claimed;
 
     // A POST that timed out or got a 5xx may have taken effect: look before sending it again.
-    if (data.verifyFirst || sentBefore || contested || restarted || job.attemptsMade > 0 || (deps.apiVersion === 'v2' && roomId === undefined)) {
+    if (
+      mustLookFirst({
+        verifyFirst: data.verifyFirst,
+        sentBefore,
+        contested,
+        restarted,
+        attemptsMade: job.attemptsMade,
+        apiVersion: deps.apiVersion,
+        roomId,
+      })
+    ) {
       const fetched = await fetchSession(job, data);
       if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
-        return finish(job, data, goneOutcome, fetched);
+        return recordOutcome(jobId, data, goneOutcome, fetched);
       }
       roomId ??= fetched.session?.roomId ?? fetched.session?.meetingId;
     }
@@ -202,10 +205,10 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
           // any more": only the session can tell.
           const fetched = await fetchSession(job, data);
           if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
-            return finish(job, data, goneOutcome, fetched);
+            return recordOutcome(jobId, data, goneOutcome, fetched);
           }
         }
-        await finish(job, data, 'rejected', undefined, { status: err.status, message: err.detail ?? err.message });
+        await recordOutcome(jobId, data, 'rejected', undefined, { status: err.status, message: err.detail ?? err.message });
         throw new UnrecoverableError(err.message);
       }
       throw err;
@@ -217,7 +220,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       // state we record comes from a fetch then, and a failed fetch does not undo the removal.
       recorded = await timed(job, 'get-session', () => client.getSession(data.sessionId)).catch(() => undefined);
     }
-    return finish(job, data, 'removed', recorded);
+    return recordOutcome(jobId, data, 'removed', recorded);
   }
 
   /**
@@ -233,104 +236,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     } catch {
       return;
     }
-    await finish(job, data, 'failed', undefined, { message: err.message });
-  }
-
-  /** GET the session; an unknown session rejects the removal (404). */
-  async function fetchSession(job: Job<RemovalJobData>, data: RemovalJobData): Promise<ApiResponse> {
-    const jobId = job.id ?? 'unknown';
-    try {
-      return await timed(job, 'get-session', () => client.getSession(data.sessionId));
-    } catch (err) {
-      if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
-        const message = err.status === 404 || err.status === 402 ? `session ${data.sessionId} is unknown to VideoSDK` : (err.detail ?? err.message);
-        await finish(job, data, 'rejected', undefined, { status: err.status, message });
-        throw new UnrecoverableError(err.message);
-      }
-      throw err;
-    }
-  }
-
-  /** Runs one API call and records it as an attempt of the job (status, latency, request id). */
-  async function timed(
-    job: Job<RemovalJobData>,
-    operation: 'remove' | 'get-session',
-    call: () => Promise<ApiResponse>,
-  ): Promise<ApiResponse> {
-    const jobId = job.id ?? 'unknown';
-    const started = now();
-    const method = operation === 'remove' ? 'POST' : 'GET';
-    const record = (attempt: Omit<ApiAttemptRecord, 'at' | 'method' | 'operation' | 'latencyMs'> & { path: string }) =>
-      outcomes.appendAttempt(jobId, { at: started, method, operation, latencyMs: now() - started, ...attempt });
-    try {
-      const response = await call();
-      await record({ path: apiPath(deps.apiVersion, operation, job.data.sessionId), status: response.status, ...(response.requestId ? { requestId: response.requestId } : {}) });
-      return response;
-    } catch (err) {
-      if (err instanceof VideoSdkApiError) {
-        await record({
-          path: err.path,
-          ...(err.status !== undefined ? { status: err.status } : { error: err.reason ?? err.detail ?? 'no response' }),
-          ...(err.requestId ? { requestId: err.requestId } : {}),
-        });
-      }
-      throw err;
-    }
-  }
-
-  async function finish(
-    job: Job<RemovalJobData>,
-    data: RemovalJobData,
-    outcome: RemovalOutcome,
-    response: ApiResponse | undefined,
-    detail: { status?: number | undefined; message?: string | undefined } = {},
-  ): Promise<RemovalResult> {
-    const jobId = job.id ?? 'unknown';
-    const at = new Date(now()).toISOString();
-    const result: RemovalResult = { outcome };
-    if (detail.status !== undefined) result.status = detail.status;
-    if (detail.message !== undefined) result.message = detail.message;
-
-    // The outcome and everything recorded with it apply together (one MULTI): a run that dies
-    // part-way leaves all or nothing, and a later run that finds the outcome finds the rest too.
-    const attempts = await outcomes.attempts(jobId);
-    const tx = redis.multi();
-    outcomes.setOutcomeTo(tx, jobId, { ...result, at });
-    if (response?.session) sessions.recordSessionTo(tx, data.sessionId, sessionToStore(response), { jobId, at: now() });
-    sessions.recordRemovalTo(tx, data.sessionId, {
-      participantId: data.participantId,
-      outcome,
-      reason: data.reason,
-      ...(data.rule ? { rule: data.rule } : {}),
-      jobId,
-      at,
-    });
-    audit.appendTo(tx, {
-      at,
-      kind: 'removal',
-      outcome,
-      sessionId: data.sessionId,
-      participantId: data.participantId,
-      ...(data.meetingId ? { meetingId: data.meetingId } : {}),
-      ...(data.rule ? { rule: data.rule } : {}),
-      ...(data.eventId ? { eventId: data.eventId } : {}),
-      jobId,
-      reason: data.reason,
-      requestedBy: data.requestedBy,
-      attempts,
-      ...(detail.status !== undefined || detail.message !== undefined ? { detail: { ...result } } : {}),
-    });
-    claims.settleTo(tx, data.sessionId, data.participantId, jobId, isSuccess(outcome));
-    const failed = ((await tx.exec()) ?? []).find(([err]) => err);
-    if (failed?.[0]) throw failed[0];
-    metrics?.removals.inc({ outcome });
-    if (outcome === 'removed' && deps.presence) {
-      await deps.presence.noteRemoval(data.sessionId, data.participantId, jobId).catch((err: unknown) => logger.warn({ err, jobId }, 'could not count the removal for webhook ids'));
-    }
-    const fields = { jobId, sessionId: data.sessionId, participantId: data.participantId, rule: data.rule, outcome, ...detail };
-    if (outcome === 'removed' || outcome === 'already-gone') logger.info(fields, 'removal finished');
-    else logger.warn(fields, 'removal did not succeed');
-    return result;
+    await recordOutcome(jobId, data, 'failed', undefined, { message: err.message });
   }
 
   async function stopForCredential(err: VideoSdkApiError | CredentialMissingError, log: Logger): Promise<void> {
@@ -350,22 +256,6 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
   }
 
   return { process, settleFailed };
-}
-
-/** The request path of an operation, as recorded with each attempt (no host, no token). */
-function apiPath(version: 'v1' | 'v2', operation: 'remove' | 'get-session', sessionId: string): string {
-  const id = encodeURIComponent(sessionId);
-  if (version === 'v2') return operation === 'remove' ? '/v2/sessions/participants/remove' : `/v2/sessions/${id}`;
-  return operation === 'remove' ? `/v1/meeting-sessions/${id}/remove-participant` : `/v1/meeting-sessions/${id}`;
-}
-
-/** The session object as VideoSDK sent it when it is one, else the normalized form. */
-function sessionToStore(response: ApiResponse): unknown {
-  const body = response.body;
-  if (body && typeof body === 'object' && !Array.isArray(body) && Array.isArray((body as { participants?: unknown }).participants)) {
-    return body;
-  }
-  return response.session satisfies VideoSdkSession | undefined;
 }
 
 export type RemovalProcessor = ReturnType<typeof createRemovalProcessor>;

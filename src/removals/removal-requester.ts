@@ -42,7 +42,10 @@ export function createRemovalRequester(deps: { queue: Queue<RemovalJobData>; cla
       // was removed by hand) must not block removals: take it over.
       const state = await queue.getJobState(claim.existingJobId);
       if (LIVE_STATES.has(state)) return { jobId: claim.existingJobId, collapsed: true };
-      logger.warn({ sessionId: data.sessionId, participantId: data.participantId, staleJobId: claim.existingJobId, state }, 'taking over a stale removal claim');
+      logger.warn(
+        { sessionId: data.sessionId, participantId: data.participantId, staleJobId: claim.existingJobId, state },
+        'taking over a stale removal claim',
+      );
       if (await claims.takeOver(data.sessionId, data.participantId, `pending:${claim.existingJobId}`, jobId)) return enqueue();
     }
     throw new Error(`could not claim the removal of ${data.participantId} in session ${data.sessionId}`);

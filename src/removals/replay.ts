@@ -94,16 +94,17 @@ export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Pr
   const until = filter.until === undefined ? undefined : parseTime(filter.until, 'until', now());
   const result: ReplayResult = { dryRun: filter.dryRun, replayed: [], skipped: [], malformed: [] };
   // A malformed job has no session, participant, rule or recorded status to match.
-  const selectsMalformed = filter.sessionId === undefined && filter.participantId === undefined && filter.rule === undefined && filter.status === undefined;
+  const selectsMalformed =
+    filter.sessionId === undefined && filter.participantId === undefined && filter.rule === undefined && filter.status === undefined;
   const malformedJobs: { job: Job; item: MalformedItem }[] = [];
   const jobIds = filter.jobId === undefined ? undefined : new Set(Array.isArray(filter.jobId) ? filter.jobId : [filter.jobId]);
   const matches: { job: Job<RemovalJobData>; item: ReplayItem }[] = [];
 
   // Collect first, then act: retrying while paging would shift the pages.
   for (let start = 0; matches.length < filter.limit; start += PAGE) {
-    const page = (filter.state === 'failed'
-      ? await deps.queue.getFailed(start, start + PAGE - 1)
-      : await deps.queue.getDelayed(start, start + PAGE - 1)) as (Job<RemovalJobData> | undefined)[];
+    const page = (
+      filter.state === 'failed' ? await deps.queue.getFailed(start, start + PAGE - 1) : await deps.queue.getDelayed(start, start + PAGE - 1)
+    ) as (Job<RemovalJobData> | undefined)[];
     for (const job of page) {
       if (!job?.id || matches.length >= filter.limit) continue;
       if (jobIds && !jobIds.has(job.id)) continue;
@@ -111,7 +112,8 @@ export async function replayRemovals(filter: ReplayFilter, deps: ReplayDeps): Pr
       if (read.malformed !== undefined) {
         const at = job.finishedOn ?? job.processedOn ?? job.timestamp;
         if (!selectsMalformed || (since !== undefined && at < since) || (until !== undefined && at > until)) continue;
-        if (malformedJobs.length < filter.limit) malformedJobs.push({ job, item: { jobId: job.id, state: filter.state, reason: read.malformed, discarded: false } });
+        if (malformedJobs.length < filter.limit)
+          malformedJobs.push({ job, item: { jobId: job.id, state: filter.state, reason: read.malformed, discarded: false } });
         continue;
       }
       const data = job.data;
@@ -207,7 +209,11 @@ async function replayOne(
     // two jobs for one removal, which the claim, the fence and the check-first step make safe,
     // and never none.
     const replayJobId = randomUUID();
-    await deps.queue.add(job.name, { ...job.data, verifyFirst: true }, { jobId: replayJobId, ...(job.opts.attempts ? { attempts: job.opts.attempts } : {}) });
+    await deps.queue.add(
+      job.name,
+      { ...job.data, verifyFirst: true },
+      { jobId: replayJobId, ...(job.opts.attempts ? { attempts: job.opts.attempts } : {}) },
+    );
     // Rule hits meanwhile collapse into the new job.
     await deps.claims.takeOver(item.sessionId, item.participantId, `pending:${item.jobId}`, replayJobId);
     // Started since it was listed (its backoff ran out): it runs too, and checks first like the new one.

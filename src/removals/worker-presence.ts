@@ -44,6 +44,9 @@ export async function findWorkers(queue: Queue, redis: RedisClient): Promise<Wor
 
 /** The sentence a command prints when nobody consumes its queue on its prefix. */
 export function noWorkerMessage(prefix: string, presence: WorkerPresence): string {
-  const others = presence.elsewhere.length > 0 ? `workers are running on prefixes: ${presence.elsewhere.join(', ')}` : 'no worker runs on any other prefix either';
+  const others =
+    presence.elsewhere.length > 0
+      ? `workers are running on prefixes: ${presence.elsewhere.join(', ')}`
+      : 'no worker runs on any other prefix either';
   return `no worker is running on prefix ${prefix}; ${others} (set AUTOMOD_PREFIX to match, or start one: automod start)`;
 }

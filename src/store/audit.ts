@@ -1,24 +1,11 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
+import type { ApiAttempt } from '../videosdk/client.js';
 import type { RedisClient } from './redis.js';
 
-/** One call to the VideoSDK API, as recorded with a removal. */
-export interface ApiAttemptRecord {
-  /** When the request was sent (ms since the epoch). */
-  at: number;
-  method: string;
-  /** Path only (no host, no query). */
-  path: string;
-  /** What the call was for: `remove`, `fetch-session`, `active-participants`, ... */
-  operation: string;
-  /** HTTP status; absent when no answer came (timeout, connection error). */
-  status?: number;
-  latencyMs: number;
-  requestId?: string;
-  /** Short error text when the call failed without a usable answer. */
-  error?: string;
-}
+/** One call to the VideoSDK API, as recorded with a removal (the client's own attempt record). */
+export type ApiAttemptRecord = ApiAttempt;
 
 /** One line of the audit trail: a decision, a removal, or an operator or rules action. */
 export interface AuditRecord {
@@ -31,16 +18,7 @@ export interface AuditRecord {
   rule?: string;
   mode?: 'enforce' | 'shadow';
   action?: string;
-  outcome?:
-    | 'removed'
-    | 'already-gone'
-    | 'rejected'
-    | 'failed'
-    | 'skipped-shadow'
-    | 'flagged'
-    | 'queued'
-    | 'collapsed'
-    | (string & {});
+  outcome?: 'removed' | 'already-gone' | 'rejected' | 'failed' | 'skipped-shadow' | 'flagged' | 'queued' | 'collapsed' | (string & {});
   eventId?: string;
   jobId?: string;
   reason?: string;
@@ -188,9 +166,7 @@ function parseRecord(fields: string[]): AuditRecord | undefined {
   if (raw === undefined) return undefined;
   try {
     const value: unknown = JSON.parse(raw);
-    return value && typeof value === 'object' && typeof (value as AuditRecord).at === 'string'
-      ? (value as AuditRecord)
-      : undefined;
+    return value && typeof value === 'object' && typeof (value as AuditRecord).at === 'string' ? (value as AuditRecord) : undefined;
   } catch {
     return undefined;
   }

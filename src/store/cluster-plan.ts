@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { type Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { partitionPrefix } from '../partitions.js';
 import { createRedis, type RedisClient } from './redis.js';
@@ -111,7 +111,9 @@ export function planSlots(tags: readonly PlannedTag[], masters: readonly Cluster
   const loadOf = (master: string) => [...slots.values()].filter((s) => s.at === master).reduce((sum, s) => sum + s.weight, 0);
   const before = new Map(masters.map((m) => [m.name, loadOf(m.name)]));
   for (let round = 0; round < tags.length * masters.length; round++) {
-    const loads = masters.map((m) => ({ name: m.name, load: loadOf(m.name) })).sort((a, b) => b.load - a.load || a.name.localeCompare(b.name));
+    const loads = masters
+      .map((m) => ({ name: m.name, load: loadOf(m.name) }))
+      .sort((a, b) => b.load - a.load || a.name.localeCompare(b.name));
     const heavy = loads[0]!;
     const light = loads[loads.length - 1]!;
     const gap = heavy.load - light.load;
@@ -148,7 +150,11 @@ export async function readClusterMasters(redis: RedisClient): Promise<ClusterMas
  * IMPORTING on the target, MIGRATING on the source, MIGRATE of its keys, then SETSLOT NODE on every
  * master. Safe while clients run (they follow ASK and MOVED), quickest before the first start.
  */
-export async function moveSlot(config: Config['redis'], masters: readonly ClusterMaster[], move: { slot: number; from: string; to: string }): Promise<number> {
+export async function moveSlot(
+  config: Config['redis'],
+  masters: readonly ClusterMaster[],
+  move: { slot: number; from: string; to: string },
+): Promise<number> {
   const connect = (m: ClusterMaster): Redis => {
     const url = new URL(config.url);
     url.hostname = m.host!;
@@ -176,7 +182,8 @@ export async function moveSlot(config: Config['redis'], masters: readonly Cluste
     // The target first: it bumps its config epoch, so its claim wins when the others gossip.
     await dst.call('CLUSTER', 'SETSLOT', move.slot, 'NODE', target.id);
     await src.call('CLUSTER', 'SETSLOT', move.slot, 'NODE', target.id);
-    for (const [name, client] of clients) if (name !== source.name && name !== target.name) await client.call('CLUSTER', 'SETSLOT', move.slot, 'NODE', target.id);
+    for (const [name, client] of clients)
+      if (name !== source.name && name !== target.name) await client.call('CLUSTER', 'SETSLOT', move.slot, 'NODE', target.id);
     return moved;
   } finally {
     for (const client of clients.values()) client.disconnect();

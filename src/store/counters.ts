@@ -4,14 +4,9 @@ import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import { createTickBatcher } from './tick-batcher.js';
 import type { RedisClient } from './redis.js';
+import type { CounterSpec } from '../moderation/types.js';
 
 /** Which events an `eventCount` fact counts: one rule condition's params. */
-export interface CounterSpec {
-  type: string;
-  windowSeconds: number;
-  scope: 'participant' | 'session';
-}
-
 /** The part of an event the counters need. */
 export interface CountedEvent {
   id: string;
@@ -247,7 +242,10 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
         answers = new Array<ObservedCounts>(all.length);
         await Promise.all(
           [...byPartition].map(async ([partition, indexes]) => {
-            const out = await runPartition(partition, indexes.map((i) => all[i]!));
+            const out = await runPartition(
+              partition,
+              indexes.map((i) => all[i]!),
+            );
             indexes.forEach((i, j) => (answers[i] = out[j]!));
           }),
         );
@@ -300,9 +298,20 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
       }
       sets.push(set);
       // The event is recorded in the sets of its own type; sets of other types are only read.
-      setSpecs.push([set.type === event.type ? 1 : 0, String(t - set.longestMs), String(set.longestMs), set.windowsMs.map((w) => `(${t - w}`)]);
+      setSpecs.push([
+        set.type === event.type ? 1 : 0,
+        String(t - set.longestMs),
+        String(set.longestMs),
+        set.windowsMs.map((w) => `(${t - w}`),
+      ]);
     }
-    const spec = [String(t), marker !== undefined ? Math.max(1, Math.floor(marker.ttlSeconds)) : 0, participant !== undefined ? 1 : 0, strikeBounds, setSpecs];
+    const spec = [
+      String(t),
+      marker !== undefined ? Math.max(1, Math.floor(marker.ttlSeconds)) : 0,
+      participant !== undefined ? 1 : 0,
+      strikeBounds,
+      setSpecs,
+    ];
     return { partition, id: event.id, owner: marker?.owner ?? '', keys: redisKeys, spec, strikeWindows: layout.strikeWindows, sets };
   };
 

@@ -89,7 +89,11 @@ export function createDeadLetters({ redis, keys, max }: DeadLettersOptions): Dea
         ...(entry.jobId === undefined ? {} : { jobId: entry.jobId }),
         ...boundedData(entry.data),
       };
-      await redis.multi().lpush(keys.deadLetter(), JSON.stringify(letter)).ltrim(keys.deadLetter(), 0, cap - 1).exec();
+      await redis
+        .multi()
+        .lpush(keys.deadLetter(), JSON.stringify(letter))
+        .ltrim(keys.deadLetter(), 0, cap - 1)
+        .exec();
       return letter.id;
     },
 

@@ -70,7 +70,14 @@ return {}
 export const REMOVE_OPERATION = 'remove';
 
 /** Creates the job outcome store. */
-export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttempts = 100, maxJobs, now = Date.now }: JobOutcomeStoreOptions): JobOutcomeStore {
+export function createJobOutcomeStore({
+  redis,
+  keys,
+  retentionSeconds,
+  maxAttempts = 100,
+  maxJobs,
+  now = Date.now,
+}: JobOutcomeStoreOptions): JobOutcomeStore {
   const ttl = Math.max(1, Math.floor(retentionSeconds));
   const cap = maxJobs ?? Number.MAX_SAFE_INTEGER;
   const track = (chain: ChainableCommander, jobId: string) => TRACK.addTo(chain, [keys.jobIndex()], [now(), jobId, cap, ttl]);
@@ -127,7 +134,11 @@ export function createJobOutcomeStore({ redis, keys, retentionSeconds, maxAttemp
     },
 
     async clear(jobId) {
-      await redis.multi().del(keys.jobOutcome(jobId), keys.jobAttempts(jobId), keys.jobRemoveSent(jobId)).zrem(keys.jobIndex(), jobId).exec();
+      await redis
+        .multi()
+        .del(keys.jobOutcome(jobId), keys.jobAttempts(jobId), keys.jobRemoveSent(jobId))
+        .zrem(keys.jobIndex(), jobId)
+        .exec();
     },
   };
 }

@@ -1,10 +1,8 @@
 import { UsageError } from '../errors.js';
+import { isListName, LIST_NAME_RULE } from '../moderation/list-name.js';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
-
-/** A list name: lower-case letters, digits, `-` and `_`, starting with a letter or digit. */
-export const LIST_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** Longest list value accepted, in characters. */
 export const MAX_LIST_VALUE_LENGTH = 200;
@@ -58,10 +56,8 @@ export interface ListStoreOptions {
 
 /** Throws a `UsageError` unless `name` is a valid list name. */
 export function validateListName(name: string): string {
-  if (!LIST_NAME_PATTERN.test(name)) {
-    throw new UsageError(
-      `invalid list name "${name.slice(0, 80)}": use 1-64 lower-case letters, digits, "-" or "_", starting with a letter or digit`,
-    );
+  if (!isListName(name)) {
+    throw new UsageError(`invalid list name "${name.slice(0, 80)}": use ${LIST_NAME_RULE}`);
   }
   return name;
 }
@@ -161,7 +157,9 @@ export async function mirrorListsVersion(redis: RedisClient, keys: Keys, options
   if (keys.partitions === 1) return;
   const version = (await redis.get(keys.listsVersion())) ?? '0';
   await Promise.all(
-    keys.all().map((pk) => (options.force ? redis.set(pk.listsVersion(), version) : MIRROR_VERSION.run(redis, [pk.listsVersion()], [version]))),
+    keys
+      .all()
+      .map((pk) => (options.force ? redis.set(pk.listsVersion(), version) : MIRROR_VERSION.run(redis, [pk.listsVersion()], [version]))),
   );
 }
 
@@ -244,11 +242,12 @@ export function createListStore({ redis, keys, maxValues = 100_000, changeLogSiz
     scanAll,
 
     async changesSince(from, max = changeLogSize) {
-      const replies = (await redis
-        .multi()
-        .get(keys.listsVersion())
-        .xrange(keys.listChanges(), `${from + 1}-0`, '+', 'COUNT', LOG_PAGE)
-        .exec()) ?? [];
+      const replies =
+        (await redis
+          .multi()
+          .get(keys.listsVersion())
+          .xrange(keys.listChanges(), `${from + 1}-0`, '+', 'COUNT', LOG_PAGE)
+          .exec()) ?? [];
       for (const [err] of replies) if (err) throw err;
       const current = Number((replies[0]?.[1] as string | null) ?? 0);
       if (current === from) return { version: current, changes: [] };

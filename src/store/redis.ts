@@ -45,7 +45,9 @@ export function createRedis(redis: Config['redis'], options: RedisConnectOptions
       enableReadyCheck: true,
       // Managed TLS clusters (e.g. ElastiCache) issue certificates for host names: connect to the
       // names the cluster reports, not to addresses resolved from them, or TLS checks fail.
-      ...(url.protocol === 'rediss:' ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
+      ...(url.protocol === 'rediss:'
+        ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) }
+        : {}),
     });
   }
   return new Redis(redis.url, common);
@@ -87,11 +89,17 @@ export function logConnectionErrors(
  */
 export function redisAddress(redis: Config['redis']): { address: string; variable: 'REDIS_URL' | 'REDIS_CLUSTER_NODES' } {
   if (redis.clusterNodes.length > 0) {
-    return { address: redis.clusterNodes.map((n) => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`).join(','), variable: 'REDIS_CLUSTER_NODES' };
+    return {
+      address: redis.clusterNodes.map((n) => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`).join(','),
+      variable: 'REDIS_CLUSTER_NODES',
+    };
   }
   try {
     const url = new URL(redis.url);
-    return { address: `${url.protocol}//${url.hostname}:${url.port || '6379'}${url.pathname.length > 1 ? url.pathname : ''}`, variable: 'REDIS_URL' };
+    return {
+      address: `${url.protocol}//${url.hostname}:${url.port || '6379'}${url.pathname.length > 1 ? url.pathname : ''}`,
+      variable: 'REDIS_URL',
+    };
   } catch {
     return { address: '(unparsable URL)', variable: 'REDIS_URL' };
   }
@@ -181,8 +189,11 @@ export function isRedisConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError' || err instanceof RedisUnreachableError) return true;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code)) return true;
-  return /Connection is closed|Stream isn't writeable|enableOfflineQueue options is false|Redis is not ready|Command timed out/i.test(err.message);
+  if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'].includes(code))
+    return true;
+  return /Connection is closed|Stream isn't writeable|enableOfflineQueue options is false|Redis is not ready|Command timed out/i.test(
+    err.message,
+  );
 }
 
 /**

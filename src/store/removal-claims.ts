@@ -230,7 +230,14 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds 
       const reply = (await BEGIN_RUN.run(
         redis,
         [keys.jobOutcome(jobId), keys.removalFence(sessionId, participantId), keys.jobRemoveSent(jobId), key(sessionId, participantId)],
-        [input.fenceToken, Math.max(1, Math.floor(input.fenceTtlMs)), jobId, pendingTtl, input.sendDirect ? 1 : 0, Math.max(1, Math.floor(input.markTtlSeconds))],
+        [
+          input.fenceToken,
+          Math.max(1, Math.floor(input.fenceTtlMs)),
+          jobId,
+          pendingTtl,
+          input.sendDirect ? 1 : 0,
+          Math.max(1, Math.floor(input.markTtlSeconds)),
+        ],
       )) as [string, ...unknown[]];
       if (reply[0] === 'done') return { kind: 'done', outcome: reply[1] === 'removed' ? 'removed' : 'already-gone' };
       if (reply[0] === 'fenced') return { kind: 'fenced' };

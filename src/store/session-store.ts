@@ -71,7 +71,11 @@ export function createSessionStore({ redis, keys, retentionSeconds, maxRemovals 
   const ttl = Math.max(1, Math.floor(retentionSeconds));
   return {
     recordSessionTo(tx, sessionId, session, meta) {
-      RECORD_SESSION.addTo(tx, [keys.session(sessionId), keys.sessionRemovals(sessionId)], [Math.floor(meta.at), meta.jobId, JSON.stringify(session ?? null), ttl]);
+      RECORD_SESSION.addTo(
+        tx,
+        [keys.session(sessionId), keys.sessionRemovals(sessionId)],
+        [Math.floor(meta.at), meta.jobId, JSON.stringify(session ?? null), ttl],
+      );
     },
 
     recordRemovalTo(tx, sessionId, removal) {

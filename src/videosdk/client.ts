@@ -5,6 +5,7 @@ import { got, RequestError, type Response } from 'got';
 import { VideoSdkApiError } from '../errors.js';
 import { classifyApiFailure, mayHaveApplied, parseRetryAfter } from './classify.js';
 import { activeParticipantIds, parseSession, type VideoSdkSession } from './session.js';
+import { fillPath, operationPath, VIDEOSDK_PATHS } from './api-paths.js';
 
 export type ApiOperation = 'remove' | 'get-session' | 'get-active';
 
@@ -103,7 +104,6 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
   const now = options.now ?? Date.now;
   const perPage = options.perPage ?? 50;
   const agent = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
-  const id = (value: string): string => encodeURIComponent(value);
 
   async function send(call: Call): Promise<ApiResponse> {
     const token = await tokens.get();
@@ -184,12 +184,11 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
   }
 
   function getSession(sessionId: string, operation: ApiOperation = 'get-session'): Promise<ApiResponse> {
-    const path = apiVersion === 'v1' ? `/v1/meeting-sessions/${id(sessionId)}` : `/v2/sessions/${id(sessionId)}`;
-    return send({ method: 'GET', path, operation });
+    return send({ method: 'GET', path: operationPath(apiVersion, 'get-session', sessionId), operation });
   }
 
   async function getActiveV2(sessionId: string): Promise<ApiResponse> {
-    const path = `/v2/sessions/${id(sessionId)}/participants/active`;
+    const path = fillPath(VIDEOSDK_PATHS.v2ActiveParticipants, { sessionId });
     let first: ApiResponse | undefined;
     let latencyMs = 0;
     let last: ApiResponse | undefined;
@@ -197,7 +196,12 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
     const seen = new Set<string>();
     let page = 1;
     for (;;) {
-      const response = await send({ method: 'GET', path, operation: 'get-active', query: { page: String(page), perPage: String(perPage) } });
+      const response = await send({
+        method: 'GET',
+        path,
+        operation: 'get-active',
+        query: { page: String(page), perPage: String(perPage) },
+      });
       first ??= response;
       last = response;
       latencyMs += response.latencyMs;
@@ -222,7 +226,7 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
       if (apiVersion === 'v1') {
         return send({
           method: 'POST',
-          path: `/v1/meeting-sessions/${id(input.sessionId)}/remove-participant`,
+          path: operationPath('v1', 'remove', input.sessionId),
           operation: 'remove',
           json: { participantId: input.participantId },
         });
@@ -230,7 +234,7 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
       const json: Record<string, string> = { participantId: input.participantId };
       if (input.roomId !== undefined && input.roomId !== '') json.roomId = input.roomId;
       json.sessionId = input.sessionId;
-      return send({ method: 'POST', path: '/v2/sessions/participants/remove', operation: 'remove', json });
+      return send({ method: 'POST', path: operationPath('v2', 'remove', input.sessionId), operation: 'remove', json });
     },
     getSession: (sessionId) => getSession(sessionId),
     async getActiveParticipants(sessionId) {

@@ -19,11 +19,15 @@ describe('npm run bench --quick', () => {
   it('runs every part, prints the table, writes the JSON and leaves no keys behind', async () => {
     requireBuild();
     out = await mkdtemp(join(tmpdir(), 'automod-bench-smoke-'));
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bench.js'), '--quick', '--list-values', '1500', '--list-changes', '3', '--out', out], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'dist', 'bench', 'bench.js'), '--quick', '--list-values', '1500', '--list-changes', '3', '--out', out],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -31,7 +35,17 @@ describe('npm run bench --quick', () => {
     const { code } = await exited(child);
     expect(code, stderr).toBe(0);
 
-    for (const line of ['raw BullMQ no-op drain', 'raw BullMQ two hops', 'saturation: events drained', 'paced: event enqueue -> remove call', 'worker RSS', 'Redis used_memory', 'rule evaluation alone', 'events processor alone', 'list changes under load']) {
+    for (const line of [
+      'raw BullMQ no-op drain',
+      'raw BullMQ two hops',
+      'saturation: events drained',
+      'paced: event enqueue -> remove call',
+      'worker RSS',
+      'Redis used_memory',
+      'rule evaluation alone',
+      'events processor alone',
+      'list changes under load',
+    ]) {
       expect(stdout).toContain(line);
     }
     expect(stdout).toContain('Quick run');
@@ -47,7 +61,16 @@ describe('npm run bench --quick', () => {
     };
     expect(report.mode).toBe('quick');
     expect(Object.keys(report.versions)).toEqual(expect.arrayContaining(['node', 'redis', 'bullmq', 'ioredis', 'json-rules-engine']));
-    expect(Object.keys(report.results).sort()).toEqual(['evaluation', 'latency', 'listChanges', 'memory', 'processor', 'rawDrain', 'rawTwoHop', 'saturation']);
+    expect(Object.keys(report.results).sort()).toEqual([
+      'evaluation',
+      'latency',
+      'listChanges',
+      'memory',
+      'processor',
+      'rawDrain',
+      'rawTwoHop',
+      'saturation',
+    ]);
     expect(report.targets).toHaveLength(5);
     expect(report.workerEnv.VIDEOSDK_SECRET).toBeUndefined();
     const results = report.results as {

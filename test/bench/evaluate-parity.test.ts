@@ -10,7 +10,7 @@ import { createStaticListSource } from '../../src/moderation/list-source.js';
 import { createMemoryCounters } from '../../src/moderation/memory-counters.js';
 import { loadRules } from '../../src/moderation/rules-loader.js';
 import type { RuleHit, RuleSet } from '../../src/moderation/types.js';
-import { readRulesFolder } from '../../src/rules-source.js';
+import { readRulesFolder } from '../../src/rules/rules-source.js';
 
 // The evaluator's fast paths (rules the pre-check rules out, and rules it finds certain to fire,
 // both without json-rules-engine) must decide exactly what json-rules-engine alone decides. Checked

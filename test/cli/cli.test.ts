@@ -49,12 +49,21 @@ async function clis(commands: readonly (readonly string[])[]) {
 function meeting(size: number, prefix = 'u'): { sid: string; people: string[] } {
   const sid = sessionId();
   const people = Array.from({ length: size }, (_, i) => `${prefix}${i}`);
-  h.simulator.addSession({ id: sid, meetingId: `room-${sid}`, participants: people.map((participantId) => ({ participantId, name: participantId.toUpperCase() })) });
+  h.simulator.addSession({
+    id: sid,
+    meetingId: `room-${sid}`,
+    participants: people.map((participantId) => ({ participantId, name: participantId.toUpperCase() })),
+  });
   return { sid, people };
 }
 
 function stillIn(sid: string): string[] {
-  return h.simulator.getSession(sid)?.participants.filter((p) => p.timelog.at(-1)?.end === null).map((p) => p.participantId) ?? [];
+  return (
+    h.simulator
+      .getSession(sid)
+      ?.participants.filter((p) => p.timelog.at(-1)?.end === null)
+      .map((p) => p.participantId) ?? []
+  );
 }
 
 interface Row {
@@ -88,7 +97,11 @@ describe('automod remove', () => {
 
   it('--file JSON lines from stdin with --json: one row per participant, exit 0', async () => {
     const { sid } = meeting(3);
-    const input = [`{"sessionId":"${sid}","participantId":"u0","reason":"jsonl"}`, `{"sessionId":"${sid}","participantId":"u1"}`, `{"sessionId":"${sid}","participantId":"not-there"}`].join('\n');
+    const input = [
+      `{"sessionId":"${sid}","participantId":"u0","reason":"jsonl"}`,
+      `{"sessionId":"${sid}","participantId":"u1"}`,
+      `{"sessionId":"${sid}","participantId":"not-there"}`,
+    ].join('\n');
     const res = await runCli(['remove', '--file', '-', '--json'], env, { input });
     expect(res.code).toBe(0);
     const rows = JSON.parse(res.stdout) as Row[];
@@ -113,12 +126,21 @@ describe('automod remove', () => {
     const [job] = JSON.parse(queued.stdout) as { jobId: string; collapsed: boolean }[];
     expect(job).toMatchObject({ jobId: expect.any(String), collapsed: false });
     const view = await h.api('GET', `/v1/jobs/${job!.jobId}`);
-    expect(view.body).toMatchObject({ data: { sessionId: sid, participantId: 'u0', requestedBy: 'operator:tester', reason: 'removed by an operator', verifyFirst: true } });
+    expect(view.body).toMatchObject({
+      data: { sessionId: sid, participantId: 'u0', requestedBy: 'operator:tester', reason: 'removed by an operator', verifyFirst: true },
+    });
   });
 
   it('exits 1 with the outcome in the table when a removal is rejected', async () => {
     const { sid } = meeting(2);
-    h.simulator.addFault({ sessionId: sid, participantId: 'u1', operation: 'remove', status: 422, body: { message: 'participant is protected' }, times: Infinity });
+    h.simulator.addFault({
+      sessionId: sid,
+      participantId: 'u1',
+      operation: 'remove',
+      status: 422,
+      body: { message: 'participant is protected' },
+      times: Infinity,
+    });
     const res = await cli('remove', '--session', sid, '--participant', 'u0', 'u1');
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(new RegExp(`${sid}\\s+u1\\s+rejected\\s+\\S+\\s+422`));
@@ -141,7 +163,14 @@ describe('automod remove', () => {
 describe('automod events add', () => {
   it('skips blank lines and # lines as rules test does, and reports the invalid ones by number', async () => {
     const sid = sessionId();
-    const lines = ['# a fixtures-style comment', '', JSON.stringify({ type: 'session-started', sessionId: sid }), '   # indented comment', 'not json', JSON.stringify({ type: 'custom-cli', sessionId: sid })];
+    const lines = [
+      '# a fixtures-style comment',
+      '',
+      JSON.stringify({ type: 'session-started', sessionId: sid }),
+      '   # indented comment',
+      'not json',
+      JSON.stringify({ type: 'custom-cli', sessionId: sid }),
+    ];
     const res = await runCli(['events', 'add', '-'], env, { input: lines.join('\n') });
     expect(res.stdout).toBe('accepted 2, duplicates 0, invalid 1\n');
     expect(res.stderr).toBe('line 5: not valid JSON\n');

@@ -28,7 +28,11 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
 describe('commands while Redis is unreachable', () => {
   it('fail within the connect timeout with one line naming the address and variable (exit 3), never the password', async () => {
     const port = await freePort();
-    const env = { REDIS_URL: `redis://admin:hunter2-secret@127.0.0.1:${port}`, AUTOMOD_REDIS_CONNECT_TIMEOUT_MS: '1000', AUTOMOD_PREFIX: PREFIX };
+    const env = {
+      REDIS_URL: `redis://admin:hunter2-secret@127.0.0.1:${port}`,
+      AUTOMOD_REDIS_CONNECT_TIMEOUT_MS: '1000',
+      AUTOMOD_PREFIX: PREFIX,
+    };
     for (const args of [['jobs'], ['rules', 'reload'], ['remove', '--session', 's', '--participant', 'p'], ['status']]) {
       const { value: result, ms } = await timed(() => runCli(args, env, { timeoutMs: 10_000 }));
       expect(result.code, args.join(' ')).toBe(3);
@@ -43,7 +47,11 @@ describe('commands while Redis is unreachable', () => {
 
   it('name REDIS_CLUSTER_NODES when the cluster seeds are what is unreachable', async () => {
     const port = await freePort();
-    const result = await runCli(['jobs'], { REDIS_CLUSTER_NODES: `127.0.0.1:${port}`, AUTOMOD_REDIS_CONNECT_TIMEOUT_MS: '1000' }, { timeoutMs: 10_000 });
+    const result = await runCli(
+      ['jobs'],
+      { REDIS_CLUSTER_NODES: `127.0.0.1:${port}`, AUTOMOD_REDIS_CONNECT_TIMEOUT_MS: '1000' },
+      { timeoutMs: 10_000 },
+    );
     expect(result.code).toBe(3);
     expect(result.stderr.trim()).toMatch(new RegExp(`^error: Redis is unreachable at 127\\.0\\.0\\.1:${port} \\(REDIS_CLUSTER_NODES\\)`));
   });
@@ -69,7 +77,9 @@ describe('a worker and its Redis', () => {
     const waiting = await fetch(`${url}/readyz`);
     expect(waiting.status).toBe(503);
     expect(((await waiting.json()) as { reasons: string[] }).reasons).toContain('Redis is unreachable');
-    const post = await timed(() => fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' }));
+    const post = await timed(() =>
+      fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' }),
+    );
     expect(post.value.status).toBe(503);
     expect(post.value.headers.get('retry-after')).toMatch(/^\d+$/);
 
@@ -91,7 +101,9 @@ describe('a worker and its Redis', () => {
       fetch(`${url}/v1/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify([{ id: 'e-down', type: 'chat', sessionId: 's1', participantId: 'p1', text: 'hi', at: new Date().toISOString() }]),
+        body: JSON.stringify([
+          { id: 'e-down', type: 'chat', sessionId: 's1', participantId: 'p1', text: 'hi', at: new Date().toISOString() },
+        ]),
       }),
     );
     expect(during.value.status).toBe(503);
@@ -171,7 +183,9 @@ describe('automod status and automod config', () => {
     };
     expect(report.redis).toMatchObject({ address: redis.url, variable: 'REDIS_URL', version: expect.stringMatching(/^\d+\.\d+/) });
     expect(report.prefix).toBe(PREFIX);
-    expect(report.workers).toEqual([expect.objectContaining({ pid: worker.child.pid, rules: expect.objectContaining({ version: expect.any(String) }) })]);
+    expect(report.workers).toEqual([
+      expect.objectContaining({ pid: worker.child.pid, rules: expect.objectContaining({ version: expect.any(String) }) }),
+    ]);
     expect(Object.keys(report.queues).sort()).toEqual(['events', 'removals']);
     expect(report.removals.paused).toBe(false);
     expect(report.credential).toEqual({ result: 'accepted', status: 404 });
@@ -205,7 +219,11 @@ describe('automod status and automod config', () => {
     };
     const json = await runCli(['config', '--json'], env);
     expect(json.code).toBe(0);
-    const parsed = JSON.parse(json.stdout) as { redis: { url: string }; videosdk: { secret: string; apiKey: string }; eventLogMaxEntries: number };
+    const parsed = JSON.parse(json.stdout) as {
+      redis: { url: string };
+      videosdk: { secret: string; apiKey: string };
+      eventLogMaxEntries: number;
+    };
     expect(parsed.redis.url).toBe('redis://user:***@127.0.0.1:6390/2');
     expect(parsed.videosdk).toMatchObject({ secret: '***', apiKey: 'key' });
     expect(parsed.eventLogMaxEntries).toBe(5000);
@@ -213,7 +231,8 @@ describe('automod status and automod config', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('videosdk.secret = ***');
     for (const out of [json.stdout, text.stdout]) {
-      for (const secret of ['redis-pass-123', 'very-secret-value', 'eyJhbGciOiJIUzI1NiJ9', 'api-token-0123456789abcdef']) expect(out).not.toContain(secret);
+      for (const secret of ['redis-pass-123', 'very-secret-value', 'eyJhbGciOiJIUzI1NiJ9', 'api-token-0123456789abcdef'])
+        expect(out).not.toContain(secret);
     }
   });
 });

@@ -21,9 +21,18 @@ afterAll(async () => {
 /** Completions bash offers after `words` (the last one being the word under the cursor). */
 function bashComplete(words: string[]): string[] {
   const quoted = words.map((w) => `'${w}'`).join(' ');
-  const result = spawnSync('bash', ['-c', `source "$1"; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _automod_completions; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', join(dir, 'automod.bash')], {
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    'bash',
+    [
+      '-c',
+      `source "$1"; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _automod_completions; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      'bash',
+      join(dir, 'automod.bash'),
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
   expect(result.stderr).toBe('');
   return result.stdout.split('\n').filter(Boolean);
 }
@@ -61,7 +70,9 @@ describe('automod at a shell', () => {
     expect(bashComplete(['automod', 'remove', '--se'])).toEqual(['--session']);
     expect(bashComplete(['automod', 'jobs', '--state', 'failed', '--js'])).toEqual(['--json']);
     const fish = await runCli(['completion', 'fish'], env);
-    expect(fish.stdout).toContain("complete -c automod -n '__fish_seen_subcommand_from rules; and not __fish_seen_subcommand_from check test reload backtest' -a 'check test reload backtest'");
+    expect(fish.stdout).toContain(
+      "complete -c automod -n '__fish_seen_subcommand_from rules; and not __fish_seen_subcommand_from check test reload backtest' -a 'check test reload backtest'",
+    );
     expect((await runCli(['completion', 'zsh'], env)).stdout).toMatch(/^#compdef automod\n.*bashcompinit/);
     expect((await runCli(['completion', 'tcsh'], env)).code).toBe(2);
   });
@@ -74,7 +85,12 @@ describe('automod at a shell', () => {
     expect(JSON.parse(removed.stdout)).toEqual({ list: 'blocked-participants', removed: 1, unchanged: 1, size: 1 });
     const paused = await runCli(['pause', '--reason', 'maintenance', '--json'], env);
     expect(paused.code).toBe(0);
-    expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, pause: { kind: 'operator', reason: 'maintenance' }, wasPaused: null, waiting: 0 });
+    expect(JSON.parse(paused.stdout)).toMatchObject({
+      paused: true,
+      pause: { kind: 'operator', reason: 'maintenance' },
+      wasPaused: null,
+      waiting: 0,
+    });
     const resumed = await runCli(['resume', '--json'], env);
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ paused: false, wasPaused: { kind: 'operator', reason: 'maintenance' }, waiting: 0 });

@@ -37,7 +37,10 @@ describe('commands that need a worker, on a prefix where none runs', () => {
     expect((JSON.parse(jobs.stdout) as unknown[]).length).toBe(1);
 
     // On the workers' prefix nothing is said.
-    const right = await runCli(['remove', '--session', sid, '--participant', 'p1', '--no-wait'], { ...env, AUTOMOD_PREFIX: h.config.prefix });
+    const right = await runCli(['remove', '--session', sid, '--participant', 'p1', '--no-wait'], {
+      ...env,
+      AUTOMOD_PREFIX: h.config.prefix,
+    });
     expect(right.code).toBe(0);
     expect(right.stderr).not.toMatch(/no worker/);
   });

@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, type Services } from '../../src/automod.js';
+import { createServices, type Services } from '../../src/app/services.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { partitionOf } from '../../src/partitions.js';
-import { createProducer, type Producer } from '../../src/producer.js';
+import { createProducer, type Producer } from '../../src/events/producer.js';
 import { keySlot } from '../../src/store/cluster-plan.js';
 import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { startCluster, type LocalCluster } from '../helpers/cluster.js';
@@ -48,7 +48,15 @@ function plan(): Plan {
     const room = `room-${s}`;
     const participants: { participantId: string; name: string }[] = [];
     let n = 0;
-    const event = (type: string, participantId: string, participantName: string, data: Record<string, unknown>) => ({ id: `${id}-${n++}`, type, meetingId: room, sessionId: id, participantId, participantName, data });
+    const event = (type: string, participantId: string, participantName: string, data: Record<string, unknown>) => ({
+      id: `${id}-${n++}`,
+      type,
+      meetingId: room,
+      sessionId: id,
+      participantId,
+      participantName,
+      data,
+    });
     participants.push({ participantId: `host-${s}`, name: 'Admin Host' });
     joins.push(event('participant-joined', `host-${s}`, 'Admin Host', { role: 'host' }));
     later.push(event('chat-message', `host-${s}`, 'Admin Host', { role: 'host', text: 'Welcome, admin here' }));
@@ -58,7 +66,8 @@ function plan(): Plan {
       joins.push(event('participant-joined', pid, `Guest ${i}`, { role: 'participant' }));
       later.push(event('chat-message', pid, `Guest ${i}`, { role: 'participant', text: 'good morning everyone' }));
     }
-    for (let i = 0; i < GUESTS; i++) later.push(event('chat-message', `guest-${s}-${i}`, `Guest ${i}`, { role: 'participant', text: 'can you hear me?' }));
+    for (let i = 0; i < GUESTS; i++)
+      later.push(event('chat-message', `guest-${s}-${i}`, `Guest ${i}`, { role: 'participant', text: 'can you hear me?' }));
     // One violator a session, of the three shipped kinds in turn: impersonation, banned words, a blocklisted id.
     const kind = s % 3;
     const pid = kind === 2 ? `blocked-${s}` : `viol-${s}`;
@@ -122,7 +131,8 @@ describe('Redis Cluster spreading the load (3 masters, AUTOMOD_PARTITIONS=12)', 
     await Promise.all(workers.map((w) => Promise.race([w.exit, sleep(8000).then(() => w.child.kill('SIGKILL'))])));
     const dir = join(ROOT, 'test-results', 'cluster-logs');
     await mkdir(dir, { recursive: true }).catch(() => undefined);
-    for (const w of workers) await writeFile(join(dir, `${w.name}.log`), `${w.logs.map((l) => JSON.stringify(l)).join('\n')}\n`).catch(() => undefined);
+    for (const w of workers)
+      await writeFile(join(dir, `${w.name}.log`), `${w.logs.map((l) => JSON.stringify(l)).join('\n')}\n`).catch(() => undefined);
     await producer?.close().catch(() => undefined);
     await services?.close().catch(() => undefined);
     await simulator?.close();
@@ -135,10 +145,18 @@ describe('Redis Cluster spreading the load (3 masters, AUTOMOD_PARTITIONS=12)', 
 
     // The operator's step: lay the slots out so the 12 partitions (and the global tag) spread.
     const planRun = (...args: string[]) => {
-      const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'cluster-plan', '--json', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 30_000 });
+      const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'cluster-plan', '--json', ...args], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
-      return JSON.parse(run.stdout) as { tags: { tag: string; slot: number; to: string }[]; moves: unknown[]; load: { master: string; planned: number }[] };
+      return JSON.parse(run.stdout) as {
+        tags: { tag: string; slot: number; to: string }[];
+        moves: unknown[];
+        load: { master: string; planned: number }[];
+      };
     };
     const applied = planRun('--apply');
     // Our slots are Redis's own.
@@ -179,7 +197,10 @@ describe('Redis Cluster spreading the load (3 masters, AUTOMOD_PARTITIONS=12)', 
       LOG_LEVEL: 'info',
     };
     workers.push(spawnAutomod('spread-a', ['start'], workerEnv), spawnAutomod('spread-b', ['start', '--no-http'], workerEnv));
-    const [listening] = await Promise.all([workers[0]!.waitForLog((l) => l.msg === 'HTTP API listening', 30_000), ...workers.map((w) => w.waitForLog((l) => l.msg === 'automod started', 30_000))]);
+    const [listening] = await Promise.all([
+      workers[0]!.waitForLog((l) => l.msg === 'HTTP API listening', 30_000),
+      ...workers.map((w) => w.waitForLog((l) => l.msg === 'automod started', 30_000)),
+    ]);
     const url = listening!.url as string;
     await sleep(500);
 
@@ -192,18 +213,18 @@ describe('Redis Cluster spreading the load (3 masters, AUTOMOD_PARTITIONS=12)', 
     producer = createProducer({ connection: services.redis, prefix, partitions: PARTITIONS });
     const again2 = createProducer({ connection: services.redis, prefix, partitions: PARTITIONS, dedupSeconds: 0 });
     const post = async (body: unknown) => {
-      const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(res.status).toBe(202);
     };
     const send = async (events: Record<string, unknown>[]) => {
       for (let i = 0; i < events.length; i += 200) {
         const chunk = events.slice(i, i + 200);
         const http = chunk.slice(0, 100);
-        await Promise.all([
-          post(http.slice(0, 90)),
-          ...http.slice(90).map((e) => post(e)),
-          producer!.addMany(chunk.slice(100)),
-        ]);
+        await Promise.all([post(http.slice(0, 90)), ...http.slice(90).map((e) => post(e)), producer!.addMany(chunk.slice(100))]);
       }
     };
     const applied2 = () => simulator!.calls().filter((call) => call.applied).length;
@@ -232,7 +253,8 @@ describe('Redis Cluster spreading the load (3 masters, AUTOMOD_PARTITIONS=12)', 
     const settleBy = Date.now() + 45_000;
     for (;;) {
       if (applied2() >= p.intended.size && (await busy()) === 0) break;
-      if (Date.now() > settleBy) throw new Error(`did not settle: ${applied2()}/${p.intended.size} removals applied, ${await busy()} jobs busy`);
+      if (Date.now() > settleBy)
+        throw new Error(`did not settle: ${applied2()}/${p.intended.size} removals applied, ${await busy()} jobs busy`);
       await sleep(500);
     }
     const wallMs = Date.now() - started;
@@ -253,7 +275,10 @@ describe('Redis Cluster spreading the load (3 masters, AUTOMOD_PARTITIONS=12)', 
       commandsPerMaster: calls,
       // The tags each master serves (in c.nodes order) and the sessions of each partition.
       tagsPerMaster: c.nodes.map((n) => again.tags.filter((t) => t.to === `127.0.0.1:${n.port}`).map((t) => t.tag.replace(prefix, ''))),
-      sessionsPerPartition: Array.from({ length: PARTITIONS }, (_, k) => p.sessions.filter((s) => partitionOf(s.id, PARTITIONS) === k).length),
+      sessionsPerPartition: Array.from(
+        { length: PARTITIONS },
+        (_, k) => p.sessions.filter((s) => partitionOf(s.id, PARTITIONS) === k).length,
+      ),
       shares: shares.map((s) => Number(s.toFixed(3))),
       commandsPerEvent: Number((total / events).toFixed(2)),
       redisCpuUsPerEvent: Math.round((redisCpu * 1e6) / events),
@@ -282,7 +307,9 @@ describe('Redis Cluster spreading the load (3 masters, AUTOMOD_PARTITIONS=12)', 
 
     // Nothing doubled, nothing wrong, nothing lost: the simulator's call log is the judge.
     const removed = new Map<string, number>();
-    for (const call of simulator.calls()) if (call.applied) removed.set(`${call.sessionId}/${call.participantId}`, (removed.get(`${call.sessionId}/${call.participantId}`) ?? 0) + 1);
+    for (const call of simulator.calls())
+      if (call.applied)
+        removed.set(`${call.sessionId}/${call.participantId}`, (removed.get(`${call.sessionId}/${call.participantId}`) ?? 0) + 1);
     expect([...removed.keys()].filter((k) => !p.intended.has(k))).toEqual([]);
     expect([...p.intended].filter((k) => removed.get(k) !== 1)).toEqual([]);
     // Every event was processed: its marker names the one job (and place) that owns it.

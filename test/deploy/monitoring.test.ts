@@ -34,7 +34,9 @@ describe('shipped monitoring files', () => {
   it('the metrics table of docs/reference.md names every metric the worker exposes', async () => {
     const readme = await readFile(new URL('../../docs/reference.md', import.meta.url), 'utf8');
     const rows = readme.split('\n').filter((line) => line.startsWith('| `automod_'));
-    const own = [...(await exposedNames())].filter((name) => !/^automod_(process|nodejs)_/.test(name) && !SUFFIXES.some((s) => name.endsWith(s)));
+    const own = [...(await exposedNames())].filter(
+      (name) => !/^automod_(process|nodejs)_/.test(name) && !SUFFIXES.some((s) => name.endsWith(s)),
+    );
     expect(own.length).toBeGreaterThan(10);
     expect(own.filter((name) => !rows.some((row) => row.includes(`\`${name}\``)))).toEqual([]);
   });

@@ -30,7 +30,10 @@ import { REDIS_URL } from '../helpers/redis.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** The README, then the pages in reading order, then any other page of docs/. */
 const FIRST = ['README.md', 'docs/rules.md', 'docs/reference.md', 'docs/operations.md'];
-const docsPages = (await readdir(join(root, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`).sort();
+const docsPages = (await readdir(join(root, 'docs')))
+  .filter((f) => f.endsWith('.md'))
+  .map((f) => `docs/${f}`)
+  .sort();
 const FILES = [...FIRST, ...docsPages.filter((f) => !FIRST.includes(f))];
 
 interface Block {
@@ -58,7 +61,10 @@ export async function extractBlocks(file: string): Promise<Block[]> {
       const end = lines.findIndex((l, j) => j > i && l.trim() === '-->');
       if (end < 0) throw new Error(`${file}:${i + 1}: runnable-setup comment never closed`);
       const indent = line.length - line.trimStart().length;
-      setup = lines.slice(i + 1, end).map((l) => dedent(l, indent)).join('\n');
+      setup = lines
+        .slice(i + 1, end)
+        .map((l) => dedent(l, indent))
+        .join('\n');
       i = end;
       continue;
     }
@@ -74,7 +80,10 @@ export async function extractBlocks(file: string): Promise<Block[]> {
     if (runnable) {
       const kind = open[2];
       if (kind !== 'sh' && kind !== 'console') throw new Error(`${file}:${i + 1}: only sh and console blocks can be runnable`);
-      const body = lines.slice(i + 1, close).map((l) => dedent(l, indent)).join('\n');
+      const body = lines
+        .slice(i + 1, close)
+        .map((l) => dedent(l, indent))
+        .join('\n');
       blocks.push({ file, line: i + 1, kind, body, ...(setup !== undefined ? { setup } : {}) });
     }
     setup = undefined;
@@ -115,7 +124,8 @@ export function consoleSteps(body: string): Step[] {
   return steps;
 }
 
-const TOKEN = /(\.\.\.|…|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d\d-\d\dT[\d:.]+Z|\b[0-9a-f]{12}\b|\d+(?:[.,]\d+)*|\s+)/;
+const TOKEN =
+  /(\.\.\.|…|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{4}-\d\d-\d\dT[\d:.]+Z|\b[0-9a-f]{12}\b|\d+(?:[.,]\d+)*|\s+)/;
 
 /** A pattern for one shown output line: what may differ from run to run is left free. */
 export function shapeOf(line: string): RegExp {
@@ -139,7 +149,9 @@ export function shapeOf(line: string): RegExp {
 
 function missingLines(expected: string[], output: string): string[] {
   const actual = output.split('\n').map((l) => l.trim());
-  return expected.filter((line) => line.trim() !== '' && line.trim() !== '...').filter((line) => !actual.some((a) => shapeOf(line).test(a)));
+  return expected
+    .filter((line) => line.trim() !== '' && line.trim() !== '...')
+    .filter((line) => !actual.some((a) => shapeOf(line).test(a)));
 }
 
 /** Commands that only read: re-run while the worker catches up with what came before. */
@@ -202,7 +214,9 @@ const blocks = (await Promise.all(FILES.map(extractBlocks))).flat();
 describe('runnable blocks in the docs', () => {
   beforeAll(async () => {
     for (const tool of ['bash', 'curl', 'jq']) {
-      const found = await new Promise<boolean>((resolve) => spawn('sh', ['-c', `command -v ${tool}`]).on('close', (code) => resolve(code === 0)));
+      const found = await new Promise<boolean>((resolve) =>
+        spawn('sh', ['-c', `command -v ${tool}`]).on('close', (code) => resolve(code === 0)),
+      );
       if (!found) throw new Error(`the runnable docs blocks need ${tool} on the PATH`);
     }
     const token = randomBytes(16).toString('hex');
@@ -263,7 +277,11 @@ describe('the runnable-block reader', () => {
   it('leaves numbers, ids and times free, not words', () => {
     expect(shapeOf('3 job(s): failed: 3').test('12 job(s): failed: 12')).toBe(true);
     expect(shapeOf('3 job(s): failed: 3').test('3 job(s): removed: 3')).toBe(false);
-    expect(shapeOf('d24aa4e3-4d77-4d95-b14a-0c93cfacd47b  removed  2026-11-25T21:28:48.826Z').test('0492a654-9c84-4b89-a5cb-1e334988daab removed 2027-01-01T00:00:00.000Z')).toBe(true);
+    expect(
+      shapeOf('d24aa4e3-4d77-4d95-b14a-0c93cfacd47b  removed  2026-11-25T21:28:48.826Z').test(
+        '0492a654-9c84-4b89-a5cb-1e334988daab removed 2027-01-01T00:00:00.000Z',
+      ),
+    ).toBe(true);
     expect(shapeOf('9 rules OK (version 371d9b5c331f)').test('10 rules OK (version e4c9c4f05831)')).toBe(true);
     expect(shapeOf('----  --').test('------  ---  -')).toBe(true);
     expect(shapeOf('{"accepted":1,"ids":["..."]}').test('{"accepted":1,"ids":["job-1-0"]}')).toBe(true);

@@ -23,13 +23,24 @@ describe('ids holding ":" keep their own counters and removals', () => {
     const jobs = await queue.addBulk(
       senders.map((s, i) => ({
         name: 'chat-message',
-        data: { id: `${sid}-${i}`, type: 'chat-message', timestamp: at, sessionId: sid, ...s, data: { text: 'hello', role: 'participant' } },
+        data: {
+          id: `${sid}-${i}`,
+          type: 'chat-message',
+          timestamp: at,
+          sessionId: sid,
+          ...s,
+          data: { text: 'hello', role: 'participant' },
+        },
       })),
     );
-    return waitFor(async () => {
-      const done = await Promise.all(jobs.map((j) => queue.getJob(j.id!)));
-      return done.every((j) => j?.finishedOn) ? done.map((j) => j!.returnvalue as EventResult) : undefined;
-    }, 15_000, 'the chat events to be processed');
+    return waitFor(
+      async () => {
+        const done = await Promise.all(jobs.map((j) => queue.getJob(j.id!)));
+        return done.every((j) => j?.finishedOn) ? done.map((j) => j!.returnvalue as EventResult) : undefined;
+      },
+      15_000,
+      'the chat events to be processed',
+    );
   }
   const floodHits = (results: EventResult[]) => results.filter((r) => r.hits?.some((hit) => hit.rule === 'chat-flood'));
 
@@ -42,7 +53,10 @@ describe('ids holding ":" keep their own counters and removals', () => {
     expect(results.map((r) => r.status)).toEqual(Array(8).fill('processed'));
     expect(floodHits(results)).toEqual([]);
     // Control: 8 from one of them still trips the rule, so the counter itself works.
-    const own = await chat(Array.from({ length: 8 }, () => ({ meetingId: 'solo', participantId: 'a:b' })), sessionId());
+    const own = await chat(
+      Array.from({ length: 8 }, () => ({ meetingId: 'solo', participantId: 'a:b' })),
+      sessionId(),
+    );
     expect(floodHits(own)).toHaveLength(1);
   });
 

@@ -27,7 +27,8 @@ const batchJob = (id: string, events: unknown[]) => ({ id, name: 'batch', timest
 
 async function loggedEvents(sid: string): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for await (const record of h.automod.services.eventLog.read({ since: Date.now() - 60_000 })) if (record.event.sessionId === sid) out.push(record.event);
+  for await (const record of h.automod.services.eventLog.read({ since: Date.now() - 60_000 }))
+    if (record.event.sessionId === sid) out.push(record.event);
   return out;
 }
 
@@ -35,31 +36,50 @@ describe('batch jobs on the events queue', () => {
   it('process each event of a queued batch: an invalid one is dead-lettered alone, a missing id becomes job-<jobId>-<index>', async () => {
     const sid = sessionId();
     const job = await h.automod.services.queues.events.add('batch', {
-      events: [chat(sid, 0), { type: 'chat-message', participantId: 'x' }, { type: 'chat-message', sessionId: sid, participantId: 'noid', data: { text: 'no id' } }],
+      events: [
+        chat(sid, 0),
+        { type: 'chat-message', participantId: 'x' },
+        { type: 'chat-message', sessionId: sid, participantId: 'noid', data: { text: 'no id' } },
+      ],
     });
-    const logged = await waitFor(async () => {
-      const events = await loggedEvents(sid);
-      return events.length >= 2 ? events : undefined;
-    }, 10_000, 'the batch to be processed');
+    const logged = await waitFor(
+      async () => {
+        const events = await loggedEvents(sid);
+        return events.length >= 2 ? events : undefined;
+      },
+      10_000,
+      'the batch to be processed',
+    );
     expect(logged.map((e) => e.id).sort()).toEqual([`${sid}-c0`, `job-${job.id}-2`].sort());
     const letters = await h.automod.services.deadLetters.list(20);
     const letter = letters.find((l) => l.jobId === job.id);
     expect(letter?.reason).toBe('events[1]: invalid event: $.sessionId: is required');
     expect(letter?.data).toEqual({ type: 'chat-message', participantId: 'x' });
     const done = await waitFor(async () => ((await job.getState()) === 'completed' ? job : undefined), 5000, 'completion');
-    expect((await h.automod.services.queues.events.getJob(done.id!))?.returnvalue).toMatchObject({ events: 3, processed: 2, duplicates: 0, invalid: 1 });
+    expect((await h.automod.services.queues.events.getJob(done.id!))?.returnvalue).toMatchObject({
+      events: 3,
+      processed: 2,
+      duplicates: 0,
+      invalid: 1,
+    });
   });
 
   it('dead-letter an oversized or malformed batch whole, with the reason', async () => {
     const sid = sessionId();
     const big = await h.automod.services.queues.events.add('batch', { events: Array.from({ length: 51 }, (_, i) => chat(sid, i)) });
     const bad = await h.automod.services.queues.events.add('batch', { event: chat(sid, 99) });
-    const letters = await waitFor(async () => {
-      const all = await h.automod.services.deadLetters.list(50);
-      const mine = all.filter((l) => l.jobId === big.id || l.jobId === bad.id);
-      return mine.length === 2 ? mine : undefined;
-    }, 10_000, 'the dead letters');
-    expect(letters.find((l) => l.jobId === big.id)?.reason).toBe('invalid batch: 51 events, at most 50 (AUTOMOD_EVENT_BATCH_MAX) in one batch job');
+    const letters = await waitFor(
+      async () => {
+        const all = await h.automod.services.deadLetters.list(50);
+        const mine = all.filter((l) => l.jobId === big.id || l.jobId === bad.id);
+        return mine.length === 2 ? mine : undefined;
+      },
+      10_000,
+      'the dead letters',
+    );
+    expect(letters.find((l) => l.jobId === big.id)?.reason).toBe(
+      'invalid batch: 51 events, at most 50 (AUTOMOD_EVENT_BATCH_MAX) in one batch job',
+    );
     expect(letters.find((l) => l.jobId === bad.id)?.reason).toBe('invalid batch: job data must be {"events": [event, ...]}');
     expect(await loggedEvents(sid)).toEqual([]);
   });
@@ -96,7 +116,11 @@ describe('ingest packs events into batch jobs', () => {
 
   it('POST /v1/events with an array queues batch jobs of at most AUTOMOD_EVENT_BATCH_MAX events', async () => {
     const sid = sessionId();
-    const posted = await h.api('POST', '/v1/events', Array.from({ length: 120 }, (_, i) => ({ ...chat(sid, i), participantId: `p${i}` })));
+    const posted = await h.api(
+      'POST',
+      '/v1/events',
+      Array.from({ length: 120 }, (_, i) => ({ ...chat(sid, i), participantId: `p${i}` })),
+    );
     expect(posted).toMatchObject({ status: 202, body: { accepted: 120, duplicates: 0 } });
     const jobs = await jobsOf(sid);
     expect(jobs.map((j) => j.name)).toEqual(['batch', 'batch', 'batch']);
@@ -117,7 +141,8 @@ describe('ingest packs events into batch jobs', () => {
 describe('webhook ids are presence-aware', () => {
   it('a byte-identical rejoin after a leave is processed; a redelivered join is not', async () => {
     const sid = sessionId();
-    const body = (type: string) => JSON.stringify({ webhookType: type, data: { meetingId: 'room-w', sessionId: sid, participantId: 'bot-1' } });
+    const body = (type: string) =>
+      JSON.stringify({ webhookType: type, data: { meetingId: 'room-w', sessionId: sid, participantId: 'bot-1' } });
     const post = (type: string) => h.api('POST', '/v1/webhooks/videosdk', body(type));
     const join1 = await post('participant-joined');
     const redelivered = await post('participant-joined');
@@ -131,10 +156,14 @@ describe('webhook ids are presence-aware', () => {
     expect(rejoinAgain.body).toMatchObject({ accepted: 0, duplicates: 1 });
     const ids = (r: { body: unknown }) => (r.body as { ids: string[] }).ids[0];
     expect(ids(rejoin)).toBe(`${ids(join1)}-1`);
-    const joins = await waitFor(async () => {
-      const events = (await loggedEvents(sid)).filter((e) => e.type === 'participant-joined');
-      return events.length === 2 ? events : undefined;
-    }, 10_000, 'both joins to be processed');
+    const joins = await waitFor(
+      async () => {
+        const events = (await loggedEvents(sid)).filter((e) => e.type === 'participant-joined');
+        return events.length === 2 ? events : undefined;
+      },
+      10_000,
+      'both joins to be processed',
+    );
     expect(joins.map((e) => e.id).sort()).toEqual([ids(join1), ids(rejoin)].sort());
   });
 
@@ -142,15 +171,26 @@ describe('webhook ids are presence-aware', () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, meetingId: 'room-raid', participants: [{ participantId: 'raider' }] });
     await h.automod.services.lists.add('blocked-participants', ['raider']);
-    const join = JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'room-raid', sessionId: sid, participantId: 'raider' } });
+    const join = JSON.stringify({
+      webhookType: 'participant-joined',
+      data: { meetingId: 'room-raid', sessionId: sid, participantId: 'raider' },
+    });
     expect((await h.api('POST', '/v1/webhooks/videosdk', join)).body).toMatchObject({ accepted: 1 });
-    await waitFor(async () => {
-      const res = await h.api('GET', `/v1/sessions/${sid}`);
-      return (res.body as { removals?: { outcome: string }[] }).removals?.some((r) => r.outcome === 'removed') ? true : undefined;
-    }, 10_000, 'the first removal');
+    await waitFor(
+      async () => {
+        const res = await h.api('GET', `/v1/sessions/${sid}`);
+        return (res.body as { removals?: { outcome: string }[] }).removals?.some((r) => r.outcome === 'removed') ? true : undefined;
+      },
+      10_000,
+      'the first removal',
+    );
     const rejoin = await h.api('POST', '/v1/webhooks/videosdk', join);
     expect(rejoin.body).toMatchObject({ accepted: 1, duplicates: 0 });
-    await waitFor(async () => ((await loggedEvents(sid)).filter((e) => e.type === 'participant-joined').length === 2 ? true : undefined), 10_000, 'the rejoin to be processed');
+    await waitFor(
+      async () => ((await loggedEvents(sid)).filter((e) => e.type === 'participant-joined').length === 2 ? true : undefined),
+      10_000,
+      'the rejoin to be processed',
+    );
     await h.automod.services.lists.remove('blocked-participants', ['raider']);
   });
 });

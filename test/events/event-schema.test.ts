@@ -16,21 +16,46 @@ function problemsOf(fn: () => unknown): { path: string; message: string }[] {
 
 describe('parseEvent', () => {
   it('accepts the contract example as it is', () => {
-    const event = { id: 'optional idempotency key', type: 'chat-message', meetingId: 'abcd-efgh-ijkl', sessionId: '61adc697a239e84d0aaa7e15', participantId: 'c7wgj9sd', participantName: 'John', timestamp: '2026-11-25T10:00:00.000Z', data: { text: 'hello' } };
+    const event = {
+      id: 'optional idempotency key',
+      type: 'chat-message',
+      meetingId: 'abcd-efgh-ijkl',
+      sessionId: '61adc697a239e84d0aaa7e15',
+      participantId: 'c7wgj9sd',
+      participantName: 'John',
+      timestamp: '2026-11-25T10:00:00.000Z',
+      data: { text: 'hello' },
+    };
     expect(parseEvent(event, NOW)).toEqual(event);
   });
 
   it('fills in the id, the timestamp and data, and normalizes the time', () => {
     const event = parseEvent({ type: 'session-started', sessionId: 's' }, NOW);
-    expect(event).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), type: 'session-started', sessionId: 's', timestamp: NOW.toISOString(), data: {} });
-    expect(parseEvent({ type: 'custom-x', sessionId: 's', timestamp: Date.parse('2026-01-02T03:04:05Z') }, NOW).timestamp).toBe('2026-01-02T03:04:05.000Z');
+    expect(event).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      type: 'session-started',
+      sessionId: 's',
+      timestamp: NOW.toISOString(),
+      data: {},
+    });
+    expect(parseEvent({ type: 'custom-x', sessionId: 's', timestamp: Date.parse('2026-01-02T03:04:05Z') }, NOW).timestamp).toBe(
+      '2026-01-02T03:04:05.000Z',
+    );
     expect(parseEvent({ type: 'x', sessionId: ' s ' }, NOW).sessionId).toBe('s');
   });
 
   it('names the path of every problem', () => {
-    expect(problemsOf(() => parseEvent({ sessionId: 5, data: [] }, NOW)).map((p) => p.path).sort()).toEqual(['$.data', '$.sessionId', '$.type']);
-    expect(problemsOf(() => parseEvent({ type: 'has space', sessionId: 's' }, NOW))).toEqual([{ path: '$.type', message: expect.stringMatching(/letters, digits/) }]);
-    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', timestamp: 'yesterday' }, NOW))).toEqual([{ path: '$.timestamp', message: expect.stringMatching(/ISO 8601/) }]);
+    expect(
+      problemsOf(() => parseEvent({ sessionId: 5, data: [] }, NOW))
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(['$.data', '$.sessionId', '$.type']);
+    expect(problemsOf(() => parseEvent({ type: 'has space', sessionId: 's' }, NOW))).toEqual([
+      { path: '$.type', message: expect.stringMatching(/letters, digits/) },
+    ]);
+    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', timestamp: 'yesterday' }, NOW))).toEqual([
+      { path: '$.timestamp', message: expect.stringMatching(/ISO 8601/) },
+    ]);
     expect(problemsOf(() => parseEvent('text', NOW))).toEqual([{ path: '$', message: 'must be a JSON object' }]);
     // Missing and mistyped fields read as what to fix, all of them at once.
     expect(problemsOf(() => parseEvent({ type: 'chat-message', participantName: 7 }, NOW))).toEqual([
@@ -44,14 +69,20 @@ describe('parseEvent', () => {
   it('requires participantId on participant events and checks the typed data fields', () => {
     for (const type of ['participant-joined', 'participant-left', 'participant-renamed', 'chat-message']) {
       expect(isParticipantEvent(type)).toBe(true);
-      expect(problemsOf(() => parseEvent({ type, sessionId: 's' }, NOW))).toEqual([{ path: '$.participantId', message: `is required for "${type}" events` }]);
+      expect(problemsOf(() => parseEvent({ type, sessionId: 's' }, NOW))).toEqual([
+        { path: '$.participantId', message: `is required for "${type}" events` },
+      ]);
     }
     expect(isParticipantEvent('session-ended')).toBe(false);
-    expect(problemsOf(() => parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 5, role: ['host'] } }, NOW))).toEqual([
+    expect(
+      problemsOf(() => parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 5, role: ['host'] } }, NOW)),
+    ).toEqual([
       { path: '$.data.text', message: 'must be a string' },
       { path: '$.data.role', message: 'must be a string' },
     ]);
-    expect(problemsOf(() => parseEvent({ type: 'participant-renamed', sessionId: 's', participantId: 'p', data: { name: {} } }, NOW))).toEqual([{ path: '$.data.name', message: 'must be a string' }]);
+    expect(
+      problemsOf(() => parseEvent({ type: 'participant-renamed', sessionId: 's', participantId: 'p', data: { name: {} } }, NOW)),
+    ).toEqual([{ path: '$.data.name', message: 'must be a string' }]);
   });
 
   it('bounds what one event may cost', () => {
@@ -60,9 +91,13 @@ describe('parseEvent', () => {
     for (let i = 0; i < EVENT_LIMITS.depth + 2; i++) deep = deep.x = {};
     expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', data: root }, NOW))[0]?.message).toMatch(/nested deeper than 8 levels/);
     // Ids stay strictly bounded: an oversized one is refused, naming it.
-    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', id: 'i'.repeat(201) }, NOW))).toEqual([{ path: '$.id', message: 'must be at most 200 characters' }]);
+    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', id: 'i'.repeat(201) }, NOW))).toEqual([
+      { path: '$.id', message: 'must be at most 200 characters' },
+    ]);
     for (const field of ['sessionId', 'participantId', 'meetingId']) {
-      expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', [field]: 'i'.repeat(201) }, NOW))).toEqual([{ path: `$.${field}`, message: 'must be at most 200 characters' }]);
+      expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', [field]: 'i'.repeat(201) }, NOW))).toEqual([
+        { path: `$.${field}`, message: 'must be at most 200 characters' },
+      ]);
     }
   });
 });
@@ -71,15 +106,36 @@ describe('parseEvent with oversized or invisible text (moderated, not refused)',
   const zeroWidth = '\u200b'.repeat(490);
 
   it('strips invisible characters from names and chat text, so padding neither hides a name nor refuses the event', () => {
-    const event = parseEvent({ type: 'participant-joined', sessionId: 's', participantId: 'p', participantName: `Admin Support${zeroWidth}` }, NOW);
+    const event = parseEvent(
+      { type: 'participant-joined', sessionId: 's', participantId: 'p', participantName: `Admin Support${zeroWidth}` },
+      NOW,
+    );
     expect(event.participantName).toBe('Admin Support');
     expect(event.truncated).toBeUndefined();
-    const bidi = parseEvent({ type: 'participant-renamed', sessionId: 's', participantId: 'p', participantName: '\u2066\u202eAd\u200dmin\u2069', data: { name: '\ufeffSup\u00adport', text: 'b\u200ca\u200bd' } }, NOW);
+    const bidi = parseEvent(
+      {
+        type: 'participant-renamed',
+        sessionId: 's',
+        participantId: 'p',
+        participantName: '\u2066\u202eAd\u200dmin\u2069',
+        data: { name: '\ufeffSup\u00adport', text: 'b\u200ca\u200bd' },
+      },
+      NOW,
+    );
     expect(bidi).toMatchObject({ participantName: 'Admin', data: { name: 'Support', text: 'bad' } });
   });
 
   it('cuts an oversized name or chat text to its limit and records it in `truncated`', () => {
-    const event = parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', participantName: `Admin ${'x'.repeat(600)}`, data: { text: `spam ${'y'.repeat(70_000)}`, role: 'participant' } }, NOW);
+    const event = parseEvent(
+      {
+        type: 'chat-message',
+        sessionId: 's',
+        participantId: 'p',
+        participantName: `Admin ${'x'.repeat(600)}`,
+        data: { text: `spam ${'y'.repeat(70_000)}`, role: 'participant' },
+      },
+      NOW,
+    );
     expect(event.participantName).toHaveLength(EVENT_LIMITS.nameLength);
     expect(event.participantName?.startsWith('Admin x')).toBe(true);
     expect(event.data.text).toHaveLength(EVENT_LIMITS.textLength);
@@ -90,7 +146,14 @@ describe('parseEvent with oversized or invisible text (moderated, not refused)',
   });
 
   it('cuts any long string of data, never splitting a surrogate pair', () => {
-    const event = parseEvent({ type: 'x', sessionId: 's', data: { blob: 'x'.repeat(EVENT_LIMITS.bytes), nested: { list: [`${'a'.repeat(EVENT_LIMITS.textLength - 1)}😀`] } } }, NOW);
+    const event = parseEvent(
+      {
+        type: 'x',
+        sessionId: 's',
+        data: { blob: 'x'.repeat(EVENT_LIMITS.bytes), nested: { list: [`${'a'.repeat(EVENT_LIMITS.textLength - 1)}😀`] } },
+      },
+      NOW,
+    );
     expect((event.data.blob as string).length).toBe(EVENT_LIMITS.textLength);
     expect((event.data.nested as { list: string[] }).list[0]).toBe('a'.repeat(EVENT_LIMITS.textLength - 1));
     expect(event.truncated).toEqual(['data.blob', 'data.nested.list[0]']);
@@ -120,8 +183,18 @@ describe('parseEvent with oversized or invisible text (moderated, not refused)',
 describe('parseEvents', () => {
   it('takes one event or an array, and reports problems with the index of each bad one', () => {
     expect(parseEvents({ type: 'x', sessionId: 's' }, NOW)).toHaveLength(1);
-    expect(parseEvents([{ type: 'x', sessionId: 's' }, { type: 'y', sessionId: 't' }], NOW)).toHaveLength(2);
-    expect(problemsOf(() => parseEvents([{ type: 'x', sessionId: 's' }, { type: 'chat-message', sessionId: 's' }, { sessionId: 's' }], NOW))).toEqual([
+    expect(
+      parseEvents(
+        [
+          { type: 'x', sessionId: 's' },
+          { type: 'y', sessionId: 't' },
+        ],
+        NOW,
+      ),
+    ).toHaveLength(2);
+    expect(
+      problemsOf(() => parseEvents([{ type: 'x', sessionId: 's' }, { type: 'chat-message', sessionId: 's' }, { sessionId: 's' }], NOW)),
+    ).toEqual([
       { path: '$[1].participantId', message: expect.any(String) },
       { path: '$[2].type', message: expect.any(String) },
     ]);
@@ -131,7 +204,8 @@ describe('parseEvents', () => {
 
 describe('eventTypeLabel', () => {
   it('keeps known types and folds custom ones, so metric labels stay bounded', () => {
-    for (const type of ['participant-joined', 'chat-message', 'session-ended', 'recording-started', 'hls-stopped', 'livestream-started']) expect(eventTypeLabel(type)).toBe(type);
+    for (const type of ['participant-joined', 'chat-message', 'session-ended', 'recording-started', 'hls-stopped', 'livestream-started'])
+      expect(eventTypeLabel(type)).toBe(type);
     for (const type of ['my-thing', 'participant-danced', 'chat-message2']) expect(eventTypeLabel(type)).toBe('custom');
   });
 });

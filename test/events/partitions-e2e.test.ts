@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAutomod } from '../../src/automod.js';
+import { startAutomod } from '../../src/app/automod.js';
 import { createLogger } from '../../src/logger.js';
 import { partitionOf } from '../../src/partitions.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
@@ -25,17 +25,30 @@ function sessionIn(k: number): string {
 
 async function loggedEvents(sid: string): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for await (const record of h.automod.services.eventLog.read({ since: Date.now() - 60_000 })) if (record.event.sessionId === sid) out.push(record.event);
+  for await (const record of h.automod.services.eventLog.read({ since: Date.now() - 60_000 }))
+    if (record.event.sessionId === sid) out.push(record.event);
   return out;
 }
 
-const chat = (sid: string, i: number) => ({ id: `${sid}-${i}`, type: 'chat-message', sessionId: sid, meetingId: `room-${sid}`, participantId: 'flooder', timestamp: new Date(Date.now() + i).toISOString(), data: { text: `m${i}` } });
+const chat = (sid: string, i: number) => ({
+  id: `${sid}-${i}`,
+  type: 'chat-message',
+  sessionId: sid,
+  meetingId: `room-${sid}`,
+  participantId: 'flooder',
+  timestamp: new Date(Date.now() + i).toISOString(),
+  data: { text: `m${i}` },
+});
 
 describe('partitions', () => {
   it('route each session to its partition’s queue and tag, and moderate there (one worker consumes all)', async () => {
     const sids = [sessionIn(0), sessionIn(1), sessionIn(2)];
     for (const sid of sids) h.simulator.addSession({ id: sid, meetingId: `room-${sid}`, participants: [{ participantId: 'flooder' }] });
-    const posted = await h.api('POST', '/v1/events', sids.flatMap((sid) => Array.from({ length: 8 }, (_, i) => chat(sid, i))));
+    const posted = await h.api(
+      'POST',
+      '/v1/events',
+      sids.flatMap((sid) => Array.from({ length: 8 }, (_, i) => chat(sid, i))),
+    );
     expect(posted).toMatchObject({ status: 202, body: { accepted: 24 } });
     for (const [k, sid] of sids.entries()) {
       const queue = h.automod.services.queues.eventPartitions[k]!;
@@ -45,10 +58,14 @@ describe('partitions', () => {
     }
     // Every flooder removed once, the counters under the session's tag only.
     for (const sid of sids) {
-      await waitFor(async () => {
-        const res = await h.api('GET', `/v1/sessions/${sid}`);
-        return (res.body as { removals?: { outcome: string }[] }).removals?.some((r) => r.outcome === 'removed') ? true : undefined;
-      }, 10_000, `the removal in ${sid}`);
+      await waitFor(
+        async () => {
+          const res = await h.api('GET', `/v1/sessions/${sid}`);
+          return (res.body as { removals?: { outcome: string }[] }).removals?.some((r) => r.outcome === 'removed') ? true : undefined;
+        },
+        10_000,
+        `the removal in ${sid}`,
+      );
       const k = partitionOf(sid, N);
       expect(await h.automod.services.redis.zcard(`{${h.config.prefix}:p${k}}:count:participant:chat-message:room-${sid}:flooder`)).toBe(8);
       expect(await h.automod.services.redis.exists(`{${h.config.prefix}}:count:participant:chat-message:room-${sid}:flooder`)).toBe(0);

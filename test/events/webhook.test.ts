@@ -8,7 +8,14 @@ describe('mapWebhook', () => {
   it('maps a VideoSDK webhook body to an event: type from webhookType, ids and name lifted, the rest kept in data', () => {
     const body = {
       webhookType: 'participant-joined',
-      data: { meetingId: 'abcd-efgh-ijkl', sessionId: '61adc697a239e84d0aaa7e15', participantId: 'c7wgj9sd', participantName: 'John', deviceInfo: { os: 'linux' }, role: 'participant' },
+      data: {
+        meetingId: 'abcd-efgh-ijkl',
+        sessionId: '61adc697a239e84d0aaa7e15',
+        participantId: 'c7wgj9sd',
+        participantName: 'John',
+        deviceInfo: { os: 'linux' },
+        role: 'participant',
+      },
     };
     const mapped = mapWebhook(body);
     expect(mapped).toEqual({
@@ -24,11 +31,16 @@ describe('mapWebhook', () => {
   });
 
   it('maps session and recording webhooks that carry no participant', () => {
-    expect(mapWebhook({ webhookType: 'recording-started', data: { meetingId: 'm', sessionId: 's', filePath: '/x' } })).toEqual({ type: 'recording-started', meetingId: 'm', sessionId: 's', data: { filePath: '/x' } });
+    expect(mapWebhook({ webhookType: 'recording-started', data: { meetingId: 'm', sessionId: 's', filePath: '/x' } })).toEqual({
+      type: 'recording-started',
+      meetingId: 'm',
+      sessionId: 's',
+      data: { filePath: '/x' },
+    });
     expect(mapWebhook({ type: 'session-ended', data: { sessionId: 's' } })).toEqual({ type: 'session-ended', sessionId: 's', data: {} });
   });
 
-  it('takes a missing data as an empty one (as VideoSDK\'s SDK does); the event then names what it lacks', () => {
+  it("takes a missing data as an empty one (as VideoSDK's SDK does); the event then names what it lacks", () => {
     expect(mapWebhook({ webhookType: 'session-started' })).toEqual({ type: 'session-started', data: {} });
     expect(mapWebhook({ webhookType: 'session-started', data: null })).toEqual({ type: 'session-started', data: {} });
     expect(() => parseEvent(mapWebhook({ webhookType: 'session-started' }))).toThrow(/\$\.sessionId: is required/);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, type Services } from '../../src/automod.js';
+import { createServices, type Services } from '../../src/app/services.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createSimulator, type SimFault, type Simulator } from '../../src/simulator/simulator.js';
@@ -152,32 +152,32 @@ async function rig(name: string, version: 'v1' | 'v2', extraEnv: Record<string, 
   }
 
   async function launch(): Promise<Rig> {
-  const p = plan();
-  for (const s of p.sessions) simulator.addSession({ id: s.id, meetingId: s.room, participants: s.participants });
-  await services.lists.add('blocked-participants', p.blocked);
-  const env: Record<string, string> = {
-    REDIS_URL: redis.url,
-    AUTOMOD_PREFIX: PREFIX,
-    AUTOMOD_RULES: join(ROOT, 'rules'),
-    VIDEOSDK_API_BASE: simulatorUrl,
-    VIDEOSDK_API_VERSION: version,
-    VIDEOSDK_API_KEY: 'fault-key',
-    VIDEOSDK_SECRET: SECRET,
-    VIDEOSDK_TIMEOUT_MS: String(TIMEOUT_MS),
-    AUTOMOD_REMOVAL_ATTEMPTS: String(ATTEMPTS),
-    AUTOMOD_BACKOFF_MS: '50',
-    AUTOMOD_BACKOFF_MAX_MS: '500',
-    AUTOMOD_REMOVAL_CONCURRENCY: String(CONCURRENCY),
-    AUTOMOD_LOCK_MS: '2000',
-    AUTOMOD_STALLED_INTERVAL_MS: '1000',
-    AUTOMOD_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
-    AUTOMOD_HTTP_PORT: '0',
-    LOG_LEVEL: 'info',
-    ...extraEnv,
-  };
-  for (const i of [0, 1, 2]) workers.push(spawnAutomod(`worker-${i}`, ['start'], env));
-  await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'automod started')));
-  return { redis, simulator, services, workers, plan: p, env, started: Date.now(), name };
+    const p = plan();
+    for (const s of p.sessions) simulator.addSession({ id: s.id, meetingId: s.room, participants: s.participants });
+    await services.lists.add('blocked-participants', p.blocked);
+    const env: Record<string, string> = {
+      REDIS_URL: redis.url,
+      AUTOMOD_PREFIX: PREFIX,
+      AUTOMOD_RULES: join(ROOT, 'rules'),
+      VIDEOSDK_API_BASE: simulatorUrl,
+      VIDEOSDK_API_VERSION: version,
+      VIDEOSDK_API_KEY: 'fault-key',
+      VIDEOSDK_SECRET: SECRET,
+      VIDEOSDK_TIMEOUT_MS: String(TIMEOUT_MS),
+      AUTOMOD_REMOVAL_ATTEMPTS: String(ATTEMPTS),
+      AUTOMOD_BACKOFF_MS: '50',
+      AUTOMOD_BACKOFF_MAX_MS: '500',
+      AUTOMOD_REMOVAL_CONCURRENCY: String(CONCURRENCY),
+      AUTOMOD_LOCK_MS: '2000',
+      AUTOMOD_STALLED_INTERVAL_MS: '1000',
+      AUTOMOD_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
+      AUTOMOD_HTTP_PORT: '0',
+      LOG_LEVEL: 'info',
+      ...extraEnv,
+    };
+    for (const i of [0, 1, 2]) workers.push(spawnAutomod(`worker-${i}`, ['start'], env));
+    await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'automod started')));
+    return { redis, simulator, services, workers, plan: p, env, started: Date.now(), name };
   }
 }
 
@@ -193,11 +193,7 @@ async function saveLogs(r: Rig, scenario: string): Promise<void> {
 async function teardown(r: Rig | undefined): Promise<void> {
   if (!r) return;
   for (const w of r.workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
-  await Promise.all(
-    r.workers.map((w) =>
-      Promise.race([w.exit, sleep(SHUTDOWN_MS + 3000).then(() => w.child.kill('SIGKILL'))]),
-    ),
-  );
+  await Promise.all(r.workers.map((w) => Promise.race([w.exit, sleep(SHUTDOWN_MS + 3000).then(() => w.child.kill('SIGKILL'))])));
   await saveLogs(r, r.name).catch(() => undefined);
   await r.services.close().catch(() => undefined);
   await r.simulator.close();
@@ -223,7 +219,9 @@ async function settle(r: Rig): Promise<void> {
     const busy = Object.values(events).reduce((a, b) => a + b, 0) + Object.values(removals).reduce((a, b) => a + b, 0);
     if (busy === 0 && (await recordedOutcomes(r)).size >= r.plan.intended.size) return;
     if (Date.now() > deadline) {
-      throw new Error(`scenario did not settle: events ${JSON.stringify(events)}, removals ${JSON.stringify(removals)}, applied ${appliedCount(r)}/${r.plan.intended.size}`);
+      throw new Error(
+        `scenario did not settle: events ${JSON.stringify(events)}, removals ${JSON.stringify(removals)}, applied ${appliedCount(r)}/${r.plan.intended.size}`,
+      );
     }
     await sleep(250);
   }
@@ -286,7 +284,11 @@ async function verify(r: Rig, scenario: string, version: string): Promise<Row> {
   const failedEvents = await r.services.queues.events.getJobCounts('failed');
   const failedRemovals = await r.services.queues.removals.getJobCounts('failed');
   const deadLetters = await r.services.redis.llen(r.services.keys.deadLetter());
-  expect({ wrong: wrong.slice(0, 5), lost: lost.slice(0, 5), notRemoved: notRemoved.slice(0, 5) }).toEqual({ wrong: [], lost: [], notRemoved: [] });
+  expect({ wrong: wrong.slice(0, 5), lost: lost.slice(0, 5), notRemoved: notRemoved.slice(0, 5) }).toEqual({
+    wrong: [],
+    lost: [],
+    notRemoved: [],
+  });
   expect(duplicates).toBe(0);
   expect(removedOnce).toBe(intended.length);
   expect(calls.length).toBeLessThanOrEqual(budget);
@@ -420,7 +422,21 @@ describe('fault suite: real worker processes, 1,550 events, 250 intended removal
 });
 
 function formatTable(list: Row[]): string {
-  const header = ['scenario', 'API', 'events', 'intended', 'removed once', 'duplicates', 'wrong', 'lost', 'API calls', 'budget', 'faulted', 'wall time', 'what happened'];
+  const header = [
+    'scenario',
+    'API',
+    'events',
+    'intended',
+    'removed once',
+    'duplicates',
+    'wrong',
+    'lost',
+    'API calls',
+    'budget',
+    'faulted',
+    'wall time',
+    'what happened',
+  ];
   const lines = list.map((r) => [
     r.scenario,
     r.api,
@@ -436,9 +452,5 @@ function formatTable(list: Row[]): string {
     `${(r.wallMs / 1000).toFixed(1)} s`,
     r.notes,
   ]);
-  return [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...lines.map((l) => `| ${l.join(' | ')} |`),
-  ].join('\n');
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
 }

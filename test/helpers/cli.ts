@@ -12,7 +12,11 @@ export interface CliResult {
 }
 
 /** Runs `node dist/cli.js ...args` with exactly `env` (plus PATH), feeding `input` on stdin. */
-export function runCli(args: readonly string[], env: Record<string, string>, options: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {

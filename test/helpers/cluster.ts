@@ -19,7 +19,8 @@ export async function startCluster(masters: number): Promise<LocalCluster> {
   requireBinary('redis-server');
   requireBinary('redis-cli');
   const nodes: RedisServer[] = [];
-  const cli = (node: RedisServer, ...args: string[]) => spawnSync('redis-cli', ['-p', String(node.port), ...args], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
+  const cli = (node: RedisServer, ...args: string[]) =>
+    spawnSync('redis-cli', ['-p', String(node.port), ...args], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
   try {
     for (let i = 0; i < masters; i++) {
       const port = await freePort();
@@ -32,7 +33,10 @@ export async function startCluster(masters: number): Promise<LocalCluster> {
       );
     }
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}\n${created.stderr}`);
     // Every node must agree the cluster is up before clients connect.
     const deadline = Date.now() + 20_000;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startAutomod, type RunningAutomod, type StartOptions } from '../../src/automod.js';
+import { startAutomod, type RunningAutomod, type StartOptions } from '../../src/app/automod.js';
 import type { Config, Env } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';

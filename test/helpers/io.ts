@@ -1,5 +1,5 @@
 import { Readable, Writable } from 'node:stream';
-import type { CommandIo } from '../../src/commands/format.js';
+import type { CommandIo } from '../../src/cli/format.js';
 
 /** Streams for a command under test: what it writes is kept as text. */
 export function captureIo(options: { stdin?: string; tty?: boolean } = {}): CommandIo & { out(): string; err(): string } {

@@ -23,7 +23,9 @@ export function requireBuild(): void {
     (file) => file.endsWith('.ts') && statSync(join(ROOT, 'src', file)).mtimeMs > built,
   );
   if (newer.length > 0) {
-    process.stderr.write(`warning: dist/ is older than ${newer.slice(0, 3).join(', ')}${newer.length > 3 ? ', ...' : ''}; run \`npm run build\` to test the current sources\n`);
+    process.stderr.write(
+      `warning: dist/ is older than ${newer.slice(0, 3).join(', ')}${newer.length > 3 ? ', ...' : ''}; run \`npm run build\` to test the current sources\n`,
+    );
   }
 }
 
@@ -86,17 +88,25 @@ export interface RedisServer {
 }
 
 /** Starts `redis-server` on a free port in a fresh directory. Extra arguments are appended. */
-export async function startRedisServer(options: { appendonly?: boolean; args?: string[]; port?: number; dir?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(
+  options: { appendonly?: boolean; args?: string[]; port?: number; dir?: string } = {},
+): Promise<RedisServer> {
   requireBinary('redis-server');
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'automod-redis-')));
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--save', '',
-    '--appendonly', options.appendonly === false ? 'no' : 'yes',
-    '--maxmemory-policy', 'noeviction',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.appendonly === false ? 'no' : 'yes',
+    '--maxmemory-policy',
+    'noeviction',
     ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
@@ -189,14 +199,20 @@ export function spawnAutomod(name: string, args: string[], env: Record<string, s
         waiters.add(waiter);
         const timer = setTimeout(() => {
           waiters.delete(waiter);
-          const tail = logs.slice(-10).map((l) => JSON.stringify(l)).join('\n');
+          const tail = logs
+            .slice(-10)
+            .map((l) => JSON.stringify(l))
+            .join('\n');
           reject(new Error(`${name}: no matching log line within ${timeoutMs} ms; last lines:\n${tail}`));
         }, timeoutMs);
         void exit.then(({ code, signal }) => {
           if (!waiters.has(waiter)) return;
           waiters.delete(waiter);
           clearTimeout(timer);
-          const tail = logs.slice(-10).map((l) => JSON.stringify(l)).join('\n');
+          const tail = logs
+            .slice(-10)
+            .map((l) => JSON.stringify(l))
+            .join('\n');
           reject(new Error(`${name} exited (code ${code}, signal ${signal}) before the expected log line; last lines:\n${tail}`));
         });
         const original = waiter.resolve;

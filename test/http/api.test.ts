@@ -15,17 +15,26 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 const api = (method: string, path: string, body?: unknown) => h.api(method, path, body, auth);
 
 async function settled(ids: readonly string[]): Promise<JobView[]> {
-  return waitFor(async () => {
-    const views = await Promise.all(ids.map(async (id) => (await api('GET', `/v1/jobs/${id}`)).body as JobView));
-    return views.every((v) => v.state === 'completed' || v.state === 'failed') ? views : undefined;
-  }, 10_000, 'removals to finish');
+  return waitFor(
+    async () => {
+      const views = await Promise.all(ids.map(async (id) => (await api('GET', `/v1/jobs/${id}`)).body as JobView));
+      return views.every((v) => v.state === 'completed' || v.state === 'failed') ? views : undefined;
+    },
+    10_000,
+    'removals to finish',
+  );
 }
 
 describe('POST /v1/removals', () => {
   it('takes a list and answers 202 with one job id per removal', async () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, participants: [{ participantId: 'a' }, { participantId: 'b' }] });
-    const res = await api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'a', reason: 'spam' }, { sessionId: sid, participantId: 'b', meetingId: 'room' }] });
+    const res = await api('POST', '/v1/removals', {
+      removals: [
+        { sessionId: sid, participantId: 'a', reason: 'spam' },
+        { sessionId: sid, participantId: 'b', meetingId: 'room' },
+      ],
+    });
     expect(res.status).toBe(202);
     const ids = (res.body as { jobs: string[] }).jobs;
     expect(ids).toHaveLength(2);
@@ -42,13 +51,21 @@ describe('POST /v1/removals', () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, participants: ['host', 'mod', 'x', 'y', 'z'].map((participantId) => ({ participantId })) });
     h.simulator.leave(sid, 'z');
-    const res = await api('POST', '/v1/removals', { sessionId: sid, all: true, except: ['host', 'mod', 'not-in-session'], reason: 'closing the room' });
+    const res = await api('POST', '/v1/removals', {
+      sessionId: sid,
+      all: true,
+      except: ['host', 'mod', 'not-in-session'],
+      reason: 'closing the room',
+    });
     expect(res.status).toBe(202);
     const body = res.body as { jobs: string[]; details: { participantId: string }[]; skipped: string[] };
     expect(body.details.map((d) => d.participantId).sort()).toEqual(['x', 'y']);
     expect(body.skipped.sort()).toEqual(['host', 'mod']);
     await settled(body.jobs);
-    const active = h.simulator.getSession(sid)!.participants.filter((p) => p.timelog.at(-1)?.end === null).map((p) => p.participantId);
+    const active = h.simulator
+      .getSession(sid)!
+      .participants.filter((p) => p.timelog.at(-1)?.end === null)
+      .map((p) => p.participantId);
     expect(active.sort()).toEqual(['host', 'mod']);
   });
 
@@ -56,7 +73,15 @@ describe('POST /v1/removals', () => {
     const cases: [unknown, string][] = [
       [{ removals: [] }, '$.removals'],
       [{ removals: [{ sessionId: 's' }] }, '$.removals[0].participantId'],
-      [{ removals: [{ sessionId: 's', participantId: 'p' }, { sessionId: '', participantId: 'p' }] }, '$.removals[1].sessionId'],
+      [
+        {
+          removals: [
+            { sessionId: 's', participantId: 'p' },
+            { sessionId: '', participantId: 'p' },
+          ],
+        },
+        '$.removals[1].sessionId',
+      ],
       [{ sessionId: 's', all: false }, '$.all'],
       [{ removals: Array.from({ length: 10_001 }, () => ({ sessionId: 's', participantId: 'p' })) }, '$.removals'],
       [[1, 2], '$'],
@@ -66,7 +91,10 @@ describe('POST /v1/removals', () => {
       expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
       const answer = res.body as { error: string; details: { path: string }[] };
       expect(answer.error).toMatch(/^invalid removal/);
-      expect(answer.details.map((d) => d.path), JSON.stringify(answer)).toContain(path);
+      expect(
+        answer.details.map((d) => d.path),
+        JSON.stringify(answer),
+      ).toContain(path);
     }
     const unknown = await api('POST', '/v1/removals', { sessionId: 'no-such-session', all: true });
     expect(unknown.status).toBe(404);
@@ -101,7 +129,9 @@ describe('GET /v1/jobs, /v1/jobs/:id, /v1/sessions/:id', () => {
     const posted = await api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'j1' }] });
     const [id] = (posted.body as { jobs: string[] }).jobs as [string];
     const [view] = await settled([id]);
-    expect(Object.keys(view!).sort()).toEqual(['attemptsMade', 'createdAt', 'data', 'detail', 'finishedAt', 'id', 'outcome', 'queue', 'state'].sort());
+    expect(Object.keys(view!).sort()).toEqual(
+      ['attemptsMade', 'createdAt', 'data', 'detail', 'finishedAt', 'id', 'outcome', 'queue', 'state'].sort(),
+    );
     expect(view).toMatchObject({ id, queue: 'removals', state: 'completed', attemptsMade: 1, outcome: 'removed', detail: {} });
 
     const listed = await api('GET', `/v1/jobs?sessionId=${sid}`);
@@ -112,7 +142,14 @@ describe('GET /v1/jobs, /v1/jobs/:id, /v1/sessions/:id', () => {
 
     const session = await api('GET', `/v1/sessions/${sid}`);
     expect(session.status).toBe(200);
-    expect(session.body).toMatchObject({ sessionId: sid, session: { id: sid }, updatedAt: expect.any(String), removals: [{ participantId: 'j1', outcome: 'removed', reason: 'removed by an operator', rule: null, jobId: id, at: expect.any(String) }] });
+    expect(session.body).toMatchObject({
+      sessionId: sid,
+      session: { id: sid },
+      updatedAt: expect.any(String),
+      removals: [
+        { participantId: 'j1', outcome: 'removed', reason: 'removed by an operator', rule: null, jobId: id, at: expect.any(String) },
+      ],
+    });
     expect((await api('GET', '/v1/sessions/never-seen')).status).toBe(404);
   });
 });
@@ -120,21 +157,60 @@ describe('GET /v1/jobs, /v1/jobs/:id, /v1/sessions/:id', () => {
 describe('GET /v1/audit', () => {
   it('filters by session, participant, rule, mode, kind and time, newest first', async () => {
     const sid = sessionId();
-    h.simulator.addSession({ id: sid, meetingId: 'room-audit', participants: [{ participantId: 'imp', name: 'Admin Joe' }, { participantId: 'ok', name: 'Kim' }] });
+    h.simulator.addSession({
+      id: sid,
+      meetingId: 'room-audit',
+      participants: [
+        { participantId: 'imp', name: 'Admin Joe' },
+        { participantId: 'ok', name: 'Kim' },
+      ],
+    });
     const events = [
-      { id: `${sid}-1`, type: 'participant-joined', meetingId: 'room-audit', sessionId: sid, participantId: 'imp', participantName: 'Admin Joe', data: { role: 'participant' } },
-      { id: `${sid}-2`, type: 'participant-joined', meetingId: 'room-audit', sessionId: sid, participantId: 'ok', participantName: 'Kim', data: { role: 'participant' } },
+      {
+        id: `${sid}-1`,
+        type: 'participant-joined',
+        meetingId: 'room-audit',
+        sessionId: sid,
+        participantId: 'imp',
+        participantName: 'Admin Joe',
+        data: { role: 'participant' },
+      },
+      {
+        id: `${sid}-2`,
+        type: 'participant-joined',
+        meetingId: 'room-audit',
+        sessionId: sid,
+        participantId: 'ok',
+        participantName: 'Kim',
+        data: { role: 'participant' },
+      },
     ];
     expect((await api('POST', '/v1/events', events)).status).toBe(202);
-    await waitFor(async () => {
-      const res = await api('GET', `/v1/audit?sessionId=${sid}&kind=removal`);
-      return (res.body as { records: unknown[] }).records.length > 0 ? true : undefined;
-    }, 10_000, 'the removal record');
+    await waitFor(
+      async () => {
+        const res = await api('GET', `/v1/audit?sessionId=${sid}&kind=removal`);
+        return (res.body as { records: unknown[] }).records.length > 0 ? true : undefined;
+      },
+      10_000,
+      'the removal record',
+    );
 
     const query = async (q: string) => {
       const res = await api('GET', `/v1/audit?sessionId=${sid}${q}`);
       expect(res.status, q).toBe(200);
-      return (res.body as { records: { at: string; kind: string; rule?: string; participantId?: string; outcome?: string; mode?: string; attempts?: unknown[] }[] }).records;
+      return (
+        res.body as {
+          records: {
+            at: string;
+            kind: string;
+            rule?: string;
+            participantId?: string;
+            outcome?: string;
+            mode?: string;
+            attempts?: unknown[];
+          }[];
+        }
+      ).records;
     };
     const all = await query('');
     expect(all.map((r) => r.kind)).toEqual(expect.arrayContaining(['rule-hit', 'removal']));

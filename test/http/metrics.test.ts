@@ -63,17 +63,31 @@ describe('GET /metrics', () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, meetingId: 'room-m', participants: [{ participantId: 'imp', name: 'Support Sue' }] });
     const posted = await h.api('POST', '/v1/events', [
-      { type: 'participant-joined', meetingId: 'room-m', sessionId: sid, participantId: 'imp', participantName: 'Support Sue', data: { role: 'participant' } },
+      {
+        type: 'participant-joined',
+        meetingId: 'room-m',
+        sessionId: sid,
+        participantId: 'imp',
+        participantName: 'Support Sue',
+        data: { role: 'participant' },
+      },
       { type: 'my-custom-thing', sessionId: sid, data: { anything: 1 } },
     ]);
     expect(posted.status).toBe(202);
     expect((await h.api('POST', '/v1/events', { type: 'chat-message', sessionId: sid })).status).toBe(400);
     await waitFor(async () => ((await h.api('GET', `/v1/sessions/${sid}`)).status === 200 ? true : undefined), 10_000, 'the removal');
     // Counters are incremented after the outcome is recorded; give the scrape a moment.
-    const after = await waitFor(async () => {
-      const text = await scrape();
-      return sample(text, 'automod_removals_total', { outcome: 'removed' }) > sample(before, 'automod_removals_total', { outcome: 'removed' }) ? text : undefined;
-    }, 5000, 'the removal counter');
+    const after = await waitFor(
+      async () => {
+        const text = await scrape();
+        return sample(text, 'automod_removals_total', { outcome: 'removed' }) >
+          sample(before, 'automod_removals_total', { outcome: 'removed' })
+          ? text
+          : undefined;
+      },
+      5000,
+      'the removal counter',
+    );
 
     const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
     expect(delta('automod_events_received_total', { type: 'participant-joined' })).toBe(1);
@@ -96,9 +110,16 @@ describe('GET /metrics', () => {
     h.simulator.addFault({ sessionId: sid, operation: 'remove', status: 503, times: 1 });
     const posted = await h.api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'p' }] });
     const [id] = (posted.body as { jobs: string[] }).jobs as [string];
-    await waitFor(async () => ((await h.api('GET', `/v1/jobs/${id}`)).body as { outcome: string | null }).outcome ?? undefined, 10_000, 'the outcome');
+    await waitFor(
+      async () => ((await h.api('GET', `/v1/jobs/${id}`)).body as { outcome: string | null }).outcome ?? undefined,
+      10_000,
+      'the outcome',
+    );
     const after = await scrape();
-    expect(sample(after, 'automod_api_requests_total', { operation: 'remove', status_class: '5xx' }) - sample(before, 'automod_api_requests_total', { operation: 'remove', status_class: '5xx' })).toBe(1);
+    expect(
+      sample(after, 'automod_api_requests_total', { operation: 'remove', status_class: '5xx' }) -
+        sample(before, 'automod_api_requests_total', { operation: 'remove', status_class: '5xx' }),
+    ).toBe(1);
   });
 
   it('shows queue depth, the oldest waiting job age and the pause', async () => {
@@ -106,7 +127,12 @@ describe('GET /metrics', () => {
     await removals.pause();
     try {
       const sid = sessionId();
-      await h.api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'w1' }, { sessionId: sid, participantId: 'w2' }] });
+      await h.api('POST', '/v1/removals', {
+        removals: [
+          { sessionId: sid, participantId: 'w1' },
+          { sessionId: sid, participantId: 'w2' },
+        ],
+      });
       await new Promise((resolve) => setTimeout(resolve, 1100));
       const text = await scrape();
       expect(sample(text, 'automod_queue_jobs', { queue: 'removals', state: 'waiting' })).toBe(2);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServices, startAutomod, type Services } from '../../src/automod.js';
+import { startAutomod } from '../../src/app/automod.js';
+import { createServices, type Services } from '../../src/app/services.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { AuditStore } from '../../src/store/audit.js';
@@ -40,11 +41,24 @@ type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 describe('API token', () => {
   it('is required by every route except /healthz and /readyz (the webhook takes it as ?token= too)', async () => {
     expect(routes.length).toBeGreaterThan(20);
-    expect(routes.map((r) => r.url)).toEqual(expect.arrayContaining(['/metrics', '/v1/removals', '/v1/replay', '/v1/audit', '/admin/queues', '/admin/queues/api/queues']));
+    expect(routes.map((r) => r.url)).toEqual(
+      expect.arrayContaining(['/metrics', '/v1/removals', '/v1/replay', '/v1/audit', '/admin/queues', '/admin/queues/api/queues']),
+    );
     for (const route of routes.filter((r) => !OPEN.has(r.url))) {
       const url = concrete(route.url);
-      for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { authorization: TOKEN }, { authorization: 'Bearer ' }]) {
-        const res = await app.inject({ method: route.method as Method, url, headers, ...(route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? { payload: {} } : {}) });
+      for (const headers of [
+        {},
+        { authorization: `Bearer ${TOKEN}x` },
+        { authorization: `Bearer ${TOKEN.slice(0, -1)}` },
+        { authorization: TOKEN },
+        { authorization: 'Bearer ' },
+      ]) {
+        const res = await app.inject({
+          method: route.method as Method,
+          url,
+          headers,
+          ...(route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' ? { payload: {} } : {}),
+        });
         expect(res.statusCode, `${route.method} ${url} with ${JSON.stringify(headers)}`).toBe(401);
         if (route.method !== 'HEAD') expect(res.json(), `${route.method} ${url}`).toEqual({ error: expect.stringMatching(/API token/) });
       }
@@ -72,11 +86,23 @@ describe('API token', () => {
   });
 
   it('accepts the webhook with ?token= or the bearer token, and refuses it without', async () => {
-    const body = { webhookType: 'participant-joined', data: { meetingId: 'm', sessionId: 's-wh', participantId: 'p', participantName: 'P' } };
+    const body = {
+      webhookType: 'participant-joined',
+      data: { meetingId: 'm', sessionId: 's-wh', participantId: 'p', participantName: 'P' },
+    };
     expect((await app.inject({ method: 'POST', url: '/v1/webhooks/videosdk', payload: body })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/v1/webhooks/videosdk?token=nope', payload: body })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: body })).statusCode).toBe(202);
-    expect((await app.inject({ method: 'POST', url: '/v1/webhooks/videosdk', payload: { ...body, data: { ...body.data, participantId: 'p2' } }, headers: bearer })).statusCode).toBe(202);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/webhooks/videosdk',
+          payload: { ...body, data: { ...body.data, participantId: 'p2' } },
+          headers: bearer,
+        })
+      ).statusCode,
+    ).toBe(202);
   });
 });
 
@@ -114,7 +140,12 @@ describe('dashboard (Bull Board at /admin/queues)', () => {
 describe('requests and errors', () => {
   it('refuses a body over 1 MB with 413 and a JSON message', async () => {
     const big = JSON.stringify({ type: 'custom', sessionId: 's', data: { blob: 'x'.repeat(1024 * 1024) } });
-    const res = await app.inject({ method: 'POST', url: '/v1/events', payload: big, headers: { ...bearer, 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: big,
+      headers: { ...bearer, 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ error: 'request body is larger than the limit (1 MB)' });
   });
@@ -122,15 +153,35 @@ describe('requests and errors', () => {
   it('answers malformed requests with 400/415 JSON, never a stack trace', async () => {
     const cases: { payload: string; type: string; status: number; error: RegExp }[] = [
       { payload: '{"type": "chat-message",', type: 'application/json', status: 400, error: /^bad request: / },
-      { payload: '{"type":"custom","sessionId":"s","__proto__":{"x":1}}', type: 'application/json', status: 400, error: /^key __proto__ at \$ is not allowed \(prototype pollution guard\)$/ },
-      { payload: '{"type":"custom","sessionId":"s","data":{"\\u005f_proto__":{"x":1}}}', type: 'application/json', status: 400, error: /^key __proto__ at \$\.data is not allowed/ },
-      { payload: '[{"type":"custom","sessionId":"s","constructor":{"prototype":{"x":1}}}]', type: 'application/json', status: 400, error: /^key constructor\.prototype at \$\[0\] is not allowed/ },
+      {
+        payload: '{"type":"custom","sessionId":"s","__proto__":{"x":1}}',
+        type: 'application/json',
+        status: 400,
+        error: /^key __proto__ at \$ is not allowed \(prototype pollution guard\)$/,
+      },
+      {
+        payload: '{"type":"custom","sessionId":"s","data":{"\\u005f_proto__":{"x":1}}}',
+        type: 'application/json',
+        status: 400,
+        error: /^key __proto__ at \$\.data is not allowed/,
+      },
+      {
+        payload: '[{"type":"custom","sessionId":"s","constructor":{"prototype":{"x":1}}}]',
+        type: 'application/json',
+        status: 400,
+        error: /^key constructor\.prototype at \$\[0\] is not allowed/,
+      },
       { payload: '', type: 'application/json', status: 400, error: /^bad request: body is not valid JSON \(the body is empty\)/ },
       { payload: 'type=custom', type: 'text/plain', status: 400, error: /^invalid event: \$: must be a JSON object/ },
       { payload: '<event/>', type: 'application/xml', status: 415, error: /^unsupported content type/ },
     ];
     for (const c of cases) {
-      const res = await app.inject({ method: 'POST', url: '/v1/events', payload: c.payload, headers: { ...bearer, 'content-type': c.type } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        payload: c.payload,
+        headers: { ...bearer, 'content-type': c.type },
+      });
       expect(res.statusCode, c.payload).toBe(c.status);
       const body = res.json() as Record<string, unknown>;
       expect(body.error).toMatch(c.error);
@@ -146,7 +197,11 @@ describe('requests and errors', () => {
       method: 'POST',
       url: '/v1/events',
       headers: bearer,
-      payload: [{ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'hi' } }, { type: 'chat-message', participantId: 'p' }, { type: 'participant-joined', sessionId: 's' }],
+      payload: [
+        { type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'hi' } },
+        { type: 'chat-message', participantId: 'p' },
+        { type: 'participant-joined', sessionId: 's' },
+      ],
     });
     expect(res.statusCode).toBe(400);
     const body = res.json() as { error: string; details: { path: string; message: string }[] };
@@ -169,11 +224,18 @@ describe('requests and errors', () => {
         throw new Error('boom at /secret/path.ts:12');
       },
       query: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
+      // eslint-disable-next-line require-yield -- a scan that fails before its first record
       scan: async function* () {
         throw new Error('boom at /secret/path.ts:12');
       },
     };
-    const broken = await buildHttpApp({ ...services, logger: createLogger({ logLevel: 'silent' }), audit: failingAudit, apiToken: TOKEN, webhookPublicKey: undefined });
+    const broken = await buildHttpApp({
+      ...services,
+      logger: createLogger({ logLevel: 'silent' }),
+      audit: failingAudit,
+      apiToken: TOKEN,
+      webhookPublicKey: undefined,
+    });
     try {
       const res = await broken.inject({ url: '/v1/audit', headers: bearer });
       expect(res.statusCode).toBe(500);
@@ -194,9 +256,17 @@ describe('error-reply amplification', () => {
     // The issue's attack: 300,000 empty objects (900 KB).
     const junk = `[${Array(300_000).fill('{}').join(',')}]`;
     const started = Date.now();
-    const res = await app.inject({ method: 'POST', url: '/v1/events', payload: junk, headers: { ...bearer, 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: junk,
+      headers: { ...bearer, 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(413);
-    expect(res.json()).toEqual({ error: 'too many events in one request: 300000, at most 1000 (AUTOMOD_INGEST_MAX_EVENTS); send smaller batches', code: 'ERR_TOO_MANY_EVENTS' });
+    expect(res.json()).toEqual({
+      error: 'too many events in one request: 300000, at most 1000 (AUTOMOD_INGEST_MAX_EVENTS); send smaller batches',
+      code: 'ERR_TOO_MANY_EVENTS',
+    });
     expect(Date.now() - started).toBeLessThan(2000);
     const over = Array.from({ length: 1001 }, (_, i) => ({ type: 'custom', sessionId: `s-${i}` }));
     expect((await app.inject({ method: 'POST', url: '/v1/events', payload: over, headers: bearer })).statusCode).toBe(413);
@@ -223,13 +293,22 @@ describe('error-reply amplification', () => {
 });
 
 describe('webhooks without a public key', () => {
-  const joined = (sid: string) => JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'm', sessionId: sid, participantId: 'p', participantName: 'P' } });
+  const joined = (sid: string) =>
+    JSON.stringify({
+      webhookType: 'participant-joined',
+      data: { meetingId: 'm', sessionId: sid, participantId: 'p', participantName: 'P' },
+    });
 
   it('count a replayed or redelivered webhook once: its id is the digest of its bytes', async () => {
     const body = joined('s-replay-token');
     const answers = [];
     for (let i = 0; i < 4; i++) {
-      const res = await app.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: body, headers: { 'content-type': 'application/json' } });
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/webhooks/videosdk?token=${TOKEN}`,
+        payload: body,
+        headers: { 'content-type': 'application/json' },
+      });
       expect(res.statusCode).toBe(202);
       answers.push(res.json() as { accepted: number; duplicates: number; ids: string[] });
     }
@@ -245,10 +324,20 @@ describe('webhooks without a public key', () => {
 
   it('take any content type, or none, and answer 400 when the bytes are not JSON', async () => {
     for (const [i, type] of ['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', undefined].entries()) {
-      const res = await app.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: joined(`s-ct-${i}`), headers: type ? { 'content-type': type } : {} });
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/webhooks/videosdk?token=${TOKEN}`,
+        payload: joined(`s-ct-${i}`),
+        headers: type ? { 'content-type': type } : {},
+      });
       expect(res.statusCode, String(type)).toBe(202);
     }
-    const bad = await app.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: 'webhookType=participant-joined', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: `/v1/webhooks/videosdk?token=${TOKEN}`,
+      payload: 'webhookType=participant-joined',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: expect.stringMatching(/body is not valid JSON/) });
   });
@@ -267,9 +356,24 @@ describe('AUTOMOD_WEBHOOK_TOKEN', () => {
   const body = (sid: string) => ({ webhookType: 'session-started', data: { meetingId: 'm', sessionId: sid } });
 
   it('is what the webhook takes, as ?token= or bearer; the API token no longer opens it', async () => {
-    expect((await own.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${WEBHOOK_TOKEN}`, payload: body('s-own-1') })).statusCode).toBe(202);
-    expect((await own.inject({ method: 'POST', url: '/v1/webhooks/videosdk', payload: body('s-own-2'), headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } })).statusCode).toBe(202);
-    for (const request of [{ url: `/v1/webhooks/videosdk?token=${TOKEN}` }, { url: '/v1/webhooks/videosdk', headers: bearer }, { url: '/v1/webhooks/videosdk' }]) {
+    expect(
+      (await own.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${WEBHOOK_TOKEN}`, payload: body('s-own-1') })).statusCode,
+    ).toBe(202);
+    expect(
+      (
+        await own.inject({
+          method: 'POST',
+          url: '/v1/webhooks/videosdk',
+          payload: body('s-own-2'),
+          headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` },
+        })
+      ).statusCode,
+    ).toBe(202);
+    for (const request of [
+      { url: `/v1/webhooks/videosdk?token=${TOKEN}` },
+      { url: '/v1/webhooks/videosdk', headers: bearer },
+      { url: '/v1/webhooks/videosdk' },
+    ]) {
       const res = await own.inject({ method: 'POST', payload: body('s-own-3'), ...request });
       expect(res.statusCode, request.url).toBe(401);
       expect(res.json()).toEqual({ error: 'a valid webhook token is required (AUTOMOD_WEBHOOK_TOKEN as ?token= or bearer)' });
@@ -281,7 +385,12 @@ describe('AUTOMOD_WEBHOOK_TOKEN', () => {
     for (const request of [
       { method: 'POST' as const, url: '/v1/removals', payload: removal, headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } },
       { method: 'POST' as const, url: `/v1/removals?token=${WEBHOOK_TOKEN}`, payload: removal },
-      { method: 'POST' as const, url: '/v1/events', payload: { type: 'x', sessionId: 's' }, headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } },
+      {
+        method: 'POST' as const,
+        url: '/v1/events',
+        payload: { type: 'x', sessionId: 's' },
+        headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` },
+      },
       { method: 'GET' as const, url: '/v1/audit', headers: { authorization: `Bearer ${WEBHOOK_TOKEN}` } },
       { method: 'GET' as const, url: '/admin/queues', headers: basic('ops', WEBHOOK_TOKEN) },
     ]) {

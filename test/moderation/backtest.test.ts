@@ -6,7 +6,12 @@ import { loadRules } from '../../src/moderation/rules-loader.js';
 import type { RuleSet } from '../../src/moderation/types.js';
 
 const typeIs = (type: string) => ({ fact: 'event', path: '$.type', operator: 'equal', value: type });
-const joins = (n: number) => ({ fact: 'eventCount', params: { type: 'participant-joined', windowSeconds: 60, scope: 'participant' }, operator: 'greaterThanInclusive', value: n });
+const joins = (n: number) => ({
+  fact: 'eventCount',
+  params: { type: 'participant-joined', windowSeconds: 60, scope: 'participant' },
+  operator: 'greaterThanInclusive',
+  value: n,
+});
 const says = (word: string) => ({ fact: 'event', path: '$.data.text', operator: 'containsWord', value: word });
 
 function ruleSetOf(rules: unknown[]): RuleSet {
@@ -18,7 +23,12 @@ function ruleSetOf(rules: unknown[]): RuleSet {
 // The candidate: a new enforced join flood, "scam" removes under a new name, "spam" still flags,
 // "rude" becomes shadow. Live had "old-scam" (removal), "spam" (flag) and "rude" (enforce flag).
 const CANDIDATE = ruleSetOf([
-  { name: 'join-flood', priority: 10, conditions: { all: [typeIs('participant-joined'), joins(3)] }, event: { type: 'remove-participant' } },
+  {
+    name: 'join-flood',
+    priority: 10,
+    conditions: { all: [typeIs('participant-joined'), joins(3)] },
+    event: { type: 'remove-participant' },
+  },
   { name: 'scam', priority: 20, conditions: { all: [typeIs('chat-message'), says('scam')] }, event: { type: 'remove-participant' } },
   { name: 'spam', conditions: { all: [typeIs('chat-message'), says('spam')] }, event: { type: 'flag' } },
   { name: 'rude', mode: 'shadow', conditions: { all: [typeIs('chat-message'), says('rude')] }, event: { type: 'flag' } },
@@ -28,9 +38,29 @@ const T0 = Date.UTC(2026, 4, 1, 10);
 const SINCE = T0 + 60_000;
 
 let seq = 0;
-function logged(at: number, type: string, participantId: string | undefined, liveHits: [string, string, string][] = [], data: Record<string, unknown> = {}, id = `e${++seq}`): LoggedDecision {
-  const event: MeetingEvent = { id, type, sessionId: 's1', meetingId: 'm1', ...(participantId ? { participantId } : {}), timestamp: new Date(at).toISOString(), data };
-  return { at, event, hits: liveHits.map(([rule, mode, action]) => ({ rule, mode, action })), rulesVersion: at < T0 + 120_000 ? 'live-a' : 'live-b' };
+function logged(
+  at: number,
+  type: string,
+  participantId: string | undefined,
+  liveHits: [string, string, string][] = [],
+  data: Record<string, unknown> = {},
+  id = `e${++seq}`,
+): LoggedDecision {
+  const event: MeetingEvent = {
+    id,
+    type,
+    sessionId: 's1',
+    meetingId: 'm1',
+    ...(participantId ? { participantId } : {}),
+    timestamp: new Date(at).toISOString(),
+    data,
+  };
+  return {
+    at,
+    event,
+    hits: liveHits.map(([rule, mode, action]) => ({ rule, mode, action })),
+    rulesVersion: at < T0 + 120_000 ? 'live-a' : 'live-b',
+  };
 }
 
 describe('runBacktest', () => {
@@ -81,19 +111,52 @@ describe('runBacktest', () => {
       ['scammer', 'remove', 'other-rule', ['old-scam'], ['scam']],
       ['spammer', 'flag', 'same', ['spam'], ['spam']],
     ]);
-    expect(report.subjects.find((s) => s.participantId === 'looper')?.candidate).toMatchObject({ hits: 1, firstAt: new Date(SINCE + 1_000).toISOString() });
+    expect(report.subjects.find((s) => s.participantId === 'looper')?.candidate).toMatchObject({
+      hits: 1,
+      firstAt: new Date(SINCE + 1_000).toISOString(),
+    });
     expect(report.summary).toEqual({
       remove: { new: 1, gone: 1, 'other-rule': 1, same: 0 },
       flag: { new: 0, gone: 1, 'other-rule': 0, same: 1 },
       shadow: { new: 1, gone: 0, 'other-rule': 0, same: 0 },
     });
     expect(report.rules).toEqual([
-      { rule: 'join-flood', liveModes: [], candidateMode: 'enforce', live: { hits: 0, participants: 0 }, candidate: { hits: 1, participants: 1 } },
-      { rule: 'never-fires', liveModes: [], candidateMode: 'enforce', live: { hits: 0, participants: 0 }, candidate: { hits: 0, participants: 0 } },
+      {
+        rule: 'join-flood',
+        liveModes: [],
+        candidateMode: 'enforce',
+        live: { hits: 0, participants: 0 },
+        candidate: { hits: 1, participants: 1 },
+      },
+      {
+        rule: 'never-fires',
+        liveModes: [],
+        candidateMode: 'enforce',
+        live: { hits: 0, participants: 0 },
+        candidate: { hits: 0, participants: 0 },
+      },
       { rule: 'old-scam', liveModes: ['enforce'], live: { hits: 2, participants: 2 }, candidate: { hits: 0, participants: 0 } },
-      { rule: 'rude', liveModes: ['enforce'], candidateMode: 'shadow', live: { hits: 1, participants: 1 }, candidate: { hits: 1, participants: 1 } },
-      { rule: 'scam', liveModes: [], candidateMode: 'enforce', live: { hits: 0, participants: 0 }, candidate: { hits: 1, participants: 1 } },
-      { rule: 'spam', liveModes: ['enforce'], candidateMode: 'enforce', live: { hits: 2, participants: 1 }, candidate: { hits: 2, participants: 1 } },
+      {
+        rule: 'rude',
+        liveModes: ['enforce'],
+        candidateMode: 'shadow',
+        live: { hits: 1, participants: 1 },
+        candidate: { hits: 1, participants: 1 },
+      },
+      {
+        rule: 'scam',
+        liveModes: [],
+        candidateMode: 'enforce',
+        live: { hits: 0, participants: 0 },
+        candidate: { hits: 1, participants: 1 },
+      },
+      {
+        rule: 'spam',
+        liveModes: ['enforce'],
+        candidateMode: 'enforce',
+        live: { hits: 2, participants: 1 },
+        candidate: { hits: 2, participants: 1 },
+      },
     ]);
   });
 
@@ -112,18 +175,37 @@ describe('runBacktest', () => {
       logged(SINCE + 3, 'participant-joined', 'q', [['scam', 'enforce', 'remove-participant']], { text: 'scam' }),
     ];
     const withScam = ruleSetOf([
-      { name: 'join-flood', priority: 10, conditions: { all: [typeIs('participant-joined'), joins(3)] }, event: { type: 'remove-participant' } },
+      {
+        name: 'join-flood',
+        priority: 10,
+        conditions: { all: [typeIs('participant-joined'), joins(3)] },
+        event: { type: 'remove-participant' },
+      },
       { name: 'scam', priority: 20, conditions: { all: [says('scam')] }, event: { type: 'remove-participant' } },
     ]);
     const report = await runBacktest(withScam, entries, { lists, since: SINCE });
     expect(report.subjects).toEqual([
-      expect.objectContaining({ participantId: 'q', effect: 'remove', change: 'same', candidate: expect.objectContaining({ rules: ['scam', 'join-flood'] }) }),
+      expect.objectContaining({
+        participantId: 'q',
+        effect: 'remove',
+        change: 'same',
+        candidate: expect.objectContaining({ rules: ['scam', 'join-flood'] }),
+      }),
     ]);
   });
 
   it('reads lists through the source it is given', async () => {
-    const blocked = ruleSetOf([{ name: 'blocked', conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'inList', value: 'blocked' }] }, event: { type: 'remove-participant' } }]);
-    const report = await runBacktest(blocked, [logged(SINCE + 1, 'chat-message', 'bad-1')], { lists: createStaticListSource(new Map([['blocked', ['bad-1']]])), since: SINCE });
+    const blocked = ruleSetOf([
+      {
+        name: 'blocked',
+        conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'inList', value: 'blocked' }] },
+        event: { type: 'remove-participant' },
+      },
+    ]);
+    const report = await runBacktest(blocked, [logged(SINCE + 1, 'chat-message', 'bad-1')], {
+      lists: createStaticListSource(new Map([['blocked', ['bad-1']]])),
+      since: SINCE,
+    });
     expect(report.summary.remove.new).toBe(1);
   });
 });

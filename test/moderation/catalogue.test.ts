@@ -5,7 +5,7 @@ import { createStaticListSource } from '../../src/moderation/list-source.js';
 import { formatRuleTest, runRuleTest, type RuleTestReport } from '../../src/moderation/rule-test.js';
 import { loadRules } from '../../src/moderation/rules-loader.js';
 import type { RuleSet } from '../../src/moderation/types.js';
-import { readRulesFolder } from '../../src/rules-source.js';
+import { readRulesFolder } from '../../src/rules/rules-source.js';
 
 const FIXTURES = 'test/fixtures/rules';
 
@@ -44,8 +44,14 @@ describe('shipped rules', () => {
     for (const rule of ruleSet.rules) {
       const report = reports.get(basename(rule.file, '.json'))!;
       const relevant = report.results.filter((r) => r.event && (rule.eventTypes?.includes(r.event.type) ?? true));
-      expect(relevant.some((r) => r.fired.includes(rule.name)), `${rule.name} fires`).toBe(true);
-      expect(relevant.some((r) => !r.fired.includes(rule.name)), `${rule.name} does not fire`).toBe(true);
+      expect(
+        relevant.some((r) => r.fired.includes(rule.name)),
+        `${rule.name} fires`,
+      ).toBe(true);
+      expect(
+        relevant.some((r) => !r.fired.includes(rule.name)),
+        `${rule.name} does not fire`,
+      ).toBe(true);
     }
   });
 
@@ -67,7 +73,10 @@ describe('shipped rules', () => {
           });
           const rerun = await runRuleTest(ruleSet, changed, createStaticListSource(ruleSet.fileLists));
           const same = rerun.results.find((r) => r.line === result.line)!;
-          expect(same.fired.filter((r) => !byId.has(r)), `${file}.jsonl line ${result.line} as ${role}`).toEqual([]);
+          expect(
+            same.fired.filter((r) => !byId.has(r)),
+            `${file}.jsonl line ${result.line} as ${role}`,
+          ).toEqual([]);
           checked++;
         }
       }
@@ -75,7 +84,12 @@ describe('shipped rules', () => {
     expect(checked).toBeGreaterThan(10);
     // Every rule but the block list is among those checked.
     const firing = new Set([...reports.values()].flatMap((r) => r.results.flatMap((x) => x.fired)));
-    expect([...firing].filter((r) => !byId.has(r)).sort()).toEqual(ruleSet.rules.map((r) => r.name).filter((r) => !byId.has(r)).sort());
+    expect([...firing].filter((r) => !byId.has(r)).sort()).toEqual(
+      ruleSet.rules
+        .map((r) => r.name)
+        .filter((r) => !byId.has(r))
+        .sort(),
+    );
   });
 
   it('ship at least one rule in shadow mode, and report its hits as shadow', () => {

@@ -21,8 +21,16 @@ describe('counter plans', () => {
   const ruleSet = ruleSetOf([
     { name: 'chat-flood', conditions: { all: [typeIs('chat-message'), count('chat-message', 10)] }, event: { type: 'flag' } },
     // Reads the join counter on chat messages: joins must be counted on join events.
-    { name: 'chat-after-rejoins', conditions: { all: [typeIs('chat-message'), count('participant-joined', 60), strikes(600)] }, event: { type: 'flag' } },
-    { name: 'session-raid', conditions: { all: [typeIs('participant-joined'), count('participant-joined', 30, 'session')] }, event: { type: 'flag' } },
+    {
+      name: 'chat-after-rejoins',
+      conditions: { all: [typeIs('chat-message'), count('participant-joined', 60), strikes(600)] },
+      event: { type: 'flag' },
+    },
+    {
+      name: 'session-raid',
+      conditions: { all: [typeIs('participant-joined'), count('participant-joined', 30, 'session')] },
+      event: { type: 'flag' },
+    },
     { name: 'any-type-strikes', conditions: { all: [strikes(60)] }, event: { type: 'flag' } },
     { name: 'disabled', mode: 'off', conditions: { all: [typeIs('chat-message'), count('chat-message', 99)] }, event: { type: 'flag' } },
   ]);

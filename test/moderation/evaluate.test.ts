@@ -6,7 +6,12 @@ import { loadRules } from '../../src/moderation/rules-loader.js';
 import type { EvaluationFacts, RuleSet } from '../../src/moderation/types.js';
 
 const NO_FACTS: EvaluationFacts = { eventCounts: {}, strikes: {} };
-const lists = createStaticListSource(new Map([['blocked', ['bad-1']], ['words', ['free crypto']]]));
+const lists = createStaticListSource(
+  new Map([
+    ['blocked', ['bad-1']],
+    ['words', ['free crypto']],
+  ]),
+);
 
 function ruleSetOf(rules: unknown[]): RuleSet {
   const { ruleSet, problems } = loadRules([{ path: 'test.json', content: JSON.stringify(rules) }], []);
@@ -18,28 +23,84 @@ const typeIs = (type: string) => ({ fact: 'event', path: '$.type', operator: 'eq
 const textHas = (word: string) => ({ fact: 'event', path: '$.data.text', operator: 'containsWord', value: word });
 
 function chat(text: string, extra: Partial<MeetingEvent> = {}): MeetingEvent {
-  return { id: 'e', type: 'chat-message', sessionId: 's', participantId: 'p', timestamp: '2026-01-01T00:00:00.000Z', data: { text }, ...extra };
+  return {
+    id: 'e',
+    type: 'chat-message',
+    sessionId: 's',
+    participantId: 'p',
+    timestamp: '2026-01-01T00:00:00.000Z',
+    data: { text },
+    ...extra,
+  };
 }
 
 const RULES = [
   { name: 'low', priority: 1, conditions: { all: [typeIs('chat-message'), textHas('spam')] }, event: { type: 'flag' } },
-  { name: 'high-b', priority: 5, conditions: { all: [typeIs('chat-message'), textHas('spam')] }, event: { type: 'remove-participant', params: { reason: 'B' } } },
-  { name: 'high-a', priority: 5, mode: 'shadow', conditions: { all: [typeIs('chat-message'), textHas('spam')] }, event: { type: 'remove-participant' } },
+  {
+    name: 'high-b',
+    priority: 5,
+    conditions: { all: [typeIs('chat-message'), textHas('spam')] },
+    event: { type: 'remove-participant', params: { reason: 'B' } },
+  },
+  {
+    name: 'high-a',
+    priority: 5,
+    mode: 'shadow',
+    conditions: { all: [typeIs('chat-message'), textHas('spam')] },
+    event: { type: 'remove-participant' },
+  },
   { name: 'never', mode: 'off', conditions: { all: [typeIs('chat-message'), textHas('spam')] }, event: { type: 'remove-participant' } },
   {
     name: 'flood',
-    conditions: { all: [typeIs('chat-message'), { fact: 'eventCount', params: { type: 'chat-message', windowSeconds: 10, scope: 'participant' }, operator: 'greaterThanInclusive', value: 3 }] },
+    conditions: {
+      all: [
+        typeIs('chat-message'),
+        {
+          fact: 'eventCount',
+          params: { type: 'chat-message', windowSeconds: 10, scope: 'participant' },
+          operator: 'greaterThanInclusive',
+          value: 3,
+        },
+      ],
+    },
     event: { type: 'remove-participant' },
   },
   {
     name: 'repeat',
-    conditions: { all: [{ fact: 'strikes', params: { windowSeconds: 600 }, operator: 'greaterThanInclusive', value: 2 }, { fact: 'event', path: '$.participantId', operator: 'notInList', value: 'blocked' }] },
+    conditions: {
+      all: [
+        { fact: 'strikes', params: { windowSeconds: 600 }, operator: 'greaterThanInclusive', value: 2 },
+        { fact: 'event', path: '$.participantId', operator: 'notInList', value: 'blocked' },
+      ],
+    },
     event: { type: 'flag' },
   },
-  { name: 'joined-blocked', conditions: { all: [typeIs('participant-joined'), { fact: 'event', path: '$.participantId', operator: 'inList', value: 'blocked' }] }, event: { type: 'remove-participant' } },
+  {
+    name: 'joined-blocked',
+    conditions: { all: [typeIs('participant-joined'), { fact: 'event', path: '$.participantId', operator: 'inList', value: 'blocked' }] },
+    event: { type: 'remove-participant' },
+  },
   // Conditions the pre-check cannot decide; json-rules-engine does.
-  { name: 'tagged', conditions: { any: [{ fact: 'event', path: "$.data['tags'][0]", operator: 'equal', value: 'vip' }, { fact: 'event', path: '$.data.count', operator: 'greaterThan', value: { fact: 'eventCount', params: { type: 'chat-message', windowSeconds: 10, scope: 'participant' } } }] }, event: { type: 'flag' } },
-  { name: 'not-chat', conditions: { not: { fact: 'event', path: '$.type', operator: 'in', value: ['chat-message', 'participant-joined'] } }, event: { type: 'flag' } },
+  {
+    name: 'tagged',
+    conditions: {
+      any: [
+        { fact: 'event', path: "$.data['tags'][0]", operator: 'equal', value: 'vip' },
+        {
+          fact: 'event',
+          path: '$.data.count',
+          operator: 'greaterThan',
+          value: { fact: 'eventCount', params: { type: 'chat-message', windowSeconds: 10, scope: 'participant' } },
+        },
+      ],
+    },
+    event: { type: 'flag' },
+  },
+  {
+    name: 'not-chat',
+    conditions: { not: { fact: 'event', path: '$.type', operator: 'in', value: ['chat-message', 'participant-joined'] } },
+    event: { type: 'flag' },
+  },
 ];
 
 describe('createEvaluator', () => {
@@ -99,7 +160,12 @@ describe('createEvaluator', () => {
         type: types[i % types.length]!,
         participantId: i % 7 === 0 ? 'bad-1' : `p${i}`,
         ...(i % 5 === 0 ? { participantName: 'Kim' } : {}),
-        data: { text: texts[i % 4]!, ...(i % 3 === 0 ? { tags: ['vip'] } : {}), ...(i % 10 === 0 ? { count: i % 4 } : {}), ...(i % 11 === 0 ? { text: 7 } : {}) },
+        data: {
+          text: texts[i % 4]!,
+          ...(i % 3 === 0 ? { tags: ['vip'] } : {}),
+          ...(i % 10 === 0 ? { count: i % 4 } : {}),
+          ...(i % 11 === 0 ? { text: 7 } : {}),
+        },
       };
       const facts = { eventCounts: { 'participant:chat-message:10': i % 6 }, strikes: { '600': i % 3 } };
       expect(await evaluator.evaluate(event, facts), `event ${i}`).toEqual(await plain.evaluate(event, facts));

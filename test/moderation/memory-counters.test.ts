@@ -5,7 +5,16 @@ import type { RuleHit } from '../../src/moderation/types.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 function at(ms: number, extra: Partial<MeetingEvent> = {}): MeetingEvent {
-  return { id: `e${ms}`, type: 'chat-message', sessionId: 's1', meetingId: 'm1', participantId: 'p1', timestamp: new Date(T0 + ms).toISOString(), data: {}, ...extra };
+  return {
+    id: `e${ms}`,
+    type: 'chat-message',
+    sessionId: 's1',
+    meetingId: 'm1',
+    participantId: 'p1',
+    timestamp: new Date(T0 + ms).toISOString(),
+    data: {},
+    ...extra,
+  };
 }
 const hit = (rule: string, mode: 'enforce' | 'shadow' = 'enforce'): RuleHit => ({ rule, mode, action: 'flag', reason: rule, priority: 1 });
 

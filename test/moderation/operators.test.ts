@@ -6,7 +6,8 @@ import type { ListSource } from '../../src/moderation/types.js';
 
 /** The operator's own evaluate, as json-rules-engine calls it. */
 function op(name: string, lists: ListSource = createStaticListSource(new Map())) {
-  const found = createOperators(() => lists).find((o) => o.name === name) as (Operator & { evaluate(a: unknown, b: unknown): boolean }) | undefined;
+  const found = createOperators(() => lists).find((o) => o.name === name) as
+    (Operator & { evaluate(a: unknown, b: unknown): boolean }) | undefined;
   if (!found) throw new Error(`no operator ${name}`);
   return (factValue: unknown, value: unknown) => found.evaluate(factValue, value);
 }

@@ -5,17 +5,27 @@ import { loadRules } from '../../src/moderation/rules-loader.js';
 
 const RULE = {
   name: 'no-spam',
-  conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'chat-message' }, { fact: 'event', path: '$.data.text', operator: 'containsWord', value: 'spam' }] },
+  conditions: {
+    all: [
+      { fact: 'event', path: '$.type', operator: 'equal', value: 'chat-message' },
+      { fact: 'event', path: '$.data.text', operator: 'containsWord', value: 'spam' },
+    ],
+  },
   event: { type: 'flag' },
 };
 
 describe('runRuleTest', () => {
   const ruleSet = loadRules([{ path: 'r.json', content: JSON.stringify(RULE) }], []).ruleSet!;
   const lists = createStaticListSource(ruleSet.fileLists);
-  const chat = (text: string, expect?: string[]) => JSON.stringify({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text }, ...(expect ? { expect } : {}) });
+  const chat = (text: string, expect?: string[]) =>
+    JSON.stringify({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text }, ...(expect ? { expect } : {}) });
 
   it('passes when every expectation is met, skipping blank and comment lines', async () => {
-    const report = await runRuleTest(ruleSet, ['# comment', chat('spam!', ['no-spam']), '', chat('hello', []), chat('no expectation')], lists);
+    const report = await runRuleTest(
+      ruleSet,
+      ['# comment', chat('spam!', ['no-spam']), '', chat('hello', []), chat('no expectation')],
+      lists,
+    );
     expect(report.results.map((r) => [r.line, r.fired, r.ok])).toEqual([
       [2, ['no-spam'], true],
       [4, [], true],
@@ -25,7 +35,11 @@ describe('runRuleTest', () => {
   });
 
   it('fails on an unmet expectation, an invalid line or an unknown rule name, and says so', async () => {
-    const report = await runRuleTest(ruleSet, [chat('hello', ['no-spam']), '{"type": "chat-message"}', 'not json', chat('x', ['nope'])], lists);
+    const report = await runRuleTest(
+      ruleSet,
+      [chat('hello', ['no-spam']), '{"type": "chat-message"}', 'not json', chat('x', ['nope'])],
+      lists,
+    );
     expect(report.summary).toMatchObject({ failed: 1, errors: 3, ok: false });
     const text = formatRuleTest(report).join('\n');
     expect(text).toContain('FAIL  line 1: chat-message p -> (none); expected no-spam');
@@ -35,9 +49,17 @@ describe('runRuleTest', () => {
   });
 
   it('lets a rule match oversized input itself through `truncated`, and still checks the cut text', async () => {
-    const oversized = { name: 'oversized-chat', conditions: { all: [{ fact: 'event', path: '$.truncated', operator: 'contains', value: 'data.text' }] }, event: { type: 'flag' } };
+    const oversized = {
+      name: 'oversized-chat',
+      conditions: { all: [{ fact: 'event', path: '$.truncated', operator: 'contains', value: 'data.text' }] },
+      event: { type: 'flag' },
+    };
     const both = loadRules([{ path: 'r.json', content: JSON.stringify([RULE, oversized]) }], []).ruleSet!;
-    const report = await runRuleTest(both, [chat(`spam ${'x'.repeat(70_000)}`, ['no-spam', 'oversized-chat']), chat('spam', ['no-spam'])], createStaticListSource(both.fileLists));
+    const report = await runRuleTest(
+      both,
+      [chat(`spam ${'x'.repeat(70_000)}`, ['no-spam', 'oversized-chat']), chat('spam', ['no-spam'])],
+      createStaticListSource(both.fileLists),
+    );
     expect(report.summary).toMatchObject({ ok: true, checked: 2, errors: 0 });
   });
 });

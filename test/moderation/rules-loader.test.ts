@@ -29,14 +29,43 @@ describe('loadRules', () => {
     const { ruleSet, problems } = loadRules(
       [
         file('a.json', [
-          rule('flood', [typeIs('chat-message'), { fact: 'eventCount', params: { type: 'chat-message', windowSeconds: 10, scope: 'participant' }, operator: 'greaterThan', value: 5 }], { description: 'Too fast' }),
-          rule('blocked', [{ fact: 'event', path: '$.type', operator: 'in', value: ['participant-joined', 'chat-message'] }, { fact: 'event', path: '$.participantId', operator: 'inList', value: 'blocked' }], {
-            mode: 'shadow',
-            priority: 9,
-            event: { type: 'flag', params: { reason: 'Blocked' } },
-          }),
+          rule(
+            'flood',
+            [
+              typeIs('chat-message'),
+              {
+                fact: 'eventCount',
+                params: { type: 'chat-message', windowSeconds: 10, scope: 'participant' },
+                operator: 'greaterThan',
+                value: 5,
+              },
+            ],
+            { description: 'Too fast' },
+          ),
+          rule(
+            'blocked',
+            [
+              { fact: 'event', path: '$.type', operator: 'in', value: ['participant-joined', 'chat-message'] },
+              { fact: 'event', path: '$.participantId', operator: 'inList', value: 'blocked' },
+            ],
+            {
+              mode: 'shadow',
+              priority: 9,
+              event: { type: 'flag', params: { reason: 'Blocked' } },
+            },
+          ),
         ]),
-        file('b.json', rule('disabled', [{ fact: 'strikes', params: { windowSeconds: 60 }, operator: 'greaterThan', value: 1 }, { fact: 'event', path: '$.data.text', operator: 'containsWord', value: { list: 'live-only' } }], { mode: 'off' })),
+        file(
+          'b.json',
+          rule(
+            'disabled',
+            [
+              { fact: 'strikes', params: { windowSeconds: 60 }, operator: 'greaterThan', value: 1 },
+              { fact: 'event', path: '$.data.text', operator: 'containsWord', value: { list: 'live-only' } },
+            ],
+            { mode: 'off' },
+          ),
+        ),
       ],
       [{ name: 'blocked', content: '# ids\n  p1 \n\np2\n' }],
     );
@@ -65,24 +94,34 @@ describe('loadRules', () => {
 
   it('reports malformed JSON with file, line and column', () => {
     const problems = problemsOf(file('broken.json', '{\n  "name": "x",\n}'));
-    expect(problems).toEqual([{ path: 'broken.json:3:1', message: "malformed JSON: Expected double-quoted property name" }]);
+    expect(problems).toEqual([{ path: 'broken.json:3:1', message: 'malformed JSON: Expected double-quoted property name' }]);
   });
 
   it('gives file:line:column also where V8 names no position (an unexpected token, a cut-short file)', () => {
     // V8's "Unexpected token" and "Unexpected end" messages carry no position of their own.
     const text = '{\n  "name": "x",\n  "tags": ["a", "b",],\n}';
-    expect(problemsOf(file('comma.json', text))).toEqual([{ path: 'comma.json:3:21', message: expect.stringMatching(/^malformed JSON: Unexpected token '\]'/) }]);
-    expect(problemsOf(file('cut.json', '[\n  {"name": "x"},\n  {"name": tru'))).toEqual([{ path: 'cut.json:3:15', message: 'malformed JSON: Unexpected end of JSON input' }]);
-    expect(problemsOf(file('empty.json', ''))).toEqual([{ path: 'empty.json:1:1', message: 'malformed JSON: Unexpected end of JSON input' }]);
+    expect(problemsOf(file('comma.json', text))).toEqual([
+      { path: 'comma.json:3:21', message: expect.stringMatching(/^malformed JSON: Unexpected token '\]'/) },
+    ]);
+    expect(problemsOf(file('cut.json', '[\n  {"name": "x"},\n  {"name": tru'))).toEqual([
+      { path: 'cut.json:3:15', message: 'malformed JSON: Unexpected end of JSON input' },
+    ]);
+    expect(problemsOf(file('empty.json', ''))).toEqual([
+      { path: 'empty.json:1:1', message: 'malformed JSON: Unexpected end of JSON input' },
+    ]);
   });
 
   it('reports an unknown operator with file, rule and JSON path', () => {
-    const problems = problemsOf(file('ops.json', rule('bad-op', [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'regex', value: 'x' }])));
+    const problems = problemsOf(
+      file('ops.json', rule('bad-op', [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'regex', value: 'x' }])),
+    );
     expectProblem(problems, 'ops.json#bad-op $.conditions.all[1].operator', /unknown operator "regex"/);
   });
 
   it('reports an unknown fact', () => {
-    const problems = problemsOf(file('facts.json', rule('bad-fact', [{ any: [typeIs('x'), { fact: 'user', path: '$.x', operator: 'equal', value: 1 }] }])));
+    const problems = problemsOf(
+      file('facts.json', rule('bad-fact', [{ any: [typeIs('x'), { fact: 'user', path: '$.x', operator: 'equal', value: 1 }] }])),
+    );
     expectProblem(problems, 'facts.json#bad-fact $.conditions.all[0].any[1].fact', /unknown fact "user"/);
   });
 
@@ -124,7 +163,12 @@ describe('loadRules', () => {
       file('params.json', [
         rule('counts', [
           { fact: 'eventCount', params: { type: 'chat-message', windowSeconds: 0, scope: 'room' }, operator: 'greaterThan', value: 1 },
-          { fact: 'eventCount', params: { type: 'chat-message', windowSeconds: 100_000, scope: 'session' }, operator: 'greaterThan', value: 1 },
+          {
+            fact: 'eventCount',
+            params: { type: 'chat-message', windowSeconds: 100_000, scope: 'session' },
+            operator: 'greaterThan',
+            value: 1,
+          },
           { fact: 'strikes', params: { window: 60 }, operator: 'greaterThan', value: '2' },
         ]),
         rule('values', [
@@ -153,12 +197,17 @@ describe('loadRules', () => {
   it('accepts json-rules-engine decorators on built-in operators, not on ours', () => {
     const ok = loadRules([file('d.json', rule('deco', [{ fact: 'event', path: '$.type', operator: 'not:equal', value: 'x' }]))], []);
     expect(ok.problems).toEqual([]);
-    const problems = problemsOf(file('d.json', rule('deco', [{ fact: 'event', path: '$.data.text', operator: 'not:containsWord', value: 'x' }])));
+    const problems = problemsOf(
+      file('d.json', rule('deco', [{ fact: 'event', path: '$.data.text', operator: 'not:containsWord', value: 'x' }])),
+    );
     expectProblem(problems, 'd.json#deco $.conditions.all[0].operator', /cannot be combined with decorators/);
   });
 
   it('does not treat a list missing from the folder as an error', () => {
-    const { ruleSet, problems } = loadRules([file('l.json', rule('live', [{ fact: 'event', path: '$.participantId', operator: 'notInList', value: 'vip' }]))], []);
+    const { ruleSet, problems } = loadRules(
+      [file('l.json', rule('live', [{ fact: 'event', path: '$.participantId', operator: 'notInList', value: 'vip' }]))],
+      [],
+    );
     expect(problems).toEqual([]);
     expect(ruleSet!.referencedLists).toEqual(['vip']);
     expect(ruleSet!.fileLists.has('vip')).toBe(false);
@@ -179,8 +228,16 @@ describe('loadRules suggestions', () => {
       ],
       [],
     );
-    expectProblem(problems, 'typos.json#a $.conditions.all[0].operator', /^unknown operator "contains_word" \(did you mean "containsWord"\?\): use one of/);
-    expectProblem(problems, 'typos.json#b $.conditions.all[0].operator', /^unknown operator "matchPattern" \(did you mean "matchesPattern"\?\)/);
+    expectProblem(
+      problems,
+      'typos.json#a $.conditions.all[0].operator',
+      /^unknown operator "contains_word" \(did you mean "containsWord"\?\): use one of/,
+    );
+    expectProblem(
+      problems,
+      'typos.json#b $.conditions.all[0].operator',
+      /^unknown operator "matchPattern" \(did you mean "matchesPattern"\?\)/,
+    );
     expectProblem(problems, 'typos.json#c $.conditions.all[0].fact', /^unknown fact "evnet" \(did you mean "event"\?\)/);
     expectProblem(problems, 'typos.json#d $.conditions.all[0].operator', /^unknown operator "frobnicate": use one of/);
     expectProblem(problems, 'typos.json#e $.conditions.all[0].operator', /^unknown operator "bogus:equal": use one of .*\(decorators: /);

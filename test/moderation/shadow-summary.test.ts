@@ -36,7 +36,17 @@ describe('summarizeShadowHits', () => {
           { sessionId: 's2', participantId: 'p1', hits: 1 },
         ],
       },
-      { rule: 'odd', actions: ['remove-participant'], hits: 1, participants: 0, sessions: 1, firstSeen: '2026-01-01T10:01:00.000Z', lastSeen: '2026-01-01T10:01:00.000Z', rulesVersions: ['v1'], top: [] },
+      {
+        rule: 'odd',
+        actions: ['remove-participant'],
+        hits: 1,
+        participants: 0,
+        sessions: 1,
+        firstSeen: '2026-01-01T10:01:00.000Z',
+        lastSeen: '2026-01-01T10:01:00.000Z',
+        rulesVersions: ['v1'],
+        top: [],
+      },
     ]);
   });
 });

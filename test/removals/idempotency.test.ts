@@ -24,18 +24,26 @@ describe('removal idempotency under at-least-once delivery', () => {
 
   async function settled(jobId: string) {
     const { queues, outcomes } = h.automod.services;
-    return waitFor(async () => {
-      const state = await queues.removals.getJobState(jobId);
-      if (state !== 'completed' && state !== 'failed') return undefined;
-      const job = (await queues.removals.getJob(jobId)) as Job<RemovalJobData> | undefined;
-      if (!job) return undefined;
-      return { state, job, outcome: await outcomes.getOutcome(jobId) };
-    }, 15_000, `job ${jobId} to settle`);
+    return waitFor(
+      async () => {
+        const state = await queues.removals.getJobState(jobId);
+        if (state !== 'completed' && state !== 'failed') return undefined;
+        const job = (await queues.removals.getJob(jobId)) as Job<RemovalJobData> | undefined;
+        if (!job) return undefined;
+        return { state, job, outcome: await outcomes.getOutcome(jobId) };
+      },
+      15_000,
+      `job ${jobId} to settle`,
+    );
   }
 
   function session(): string {
     const sid = sessionId();
-    h.simulator.addSession({ id: sid, meetingId: `room-${sid.slice(0, 4)}`, participants: [{ participantId: 'target' }, { participantId: 'other' }] });
+    h.simulator.addSession({
+      id: sid,
+      meetingId: `room-${sid.slice(0, 4)}`,
+      participants: [{ participantId: 'target' }, { participantId: 'other' }],
+    });
     return sid;
   }
 
@@ -60,7 +68,13 @@ describe('removal idempotency under at-least-once delivery', () => {
   it('a job whose lock is lost while its POST is in flight is run again without a second POST', async () => {
     const sid = session();
     h.simulator.addFault({ operation: 'remove', sessionId: sid, delayMs: 2500 });
-    const { jobId } = await h.automod.services.requester.request({ sessionId: sid, participantId: 'target', reason: 'lock', requestedBy: 'test', meetingId: 'room' });
+    const { jobId } = await h.automod.services.requester.request({
+      sessionId: sid,
+      participantId: 'target',
+      reason: 'lock',
+      requestedBy: 'test',
+      meetingId: 'room',
+    });
     await waitFor(() => h.simulator.calls().find((c) => c.sessionId === sid && c.method === 'POST'), 5000, 'the POST');
     // The lock vanishes (a long GC pause, a network split): BullMQ's stalled check hands the job
     // to another run while this one is still waiting for VideoSDK.
@@ -87,11 +101,20 @@ describe('removal idempotency under at-least-once delivery', () => {
     // that the POST did remove. Nothing else was recorded.
     await h.automod.services.outcomes.markRemoveSending(jobId);
     h.simulator.leave(sid, 'target');
-    await h.automod.services.queues.removals.add('remove', { sessionId: sid, participantId: 'target', meetingId: 'room', reason: 'x', requestedBy: 'test' }, { jobId });
+    await h.automod.services.queues.removals.add(
+      'remove',
+      { sessionId: sid, participantId: 'target', meetingId: 'room', reason: 'x', requestedBy: 'test' },
+      { jobId },
+    );
 
     const result = await settled(jobId);
     expect(result.outcome?.outcome).toBe('removed');
-    expect(h.simulator.calls().filter((c) => c.sessionId === sid).map((c) => c.method)).toEqual(['GET']);
+    expect(
+      h.simulator
+        .calls()
+        .filter((c) => c.sessionId === sid)
+        .map((c) => c.method),
+    ).toEqual(['GET']);
   });
 
   it('a job that already recorded its removal is completed again without calling VideoSDK', async () => {
@@ -99,7 +122,11 @@ describe('removal idempotency under at-least-once delivery', () => {
     const jobId = `completed-before-${sid}`;
     // The outcome is written but the completion was lost (the worker died just after).
     await h.automod.services.outcomes.setOutcome(jobId, { outcome: 'removed', at: new Date().toISOString() });
-    await h.automod.services.queues.removals.add('remove', { sessionId: sid, participantId: 'target', meetingId: 'room', reason: 'x', requestedBy: 'test' }, { jobId });
+    await h.automod.services.queues.removals.add(
+      'remove',
+      { sessionId: sid, participantId: 'target', meetingId: 'room', reason: 'x', requestedBy: 'test' },
+      { jobId },
+    );
     const result = await settled(jobId);
     expect(result).toMatchObject({ state: 'completed', outcome: { outcome: 'removed' } });
     expect(h.simulator.calls().filter((c) => c.sessionId === sid)).toEqual([]);

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startAutomod } from '../../src/automod.js';
+import { startAutomod } from '../../src/app/automod.js';
 import { createLogger } from '../../src/logger.js';
 import type { RemovalJobData } from '../../src/removals/removal-job.js';
 import type { SimCall } from '../../src/simulator/simulator.js';
@@ -56,7 +56,14 @@ describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%
   function session(): { sid: string; room: string } {
     const sid = sessionId();
     const room = `room-${sid.slice(0, 6)}`;
-    h.simulator.addSession({ id: sid, meetingId: room, participants: [{ participantId: 'target', name: 'Mallory' }, { participantId: 'bystander', name: 'Bob' }] });
+    h.simulator.addSession({
+      id: sid,
+      meetingId: room,
+      participants: [
+        { participantId: 'target', name: 'Mallory' },
+        { participantId: 'bystander', name: 'Bob' },
+      ],
+    });
     return { sid, room };
   }
 
@@ -79,7 +86,12 @@ describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%
     expect(stored.participants.find((p) => p.participantId === 'bystander')?.timelog.at(-1)?.end).toBeNull();
     expect(recorded?.jobId).toBe(jobId);
     expect(recorded?.removals).toEqual([expect.objectContaining({ participantId: 'target', outcome: 'removed', rule: 'r1', jobId })]);
-    expect(h.simulator.getSession(sid)?.participants.find((p) => p.participantId === 'bystander')?.timelog.at(-1)?.end).toBeNull();
+    expect(
+      h.simulator
+        .getSession(sid)
+        ?.participants.find((p) => p.participantId === 'bystander')
+        ?.timelog.at(-1)?.end,
+    ).toBeNull();
   });
 
   it("2xx with the SDK's confirmation message instead of a session: removed, the state recorded from a fetch", async () => {
@@ -88,7 +100,9 @@ describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%
     const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
     expect(await finished(h, jobId)).toMatchObject({ state: 'completed', attemptsMade: 1, outcome: { outcome: 'removed' } });
     expect(shape(callsOf(h, sid))).toEqual(['POST 200', 'GET 200']);
-    const stored = (await h.automod.services.sessions.get(sid))?.session as { participants: { participantId: string; timelog: { end: string | null }[] }[] };
+    const stored = (await h.automod.services.sessions.get(sid))?.session as {
+      participants: { participantId: string; timelog: { end: string | null }[] }[];
+    };
     expect(stored.participants.find((p) => p.participantId === 'target')?.timelog.at(-1)?.end).not.toBeNull();
   });
 
@@ -113,7 +127,11 @@ describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%
     const { sid: other, room: otherRoom } = session();
     h.simulator.addFault({ operation: 'remove', sessionId: other, status: 402 });
     const still = await request(h, { sessionId: other, participantId: 'target', meetingId: otherRoom });
-    expect(await finished(h, still.jobId)).toMatchObject({ state: 'failed', attemptsMade: 1, outcome: { outcome: 'rejected', status: 402 } });
+    expect(await finished(h, still.jobId)).toMatchObject({
+      state: 'failed',
+      attemptsMade: 1,
+      outcome: { outcome: 'rejected', status: 402 },
+    });
     expect(shape(callsOf(h, other))).toEqual(['POST 402', 'GET 200']);
   });
 
@@ -132,7 +150,11 @@ describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%
     h.simulator.addFault({ operation: 'remove', sessionId: sid, status, body: { message: `refused with ${status}` } });
     const { jobId } = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
     const done = await finished(h, jobId);
-    expect(done).toMatchObject({ state: 'failed', attemptsMade: 1, outcome: { outcome: 'rejected', status, message: `refused with ${status}` } });
+    expect(done).toMatchObject({
+      state: 'failed',
+      attemptsMade: 1,
+      outcome: { outcome: 'rejected', status, message: `refused with ${status}` },
+    });
     expect(shape(callsOf(h, sid))).toEqual([`POST ${status}`]);
     // The claim is released: a later request for the participant makes a new job.
     const again = await request(h, { sessionId: sid, participantId: 'target', meetingId: room });
@@ -256,10 +278,14 @@ describe('credential failure (401/403)', () => {
     expect(health.status).toBe(200);
 
     // The job is back in line, untouched.
-    const job = await waitFor(async () => {
-      const j = await services.queues.removals.getJob(jobId);
-      return j && (await j.getState()) !== 'active' ? j : undefined;
-    }, 5000, 'the job to leave active');
+    const job = await waitFor(
+      async () => {
+        const j = await services.queues.removals.getJob(jobId);
+        return j && (await j.getState()) !== 'active' ? j : undefined;
+      },
+      5000,
+      'the job to leave active',
+    );
     expect(await job.getState()).toMatch(/^(waiting|paused)$/);
     expect(job.attemptsMade).toBe(0);
     expect(await services.outcomes.getOutcome(jobId)).toBeUndefined();
@@ -283,18 +309,32 @@ describe('credential failure (401/403)', () => {
   });
 
   it('a worker without any credential starts, and pauses removals on the first one', async () => {
-    const config = testConfig(uniquePrefix('nocred'), { VIDEOSDK_API_BASE: h.simulator.url, AUTOMOD_RULES: 'rules', AUTOMOD_HTTP_PORT: '0' });
+    const config = testConfig(uniquePrefix('nocred'), {
+      VIDEOSDK_API_BASE: h.simulator.url,
+      AUTOMOD_RULES: 'rules',
+      AUTOMOD_HTTP_PORT: '0',
+    });
     const bare = await startAutomod(config, createLogger(config), { watchRules: false });
     try {
       const sid = sessionId();
       h.simulator.addSession({ id: sid, meetingId: 'room-n', participants: [{ participantId: 'target' }] });
-      const { jobId } = await bare.services.requester.request({ sessionId: sid, participantId: 'target', meetingId: 'room-n', reason: 'x', requestedBy: 'test' });
+      const { jobId } = await bare.services.requester.request({
+        sessionId: sid,
+        participantId: 'target',
+        meetingId: 'room-n',
+        reason: 'x',
+        requestedBy: 'test',
+      });
       const pause = await waitFor(() => bare.services.pause.get(), 5000, 'the pause record');
       expect(pause).toMatchObject({ kind: 'credential', reason: expect.stringContaining('no usable VideoSDK credential') });
-      const job = await waitFor(async () => {
-        const j = await bare.services.queues.removals.getJob(jobId);
-        return j && (await j.getState()) !== 'active' ? j : undefined;
-      }, 5000, 'the job to leave active');
+      const job = await waitFor(
+        async () => {
+          const j = await bare.services.queues.removals.getJob(jobId);
+          return j && (await j.getState()) !== 'active' ? j : undefined;
+        },
+        5000,
+        'the job to leave active',
+      );
       expect(job.attemptsMade).toBe(0);
       expect(h.simulator.calls().filter((c) => c.sessionId === sid)).toEqual([]);
     } finally {
@@ -349,30 +389,54 @@ describe('dedup of removal requests', () => {
     ];
     expect((await h.api('POST', '/v1/events', burst)).status).toBe(202);
 
-    const first = await waitFor(async () => {
-      const removals = (await h.automod.services.sessions.get(sid))?.removals ?? [];
-      return removals.length > 0 ? removals : undefined;
-    }, 10_000, 'the first removal');
+    const first = await waitFor(
+      async () => {
+        const removals = (await h.automod.services.sessions.get(sid))?.removals ?? [];
+        return removals.length > 0 ? removals : undefined;
+      },
+      10_000,
+      'the first removal',
+    );
     // Let every event of the burst be processed before counting.
-    await waitFor(async () => ((await h.automod.services.queues.events.getJobCounts('waiting', 'active')).waiting === 0 ? true : undefined), 5000);
+    await waitFor(
+      async () => ((await h.automod.services.queues.events.getJobCounts('waiting', 'active')).waiting === 0 ? true : undefined),
+      5000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const jobs = (await h.automod.services.queues.removals.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed'])).filter((j) => j.data.sessionId === sid);
+    const jobs = (await h.automod.services.queues.removals.getJobs(['completed', 'failed', 'waiting', 'active', 'delayed'])).filter(
+      (j) => j.data.sessionId === sid,
+    );
     expect(jobs).toHaveLength(1);
     expect(first).toEqual([expect.objectContaining({ participantId: pid, outcome: 'removed' })]);
     expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.method === 'POST')).toHaveLength(1);
 
-    // Within the window another hit collapses into the finished removal...
+    // Within the window another hit collapses into the finished removal
+    // (waiting for its audit record, so the check below is on an event that was processed).
     await h.api('POST', '/v1/events', { ...base, id: `${sid}-late`, type: 'chat-message', data: { text: 'still here' } });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const late = await waitFor(
+      async () => {
+        const records = await h.automod.services.audit.query({ sessionId: sid, kind: 'rule-hit' });
+        const hits = records.filter((r) => r.eventId === `${sid}-late`);
+        return hits.length > 0 ? hits : undefined;
+      },
+      10_000,
+      "the late hit's audit record",
+    );
+    expect(late.map((r) => r.outcome)).toEqual(late.map(() => 'collapsed'));
+    expect(late.every((r) => r.jobId === jobs[0]!.id)).toBe(true);
     expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.method === 'POST')).toHaveLength(1);
 
     // ...but once they join again the window is over and they are removed again.
     h.simulator.join(sid, pid, 'Mallory');
     await h.api('POST', '/v1/events', { ...base, id: `${sid}-rejoin`, type: 'participant-joined', data: { role: 'participant' } });
-    await waitFor(async () => {
-      const removals = (await h.automod.services.sessions.get(sid))?.removals ?? [];
-      return removals.length === 2 ? removals : undefined;
-    }, 10_000, 'the second removal');
+    await waitFor(
+      async () => {
+        const removals = (await h.automod.services.sessions.get(sid))?.removals ?? [];
+        return removals.length === 2 ? removals : undefined;
+      },
+      10_000,
+      'the second removal',
+    );
     expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.applied)).toHaveLength(2);
   });
 });

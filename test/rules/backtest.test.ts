@@ -3,9 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BacktestReport } from '../../src/moderation/backtest.js';
-import { runRulesBacktest } from '../../src/rules-commands.js';
-import { loadRulesFolder } from '../../src/rules-source.js';
-import { backtestFromLog } from '../../src/rules-backtest.js';
+import { runRulesBacktest } from '../../src/cli/commands/rules.js';
+import { loadRulesFolder } from '../../src/rules/rules-source.js';
+import { backtestFromLog } from '../../src/rules/rules-backtest.js';
 import { sessionId, startHarness, type Harness } from '../helpers/harness.js';
 import { capture, fired, removeDir, send, tempRules } from './helpers.js';
 
@@ -32,7 +32,9 @@ describe('rules backtest against the event log', () => {
 
   beforeAll(async () => {
     candidate = await tempRules({}, {}, { shipped: true });
-    const joinFlood = JSON.parse(await readFile(join(candidate, 'join-flood.json'), 'utf8')) as Record<string, unknown> & { conditions: { all: { value: unknown }[] } };
+    const joinFlood = JSON.parse(await readFile(join(candidate, 'join-flood.json'), 'utf8')) as Record<string, unknown> & {
+      conditions: { all: { value: unknown }[] };
+    };
     joinFlood.mode = 'enforce';
     joinFlood.conditions.all[1]!.value = 3;
     await writeFile(join(candidate, 'join-flood.json'), JSON.stringify(joinFlood, null, 2));
@@ -81,7 +83,9 @@ describe('rules backtest against the event log', () => {
       ['scammer', 'remove', 'same', ['banned-words'], ['banned-words']],
     ]);
     // looper is removed at the 3rd join, 20 s in.
-    expect(report.subjects.find((s) => s.participantId === 'looper' && s.effect === 'remove')?.candidate?.firstAt).toBe(new Date(T0 + 20_000).toISOString());
+    expect(report.subjects.find((s) => s.participantId === 'looper' && s.effect === 'remove')?.candidate?.firstAt).toBe(
+      new Date(T0 + 20_000).toISOString(),
+    );
     expect(report.rules.find((r) => r.rule === 'join-flood')).toEqual({
       rule: 'join-flood',
       liveModes: ['shadow'],
@@ -94,14 +98,16 @@ describe('rules backtest against the event log', () => {
   it('prints the comparison side by side, and as JSON; nothing is written', async () => {
     const auditBefore = (await h.automod.services.audit.query({ limit: 1000 })).length;
     const io = capture();
-    expect(await runRulesBacktest(h.automod.services, candidate, { since: new Date(start).toISOString(), json: false }, io, Date.now())).toBe(0);
+    expect(
+      await runRulesBacktest(h.automod.services, candidate, { since: new Date(start).toISOString(), json: false }, io, Date.now()),
+    ).toBe(0);
     const text = io.out();
     expect(text).toMatch(/^Backtest of .* \(version [0-9a-f]{12}\): 15 events processed/);
     expect(text).toMatch(/join-flood\s+shadow\s+1\s+1\s+enforce\s+3\s+2\s+\+2/);
     expect(text).toMatch(/Removals: 2 newly removed, 0 no longer removed, 0 by another rule, 1 unchanged/);
     expect(text).toMatch(new RegExp(`newly removed\\s+${sid}\\s+flaky\\s+-\\s+join-flood`));
     expect(text).toMatch(new RegExp(`newly removed\\s+${sid}\\s+looper\\s+-\\s+join-flood`));
-    expect(text).toContain("Shadow hits (recorded, not acted on): 0 new, 1 no longer, 0 by another rule, 0 unchanged");
+    expect(text).toContain('Shadow hits (recorded, not acted on): 0 new, 1 no longer, 0 by another rule, 0 unchanged');
     expect(text).toMatch(/^No hits on either side: .*chat-flood/m);
 
     const json = capture();

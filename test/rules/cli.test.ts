@@ -27,7 +27,11 @@ interface Run {
 /** Runs the CLI without blocking this process (an in-process worker must keep answering). */
 function automod(args: readonly string[], env: Record<string, string> = {}, stdin?: string): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     if (stdin !== undefined) child.stdin?.end(stdin);
     let stdout = '';
     let stderr = '';
@@ -46,7 +50,14 @@ function automod(args: readonly string[], env: Record<string, string> = {}, stdi
 beforeAll(async () => {
   await mkdir(BUILD, { recursive: true });
   // Type errors are the typecheck's business; the emitted JavaScript is what is run.
-  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: ROOT, stdio: 'ignore' });
+  spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript-native', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD],
+    {
+      cwd: ROOT,
+      stdio: 'ignore',
+    },
+  );
   // Under node_modules/ the package's "type": "module" does not reach: say it again.
   await writeFile(join(BUILD, 'package.json'), '{"type": "module"}\n');
   if (!existsSync(CLI)) throw new Error(`the build did not produce ${CLI}`);
@@ -71,15 +82,30 @@ describe('automod rules check', () => {
     const dir = await tempRules({
       'broken.json': '{ "name": "half", ',
       'rules.json': [
-        { name: 'bad-op', conditions: { all: [{ fact: 'event', path: '$.type', operator: 'looksLike', value: 'x' }] }, event: { type: 'flag' } },
-        { name: 'bad-regex', conditions: { all: [{ fact: 'event', path: '$.participantName', operator: 'matchesPattern', value: '(?i)(admin' }] }, event: { type: 'flag' } },
+        {
+          name: 'bad-op',
+          conditions: { all: [{ fact: 'event', path: '$.type', operator: 'looksLike', value: 'x' }] },
+          event: { type: 'flag' },
+        },
+        {
+          name: 'bad-regex',
+          conditions: { all: [{ fact: 'event', path: '$.participantName', operator: 'matchesPattern', value: '(?i)(admin' }] },
+          event: { type: 'flag' },
+        },
         { name: 'bad-fact', conditions: { all: [{ fact: 'weather', operator: 'equal', value: 1 }] }, event: { type: 'flag' } },
         { name: 'dup', conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'x' }] }, event: { type: 'flag' } },
       ],
-      'more.json': { name: 'dup', conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'y' }] }, event: { type: 'flag' } },
+      'more.json': {
+        name: 'dup',
+        conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'y' }] },
+        event: { type: 'flag' },
+      },
     });
     try {
-      const [run, json] = await Promise.all([automod(['rules', 'check', dir], NO_REDIS), automod(['rules', 'check', dir, '--json'], NO_REDIS)]);
+      const [run, json] = await Promise.all([
+        automod(['rules', 'check', dir], NO_REDIS),
+        automod(['rules', 'check', dir, '--json'], NO_REDIS),
+      ]);
       expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr).toContain(`${dir}: 5 problem(s)`);
@@ -87,7 +113,9 @@ describe('automod rules check', () => {
       expect(run.stderr).toContain('  rules.json#bad-op $.conditions.all[0].operator: unknown operator "looksLike"');
       expect(run.stderr).toMatch(/ {2}rules\.json#bad-regex \$\.conditions\.all\[0\]\.value: invalid RE2 pattern/);
       expect(run.stderr).toContain('  rules.json#bad-fact $.conditions.all[0].fact: unknown fact "weather"');
-      expect(run.stderr).toContain('  rules.json#dup $.name: duplicate rule name "dup": already defined in more.json (and again in rules.json)');
+      expect(run.stderr).toContain(
+        '  rules.json#dup $.name: duplicate rule name "dup": already defined in more.json (and again in rules.json)',
+      );
       expect(json.code).toBe(2);
       const body = JSON.parse(json.stdout) as { ok: boolean; problems: { path: string }[] };
       expect(body.ok).toBe(false);
@@ -97,18 +125,48 @@ describe('automod rules check', () => {
     }
   });
 
-  it('exits 2 for a folder that does not exist; notes lists that are neither files nor possible live lists', async () => {
+  it('exits 2 for a folder that does not exist; notes lists that are not files', async () => {
     const dir = await tempRules({
-      'vip.json': { name: 'vip-only', conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'notInList', value: 'vips' }, { fact: 'event', path: '$.participantId', operator: 'inList', value: 'Old.List' }] }, event: { type: 'flag' } },
+      'vip.json': {
+        name: 'vip-only',
+        conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'notInList', value: 'vips' }] },
+        event: { type: 'flag' },
+      },
     });
     try {
-      const [missing, notes] = await Promise.all([automod(['rules', 'check', join(ROOT, 'no-such-rules')], NO_REDIS), automod(['rules', 'check', dir], NO_REDIS)]);
+      const [missing, notes] = await Promise.all([
+        automod(['rules', 'check', join(ROOT, 'no-such-rules')], NO_REDIS),
+        automod(['rules', 'check', dir], NO_REDIS),
+      ]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/no-such-rules: rules folder does not exist/);
       expect(notes.code).toBe(0);
-      expect(notes.stderr).toContain(`note: list "vips" is not in ${join(dir, 'lists')}/; unless it is a live list (automod lists add vips ...), it reads as empty`);
-      expect(notes.stderr).toContain('note: list "Old.List" is not in');
-      expect(notes.stderr).toContain('cannot be a live list');
+      expect(notes.stderr).toContain(
+        `note: list "vips" is not in ${join(dir, 'lists')}/; unless it is a live list (automod lists add vips ...), it reads as empty`,
+      );
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it('refuses a list name a live list could not have, in a rule and as a file (one list-name rule for both)', async () => {
+    const dir = await tempRules(
+      {
+        'vip.json': {
+          name: 'vip-only',
+          conditions: { all: [{ fact: 'event', path: '$.participantId', operator: 'inList', value: 'Old.List' }] },
+          event: { type: 'flag' },
+        },
+      },
+      { 'Spam.Words': 'x\n' },
+    );
+    try {
+      const run = await automod(['rules', 'check', dir], NO_REDIS);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(
+        'vip.json#vip-only $.conditions.all[0].value: list name "Old.List" must be 1-64 lower-case letters, digits, "-" or "_"',
+      );
+      expect(run.stderr).toContain('lists/Spam.Words.txt: list name must be 1-64 lower-case letters');
     } finally {
       await removeDir(dir);
     }
@@ -131,7 +189,10 @@ describe('automod rules check on folders that load but are not what was meant', 
     await cp('rules', join(root, stamp), { recursive: true });
     await symlink(stamp, join(root, '..data'));
     for (const name of await readdir(join(root, stamp))) await symlink(join('..data', name), join(root, name));
-    const [linked, plain] = await Promise.all([automod(['rules', 'check', root], NO_REDIS), automod(['rules', 'check', 'rules'], NO_REDIS)]);
+    const [linked, plain] = await Promise.all([
+      automod(['rules', 'check', root], NO_REDIS),
+      automod(['rules', 'check', 'rules'], NO_REDIS),
+    ]);
     expect(linked.code).toBe(0);
     // The same rules, so the same version, and not twice (..data itself is not read).
     expect(linked.stdout.split('\n').at(-2)).toBe(plain.stdout.split('\n').at(-2));
@@ -143,7 +204,15 @@ describe('automod rules check on folders that load but are not what was meant', 
     const off = join(base, 'off');
     await mkdir(empty);
     await mkdir(off);
-    await writeFile(join(off, 'quiet.json'), JSON.stringify({ name: 'quiet', mode: 'off', conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'x' }] }, event: { type: 'flag' } }));
+    await writeFile(
+      join(off, 'quiet.json'),
+      JSON.stringify({
+        name: 'quiet',
+        mode: 'off',
+        conditions: { all: [{ fact: 'event', path: '$.type', operator: 'equal', value: 'x' }] },
+        event: { type: 'flag' },
+      }),
+    );
     const [none, allOff, json, flag, env, badEnv] = await Promise.all([
       automod(['rules', 'check', empty], NO_REDIS),
       automod(['rules', 'check', off], NO_REDIS),
@@ -153,11 +222,16 @@ describe('automod rules check on folders that load but are not what was meant', 
       automod(['rules', 'check', off], { ...NO_REDIS, AUTOMOD_ALLOW_EMPTY_RULES: 'maybe' }),
     ]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain(`${empty}: the rules folder holds no rule (no *.json file directly in it): nothing would be moderated; pass --allow-empty`);
+    expect(none.stderr).toContain(
+      `${empty}: the rules folder holds no rule (no *.json file directly in it): nothing would be moderated; pass --allow-empty`,
+    );
     expect(allOff.code).toBe(2);
     expect(allOff.stderr).toContain('all 1 rule(s) have mode "off": nothing would be moderated');
     expect(json.code).toBe(2);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, problems: [{ path: empty, message: expect.stringContaining('nothing would be moderated') }] });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: false,
+      problems: [{ path: empty, message: expect.stringContaining('nothing would be moderated') }],
+    });
     expect(flag.code).toBe(0);
     expect(flag.stdout).toMatch(/^0 rules OK/m);
     expect(env.code).toBe(0);
@@ -171,7 +245,9 @@ describe('automod rules check on folders that load but are not what was meant', 
     await writeFile(join(bad, 'typo.json'), '{\n  "name": "typo",\n  "mode": "enforce",,\n}');
     const run = await automod(['start', '--no-http'], { ...NO_REDIS, AUTOMOD_RULES: bad });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`refusing to start: the rules in ${bad} are invalid\n  typo.json:3:21: malformed JSON: Expected double-quoted property name`);
+    expect(run.stderr).toContain(
+      `refusing to start: the rules in ${bad} are invalid\n  typo.json:3:21: malformed JSON: Expected double-quoted property name`,
+    );
   });
 });
 
@@ -200,21 +276,43 @@ describe('automod rules test', () => {
         '# a moderator expects the wrong thing on line 2, and line 3 is cut short',
         JSON.stringify({ type: 'participant-joined', sessionId: 's', participantId: 'p', participantName: 'Admin Ann', expect: [] }),
         '{"type": "chat-message", "sessionId": ',
-        JSON.stringify({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'free crypto' }, expect: ['banned-words'] }),
+        JSON.stringify({
+          type: 'chat-message',
+          sessionId: 's',
+          participantId: 'p',
+          data: { text: 'free crypto' },
+          expect: ['banned-words'],
+        }),
       ].join('\n'),
     );
-    const [run, json] = await Promise.all([automod(['rules', 'test', 'rules', '--events', events], NO_REDIS), automod(['rules', 'test', 'rules', '--events', events, '--json'], NO_REDIS)]);
+    const [run, json] = await Promise.all([
+      automod(['rules', 'test', 'rules', '--events', events], NO_REDIS),
+      automod(['rules', 'test', 'rules', '--events', events, '--json'], NO_REDIS),
+    ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('FAIL  line 2: participant-joined p -> impersonating-staff; expected (none)');
     expect(run.stdout).toMatch(/ERROR line 3: malformed JSON/);
     expect(run.stdout).toContain('ok    line 4: chat-message p -> banned-words');
     expect(run.stdout).toMatch(/^FAIL: 3 events, 2 with expectations: 1 passed, 1 failed, 1 invalid$/m);
     expect(json.code).toBe(1);
-    expect((JSON.parse(json.stdout) as { summary: object }).summary).toEqual({ events: 3, checked: 2, passed: 1, failed: 1, errors: 1, ok: false });
+    expect((JSON.parse(json.stdout) as { summary: object }).summary).toEqual({
+      events: 3,
+      checked: 2,
+      passed: 1,
+      failed: 1,
+      errors: 1,
+      ok: false,
+    });
   });
 
   it('reads events from stdin and says when the events file is missing', async () => {
-    const line = JSON.stringify({ type: 'participant-joined', sessionId: 's', participantId: 'p', participantName: 'Support Desk', expect: ['impersonating-staff'] });
+    const line = JSON.stringify({
+      type: 'participant-joined',
+      sessionId: 's',
+      participantId: 'p',
+      participantName: 'Support Desk',
+      expect: ['impersonating-staff'],
+    });
     const [piped, missing] = await Promise.all([
       automod(['rules', 'test', 'rules', '--events', '-'], NO_REDIS, `${line}\n`),
       automod(['rules', 'test', 'rules', '--events', join(dir, 'nope.jsonl')], NO_REDIS),
@@ -253,7 +351,14 @@ describe('automod rules reload, lists and backtest against a running worker', ()
 
   it('rules reload reaches the worker, which loads the change and says so', async () => {
     const before = h.automod.rules!.status().version;
-    await writeFile(join(dir, 'hello.json'), JSON.stringify({ name: 'says-hello', conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: 'hello' }] }, event: { type: 'flag' } }));
+    await writeFile(
+      join(dir, 'hello.json'),
+      JSON.stringify({
+        name: 'says-hello',
+        conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: 'hello' }] },
+        event: { type: 'flag' },
+      }),
+    );
     const run = await automod(['rules', 'reload'], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -269,17 +374,26 @@ describe('automod rules reload, lists and backtest against a running worker', ()
     const add = await automod(['lists', 'add', 'blocked-participants', 'troll-7', 'troll-8'], env);
     expect(add.code).toBe(0);
     expect(add.stdout).toBe('added 2 value(s) to blocked-participants (0 already there); the live list holds 2\n');
-    const [show, all] = await Promise.all([automod(['lists', 'show', 'blocked-participants'], env), automod(['lists', 'show', '--json'], env)]);
+    const [show, all] = await Promise.all([
+      automod(['lists', 'show', 'blocked-participants'], env),
+      automod(['lists', 'show', '--json'], env),
+    ]);
     expect(show.stdout).toBe('troll-7\ntroll-8\n');
     expect(show.stderr).toContain('note: rules also read 2 value(s) of');
     expect(JSON.parse(all.stdout)).toEqual([{ name: 'blocked-participants', values: 2 }]);
 
-    const [logged] = await send(h, [{ type: 'chat-message', meetingId: `room-${sid}`, sessionId: sid, participantId: 'troll-7', data: { text: 'hi' } }]);
+    const [logged] = await send(h, [
+      { type: 'chat-message', meetingId: `room-${sid}`, sessionId: sid, participantId: 'troll-7', data: { text: 'hi' } },
+    ]);
     expect(fired(logged!)).toEqual(['blocked-participant']);
-    await waitFor(async () => {
-      const body = (await h.api('GET', `/v1/sessions/${sid}`)).body as { removals?: { participantId: string; outcome: string }[] };
-      return body.removals?.find((r) => r.participantId === 'troll-7' && r.outcome === 'removed');
-    }, 10_000, 'removal');
+    await waitFor(
+      async () => {
+        const body = (await h.api('GET', `/v1/sessions/${sid}`)).body as { removals?: { participantId: string; outcome: string }[] };
+        return body.removals?.find((r) => r.participantId === 'troll-7' && r.outcome === 'removed');
+      },
+      10_000,
+      'removal',
+    );
 
     const [removed, typo, bad] = await Promise.all([
       automod(['lists', 'remove', 'blocked-participants', 'troll-7'], env),
@@ -294,7 +408,13 @@ describe('automod rules reload, lists and backtest against a running worker', ()
   });
 
   it('rules backtest compares a candidate with the logged decisions', async () => {
-    const candidate = await tempRules({ 'hi.json': { name: 'says-hi', conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: 'hi' }] }, event: { type: 'remove-participant' } } });
+    const candidate = await tempRules({
+      'hi.json': {
+        name: 'says-hi',
+        conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: 'hi' }] },
+        event: { type: 'remove-participant' },
+      },
+    });
     try {
       const run = await automod(['rules', 'backtest', candidate, '--since', '1h'], env);
       expect(run.code).toBe(0);

@@ -57,7 +57,9 @@ describe('a worker whose rules moderate nothing', () => {
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({
       status: 'unavailable',
-      reasons: [expect.stringMatching(/holds no rule .*nothing would be moderated \(set AUTOMOD_ALLOW_EMPTY_RULES=true if that is intended\)/)],
+      reasons: [
+        expect.stringMatching(/holds no rule .*nothing would be moderated \(set AUTOMOD_ALLOW_EMPTY_RULES=true if that is intended\)/),
+      ],
       rules: { rules: 0 },
     });
     await h.close();

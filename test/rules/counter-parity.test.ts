@@ -26,7 +26,11 @@ const T0 = Date.UTC(2026, 0, 1, 10);
 
 const step = fc.record({
   // Mostly forward in time, sometimes back (late events); whole seconds hit the window edges.
-  dt: fc.oneof(fc.integer({ min: 0, max: 4 }).map((s) => s * 1000), fc.integer({ min: -3000, max: 3000 }), fc.integer({ min: -15_000, max: 15_000 })),
+  dt: fc.oneof(
+    fc.integer({ min: 0, max: 4 }).map((s) => s * 1000),
+    fc.integer({ min: -3000, max: 3000 }),
+    fc.integer({ min: -15_000, max: 15_000 }),
+  ),
   type: fc.constantFrom('chat-message', 'chat-message', 'participant-joined', 'session-started'),
   participant: fc.constantFrom('a', 'b', undefined),
   session: fc.constantFrom('s1', 's2'),
@@ -84,7 +88,14 @@ describe('Redis counters and in-memory counters', () => {
     const offsets = [0, 2_999, 3_000, 3_001, 9_999, 10_000, 10_001, 13_000];
     const counts: number[][] = [];
     for (const [i, ms] of offsets.entries()) {
-      const event: MeetingEvent = { id: `edge${i}`, type: 'chat-message', sessionId: 's', participantId: 'p', timestamp: new Date(T0 + ms).toISOString(), data: {} };
+      const event: MeetingEvent = {
+        id: `edge${i}`,
+        type: 'chat-message',
+        sessionId: 's',
+        participantId: 'p',
+        timestamp: new Date(T0 + ms).toISOString(),
+        data: {},
+      };
       const r = await store.observe({ event, specs: SPECS, strikeWindows: [] });
       const m = memory.observe(event);
       const row = [r.eventCounts['participant:chat-message:3'] ?? -1, r.eventCounts['participant:chat-message:10'] ?? -1];

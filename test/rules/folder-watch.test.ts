@@ -3,16 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { createRulesRuntime, type RulesRuntime } from '../../src/rules-runtime.js';
+import { createRulesRuntime, type RulesRuntime } from '../../src/rules/rules-runtime.js';
 import { waitFor } from '../helpers/harness.js';
 
 // The watcher against the ways rules folders are really deployed: swapped whole by rename, and a
 // Kubernetes ConfigMap volume whose `..data` link is swapped. No Redis: only the runtime.
 
 const flagWord = (name: string, word: string) =>
-  JSON.stringify({ name, conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: word }] }, event: { type: 'flag' } });
+  JSON.stringify({
+    name,
+    conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: word }] },
+    event: { type: 'flag' },
+  });
 const fromList = (name: string, list: string) =>
-  JSON.stringify({ name, conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: { list } }] }, event: { type: 'flag' } });
+  JSON.stringify({
+    name,
+    conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: { list } }] },
+    event: { type: 'flag' },
+  });
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -35,13 +43,21 @@ async function watching(rulesDir: string): Promise<RulesRuntime> {
 
 /** Waits until the runtime runs a version other than `previous`, and answers it. */
 function nextVersion(runtime: RulesRuntime, previous: string | undefined, what: string): Promise<string> {
-  return waitFor(() => {
-    const version = runtime.status().version;
-    return version !== previous ? version : undefined;
-  }, 5000, what);
+  return waitFor(
+    () => {
+      const version = runtime.status().version;
+      return version !== previous ? version : undefined;
+    },
+    5000,
+    what,
+  );
 }
 
-const ruleNames = (runtime: RulesRuntime) => runtime.current().ruleSet.rules.map((r) => r.name).sort();
+const ruleNames = (runtime: RulesRuntime) =>
+  runtime
+    .current()
+    .ruleSet.rules.map((r) => r.name)
+    .sort();
 
 describe('watching a rules folder that is replaced rather than edited', () => {
   it('keeps seeing edits after the folder is swapped by rename (mv live live.old; mv live.new live)', async () => {
@@ -68,7 +84,11 @@ describe('watching a rules folder that is replaced rather than edited', () => {
     await mkdir(join(live, 'lists'));
     await writeFile(join(live, 'lists', 'words.txt'), 'zonk\n');
     await writeFile(join(live, 'zonk.json'), fromList('says-zonk', 'words'));
-    const v4 = await waitFor(() => (runtime.status().version !== v2 && ruleNames(runtime).includes('says-zonk') ? runtime.status().version : undefined), 5000, 'zonk rule');
+    const v4 = await waitFor(
+      () => (runtime.status().version !== v2 && ruleNames(runtime).includes('says-zonk') ? runtime.status().version : undefined),
+      5000,
+      'zonk rule',
+    );
     await writeFile(join(live, 'lists', 'words.txt'), 'zonk\nwibble\n');
     await nextVersion(runtime, v4, 'reload after a list edit');
     expect(runtime.current().ruleSet.fileLists.get('words')).toEqual(['zonk', 'wibble']);
@@ -76,7 +96,10 @@ describe('watching a rules folder that is replaced rather than edited', () => {
 
   it('follows a swapped symbolic link to the folder (ln -sfn releases/2 current)', async () => {
     const base = await tempDir();
-    for (const [release, word] of [['1', 'one'], ['2', 'two']] as const) {
+    for (const [release, word] of [
+      ['1', 'one'],
+      ['2', 'two'],
+    ] as const) {
       await mkdir(join(base, release));
       await writeFile(join(base, release, 'rule.json'), flagWord(`says-${word}`, word));
     }
@@ -143,7 +166,12 @@ describe('a rule set that moderates nothing', () => {
     // Deleting the last enforceable rule: kept out like any bad change.
     await rm(join(dir, 'shadow.json'));
     const rejected = await empty.reload('test');
-    expect(rejected).toMatchObject({ ok: false, result: 'rejected', version: good.version, problems: [{ path: dir, message: expect.stringMatching(/all 1 rule\(s\) have mode "off".*AUTOMOD_ALLOW_EMPTY_RULES=true/) }] });
+    expect(rejected).toMatchObject({
+      ok: false,
+      result: 'rejected',
+      version: good.version,
+      problems: [{ path: dir, message: expect.stringMatching(/all 1 rule\(s\) have mode "off".*AUTOMOD_ALLOW_EMPTY_RULES=true/) }],
+    });
     expect(empty.status()).toMatchObject({ version: good.version, lastError: { trigger: 'test' } });
     expect(empty.status()).not.toHaveProperty('emptyPolicy');
 

@@ -8,11 +8,16 @@ import { waitFor } from '../helpers/harness.js';
 import type { EventLogRecord } from '../../src/store/event-log.js';
 
 /** A temporary rules folder: `files` are written as JSON, `lists` as lists/NAME.txt. */
-export async function tempRules(files: Record<string, unknown> = {}, lists: Record<string, string> = {}, options: { shipped?: boolean } = {}): Promise<string> {
+export async function tempRules(
+  files: Record<string, unknown> = {},
+  lists: Record<string, string> = {},
+  options: { shipped?: boolean } = {},
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'automod-rules-'));
   if (options.shipped) await cp('rules', dir, { recursive: true });
   await mkdir(join(dir, 'lists'), { recursive: true });
-  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+  for (const [name, content] of Object.entries(files))
+    await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
   for (const [name, content] of Object.entries(lists)) await writeFile(join(dir, 'lists', `${name}.txt`), content);
   return dir;
 }
@@ -22,7 +27,14 @@ export async function tempRules(files: Record<string, unknown> = {}, lists: Reco
  * `room-<sessionId>` unless `fields` say otherwise.
  */
 export function testEvent(sessionId: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return { id: `${sessionId}-${randomBytes(4).toString('hex')}`, type: 'chat-message', meetingId: `room-${sessionId}`, sessionId, participantId: 'p1', ...fields };
+  return {
+    id: `${sessionId}-${randomBytes(4).toString('hex')}`,
+    type: 'chat-message',
+    meetingId: `room-${sessionId}`,
+    sessionId,
+    participantId: 'p1',
+    ...fields,
+  };
 }
 
 export async function removeDir(dir: string | undefined): Promise<void> {
@@ -59,7 +71,12 @@ export async function send(h: Harness, events: readonly Record<string, unknown>[
 export const fired = (record: EventLogRecord): string[] => record.hits.map((h) => h.rule);
 
 /** Streams for a command run in-process: what it writes is kept as text. */
-export function capture(): { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY: boolean }; out(): string; err(): string } {
+export function capture(): {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY: boolean };
+  out(): string;
+  err(): string;
+} {
   let out = '';
   let err = '';
   const stream = (append: (text: string) => void) =>
@@ -71,7 +88,10 @@ export function capture(): { stdout: NodeJS.WritableStream; stderr: NodeJS.Writa
     });
   return {
     stdout: stream((t) => (out += t)),
-    stderr: Object.assign(stream((t) => (err += t)), { isTTY: false }),
+    stderr: Object.assign(
+      stream((t) => (err += t)),
+      { isTTY: false },
+    ),
     out: () => out,
     err: () => err,
   };

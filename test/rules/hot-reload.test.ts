@@ -2,8 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { runRulesReload } from '../../src/rules-commands.js';
-import { createRulesRuntime } from '../../src/rules-runtime.js';
+import { runRulesReload } from '../../src/cli/commands/rules.js';
+import { createRulesRuntime } from '../../src/rules/rules-runtime.js';
 import type { AuditRecord } from '../../src/store/audit.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { capture, fired, removeDir, send, tempRules, testEvent } from './helpers.js';
@@ -45,25 +45,52 @@ describe('hot reload on a change to the rules folder', () => {
 
     // A new file: in force without a restart.
     await writeFile(join(dir, 'bye.json'), JSON.stringify(flagWord('says-bye', 'bye')));
-    const v2 = await waitFor(() => {
-      const v = h.automod.rules!.status().version;
-      return v !== v1 ? v : undefined;
-    }, 5000, 'reload after a new file');
+    const v2 = await waitFor(
+      () => {
+        const v = h.automod.rules!.status().version;
+        return v !== v1 ? v : undefined;
+      },
+      5000,
+      'reload after a new file',
+    );
     const [second] = await send(h, [chat(sid, 'hello bye')]);
     expect(fired(second!).sort()).toEqual(['says-bye', 'says-hello']);
     expect(second!.rulesVersion).toBe(v2);
-    const loaded = await waitFor(async () => (await reloads(h)).find((r) => r.outcome === 'loaded' && r.rulesVersion === v2), 5000, 'audit of the reload');
+    const loaded = await waitFor(
+      async () => (await reloads(h)).find((r) => r.outcome === 'loaded' && r.rulesVersion === v2),
+      5000,
+      'audit of the reload',
+    );
     expect(loaded.detail).toMatchObject({ trigger: 'file change', previous: v1 });
 
     // A broken change: reported (status, /readyz 200 with the detail, audit), old rules stay.
-    await writeFile(join(dir, 'broken.json'), JSON.stringify({ ...flagWord('says-nope', 'nope'), conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'sortOf', value: 'x' }] } }));
+    await writeFile(
+      join(dir, 'broken.json'),
+      JSON.stringify({
+        ...flagWord('says-nope', 'nope'),
+        conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'sortOf', value: 'x' }] },
+      }),
+    );
     const error = await waitFor(() => h.automod.rules!.status().lastError, 5000, 'rejected reload');
-    expect(error.problems).toContainEqual({ path: 'broken.json#says-nope $.conditions.all[0].operator', message: expect.stringMatching(/unknown operator "sortOf"/) });
+    expect(error.problems).toContainEqual({
+      path: 'broken.json#says-nope $.conditions.all[0].operator',
+      message: expect.stringMatching(/unknown operator "sortOf"/),
+    });
     expect(h.automod.rules!.status().version).toBe(v2);
     const ready = await h.api('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ status: 'ready', rules: { version: v2, lastError: { trigger: 'file change', problems: [{ path: 'broken.json#says-nope $.conditions.all[0].operator' }] } } });
-    const rejected = await waitFor(async () => (await reloads(h)).find((r) => r.outcome === 'rejected'), 5000, 'audit of the rejected reload');
+    expect(ready.body).toMatchObject({
+      status: 'ready',
+      rules: {
+        version: v2,
+        lastError: { trigger: 'file change', problems: [{ path: 'broken.json#says-nope $.conditions.all[0].operator' }] },
+      },
+    });
+    const rejected = await waitFor(
+      async () => (await reloads(h)).find((r) => r.outcome === 'rejected'),
+      5000,
+      'audit of the rejected reload',
+    );
     expect(rejected).toMatchObject({ kind: 'rules-reload', rulesVersion: v2, detail: { keptVersion: v2, trigger: 'file change' } });
     const [third] = await send(h, [chat(sid, 'hello bye nope')]);
     expect(fired(third!).sort()).toEqual(['says-bye', 'says-hello']);
@@ -71,10 +98,14 @@ describe('hot reload on a change to the rules folder', () => {
 
     // The fix loads, and the problem is gone from /readyz.
     await writeFile(join(dir, 'broken.json'), JSON.stringify(flagWord('says-nope', 'nope')));
-    const v3 = await waitFor(() => {
-      const s = h.automod.rules!.status();
-      return s.version !== v2 && s.lastError === undefined ? s.version : undefined;
-    }, 5000, 'reload of the fix');
+    const v3 = await waitFor(
+      () => {
+        const s = h.automod.rules!.status();
+        return s.version !== v2 && s.lastError === undefined ? s.version : undefined;
+      },
+      5000,
+      'reload of the fix',
+    );
     const [fourth] = await send(h, [chat(sid, 'nope')]);
     expect(fired(fourth!)).toEqual(['says-nope']);
     expect(fourth!.rulesVersion).toBe(v3);
@@ -85,7 +116,13 @@ describe('hot reload on a change to the rules folder', () => {
     const sid = sessionId();
     const before = h.automod.rules!.status().version;
     await writeFile(join(dir, 'lists', 'words.txt'), 'zonk\n');
-    await writeFile(join(dir, 'zonk.json'), JSON.stringify({ ...flagWord('says-zonk', 'x'), conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: { list: 'words' } }] } }));
+    await writeFile(
+      join(dir, 'zonk.json'),
+      JSON.stringify({
+        ...flagWord('says-zonk', 'x'),
+        conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'containsWord', value: { list: 'words' } }] },
+      }),
+    );
     await waitFor(() => (h.automod.rules!.status().version !== before ? true : undefined), 5000, 'reload');
     const [hit] = await send(h, [chat(sid, 'ZONK')]);
     expect(fired(hit!)).toContain('says-zonk');

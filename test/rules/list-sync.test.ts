@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
-import { createRulesRuntime, type RulesRuntime } from '../../src/rules-runtime.js';
+import { createRulesRuntime, type RulesRuntime } from '../../src/rules/rules-runtime.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createListStore, type ListStore } from '../../src/store/lists.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -13,7 +13,6 @@ import { removeDir, tempRules } from './helpers.js';
 
 const config = testConfig(uniquePrefix('list-sync'));
 const { redis, cleanup } = testRedis(config);
-const keys = createKeys(config.keyPrefix);
 const logger = createLogger({ logLevel: 'silent' });
 
 /** The store the worker reads through, counting its reads. */
@@ -60,7 +59,10 @@ afterAll(async () => {
 describe('live-list refresh in a worker', () => {
   it('many concurrent events that see a new version read the lists from Redis once', async () => {
     const base = createListStore({ redis, keys: createKeys(`${config.keyPrefix}-once`) });
-    await base.add('blocked', Array.from({ length: 5000 }, (_, i) => `p-${i}`));
+    await base.add(
+      'blocked',
+      Array.from({ length: 5000 }, (_, i) => `p-${i}`),
+    );
     const { store, calls } = counted(base);
     // A worker that never read the lists: the next version forces a full read.
     const metrics = createMetrics();
@@ -86,7 +88,10 @@ describe('live-list refresh in a worker', () => {
 
   it('applies an add or a remove as a delta, without reading the whole list again', async () => {
     const base = createListStore({ redis, keys: createKeys(`${config.keyPrefix}-delta`) });
-    await base.add('blocked', Array.from({ length: 3000 }, (_, i) => `p-${i}`));
+    await base.add(
+      'blocked',
+      Array.from({ length: 3000 }, (_, i) => `p-${i}`),
+    );
     await base.add('other', ['x']);
     const { store, calls } = counted(base);
     const { runtime } = await worker(store);
@@ -145,7 +150,10 @@ describe('live-list refresh in a worker', () => {
 
   it('a full read of a big list does not hold up other commands on the same connection', async () => {
     const base = createListStore({ redis, keys: createKeys(`${config.keyPrefix}-big`) });
-    await base.add('blocked', Array.from({ length: 50_000 }, (_, i) => `participant-with-a-longish-id-${i}`));
+    await base.add(
+      'blocked',
+      Array.from({ length: 50_000 }, (_, i) => `participant-with-a-longish-id-${i}`),
+    );
     const runtimes = Array.from({ length: 20 }, () => createRulesRuntime({ rulesDir: dir, lists: base, logger }));
     const version = await base.version();
     let loading = true;

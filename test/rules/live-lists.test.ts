@@ -5,7 +5,8 @@ import { fired, removeDir, send, tempRules, testEvent } from './helpers.js';
 // Live lists (`automod lists add|remove`, the same ListStore calls) change what the rules see
 // from the next event on, without a restart, for inList, notInList and containsWord.
 
-const event = (sid: string, type: string, participantId: string, data: Record<string, unknown> = {}) => testEvent(sid, { type, participantId, participantName: participantId, data });
+const event = (sid: string, type: string, participantId: string, data: Record<string, unknown> = {}) =>
+  testEvent(sid, { type, participantId, participantName: participantId, data });
 
 describe('live lists, through the worker', () => {
   let h: Harness;
@@ -44,10 +45,16 @@ describe('live lists, through the worker', () => {
     expect(await h.automod.services.lists.add('blocked-participants', ['intruder'])).toBe(1);
     const [after] = await send(h, [event(sid, 'chat-message', 'intruder', { text: 'hello again' })]);
     expect(fired(after!)).toEqual(['blocked-participant']);
-    await waitFor(async () => {
-      const body = (await h.api('GET', `/v1/sessions/${sid}`)).body as { removals?: { participantId: string; outcome: string; rule: string }[] };
-      return body.removals?.find((r) => r.participantId === 'intruder' && r.outcome === 'removed' && r.rule === 'blocked-participant');
-    }, 10_000, 'removal of the blocked participant');
+    await waitFor(
+      async () => {
+        const body = (await h.api('GET', `/v1/sessions/${sid}`)).body as {
+          removals?: { participantId: string; outcome: string; rule: string }[];
+        };
+        return body.removals?.find((r) => r.participantId === 'intruder' && r.outcome === 'removed' && r.rule === 'blocked-participant');
+      },
+      10_000,
+      'removal of the blocked participant',
+    );
 
     await h.automod.services.lists.remove('blocked-participants', ['intruder']);
     const [unblocked] = await send(h, [event(sid, 'participant-joined', 'intruder', { role: 'participant' })]);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAudit } from '../../src/commands/inspect.js';
+import { runAudit } from '../../src/cli/commands/inspect.js';
 import type { ShadowRuleSummary } from '../../src/moderation/shadow-summary.js';
 import type { AuditRecord } from '../../src/store/audit.js';
 import { sessionId, startHarness, type Harness } from '../helpers/harness.js';
@@ -15,7 +15,14 @@ describe('shadow reports', () => {
   beforeAll(async () => {
     h = await startHarness('rules-shadow', { AUTOMOD_EVENT_CONCURRENCY: '1' });
     sid = sessionId();
-    h.simulator.addSession({ id: sid, meetingId: `room-${sid}`, participants: [{ participantId: 'looper', name: 'Looper' }, { participantId: 'bouncer', name: 'Bouncer' }] });
+    h.simulator.addSession({
+      id: sid,
+      meetingId: `room-${sid}`,
+      participants: [
+        { participantId: 'looper', name: 'Looper' },
+        { participantId: 'bouncer', name: 'Bouncer' },
+      ],
+    });
     const join = (participantId: string, s: number) => ({
       id: `${sid}-${randomBytes(4).toString('hex')}`,
       type: 'participant-joined',
@@ -38,7 +45,13 @@ describe('shadow reports', () => {
     const records = await h.automod.services.audit.query({ sessionId: sid, kind: 'rule-hit' });
     expect(records).toHaveLength(3);
     for (const r of records) {
-      expect(r).toMatchObject({ rule: 'join-flood', mode: 'shadow', action: 'remove-participant', outcome: 'skipped-shadow', rulesVersion: h.automod.rules!.status().version });
+      expect(r).toMatchObject({
+        rule: 'join-flood',
+        mode: 'shadow',
+        action: 'remove-participant',
+        outcome: 'skipped-shadow',
+        rulesVersion: h.automod.rules!.status().version,
+      });
       expect(r.jobId).toBeUndefined();
     }
     expect(h.simulator.calls().filter((c) => c.sessionId === sid && c.operation === 'remove')).toEqual([]);
@@ -59,7 +72,14 @@ describe('shadow reports', () => {
     const body = JSON.parse(json.out()) as { records: AuditRecord[]; summary: ShadowRuleSummary[] };
     expect(body.records).toHaveLength(3);
     expect(body.summary).toEqual([
-      expect.objectContaining({ rule: 'join-flood', hits: 3, participants: 2, sessions: 1, firstSeen: records.at(-1)!.at, lastSeen: records[0]!.at }),
+      expect.objectContaining({
+        rule: 'join-flood',
+        hits: 3,
+        participants: 2,
+        sessions: 1,
+        firstSeen: records.at(-1)!.at,
+        lastSeen: records[0]!.at,
+      }),
     ]);
   });
 });

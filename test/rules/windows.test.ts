@@ -22,7 +22,12 @@ describe('windows at their edges, through the worker', () => {
           conditions: {
             all: [
               { fact: 'event', path: '$.type', operator: 'equal', value: 'chat-message' },
-              { fact: 'eventCount', params: { type: 'participant-joined', windowSeconds: 60, scope: 'participant' }, operator: 'greaterThanInclusive', value: 3 },
+              {
+                fact: 'eventCount',
+                params: { type: 'participant-joined', windowSeconds: 60, scope: 'participant' },
+                operator: 'greaterThanInclusive',
+                value: 3,
+              },
             ],
           },
           event: { type: 'flag', params: { reason: 'Chats after rejoining repeatedly' } },
@@ -42,24 +47,36 @@ describe('windows at their edges, through the worker', () => {
   it('chat-flood fires at the 8th message within 10 s and not at the 7th', async () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, meetingId: `room-${sid}`, participants: [{ participantId: 'fast', name: 'Fast' }] });
-    const logged = await send(h, [0, 1000, 2000, 3000, 4000, 5000, 6000, 9999].map((ms) => chat(sid, 'fast', ms)));
+    const logged = await send(
+      h,
+      [0, 1000, 2000, 3000, 4000, 5000, 6000, 9999].map((ms) => chat(sid, 'fast', ms)),
+    );
     expect(logged.map(fired)).toEqual([[], [], [], [], [], [], [], ['chat-flood']]);
     // Every decision names the rule set that made it.
     const version = h.automod.rules!.status().version;
     expect(new Set(logged.map((r) => r.rulesVersion))).toEqual(new Set([version]));
-    const removal = await waitFor(async () => {
-      const res = await h.api('GET', `/v1/sessions/${sid}`);
-      const body = res.body as { removals?: { participantId: string; rule: string; outcome: string }[] };
-      return body.removals?.find((r) => r.outcome === 'removed');
-    }, 10_000, 'removal');
+    const removal = await waitFor(
+      async () => {
+        const res = await h.api('GET', `/v1/sessions/${sid}`);
+        const body = res.body as { removals?: { participantId: string; rule: string; outcome: string }[] };
+        return body.removals?.find((r) => r.outcome === 'removed');
+      },
+      10_000,
+      'removal',
+    );
     expect(removal).toMatchObject({ participantId: 'fast', rule: 'chat-flood' });
     const audit = await h.api('GET', `/v1/audit?sessionId=${sid}&rule=chat-flood`);
-    expect((audit.body as { records: { kind: string; rulesVersion?: string }[] }).records.find((r) => r.kind === 'rule-hit')?.rulesVersion).toBe(version);
+    expect(
+      (audit.body as { records: { kind: string; rulesVersion?: string }[] }).records.find((r) => r.kind === 'rule-hit')?.rulesVersion,
+    ).toBe(version);
   });
 
   it('does not count a message exactly 10 s old: the window is (t - 10 s, t]', async () => {
     const sid = sessionId();
-    const logged = await send(h, [0, 1000, 2000, 3000, 4000, 5000, 6000, 10_000, 10_500].map((ms) => chat(sid, 'edge', ms)));
+    const logged = await send(
+      h,
+      [0, 1000, 2000, 3000, 4000, 5000, 6000, 10_000, 10_500].map((ms) => chat(sid, 'edge', ms)),
+    );
     // At 10.000 the message at 0 has left the window: 7 count. At 10.500 the window (0.5, 10.5]
     // holds 1..6, 10.0 and 10.5: 8 again.
     expect(logged.map(fired)).toEqual([[], [], [], [], [], [], [], [], ['chat-flood']]);
@@ -87,7 +104,14 @@ describe('windows at their edges, through the worker', () => {
   it('lets a rule read the counter of another event type', async () => {
     const sid = sessionId();
     const join = (ms: number) => ({ ...chat(sid, 'looper', ms), type: 'participant-joined', participantName: 'Looper', data: {} });
-    const logged = await send(h, [join(0), join(10_000), chat(sid, 'looper', 15_000), join(20_000), chat(sid, 'looper', 25_000), chat(sid, 'looper', 61_000)]);
+    const logged = await send(h, [
+      join(0),
+      join(10_000),
+      chat(sid, 'looper', 15_000),
+      join(20_000),
+      chat(sid, 'looper', 25_000),
+      chat(sid, 'looper', 61_000),
+    ]);
     // Two joins: nothing; three joins in 60 s: the chat is flagged; at 61 s the first join is out.
     expect(logged.map(fired)).toEqual([[], [], [], [], ['rejoin-chatter'], []]);
   });
@@ -105,12 +129,19 @@ describe('counters under concurrency, through the worker', () => {
   it('counts 12 simultaneous messages of one participant exactly: messages 8 to 12 fire, one removal', async () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, meetingId: `room-${sid}`, participants: [{ participantId: 'burst', name: 'Burst' }] });
-    const logged = await send(h, Array.from({ length: 12 }, () => chat(sid, 'burst', 0)));
+    const logged = await send(
+      h,
+      Array.from({ length: 12 }, () => chat(sid, 'burst', 0)),
+    );
     expect(logged.filter((r) => fired(r).includes('chat-flood'))).toHaveLength(5);
-    await waitFor(async () => {
-      const body = (await h.api('GET', `/v1/sessions/${sid}`)).body as { removals?: { outcome: string }[] };
-      return body.removals?.some((r) => r.outcome === 'removed') ? true : undefined;
-    }, 10_000, 'removal');
+    await waitFor(
+      async () => {
+        const body = (await h.api('GET', `/v1/sessions/${sid}`)).body as { removals?: { outcome: string }[] };
+        return body.removals?.some((r) => r.outcome === 'removed') ? true : undefined;
+      },
+      10_000,
+      'removal',
+    );
     const removes = h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid);
     expect(removes).toHaveLength(1);
   });

@@ -11,7 +11,19 @@ import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harne
  */
 
 const POISON_KEYS = ['__proto__', 'constructor', 'prototype', '__defineGetter__', 'hasOwnProperty', 'toString', 'valueOf', 'then'];
-const FIELD_KEYS = ['id', 'type', 'sessionId', 'meetingId', 'participantId', 'participantName', 'timestamp', 'data', 'text', 'role', 'name'];
+const FIELD_KEYS = [
+  'id',
+  'type',
+  'sessionId',
+  'meetingId',
+  'participantId',
+  'participantName',
+  'timestamp',
+  'data',
+  'text',
+  'role',
+  'name',
+];
 
 const key = fc.oneof(fc.constantFrom(...POISON_KEYS), fc.constantFrom(...FIELD_KEYS), fc.string({ unit: 'binary', maxLength: 12 }));
 const scalar = fc.oneof(
@@ -24,14 +36,19 @@ const scalar = fc.oneof(
   fc.constant(null),
 );
 const { value } = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(key, tie('value'), { maxKeys: 5 })),
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+  ),
 }));
 
 /** A JSON text nested `depth` levels deep, as objects or arrays. */
 const deepTo = (max: number) =>
-  fc.tuple(fc.integer({ min: 9, max }), fc.boolean()).map(([depth, arrays]) =>
-    arrays ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`,
-  );
+  fc
+    .tuple(fc.integer({ min: 9, max }), fc.boolean())
+    .map(([depth, arrays]) => (arrays ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`));
 const deep = deepTo(20_000);
 
 /** An object written as JSON text with a literal key (JSON.stringify cannot write `__proto__`). */
@@ -44,7 +61,10 @@ function withKey(k: string, v: unknown, rest: Record<string, unknown>): string {
 const mutatedEvent = fc
   .record({
     field: fc.constantFrom(...FIELD_KEYS, ...POISON_KEYS),
-    hostile: fc.oneof(value, fc.string({ unit: 'binary', minLength: 1000, maxLength: 5000 }).map((s) => s.repeat(20))),
+    hostile: fc.oneof(
+      value,
+      fc.string({ unit: 'binary', minLength: 1000, maxLength: 5000 }).map((s) => s.repeat(20)),
+    ),
     type: fc.constantFrom('participant-joined', 'chat-message', 'participant-renamed', 'custom-thing', 'session-ended'),
   })
   .map(({ field, hostile, type }) => {
@@ -59,7 +79,14 @@ const body = fc.oneof(
   { weight: 1, arbitrary: deep },
   { weight: 1, arbitrary: fc.array(mutatedEvent, { minLength: 1, maxLength: 5 }).map((items) => `[${items.join(',')}]`) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
-  { weight: 1, arbitrary: fc.constantFrom('{"__proto__":{"polluted":1},"type":"chat-message","sessionId":"s","participantId":"p"}', '{"constructor":{"prototype":{"polluted":1}},"type":"x","sessionId":"s"}', '{"type":"chat-message","sessionId":"s","participantId":"p","data":{"__proto__":{"polluted":1}}}') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '{"__proto__":{"polluted":1},"type":"chat-message","sessionId":"s","participantId":"p"}',
+      '{"constructor":{"prototype":{"polluted":1}},"type":"x","sessionId":"s"}',
+      '{"type":"chat-message","sessionId":"s","participantId":"p","data":{"__proto__":{"polluted":1}}}',
+    ),
+  },
 );
 
 function polluted(): boolean {
@@ -81,15 +108,30 @@ describe('hostile input', () => {
     h.simulator.addSession({ id: sid, meetingId: 'room-h', participants: [{ participantId: 'imp', name: 'Admin Canary' }] });
     return sid;
   }
-  const canaryEvent = (sid: string) => ({ type: 'participant-joined', meetingId: 'room-h', sessionId: sid, participantId: 'imp', participantName: 'Admin Canary', data: { role: 'participant' } });
+  const canaryEvent = (sid: string) => ({
+    type: 'participant-joined',
+    meetingId: 'room-h',
+    sessionId: sid,
+    participantId: 'imp',
+    participantName: 'Admin Canary',
+    data: { role: 'participant' },
+  });
   const removed = (sid: string) =>
-    waitFor(async () => ((await h.automod.services.sessions.get(sid))?.removals.some((r) => r.outcome === 'removed') ? true : undefined), 15_000, `the canary removal in ${sid}`);
+    waitFor(
+      async () => ((await h.automod.services.sessions.get(sid))?.removals.some((r) => r.outcome === 'removed') ? true : undefined),
+      15_000,
+      `the canary removal in ${sid}`,
+    );
 
   it('POST /v1/events answers 202 or 400 (413 past 1 MB), never 5xx, and keeps working', async () => {
     const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(body, async (text) => {
-        const res = await fetch(`${h.automod.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+        const res = await fetch(`${h.automod.url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: text,
+        });
         const answer = await res.text();
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         expect([202, 400, 413], `${res.status} for ${text.slice(0, 200)}: ${answer.slice(0, 200)}`).toContain(res.status);
@@ -105,26 +147,45 @@ describe('hostile input', () => {
 
     // A body over the limit, and a valid event after all of it.
     const huge = JSON.stringify({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'x'.repeat(1_100_000) } });
-    expect((await fetch(`${h.automod.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge })).status).toBe(413);
+    expect(
+      (await fetch(`${h.automod.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge })).status,
+    ).toBe(413);
     const sid = await canary();
-    const ok = await fetch(`${h.automod.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(canaryEvent(sid)) });
+    const ok = await fetch(`${h.automod.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(canaryEvent(sid)),
+    });
     expect(ok.status).toBe(202);
     await removed(sid);
     expect(polluted()).toBe(false);
   });
 
   it('still moderates oversized or invisibly padded input: it is cut and marked, not refused', async () => {
-    const post = (event: unknown) => fetch(`${h.automod.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    const post = (event: unknown) =>
+      fetch(`${h.automod.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
     // The issue's join: a staff-like name padded with 490 zero-width characters.
     const joined = sessionId();
     h.simulator.addSession({ id: joined, meetingId: 'room-h', participants: [{ participantId: 'padded', name: 'Admin Support' }] });
-    const join = await post({ type: 'participant-joined', meetingId: 'room-h', sessionId: joined, participantId: 'padded', participantName: `Admin Support${'\u200b'.repeat(490)}` });
+    const join = await post({
+      type: 'participant-joined',
+      meetingId: 'room-h',
+      sessionId: joined,
+      participantId: 'padded',
+      participantName: `Admin Support${'\u200b'.repeat(490)}`,
+    });
     expect(join.status).toBe(202);
     await removed(joined);
     // A chat message over 64 KB that opens with a banned phrase.
     const chat = sessionId();
     h.simulator.addSession({ id: chat, meetingId: 'room-h', participants: [{ participantId: 'flooder' }] });
-    const big = await post({ type: 'chat-message', meetingId: 'room-h', sessionId: chat, participantId: 'flooder', data: { text: `free crypto ${'x'.repeat(70_000)}` } });
+    const big = await post({
+      type: 'chat-message',
+      meetingId: 'room-h',
+      sessionId: chat,
+      participantId: 'flooder',
+      data: { text: `free crypto ${'x'.repeat(70_000)}` },
+    });
     expect(big.status).toBe(202);
     await removed(chat);
   });
@@ -143,17 +204,23 @@ describe('hostile input', () => {
       ),
       { numRuns: 250 },
     );
-    const names = fc.sample(fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom('__proto__', 'chat-message', '')), { numRuns: payloads.length });
+    const names = fc.sample(fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom('__proto__', 'chat-message', '')), {
+      numRuns: payloads.length,
+    });
     const jobs = await queues.events.addBulk(payloads.map((data, i) => ({ name: names[i] ?? 'x', data })));
     // A valid event queued behind all of them.
     const sid = await canary();
     await queues.events.add('participant-joined', canaryEvent(sid));
     await removed(sid);
 
-    const results = await waitFor(async () => {
-      const states = await Promise.all(jobs.map((j) => queues.events.getJobState(j.id!)));
-      return states.every((s) => s === 'completed' || s === 'failed') ? states : undefined;
-    }, 20_000, 'every hostile job to finish');
+    const results = await waitFor(
+      async () => {
+        const states = await Promise.all(jobs.map((j) => queues.events.getJobState(j.id!)));
+        return states.every((s) => s === 'completed' || s === 'failed') ? states : undefined;
+      },
+      20_000,
+      'every hostile job to finish',
+    );
     expect(results.filter((s) => s === 'failed')).toEqual([]);
     let invalid = 0;
     for (const j of jobs) {

@@ -42,7 +42,10 @@ describe('catastrophic regex', () => {
     const text = `${'a'.repeat(4_000)}!`;
     const started = performance.now();
     const miss = await rules.evaluate(parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text } }), NO_FACTS);
-    const hit = await rules.evaluate(parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'a'.repeat(4_000) } }), NO_FACTS);
+    const hit = await rules.evaluate(
+      parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'a'.repeat(4_000) } }),
+      NO_FACTS,
+    );
     const tookMs = performance.now() - started;
     expect(miss).toEqual([]);
     expect(hit.map((h) => h.rule)).toEqual(['hostile']);
@@ -52,7 +55,10 @@ describe('catastrophic regex', () => {
 
   it('refuses constructs only a backtracking engine has (backreferences, lookaround)', () => {
     for (const pattern of ['(a)\\1', '(?=a)a', '(?<!b)a', 'a++']) {
-      const loaded = loadRules([{ path: 'bt.json', content: rule({ all: [{ fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: pattern }] }) }], []);
+      const loaded = loadRules(
+        [{ path: 'bt.json', content: rule({ all: [{ fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: pattern }] }) }],
+        [],
+      );
       expect(loaded.ruleSet, pattern).toBeUndefined();
       expect(loaded.problems[0]?.message, pattern).toMatch(/RE2/);
     }
@@ -73,7 +79,14 @@ describe('catastrophic regex', () => {
 
     it('processes a long hostile chat message quickly and keeps going', async () => {
       const sid = sessionId();
-      h.simulator.addSession({ id: sid, meetingId: 'room-r', participants: [{ participantId: 'a-lot', name: 'A' }, { participantId: 'bang', name: 'B' }] });
+      h.simulator.addSession({
+        id: sid,
+        meetingId: 'room-r',
+        participants: [
+          { participantId: 'a-lot', name: 'A' },
+          { participantId: 'bang', name: 'B' },
+        ],
+      });
       const base = { type: 'chat-message', meetingId: 'room-r', sessionId: sid };
       const started = Date.now();
       const res = await h.api('POST', '/v1/events', [
@@ -81,10 +94,14 @@ describe('catastrophic regex', () => {
         { ...base, participantId: 'a-lot', data: { text: 'a'.repeat(4_000) } },
       ]);
       expect(res.status).toBe(202);
-      const removals = await waitFor(async () => {
-        const r = (await h.automod.services.sessions.get(sid))?.removals ?? [];
-        return r.length > 0 ? r : undefined;
-      }, 5000, 'the removal');
+      const removals = await waitFor(
+        async () => {
+          const r = (await h.automod.services.sessions.get(sid))?.removals ?? [];
+          return r.length > 0 ? r : undefined;
+        },
+        5000,
+        'the removal',
+      );
       expect(Date.now() - started).toBeLessThan(5000);
       expect(removals.map((r) => r.participantId)).toEqual(['a-lot']);
       const jobs = await h.automod.services.queues.events.getJobs(['completed']);
@@ -99,7 +116,7 @@ describe('rule files cannot run code', () => {
   const paths = [
     "$[?(@.constructor.constructor('globalThis.__pwned = 1')())]",
     "$..[?(p=\"globalThis.__pwned = 1\";a=''[['constructor']][['constructor']](p);a())]",
-    "$[(globalThis.__pwned = 1)]",
+    '$[(globalThis.__pwned = 1)]',
     '$..constructor',
     '$.constructor.constructor',
     '$.__proto__',
@@ -109,13 +126,27 @@ describe('rule files cannot run code', () => {
   ];
 
   it.each(paths)('a condition path of %s runs nothing and pollutes nothing', async (path) => {
-    const loaded = loadRules([{ path: 'hostile.json', content: rule({ all: [{ fact: 'event', path, operator: 'equal', value: 'x' }] }) }], []);
-    const asValue = loadRules([{ path: 'hostile-value.json', content: rule({ all: [{ fact: 'event', path: '$.type', operator: 'equal', value: { fact: 'event', path } }] }) }], []);
+    const loaded = loadRules(
+      [{ path: 'hostile.json', content: rule({ all: [{ fact: 'event', path, operator: 'equal', value: 'x' }] }) }],
+      [],
+    );
+    const asValue = loadRules(
+      [
+        {
+          path: 'hostile-value.json',
+          content: rule({ all: [{ fact: 'event', path: '$.type', operator: 'equal', value: { fact: 'event', path } }] }),
+        },
+      ],
+      [],
+    );
     untouched();
     if (/[()?]|__proto__|constructor/.test(path)) {
       // Anything but plain member access is refused when the rules load, in both positions.
       expect(loaded.ruleSet).toBeUndefined();
-      expect(loaded.problems[0]).toMatchObject({ path: expect.stringContaining('.path'), message: expect.stringMatching(/filter and script|__proto__/) });
+      expect(loaded.problems[0]).toMatchObject({
+        path: expect.stringContaining('.path'),
+        message: expect.stringMatching(/filter and script|__proto__/),
+      });
       expect(asValue.ruleSet).toBeUndefined();
       return;
     }

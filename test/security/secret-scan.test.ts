@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startAutomod, type RunningAutomod } from '../../src/automod.js';
+import { startAutomod, type RunningAutomod } from '../../src/app/automod.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -105,7 +105,12 @@ describe.each([
     automod = await startAutomod(config, logger, { watchRules: false });
     const { services } = automod;
     const base = automod.url!;
-    const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = { authorization: `Bearer ${API_TOKEN}` }) => {
+    const call = async (
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = { authorization: `Bearer ${API_TOKEN}` },
+    ) => {
       const res = await fetch(`${base}${path}`, {
         method,
         headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -119,22 +124,57 @@ describe.each([
 
     // 1. An HTTP event that breaks a rule; the first POST fails with a 503, the retry succeeds.
     const sid = sessionId();
-    simulator.addSession({ id: sid, meetingId: 'room-s', participants: [{ participantId: 'imp', name: 'Admin Imp' }, { participantId: 'rej', name: 'Rex' }, { participantId: 'cred', name: 'Cred' }] });
+    simulator.addSession({
+      id: sid,
+      meetingId: 'room-s',
+      participants: [
+        { participantId: 'imp', name: 'Admin Imp' },
+        { participantId: 'rej', name: 'Rex' },
+        { participantId: 'cred', name: 'Cred' },
+      ],
+    });
     simulator.addFault({ operation: 'remove', sessionId: sid, participantId: 'imp', status: 503 });
-    expect((await call('POST', '/v1/events', { type: 'participant-joined', meetingId: 'room-s', sessionId: sid, participantId: 'imp', participantName: 'Admin Imp', data: { role: 'participant' } })).status).toBe(202);
-    await waitFor(async () => ((await services.sessions.get(sid))?.removals.some((r) => r.participantId === 'imp') ? true : undefined), 10_000, 'the removal');
+    expect(
+      (
+        await call('POST', '/v1/events', {
+          type: 'participant-joined',
+          meetingId: 'room-s',
+          sessionId: sid,
+          participantId: 'imp',
+          participantName: 'Admin Imp',
+          data: { role: 'participant' },
+        })
+      ).status,
+    ).toBe(202);
+    await waitFor(
+      async () => ((await services.sessions.get(sid))?.removals.some((r) => r.participantId === 'imp') ? true : undefined),
+      10_000,
+      'the removal',
+    );
 
     // 2. A rejected removal whose error body echoes the credential, as a careless API might.
     const echoed = mode === 'static' ? staticToken : await mintToken(SECRET, { echo: true });
     // (The secret only where the worker has it: a worker given a ready token never sees it.)
     const echo = `bad request for Authorization ${echoed}${mode === 'minted' ? ` (secret ${SECRET})` : ''} (api token ${API_TOKEN})`;
     simulator.addFault({ operation: 'remove', sessionId: sid, participantId: 'rej', status: 400, body: { message: echo } });
-    const rejected = await services.requester.request({ sessionId: sid, participantId: 'rej', reason: 'scan', requestedBy: 'test', meetingId: 'room-s' });
+    const rejected = await services.requester.request({
+      sessionId: sid,
+      participantId: 'rej',
+      reason: 'scan',
+      requestedBy: 'test',
+      meetingId: 'room-s',
+    });
     await waitFor(() => services.outcomes.getOutcome(rejected.jobId), 10_000, 'the rejection');
 
     // 3. A credential failure: removals pause, /readyz says why; then they resume.
     simulator.setCredentialValid(false);
-    const cred = await services.requester.request({ sessionId: sid, participantId: 'cred', reason: 'scan', requestedBy: 'test', meetingId: 'room-s' });
+    const cred = await services.requester.request({
+      sessionId: sid,
+      participantId: 'cred',
+      reason: 'scan',
+      requestedBy: 'test',
+      meetingId: 'room-s',
+    });
     await waitFor(() => services.pause.get(), 10_000, 'the pause');
     await call('GET', '/readyz', undefined, {});
     simulator.setCredentialValid(true);
@@ -145,12 +185,28 @@ describe.each([
     // 4. Refused API calls (a wrong token, the secret itself as a token), and the webhook by ?token=.
     expect((await call('GET', '/v1/audit', undefined, { authorization: `Bearer ${API_TOKEN}x` })).status).toBe(401);
     expect((await call('GET', '/v1/audit', undefined, { authorization: `Bearer ${SECRET}` })).status).toBe(401);
-    expect((await call('POST', `/v1/webhooks/videosdk?token=${API_TOKEN}`, { webhookType: 'session-started', data: { sessionId: sid, meetingId: 'room-s' } }, {})).status).toBe(202);
+    expect(
+      (
+        await call(
+          'POST',
+          `/v1/webhooks/videosdk?token=${API_TOKEN}`,
+          { webhookType: 'session-started', data: { sessionId: sid, meetingId: 'room-s' } },
+          {},
+        )
+      ).status,
+    ).toBe(202);
 
     // 5. A bad configuration holding the secrets, refused and logged the way the CLI does.
     let configError: unknown;
     try {
-      parseConfig({ VIDEOSDK_SECRET: SECRET, VIDEOSDK_TOKEN: staticToken, AUTOMOD_API_TOKEN: API_TOKEN, REDIS_URL: `redis://:${SECRET}@`, AUTOMOD_HTTP_HOST: '0.0.0.0', VIDEOSDK_API_BASE: `ftp://u:${SECRET}@x` });
+      parseConfig({
+        VIDEOSDK_SECRET: SECRET,
+        VIDEOSDK_TOKEN: staticToken,
+        AUTOMOD_API_TOKEN: API_TOKEN,
+        REDIS_URL: `redis://:${SECRET}@`,
+        AUTOMOD_HTTP_HOST: '0.0.0.0',
+        VIDEOSDK_API_BASE: `ftp://u:${SECRET}@x`,
+      });
     } catch (err) {
       configError = err;
     }
@@ -159,7 +215,14 @@ describe.each([
     answers.push(String(configError), JSON.stringify(configError));
     // What a careless log call would write: pino redacts the known credential paths.
     logger.info(
-      { config, headers: { authorization: staticToken }, token: staticToken, secret: SECRET, apiToken: API_TOKEN, env: { VIDEOSDK_SECRET: SECRET, REDIS_URL: config.redis.url } },
+      {
+        config,
+        headers: { authorization: staticToken },
+        token: staticToken,
+        secret: SECRET,
+        apiToken: API_TOKEN,
+        env: { VIDEOSDK_SECRET: SECRET, REDIS_URL: config.redis.url },
+      },
       'redaction check',
     );
 
@@ -188,7 +251,11 @@ describe.each([
     // The redaction check line really was written, with the values replaced.
     expect(lines.some((l) => l.includes('redaction check') && l.includes('[redacted]'))).toBe(true);
     // What was said instead is still useful: the rejection and the credential failure are on record.
-    expect(await services.outcomes.getOutcome(rejected.jobId)).toMatchObject({ outcome: 'rejected', status: 400, message: expect.stringContaining('[redacted]') });
+    expect(await services.outcomes.getOutcome(rejected.jobId)).toMatchObject({
+      outcome: 'rejected',
+      status: 400,
+      message: expect.stringContaining('[redacted]'),
+    });
     expect(lines.some((l) => l.includes('CREDENTIAL REJECTED'))).toBe(true);
   });
 });

@@ -40,7 +40,10 @@ describe('webhook signatures', () => {
   }
 
   function webhook(sid: string, participantId = 'p1'): string {
-    return JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'room-w', sessionId: sid, participantId, participantName: 'Admin Wh' } });
+    return JSON.stringify({
+      webhookType: 'participant-joined',
+      data: { meetingId: 'room-w', sessionId: sid, participantId, participantName: 'Admin Wh' },
+    });
   }
 
   it('accepts a correctly signed body and queues its event', async () => {
@@ -64,14 +67,42 @@ describe('webhook signatures', () => {
   const cases: [string, () => { body: string; headers: Record<string, string>; query?: string }][] = [
     ['no signature', () => ({ body, headers: { 'content-type': 'application/json' } })],
     ['an empty signature', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': '' } })],
-    ['a signature by another key', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body, stranger.privateKey) } })],
-    ['the signature of another body', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': signed(`${body} `) } })],
-    ['a body changed after signing', () => ({ body: body.replace('Admin Wh', 'Admin Xx'), headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body) } })],
-    ['a signature that is not base64', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': '%%% not base64 %%%' } })],
-    ['a valid API bearer token but no signature', () => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` } })],
-    ['a valid ?token= but a bad signature', () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body, stranger.privateKey) }, query: `?token=${API_TOKEN}` })],
+    [
+      'a signature by another key',
+      () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body, stranger.privateKey) } }),
+    ],
+    [
+      'the signature of another body',
+      () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': signed(`${body} `) } }),
+    ],
+    [
+      'a body changed after signing',
+      () => ({
+        body: body.replace('Admin Wh', 'Admin Xx'),
+        headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body) },
+      }),
+    ],
+    [
+      'a signature that is not base64',
+      () => ({ body, headers: { 'content-type': 'application/json', 'videosdk-signature': '%%% not base64 %%%' } }),
+    ],
+    [
+      'a valid API bearer token but no signature',
+      () => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` } }),
+    ],
+    [
+      'a valid ?token= but a bad signature',
+      () => ({
+        body,
+        headers: { 'content-type': 'application/json', 'videosdk-signature': signed(body, stranger.privateKey) },
+        query: `?token=${API_TOKEN}`,
+      }),
+    ],
     ['a malformed JSON body and no signature', () => ({ body: '{"webhookType": ', headers: { 'content-type': 'application/json' } })],
-    ['a text/plain body and a bad signature', () => ({ body, headers: { 'content-type': 'text/plain', 'videosdk-signature': signed(body, stranger.privateKey) } })],
+    [
+      'a text/plain body and a bad signature',
+      () => ({ body, headers: { 'content-type': 'text/plain', 'videosdk-signature': signed(body, stranger.privateKey) } }),
+    ],
     ['no content type and no signature', () => ({ body, headers: {} })],
   ];
 

@@ -41,7 +41,14 @@ afterAll(async () => {
 });
 beforeEach(() => {
   sim.reset();
-  sim.addSession({ id: SESSION, roomId: ROOM, participants: [{ participantId: 'p1', name: 'Ann' }, { participantId: 'p2', name: 'Bob' }] });
+  sim.addSession({
+    id: SESSION,
+    roomId: ROOM,
+    participants: [
+      { participantId: 'p1', name: 'Ann' },
+      { participantId: 'p2', name: 'Bob' },
+    ],
+  });
 });
 
 async function all<T>(page: AsyncIterable<T>): Promise<T[]> {
@@ -126,7 +133,11 @@ describe('sessions (SDK)', () => {
     expect(await rejection(vsdk.sessions.end({ roomId: ROOM, sessionId: SESSION }))).toBeInstanceOf(ValidationError);
     expect(await vsdk.sessions.end({ roomId: ROOM, sessionId: SESSION, ignoreClosed: true })).toMatchObject({ status: 'ended' });
     expect(await rejection(vsdk.sessions.end({ roomId: ROOM }))).toBeInstanceOf(RoomNotFoundError);
-    expect(sim.calls().find((c) => c.operation === 'end-session')?.body).toMatchObject({ roomId: ROOM, sessionId: SESSION, vsdkForceKill: true });
+    expect(sim.calls().find((c) => c.operation === 'end-session')?.body).toMatchObject({
+      roomId: ROOM,
+      sessionId: SESSION,
+      vsdkForceKill: true,
+    });
   });
 
   it('session and participant stats', async () => {
@@ -139,7 +150,12 @@ describe('sessions (SDK)', () => {
 describe('remove (SDK and product client)', () => {
   it('answers the documented session object by default; the SDK passes it through', async () => {
     const answer: unknown = await vsdk.sessions.removeParticipant({ participantId: 'p1', roomId: ROOM, sessionId: SESSION });
-    expect(answer).toMatchObject({ id: SESSION, roomId: ROOM, status: 'ongoing', participants: [{ participantId: 'p1', timelog: [{ end: expect.any(String) }] }, { participantId: 'p2' }] });
+    expect(answer).toMatchObject({
+      id: SESSION,
+      roomId: ROOM,
+      status: 'ongoing',
+      participants: [{ participantId: 'p1', timelog: [{ end: expect.any(String) }] }, { participantId: 'p2' }],
+    });
     // participants.remove sends only roomId and participantId: the live session is found by room.
     const byRoom: unknown = await vsdk.participants.remove(ROOM, 'p2');
     expect(byRoom).toMatchObject({ status: 'ended' });
@@ -171,8 +187,16 @@ describe('remove (SDK and product client)', () => {
 
 describe('rooms and the webhook key (SDK)', () => {
   it('creates (idempotent on customRoomId), gets, lists, validates, updates and deactivates rooms', async () => {
-    const room = await vsdk.rooms.create({ customRoomId: 'team-standup', webhook: { url: 'https://hooks.example.com/vsdk', events: ['participant-left'] } });
-    expect(room).toMatchObject({ roomId: expect.stringMatching(/^\w{4}-\w{4}-\w{4}$/), customRoomId: 'team-standup', disabled: false, webhook: { endPoint: 'https://hooks.example.com/vsdk', events: ['participant-left'] } });
+    const room = await vsdk.rooms.create({
+      customRoomId: 'team-standup',
+      webhook: { url: 'https://hooks.example.com/vsdk', events: ['participant-left'] },
+    });
+    expect(room).toMatchObject({
+      roomId: expect.stringMatching(/^\w{4}-\w{4}-\w{4}$/),
+      customRoomId: 'team-standup',
+      disabled: false,
+      webhook: { endPoint: 'https://hooks.example.com/vsdk', events: ['participant-left'] },
+    });
     expect((await vsdk.rooms.create({ customRoomId: 'team-standup' })).roomId).toBe(room.roomId);
     for (const key of [room.roomId, room.id, 'team-standup']) expect((await vsdk.rooms.get(key)).roomId).toBe(room.roomId);
     expect(await rejection(vsdk.rooms.get('zzzz-zzzz-zzzz'))).toBeInstanceOf(RoomNotFoundError);
@@ -245,7 +269,11 @@ describe('auth comes first, and v2 needs version 2 and the crawler role (SDK tok
       const response = await fetch(`${base}${path}`, { headers: garbage });
       expect({ path, status: response.status }).toEqual({ path, status: 401 });
     }
-    const noToken = await fetch(`${base}/v2/sessions/participants/remove`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{broken' });
+    const noToken = await fetch(`${base}/v2/sessions/participants/remove`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{broken',
+    });
     expect(noToken.status).toBe(401);
     expect(await rejection(vsdk.api.get('/v2/no-such-route'))).toBeInstanceOf(RoomNotFoundError);
     const wrongSecret = new VideoSDK({ apiKey: API_KEY, secret: 'wrong', apiEndpoint: base, maxRetries: 0 });
@@ -288,9 +316,17 @@ describe('auth comes first, and v2 needs version 2 and the crawler role (SDK tok
   });
 
   it('the lenient mode is a control option too', async () => {
-    const response = await fetch(`${base}/_sim/options`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ v2Claims: 'lenient' }) });
+    const response = await fetch(`${base}/_sim/options`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ v2Claims: 'lenient' }),
+    });
     expect(await response.json()).toEqual({ activeDataShape: 'array', v2Claims: 'lenient' });
-    const bad = await fetch(`${base}/_sim/options`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ v2Claims: 'loose' }) });
+    const bad = await fetch(`${base}/_sim/options`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ v2Claims: 'loose' }),
+    });
     expect(bad.status).toBe(400);
     const token = generateToken({ apiKey: API_KEY, secretKey: SECRET, claims: { version: undefined } });
     expect((await new VideoSDK({ token, apiEndpoint: base, maxRetries: 0 }).sessions.get(SESSION)).id).toBe(SESSION);

@@ -13,7 +13,11 @@ let base: string;
 let token: string;
 
 async function sign(claims: Record<string, unknown>, secret = SECRET, exp: number | string = '10m'): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(secret));
 }
 
 async function call(
@@ -51,14 +55,26 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 beforeEach(() => {
   sim.reset();
-  sim.addSession({ id: SESSION, meetingId: ROOM, participants: [{ participantId: 'p1', name: 'Ann' }, { participantId: 'p2', name: 'Bob' }] });
+  sim.addSession({
+    id: SESSION,
+    meetingId: ROOM,
+    participants: [
+      { participantId: 'p1', name: 'Ann' },
+      { participantId: 'p2', name: 'Bob' },
+    ],
+  });
 });
 
 describe('sessions', () => {
   it('answers the session in the v1 and v2 shapes', async () => {
     const v1 = await call('GET', `/v1/meeting-sessions/${SESSION}`);
     expect(v1.status).toBe(200);
-    expect(v1.body).toMatchObject({ id: SESSION, meetingId: ROOM, end: null, participants: [{ participantId: 'p1', name: 'Ann', timelog: [{ end: null }] }, { participantId: 'p2' }] });
+    expect(v1.body).toMatchObject({
+      id: SESSION,
+      meetingId: ROOM,
+      end: null,
+      participants: [{ participantId: 'p1', name: 'Ann', timelog: [{ end: null }] }, { participantId: 'p2' }],
+    });
     expect(v1.body).not.toHaveProperty('roomId');
     const v2 = await call('GET', `/v2/sessions/${SESSION}`);
     expect(v2.body).toMatchObject({ id: SESSION, roomId: ROOM, status: 'ongoing' });
@@ -68,7 +84,12 @@ describe('sessions', () => {
   it('removes an active participant once; a second removal is 404', async () => {
     const first = await removeV1('p1');
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ participants: [{ participantId: 'p1', timelog: [{ end: expect.any(String) }] }, { participantId: 'p2', timelog: [{ end: null }] }] });
+    expect(first.body).toMatchObject({
+      participants: [
+        { participantId: 'p1', timelog: [{ end: expect.any(String) }] },
+        { participantId: 'p2', timelog: [{ end: null }] },
+      ],
+    });
     const again = await removeV1('p1');
     expect(again).toMatchObject({ status: 404, body: { message: 'Participant not found in session' } });
     expect((await removeV1('nobody')).status).toBe(404);
@@ -79,9 +100,14 @@ describe('sessions', () => {
   });
 
   it('v2 remove checks the room and finds the session by room', async () => {
-    expect((await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p1', roomId: 'other', sessionId: SESSION } })).status).toBe(400);
+    expect(
+      (await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p1', roomId: 'other', sessionId: SESSION } }))
+        .status,
+    ).toBe(400);
     expect((await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p1', roomId: ROOM } })).status).toBe(200);
-    expect((await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p2', sessionId: SESSION } })).body).toMatchObject({ roomId: ROOM, status: 'ended' });
+    expect(
+      (await call('POST', '/v2/sessions/participants/remove', { body: { participantId: 'p2', sessionId: SESSION } })).body,
+    ).toMatchObject({ roomId: ROOM, status: 'ended' });
   });
 
   it('ends the session when the last participant leaves; a join opens a new timelog entry', () => {
@@ -99,7 +125,10 @@ describe('sessions', () => {
     for (let i = 0; i < 25; i++) sim.join(SESSION, `x${i}`);
     sim.leave(SESSION, 'p2');
     const page1 = await call('GET', `/v2/sessions/${SESSION}/participants/active?page=1&perPage=10`);
-    expect(page1.body).toMatchObject({ pageInfo: { currentPage: 1, perPage: 10, lastPage: 3, total: 26 }, data: [{ id: SESSION, roomId: ROOM }] });
+    expect(page1.body).toMatchObject({
+      pageInfo: { currentPage: 1, perPage: 10, lastPage: 3, total: 26 },
+      data: [{ id: SESSION, roomId: ROOM }],
+    });
     const page3 = await call('GET', `/v2/sessions/${SESSION}/participants/active?page=3&perPage=10`);
     const data = (page3.body as { data: { participants: unknown[] }[] }).data;
     expect(data[0]?.participants).toHaveLength(6);
@@ -128,7 +157,12 @@ describe('auth', () => {
     expect((await call('GET', `/v1/meeting-sessions/${SESSION}`, { auth: joinOnly })).status).toBe(200);
     expect((await removeV1('p1', await sign({ ...claims, roles: ['rtc'] }))).status).toBe(403);
     expect(sim.stats().removalsApplied).toBe(0);
-    expect(sim.calls().filter((c) => c.operation === 'remove').every((c) => !c.authorized && !c.applied)).toBe(true);
+    expect(
+      sim
+        .calls()
+        .filter((c) => c.operation === 'remove')
+        .every((c) => !c.authorized && !c.applied),
+    ).toBe(true);
   });
 
   it('simulates a revoked or rotated credential', async () => {
@@ -250,16 +284,23 @@ describe('call log and control surface', () => {
   });
 
   it('mirrors the control surface over HTTP', async () => {
-    const created = await call('POST', '/_sim/sessions', { auth: null, body: { id: 'http-s', roomId: 'r2', participants: [{ participantId: 'a' }] } });
+    const created = await call('POST', '/_sim/sessions', {
+      auth: null,
+      body: { id: 'http-s', roomId: 'r2', participants: [{ participantId: 'a' }] },
+    });
     expect(created).toMatchObject({ status: 201, body: { id: 'http-s', meetingId: 'r2', roomId: 'r2' } });
-    expect((await call('POST', '/_sim/sessions/http-s/participants', { auth: null, body: { participantId: 'b', name: 'Bee' } })).status).toBe(200);
+    expect(
+      (await call('POST', '/_sim/sessions/http-s/participants', { auth: null, body: { participantId: 'b', name: 'Bee' } })).status,
+    ).toBe(200);
     expect((await call('POST', '/_sim/sessions/missing/participants', { auth: null, body: { participantId: 'b' } })).status).toBe(404);
     expect((await call('POST', '/_sim/sessions', { auth: null, body: { participants: [{ name: 'no id' }] } })).status).toBe(400);
     const fetched = await call('GET', '/_sim/sessions/http-s', { auth: null });
     expect((fetched.body as { participants: unknown[] }).participants).toHaveLength(2);
     expect((await call('GET', '/_sim/sessions/nope', { auth: null })).status).toBe(404);
 
-    expect((await call('POST', '/_sim/faults', { auth: null, body: [{ operation: 'remove', status: 500, times: 'Infinity' }] })).status).toBe(201);
+    expect(
+      (await call('POST', '/_sim/faults', { auth: null, body: [{ operation: 'remove', status: 500, times: 'Infinity' }] })).status,
+    ).toBe(201);
     expect((await call('POST', '/_sim/faults', { auth: null, body: { status: 'x' } })).status).toBe(400);
     expect((await removeV1('p1')).status).toBe(500);
     expect((await removeV1('p1')).status).toBe(500);

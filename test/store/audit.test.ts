@@ -15,9 +15,25 @@ describe('audit store', () => {
   const audit = createAuditStore({ redis, keys, maxRecords: 100_000 });
 
   it('stores records with ids at the record time and answers newest first', async () => {
-    const id = await audit.append({ at: iso(T0), kind: 'rule-hit', sessionId: 's1', participantId: 'p1', rule: 'r1', mode: 'enforce', outcome: 'queued' });
+    const id = await audit.append({
+      at: iso(T0),
+      kind: 'rule-hit',
+      sessionId: 's1',
+      participantId: 'p1',
+      rule: 'r1',
+      mode: 'enforce',
+      outcome: 'queued',
+    });
     expect(id).toBe(`${T0}-0`);
-    await audit.append({ at: iso(T0 + 1000), kind: 'rule-hit', sessionId: 's1', participantId: 'p2', rule: 'r2', mode: 'shadow', outcome: 'skipped-shadow' });
+    await audit.append({
+      at: iso(T0 + 1000),
+      kind: 'rule-hit',
+      sessionId: 's1',
+      participantId: 'p2',
+      rule: 'r2',
+      mode: 'shadow',
+      outcome: 'skipped-shadow',
+    });
     await audit.append({
       at: iso(T0 + 2000),
       kind: 'removal',

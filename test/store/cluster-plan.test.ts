@@ -12,7 +12,11 @@ describe('cluster-plan', () => {
   });
 
   it('splits slots as redis-cli --cluster create does', () => {
-    expect(evenSlotRanges(3)).toEqual([[0, 5460], [5461, 10922], [10923, 16383]]);
+    expect(evenSlotRanges(3)).toEqual([
+      [0, 5460],
+      [5461, 10922],
+      [10923, 16383],
+    ]);
     expect(evenSlotRanges(1)).toEqual([[0, 16383]]);
   });
 
@@ -27,7 +31,16 @@ describe('cluster-plan', () => {
     const heavy = planSlots([{ tag: 'g', slot: 11000, weight: 3 }, ...tags.slice(1)], masters);
     expect(Math.max(...heavy.load.map((l) => l.planned)) - Math.min(...heavy.load.map((l) => l.planned))).toBeLessThanOrEqual(1);
     // Already level: nothing to move.
-    expect(planSlots([{ tag: 'a', slot: 1, weight: 1 }, { tag: 'b', slot: 6000, weight: 1 }, { tag: 'c', slot: 12000, weight: 1 }], masters).moves).toEqual([]);
+    expect(
+      planSlots(
+        [
+          { tag: 'a', slot: 1, weight: 1 },
+          { tag: 'b', slot: 6000, weight: 1 },
+          { tag: 'c', slot: 12000, weight: 1 },
+        ],
+        masters,
+      ).moves,
+    ).toEqual([]);
   });
 
   it('lists the global tag and every partition tag of a deployment', () => {
@@ -38,7 +51,9 @@ describe('cluster-plan', () => {
   });
 
   it('refuses a cluster with uncovered slots, naming the slot', () => {
-    expect(() => planSlots([{ tag: 'x', slot: 9000, weight: 1 }], [{ name: 'm', ranges: [[0, 100]] }])).toThrow(/slot 9000 is served by no master/);
+    expect(() => planSlots([{ tag: 'x', slot: 9000, weight: 1 }], [{ name: 'm', ranges: [[0, 100]] }])).toThrow(
+      /slot 9000 is served by no master/,
+    );
   });
 });
 

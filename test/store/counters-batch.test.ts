@@ -31,7 +31,13 @@ function counting(client: RedisClient): { redis: RedisClient; runs: string[][] }
 
 const T0 = Date.parse('2026-11-25T10:00:00.000Z');
 const chat = { type: 'chat-message', windowSeconds: 60, scope: 'participant' } as const;
-const ev = (i: number, sessionId: string): CountedEvent => ({ id: `b-${sessionId}-${i}`, type: 'chat-message', sessionId, participantId: `p${i % 7}`, timestamp: new Date(T0 + i).toISOString() });
+const ev = (i: number, sessionId: string): CountedEvent => ({
+  id: `b-${sessionId}-${i}`,
+  type: 'chat-message',
+  sessionId,
+  participantId: `p${i % 7}`,
+  timestamp: new Date(T0 + i).toISOString(),
+});
 
 describe('counters of a batch', () => {
   it('observe a whole batch in one script run (one lists-version read), never split, with exact per-event counts', async () => {
@@ -41,7 +47,14 @@ describe('counters of a batch', () => {
     const events = Array.from({ length: 700 }, (_, i) => ev(i, 'one'));
     // A concurrent single observe in the same tick rides along; the batch itself stays whole.
     const [batch, single] = await Promise.all([
-      counters.observeMany(events.map((event, i) => ({ event, specs: [chat], strikeWindows: [60], marker: { key: keys.part('one').eventDone(event.id), owner: `o:${i}`, ttlSeconds: 60 } }))),
+      counters.observeMany(
+        events.map((event, i) => ({
+          event,
+          specs: [chat],
+          strikeWindows: [60],
+          marker: { key: keys.part('one').eventDone(event.id), owner: `o:${i}`, ttlSeconds: 60 },
+        })),
+      ),
       counters.observe({ event: ev(9999, 'other'), specs: [chat], strikeWindows: [] }),
     ]);
     expect(runs.filter((keysOfRun) => keysOfRun.includes(keys.part('one').eventDone(events[0]!.id)))).toHaveLength(1);
@@ -54,10 +67,24 @@ describe('counters of a batch', () => {
     expect(batch[699]!.eventCounts['participant:chat-message:60']).toBe(100);
     expect(single.alreadyDone).toBe(false);
     // The same owners again (a redelivery) go on; another owner is a duplicate.
-    const again = await counters.observeMany([{ event: events[0]!, specs: [chat], strikeWindows: [], marker: { key: keys.part('one').eventDone(events[0]!.id), owner: 'o:0', ttlSeconds: 60 } }]);
+    const again = await counters.observeMany([
+      {
+        event: events[0]!,
+        specs: [chat],
+        strikeWindows: [],
+        marker: { key: keys.part('one').eventDone(events[0]!.id), owner: 'o:0', ttlSeconds: 60 },
+      },
+    ]);
     expect(again[0]!.alreadyDone).toBe(false);
     expect(again[0]!.eventCounts['participant:chat-message:60']).toBe(1);
-    const other = await counters.observeMany([{ event: events[0]!, specs: [chat], strikeWindows: [], marker: { key: keys.part('one').eventDone(events[0]!.id), owner: 'someone-else', ttlSeconds: 60 } }]);
+    const other = await counters.observeMany([
+      {
+        event: events[0]!,
+        specs: [chat],
+        strikeWindows: [],
+        marker: { key: keys.part('one').eventDone(events[0]!.id), owner: 'someone-else', ttlSeconds: 60 },
+      },
+    ]);
     expect(other[0]!.alreadyDone).toBe(true);
   });
 

@@ -24,7 +24,10 @@ describe('counter store', () => {
     const p = 'edges';
     const specs = [chat10, chat60];
     const observe = (at: number) => counters.observe({ event: event({ participantId: p, at }), specs, strikeWindows: [] });
-    expect((await observe(T0)).eventCounts).toEqual({ [counterKey('participant', 'chat-message', 10)]: 1, 'participant:chat-message:60': 1 });
+    expect((await observe(T0)).eventCounts).toEqual({
+      [counterKey('participant', 'chat-message', 10)]: 1,
+      'participant:chat-message:60': 1,
+    });
     // Exactly 10 s later: the first event sits on the open edge of the 10 s window.
     expect((await observe(T0 + 10_000)).eventCounts).toEqual({ 'participant:chat-message:10': 1, 'participant:chat-message:60': 2 });
     expect((await observe(T0 + 10_001)).eventCounts).toEqual({ 'participant:chat-message:10': 2, 'participant:chat-message:60': 3 });
@@ -43,12 +46,24 @@ describe('counter store', () => {
       { type: 'chat-message', windowSeconds: 30, scope: 'session' },
     ] as const;
     const a = await counters.observe({ event: event({ sessionId: 'sess-scope', participantId: 'a', at: T0 }), specs, strikeWindows: [] });
-    const b = await counters.observe({ event: event({ sessionId: 'sess-scope', participantId: 'b', at: T0 + 1 }), specs, strikeWindows: [] });
+    const b = await counters.observe({
+      event: event({ sessionId: 'sess-scope', participantId: 'b', at: T0 + 1 }),
+      specs,
+      strikeWindows: [],
+    });
     expect(a.eventCounts).toEqual({ 'session:chat-message:30': 1, 'session:participant-joined:30': 0 });
     expect(b.eventCounts).toEqual({ 'session:chat-message:30': 2, 'session:participant-joined:30': 0 });
     // A join is recorded in the join counter, and a chat message after it reads that count.
-    await counters.observe({ event: event({ type: 'participant-joined', sessionId: 'sess-scope', participantId: 'c', at: T0 + 2 }), specs, strikeWindows: [] });
-    const c = await counters.observe({ event: event({ sessionId: 'sess-scope', participantId: 'c', at: T0 + 3 }), specs, strikeWindows: [] });
+    await counters.observe({
+      event: event({ type: 'participant-joined', sessionId: 'sess-scope', participantId: 'c', at: T0 + 2 }),
+      specs,
+      strikeWindows: [],
+    });
+    const c = await counters.observe({
+      event: event({ sessionId: 'sess-scope', participantId: 'c', at: T0 + 3 }),
+      specs,
+      strikeWindows: [],
+    });
     expect(c.eventCounts).toEqual({ 'session:chat-message:30': 3, 'session:participant-joined:30': 1 });
     expect(await redis.exists(keys.eventCounter('session', 'participant-joined', 'sess-scope'))).toBe(1);
   });
@@ -121,7 +136,12 @@ describe('counter store, the events hot path', () => {
     const again = await counters.observe({ event: e, specs: [chat10], strikeWindows: [60], marker: marker('marked', 'job:1') });
     expect(again).toMatchObject({ alreadyDone: false, eventCounts: { 'participant:chat-message:10': 1 } });
     // Another job carrying the same event stops: nothing is recorded or read.
-    const copy = await counters.observe({ event: { ...e, participantId: 'copy-check' }, specs: [chat10], strikeWindows: [60], marker: marker('marked', 'job:2') });
+    const copy = await counters.observe({
+      event: { ...e, participantId: 'copy-check' },
+      specs: [chat10],
+      strikeWindows: [60],
+      marker: marker('marked', 'job:2'),
+    });
     expect(copy).toMatchObject({ alreadyDone: true, eventCounts: {}, strikes: {} });
     expect(await redis.exists(keys.eventCounter('participant', 'chat-message', 's1', 'copy-check'))).toBe(0);
   });
@@ -130,21 +150,33 @@ describe('counter store, the events hot path', () => {
     const specs = [chat10, { type: 'chat-message', windowSeconds: 10, scope: 'session' } as const];
     const results = await Promise.all(
       Array.from({ length: 150 }, (_, i) =>
-        counters.observe({ event: event({ sessionId: `batch-s${i % 3}`, participantId: `batch-p${i % 5}`, at: T0 + i }), specs, strikeWindows: [] }),
+        counters.observe({
+          event: event({ sessionId: `batch-s${i % 3}`, participantId: `batch-p${i % 5}`, at: T0 + i }),
+          specs,
+          strikeWindows: [],
+        }),
       ),
     );
     // Calls run in order within the batch: the i-th call sees the events before it.
     results.forEach((r, i) => {
       const sameParticipant = Array.from({ length: i + 1 }, (_, j) => j).filter((j) => j % 3 === i % 3 && j % 5 === i % 5).length;
       const sameSession = Array.from({ length: i + 1 }, (_, j) => j).filter((j) => j % 3 === i % 3).length;
-      expect(r.eventCounts, `call ${i}`).toEqual({ 'participant:chat-message:10': sameParticipant, 'session:chat-message:10': sameSession });
+      expect(r.eventCounts, `call ${i}`).toEqual({
+        'participant:chat-message:10': sameParticipant,
+        'session:chat-message:10': sameSession,
+      });
     });
   });
 
   it('counts events whose id JSON cannot carry as-is (any producer text is an id)', async () => {
     const ids = ['emoji-😀', 'lone-\ud800-surrogate', 'quote"and\\backslash', 'x'.repeat(200)];
     for (const [i, id] of ids.entries()) {
-      const r = await counters.observe({ event: event({ id, participantId: 'odd-ids', at: T0 + i }), specs: [chat60], strikeWindows: [], marker: { key: keys.eventDone(id), owner: `job:${id}`, ttlSeconds: 60 } });
+      const r = await counters.observe({
+        event: event({ id, participantId: 'odd-ids', at: T0 + i }),
+        specs: [chat60],
+        strikeWindows: [],
+        marker: { key: keys.eventDone(id), owner: `job:${id}`, ttlSeconds: 60 },
+      });
       expect(r.eventCounts['participant:chat-message:60']).toBe(i + 1);
     }
   });

@@ -13,7 +13,11 @@ async function collect(iterable: AsyncIterable<EventLogRecord>): Promise<EventLo
   return out;
 }
 
-const entry = (i: number) => ({ event: { id: `e${i}`, type: 'chat-message' }, hits: [{ rule: 'r', mode: 'enforce', action: 'flag' }], rulesVersion: 'v1' });
+const entry = (i: number) => ({
+  event: { id: `e${i}`, type: 'chat-message' },
+  hits: [{ rule: 'r', mode: 'enforce', action: 'flag' }],
+  rulesVersion: 'v1',
+});
 
 describe('event log', () => {
   it('appends and reads back in order across pages, one stream entry per batch', async () => {
@@ -43,7 +47,20 @@ describe('event log', () => {
     const keys = createKeys(`${config.keyPrefix}:d`);
     const log = createEventLog({ redis, keys, retentionHours: 1 });
     const start = Date.now() - 1;
-    await redis.xadd(keys.eventLog(), '*', 'e', JSON.stringify(entry(1)), 'e', '{not json', 'x', 'other field', 'e', JSON.stringify({ hits: [] }), 'e', JSON.stringify(entry(2)));
+    await redis.xadd(
+      keys.eventLog(),
+      '*',
+      'e',
+      JSON.stringify(entry(1)),
+      'e',
+      '{not json',
+      'x',
+      'other field',
+      'e',
+      JSON.stringify({ hits: [] }),
+      'e',
+      JSON.stringify(entry(2)),
+    );
     const read = await collect(log.read({ since: start }));
     expect(read.map((r) => r.event.id)).toEqual(['e1', 'e2']);
   });

@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createJobOutcomeStore } from '../../src/store/job-outcomes.js';
 import { createKeys } from '../../src/store/keys.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
+import type { ApiAttemptRecord } from '../../src/store/audit.js';
+import type { ApiOperation } from '../../src/videosdk/client.js';
 
 const config = testConfig(uniquePrefix('outcomes'));
 const { redis, cleanup } = testRedis(config);
@@ -9,7 +11,13 @@ const keys = createKeys(config.keyPrefix);
 const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds: 600, maxAttempts: 3 });
 afterAll(cleanup);
 
-const attempt = (operation: string, i: number) => ({ at: i, method: operation === 'remove' ? 'POST' : 'GET', path: '/v1/x', operation, latencyMs: i });
+const attempt = (operation: ApiOperation, i: number): ApiAttemptRecord => ({
+  at: i,
+  method: operation === 'remove' ? 'POST' : 'GET',
+  path: '/v1/x',
+  operation,
+  latencyMs: i,
+});
 
 const sent = async (jobId: string): Promise<boolean> => (await redis.exists(keys.jobRemoveSent(jobId))) === 1;
 
@@ -41,7 +49,12 @@ describe('job outcome store', () => {
   it('sets, reads and clears an outcome', async () => {
     expect(await outcomes.getOutcome('j3')).toBeUndefined();
     await outcomes.setOutcome('j3', { outcome: 'rejected', status: 404, message: 'unknown session', at: '2026-11-25T10:00:00.000Z' });
-    expect(await outcomes.getOutcome('j3')).toEqual({ outcome: 'rejected', status: 404, message: 'unknown session', at: '2026-11-25T10:00:00.000Z' });
+    expect(await outcomes.getOutcome('j3')).toEqual({
+      outcome: 'rejected',
+      status: 404,
+      message: 'unknown session',
+      at: '2026-11-25T10:00:00.000Z',
+    });
     expect(await redis.ttl(keys.jobOutcome('j3'))).toBeGreaterThan(500);
     await outcomes.appendAttempt('j3', attempt('remove', 1));
     await outcomes.clear('j3');
@@ -52,7 +65,13 @@ describe('job outcome store', () => {
 
   it('keeps the records of at most AUTOMOD_REMOVAL_RECORDS_MAX jobs, dropping the least recently written', async () => {
     let clock = 1_000_000;
-    const capped = createJobOutcomeStore({ redis, keys: createKeys(`${config.keyPrefix}:cap`), retentionSeconds: 600, maxJobs: 5, now: () => clock });
+    const capped = createJobOutcomeStore({
+      redis,
+      keys: createKeys(`${config.keyPrefix}:cap`),
+      retentionSeconds: 600,
+      maxJobs: 5,
+      now: () => clock,
+    });
     const cappedKeys = createKeys(`${config.keyPrefix}:cap`);
     for (let i = 0; i < 12; i++) {
       clock += 1000;
@@ -73,6 +92,13 @@ describe('job outcome store', () => {
     }
     expect((await capped.getOutcome('c11'))?.outcome).toBe('removed');
     expect((await capped.attempts('c7')).map((a) => a.at)).toEqual([7, 99]);
-    await redis.del(cappedKeys.jobIndex(), ...['c7', 'c9', 'c10', 'c11', 'c12'].flatMap((id) => [cappedKeys.jobOutcome(id), cappedKeys.jobAttempts(id), cappedKeys.jobRemoveSent(id)]));
+    await redis.del(
+      cappedKeys.jobIndex(),
+      ...['c7', 'c9', 'c10', 'c11', 'c12'].flatMap((id) => [
+        cappedKeys.jobOutcome(id),
+        cappedKeys.jobAttempts(id),
+        cappedKeys.jobRemoveSent(id),
+      ]),
+    );
   });
 });

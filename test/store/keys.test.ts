@@ -8,16 +8,40 @@ const keys = createKeys(PREFIX);
 // Ids drawn mostly from the characters that matter (separators, escapes and what escapes spell),
 // so colliding spellings such as `a:b` / `a%3Ab` / `a%253Ab` come up often; plus any string.
 const tricky = fc.string({ unit: fc.constantFrom('a', ':', '%', '{', '}', '2', '3', '5', '7', 'A', 'B', 'D'), maxLength: 5 });
-const id = fc.oneof({ arbitrary: fc.constantFrom('a', ':', 'a:a', '%3A', '%25'), weight: 3 }, { arbitrary: tricky, weight: 3 }, { arbitrary: fc.string({ maxLength: 8 }), weight: 1 });
+const id = fc.oneof(
+  { arbitrary: fc.constantFrom('a', ':', 'a:a', '%3A', '%25'), weight: 3 },
+  { arbitrary: tricky, weight: 3 },
+  { arbitrary: fc.string({ maxLength: 8 }), weight: 1 },
+);
 
 /** Every key builder that takes ids, as (name, args) so two calls can be compared as data. */
 type Call = { name: string; args: string[] };
 const scope = fc.constantFrom('participant', 'session');
 const call: fc.Arbitrary<Call> = fc.oneof(
-  fc.tuple(fc.constantFrom('eventSeen', 'eventDone', 'jobOutcome', 'jobAttempts', 'jobRemoveSent', 'session', 'sessionRemovals', 'list'), id).map(([name, a]) => ({ name, args: [a] })),
+  fc
+    .tuple(
+      fc.constantFrom('eventSeen', 'eventDone', 'jobOutcome', 'jobAttempts', 'jobRemoveSent', 'session', 'sessionRemovals', 'list'),
+      id,
+    )
+    .map(([name, a]) => ({ name, args: [a] })),
   fc.tuple(fc.constantFrom('strikes', 'removalClaim', 'removalFence'), id, id).map(([name, a, b]) => ({ name, args: [a, b] })),
-  fc.tuple(scope, id, fc.array(id, { minLength: 1, maxLength: 2 })).map(([s, type, subject]) => ({ name: 'eventCounter', args: [s, type, ...subject] })),
-  fc.constantFrom('audit', 'eventLog', 'deadLetter', 'listIndex', 'listsVersion', 'pause', 'rulesChannel', 'rulesStatus', 'rulesReplies', 'stats').map((name) => ({ name, args: [] })),
+  fc
+    .tuple(scope, id, fc.array(id, { minLength: 1, maxLength: 2 }))
+    .map(([s, type, subject]) => ({ name: 'eventCounter', args: [s, type, ...subject] })),
+  fc
+    .constantFrom(
+      'audit',
+      'eventLog',
+      'deadLetter',
+      'listIndex',
+      'listsVersion',
+      'pause',
+      'rulesChannel',
+      'rulesStatus',
+      'rulesReplies',
+      'stats',
+    )
+    .map((name) => ({ name, args: [] })),
 );
 const keyOf = (c: Call): string => (keys[c.name as keyof Keys] as (...args: string[]) => string)(...c.args);
 
@@ -39,7 +63,9 @@ describe('redis keys', () => {
   });
 
   it('the two collisions from the issue get different keys', () => {
-    expect(keys.eventCounter('participant', 'chat-message', 'team', 'a:b')).not.toBe(keys.eventCounter('participant', 'chat-message', 'team:a', 'b'));
+    expect(keys.eventCounter('participant', 'chat-message', 'team', 'a:b')).not.toBe(
+      keys.eventCounter('participant', 'chat-message', 'team:a', 'b'),
+    );
     expect(keys.strikes('team', 'a:b')).not.toBe(keys.strikes('team:a', 'b'));
     expect(keys.removalClaim('S', 'x:y')).not.toBe(keys.removalClaim('S:x', 'y'));
     expect(keys.removalFence('S', 'x:y')).not.toBe(keys.removalFence('S:x', 'y'));

@@ -68,7 +68,15 @@ describe('removal claims', () => {
 
   it('fences with a token: set-if-absent with a TTL, compare-and-delete', async () => {
     const run = (token: string, fenceTtlMs: number) =>
-      claims.beginRun({ sessionId: 'sf', participantId: 'p1', jobId: 'jf', fenceToken: token, fenceTtlMs, sendDirect: false, markTtlSeconds: 60 });
+      claims.beginRun({
+        sessionId: 'sf',
+        participantId: 'p1',
+        jobId: 'jf',
+        fenceToken: token,
+        fenceTtlMs,
+        sendDirect: false,
+        markTtlSeconds: 60,
+      });
     expect(await run('a', 5000)).toMatchObject({ kind: 'go' });
     expect(await run('b', 5000)).toEqual({ kind: 'fenced' });
     const pttl = await redis.pttl(keys.removalFence('sf', 'p1'));
@@ -125,7 +133,9 @@ describe('removal claims', () => {
       expect(await redis.exists(keys.removalFence('sb', 'p4'))).toBe(0);
       // A recorded failure does not end it: the try goes on.
       await redis.set(keys.jobOutcome('jf'), JSON.stringify({ outcome: 'failed', at: new Date().toISOString() }));
-      expect(await claims.beginRun({ ...base, jobId: 'jf', participantId: 'p5', fenceToken: 't', sendDirect: true })).toMatchObject({ kind: 'go' });
+      expect(await claims.beginRun({ ...base, jobId: 'jf', participantId: 'p5', fenceToken: 't', sendDirect: true })).toMatchObject({
+        kind: 'go',
+      });
     });
   });
 });

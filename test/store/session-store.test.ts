@@ -31,7 +31,14 @@ describe('session store', () => {
   it('answers the GET /v1/sessions/:id shape', async () => {
     const session = { id: 's1', meetingId: 'm', participants: [{ participantId: 'p1', timelog: [{ start: 'x', end: 'y' }] }] };
     await recordSession('s1', session, { jobId: 'j1', at: T0 });
-    await recordRemoval('s1', { participantId: 'p1', outcome: 'removed', reason: 'spam', rule: 'r1', jobId: 'j1', at: new Date(T0).toISOString() });
+    await recordRemoval('s1', {
+      participantId: 'p1',
+      outcome: 'removed',
+      reason: 'spam',
+      rule: 'r1',
+      jobId: 'j1',
+      at: new Date(T0).toISOString(),
+    });
     expect(await sessions.get('s1')).toEqual({
       sessionId: 's1',
       session,
@@ -54,7 +61,13 @@ describe('session store', () => {
 
   it('answers session null when only removals are recorded, and caps the removals', async () => {
     for (let i = 1; i <= 5; i++) {
-      await recordRemoval('s3', { participantId: `p${i}`, outcome: 'already-gone', reason: 'r', jobId: `j${i}`, at: new Date(T0 + i).toISOString() });
+      await recordRemoval('s3', {
+        participantId: `p${i}`,
+        outcome: 'already-gone',
+        reason: 'r',
+        jobId: `j${i}`,
+        at: new Date(T0 + i).toISOString(),
+      });
     }
     const got = await sessions.get('s3');
     expect(got?.session).toBeNull();

@@ -15,10 +15,13 @@ describe('tick batcher', () => {
 
   it('splits a large tick into batches of at most maxBatch', async () => {
     const sizes: number[] = [];
-    const echo = createTickBatcher<number, number>(async (items) => {
-      sizes.push(items.length);
-      return items;
-    }, { maxBatch: 4 });
+    const echo = createTickBatcher<number, number>(
+      async (items) => {
+        sizes.push(items.length);
+        return items;
+      },
+      { maxBatch: 4 },
+    );
     expect(await Promise.all(Array.from({ length: 10 }, (_, i) => echo(i)))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(sizes).toEqual([4, 4, 2]);
   });

@@ -17,7 +17,10 @@ const tokens = createTokenProvider({ token: undefined, apiKey: API_KEY, secret: 
 let attempts: ApiAttempt[];
 const clients: VideoSdkClient[] = [];
 
-function client(apiVersion: 'v1' | 'v2', overrides: { timeoutMs?: number; apiBase?: string; tokens?: { get(): Promise<string> } } = {}): VideoSdkClient {
+function client(
+  apiVersion: 'v1' | 'v2',
+  overrides: { timeoutMs?: number; apiBase?: string; tokens?: { get(): Promise<string> } } = {},
+): VideoSdkClient {
   const c = createVideoSdkClient({
     apiBase: overrides.apiBase ?? base,
     apiVersion,
@@ -180,7 +183,13 @@ describe('failures', () => {
   it('5xx is transient; for a POST it may have applied', async () => {
     sim.addFault({ operation: 'remove', status: 502, body: '<html>Bad gateway</html>' });
     const post = await failure(client('v1').removeParticipant({ sessionId: SESSION, participantId: 'p1' }));
-    expect(post).toMatchObject({ kind: 'transient', status: 502, mayHaveApplied: true, retryable: true, detail: '<html>Bad gateway</html>' });
+    expect(post).toMatchObject({
+      kind: 'transient',
+      status: 502,
+      mayHaveApplied: true,
+      retryable: true,
+      detail: '<html>Bad gateway</html>',
+    });
     sim.addFault({ operation: 'get-session', status: 500 });
     const get = await failure(client('v1').getSession(SESSION));
     expect(get).toMatchObject({ kind: 'transient', status: 500, mayHaveApplied: false });
@@ -189,7 +198,13 @@ describe('failures', () => {
   it('429 and 503 carry Retry-After', async () => {
     sim.addFault({ status: 429, retryAfter: '7', body: { error: 'Too many requests' } });
     const limited = await failure(client('v1').removeParticipant({ sessionId: SESSION, participantId: 'p1' }));
-    expect(limited).toMatchObject({ kind: 'transient', status: 429, retryAfterMs: 7000, mayHaveApplied: false, detail: 'Too many requests' });
+    expect(limited).toMatchObject({
+      kind: 'transient',
+      status: 429,
+      retryAfterMs: 7000,
+      mayHaveApplied: false,
+      detail: 'Too many requests',
+    });
     const at = new Date(Date.now() + 60_000).toUTCString();
     sim.addFault({ status: 503, retryAfter: at });
     const unavailable = await failure(client('v1').getSession(SESSION));
@@ -216,7 +231,12 @@ describe('failures', () => {
     expect(err.message).toContain('timeout');
     expect(attempts).toEqual([expect.objectContaining({ operation: 'remove', error: 'timeout' })]);
     expect(attempts[0]?.status).toBeUndefined();
-    expect(sim.getSession(SESSION)?.participants.find((p) => p.participantId === 'p1')?.timelog.at(-1)?.end).not.toBeNull();
+    expect(
+      sim
+        .getSession(SESSION)
+        ?.participants.find((p) => p.participantId === 'p1')
+        ?.timelog.at(-1)?.end,
+    ).not.toBeNull();
     expect(sim.calls()[0]?.applied).toBe(true);
   });
 
@@ -239,7 +259,9 @@ describe('failures', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const err = await failure(client('v1', { apiBase: `http://127.0.0.1:${port}` }).removeParticipant({ sessionId: SESSION, participantId: 'p1' }));
+    const err = await failure(
+      client('v1', { apiBase: `http://127.0.0.1:${port}` }).removeParticipant({ sessionId: SESSION, participantId: 'p1' }),
+    );
     expect(err).toMatchObject({ kind: 'transient', mayHaveApplied: false });
     expect(attempts[0]?.error).toBe('ECONNREFUSED');
   });

@@ -43,7 +43,9 @@ describe('parseSession', () => {
   it('reads v2 shapes: _id and roomId, extra fields ignored', () => {
     const parsed = parseSession({
       pageInfo: {},
-      data: [{ _id: 'sess-1', apiKey: 'x', roomId: 'room-1', region: 'in', participants: [{ participantId: 'p', deviceInfo: {}, timelog: [] }] }],
+      data: [
+        { _id: 'sess-1', apiKey: 'x', roomId: 'room-1', region: 'in', participants: [{ participantId: 'p', deviceInfo: {}, timelog: [] }] },
+      ],
     });
     expect(parsed).toEqual({ id: 'sess-1', roomId: 'room-1', participants: [{ participantId: 'p', timelog: [] }] });
   });
@@ -69,13 +71,31 @@ describe('parseSession', () => {
     });
     expect(parsed?.participants).toEqual([
       { participantId: 'x', timelog: [] },
-      { participantId: 'y', timelog: [{ start: '2025-11-25T10:00:00.000Z', end: null }, { start: null, end: '1970-01-01T00:00:00.005Z' }] },
+      {
+        participantId: 'y',
+        timelog: [
+          { start: '2025-11-25T10:00:00.000Z', end: null },
+          { start: null, end: '1970-01-01T00:00:00.005Z' },
+        ],
+      },
     ]);
     expect(parseSession({ id: 's' })).toEqual({ id: 's', participants: [] });
   });
 
   it('answers undefined for anything that is not a session, and never throws', () => {
-    for (const body of ['Participant removed', '', 'null', '<html>502</html>', 42, null, undefined, [], { message: 'Not found' }, { data: 'ok' }, { data: [1, 2] }]) {
+    for (const body of [
+      'Participant removed',
+      '',
+      'null',
+      '<html>502</html>',
+      42,
+      null,
+      undefined,
+      [],
+      { message: 'Not found' },
+      { data: 'ok' },
+      { data: [1, 2] },
+    ]) {
       expect(parseSession(body)).toBeUndefined();
     }
     const hostile = {

@@ -1,0 +1,64 @@
+import type { Services } from '../../app/services.js';
+import type { PauseInfo } from '../../store/pause-state.js';
+import { printJson, type CommandIo } from '../format.js';
+
+/**
+ * `automod pause`: records why (every worker and `/readyz` show it) and pauses the removals queue
+ * in Redis, so every worker stops taking removals; running ones finish. Events are still processed
+ * and rule hits still queue removals, which wait.
+ */
+export async function runPause(
+  services: Pick<Services, 'pause' | 'queues' | 'audit'>,
+  options: { reason: string; requestedBy: string; at: string; json?: boolean },
+  io: CommandIo,
+): Promise<number> {
+  const before = await services.pause.get();
+  const pause: PauseInfo = { reason: options.reason, kind: 'operator', at: options.at };
+  await services.pause.set(pause);
+  await services.queues.removals.pause();
+  await services.audit.append({ at: options.at, kind: 'pause', reason: options.reason, requestedBy: options.requestedBy });
+  const waiting = sum(await services.queues.removals.getJobCounts('waiting', 'prioritized', 'delayed'));
+  if (options.json) {
+    printJson({ paused: true, pause, wasPaused: before ?? null, waiting }, io.stdout);
+    return 0;
+  }
+  io.stdout.write(`removals paused: ${options.reason}\n`);
+  if (before) io.stdout.write(`(they were already paused (${before.kind}): ${before.reason})\n`);
+  io.stdout.write(`${waiting} removal(s) waiting; automod resume starts them again\n`);
+  return 0;
+}
+
+/** `automod resume`: clears the recorded pause, whatever its kind, and resumes the removals queue. */
+export async function runResume(
+  services: Pick<Services, 'pause' | 'queues' | 'audit'>,
+  options: { requestedBy: string; at: string; json?: boolean },
+  io: CommandIo,
+): Promise<number> {
+  const was: PauseInfo | undefined = await services.pause.get();
+  const queuePaused = await services.queues.removals.isPaused();
+  const waiting = await services.queues.removals.getJobCounts('waiting', 'prioritized', 'delayed');
+  await services.pause.clear();
+  await services.queues.removals.resume();
+  await services.audit.append({
+    at: options.at,
+    kind: 'resume',
+    reason: was?.reason ?? (queuePaused ? 'queue paused without a recorded reason' : 'not paused'),
+    requestedBy: options.requestedBy,
+  });
+  if (options.json) {
+    printJson(
+      { paused: false, wasPaused: was ?? (queuePaused ? { reason: null, kind: 'unrecorded' } : null), waiting: sum(waiting) },
+      io.stdout,
+    );
+    return 0;
+  }
+  if (was) io.stdout.write(`removals resumed (were paused (${was.kind}) since ${was.at}: ${was.reason})\n`);
+  else if (queuePaused) io.stdout.write('removals resumed (the queue was paused without a recorded reason, e.g. from the dashboard)\n');
+  else io.stdout.write('removals resumed (they were not paused)\n');
+  io.stdout.write(`${sum(waiting)} removal(s) were waiting; the workers take them now\n`);
+  return 0;
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}

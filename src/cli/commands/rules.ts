@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Services } from '../../app/services.js';
+import { printJson, readInput, table, type CommandIo } from '../format.js';
+import { UsageError, type Problem } from '../../errors.js';
+import { createStaticListSource } from '../../moderation/list-source.js';
+import { formatRuleTest, runRuleTest } from '../../moderation/rule-test.js';
+import type { RuleSet } from '../../moderation/types.js';
+import { parseTime } from '../../parse-time.js';
+import { backtestFromLog } from '../../rules/rules-backtest.js';
+import { formatBacktest } from '../rules-format.js';
+import { emptyPolicyReason, type ReloadReply } from '../../rules/rules-runtime.js';
+import { loadRulesFolder } from '../../rules/rules-source.js';
+import { createRedis } from '../../store/redis.js';
+
+/**
+ * The `automod rules ...` and `automod lists ...` commands. Each takes the streams to write to and
+ * returns the exit code: 0 success, 1 a problem (an unmet expectation, a reload a worker rejected),
+ * 2 a rules folder that is invalid (bad configuration, as for the worker).
+ */
+
+/** Exit code for a rules folder that does not load: bad configuration, as `automod start` says. */
+export const EXIT_BAD_RULES = 2;
+
+function writeProblems(dir: string, problems: readonly Problem[], io: CommandIo): void {
+  io.stderr.write(`${dir}: ${problems.length} problem(s)\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
+}
+
+/** Lists the rules use that `lists/` does not hold: fine when they are live lists, else a typo. */
+function fileListNotes(dir: string, ruleSet: RuleSet, offline: boolean): string[] {
+  return ruleSet.referencedLists
+    .filter((l) => !ruleSet.fileLists.has(l))
+    .map((l) =>
+      offline
+        ? `note: list "${l}" is not in ${join(dir, 'lists')}/; it reads as empty here (live lists are not read offline)`
+        : `note: list "${l}" is not in ${join(dir, 'lists')}/; unless it is a live list (automod lists add ${l} ...), it reads as empty`,
+    );
+}
+
+/**
+ * `automod rules check [PATH]`: validates a folder and lists its rules. A folder whose rules would
+ * moderate nothing is a problem too, unless `allowEmpty` (the worker would not be ready).
+ */
+export async function runRulesCheck(dir: string, options: { json: boolean; allowEmpty: boolean }, io: CommandIo): Promise<number> {
+  const read = await loadRulesFolder(dir);
+  const empty = read.ruleSet && !options.allowEmpty ? emptyPolicyReason(read.ruleSet) : undefined;
+  const loaded = empty
+    ? {
+        problems: [
+          { path: dir, message: `${empty}; pass --allow-empty (AUTOMOD_ALLOW_EMPTY_RULES=true for the worker) if that is intended` },
+        ],
+      }
+    : read;
+  if (options.json) {
+    printJson(
+      loaded.ruleSet
+        ? {
+            ok: true,
+            problems: [],
+            version: loaded.ruleSet.version,
+            rules: loaded.ruleSet.rules.map((r) => ({ name: r.name, mode: r.mode, action: r.action, file: r.file })),
+            missingLists: loaded.ruleSet.referencedLists.filter((l) => !loaded.ruleSet.fileLists.has(l)),
+          }
+        : { ok: false, problems: loaded.problems },
+      io.stdout,
+    );
+    return loaded.ruleSet ? 0 : EXIT_BAD_RULES;
+  }
+  if (!loaded.ruleSet) {
+    writeProblems(dir, loaded.problems, io);
+    return EXIT_BAD_RULES;
+  }
+  const { ruleSet } = loaded;
+  io.stdout.write(
+    `${table(
+      ['rule', 'mode', 'action', 'file'],
+      ruleSet.rules.map((r) => [r.name, r.mode, r.action, r.file]),
+      io.columns,
+    )}\n`,
+  );
+  io.stdout.write(`${ruleSet.rules.length} rules OK (version ${ruleSet.version})\n`);
+  for (const note of fileListNotes(dir, ruleSet, false)) io.stderr.write(`${note}\n`);
+  return 0;
+}
+
+/**
+ * `automod rules test [PATH] --events FILE`: runs a JSON-lines file through the rules offline, with
+ * windows and strikes from the events' own times; exits 1 when an `expect` is not met or a line
+ * is invalid.
+ */
+export async function runRulesTest(dir: string, options: { events: string; json: boolean }, io: CommandIo): Promise<number> {
+  const loaded = await loadRulesFolder(dir);
+  if (!loaded.ruleSet) {
+    writeProblems(dir, loaded.problems, io);
+    return EXIT_BAD_RULES;
+  }
+  let text: string;
+  try {
+    text = await readInput(options.events, io);
+  } catch (err) {
+    throw new UsageError(`cannot read the events file ${options.events}: ${errorText(err)}`);
+  }
+  const report = await runRuleTest(loaded.ruleSet, text.split('\n'), createStaticListSource(loaded.ruleSet.fileLists));
+  for (const note of fileListNotes(dir, loaded.ruleSet, true)) io.stderr.write(`${note}\n`);
+  if (options.json) printJson(report, io.stdout);
+  else io.stdout.write(`${formatRuleTest(report).join('\n')}\n`);
+  return report.summary.ok ? 0 : 1;
+}
+
+/**
+ * `automod rules reload`: asks every worker (Redis pub/sub) to reload its rules folder and shows
+ * each answer. Exits 1 when a worker rejected the change (it keeps its last good rules) or did
+ * not answer in time.
+ */
+export async function runRulesReload(services: Services, options: { timeoutMs: number; json: boolean }, io: CommandIo): Promise<number> {
+  const requestId = randomUUID();
+  const replies: ReloadReply[] = [];
+  const subscriber = createRedis(services.config.redis, { name: 'automod-rules-reload' });
+  try {
+    let wake: () => void = () => undefined;
+    subscriber.on('message', (_channel: string, message: string) => {
+      try {
+        const reply = JSON.parse(message) as ReloadReply;
+        if (reply.requestId === requestId) {
+          replies.push(reply);
+          wake();
+        }
+      } catch {
+        // Not a reply of ours.
+      }
+    });
+    await subscriber.subscribe(services.keys.rulesReplies());
+    const receivers = Number(
+      await services.redis.publish(services.keys.rulesChannel(), JSON.stringify({ requestId, at: new Date().toISOString() })),
+    );
+    const deadline = Date.now() + options.timeoutMs;
+    while (replies.length < receivers && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    const missing = Math.max(0, receivers - replies.length);
+    const rejected = replies.filter((r) => !r.ok);
+    if (options.json) {
+      printJson({ requestId, workers: receivers, replies, missing }, io.stdout);
+    } else if (receivers === 0) {
+      io.stdout.write('no worker is listening; workers load the rules folder when they start\n');
+      io.stderr.write(`${await noListenerMessage(services)}\n`);
+    } else {
+      io.stdout.write(
+        `${table(
+          ['worker', 'result', 'version', 'previous'],
+          replies.map((r) => [r.worker, r.result, r.version ?? '', r.previous ?? '']),
+          io.columns,
+        )}\n`,
+      );
+      for (const r of rejected) {
+        io.stderr.write(
+          `${r.worker} rejected the change and keeps version ${r.version ?? '(none)'}:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`,
+        );
+      }
+      if (missing > 0) io.stderr.write(`${missing} worker(s) did not answer within ${options.timeoutMs / 1000} s\n`);
+      const good = replies.filter((r) => r.ok);
+      const versions = [...new Set(good.map((r) => r.version ?? '(none)'))];
+      const kept = rejected.length > 0 ? `; ${rejected.length} kept their last good rules` : '';
+      io.stdout.write(
+        `${good.length} of ${receivers} worker(s) run the folder's rules${versions.length > 0 ? ` (version ${versions.join(', ')})` : ''}${kept}\n`,
+      );
+    }
+    return rejected.length > 0 || missing > 0 ? 1 : 0;
+  } finally {
+    await subscriber.quit().catch(() => subscriber.disconnect());
+  }
+}
+
+/** Says which prefixes have events workers listening for reloads, when this one has none. */
+async function noListenerMessage(services: Services): Promise<string> {
+  // Every events worker subscribes to `{prefix}:rules-reload`: the channels name the prefixes.
+  const channels = ((await services.redis.pubsub('CHANNELS', '{*}:rules-reload').catch(() => [])) as string[])
+    .map((c) => /^\{(.+)\}:rules-reload$/.exec(c)?.[1])
+    .filter((p): p is string => p !== undefined && p !== services.config.prefix)
+    .sort();
+  const others =
+    channels.length > 0 ? `workers are running on prefixes: ${channels.join(', ')}` : 'no worker runs on any other prefix either';
+  return `no worker is running on prefix ${services.config.prefix}; ${others}`;
+}
+
+/**
+ * `automod rules backtest CANDIDATE [--since 24h]`: replays the processed-event log through a
+ * candidate rules folder, without side effects, and compares it with what the live rules did.
+ */
+export async function runRulesBacktest(
+  services: Services,
+  candidateDir: string,
+  options: { since: string; until?: string | undefined; json: boolean },
+  io: CommandIo,
+  now: number,
+): Promise<number> {
+  const since = parseTime(options.since, '--since', now);
+  const until = options.until === undefined ? undefined : parseTime(options.until, '--until', now);
+  const loaded = await loadRulesFolder(candidateDir);
+  if (!loaded.ruleSet) {
+    writeProblems(candidateDir, loaded.problems, io);
+    return EXIT_BAD_RULES;
+  }
+  if (!services.eventLog.enabled) {
+    throw new UsageError('the event log is off (AUTOMOD_EVENT_LOG_HOURS=0): there is nothing to backtest against');
+  }
+  const hours = services.config.eventLogHours;
+  if (since < now - hours * 3_600_000) {
+    io.stderr.write(`note: the event log keeps ${hours} h (AUTOMOD_EVENT_LOG_HOURS); older events are gone\n`);
+  }
+  const report = await backtestFromLog({ eventLog: services.eventLog, lists: services.lists }, loaded.ruleSet, {
+    since,
+    ...(until === undefined ? {} : { until }),
+  });
+  if (options.json) printJson(report, io.stdout);
+  else io.stdout.write(`${formatBacktest(report, candidateDir)}\n`);
+  return 0;
+}
+
+/** `automod lists add|remove NAME VALUE...`: effective on every worker's next event. */
+export async function runListsChange(
+  services: Services,
+  verb: 'add' | 'remove',
+  name: string,
+  values: readonly string[],
+  options: { rulesDir: string; json?: boolean },
+  io: CommandIo,
+): Promise<number> {
+  const changed = verb === 'add' ? await services.lists.add(name, values) : await services.lists.remove(name, values);
+  const size = (await services.lists.show(name)).length;
+  if (options.json)
+    printJson({ list: name, [verb === 'add' ? 'added' : 'removed']: changed, unchanged: values.length - changed, size }, io.stdout);
+  else
+    io.stdout.write(
+      verb === 'add'
+        ? `added ${changed} value(s) to ${name} (${values.length - changed} already there); the live list holds ${size}\n`
+        : `removed ${changed} value(s) from ${name} (${values.length - changed} were not there); the live list holds ${size}\n`,
+    );
+  // A list no rule reads is most likely a typo: say so (when this machine has the rules folder).
+  const loaded = await loadRulesFolder(options.rulesDir).catch(() => undefined);
+  if (loaded?.ruleSet && !loaded.ruleSet.referencedLists.includes(name)) {
+    io.stderr.write(
+      `note: no rule in ${options.rulesDir} uses the list "${name}" (they use: ${loaded.ruleSet.referencedLists.join(', ') || 'none'})\n`,
+    );
+  }
+  return 0;
+}
+
+/** `automod lists show [NAME]`: the live values of a list, or every live list with its size. */
+export async function runListsShow(
+  services: Services,
+  name: string | undefined,
+  options: { json: boolean; rulesDir: string },
+  io: CommandIo,
+): Promise<number> {
+  if (name === undefined) {
+    const names = await services.lists.names();
+    const sizes = await Promise.all(names.map(async (n) => (await services.lists.show(n)).length));
+    if (options.json)
+      printJson(
+        names.map((n, i) => ({ name: n, values: sizes[i] })),
+        io.stdout,
+      );
+    else
+      io.stdout.write(
+        names.length === 0
+          ? '(no live lists)\n'
+          : `${table(
+              ['list', 'values'],
+              names.map((n, i) => [n, sizes[i]]),
+              io.columns,
+            )}\n`,
+      );
+    return 0;
+  }
+  const values = await services.lists.show(name);
+  if (options.json) {
+    printJson(values, io.stdout);
+    return 0;
+  }
+  io.stdout.write(values.length > 0 ? `${values.join('\n')}\n` : '(empty)\n');
+  const loaded = await loadRulesFolder(options.rulesDir).catch(() => undefined);
+  const file = loaded?.ruleSet?.fileLists.get(name);
+  if (file !== undefined)
+    io.stderr.write(`note: rules also read ${file.length} value(s) of ${join(options.rulesDir, 'lists', `${name}.txt`)}\n`);
+  return 0;
+}
+
+function errorText(err: unknown): string {
+  const code = err !== null && typeof err === 'object' && 'code' in err ? String(err.code) : undefined;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'it is a folder';
+  return err instanceof Error ? err.message : String(err);
+}

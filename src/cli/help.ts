@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+
+const REDIS = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'AUTOMOD_PREFIX', 'AUTOMOD_REDIS_CONNECT_TIMEOUT_MS'];
+const VIDEOSDK = ['VIDEOSDK_API_BASE', 'VIDEOSDK_API_VERSION', 'VIDEOSDK_TOKEN or VIDEOSDK_API_KEY + VIDEOSDK_SECRET'];
+
+/** Examples and the environment each command reads, shown at the end of its `--help`. */
+const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
+  start: {
+    examples: ['automod start', 'automod start --only events', 'AUTOMOD_HTTP_PORT=8081 automod start --only removals'],
+    env: ['every variable of the configuration table (docs/reference.md, Configuration)'],
+  },
+  demo: { examples: ['automod demo'], env: ['REDIS_URL (a private redis-server is started when nothing answers there)'] },
+  'rules check': { examples: ['automod rules check', 'automod rules check ./rules.new --json'], env: ['AUTOMOD_RULES'] },
+  'rules test': {
+    examples: ['automod rules test --events rules/fixtures.jsonl', 'cat events.jsonl | automod rules test ./rules --events -'],
+    env: ['AUTOMOD_RULES'],
+  },
+  'rules reload': { examples: ['automod rules reload', 'automod rules reload --timeout 10 --json'], env: REDIS },
+  'rules backtest': { examples: ['automod rules backtest ./rules.new --since 24h'], env: REDIS },
+  'events add': {
+    examples: [
+      'automod events add events.jsonl',
+      'echo \'{"type":"chat-message","sessionId":"s1","participantId":"p1","data":{"text":"hi"}}\' | automod events add -',
+    ],
+    env: REDIS,
+  },
+  remove: {
+    examples: [
+      'automod remove --session S1 --participant p1 p2 --reason "spam raid"',
+      'automod remove --file removals.csv --json',
+      'automod remove --session S1 --all --except host-1 --no-wait',
+    ],
+    env: [...REDIS, ...VIDEOSDK, 'AUTOMOD_REMOVAL_ATTEMPTS'],
+  },
+  jobs: { examples: ['automod jobs --state failed', 'automod jobs --session S1 --json'], env: REDIS },
+  job: { examples: ['automod job 1b6c...'], env: REDIS },
+  replay: {
+    examples: ['automod replay --dry-run', 'automod replay --status 503 --since 2h --wait', 'automod replay --state delayed --job ID'],
+    env: REDIS,
+  },
+  session: { examples: ['automod session 61adc697a239e84d0aaa7e15 --json'], env: REDIS },
+  audit: { examples: ['automod audit --rule chat-flood --since 1h', 'automod audit --participant p1 --json'], env: REDIS },
+  'lists add': { examples: ['automod lists add blocked-participants p-bad-1 p-bad-2'], env: [...REDIS, 'AUTOMOD_RULES'] },
+  'lists remove': { examples: ['automod lists remove blocked-participants p-bad-1'], env: [...REDIS, 'AUTOMOD_RULES'] },
+  'lists show': { examples: ['automod lists show', 'automod lists show banned-words --json'], env: [...REDIS, 'AUTOMOD_RULES'] },
+  pause: { examples: ['automod pause --reason "VideoSDK incident"'], env: REDIS },
+  resume: { examples: ['automod resume'], env: REDIS },
+  simulator: {
+    examples: ['automod simulator --port 9090 --secret demo-secret --api-key demo-key'],
+    env: ['VIDEOSDK_SECRET', 'VIDEOSDK_API_KEY'],
+  },
+  completion: {
+    examples: [
+      'automod completion bash > /etc/bash_completion.d/automod',
+      'automod completion zsh > "${fpath[1]}/_automod"',
+      'automod completion fish > ~/.config/fish/completions/automod.fish',
+    ],
+    env: [],
+  },
+};
+
+/** The command's path below the program, e.g. `rules check`. */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Adds "Examples" and "Environment" to the help of every command that has details above; commands
+ * without details get the connection variables when they have an action (every such command but
+ * the offline ones above reads Redis).
+ */
+export function addHelpDetails(program: Command): void {
+  const visit = (command: Command) => {
+    for (const sub of command.commands) {
+      const details = DETAILS[commandPath(sub)];
+      if (details) {
+        const lines = ['', 'Examples:', ...details.examples.map((e) => `  $ ${e}`)];
+        if (details.env.length > 0) lines.push('', 'Environment:', ...details.env.map((e) => `  ${e}`));
+        sub.addHelpText('after', lines.join('\n'));
+      } else if (sub.commands.length === 0) {
+        sub.addHelpText('after', ['', 'Environment:', ...REDIS.map((e) => `  ${e}`)].join('\n'));
+      }
+      visit(sub);
+    }
+  };
+  visit(program);
+}

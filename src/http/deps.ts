@@ -1,0 +1,56 @@
+import type { Ingest } from '../events/ingest.js';
+import type { Queues } from '../events/queues.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { RemovalRequester } from '../removals/removal-requester.js';
+import type { RulesRuntime } from '../rules/rules-runtime.js';
+import type { AuditStore } from '../store/audit.js';
+import type { DeadLetters } from '../store/dead-letter.js';
+import type { JobOutcomeStore } from '../store/job-outcomes.js';
+import type { PauseState } from '../store/pause-state.js';
+import type { Presence } from '../store/presence.js';
+import type { RedisClient } from '../store/redis.js';
+import type { RemovalClaims } from '../store/removal-claims.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { VideoSdkClient } from '../videosdk/client.js';
+
+export interface HttpDeps {
+  apiToken: string | undefined;
+  /** The webhook's own credential; when unset the API token is taken on the webhook route. */
+  webhookToken?: string | undefined;
+  webhookPublicKey: string | undefined;
+  /** Most events one `POST /v1/events` may carry (default 1000); checked before any validation. */
+  ingestMaxEvents?: number;
+  redis: RedisClient;
+  queues: Queues;
+  ingest: Ingest;
+  /** Presence-aware webhook ids (a rejoin's byte-identical join is not a duplicate). */
+  presence?: Presence | undefined;
+  requester: RemovalRequester;
+  claims: RemovalClaims;
+  client: VideoSdkClient;
+  outcomes: JobOutcomeStore;
+  sessions: SessionStore;
+  audit: AuditStore;
+  deadLetters: DeadLetters;
+  pause: PauseState;
+  /** Absent in a removals-only process, which decides nothing. */
+  rules?: RulesRuntime | undefined;
+  metrics: Metrics;
+  logger: Logger;
+  /** Largest accepted body (default 1 MB). */
+  bodyLimit?: number;
+  /** Told about every route as it is registered (the dashboard's too): lets tests reach them all. */
+  onRoute?: (route: { method: string | string[]; url: string }) => void;
+  now?: () => number;
+  /** Whether the Redis connections are up right now: requests fail fast (503) when not. */
+  redisReady?: () => boolean;
+  /** Reasons the process is not ready besides Redis, pause and rules (starting, no credential). */
+  notReady?: () => readonly string[];
+}
+
+/** What every route file is given: the dependencies and the clock. */
+export interface RouteContext {
+  deps: HttpDeps;
+  now: () => number;
+}

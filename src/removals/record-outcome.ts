@@ -1,0 +1,119 @@
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { AuditStore } from '../store/audit.js';
+import type { JobOutcomeStore } from '../store/job-outcomes.js';
+import type { Presence } from '../store/presence.js';
+import type { RedisClient } from '../store/redis.js';
+import type { RemovalClaims } from '../store/removal-claims.js';
+import type { SessionStore } from '../store/session-store.js';
+import type { ApiResponse } from '../videosdk/client.js';
+import type { VideoSdkSession } from '../videosdk/session.js';
+import type { RemovalJobData, RemovalOutcome } from './removal-job.js';
+
+/** What a finished removal job returns (and what `GET /v1/jobs/:id` shows as outcome and detail). */
+export interface RemovalResult {
+  outcome: RemovalOutcome;
+  status?: number;
+  message?: string;
+}
+
+/** What goes with an outcome that is not a success: the API status and a message. */
+export interface OutcomeDetail {
+  status?: number | undefined;
+  message?: string | undefined;
+}
+
+export interface OutcomeRecorderDeps {
+  /** For the MULTI that records an outcome with everything that goes with it. */
+  redis: RedisClient;
+  outcomes: JobOutcomeStore;
+  sessions: SessionStore;
+  audit: AuditStore;
+  claims: RemovalClaims;
+  /** Counts a completed removal as a leave for webhook ids (a rejoin is then not a duplicate). */
+  presence?: Presence | undefined;
+  metrics?: Metrics | undefined;
+  logger: Logger;
+  now: () => number;
+}
+
+/**
+ * Records how a removal job ended: its outcome, the session as last read, the removal in the
+ * session's record and the audit trail, and the claim settled, all in one MULTI.
+ */
+export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
+  const { redis, outcomes, sessions, audit, claims, presence, metrics, logger, now } = deps;
+
+  async function recordOutcome(
+    jobId: string,
+    data: RemovalJobData,
+    outcome: RemovalOutcome,
+    response: ApiResponse | undefined,
+    detail: OutcomeDetail = {},
+  ): Promise<RemovalResult> {
+    const at = new Date(now()).toISOString();
+    const result: RemovalResult = { outcome };
+    if (detail.status !== undefined) result.status = detail.status;
+    if (detail.message !== undefined) result.message = detail.message;
+
+    // The outcome and everything recorded with it apply together (one MULTI): a run that dies
+    // part-way leaves all or nothing, and a later run that finds the outcome finds the rest too.
+    const attempts = await outcomes.attempts(jobId);
+    const tx = redis.multi();
+    outcomes.setOutcomeTo(tx, jobId, { ...result, at });
+    if (response?.session) sessions.recordSessionTo(tx, data.sessionId, sessionToStore(response), { jobId, at: now() });
+    sessions.recordRemovalTo(tx, data.sessionId, {
+      participantId: data.participantId,
+      outcome,
+      reason: data.reason,
+      ...(data.rule ? { rule: data.rule } : {}),
+      jobId,
+      at,
+    });
+    audit.appendTo(tx, {
+      at,
+      kind: 'removal',
+      outcome,
+      sessionId: data.sessionId,
+      participantId: data.participantId,
+      ...(data.meetingId ? { meetingId: data.meetingId } : {}),
+      ...(data.rule ? { rule: data.rule } : {}),
+      ...(data.eventId ? { eventId: data.eventId } : {}),
+      jobId,
+      reason: data.reason,
+      requestedBy: data.requestedBy,
+      attempts,
+      ...(detail.status !== undefined || detail.message !== undefined ? { detail: { ...result } } : {}),
+    });
+    claims.settleTo(tx, data.sessionId, data.participantId, jobId, isSuccess(outcome));
+    const failed = ((await tx.exec()) ?? []).find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
+    metrics?.removals.inc({ outcome });
+    if (outcome === 'removed' && presence) {
+      await presence
+        .noteRemoval(data.sessionId, data.participantId, jobId)
+        .catch((err: unknown) => logger.warn({ err, jobId }, 'could not count the removal for webhook ids'));
+    }
+    const fields = { jobId, sessionId: data.sessionId, participantId: data.participantId, rule: data.rule, outcome, ...detail };
+    if (outcome === 'removed' || outcome === 'already-gone') logger.info(fields, 'removal finished');
+    else logger.warn(fields, 'removal did not succeed');
+    return result;
+  }
+
+  return recordOutcome;
+}
+
+export type RecordOutcome = ReturnType<typeof createOutcomeRecorder>;
+
+function isSuccess(outcome: string): outcome is 'removed' | 'already-gone' {
+  return outcome === 'removed' || outcome === 'already-gone';
+}
+
+/** The session object as VideoSDK sent it when it is one, else the normalized form. */
+function sessionToStore(response: ApiResponse): unknown {
+  const body = response.body;
+  if (body && typeof body === 'object' && !Array.isArray(body) && Array.isArray((body as { participants?: unknown }).participants)) {
+    return body;
+  }
+  return response.session satisfies VideoSdkSession | undefined;
+}
