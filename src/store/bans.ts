@@ -193,6 +193,13 @@ function longest(values: readonly (string | null)[]): Ban | undefined {
   return best && toBan(best);
 }
 
+/** The token gate's answer (`GET /v1/bans/check`, `isBanned`). */
+export type BanCheck = { banned: false } | { banned: true; until: string | null; reason: string; scope: BanScope; rule: string | null };
+
+export function banCheckOf(ban: Ban | undefined): BanCheck {
+  return ban ? { banned: true, until: ban.until, reason: ban.reason, scope: ban.scope, rule: ban.rule ?? null } : { banned: false };
+}
+
 /** Milliseconds left of a ban at `nowMs` (null when permanent). */
 export function banTimeLeft(ban: Pick<Ban, 'until'>, nowMs: number): number | null {
   return ban.until === null ? null : Math.max(0, Date.parse(ban.until) - nowMs);

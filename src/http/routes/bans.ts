@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { UsageError } from '../../errors.js';
 import { parseTime } from '../../parse-time.js';
 import type { BanActions } from '../../removals/ban-actions.js';
+import { banCheckOf } from '../../store/bans.js';
 import type { RouteContext } from '../deps.js';
 import { invalidQuery } from '../error-response.js';
 
@@ -46,9 +47,7 @@ export function registerBanRoutes(app: FastifyInstance, { deps, now }: RouteCont
   app.get('/v1/bans/check', async (request) => {
     const parsed = checkQuerySchema.safeParse(request.query);
     if (!parsed.success) throw invalidQuery('bans check', parsed.error.issues);
-    const ban = await actions().lookup(parsed.data.meetingId, parsed.data.participantId);
-    if (!ban) return { banned: false };
-    return { banned: true, until: ban.until, reason: ban.reason, scope: ban.scope, rule: ban.rule ?? null };
+    return banCheckOf(await actions().lookup(parsed.data.meetingId, parsed.data.participantId));
   });
 
   app.get('/v1/bans', async (request) => {
