@@ -3,6 +3,7 @@
  * what a Node producer needs to put meeting events on the worker's queues.
  */
 export { createProducer, BATCH_JOB, EVENTS_QUEUE, type AddResult, type Producer, type ProducerOptions } from './events/producer.js';
+export type { BanCheck } from './store/bans.js';
 export { partitionOf, fnv1a32 } from './partitions.js';
 export { InvalidEventError, QueueAddError, type Problem } from './errors.js';
 export type { MeetingEvent } from './events/event-schema.js';

@@ -21,6 +21,8 @@ export function createMetrics(
     probeTimeoutMs?: number;
     /** The end (epoch ms) of a `Retry-After` pause of removals in force, read on each scrape. */
     removalsRateLimitedUntil?: () => Promise<number | undefined>;
+    /** Bans in force, read on each scrape. */
+    activeBans?: () => Promise<number>;
   } = {},
 ) {
   const registry = new Registry();
@@ -97,6 +99,12 @@ export function createMetrics(
     labelNames: ['result'],
     registers: [registry],
   });
+  const banRemovals = new Counter({
+    name: 'automod_ban_removals_total',
+    help: 'Removals asked for because a banned participant showed up again (rule "ban"), by whether they made a job or collapsed',
+    labelNames: ['result'],
+    registers: [registry],
+  });
 
   const rateLimitedUntil = options.removalsRateLimitedUntil;
   const redisReady = options.redisReady ?? (() => true);
@@ -111,6 +119,22 @@ export function createMetrics(
           if (!redisReady()) return;
           const until = await within(rateLimitedUntil(), probeTimeoutMs);
           this.set(until === undefined ? 0 : until / 1000);
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
+  const activeBans = options.activeBans;
+  if (activeBans) {
+    new Gauge({
+      name: 'automod_bans_active',
+      help: 'Bans in force (every scope), shared by every worker',
+      registers: [registry],
+      async collect() {
+        try {
+          if (redisReady()) this.set(await within(activeBans(), probeTimeoutMs));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -202,6 +226,7 @@ export function createMetrics(
     credentialFailures,
     rulesReloads,
     listRefreshes,
+    banRemovals,
     /** Records one VideoSDK request (called by the API client for every attempt). */
     apiAttempt(attempt: { operation: string; status?: number | undefined; latencyMs: number }) {
       const statusClass = attempt.status === undefined ? 'error' : `${Math.floor(attempt.status / 100)}xx`;

@@ -7,8 +7,10 @@ import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { failedRetentionSeconds } from '../queue-policy.js';
 import { REMOVALS_QUEUE } from '../removals/removal-queue.js';
+import { createBanActions } from '../removals/ban-actions.js';
 import { createRemovalRequester } from '../removals/removal-requester.js';
 import { createAuditStore } from '../store/audit.js';
+import { createBanStore } from '../store/bans.js';
 import { createCounterStore } from '../store/counters.js';
 import { createDeadLetters } from '../store/dead-letter.js';
 import { createEventLog } from '../store/event-log.js';
@@ -59,6 +61,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const redisUp = [redis, queueConnection].map(connectionUp);
   const redisReady = () => redisUp.every((up) => up());
   const pause = createPauseState({ redis, keys });
+  const bans = createBanStore({ redis, keys });
   const metrics =
     options.metrics ??
     createMetrics({
@@ -69,6 +72,7 @@ export function createServices(config: Config, logger: Logger, options: Services
         { name: REMOVALS_QUEUE, queue: queues.removals },
       ],
       removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
+      activeBans: () => bans.countActive(Date.now()),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
@@ -79,6 +83,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
   const counters = createCounterStore({ redis, keys });
   const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
+  const banActions = createBanActions({ bans, audit, requester, logger, metrics });
   const producer = createEventProducer({
     redis,
     keys,
@@ -139,6 +144,8 @@ export function createServices(config: Config, logger: Logger, options: Services
     eventLog,
     counters,
     requester,
+    bans,
+    banActions,
     ingest,
     presence,
     client,

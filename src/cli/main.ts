@@ -12,6 +12,7 @@ import { runDeadLetterReplay, runDeadLetters } from './commands/dead-letters.js'
 import { runPause, runResume } from './commands/pause.js';
 import { runReplay } from './commands/replay.js';
 import { runRemove } from './commands/remove.js';
+import { registerBanCommands, resolveRemoveBan } from './commands/bans.js';
 import { parseBoolean, parseConfig, type Config } from '../config.js';
 import { ConfigError, InvalidEventError, RulesError, UsageError } from '../errors.js';
 import { runConfig, runStatus } from './commands/status.js';
@@ -254,8 +255,15 @@ program
   .option('--no-wait', 'enqueue and return without waiting for outcomes')
   .option('--timeout <seconds>', 'stop waiting after this many seconds (0 = no limit)', '0')
   .option('--json', 'print the per-participant result as JSON')
+  .option(
+    '--ban <duration>',
+    "also ban each participant removed: 10m, 24h, 7d or permanent (in --meeting, the session's meeting, or --all-meetings)",
+  )
+  .option('--all-meetings', 'with --ban: ban in every meeting')
   .action(
     async (options: {
+      ban?: string;
+      allMeetings?: boolean;
       session?: string;
       participant?: string[];
       file?: string;
@@ -268,11 +276,19 @@ program
       json?: boolean;
     }) => {
       const timeout = seconds(options.timeout, '--timeout');
-      process.exitCode = await withServices((services) =>
-        runRemove(services, { ...options, json: options.json ?? false, timeout, requestedBy: operator(), signal: interrupted() }, io()),
-      );
+      const { ban: banFor, allMeetings, ...rest } = options;
+      process.exitCode = await withServices(async (services) => {
+        const ban = banFor === undefined ? undefined : await resolveRemoveBan(services, { ...options, ban: banFor, allMeetings });
+        return runRemove(
+          services,
+          { ...rest, json: options.json ?? false, timeout, requestedBy: operator(), signal: interrupted(), ban },
+          io(),
+        );
+      });
     },
   );
+
+registerBanCommands(program, { withServices, io, operator, setExitCode: (code) => (process.exitCode = code) });
 
 program
   .command('jobs')

@@ -5,8 +5,10 @@ import type { Metrics } from '../metrics.js';
 import { counterPlanFor, strikeRetentionSeconds, type RuleHit, type RuleSet } from '../moderation/types.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
+import { banRemovalReason } from '../removals/ban-actions.js';
 import type { AuditStore } from '../store/audit.js';
-import type { CounterStore } from '../store/counters.js';
+import type { Ban, BanStore } from '../store/bans.js';
+import type { CounterStore, ObservedCounts } from '../store/counters.js';
 import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
@@ -48,6 +50,8 @@ export interface EventProcessorDeps {
   dedupSeconds: number;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /** Bans: a banned participant's events are removed before the rules run; rules with `banFor` make them. */
+  bans?: BanStore | undefined;
   now?: () => number;
 }
 
@@ -97,10 +101,19 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     // The owner is this job as added (id and creation time): its retries and redeliveries share
     // it, while a later job that reuses the id (a producer's own jobId) does not.
     const ruleSet = rules.current();
-    const [facts] = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`]);
+    const {
+      observed: [facts],
+      banned: [ban],
+    } = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`]);
     if (facts!.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
+    }
+    if (ban) {
+      const removalJobId = await enforceBan(event, ban, ruleSet.ruleSet.version);
+      log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
+      metrics?.events.inc({ type: eventTypeLabel(event.type) });
+      return { eventId: event.id, status: 'processed', hits: [BAN_HIT], ...(removalJobId ? { removalJobId } : {}) };
     }
     await rules.syncLists(facts!.listsVersion);
     const hits = await ruleSet.evaluator.evaluate(event, facts!);
@@ -152,7 +165,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       }
     }
     const ruleSet = rules.current();
-    const observed = await observe(ruleSet, events, owners);
+    const { observed, banned } = await observe(ruleSet, events, owners);
     // After the counters: a retry of a batch that failed there does not set the same ones aside twice.
     await Promise.all(invalid.map(({ index, err }) => deadLetter(job, `events[${index}]: ${err.message}`, inputs[index], err.problems)));
 
@@ -164,6 +177,15 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const facts = observed[i]!;
       if (facts.alreadyDone) {
         duplicates++;
+        continue;
+      }
+      const ban = banned[i];
+      if (ban) {
+        const event = events[i]!;
+        acting.push(enforceBan(event, ban, ruleSet.ruleSet.version));
+        log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
+        const label = eventTypeLabel(event.type);
+        byType.set(label, (byType.get(label) ?? 0) + 1);
         continue;
       }
       if (facts.listsVersion !== synced) {
@@ -194,8 +216,12 @@ export function createEventProcessor(deps: EventProcessorDeps) {
    * One round trip for the events' processing markers, counters, strikes and the lists version
    * (one script run per partition), with the rejoins' dedup-window ends sent beside it.
    */
-  async function observe(ruleSet: ReturnType<RulesRuntime['current']>, events: readonly MeetingEvent[], owners: readonly string[]) {
-    if (events.length === 0) return [];
+  async function observe(
+    ruleSet: ReturnType<RulesRuntime['current']>,
+    events: readonly MeetingEvent[],
+    owners: readonly string[],
+  ): Promise<{ observed: ObservedCounts[]; banned: (Ban | undefined)[] }> {
+    if (events.length === 0) return { observed: [], banned: [] };
     // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
     // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
     const rejoins: Promise<boolean>[] = [];
@@ -210,11 +236,120 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         marker: { key: keys.part(event.sessionId).eventDone(event.id), owner: owners[i]!, ttlSeconds: deps.dedupSeconds },
       };
     });
-    const [observed] = await Promise.all([
+    // Bans are global keys (one hash tag), the counters live in the partitions' tags: one script
+    // cannot read both under Redis Cluster, so the bans of every participant in the batch go in one
+    // MGET sent beside the scripts. Both are in flight at once: no extra wait, one command.
+    const banned = deps.bans ? lookupBans(deps.bans, events) : Promise.resolve([]);
+    const [observed, bans] = await Promise.all([
       events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs),
+      banned,
       ...rejoins,
     ]);
-    return observed;
+    return { observed, banned: bans };
+  }
+
+  /** The ban removal (rule `ban`): asked for at once, whatever the rules say, with every removal guarantee. */
+  async function enforceBan(event: MeetingEvent, ban: Ban, rulesVersion: string): Promise<string | undefined> {
+    if (event.participantId === undefined) return undefined;
+    const reason = banRemovalReason(ban);
+    const removal = await requester.request({
+      sessionId: event.sessionId,
+      participantId: event.participantId,
+      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
+      reason,
+      rule: 'ban',
+      eventId: event.id,
+      requestedBy: `ban:${ban.by}`,
+    });
+    const result = removal.collapsed ? 'collapsed' : 'queued';
+    metrics?.removalRequests.inc({ result });
+    metrics?.banRemovals.inc({ result });
+    metrics?.ruleHits.inc({ rule: 'ban', mode: 'enforce', action: 'remove-participant' });
+    await audit.append({
+      at: new Date(now()).toISOString(),
+      kind: 'rule-hit',
+      rule: 'ban',
+      mode: 'enforce',
+      action: 'remove-participant',
+      outcome: result,
+      reason,
+      eventId: event.id,
+      sessionId: event.sessionId,
+      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
+      participantId: event.participantId,
+      jobId: removal.jobId,
+      rulesVersion,
+      detail: { ban: { scope: ban.scope, until: ban.until, by: ban.by, ...(ban.rule ? { rule: ban.rule } : {}) } },
+    });
+    logger.info(
+      { rule: 'ban', eventId: event.id, sessionId: event.sessionId, participantId: event.participantId, until: ban.until },
+      'banned participant removed',
+    );
+    return removal.jobId;
+  }
+
+  /**
+   * The bans rules ask for: enforced ones are made (a host only when the rule says `banHosts`),
+   * shadow ones recorded as `would-ban`. A rule ban never shortens a longer one already there.
+   */
+  function banWrites(event: MeetingEvent, hits: readonly RuleHit[], ruleSet: RuleSet, at: string): Promise<unknown>[] {
+    const bans = deps.bans;
+    const participantId = event.participantId;
+    if (!bans || participantId === undefined) return [];
+    const writes: Promise<unknown>[] = [];
+    const meetingId = event.meetingId ?? event.sessionId;
+    const isHost = typeof event.data.role === 'string' && event.data.role.toLowerCase() === 'host';
+    for (const hit of hits) {
+      if (hit.action !== 'remove-participant') continue;
+      const ban = ruleSet.rules.find((r) => r.name === hit.rule)?.ban;
+      if (!ban) continue;
+      const base = {
+        at,
+        kind: 'ban',
+        rule: hit.rule,
+        mode: hit.mode,
+        sessionId: event.sessionId,
+        meetingId,
+        participantId,
+        eventId: event.id,
+        reason: hit.reason,
+        rulesVersion: ruleSet.version,
+        requestedBy: `rule:${hit.rule}`,
+      } as const;
+      const detail = { scope: ban.scope, for: ban.for };
+      if (hit.mode === 'shadow') {
+        writes.push(audit.append({ ...base, outcome: 'would-ban', detail }));
+      } else if (isHost && !ban.hosts) {
+        writes.push(
+          audit.append({
+            ...base,
+            outcome: 'refused-host',
+            detail: { ...detail, why: 'the participant is a host and the rule does not say "banHosts": true' },
+          }),
+        );
+      } else {
+        writes.push(
+          bans
+            .create(
+              {
+                participantId,
+                scope: ban.scope,
+                ...(ban.scope === 'meeting' ? { meetingId } : {}),
+                forMs: ban.forMs,
+                reason: hit.reason,
+                rule: hit.rule,
+                rulesVersion: ruleSet.version,
+                by: `rule:${hit.rule}`,
+              },
+              { keepLonger: true },
+            )
+            .then(({ ban: made, created }) =>
+              audit.append({ ...base, outcome: created ? 'banned' : 'kept-longer', detail: { ...detail, until: made.until } }),
+            ),
+        );
+      }
+    }
+    return writes;
   }
 
   /** Records every hit and asks for one removal when an enforced rule wants it. */
@@ -247,6 +382,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         ),
       );
     }
+    writes.push(...banWrites(event, hits, ruleSet, at));
     for (const hit of hits) {
       metrics?.ruleHits.inc({ rule: hit.rule, mode: hit.mode, action: hit.action });
       const asksRemoval = hit.mode === 'enforce' && hit.action === 'remove-participant';
@@ -300,6 +436,18 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     /** Sends the log entries still waiting (call after the worker stopped). */
     flush: () => log.flush(),
   };
+}
+
+/** What a ban removal shows as the event's hit (results and the processed-event log). */
+const BAN_HIT = { rule: 'ban', mode: 'enforce', action: 'remove-participant' } as const;
+
+/** The ban in force for each event's participant (undefined without one), in one MGET. */
+async function lookupBans(bans: BanStore, events: readonly MeetingEvent[]): Promise<(Ban | undefined)[]> {
+  const targets = events.map((e) => ({ meetingId: e.meetingId ?? e.sessionId, participantId: e.participantId }));
+  const asked = targets.filter((t): t is { meetingId: string; participantId: string } => t.participantId !== undefined);
+  const found = await bans.lookupMany(asked);
+  let next = 0;
+  return targets.map((t) => (t.participantId === undefined ? undefined : found[next++]));
 }
 
 /**

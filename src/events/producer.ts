@@ -5,6 +5,7 @@ import { parseEvent, parseEvents, type MeetingEvent } from './event-schema.js';
 import { MAX_PARTITIONS, partitionOf, partitionPrefix } from '../partitions.js';
 import { createKeys, type Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
+import { banCheckOf, createBanStore, type BanCheck } from '../store/bans.js';
 import { EVENTS_STREAM_MAX_LEN, retention } from '../queue-policy.js';
 
 /** Queue name (public contract) and the job name of a packed job. */
@@ -192,6 +193,11 @@ export interface Producer {
   add(event: unknown): Promise<{ id: string; duplicate: boolean }>;
   /** Validates every event first (none is queued if one is invalid), then queues them packed in batch jobs. */
   addMany(events: readonly unknown[]): Promise<AddResult>;
+  /**
+   * The token gate without HTTP, for servers that reach Redis: whether the participant is banned
+   * from the meeting (its own ban or an every-meeting one), in one Redis round trip.
+   */
+  isBanned(meetingId: string, participantId: string): Promise<BanCheck>;
   /** Sends what still lingers, then closes the queues (and the connection, when it opened it). */
   close(): Promise<void>;
 }
@@ -227,8 +233,13 @@ export function createProducer(options: ProducerOptions): Producer {
     lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
     dedupSeconds: options.dedupSeconds ?? DEFAULT_DEDUP_SECONDS,
   });
+  const bans = createBanStore({ redis, keys: createKeys(`{${prefix}}`) });
   let closed = false;
   return {
+    async isBanned(meetingId, participantId) {
+      if (closed) throw new Error('the producer is closed');
+      return banCheckOf(await bans.lookup(checkId(meetingId, 'meetingId'), checkId(participantId, 'participantId')));
+    },
     async add(input) {
       if (closed) throw new Error('the producer is closed');
       const event = parseEvent(input);
@@ -251,4 +262,11 @@ export function createProducer(options: ProducerOptions): Producer {
       if (!given) await redis.quit().catch(() => undefined);
     },
   };
+}
+
+/** An id for `isBanned`: a non-empty string (a TypeError names the argument otherwise). */
+function checkId(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 200)
+    throw new TypeError(`${name} must be a non-empty string of at most 200 characters (got ${JSON.stringify(value)})`);
+  return value.trim();
 }

@@ -4,6 +4,7 @@ import { addTokenCheck } from './auth.js';
 import type { HttpDeps } from './deps.js';
 import { errorResponse, REDIS_RETRY_AFTER_SECONDS, REDIS_UNREACHABLE } from './error-response.js';
 import { parseJsonBody } from './json-body.js';
+import { registerBanRoutes } from './routes/bans.js';
 import { registerDashboard } from './routes/dashboard.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -66,6 +67,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerRemovalRoutes(app, context);
   registerDeadLetterRoutes(app, context);
   registerRecordRoutes(app, context);
+  registerBanRoutes(app, context);
   await registerDashboard(app, context);
   return app;
 }

@@ -2,6 +2,7 @@ import type { Ingest } from '../events/ingest.js';
 import type { Queues } from '../events/queues.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { BanActions } from '../removals/ban-actions.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
 import type { AuditStore } from '../store/audit.js';
@@ -34,6 +35,8 @@ export interface HttpDeps {
   audit: AuditStore;
   deadLetters: DeadLetters;
   pause: PauseState;
+  /** Bans, the token gate and undo (`/v1/bans`, `/v1/undo`). */
+  banActions?: BanActions | undefined;
   /** Absent in a removals-only process, which decides nothing. */
   rules?: RulesRuntime | undefined;
   metrics: Metrics;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { problemPath, type Problem } from '../errors.js';
+import { ruleBanOf } from './ban-params.js';
 import { mergeUsage, pinnedEventTypes, planCounters } from './counter-plan.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { parseListFile } from './list-source.js';
@@ -122,6 +123,7 @@ function compileRule(
   if (params.reason !== undefined && (typeof params.reason !== 'string' || params.reason.trim() === '')) {
     report('$.event.params.reason', 'must be a non-empty string');
   }
+  const ban = ruleBanOf(params, raw.event.type, report);
   const mode: RuleMode = raw.mode ?? 'enforce';
   const action: RuleAction = raw.event.type;
   const priority = raw.priority ?? 1;
@@ -143,6 +145,7 @@ function compileRule(
     definition,
   };
   if (raw.description !== undefined) rule.description = raw.description;
+  if (ban !== undefined) rule.ban = Object.freeze(ban);
   const eventTypes = pinnedEventTypes(raw.conditions);
   if (eventTypes !== undefined) rule.eventTypes = eventTypes;
   return { rule: Object.freeze(rule), usage };

@@ -3,6 +3,8 @@
  * worker, `automod rules test` and backtests share one code path.
  */
 
+import type { RuleBan } from './ban-params.js';
+
 /** `enforce` acts, `shadow` records what it would have done, `off` is loaded but never evaluated. */
 export type RuleMode = 'enforce' | 'shadow' | 'off';
 
@@ -50,6 +52,8 @@ export interface CompiledRule {
   reason: string;
   /** `event.params` as written. */
   params: Readonly<Record<string, unknown>>;
+  /** The ban a `remove-participant` rule makes with its removal (`banFor`, `banScope`, `banHosts`). */
+  ban?: RuleBan;
   /** The file the rule came from, as given in `RuleFile.path`. */
   file: string;
   /**

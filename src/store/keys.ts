@@ -113,6 +113,11 @@ function keysOf(keyPrefix: string) {
     rulesReplies: () => k('rules-reload', 'replies'),
     /** The deployment's recorded `AUTOMOD_PARTITIONS` (a worker with another value refuses to start). */
     recordedPartitions: () => k('partitions'),
+    /** A ban (JSON, expiring with the ban): of one meeting (`meeting`, id) or every meeting (`all`). */
+    ban: (scope: 'meeting' | 'all', meetingId: string | undefined, participantId: string) =>
+      scope === 'all' ? k('ban', 'all', participantId) : k('ban', 'meeting', meetingId ?? '', participantId),
+    /** Ban keys by expiry (ms; permanent = +inf), for listing; expired members are pruned lazily. */
+    banIndex: () => k('ban-index'),
     /** Counters for metrics shared by every worker. */
     stats: () => k('stats'),
   };

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { startAutomod } from '../../app/automod.js';
 import { parseConfig, type Env } from '../../config.js';
 import { createLogger } from '../../logger.js';
+import type { Services } from '../../app/services.js';
 import { createSimulator } from '../../simulator/simulator.js';
 import { table } from '../format.js';
 
@@ -124,6 +125,7 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
         ),
       );
     }
+    await showRejoinDenied({ automodUrl: automod.url!, simulator, services: automod.services, say });
     const stillIn =
       simulator
         .getSession(SESSION)
@@ -145,6 +147,56 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
     await simulator.close();
     privateRedis?.kill();
   }
+}
+
+/**
+ * Bans: a removed participant can join again at once with the token they hold. The chat flooder is
+ * banned for 10 minutes (as an operator would, POST /v1/bans), joins again, and is removed on the
+ * join event (rule `ban`); the token gate says so too.
+ */
+async function showRejoinDenied(input: {
+  automodUrl: string;
+  simulator: ReturnType<typeof createSimulator>;
+  services: Pick<Services, 'sessions'>;
+  say: (line: string) => void;
+}): Promise<void> {
+  const { automodUrl, simulator, services, say } = input;
+  const dave = PEOPLE.find((p) => p.participantId === 'spammer-9')!;
+  const post = (path: string, body: unknown) =>
+    fetch(`${automodUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await post('/v1/bans', { participantId: dave.participantId, meetingId: MEETING, for: '10m', reason: 'chat flooding' });
+  say(`\nBans: ${dave.name} is banned from ${MEETING} for 10 minutes (POST /v1/bans), then joins again with the token he holds.`);
+  simulator.join(SESSION, dave.participantId, dave.name);
+  const joinedAt = Date.now();
+  await post('/v1/events', {
+    id: `demo-rejoin-${joinedAt}`,
+    type: 'participant-joined',
+    meetingId: MEETING,
+    sessionId: SESSION,
+    participantId: dave.participantId,
+    participantName: dave.name,
+    data: { role: dave.role },
+  });
+  const isIn = () =>
+    simulator
+      .getSession(SESSION)
+      ?.participants.find((p) => p.participantId === dave.participantId)
+      ?.timelog.at(-1)?.end === null;
+  while (isIn() && Date.now() - joinedAt < 10_000) await sleep(20);
+  const tookMs = Date.now() - joinedAt;
+  // The session record is written just after the remove call: wait for it briefly.
+  for (let i = 0; i < 50; i++) {
+    const recorded = await services.sessions.get(SESSION);
+    if (recorded?.removals.some((r) => r.participantId === dave.participantId && r.rule === 'ban')) break;
+    await sleep(20);
+  }
+  say(
+    isIn()
+      ? `${dave.name} is still in: the ban removal did not happen.`
+      : `${dave.name} was removed again ${tookMs} ms after his join event (rule "ban").`,
+  );
+  const gate = await fetch(`${automodUrl}/v1/bans/check?meetingId=${MEETING}&participantId=${dave.participantId}`);
+  say(`Token gate, GET /v1/bans/check before minting a join token: ${JSON.stringify(await gate.json())}`);
 }
 
 /** The meeting as events: joins, chat, an impersonator, a spammer, a banned phrase, a blocklisted id. */

@@ -28,6 +28,8 @@ export interface RemoveOptions {
   signal?: AbortSignal | undefined;
   /** How often a non-terminal prints a progress line, in ms (default 5000). */
   progressEveryMs?: number;
+  /** `--ban DURATION`: ban each participant removed (scope and meeting resolved by the caller). */
+  ban?: { for: string; scope: 'meeting' | 'all'; meetingId?: string } | undefined;
 }
 
 /** One line of the final table (and of `--json`). */
@@ -193,6 +195,7 @@ export async function runRemove(services: Services, options: RemoveOptions, io: 
       requestedBy: options.requestedBy,
     });
     if (skipped.length > 0) io.stderr.write(`kept (--except): ${skipped.join(', ')}\n`);
+    if (options.ban) await banRemoved(services, jobs, options.ban, options, io);
     if (jobs.length === 0) {
       io.stderr.write('nobody to remove\n');
       if (options.json) printJson([], io.stdout);
@@ -419,4 +422,26 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** `remove --ban`: each participant asked to be removed is banned too (the bans are in the audit trail). */
+async function banRemoved(
+  services: Services,
+  jobs: readonly { participantId: string }[],
+  ban: NonNullable<RemoveOptions['ban']>,
+  options: RemoveOptions,
+  io: CommandIo,
+): Promise<void> {
+  for (const participantId of new Set(jobs.map((j) => j.participantId))) {
+    const made = await services.banActions.ban({
+      participantId,
+      scope: ban.scope,
+      ...(ban.meetingId !== undefined ? { meetingId: ban.meetingId } : {}),
+      for: ban.for,
+      reason: options.reason ?? 'removed and banned by an operator',
+      by: options.requestedBy,
+    });
+    const where = made.ban.scope === 'all' ? 'every meeting' : `meeting ${made.ban.meetingId}`;
+    io.stderr.write(`banned ${participantId} from ${where} ${made.ban.until === null ? 'permanently' : `until ${made.ban.until}`}\n`);
+  }
 }
