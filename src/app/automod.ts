@@ -8,6 +8,7 @@ import { createEventProcessor } from '../events/event-processor.js';
 import { createEventsWorkers } from '../events/events-worker.js';
 import { EVENTS_QUEUE } from '../events/producer.js';
 import type { Logger } from '../logger.js';
+import { createNotificationWorker } from '../notify/notify-worker.js';
 import { createRemovalProcessor } from '../removals/removal-processor.js';
 import { createRemovalWorker } from '../removals/removal-worker.js';
 import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js';
@@ -245,6 +246,10 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         retryAfterMaxMs: config.retryAfterMaxMs,
       });
       workers.push(createRemovalWorker({ processor, config, connection: blocking(), logger }));
+    }
+    // Deliveries have a worker of their own: a receiver that is down delays only notifications.
+    if (config.notify.urls.length > 0) {
+      workers.push(createNotificationWorker({ config: config.notify, keyPrefix: config.keyPrefix, connection: blocking(), logger }));
     }
     for (const worker of workers) {
       logConnectionErrors(worker, `${worker.name} worker`, logger, { msg: 'worker error' });

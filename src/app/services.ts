@@ -8,6 +8,9 @@ import { createMetrics, type Metrics } from '../metrics.js';
 import { failedRetentionSeconds } from '../queue-policy.js';
 import { REMOVALS_QUEUE } from '../removals/removal-queue.js';
 import { createRemovalRequester } from '../removals/removal-requester.js';
+import { createReviewDecisions } from '../removals/review-decisions.js';
+import { createNotifier, openNotificationsQueue } from '../notify/notifications.js';
+import { createReviewStore } from '../store/reviews.js';
 import { createAuditStore } from '../store/audit.js';
 import { createCounterStore } from '../store/counters.js';
 import { createDeadLetters } from '../store/dead-letter.js';
@@ -59,6 +62,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const redisUp = [redis, queueConnection].map(connectionUp);
   const redisReady = () => redisUp.every((up) => up());
   const pause = createPauseState({ redis, keys });
+  const reviews = createReviewStore({ redis, keys, ttlMs: config.reviewTtlMs });
   const metrics =
     options.metrics ??
     createMetrics({
@@ -69,6 +73,7 @@ export function createServices(config: Config, logger: Logger, options: Services
         { name: REMOVALS_QUEUE, queue: queues.removals },
       ],
       removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
+      pendingReviews: () => reviews.pendingCount(Date.now()),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
@@ -79,6 +84,10 @@ export function createServices(config: Config, logger: Logger, options: Services
   const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
   const counters = createCounterStore({ redis, keys });
   const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
+  // Opened always (replay and the console read it); jobs are added only when receivers are configured.
+  const notifications = openNotificationsQueue(queueConnection, config.keyPrefix, config.notify.attempts);
+  const notify = createNotifier({ config: config.notify, queue: notifications, logger });
+  const decisions = createReviewDecisions({ reviews, requester, audit, notify, metrics, logger });
   const producer = createEventProducer({
     redis,
     keys,
@@ -139,6 +148,10 @@ export function createServices(config: Config, logger: Logger, options: Services
     eventLog,
     counters,
     requester,
+    reviews,
+    decisions,
+    notifications,
+    notify,
     ingest,
     presence,
     client,
@@ -151,6 +164,7 @@ export function createServices(config: Config, logger: Logger, options: Services
       }
       await withDeadline(producer.drain(), 2000);
       await withDeadline(queues.close(), 2000);
+      await withDeadline(notifications.close(), 2000);
       await closeRedis(queueConnection);
       await closeRedis(redis);
     },

@@ -6,6 +6,9 @@ import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
 import type { AuditStore } from '../store/audit.js';
 import type { DeadLetters } from '../store/dead-letter.js';
+import type { EventLog } from '../store/event-log.js';
+import type { ReviewStore } from '../store/reviews.js';
+import type { ReviewDecisions } from '../removals/review-decisions.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { PauseState } from '../store/pause-state.js';
 import type { Presence } from '../store/presence.js';
@@ -34,6 +37,11 @@ export interface HttpDeps {
   audit: AuditStore;
   deadLetters: DeadLetters;
   pause: PauseState;
+  /** The review queue and its decisions (the console and `/v1/reviews`). */
+  reviews?: ReviewStore | undefined;
+  decisions?: ReviewDecisions | undefined;
+  /** Read by the console's overview (events per second). */
+  eventLog?: EventLog | undefined;
   /** Absent in a removals-only process, which decides nothing. */
   rules?: RulesRuntime | undefined;
   metrics: Metrics;

@@ -15,6 +15,8 @@ export interface RemovalJobData {
   requestedBy: string;
   /** Check the session before sending (operator removals and replays always do). */
   verifyFirst?: boolean;
+  /** A ban to make with the removal (`24h`, `permanent`): a moderator approved a review item with one. */
+  ban?: string;
 }
 
 const id = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
@@ -28,6 +30,7 @@ export const removalJobSchema = z.object({
   eventId: z.string().max(200).optional(),
   requestedBy: z.string().min(1).max(200).default('unknown'),
   verifyFirst: z.boolean().optional(),
+  ban: z.string().max(20).optional(),
 });
 
 /** Validates removal job data, naming every problem. */
