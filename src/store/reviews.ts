@@ -81,9 +81,10 @@ end
 local expiresAt = now + tonumber(ARGV[5])
 redis.call('HSET', KEYS[4], 'data', ARGV[2], 'state', 'pending', 'hits', 1, 'expiresAtMs', expiresAt, 'createdAt', ARGV[10])
 redis.call('RPUSH', KEYS[5], ARGV[3])
-redis.call('PEXPIREAT', KEYS[4], expiresAt + tonumber(ARGV[7]))
-redis.call('PEXPIREAT', KEYS[5], expiresAt + tonumber(ARGV[7]))
-redis.call('SET', KEYS[1], ARGV[8], 'PXAT', expiresAt)
+-- Relative TTLs: Redis's clock need not agree with the worker's (state is judged by expiresAtMs).
+redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[5]) + tonumber(ARGV[7]))
+redis.call('PEXPIRE', KEYS[5], tonumber(ARGV[5]) + tonumber(ARGV[7]))
+redis.call('SET', KEYS[1], ARGV[8], 'PX', ARGV[5])
 redis.call('ZADD', KEYS[6], now, ARGV[8])
 redis.call('ZADD', KEYS[7], expiresAt, ARGV[8])
 redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - tonumber(ARGV[5]) - tonumber(ARGV[7]))
