@@ -214,6 +214,11 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         await services.pause.clear('credential');
         await queues.removals.resume();
         await services.audit.append({ at: new Date().toISOString(), kind: 'resume', reason: 'worker started after a credential failure' });
+        void services.notify(
+          'removals.resumed',
+          { resume: { reason: 'worker started after a credential failure', wasPaused: paused } },
+          'Removals resumed: a worker started after a credential failure',
+        );
         logger.warn({ reason: paused.reason }, 'resuming removals paused for a credential failure');
       }
     }

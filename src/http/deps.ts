@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { Ingest } from '../events/ingest.js';
 import type { Queues } from '../events/queues.js';
 import type { Logger } from '../logger.js';
@@ -40,6 +41,8 @@ export interface HttpDeps {
   /** The review queue and its decisions (the console and `/v1/reviews`). */
   reviews?: ReviewStore | undefined;
   decisions?: ReviewDecisions | undefined;
+  /** The `notifications` queue, shown in Bull Board. */
+  notifications?: Queue | undefined;
   /** Read by the console's overview (events per second). */
   eventLog?: EventLog | undefined;
   /** Absent in a removals-only process, which decides nothing. */

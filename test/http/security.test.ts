@@ -142,7 +142,7 @@ describe('dashboard (Bull Board at /admin/queues)', () => {
     const api = await app.inject({ url: '/admin/queues/api/queues', headers: basic('ops', TOKEN) });
     expect(api.statusCode).toBe(200);
     const queues = (api.json() as { queues: { name: string; isPaused: boolean }[] }).queues;
-    expect(queues.map((q) => q.name).sort()).toEqual(['events', 'removals']);
+    expect(queues.map((q) => q.name).sort()).toEqual(['events', 'notifications', 'removals']);
   });
 });
 

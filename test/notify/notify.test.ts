@@ -74,6 +74,25 @@ describe('notifications', () => {
     }
   });
 
+  it('automod pause and resume notify removals.paused and removals.resumed', async () => {
+    const p = uniquePrefix('notify-pause');
+    const env = { REDIS_URL, AUTOMOD_PREFIX: p, LOG_LEVEL: 'silent', USER: 'dana', AUTOMOD_NOTIFY_URLS: 'http://127.0.0.1:9/hook' };
+    expect((await runCli(['pause', '--reason', 'maintenance'], env)).code).toBe(0);
+    expect((await runCli(['resume'], env)).code).toBe(0);
+    const c = testConfig(p);
+    const own = testRedis(c);
+    const queue = openNotificationsQueue(own.redis, c.keyPrefix);
+    try {
+      const jobs = await queue.getWaiting();
+      const bodies = jobs.map((j) => JSON.parse(j.data.body) as { type: string; text: string });
+      expect(bodies.map((b) => b.type).sort()).toEqual(['removals.paused', 'removals.resumed']);
+      expect(bodies.find((b) => b.type === 'removals.paused')?.text).toBe('Removals paused by operator:dana: maintenance');
+    } finally {
+      await queue.close();
+      await own.cleanup();
+    }
+  });
+
   it('AUTOMOD_NOTIFY_TYPES filters what is sent', async () => {
     const added: unknown[] = [];
     const notify = createNotifier({
