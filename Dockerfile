@@ -4,6 +4,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY rules ./rules
+# The moderation console's browser files, served at /console.
+COPY console ./console
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 ENV NODE_ENV=production
 USER node

@@ -1,4 +1,5 @@
 import { ConfigError, type Problem } from './errors.js';
+import { NOTIFY_TYPES, type NotifyType } from './notify-types.js';
 import { MAX_PARTITIONS } from './partitions.js';
 
 /** Everything the worker is configured with, parsed once from the environment and frozen. */
@@ -75,6 +76,16 @@ export interface Config {
   /** Completed and failed jobs are kept this many hours (and at most `jobsKeepCount`). */
   jobsKeepHours: number;
   jobsKeepCount: number;
+  /** `AUTOMOD_REVIEW_TTL` (ms; default 24 h): how long a review item waits before it is `expired`. */
+  reviewTtlMs: number;
+  /** `AUTOMOD_NOTIFY_URLS`, `AUTOMOD_NOTIFY_SECRET`, `AUTOMOD_NOTIFY_TYPES` (unset: every type). */
+  notify: {
+    urls: readonly string[];
+    secret: string | undefined;
+    types: readonly NotifyType[] | undefined;
+    /** `AUTOMOD_NOTIFY_ATTEMPTS` (default 8): tries per delivery, with exponential backoff from 1 s. */
+    attempts: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /**
    * `LOG_FORMAT`: `json` (one JSON object a line), `pretty` (coloured lines for a person) or `auto`
@@ -197,6 +208,48 @@ export function parseConfig(env: Env): Config {
     problems.push({ path: 'AUTOMOD_BACKOFF_MAX_MS', message: 'must not be less than AUTOMOD_BACKOFF_MS' });
   }
 
+  function reviewTtl(): number {
+    const raw = read('AUTOMOD_REVIEW_TTL') ?? '24h';
+    const match = /^(\d+)(s|m|h|d)$/.exec(raw.trim());
+    const ms = match ? Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'] : NaN;
+    if (!(ms >= 1000 && ms <= 30 * 86_400_000)) {
+      problems.push({ path: 'AUTOMOD_REVIEW_TTL', message: `must be a duration from 1s to 30d like 30m, 24h or 7d, got "${raw}"` });
+      return 86_400_000;
+    }
+    return ms;
+  }
+
+  function notify(): Config['notify'] {
+    const urls = (read('AUTOMOD_NOTIFY_URLS') ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '');
+    for (const [i, u] of urls.entries()) {
+      let protocol: string | undefined;
+      try {
+        protocol = new URL(u).protocol;
+      } catch {
+        // reported below
+      }
+      // The URL itself may be a credential (Slack, Discord): problems name its position only.
+      if (protocol !== 'http:' && protocol !== 'https:')
+        problems.push({ path: 'AUTOMOD_NOTIFY_URLS', message: `entry ${i + 1} is not an http(s) URL` });
+    }
+    const rawTypes = read('AUTOMOD_NOTIFY_TYPES');
+    let types: NotifyType[] | undefined;
+    if (rawTypes !== undefined) {
+      types = [];
+      for (const t of rawTypes
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '')) {
+        if ((NOTIFY_TYPES as readonly string[]).includes(t)) types.push(t as NotifyType);
+        else problems.push({ path: 'AUTOMOD_NOTIFY_TYPES', message: `"${t}" is not one of ${NOTIFY_TYPES.join(', ')}` });
+      }
+    }
+    return { urls, secret: read('AUTOMOD_NOTIFY_SECRET'), types, attempts: int('AUTOMOD_NOTIFY_ATTEMPTS', 8, 1, 100) };
+  }
+
   const config: Config = {
     redis: { url: redisUrl, clusterNodes, connectTimeoutMs: int('AUTOMOD_REDIS_CONNECT_TIMEOUT_MS', 5000, 100, 600_000) },
     prefix,
@@ -239,6 +292,8 @@ export function parseConfig(env: Env): Config {
     auditMaxRecords: int('AUTOMOD_AUDIT_MAX_RECORDS', 100000, 100),
     jobsKeepHours: hours('AUTOMOD_JOBS_KEEP_HOURS', 24, 0.001),
     jobsKeepCount: int('AUTOMOD_JOBS_KEEP_COUNT', 10000, 10),
+    reviewTtlMs: reviewTtl(),
+    notify: notify(),
     logLevel: logLevel as Config['logLevel'],
     logFormat: logFormat as Config['logFormat'],
   };

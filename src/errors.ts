@@ -167,6 +167,13 @@ export class NotFoundError extends AutomodError {
   }
 }
 
+/** A request that the recorded state no longer allows (a review item already decided or expired). */
+export class ConflictError extends AutomodError {
+  constructor(message: string) {
+    super('ERR_CONFLICT', message);
+  }
+}
+
 /** True for errors worth another try later; unknown errors (bugs, Redis hiccups) count as retryable. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof AutomodError) return err.retryable;

@@ -23,6 +23,8 @@ export function createMetrics(
     removalsRateLimitedUntil?: () => Promise<number | undefined>;
     /** Bans in force, read on each scrape. */
     activeBans?: () => Promise<number>;
+    /** Review items waiting for a decision, read on each scrape. */
+    pendingReviews?: () => Promise<number>;
   } = {},
 ) {
   const registry = new Registry();
@@ -105,6 +107,30 @@ export function createMetrics(
     labelNames: ['result'],
     registers: [registry],
   });
+
+  const reviewDecisions = new Histogram({
+    name: 'automod_review_decision_seconds',
+    help: 'Time from a review item made to its decision, by decision',
+    labelNames: ['decision'],
+    buckets: [10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600],
+    registers: [registry],
+  });
+  const pendingReviews = options.pendingReviews;
+  if (pendingReviews) {
+    new Gauge({
+      name: 'automod_reviews_pending',
+      help: 'Review items waiting for a moderator',
+      registers: [registry],
+      async collect() {
+        try {
+          if (!(options.redisReady ?? (() => true))()) return;
+          this.set(await within(pendingReviews(), options.probeTimeoutMs ?? 800));
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
 
   const rateLimitedUntil = options.removalsRateLimitedUntil;
   const redisReady = options.redisReady ?? (() => true);
@@ -227,6 +253,7 @@ export function createMetrics(
     rulesReloads,
     listRefreshes,
     banRemovals,
+    reviewDecisions,
     /** Records one VideoSDK request (called by the API client for every attempt). */
     apiAttempt(attempt: { operation: string; status?: number | undefined; latencyMs: number }) {
       const statusClass = attempt.status === undefined ? 'error' : `${Math.floor(attempt.status / 100)}xx`;

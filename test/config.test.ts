@@ -53,6 +53,8 @@ describe('parseConfig', () => {
       auditMaxRecords: 100000,
       jobsKeepHours: 24,
       jobsKeepCount: 10000,
+      reviewTtlMs: 86_400_000,
+      notify: { urls: [], secret: undefined, types: undefined, attempts: 8 },
       logLevel: 'info',
       logFormat: 'auto',
     });

@@ -19,6 +19,7 @@ const samples: Record<string, () => errors.AutomodError[]> = {
   WebhookSignatureError: () => [new errors.WebhookSignatureError('bad')],
   UsageError: () => [new errors.UsageError('bad')],
   NotFoundError: () => [new errors.NotFoundError('gone')],
+  ConflictError: () => [new errors.ConflictError('decided')],
   QueueAddError: () => [new errors.QueueAddError(new Error('down'))],
   RedisUnreachableError: () => [new RedisUnreachableError(config.redis, 1000, undefined)],
 };

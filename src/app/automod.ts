@@ -8,6 +8,7 @@ import { createEventProcessor } from '../events/event-processor.js';
 import { createEventsWorkers } from '../events/events-worker.js';
 import { EVENTS_QUEUE } from '../events/producer.js';
 import type { Logger } from '../logger.js';
+import { createNotificationWorker } from '../notify/notify-worker.js';
 import { createRemovalProcessor } from '../removals/removal-processor.js';
 import { createRemovalWorker } from '../removals/removal-worker.js';
 import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js';
@@ -213,6 +214,11 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         await services.pause.clear('credential');
         await queues.removals.resume();
         await services.audit.append({ at: new Date().toISOString(), kind: 'resume', reason: 'worker started after a credential failure' });
+        void services.notify(
+          'removals.resumed',
+          { resume: { reason: 'worker started after a credential failure', wasPaused: paused } },
+          'Removals resumed: a worker started after a credential failure',
+        );
         logger.warn({ reason: paused.reason }, 'resuming removals paused for a credential failure');
       }
     }
@@ -245,6 +251,10 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         retryAfterMaxMs: config.retryAfterMaxMs,
       });
       workers.push(createRemovalWorker({ processor, config, connection: blocking(), logger }));
+    }
+    // Deliveries have a worker of their own: a receiver that is down delays only notifications.
+    if (config.notify.urls.length > 0) {
+      workers.push(createNotificationWorker({ config: config.notify, keyPrefix: config.keyPrefix, connection: blocking(), logger }));
     }
     for (const worker of workers) {
       logConnectionErrors(worker, `${worker.name} worker`, logger, { msg: 'worker error' });

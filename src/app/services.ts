@@ -9,6 +9,9 @@ import { failedRetentionSeconds } from '../queue-policy.js';
 import { REMOVALS_QUEUE } from '../removals/removal-queue.js';
 import { createBanActions } from '../removals/ban-actions.js';
 import { createRemovalRequester } from '../removals/removal-requester.js';
+import { createReviewDecisions } from '../removals/review-decisions.js';
+import { createNotifier, openNotificationsQueue } from '../notify/notifications.js';
+import { createReviewStore } from '../store/reviews.js';
 import { createAuditStore } from '../store/audit.js';
 import { createBanStore } from '../store/bans.js';
 import { createCounterStore } from '../store/counters.js';
@@ -62,6 +65,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const redisReady = () => redisUp.every((up) => up());
   const pause = createPauseState({ redis, keys });
   const bans = createBanStore({ redis, keys });
+  const reviews = createReviewStore({ redis, keys, ttlMs: config.reviewTtlMs });
   const metrics =
     options.metrics ??
     createMetrics({
@@ -73,6 +77,7 @@ export function createServices(config: Config, logger: Logger, options: Services
       ],
       removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
       activeBans: () => bans.countActive(Date.now()),
+      pendingReviews: () => reviews.pendingCount(Date.now()),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
@@ -83,7 +88,11 @@ export function createServices(config: Config, logger: Logger, options: Services
   const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
   const counters = createCounterStore({ redis, keys });
   const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
-  const banActions = createBanActions({ bans, audit, requester, logger, metrics });
+  // Opened always (replay and the console read it); jobs are added only when receivers are configured.
+  const notifications = openNotificationsQueue(queueConnection, config.keyPrefix, config.notify.attempts);
+  const notify = createNotifier({ config: config.notify, queue: notifications, logger });
+  const banActions = createBanActions({ bans, audit, requester, logger, metrics, notify });
+  const decisions = createReviewDecisions({ reviews, requester, audit, notify, metrics, logger, bans: banActions });
   const producer = createEventProducer({
     redis,
     keys,
@@ -146,6 +155,10 @@ export function createServices(config: Config, logger: Logger, options: Services
     requester,
     bans,
     banActions,
+    reviews,
+    decisions,
+    notifications,
+    notify,
     ingest,
     presence,
     client,
@@ -158,6 +171,7 @@ export function createServices(config: Config, logger: Logger, options: Services
       }
       await withDeadline(producer.drain(), 2000);
       await withDeadline(queues.close(), 2000);
+      await withDeadline(notifications.close(), 2000);
       await closeRedis(queueConnection);
       await closeRedis(redis);
     },

@@ -11,6 +11,8 @@ import { parseLimit, runAudit, runJob, runJobs, runSession } from './commands/in
 import { runDeadLetterReplay, runDeadLetters } from './commands/dead-letters.js';
 import { runPause, runResume } from './commands/pause.js';
 import { runReplay } from './commands/replay.js';
+import { runNotificationReplay, runReviewDecision, runReviews } from './commands/reviews.js';
+import { REVIEW_STATES, type ReviewState } from '../store/reviews.js';
 import { runRemove } from './commands/remove.js';
 import { registerBanCommands, resolveRemoveBan } from './commands/bans.js';
 import { parseBoolean, parseConfig, type Config } from '../config.js';
@@ -22,6 +24,7 @@ import { isSkippedLine } from '../moderation/json-lines.js';
 import { createLogger } from '../logger.js';
 import { JOB_STATES, type JobState } from '../removals/job-view.js';
 import { parseTime } from '../parse-time.js';
+import { parseBanDuration } from '../moderation/ban-params.js';
 import { replayFilterSchema } from '../removals/replay.js';
 import {
   EXIT_BAD_RULES,
@@ -316,6 +319,11 @@ program
 program
   .command('replay')
   .description('re-run failed (or stuck delayed) removals; each checks the session first, so none removes twice')
+  .addOption(
+    new Option('--queue <queue>', 'which queue: removals, or notifications (failed deliveries)')
+      .choices(['removals', 'notifications'])
+      .default('removals'),
+  )
   .addOption(new Option('--state <state>', 'which jobs').choices(['failed', 'delayed']).default('failed'))
   .option('--session <id>', 'only this session')
   .option('--participant <id>', 'only this participant')
@@ -332,6 +340,7 @@ program
   .option('--json', 'print the result as JSON')
   .action(
     async (options: {
+      queue: 'removals' | 'notifications';
       state: 'failed' | 'delayed';
       session?: string;
       participant?: string;
@@ -347,6 +356,13 @@ program
       timeout: string;
       json?: boolean;
     }) => {
+      if (options.queue === 'notifications') {
+        const limit = parseLimit(options.limit, 10_000, 100_000);
+        process.exitCode = await withServices((services) =>
+          runNotificationReplay(services, { dryRun: options.dryRun ?? false, limit, json: options.json ?? false }, io()),
+        );
+        return;
+      }
       // Checked here too, so a mistake names the option as typed.
       for (const [name, value] of [
         ['--since', options.since],
@@ -378,6 +394,44 @@ program
       );
     },
   );
+
+program
+  .command('reviews')
+  .description('the review queue: hits that review rules held for a moderator, newest first')
+  .addOption(new Option('--state <state>', 'only items in this state').choices([...REVIEW_STATES]))
+  .option('--limit <n>', 'at most this many items (up to 1000)', '100')
+  .option('--json', 'print {"reviews": [...]} as GET /v1/reviews answers')
+  .action(async (options: { state?: ReviewState; limit: string; json?: boolean }) => {
+    const limit = parseLimit(options.limit, 100, 1000);
+    process.exitCode = await withServices((services) =>
+      runReviews(services, { state: options.state, limit, json: options.json ?? false }, io(), Date.now()),
+    );
+  });
+
+program
+  .command('review')
+  .description('decide a review item: approve (the removal the rule asked for) or dismiss; exit 1 when already decided or expired')
+  .addArgument(new Argument('<decision>', 'approve or dismiss').choices(['approve', 'dismiss']))
+  .argument('<id>', 'the review item id (automod reviews)')
+  .option('--note <text>', 'a note kept with the decision')
+  .option('--ban <duration>', 'with approve: also ban for 10m, 24h, 7d ... or permanent')
+  .option('--json', 'print {"review", "removalJobId"} as the HTTP API answers')
+  .action(async (decision: 'approve' | 'dismiss', id: string, options: { note?: string; ban?: string; json?: boolean }) => {
+    if (options.ban !== undefined) {
+      if (decision !== 'approve') throw new UsageError('--ban goes with approve only');
+      parseBanDuration(options.ban, '--ban');
+    }
+    if (options.note !== undefined && options.note.length > 500) throw new UsageError('--note must be at most 500 characters');
+    process.exitCode = await withServices((services) =>
+      runReviewDecision(
+        services,
+        id,
+        decision,
+        { note: options.note, ban: options.ban, by: operator(), json: options.json ?? false },
+        io(),
+      ),
+    );
+  });
 
 const deadLetters = program
   .command('dead-letters')

@@ -2,7 +2,9 @@ import type { Job } from 'bullmq';
 import { InvalidEventError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { counterPlanFor, strikeRetentionSeconds, type RuleHit, type RuleSet } from '../moderation/types.js';
+import { matchedTerms } from '../moderation/matched-terms.js';
+import { counterPlanFor, strikeRetentionSeconds, type EvaluationFacts, type RuleHit, type RuleSet } from '../moderation/types.js';
+import type { Notify } from '../notify/notifications.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
 import { banRemovalReason } from '../removals/ban-actions.js';
@@ -13,6 +15,7 @@ import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
+import type { ReviewEvidence, ReviewStore } from '../store/reviews.js';
 import { BATCH_JOB, DEFAULT_BATCH_MAX } from './producer.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from './event-schema.js';
 
@@ -48,6 +51,9 @@ export interface EventProcessorDeps {
   eventLog: EventLog;
   deadLetters: DeadLetters;
   dedupSeconds: number;
+  /** Holds `review` hits for a moderator; without it they are recorded only. */
+  reviews?: ReviewStore | undefined;
+  notify?: Notify | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
   /** Bans: a banned participant's events are removed before the rules run; rules with `banFor` make them. */
@@ -123,7 +129,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
     };
     if (hits.length > 0) {
-      const removalJobId = await act(event, hits, ruleSet.ruleSet);
+      const removalJobId = await act(event, hits, ruleSet.ruleSet, facts!);
       if (removalJobId) result.removalJobId = removalJobId;
     }
     // A crash before the job completes leaves it to be run again (counters, strikes and removal
@@ -195,7 +201,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const event = events[i]!;
       const hits = await ruleSet.evaluator.evaluate(event, facts);
       // The removals of one batch are asked for together (claims collapse repeats atomically).
-      if (hits.length > 0) acting.push(act(event, hits, ruleSet.ruleSet));
+      if (hits.length > 0) acting.push(act(event, hits, ruleSet.ruleSet, facts));
       log.add({
         event,
         hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
@@ -343,9 +349,16 @@ export function createEventProcessor(deps: EventProcessorDeps) {
               },
               { keepLonger: true },
             )
-            .then(({ ban: made, created }) =>
-              audit.append({ ...base, outcome: created ? 'banned' : 'kept-longer', detail: { ...detail, until: made.until } }),
-            ),
+            .then(({ ban: made, created }) => {
+              if (created) {
+                void deps.notify?.(
+                  'ban.created',
+                  { ban: made },
+                  `${participantId} banned ${made.until ? `until ${made.until}` : 'permanently'} by rule ${hit.rule}: ${hit.reason}`,
+                );
+              }
+              return audit.append({ ...base, outcome: created ? 'banned' : 'kept-longer', detail: { ...detail, until: made.until } });
+            }),
         );
       }
     }
@@ -353,7 +366,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
   }
 
   /** Records every hit and asks for one removal when an enforced rule wants it. */
-  async function act(event: MeetingEvent, hits: readonly RuleHit[], ruleSet: RuleSet): Promise<string | undefined> {
+  async function act(event: MeetingEvent, hits: readonly RuleHit[], ruleSet: RuleSet, facts: EvaluationFacts): Promise<string | undefined> {
     const rulesVersion = ruleSet.version;
     const at = new Date(now()).toISOString();
     const enforced = hits.filter((h) => h.mode === 'enforce');
@@ -371,6 +384,14 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       });
       metrics?.removalRequests.inc({ result: removal.collapsed ? 'collapsed' : 'queued' });
     }
+    // A participant who is being removed needs no review; otherwise each review rule holds its hit.
+    const held = new Map<string, { id: string; created: boolean }>();
+    if (!removal && deps.reviews && event.participantId !== undefined) {
+      for (const hit of enforced) {
+        if (hit.action !== 'review') continue;
+        held.set(hit.rule, await holdForReview(event, hit, ruleSet, rulesVersion, facts));
+      }
+    }
     // The removal is asked for first (latency); strikes and audit records then go out together.
     const writes: Promise<unknown>[] = [];
     if (enforced.length > 0 && event.participantId !== undefined) {
@@ -386,16 +407,25 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     for (const hit of hits) {
       metrics?.ruleHits.inc({ rule: hit.rule, mode: hit.mode, action: hit.action });
       const asksRemoval = hit.mode === 'enforce' && hit.action === 'remove-participant';
+      const review = held.get(hit.rule);
       const outcome =
         hit.mode === 'shadow'
-          ? 'skipped-shadow'
-          : hit.action === 'flag'
-            ? 'flagged'
-            : removal === undefined
-              ? 'not-actionable'
-              : removal.collapsed
+          ? hit.action === 'review'
+            ? 'would-review'
+            : 'skipped-shadow'
+          : hit.action === 'review'
+            ? review
+              ? 'held-for-review'
+              : removal
                 ? 'collapsed'
-                : 'queued';
+                : 'not-actionable'
+            : hit.action === 'flag'
+              ? 'flagged'
+              : removal === undefined
+                ? 'not-actionable'
+                : removal.collapsed
+                  ? 'collapsed'
+                  : 'queued';
       // Sent in order on one connection, so the trail keeps the hits' order.
       writes.push(
         audit.append({
@@ -411,6 +441,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
           ...(event.meetingId ? { meetingId: event.meetingId } : {}),
           ...(event.participantId ? { participantId: event.participantId } : {}),
           ...(asksRemoval && removal ? { jobId: removal.jobId } : {}),
+          ...(review ? { detail: { reviewId: review.id, newItem: review.created } } : {}),
           rulesVersion,
         }),
       );
@@ -429,6 +460,42 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     }
     await Promise.all(writes);
     return removal?.jobId;
+  }
+
+  /** Makes or adds to the participant's pending review item for the rule, with this event as evidence. */
+  async function holdForReview(event: MeetingEvent, hit: RuleHit, ruleSet: RuleSet, rulesVersion: string, facts: EvaluationFacts) {
+    const rule = ruleSet.rules.find((r) => r.name === hit.rule);
+    const data = event.data as Record<string, unknown> | undefined;
+    const text = typeof data?.text === 'string' ? data.text : event.type === 'participant-joined' ? event.participantName : undefined;
+    const counts: Record<string, number> = { ...facts.eventCounts };
+    for (const [window, n] of Object.entries(facts.strikes)) counts[`strikes:${window}`] = n;
+    const matched = text !== undefined && rule ? matchedTerms(rule.definition, text, rules.lists) : [];
+    const evidence: ReviewEvidence = {
+      at: event.timestamp,
+      eventId: event.id,
+      type: event.type,
+      ...(text !== undefined ? { text } : {}),
+      ...(matched.length > 0 ? { matched } : {}),
+      ...(Object.keys(counts).length > 0 ? { counts } : {}),
+    };
+    const input = {
+      rule: hit.rule,
+      reason: hit.reason,
+      rulesVersion,
+      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
+      sessionId: event.sessionId,
+      participantId: event.participantId!,
+      ...(event.participantName ? { participantName: event.participantName } : {}),
+    };
+    const result = await deps.reviews!.hold(input, evidence, now());
+    if (result.created) {
+      void deps.notify?.(
+        'review.created',
+        { review: { id: result.id, ...input, evidence: [evidence] } },
+        `Review needed: ${input.participantName ?? input.participantId} in session ${input.sessionId} (rule ${input.rule}: ${input.reason})`,
+      );
+    }
+    return result;
   }
 
   return {

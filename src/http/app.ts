@@ -5,12 +5,14 @@ import type { HttpDeps } from './deps.js';
 import { errorResponse, REDIS_RETRY_AFTER_SECONDS, REDIS_UNREACHABLE } from './error-response.js';
 import { parseJsonBody } from './json-body.js';
 import { registerBanRoutes } from './routes/bans.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerDashboard } from './routes/dashboard.js';
 import { registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerRemovalRoutes } from './routes/removals.js';
+import { registerReviewRoutes } from './routes/reviews.js';
 
 /**
  * The HTTP API (fastify). `buildHttpApp` only builds: the caller listens, so tests use `inject`
@@ -68,6 +70,8 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerDeadLetterRoutes(app, context);
   registerRecordRoutes(app, context);
   registerBanRoutes(app, context);
+  registerReviewRoutes(app, context);
+  registerConsoleRoutes(app, context);
   await registerDashboard(app, context);
   return app;
 }

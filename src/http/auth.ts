@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CONSOLE } from './routes/console.js';
 import { DASHBOARD } from './routes/dashboard.js';
 
 /** Digests compared in constant time: equal lengths whatever the token given. */
@@ -35,6 +36,8 @@ export function addTokenCheck(app: FastifyInstance, apiToken: string | undefined
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route === '/healthz' || route === '/readyz' || route === '/v1/webhooks/videosdk' || !tokenDigest) return;
+    // The console's page and files hold no data: they show a sign-in form, and every data call carries the token.
+    if (route === CONSOLE || route === `${CONSOLE}/:file`) return;
     const dashboard = route !== undefined && (route === DASHBOARD || route.startsWith(`${DASHBOARD}/`));
     if (bearerMatches(request) || (dashboard && basicMatches(request))) return;
     await reply

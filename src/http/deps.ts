@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { Ingest } from '../events/ingest.js';
 import type { Queues } from '../events/queues.js';
 import type { Logger } from '../logger.js';
@@ -7,6 +8,9 @@ import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
 import type { AuditStore } from '../store/audit.js';
 import type { DeadLetters } from '../store/dead-letter.js';
+import type { EventLog } from '../store/event-log.js';
+import type { ReviewStore } from '../store/reviews.js';
+import type { ReviewDecisions } from '../removals/review-decisions.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { PauseState } from '../store/pause-state.js';
 import type { Presence } from '../store/presence.js';
@@ -37,6 +41,13 @@ export interface HttpDeps {
   pause: PauseState;
   /** Bans, the token gate and undo (`/v1/bans`, `/v1/undo`). */
   banActions?: BanActions | undefined;
+  /** The review queue and its decisions (the console and `/v1/reviews`). */
+  reviews?: ReviewStore | undefined;
+  decisions?: ReviewDecisions | undefined;
+  /** The `notifications` queue, shown in Bull Board. */
+  notifications?: Queue | undefined;
+  /** Read by the console's overview (events per second). */
+  eventLog?: EventLog | undefined;
   /** Absent in a removals-only process, which decides nothing. */
   rules?: RulesRuntime | undefined;
   metrics: Metrics;

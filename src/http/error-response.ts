@@ -1,5 +1,6 @@
 import {
   AutomodError,
+  ConflictError,
   InvalidEventError,
   InvalidRemovalError,
   issueProblems,
@@ -50,6 +51,7 @@ export function errorResponse(
   if (err instanceof UsageError) return { status: 400, body: { error: err.message, code: err.code } };
   if (err instanceof WebhookSignatureError) return { status: 401, body: { error: err.message, code: err.code } };
   if (err instanceof NotFoundError) return { status: 404, body: { error: err.message, code: err.code } };
+  if (err instanceof ConflictError) return { status: 409, body: { error: err.message, code: err.code } };
   if (err instanceof QueueAddError) return { status: 503, body: { error: err.message, code: err.code } };
   if (isRedisConnectionError(err))
     return { status: 503, body: { error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' } };

@@ -8,8 +8,8 @@ import type { RuleBan } from './ban-params.js';
 /** `enforce` acts, `shadow` records what it would have done, `off` is loaded but never evaluated. */
 export type RuleMode = 'enforce' | 'shadow' | 'off';
 
-/** What a rule asks for when it fires: a removal, or a record only. */
-export type RuleAction = 'remove-participant' | 'flag';
+/** What a rule asks for when it fires: a removal, a hold for a moderator's review, or a record only. */
+export type RuleAction = 'remove-participant' | 'review' | 'flag';
 
 /** One rules file as read from disk. */
 export interface RuleFile {

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.js';
 import { parseBanDuration, type BanScope } from '../moderation/ban-params.js';
 import type { AuditRecord, AuditStore } from '../store/audit.js';
 import type { Ban, BanStore } from '../store/bans.js';
+import type { Notify } from '../notify/notifications.js';
 import type { RemovalRequester, RemovalRequestResult } from './removal-requester.js';
 
 /** Longest reason kept with a ban (a removal's reason is capped at 500 too). */
@@ -74,9 +75,17 @@ export function createBanActions(deps: {
   requester: RemovalRequester;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /** Tells the moderators' receivers of every ban made or lifted here. */
+  notify?: Notify | undefined;
   now?: () => number;
 }) {
   const { bans, audit, requester, logger } = deps;
+  const tellLifted = (ban: Ban, by: string): void =>
+    void deps.notify?.(
+      'ban.lifted',
+      { ban, by },
+      `ban of ${ban.participantId} in ${ban.scope === 'all' ? 'every meeting' : `meeting ${ban.meetingId ?? ''}`} lifted by ${by}`,
+    );
   const now = deps.now ?? Date.now;
 
   async function ban(request: BanRequest): Promise<{ ban: Ban; removal?: RemovalRequestResult }> {
@@ -106,6 +115,11 @@ export function createBanActions(deps: {
       detail: { scope: request.scope, until: made.ban.until, for: request.for },
     });
     logger.info({ participantId, scope: request.scope, meetingId, until: made.ban.until, by: request.by }, 'ban made');
+    void deps.notify?.(
+      'ban.created',
+      { ban: made.ban },
+      `${participantId} banned ${made.ban.until ? `until ${made.ban.until}` : 'permanently'} by ${request.by}: ${reason}`,
+    );
     if (sessionId === undefined) return { ban: made.ban };
     const removal = await requester.request(
       {
@@ -129,6 +143,7 @@ export function createBanActions(deps: {
     const where = scope === 'all' ? 'every meeting' : `meeting ${meetingId}`;
     if (!lifted) throw new NotFoundError(`no ban of ${participantId} in ${where} (it may have expired)`);
     await audit.append(liftRecord(lifted, by, new Date(now()).toISOString()));
+    tellLifted(lifted, by);
     logger.info({ participantId, scope, meetingId, by }, 'ban lifted');
     return lifted;
   }
@@ -185,8 +200,10 @@ export function createBanActions(deps: {
       const at = new Date(now()).toISOString();
       for (const b of toLift) {
         const lifted = await bans.lift(b.scope, b.meetingId, b.participantId);
-        if (lifted)
+        if (lifted) {
           await audit.append({ ...liftRecord(lifted, request.by, at), detail: { scope: lifted.scope, until: lifted.until, undo: rule } });
+          tellLifted(lifted, request.by);
+        }
       }
       for (const r of toRevert) {
         await audit.append({

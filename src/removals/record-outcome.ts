@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { Notify } from '../notify/notifications.js';
 import type { AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { Presence } from '../store/presence.js';
@@ -33,6 +34,8 @@ export interface OutcomeRecorderDeps {
   /** Counts a completed removal as a leave for webhook ids (a rejoin is then not a duplicate). */
   presence?: Presence | undefined;
   metrics?: Metrics | undefined;
+  /** Told each final outcome (`removal.completed`). */
+  notify?: Notify | undefined;
   logger: Logger;
   now: () => number;
 }
@@ -89,6 +92,23 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
     const failed = ((await tx.exec()) ?? []).find(([err]) => err);
     if (failed?.[0]) throw failed[0];
     metrics?.removals.inc({ outcome });
+    void deps.notify?.(
+      'removal.completed',
+      {
+        removal: {
+          jobId,
+          outcome,
+          sessionId: data.sessionId,
+          participantId: data.participantId,
+          ...(data.meetingId ? { meetingId: data.meetingId } : {}),
+          ...(data.rule ? { rule: data.rule } : {}),
+          reason: data.reason,
+          requestedBy: data.requestedBy,
+          ...detail,
+        },
+      },
+      `Removal ${outcome}: ${data.participantId} in session ${data.sessionId} (${data.rule ? `rule ${data.rule}: ` : ''}${data.reason})`,
+    );
     if (outcome === 'removed' && presence) {
       await presence
         .noteRemoval(data.sessionId, data.participantId, jobId)

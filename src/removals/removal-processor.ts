@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
+import type { Notify } from '../notify/notifications.js';
 import type { PauseState } from '../store/pause-state.js';
 import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
@@ -31,6 +32,8 @@ export interface RemovalProcessorDeps {
   queue: Queue<RemovalJobData>;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /** Told final outcomes and a credential pause. */
+  notify?: Notify | undefined;
   apiVersion: 'v1' | 'v2';
   /** Per-request timeout; bounds how long the in-flight fence is held. */
   timeoutMs: number;
@@ -249,6 +252,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     const at = new Date(now()).toISOString();
     await pause.set({ reason, kind: 'credential', at });
     await queue.pause();
+    void deps.notify?.('removals.paused', { pause: { reason, kind: 'credential', at } }, `Removals paused: ${reason}`);
     await audit.append({ at, kind: 'pause', reason, ...(status !== undefined ? { detail: { status } } : {}) });
     metrics?.credentialFailures.inc();
     const requestId = err instanceof VideoSdkApiError ? err.requestId : undefined;

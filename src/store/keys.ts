@@ -118,6 +118,14 @@ function keysOf(keyPrefix: string) {
       scope === 'all' ? k('ban', 'all', participantId) : k('ban', 'meeting', meetingId ?? '', participantId),
     /** Ban keys by expiry (ms; permanent = +inf), for listing; expired members are pruned lazily. */
     banIndex: () => k('ban-index'),
+    /** One review item (hash) and its evidence (a capped list). */
+    review: (id: string) => k('review', id),
+    reviewEvidence: (id: string) => k('review', id, 'evidence'),
+    /** The pending item of a participant + session + rule (its id; expires with the item). */
+    reviewOpen: (sessionId: string, participantId: string, rule: string) => k('review-open', sessionId, participantId, rule),
+    /** Every item by creation (ms), and the pending ones by expiry (ms): a sorted set each. */
+    reviewIndex: () => k('reviews'),
+    reviewPending: () => k('reviews', 'pending'),
     /** Counters for metrics shared by every worker. */
     stats: () => k('stats'),
   };

@@ -12,7 +12,8 @@ const config = testConfig(uniquePrefix('http-sec'), { AUTOMOD_API_TOKEN: TOKEN }
 let services: Services;
 let app: FastifyInstance;
 const routes: { method: string; url: string }[] = [];
-const OPEN = new Set(['/healthz', '/readyz']);
+// The console's page and files hold no data (its data calls need the token, checked in test/console/).
+const OPEN = new Set(['/healthz', '/readyz', '/console', '/console/:file']);
 
 beforeAll(async () => {
   services = createServices(config, createLogger(config));
@@ -63,6 +64,14 @@ describe('API token', () => {
         if (route.method !== 'HEAD') expect(res.json(), `${route.method} ${url}`).toEqual({ error: expect.stringMatching(/API token/) });
       }
     }
+  });
+
+  it('serves the console page and files without it, but none of its data', async () => {
+    expect((await app.inject({ url: '/console' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/console/app.js' })).headers['content-security-policy']).toMatch(/script-src 'self'/);
+    expect((await app.inject({ url: '/console/..%2Fpackage.json' })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/v1/console/overview' })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/v1/reviews' })).statusCode).toBe(401);
   });
 
   it('lets /healthz and /readyz through without it, and answers 401 (not 404) for unknown paths', async () => {
@@ -133,7 +142,7 @@ describe('dashboard (Bull Board at /admin/queues)', () => {
     const api = await app.inject({ url: '/admin/queues/api/queues', headers: basic('ops', TOKEN) });
     expect(api.statusCode).toBe(200);
     const queues = (api.json() as { queues: { name: string; isPaused: boolean }[] }).queues;
-    expect(queues.map((q) => q.name).sort()).toEqual(['events', 'removals']);
+    expect(queues.map((q) => q.name).sort()).toEqual(['events', 'notifications', 'removals']);
   });
 });
 

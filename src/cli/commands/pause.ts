@@ -8,7 +8,7 @@ import { printJson, type CommandIo } from '../format.js';
  * and rule hits still queue removals, which wait.
  */
 export async function runPause(
-  services: Pick<Services, 'pause' | 'queues' | 'audit'>,
+  services: Pick<Services, 'pause' | 'queues' | 'audit' | 'notify'>,
   options: { reason: string; requestedBy: string; at: string; json?: boolean },
   io: CommandIo,
 ): Promise<number> {
@@ -17,6 +17,11 @@ export async function runPause(
   await services.pause.set(pause);
   await services.queues.removals.pause();
   await services.audit.append({ at: options.at, kind: 'pause', reason: options.reason, requestedBy: options.requestedBy });
+  await services.notify(
+    'removals.paused',
+    { pause: { ...pause, by: options.requestedBy } },
+    `Removals paused by ${options.requestedBy}: ${options.reason}`,
+  );
   const waiting = sum(await services.queues.removals.getJobCounts('waiting', 'prioritized', 'delayed'));
   if (options.json) {
     printJson({ paused: true, pause, wasPaused: before ?? null, waiting }, io.stdout);
@@ -30,7 +35,7 @@ export async function runPause(
 
 /** `automod resume`: clears the recorded pause, whatever its kind, and resumes the removals queue. */
 export async function runResume(
-  services: Pick<Services, 'pause' | 'queues' | 'audit'>,
+  services: Pick<Services, 'pause' | 'queues' | 'audit' | 'notify'>,
   options: { requestedBy: string; at: string; json?: boolean },
   io: CommandIo,
 ): Promise<number> {
@@ -45,6 +50,13 @@ export async function runResume(
     reason: was?.reason ?? (queuePaused ? 'queue paused without a recorded reason' : 'not paused'),
     requestedBy: options.requestedBy,
   });
+  if (was || queuePaused) {
+    await services.notify(
+      'removals.resumed',
+      { resume: { by: options.requestedBy, wasPaused: was ?? null } },
+      `Removals resumed by ${options.requestedBy}`,
+    );
+  }
   if (options.json) {
     printJson(
       { paused: false, wasPaused: was ?? (queuePaused ? { reason: null, kind: 'unrecorded' } : null), waiting: sum(waiting) },

@@ -19,6 +19,13 @@ export async function registerDashboard(app: FastifyInstance, { deps }: RouteCon
         description:
           'remove-participant calls to VideoSDK; paused = removals stopped (see /readyz for why); replay failed ones with automod replay',
       }),
+      ...(deps.notifications
+        ? [
+            new BullMQAdapter(deps.notifications, {
+              description: 'signed POSTs to AUTOMOD_NOTIFY_URLS; replay failed ones with automod replay --queue notifications',
+            }),
+          ]
+        : []),
     ],
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'meeting-automod' } },

@@ -1,0 +1,346 @@
+// The moderation console: plain DOM, no framework. Everything that came from a meeting (names, chat
+// text, ids) is put in the page as text (textContent / text nodes), never parsed as HTML.
+const TOKEN_KEY = 'automod.token';
+const NAME_KEY = 'automod.moderator';
+const POLL_MS = 3000;
+
+const $ = (selector) => document.querySelector(selector);
+let current = 'overview';
+let timer;
+let reviews = [];
+let selected = 0;
+
+/** An element with attributes and children (strings become text nodes). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const child of children.flat()) if (child !== undefined && child !== null) el.append(child instanceof Node ? child : String(child));
+  return el;
+}
+
+function say(message) {
+  $('#status').textContent = message;
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: {
+      authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) ?? ''}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  if (response.status === 401) {
+    signOut('The token was refused: sign in again.');
+    throw new Error('unauthorized');
+  }
+  const text = await response.text();
+  let data;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { error: text };
+  }
+  return { status: response.status, data };
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  clearTimeout(timer);
+  $('#nav').hidden = true;
+  for (const tab of document.querySelectorAll('.tab')) tab.hidden = true;
+  $('#sign-in').hidden = false;
+  $('#sign-in-error').textContent = message ?? '';
+  $('#token').focus();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const token = $('#token').value.trim();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(NAME_KEY, $('#moderator').value.trim());
+  $('#token').value = '';
+  try {
+    const { status } = await api('GET', '/v1/console/overview');
+    if (status !== 200) throw new Error(`status ${status}`);
+  } catch {
+    if (sessionStorage.getItem(TOKEN_KEY)) signOut('Could not sign in: the console could not be reached.');
+    return;
+  }
+  showConsole();
+}
+
+function showConsole() {
+  $('#sign-in').hidden = true;
+  $('#nav').hidden = false;
+  show(current);
+}
+
+function show(tab) {
+  current = tab;
+  for (const button of document.querySelectorAll('#nav [data-tab]')) {
+    if (button.dataset.tab === tab) button.setAttribute('aria-current', 'page');
+    else button.removeAttribute('aria-current');
+  }
+  for (const section of document.querySelectorAll('.tab')) section.hidden = section.id !== `tab-${tab}`;
+  void refresh();
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  try {
+    if (current === 'overview') await loadOverview();
+    if (current === 'reviews') await loadReviews();
+    if (current === 'audit') await loadAudit();
+    if (current === 'bans') await loadBans();
+    if (current === 'rules') await loadRules();
+  } catch (err) {
+    if (err.message === 'unauthorized') return;
+    say(`Could not load: ${err.message}`);
+  }
+  // Live: another moderator's decision shows within one poll.
+  if (sessionStorage.getItem(TOKEN_KEY)) timer = setTimeout(refresh, POLL_MS);
+}
+
+async function loadOverview() {
+  const { data } = await api('GET', '/v1/console/overview');
+  const bans = await api('GET', '/v1/bans');
+  const rows = [
+    ['Events per second (last minute)', data.eventsPerSecond ?? 'event log off'],
+    [
+      'Removals in the last minute',
+      Object.entries(data.removalsLastMinute)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ') || 'none',
+    ],
+    ['Pending reviews', data.pendingReviews],
+    ['Active bans', bans.status === 200 ? bans.data.bans.length : 'not available'],
+    ['Removals', data.paused ? `paused (${data.paused.kind}): ${data.paused.reason}` : 'running'],
+    ['Rules version', data.rules?.version ?? 'not loaded here'],
+    ['Rule problems', data.rules?.problems ? JSON.stringify(data.rules.problems) : 'none'],
+  ];
+  $('#overview').replaceChildren(...rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, String(v)))));
+  $('#pending-badge').textContent = data.pendingReviews > 0 ? String(data.pendingReviews) : '';
+}
+
+/** The text with each matched word or phrase in a <mark>, as text nodes only. */
+function marked(text, terms) {
+  if (!terms?.length) return [text];
+  const lower = text.toLowerCase();
+  const out = [];
+  let i = 0;
+  while (i < text.length) {
+    let best;
+    for (const term of terms) {
+      const at = lower.indexOf(term.toLowerCase(), i);
+      if (at >= 0 && (best === undefined || at < best.at)) best = { at, len: term.length };
+    }
+    if (!best || best.len === 0) break;
+    out.push(text.slice(i, best.at), h('mark', {}, text.slice(best.at, best.at + best.len)));
+    i = best.at + best.len;
+  }
+  out.push(text.slice(i));
+  return out;
+}
+
+async function loadReviews() {
+  const { data } = await api('GET', '/v1/reviews?state=pending');
+  const focusedId = reviews[selected]?.id;
+  reviews = data.reviews;
+  const keep = reviews.findIndex((r) => r.id === focusedId);
+  selected = keep >= 0 ? keep : Math.min(selected, Math.max(0, reviews.length - 1));
+  $('#pending-badge').textContent = reviews.length > 0 ? String(reviews.length) : '';
+  if (reviews.length === 0) {
+    $('#reviews').replaceChildren(h('li', {}, 'Nothing waits for a decision.'));
+    return;
+  }
+  $('#reviews').replaceChildren(...reviews.map(renderReview));
+}
+
+function renderReview(item, index) {
+  const who = item.participantName ?? item.participantId;
+  const note = h('input', { type: 'text', 'aria-label': `Note for ${who}`, placeholder: 'note (optional)', maxlength: 500, class: 'note' });
+  return h(
+    'li',
+    {
+      'data-review': item.id,
+      class: index === selected ? 'selected' : '',
+      tabindex: 0,
+      'aria-label': `Review of ${who}, rule ${item.rule}`,
+    },
+    h('h3', {}, who),
+    h(
+      'p',
+      { class: 'meta' },
+      `rule ${item.rule}: ${item.reason} · meeting ${item.meetingId ?? '-'} · session ${item.sessionId} · participant ${item.participantId} · ${item.hits} hit(s) · expires ${new Date(item.expiresAt).toLocaleString()}`,
+    ),
+    h(
+      'ul',
+      { class: 'evidence', 'aria-label': 'Evidence' },
+      item.evidence.map((e) =>
+        h(
+          'li',
+          {},
+          `${new Date(e.at).toLocaleTimeString()} ${e.type}: `,
+          e.text !== undefined ? h('q', {}, ...marked(e.text, e.matched)) : '',
+          e.counts
+            ? h(
+                'span',
+                { class: 'meta' },
+                ` (${Object.entries(e.counts)
+                  .map(([k, v]) => `${k} = ${v}`)
+                  .join(', ')})`,
+              )
+            : '',
+        ),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      h(
+        'button',
+        { type: 'button', class: 'approve', 'data-action': 'approve', onclick: () => decide(item, 'approve', note.value) },
+        'Approve removal (a)',
+      ),
+      h(
+        'button',
+        { type: 'button', class: 'approve', 'data-action': 'ban', onclick: () => decide(item, 'ban', note.value) },
+        'Approve with ban (b)',
+      ),
+      h(
+        'button',
+        { type: 'button', class: 'dismiss', 'data-action': 'dismiss', onclick: () => decide(item, 'dismiss', note.value) },
+        'Dismiss (d)',
+      ),
+      note,
+    ),
+  );
+}
+
+async function decide(item, action, note) {
+  const body = {};
+  const by = sessionStorage.getItem(NAME_KEY);
+  if (by) body.by = by;
+  if (note) body.note = note;
+  if (action === 'ban') body.ban = $('#ban-duration').value;
+  const path = `/v1/reviews/${encodeURIComponent(item.id)}/${action === 'dismiss' ? 'dismiss' : 'approve'}`;
+  const { status, data } = await api('POST', path, body);
+  const who = item.participantName ?? item.participantId;
+  if (status === 200)
+    say(action === 'dismiss' ? `Dismissed the review of ${who}.` : `Approved: removal of ${who} queued (job ${data.removalJobId}).`);
+  else if (status === 409) say(`Already decided: ${data.error}`);
+  else say(`Not done: ${data?.error ?? status}`);
+  await loadReviews();
+}
+
+function onKey(event) {
+  if (current !== 'reviews' || event.target.matches('input, select, textarea') || event.ctrlKey || event.metaKey || event.altKey) return;
+  const item = reviews[selected];
+  if (event.key === 'j' || event.key === 'k') {
+    selected = Math.max(0, Math.min(reviews.length - 1, selected + (event.key === 'j' ? 1 : -1)));
+    for (const [i, li] of [...document.querySelectorAll('#reviews > li')].entries()) li.classList.toggle('selected', i === selected);
+    document.querySelectorAll('#reviews > li')[selected]?.focus();
+  } else if (item && (event.key === 'a' || event.key === 'b' || event.key === 'd')) {
+    const note = document.querySelectorAll('#reviews > li')[selected]?.querySelector('.note')?.value ?? '';
+    void decide(item, { a: 'approve', b: 'ban', d: 'dismiss' }[event.key], note);
+  }
+}
+
+async function loadAudit(form = $('#audit-form')) {
+  const params = new URLSearchParams();
+  const fields = new FormData(form);
+  for (const name of ['kind', 'sessionId', 'participantId', 'rule', 'outcome', 'since']) {
+    const value = String(fields.get(name) ?? '').trim();
+    if (value) params.set(name, value);
+  }
+  params.set('limit', '200');
+  const { status, data } = await api('GET', `/v1/audit?${params}`);
+  if (status !== 200) return say(`Search refused: ${data.error}`);
+  const meeting = String(fields.get('meetingId') ?? '').trim();
+  const records = meeting ? data.records.filter((r) => r.meetingId === meeting) : data.records;
+  $('#audit tbody').replaceChildren(
+    ...records.map((r) =>
+      h(
+        'tr',
+        {},
+        ...[r.at, r.kind, r.outcome, r.rule, r.meetingId, r.sessionId, r.participantId, r.requestedBy, r.reason].map((v) =>
+          h('td', {}, v ?? ''),
+        ),
+      ),
+    ),
+  );
+}
+
+async function loadBans() {
+  const { status, data } = await api('GET', '/v1/bans');
+  if (status === 404) return $('#bans').replaceChildren(h('p', {}, 'Bans are not available on this worker.'));
+  if (status !== 200) return $('#bans').replaceChildren(h('p', { class: 'error' }, data?.error ?? `status ${status}`));
+  if (data.bans.length === 0) return $('#bans').replaceChildren(h('p', {}, 'No active bans.'));
+  $('#bans').replaceChildren(
+    h(
+      'ul',
+      { class: 'items', 'aria-label': 'Active bans' },
+      data.bans.map((ban) =>
+        h(
+          'li',
+          {},
+          h('h3', {}, ban.participantId),
+          h(
+            'p',
+            { class: 'meta' },
+            `${ban.scope === 'all' ? 'every meeting' : `meeting ${ban.meetingId}`} · ${timeLeft(ban.until)} · ${ban.reason} · by ${ban.by}`,
+          ),
+          h('button', { type: 'button', onclick: () => unban(ban) }, `Unban ${ban.participantId}`),
+        ),
+      ),
+    ),
+  );
+}
+
+function timeLeft(until) {
+  if (until === null) return 'permanent';
+  const ms = Date.parse(until) - Date.now();
+  if (ms <= 0) return 'ending';
+  const hours = Math.floor(ms / 3_600_000);
+  return hours >= 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h left` : `${hours} h ${Math.floor((ms % 3_600_000) / 60_000)} min left`;
+}
+
+async function unban(ban) {
+  const scope = ban.scope === 'all' ? 'all' : ban.meetingId;
+  const { status } = await api('DELETE', `/v1/bans/${encodeURIComponent(scope)}/${encodeURIComponent(ban.participantId)}`);
+  say(status === 204 ? `Unbanned ${ban.participantId}.` : `Unban failed (${status}).`);
+  await loadBans();
+}
+
+async function loadRules() {
+  const { data } = await api('GET', '/v1/console/rules');
+  $('#rules tbody').replaceChildren(
+    ...data.rules.map((r) =>
+      h(
+        'tr',
+        {},
+        ...[r.name, r.mode, r.action, r.hitsLastHour, r.mode === 'shadow' ? r.wouldHaveLastHour : '-', r.reason].map((v) => h('td', {}, v)),
+      ),
+    ),
+  );
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('#sign-in-form').addEventListener('submit', signIn);
+  $('#sign-out').addEventListener('click', () => signOut('Signed out.'));
+  for (const button of document.querySelectorAll('#nav [data-tab]')) button.addEventListener('click', () => show(button.dataset.tab));
+  $('#audit-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    void loadAudit(event.target);
+  });
+  document.addEventListener('keydown', onKey);
+  $('#moderator').value = sessionStorage.getItem(NAME_KEY) ?? '';
+  if (sessionStorage.getItem(TOKEN_KEY)) showConsole();
+  else $('#token').focus();
+});

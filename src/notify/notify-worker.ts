@@ -1,0 +1,50 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { got } from 'got';
+import type { Logger } from '../logger.js';
+import type { RedisClient } from '../store/redis.js';
+import { NOTIFICATIONS_QUEUE, receiverId, signBody, type NotificationJobData, type NotifyConfig } from './notifications.js';
+
+/** How long one delivery may take: a slow receiver holds a notifications slot, never moderation. */
+const DELIVERY_TIMEOUT_MS = 5000;
+
+/** POSTs one notification, signed; throws (so BullMQ retries with backoff) on anything but 2xx. */
+export function createNotificationProcessor(deps: { config: NotifyConfig; logger: Logger; timeoutMs?: number }) {
+  const byReceiver = new Map(deps.config.urls.map((url) => [receiverId(url), url]));
+  return async (job: Job<NotificationJobData>): Promise<{ status: number }> => {
+    const url = byReceiver.get(job.data.receiver);
+    if (url === undefined) throw new UnrecoverableError('the receiver of this notification is no longer in AUTOMOD_NOTIFY_URLS');
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'meeting-automod' };
+    if (deps.config.secret !== undefined) headers['x-automod-signature'] = signBody(job.data.body, deps.config.secret);
+    try {
+      const response = await got.post(url, {
+        body: job.data.body,
+        headers,
+        timeout: { request: deps.timeoutMs ?? DELIVERY_TIMEOUT_MS },
+        retry: { limit: 0 },
+        throwHttpErrors: false,
+        followRedirect: false,
+      });
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        throw new Error(`the receiver answered ${response.statusCode}`);
+      }
+      return { status: response.statusCode };
+    } catch (err) {
+      // The URL may carry a credential (Slack, Discord): the message names the receiver by fingerprint only.
+      const reason = err instanceof Error && /^the receiver answered/.test(err.message) ? err.message : 'the receiver could not be reached';
+      deps.logger.warn({ type: job.data.type, receiver: job.data.receiver, attempt: job.attemptsMade + 1 }, 'notification not delivered');
+      // The cause (got's error) names the URL: left out on purpose.
+      // eslint-disable-next-line preserve-caught-error
+      throw new Error(`${reason} (receiver ${job.data.receiver})`);
+    }
+  };
+}
+
+/** The notifications worker (not yet running); a blocking connection of its own, closed by the caller. */
+export function createNotificationWorker(deps: { config: NotifyConfig; keyPrefix: string; connection: RedisClient; logger: Logger }) {
+  return new Worker<NotificationJobData>(NOTIFICATIONS_QUEUE, createNotificationProcessor(deps), {
+    connection: deps.connection,
+    prefix: deps.keyPrefix,
+    concurrency: 5,
+    autorun: false,
+  });
+}

@@ -1,0 +1,195 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+
+// The page functions below run in the browser; the project compiles without the DOM library, so
+// the little of it they use is declared here.
+interface PageElement {
+  textContent: string | null;
+  hidden: boolean;
+  click(): void;
+  querySelectorAll(selector: string): PageElement[];
+}
+declare const document: {
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): PageElement[];
+};
+declare const sessionStorage: { getItem(key: string): string | null };
+
+/** Debian's chromium (.ci/run installs it); puppeteer-core downloads nothing. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const RULES = fileURLToPath(new URL('../fixtures/review-rules', import.meta.url));
+/** Screenshots of each page, kept as CI artifacts (docs/console.md names them). */
+const SHOTS = fileURLToPath(new URL('../../test-results/console/', import.meta.url));
+const TOKEN = 'console-test-token-0123456789';
+const XSS = '<img src=x onerror=alert(1)>';
+
+describe('moderation console in a real browser', () => {
+  let h: Harness;
+  let browser: Browser;
+  let page: Page;
+  const dialogs: string[] = [];
+  const sid = sessionId();
+
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true });
+    h = await startHarness('console', { AUTOMOD_RULES: RULES, AUTOMOD_API_TOKEN: TOKEN });
+    h.simulator.addSession({
+      id: sid,
+      meetingId: 'room-console',
+      participants: [
+        { participantId: 'p-xss', name: XSS },
+        { participantId: 'p-dave', name: 'Dave' },
+      ],
+    });
+    const chat = (id: string, participantId: string, participantName: string, text: string) => ({
+      id: `${sid}-${id}`,
+      type: 'chat-message',
+      meetingId: 'room-console',
+      sessionId: sid,
+      participantId,
+      participantName,
+      data: { text },
+    });
+    const posted = await h.api(
+      'POST',
+      '/v1/events',
+      [chat('1', 'p-xss', XSS, 'Get FREE MONEY now, no scam <b>promise</b>'), chat('2', 'p-dave', 'Dave', 'is this a scam?')],
+      { authorization: `Bearer ${TOKEN}` },
+    );
+    expect(posted.status).toBe(202);
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  const shot = (name: string) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+
+  it('refuses a wrong token and keeps the sign-in form', async () => {
+    await page.goto(`${h.automod.url}/console`);
+    await page.waitForSelector('#sign-in-form');
+    await shot('sign-in');
+    await page.type('#token', 'not-the-token-at-all');
+    await page.click('#sign-in-form button[type=submit]');
+    await page.waitForFunction(() => /refused/.test(document.querySelector('#sign-in-error')?.textContent ?? ''));
+    expect(await page.$eval('#sign-in', (el) => (el as unknown as PageElement).hidden)).toBe(false);
+    expect(await page.evaluate(() => sessionStorage.getItem('automod.token'))).toBeNull();
+  });
+
+  it('signs in, shows the overview, and keeps the token out of the URL', async () => {
+    await page.type('#token', TOKEN);
+    await page.type('#moderator', 'Alice');
+    await page.click('#sign-in-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelectorAll('#overview dt').length > 0);
+    expect(page.url()).not.toContain(TOKEN);
+    expect(await page.$eval('#overview', (el) => el.textContent)).toMatch(/Pending reviews\s*2/);
+    expect(await page.$eval('#overview', (el) => el.textContent)).toMatch(/Active bans\s*0/);
+    await shot('overview');
+  });
+
+  it('shows the pending items with the matched words marked, and an attacker-chosen name as text', async () => {
+    await page.click('#nav [data-tab=reviews]');
+    await page.waitForFunction(() => document.querySelectorAll('#reviews > li[data-review]').length === 2);
+    const names = await page.$$eval('#reviews > li h3', (els) => els.map((el) => el.textContent));
+    expect(names).toContain(XSS);
+    // Shown as text: no <img> (nor <b>) was made from the name or the chat text.
+    expect(await page.$$('#reviews img, #reviews b')).toHaveLength(0);
+    const marks = await page.$$eval('#reviews mark', (els) => els.map((el) => el.textContent));
+    expect(marks).toEqual(expect.arrayContaining(['FREE MONEY', 'scam']));
+    await shot('reviews');
+  });
+
+  it('approves with one click and the removal reaches the simulator', async () => {
+    const item = await page.$('#reviews > li[aria-label*="img src"]');
+    await item!.$eval('button[data-action=approve]', (b) => (b as unknown as PageElement).click());
+    await page.waitForFunction(() => /Approved: removal of/.test(document.querySelector('#status')?.textContent ?? ''));
+    await waitFor(() =>
+      h.simulator.calls().some((c) => c.operation === 'remove' && c.sessionId === sid && c.participantId === 'p-xss' && c.applied)
+        ? true
+        : undefined,
+    );
+    const audit = await h.api('GET', `/v1/audit?sessionId=${sid}&kind=review`, undefined, { authorization: `Bearer ${TOKEN}` });
+    expect((audit.body as { records: { requestedBy: string }[] }).records[0]?.requestedBy).toBe('moderator:Alice');
+  });
+
+  it('dismisses another with the keyboard', async () => {
+    await page.waitForFunction(() => document.querySelectorAll('#reviews > li[data-review]').length === 1);
+    await page.focus('#reviews > li[data-review]');
+    await page.keyboard.press('d');
+    await page.waitForFunction(() => /Dismissed the review of Dave/.test(document.querySelector('#status')?.textContent ?? ''));
+    const dismissed = await h.api('GET', '/v1/reviews?state=dismissed', undefined, { authorization: `Bearer ${TOKEN}` });
+    expect((dismissed.body as { reviews: { participantId: string }[] }).reviews.map((r) => r.participantId)).toEqual(['p-dave']);
+  });
+
+  it('updates live when another moderator decides', async () => {
+    await h.api(
+      'POST',
+      '/v1/events',
+      [{ id: `${sid}-3`, type: 'chat-message', sessionId: sid, participantId: 'p-eve', participantName: 'Eve', data: { text: 'scam' } }],
+      { authorization: `Bearer ${TOKEN}` },
+    );
+    await page.waitForFunction(() => [...document.querySelectorAll('#reviews > li h3')].some((el) => el.textContent === 'Eve'), {
+      timeout: 10_000,
+    });
+    const pending = await h.api('GET', '/v1/reviews?state=pending', undefined, { authorization: `Bearer ${TOKEN}` });
+    const eve = (pending.body as { reviews: { id: string; participantId: string }[] }).reviews.find((r) => r.participantId === 'p-eve')!;
+    await h.api('POST', `/v1/reviews/${eve.id}/dismiss`, { by: 'Bob' }, { authorization: `Bearer ${TOKEN}` });
+    await page.waitForFunction(() => document.querySelectorAll('#reviews > li[data-review]').length === 0, { timeout: 10_000 });
+  });
+
+  it('searches removals and audit, lists rules, lists a ban with its time left and lifts it', async () => {
+    await page.click('#nav [data-tab=audit]');
+    await page.waitForFunction(() => document.querySelectorAll('#audit tbody tr').length > 0, { timeout: 10_000 });
+    expect(await page.$eval('#audit tbody', (el) => el.textContent)).toContain('removed');
+    await page.type('#audit-form input[name=participantId]', 'p-xss');
+    await page.click('#audit-form button[type=submit]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#audit tbody tr')].every((tr) => tr.textContent?.includes('p-xss')));
+    await shot('audit');
+
+    await page.click('#nav [data-tab=rules]');
+    await page.waitForFunction(() => document.querySelectorAll('#rules tbody tr').length === 2);
+    const rules = await page.$$eval('#rules tbody tr', (rows) =>
+      rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)),
+    );
+    expect(rules).toContainEqual(['doubtful-language', 'enforce', 'review', '3', '-', 'Possible scam']);
+    await shot('rules');
+
+    const made = await h.api(
+      'POST',
+      '/v1/bans',
+      { participantId: 'p-banned', meetingId: 'room-console', for: '2h', reason: 'raid bot' },
+      { authorization: `Bearer ${TOKEN}` },
+    );
+    expect(made.status).toBe(201);
+    await page.click('#nav [data-tab=bans]');
+    await page.waitForFunction(() => /p-banned/.test(document.querySelector('#bans')?.textContent ?? ''));
+    expect(await page.$eval('#bans', (el) => el.textContent)).toMatch(/meeting room-console · 1 h 5\d min left · raid bot · by api/);
+    await shot('bans');
+    await page.click('#bans button');
+    await page.waitForFunction(() => /No active bans/.test(document.querySelector('#bans')?.textContent ?? ''), { timeout: 10_000 });
+    expect(
+      (await h.api('GET', '/v1/bans/check?meetingId=room-console&participantId=p-banned', undefined, { authorization: `Bearer ${TOKEN}` }))
+        .body,
+    ).toEqual({ banned: false });
+    // Readable on a phone too.
+    await page.setViewport({ width: 390, height: 844 });
+    await page.click('#nav [data-tab=reviews]');
+    await shot('reviews-phone');
+    expect(dialogs).toEqual([]);
+  });
+});
