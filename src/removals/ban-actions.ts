@@ -80,8 +80,9 @@ export function createBanActions(deps: {
   now?: () => number;
 }) {
   const { bans, audit, requester, logger } = deps;
-  const tellLifted = (ban: Ban, by: string): void =>
-    void deps.notify?.(
+  // Awaited (one round trip; it never throws): a CLI command exits right after.
+  const tellLifted = async (ban: Ban, by: string): Promise<void> =>
+    deps.notify?.(
       'ban.lifted',
       { ban, by },
       `ban of ${ban.participantId} in ${ban.scope === 'all' ? 'every meeting' : `meeting ${ban.meetingId ?? ''}`} lifted by ${by}`,
@@ -115,7 +116,7 @@ export function createBanActions(deps: {
       detail: { scope: request.scope, until: made.ban.until, for: request.for },
     });
     logger.info({ participantId, scope: request.scope, meetingId, until: made.ban.until, by: request.by }, 'ban made');
-    void deps.notify?.(
+    await deps.notify?.(
       'ban.created',
       { ban: made.ban },
       `${participantId} banned ${made.ban.until ? `until ${made.ban.until}` : 'permanently'} by ${request.by}: ${reason}`,
@@ -143,7 +144,7 @@ export function createBanActions(deps: {
     const where = scope === 'all' ? 'every meeting' : `meeting ${meetingId}`;
     if (!lifted) throw new NotFoundError(`no ban of ${participantId} in ${where} (it may have expired)`);
     await audit.append(liftRecord(lifted, by, new Date(now()).toISOString()));
-    tellLifted(lifted, by);
+    await tellLifted(lifted, by);
     logger.info({ participantId, scope, meetingId, by }, 'ban lifted');
     return lifted;
   }
@@ -202,7 +203,7 @@ export function createBanActions(deps: {
         const lifted = await bans.lift(b.scope, b.meetingId, b.participantId);
         if (lifted) {
           await audit.append({ ...liftRecord(lifted, request.by, at), detail: { scope: lifted.scope, until: lifted.until, undo: rule } });
-          tellLifted(lifted, request.by);
+          await tellLifted(lifted, request.by);
         }
       }
       for (const r of toRevert) {

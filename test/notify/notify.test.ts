@@ -93,6 +93,28 @@ describe('notifications', () => {
     }
   });
 
+  it('automod ban and unban notify ban.created and ban.lifted', async () => {
+    const p = uniquePrefix('notify-ban');
+    const env = { REDIS_URL, AUTOMOD_PREFIX: p, LOG_LEVEL: 'silent', USER: 'erin', AUTOMOD_NOTIFY_URLS: 'http://127.0.0.1:9/hook' };
+    const banned = await runCli(['ban', '--participant', 'bot-1', '--meeting', 'room-n', '--for', '24h', '--reason', 'raid'], env);
+    expect(banned.code, banned.stderr).toBe(0);
+    expect((await runCli(['unban', '--participant', 'bot-1', '--meeting', 'room-n'], env)).code).toBe(0);
+    const c = testConfig(p);
+    const own = testRedis(c);
+    const queue = openNotificationsQueue(own.redis, c.keyPrefix);
+    try {
+      const bodies = (await queue.getWaiting()).map(
+        (j) => JSON.parse(j.data.body) as { type: string; text: string; ban?: { participantId: string } },
+      );
+      expect(bodies.map((b) => b.type).sort()).toEqual(['ban.created', 'ban.lifted']);
+      expect(bodies.find((b) => b.type === 'ban.created')).toMatchObject({ ban: { participantId: 'bot-1' } });
+      expect(bodies.find((b) => b.type === 'ban.lifted')?.text).toBe('ban of bot-1 in meeting room-n lifted by operator:erin');
+    } finally {
+      await queue.close();
+      await own.cleanup();
+    }
+  });
+
   it('AUTOMOD_NOTIFY_TYPES filters what is sent', async () => {
     const added: unknown[] = [];
     const notify = createNotifier({
