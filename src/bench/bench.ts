@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: the product against raw BullMQ on the same machine and Redis, in one run so the
- * ratios hold on a noisy machine. See docs/performance.md for what each line means.
+ * ratios hold on a noisy machine. See the README's "Performance" section for what each line means.
  *
- *   node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]
+ *   node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists|raid] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]
  *
  * --quick     tiny sizes (seconds): proves the bench works; the targets are not judged
  * --only      one part: raw BullMQ baseline, the product (worker process, then its event code alone), rule evaluation,
- *             or "list changes under load" (a big live list edited while events flow)
+ *             "list changes under load" (a big live list edited while events flow), or the raid (one session, rate-capped removals)
  * --list-values   values in that live list (default 100000, quick 2000)
  * --list-changes  adds/removes made while events flow (default 10, quick 4)
  * --settle    longest wait for Redis memory to come back down after the run (default 120 s)
@@ -48,8 +48,14 @@ import { commandStats, commandsPer, deleteKeys, prefixFootprint, redisVersion, u
 import { cpuMeter } from './cpu-meter.js';
 import { checkTargets, renderTable, type BenchResults } from './report.js';
 import { round, sleep, summarize, wallClockMs } from './stats.js';
-import { startWorkerProcess } from './worker-process.js';
+import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 import { createPacedEvents, saturationEvents, SESSIONS, violators } from './workload.js';
+import { measureRaid } from './raid.js';
+import type { LatencySummary } from './stats.js';
+import type { CpuUse } from './cpu-meter.js';
+import type { MeetingEvent } from '../events/event-schema.js';
+import { createServer } from 'node:net';
+import { Agent, request as httpRequest } from 'node:http';
 
 interface Sizes {
   drainJobs: number;
@@ -70,6 +76,11 @@ interface Sizes {
   listChanges: number;
   listRate: number;
   listMs: number;
+  /** The raid: bots, events, over how long, and the worker's API rate cap. */
+  raidBots: number;
+  raidEvents: number;
+  raidMs: number;
+  raidCap: number;
 }
 
 const FULL: Sizes = {
@@ -87,6 +98,10 @@ const FULL: Sizes = {
   listChanges: 10,
   listRate: 400,
   listMs: 20_000,
+  raidBots: 5000,
+  raidEvents: 50_000,
+  raidMs: 10_000,
+  raidCap: 200,
 };
 
 const QUICK: Sizes = {
@@ -104,6 +119,10 @@ const QUICK: Sizes = {
   listChanges: 4,
   listRate: 200,
   listMs: 2000,
+  raidBots: 200,
+  raidEvents: 2000,
+  raidMs: 2000,
+  raidCap: 200,
 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -111,7 +130,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 interface Args {
   quick: boolean;
   /** Run one part only (profiling, iterating); the targets are then not judged. */
-  only: 'baseline' | 'product' | 'eval' | 'lists' | undefined;
+  only: 'baseline' | 'product' | 'eval' | 'lists' | 'raid' | undefined;
   profile: boolean;
   keep: boolean;
   out: string;
@@ -122,7 +141,7 @@ interface Args {
 }
 
 const USAGE =
-  'usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]\n';
+  'usage: node dist/bench/bench.js [--quick] [--only baseline|product|eval|lists|raid] [--settle SECONDS] [--list-values N] [--list-changes N] [--profile] [--keep] [--out DIR]\n';
 
 function parseArgs(argv: readonly string[]): Args {
   let parsed;
@@ -154,8 +173,8 @@ function parseArgs(argv: readonly string[]): Args {
     process.exit(2);
   };
   if (parsed.settle !== undefined && !/^\d+$/.test(parsed.settle)) fail(`--settle takes whole seconds, got "${parsed.settle}"`);
-  if (parsed.only !== undefined && !['baseline', 'product', 'eval', 'lists'].includes(parsed.only))
-    fail(`--only takes baseline, product, eval or lists, got "${parsed.only}"`);
+  if (parsed.only !== undefined && !['baseline', 'product', 'eval', 'lists', 'raid'].includes(parsed.only))
+    fail(`--only takes baseline, product, eval, lists or raid, got "${parsed.only}"`);
   for (const name of ['list-values', 'list-changes'] as const) {
     const value = parsed[name];
     if (value !== undefined && (!/^\d+$/.test(value) || Number(value) > 1_000_000))
@@ -273,10 +292,17 @@ async function main(): Promise<number> {
     const results: Partial<BenchResults> = {};
     if (args.only === undefined || args.only === 'baseline') Object.assign(results, await runBaseline(run));
     if (args.only === undefined || args.only === 'product') Object.assign(results, await runProduct(run));
+    // The yardstick again, after the product's part: one drain is not a figure on a shared machine.
+    if (args.only === undefined || args.only === 'baseline') results.rawDrainAfter = await runRawDrain(run, 'again');
     if (args.only === 'eval') results.evaluation = await runEvaluation(run);
+    // After the product's memory figures: the raid's worker writes under a prefix of its own.
+    if (args.only === undefined || args.only === 'raid') results.raid = await runRaid(run);
     if (args.only === undefined || args.only === 'lists') results.listChanges = await runListChanges(run);
-    if (results.saturation && results.rawDrain)
-      results.saturation.ratioToRaw = round(results.saturation.eventsPerSec / results.rawDrain.jobsPerSec, 3);
+    if (results.rawDrain) {
+      const raw = results.rawDrain.jobsPerSec;
+      for (const line of [results.saturation, results.single, results.httpIngest])
+        if (line) line.ratioToRaw = round(line.eventsPerSec / raw, 3);
+    }
 
     const complete = isComplete(results);
     const checks = complete ? checkTargets(results) : [];
@@ -307,6 +333,7 @@ async function main(): Promise<number> {
     if (!args.keep) await deleteKeys(monitor, `${config.keyPrefix}*`).catch(() => undefined);
     await simulator.close();
     await rm(rulesDir, { recursive: true, force: true });
+    httpAgent.destroy();
     producer.disconnect();
     monitor.disconnect();
   }
@@ -317,7 +344,11 @@ function isComplete(r: Partial<BenchResults>): r is BenchResults {
     r.rawDrain !== undefined &&
     r.rawTwoHop !== undefined &&
     r.saturation !== undefined &&
+    r.single !== undefined &&
+    r.httpIngest !== undefined &&
     r.latency !== undefined &&
+    r.httpLatency !== undefined &&
+    r.raid !== undefined &&
     r.memory !== undefined &&
     r.evaluation !== undefined &&
     r.processor !== undefined
@@ -334,9 +365,7 @@ async function runBaseline(run: Run): Promise<Pick<BenchResults, 'rawDrain' | 'r
     monitor: run.monitor,
     workerScript: join(ROOT, 'dist', 'bench', 'raw-worker.js'),
   };
-  say(`raw BullMQ: no-op drain of ${sizes.drainJobs} jobs`);
-  const rawDrain = await measureRawDrain(ctx, saturationEvents(sizes.drainJobs, Date.now()).events);
-  say(`  ${rawDrain.jobsPerSec} jobs/s; CPU: worker ${rawDrain.workerCpuPct} %, Redis ${rawDrain.redisCpuPct} %`);
+  const rawDrain = await runRawDrain(run, 'first');
   say(`raw BullMQ: two hops at ${sizes.twoHopRate}/s for ${sizes.twoHopMs / 1000} s (after ${sizes.warmUpMs / 1000} s of warm-up)`);
   const payload = createPacedEvents();
   const rawTwoHop = await measureRawTwoHop(ctx, {
@@ -350,13 +379,41 @@ async function runBaseline(run: Run): Promise<Pick<BenchResults, 'rawDrain' | 'r
   return { rawDrain, rawTwoHop };
 }
 
-/** The product in a worker process: saturation, paced latency, memory; evaluation while it settles. */
-async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | 'latency' | 'memory' | 'evaluation' | 'processor'>> {
+async function runRawDrain(run: Run, which: 'first' | 'again'): Promise<BenchResults['rawDrain']> {
+  const { sizes, say, config } = run;
+  const ctx = {
+    config,
+    env: run.env,
+    redis: run.producer,
+    monitor: run.monitor,
+    workerScript: join(ROOT, 'dist', 'bench', 'raw-worker.js'),
+  };
+  say(`raw BullMQ: no-op drain of ${sizes.drainJobs} jobs${which === 'again' ? ' (again)' : ''}`);
+  const rawDrain = await measureRawDrain(ctx, saturationEvents(sizes.drainJobs, Date.now()).events);
+  say(`  ${rawDrain.jobsPerSec} jobs/s; CPU: worker ${rawDrain.workerCpuPct} %, Redis ${rawDrain.redisCpuPct} %`);
+  return rawDrain;
+}
+
+/**
+ * The product in a worker process serving HTTP too (as `automod start` runs by default):
+ * saturation (batched, single-event, HTTP ingest), paced latency (single-event jobs, HTTP), memory;
+ * evaluation while it settles.
+ */
+async function runProduct(
+  run: Run,
+): Promise<Pick<BenchResults, 'saturation' | 'single' | 'httpIngest' | 'latency' | 'httpLatency' | 'memory' | 'evaluation' | 'processor'>> {
   const { sizes, say, simulator, config, keys, monitor, queues } = run;
   const satViolators = saturationEvents(sizes.saturationEvents, 0).offenders;
   const latViolators = Math.round(((sizes.latencyRate * sizes.latencyMs) / 1000) * 0.02);
+  const everyViolator = [
+    ...violators('sat', satViolators),
+    ...violators('one', satViolators),
+    ...violators('post', satViolators),
+    ...violators('lat', latViolators),
+    ...violators('http', latViolators),
+  ];
   for (let s = 0; s < SESSIONS; s++) {
-    const here = [...violators('sat', satViolators), ...violators('lat', latViolators)].filter((v) => v.sessionId === `bench-sess-${s}`);
+    const here = everyViolator.filter((v) => v.sessionId === `bench-sess-${s}`);
     simulator.addSession({
       id: `bench-sess-${s}`,
       meetingId: `bench-room-${s}`,
@@ -364,8 +421,11 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     });
   }
 
-  say(`starting the worker (node dist/cli.js start --no-http), log in ${run.logFile}`);
+  const httpPort = await freePort();
+  const httpBase = `http://127.0.0.1:${httpPort}`;
+  say(`starting the worker (node dist/cli.js start, HTTP at ${httpBase}), log in ${run.logFile}`);
   const worker = await startWorkerProcess({
+    httpPort,
     cliPath: join(ROOT, 'dist', 'cli.js'),
     env: run.env,
     logFile: run.logFile,
@@ -392,51 +452,78 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
       );
     }, 200);
 
-    // ---- saturation -----------------------------------------------------------------------
+    // ---- batched saturation -------------------------------------------------------------------
     const sat = saturationEvents(sizes.saturationEvents, Date.now());
-    say(`saturation: ${sat.events.length} events (${sat.violations} violations by ${sat.offenders} offenders) queued up front`);
-    // Packed in batch jobs of 500, as `automod events add` and `POST /v1/events` with an array queue them.
-    const ingest = createIngest({
-      producer: createEventProducer({
-        redis: run.producer,
-        keys,
-        queues: queues.eventPartitions,
-        batchMax: config.eventBatchMax,
-        lingerMs: config.ingestLingerMs,
-        dedupSeconds: config.dedupSeconds,
-      }),
+    say(
+      `batched saturation: ${sat.events.length} events (${sat.violations} violations by ${sat.offenders} offenders) queued up front in batch jobs of ${BATCH}`,
+    );
+    // Packed by the ingest's producer, as `automod events add` and `POST /v1/events` with an array queue them.
+    const batchProducer = createEventProducer({
+      redis: run.producer,
+      keys,
+      queues: queues.eventPartitions,
+      batchMax: BATCH,
+      lingerMs: config.ingestLingerMs,
+      dedupSeconds: config.dedupSeconds,
     });
+    const ingest = createIngest({ producer: batchProducer });
     const eventLog = createEventLog({ redis: monitor, keys, retentionHours: config.eventLogHours });
     await queues.events.pause();
     const ingestStart = wallClockMs();
-    for (let i = 0; i < sat.events.length; i += 500) await ingest.ingest(sat.events.slice(i, i + 500));
+    for (let i = 0; i < sat.events.length; i += 1000) await ingest.ingest(sat.events.slice(i, i + 1000));
     const ingestMs = wallClockMs() - ingestStart;
-    const cpu = await cpuMeter(monitor, worker.pid);
-    const statsBefore = await commandStats(monitor);
-    const satStart = wallClockMs();
-    await queues.events.resume();
-    const satDrained = await worker.whileRunning(waitForDrain(queues.events, { timeoutMs: 300_000 }));
-    const satMs = satDrained.finishedAt - satStart;
-    const satCpu = await cpu.stop();
-    const redisPerEvent = commandsPer(statsBefore, await commandStats(monitor), sat.events.length);
+    const satRun = await drainPaused(run, worker, sat.events.length);
+    const redisPerEvent = satRun.redisPerEvent;
     // Log entries go out up to a few milliseconds after their jobs complete.
     let logged = sat.events.length;
     if (config.eventLogHours > 0) {
       const until = wallClockMs() + 2000;
       for (;;) {
-        logged = await countLogged(eventLog, satStart);
+        logged = await countLogged(eventLog, satRun.start);
         if (logged >= sat.events.length || wallClockMs() > until) break;
         await sleep(50);
       }
     }
     const satCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vs-', sat.offenders, 60_000));
     await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
-    const satEventsPerSec = Math.round((sat.events.length / satMs) * 1000);
-    say(`  ${satEventsPerSec} events/s, ${satCalls.length} remove calls; CPU: worker ${satCpu.processPct} %, Redis ${satCpu.redisPct} %`);
-
-    // ---- paced latency ----------------------------------------------------------------------
     say(
-      `paced: ${sizes.latencyRate} events/s for ${sizes.latencyMs / 1000} s, 2 % violations (after ${sizes.warmUpMs / 1000} s of benign warm-up)`,
+      `  ${satRun.eventsPerSec} events/s, ${satCalls.length} remove calls; CPU: worker ${satRun.cpu.processPct} % (${satRun.cpuUsPerEvent} us/event), Redis ${satRun.cpu.redisPct} %`,
+    );
+
+    // ---- single-event saturation ----------------------------------------------------------------
+    const one = saturationEvents(sizes.saturationEvents, Date.now(), 'one');
+    say(`single-event saturation: ${one.events.length} events queued up front as one job each (the direct-producer contract)`);
+    await queues.events.pause();
+    for (let i = 0; i < one.events.length; i += 1000) {
+      await queues.events.addBulk(one.events.slice(i, i + 1000).map((event) => ({ name: event.type, data: event })));
+    }
+    const oneRun = await drainPaused(run, worker, one.events.length);
+    const oneCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vo-', one.offenders, 60_000));
+    await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
+    say(
+      `  ${oneRun.eventsPerSec} events/s, ${oneCalls.length} remove calls; CPU: worker ${oneRun.cpu.processPct} % (${oneRun.cpuUsPerEvent} us/event), Redis ${oneRun.cpu.redisPct} %`,
+    );
+
+    // ---- HTTP ingest ----------------------------------------------------------------------------
+    const post = saturationEvents(sizes.saturationEvents, Date.now(), 'post');
+    say(
+      `HTTP ingest: ${post.events.length} events as POST /v1/events of ${BATCH} from ${HTTP_CLIENTS} concurrent clients (events queue paused: the ingest alone)`,
+    );
+    await queues.events.pause();
+    const postCpu = await cpuMeter(monitor, worker.pid);
+    const posted = await worker.whileRunning(postConcurrently(`${httpBase}/v1/events`, post.events, BATCH, HTTP_CLIENTS));
+    const postUse = await postCpu.stop();
+    const postRun = await drainPaused(run, worker, post.events.length);
+    const postCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vp-', post.offenders, 60_000));
+    await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
+    const postEventsPerSec = Math.round((posted.accepted / posted.durationMs) * 1000);
+    say(
+      `  ${postEventsPerSec} events/s accepted (${posted.accepted}/${post.events.length}), worker ${postUse.processPct} % CPU (${perEventUs(postUse.processSeconds, posted.accepted)} us/event); then drained at ${postRun.eventsPerSec} events/s, ${postCalls.length} remove calls`,
+    );
+
+    // ---- paced latency, single-event jobs -------------------------------------------------------
+    say(
+      `paced single-event jobs: ${sizes.latencyRate} events/s for ${sizes.latencyMs / 1000} s, 2 % violations (after ${sizes.warmUpMs / 1000} s of benign warm-up)`,
     );
     const paced = createPacedEvents();
     const warmUp = createPacedEvents({ participantPrefix: 'w', idPrefix: 'warm', violations: false });
@@ -449,6 +536,7 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
       },
     });
     const enqueuedAt = new Map<string, number>();
+    const latCpu = await cpuMeter(monitor, worker.pid);
     const sent = await runPaced({
       ratePerSec: sizes.latencyRate,
       durationMs: sizes.latencyMs,
@@ -460,15 +548,34 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
         await queues.events.add(event.type, event);
       },
     });
-    const latCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vl-', enqueuedAt.size, 30_000));
-    const latencies = latCalls.flatMap((c) => {
-      const t = enqueuedAt.get(`${c.sessionId}/${c.participantId}`);
-      return t === undefined ? [] : [c.at - t];
+    const latUse = await latCpu.stop();
+    const latency = await pacedLatencies(run, worker, 'vl-', enqueuedAt);
+    say(
+      `  p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms over ${latency.count} removals; worker ${latUse.processPct} % CPU (${perEventUs(latUse.processSeconds, sent.sent)} us/event)`,
+    );
+
+    // ---- paced latency, HTTP (one event per request, micro-batched by the ingest) ---------------
+    say(
+      `paced HTTP: ${sizes.latencyRate} events/s for ${sizes.latencyMs / 1000} s, one POST /v1/events each (packed by the ingest's ${config.ingestLingerMs} ms linger), 2 % violations`,
+    );
+    const pacedHttp = createPacedEvents({ participantPrefix: 'h', idPrefix: 'lath', phase: 'http' });
+    const postedAt = new Map<string, number>();
+    const httpCpu = await cpuMeter(monitor, worker.pid);
+    const httpSent = await runPaced({
+      ratePerSec: sizes.latencyRate,
+      durationMs: sizes.latencyMs,
+      send: async (i) => {
+        const t = wallClockMs();
+        const { event, violator } = pacedHttp(i, Math.floor(t));
+        if (violator) postedAt.set(violator, t);
+        await postEvents(`${httpBase}/v1/events`, JSON.stringify([event]));
+      },
     });
-    const latency = summarize(latencies);
-    say(`  p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms over ${latencies.length} removals`);
-    await worker.whileRunning(waitForDrain(queues.events, { timeoutMs: 60_000 }));
-    await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
+    const httpUse = await httpCpu.stop();
+    const httpLatency = await pacedLatencies(run, worker, 'vh-', postedAt);
+    say(
+      `  p50 ${httpLatency.p50} ms, p99 ${httpLatency.p99} ms, max ${httpLatency.max} ms over ${httpLatency.count} removals; worker ${httpUse.processPct} % CPU (${perEventUs(httpUse.processSeconds, httpSent.sent)} us/event)`,
+    );
 
     // ---- memory settles; the evaluation micro-benchmark runs meanwhile ---------------------
     const settleStart = wallClockMs();
@@ -491,31 +598,66 @@ async function runProduct(run: Run): Promise<Pick<BenchResults, 'saturation' | '
     // After the memory figures: it writes to Redis (under a prefix of its own, deleted here).
     const processor = await runProcessorAlone(run);
 
+    const latencyResult = (r: typeof sent, violations: number, l: LatencySummary, use: CpuUse) => ({
+      ratePerSec: sizes.latencyRate,
+      sent: r.sent,
+      violations,
+      removeCalls: l.count,
+      maxSendLagMs: round(r.maxLagMs),
+      latencyMs: l,
+      workerCpuPct: use.processPct,
+      cpuUsPerEvent: perEventUs(use.processSeconds, r.sent),
+    });
     return {
       saturation: {
         events: sat.events.length,
-        durationMs: round(satMs),
-        eventsPerSec: satEventsPerSec,
+        batchSize: BATCH,
+        durationMs: round(satRun.durationMs),
+        eventsPerSec: satRun.eventsPerSec,
         ratioToRaw: 0,
-        failed: satDrained.failed,
+        failed: satRun.failed,
         logged,
         violations: sat.violations,
         offenders: sat.offenders,
         removeCalls: satCalls.length,
-        removalsDoneMs: round(Math.max(0, ...satCalls.map((c) => c.at)) - satStart),
+        removalsDoneMs: round(Math.max(0, ...satCalls.map((c) => c.at)) - satRun.start),
         ingestEventsPerSec: Math.round((sat.events.length / ingestMs) * 1000),
-        workerCpuPct: satCpu.processPct,
-        redisCpuPct: satCpu.redisPct,
+        workerCpuPct: satRun.cpu.processPct,
+        redisCpuPct: satRun.cpu.redisPct,
+        cpuUsPerEvent: satRun.cpuUsPerEvent,
         redisCommandsPerEvent: redisPerEvent,
       },
-      latency: {
-        ratePerSec: sizes.latencyRate,
-        sent: sent.sent,
-        violations: enqueuedAt.size,
-        removeCalls: latencies.length,
-        maxSendLagMs: round(sent.maxLagMs),
-        latencyMs: latency,
+      single: {
+        events: one.events.length,
+        durationMs: round(oneRun.durationMs),
+        eventsPerSec: oneRun.eventsPerSec,
+        ratioToRaw: 0,
+        failed: oneRun.failed,
+        offenders: one.offenders,
+        removeCalls: oneCalls.length,
+        workerCpuPct: oneRun.cpu.processPct,
+        redisCpuPct: oneRun.cpu.redisPct,
+        cpuUsPerEvent: oneRun.cpuUsPerEvent,
+        redisCommandsPerEvent: oneRun.redisPerEvent,
       },
+      httpIngest: {
+        events: post.events.length,
+        batchSize: BATCH,
+        clients: HTTP_CLIENTS,
+        accepted: posted.accepted,
+        rejected: posted.rejected,
+        durationMs: round(posted.durationMs),
+        eventsPerSec: postEventsPerSec,
+        ratioToRaw: 0,
+        workerCpuPct: postUse.processPct,
+        cpuUsPerEvent: perEventUs(postUse.processSeconds, posted.accepted),
+        drainEventsPerSec: postRun.eventsPerSec,
+        failed: postRun.failed,
+        offenders: post.offenders,
+        removeCalls: postCalls.length,
+      },
+      latency: latencyResult(sent, enqueuedAt.size, latency, latUse),
+      httpLatency: latencyResult(httpSent, postedAt.size, httpLatency, httpUse),
       memory: {
         workerRssMb: { start: round(memory.rss.start, 1), peak: round(memory.rss.peak, 1), end: round(memory.rss.end, 1) },
         redisUsedMb: { start: round(memory.redis.start, 3), peak: round(memory.redis.peak, 3), end: round(memory.redis.end, 3) },
@@ -565,6 +707,32 @@ async function runProcessorAlone(run: Run): Promise<BenchResults['processor']> {
   }
 }
 
+/** The raid: a worker of its own, under a prefix of its own (`<prefix>-raid`), removals capped. */
+async function runRaid(run: Run): Promise<NonNullable<BenchResults['raid']>> {
+  const { sizes } = run;
+  const env = { ...run.env, AUTOMOD_PREFIX: `${run.prefix}-raid`, AUTOMOD_API_RATE_PER_SEC: String(sizes.raidCap) };
+  run.say(
+    `raid: ${sizes.raidBots} bots join one session and flood its chat, ${sizes.raidEvents} events in ${sizes.raidMs / 1000} s, AUTOMOD_API_RATE_PER_SEC=${sizes.raidCap}`,
+  );
+  const raid = await measureRaid(
+    {
+      config: parseConfig(env),
+      env,
+      producer: run.producer,
+      monitor: run.monitor,
+      simulator: run.simulator,
+      cliPath: join(ROOT, 'dist', 'cli.js'),
+      logFile: run.logFile,
+      say: run.say,
+    },
+    { bots: sizes.raidBots, events: sizes.raidEvents, durationMs: sizes.raidMs, capPerSec: sizes.raidCap },
+  );
+  run.say(
+    `  ${raid.removedOnce}/${raid.bots} bots removed once (${raid.notRemoved} not, ${raid.removedTwiceOrMore} more than once), staff calls ${raid.staffCalls}, at most ${raid.maxPerSecondSliding} calls in any 1 s, ${raid.removalsPerSec} removals/s${raid.drained ? '' : ', queues NOT drained'}; last event -> last removal ${(raid.lastEventToLastRemovalMs / 1000).toFixed(1)} s; worker ${raid.workerCpuUsPerEvent} us CPU/event`,
+  );
+  return raid;
+}
+
 /** "List changes under load": a worker of its own, under a prefix of its own (`<prefix>-lists`). */
 async function runListChanges(run: Run): Promise<NonNullable<BenchResults['listChanges']>> {
   const { sizes } = run;
@@ -584,6 +752,126 @@ async function runListChanges(run: Run): Promise<NonNullable<BenchResults['listC
     },
     { values: sizes.listValues, changes: sizes.listChanges, valuesPerChange: 100, ratePerSec: sizes.listRate, durationMs: sizes.listMs },
   );
+}
+
+/** Events per batch job in the batched saturation and per POST in the HTTP ingest. */
+const BATCH = 100;
+const HTTP_CLIENTS = 4;
+
+/** A drain of the (paused, filled) events queue: resumed and timed until the last job finished. */
+async function drainPaused(run: Run, worker: WorkerProcess, events: number) {
+  const cpu = await cpuMeter(run.monitor, worker.pid);
+  const statsBefore = await commandStats(run.monitor);
+  const start = wallClockMs();
+  await run.queues.events.resume();
+  const drained = await worker.whileRunning(waitForDrain(run.queues.events, { timeoutMs: 300_000 }));
+  const durationMs = drained.finishedAt - start;
+  const use = await cpu.stop();
+  return {
+    start,
+    durationMs,
+    eventsPerSec: Math.round((events / durationMs) * 1000),
+    failed: drained.failed,
+    cpu: use,
+    cpuUsPerEvent: perEventUs(use.processSeconds, events),
+    redisPerEvent: commandsPer(statsBefore, await commandStats(run.monitor), events),
+  };
+}
+
+/** Waits for the paced phase's remove calls and the queues' drain; the event -> remove call latencies. */
+async function pacedLatencies(
+  run: Run,
+  worker: WorkerProcess,
+  participantPrefix: string,
+  sentAt: Map<string, number>,
+): Promise<LatencySummary> {
+  const calls = await worker.whileRunning(waitForRemoveCalls(() => run.simulator.calls(), participantPrefix, sentAt.size, 30_000));
+  await worker.whileRunning(waitForDrain(run.queues.events, { timeoutMs: 60_000 }));
+  await worker.whileRunning(waitForDrain(run.queues.removals, { timeoutMs: 60_000 }));
+  return summarize(
+    calls.flatMap((c) => {
+      const t = sentAt.get(`${c.sessionId}/${c.participantId}`);
+      return t === undefined ? [] : [c.at - t];
+    }),
+  );
+}
+
+function perEventUs(cpuSeconds: number, events: number): number {
+  return events > 0 ? Math.round((cpuSeconds / events) * 1e6) : Number.NaN;
+}
+
+/**
+ * The driver's HTTP client: node:http with kept-alive sockets. Not `fetch`: on this machine it cost
+ * about 700 µs of CPU per request and queued requests by seconds at 1,000/s, so the paced HTTP
+ * line measured the driver, not the worker (node:http: about 260 µs, sub-millisecond p50).
+ */
+const httpAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One `POST /v1/events` of `body` (a JSON array); throws unless it answers 202. */
+function postEvents(url: string, body: string): Promise<{ accepted: number }> {
+  return new Promise((resolvePost, reject) => {
+    const request = httpRequest(
+      url,
+      { method: 'POST', agent: httpAgent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          let answer: { accepted?: number; error?: string } = {};
+          try {
+            answer = JSON.parse(text) as typeof answer;
+          } catch {
+            // Reported below with the status.
+          }
+          if (response.statusCode !== 202)
+            reject(new Error(`POST /v1/events answered ${response.statusCode}: ${answer.error ?? text.slice(0, 200)}`));
+          else resolvePost({ accepted: answer.accepted ?? 0 });
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/**
+ * `events` in POSTs of `batch`, from `clients` concurrent clients each sending its next POST once
+ * the last one was answered. The bodies are serialized before the clock starts: the clients' own
+ * work is not the ingest's.
+ */
+async function postConcurrently(
+  url: string,
+  events: readonly MeetingEvent[],
+  batch: number,
+  clients: number,
+): Promise<{ accepted: number; rejected: number; durationMs: number }> {
+  const bodies: string[] = [];
+  for (let i = 0; i < events.length; i += batch) bodies.push(JSON.stringify(events.slice(i, i + batch)));
+  let next = 0;
+  let accepted = 0;
+  const start = wallClockMs();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < bodies.length) {
+        const answer = await postEvents(url, bodies[next++]!);
+        accepted += answer.accepted;
+      }
+    }),
+  );
+  return { accepted, rejected: events.length - accepted, durationMs: wallClockMs() - start };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
 
 /** Entries in the processed-event log logged since `since` (ms). */

@@ -7,6 +7,8 @@ import { readCpuSeconds } from './worker-process.js';
 export interface CpuUse {
   processPct: number;
   redisPct: number;
+  /** CPU seconds the process used over the span. */
+  processSeconds: number;
 }
 
 /**
@@ -22,7 +24,11 @@ export async function cpuMeter(redis: Redis, pid: number | undefined): Promise<{
       const seconds = (wallClockMs() - t0) / 1000;
       const p1 = pid === undefined ? Number.NaN : readCpuSeconds(pid);
       const r1 = await redisCpuSeconds(redis);
-      return { processPct: round(((p1 - p0) / seconds) * 100, 0), redisPct: round(((r1 - r0) / seconds) * 100, 0) };
+      return {
+        processPct: round(((p1 - p0) / seconds) * 100, 0),
+        redisPct: round(((r1 - r0) / seconds) * 100, 0),
+        processSeconds: p1 - p0,
+      };
     },
   };
 }

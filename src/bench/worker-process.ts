@@ -10,7 +10,7 @@ export interface Rss {
   peakMb: number;
 }
 
-/** A `node dist/cli.js start --no-http` child, as production runs the worker. */
+/** A `node dist/cli.js start` child (`--no-http` unless asked to serve), as production runs the worker. */
 export interface WorkerProcess {
   readonly pid: number;
   rss(): Rss | undefined;
@@ -36,12 +36,21 @@ export async function startWorkerProcess(options: {
   queues: readonly Queue[];
   nodeArgs?: readonly string[];
   timeoutMs?: number;
+  /** Serve the HTTP API too, at `http://127.0.0.1:<port>` (`AUTOMOD_HTTP_PORT`); ready once `/healthz` answers. */
+  httpPort?: number;
 }): Promise<WorkerProcess> {
   const fd = openSync(options.logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), options.cliPath, 'start', '--no-http'], {
-    env: { ...options.env },
-    stdio: ['ignore', fd, fd],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), options.cliPath, 'start', ...(options.httpPort === undefined ? ['--no-http'] : [])],
+    {
+      env: {
+        ...options.env,
+        ...(options.httpPort === undefined ? {} : { AUTOMOD_HTTP_PORT: String(options.httpPort), AUTOMOD_HTTP_HOST: '127.0.0.1' }),
+      },
+      stdio: ['ignore', fd, fd],
+    },
+  );
   closeSync(fd);
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => {
@@ -57,7 +66,7 @@ export async function startWorkerProcess(options: {
   for (;;) {
     if (exitCode !== undefined) throw new Error(`the worker exited during start-up (code ${exitCode}); see ${options.logFile}`);
     const registered = await Promise.all(options.queues.map(async (q) => (await q.getWorkers()).length > 0));
-    if (registered.every(Boolean)) break;
+    if (registered.every(Boolean) && (options.httpPort === undefined || (await healthy(options.httpPort)))) break;
     if (wallClockMs() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the worker did not start within ${options.timeoutMs ?? 20_000} ms; see ${options.logFile}`);
@@ -84,6 +93,14 @@ export async function startWorkerProcess(options: {
       return code;
     },
   };
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+  } catch {
+    return false;
+  }
 }
 
 /** RSS from `/proc/PID/status` (Linux); undefined elsewhere or once the process is gone. */

@@ -33,13 +33,23 @@ function meetingIdOf(i: number): string {
   return `bench-room-${i % SESSIONS}`;
 }
 
-/** Which participant a violator is, per phase (`vs-` saturation, `vl-` latency). */
-export function violatorId(phase: 'sat' | 'lat', k: number): string {
-  return `v${phase === 'sat' ? 's' : 'l'}-${k}`;
+/**
+ * The phases that make violations, each with violators of its own so that no phase's counters or
+ * removals carry over into another's: batched saturation, single-event saturation, paced single
+ * events, paced HTTP.
+ */
+export type Phase = 'sat' | 'one' | 'post' | 'lat' | 'http';
+const PHASE_CODE: Record<Phase, string> = { sat: 's', one: 'o', post: 'p', lat: 'l', http: 'h' };
+/** Event id and benign participant prefixes of the saturation-style phases. */
+const SATURATION_PREFIXES = { sat: ['sat', 'u'], one: ['one', 'o'], post: ['post', 'q'] } as const;
+
+/** Which participant a violator is, per phase (`vs-` batched saturation, `vo-` single-event saturation, `vp-` HTTP ingest, `vl-` paced single events, `vh-` paced HTTP). */
+export function violatorId(phase: Phase, k: number): string {
+  return `v${PHASE_CODE[phase]}-${k}`;
 }
 
 /** Every violator of a phase with its session, for the simulator (only they are ever removed). */
-export function violators(phase: 'sat' | 'lat', count: number): { sessionId: string; meetingId: string; participantId: string }[] {
+export function violators(phase: Phase, count: number): { sessionId: string; meetingId: string; participantId: string }[] {
   return Array.from({ length: count }, (_, k) => ({
     sessionId: sessionIdOf(k),
     meetingId: meetingIdOf(k),
@@ -48,7 +58,7 @@ export function violators(phase: 'sat' | 'lat', count: number): { sessionId: str
 }
 
 /** A violation by violator `k` of its phase; `k` also picks the kind. */
-function violation(phase: 'sat' | 'lat', k: number, id: string, timestamp: string): MeetingEvent {
+function violation(phase: Phase, k: number, id: string, timestamp: string): MeetingEvent {
   const participantId = violatorId(phase, k);
   const base = { id, sessionId: sessionIdOf(k), meetingId: meetingIdOf(k), participantId, timestamp };
   switch (VIOLATIONS[k % VIOLATIONS.length]!) {
@@ -125,17 +135,22 @@ function benign(kind: 'chat' | 'join' | 'rename', prefix: string, cursor: Cursor
  * impersonator, ask again). Event times are 1 ms apart from `startMs`, so per-participant rates
  * of benign traffic stay well under the flood rules (about 4 chat messages per 10 s).
  */
-export function saturationEvents(count: number, startMs: number): { events: MeetingEvent[]; violations: number; offenders: number } {
+export function saturationEvents(
+  count: number,
+  startMs: number,
+  phase: keyof typeof SATURATION_PREFIXES = 'sat',
+): { events: MeetingEvent[]; violations: number; offenders: number } {
   const cursor: Cursor = { chats: 0, joins: 0, renames: 0, violations: 0 };
+  const [idPrefix, participantPrefix] = SATURATION_PREFIXES[phase];
   const violations = Math.floor((count + 17) / 20);
   const offenders = Math.max(1, Math.ceil(violations / VIOLATIONS_PER_OFFENDER));
   const events: MeetingEvent[] = [];
   for (let i = 0; i < count; i++) {
-    const id = `sat-${i}`;
+    const id = `${idPrefix}-${i}`;
     const timestamp = new Date(startMs + i).toISOString();
     const r = i % 20;
-    if (r === 2) events.push(violation('sat', cursor.violations++ % offenders, id, timestamp));
-    else events.push(benign(r === 0 ? 'join' : r === 1 ? 'rename' : 'chat', 'u', cursor, id, timestamp));
+    if (r === 2) events.push(violation(phase, cursor.violations++ % offenders, id, timestamp));
+    else events.push(benign(r === 0 ? 'join' : r === 1 ? 'rename' : 'chat', participantPrefix, cursor, id, timestamp));
   }
   return { events, violations: cursor.violations, offenders };
 }
@@ -147,20 +162,58 @@ export function saturationEvents(count: number, startMs: number): { events: Meet
  * violations.
  */
 export function createPacedEvents(
-  options: { participantPrefix?: string; idPrefix?: string; violations?: boolean } = {},
+  options: { participantPrefix?: string; idPrefix?: string; violations?: boolean; phase?: 'lat' | 'http' } = {},
 ): (i: number, nowMs: number) => { event: MeetingEvent; violator?: string } {
   const cursor: Cursor = { chats: 0, joins: 0, renames: 0, violations: 0 };
   const prefix = options.participantPrefix ?? 'l';
   const idPrefix = options.idPrefix ?? 'lat';
+  const phase = options.phase ?? 'lat';
   const withViolations = options.violations ?? true;
   return (i, nowMs) => {
     const id = `${idPrefix}-${i}`;
     const timestamp = new Date(nowMs).toISOString();
     const r = i % 100;
     if (withViolations && (r === 0 || r === 50)) {
-      const event = violation('lat', cursor.violations++, id, timestamp);
+      const event = violation(phase, cursor.violations++, id, timestamp);
       return { event, violator: `${event.sessionId}/${event.participantId}` };
     }
     return { event: benign(r >= 1 && r <= 5 ? 'join' : r >= 6 && r <= 10 ? 'rename' : 'chat', prefix, cursor, id, timestamp) };
   };
+}
+
+/** The raid's session, and who in it must never be touched. */
+export const RAID_SESSION = 'bench-raid';
+export const RAID_MEETING = 'bench-raid-room';
+export const RAID_STAFF = [
+  { participantId: 'raid-host', role: 'host' },
+  { participantId: 'raid-moderator', role: 'moderator' },
+] as const;
+
+export function raidBotId(k: number): string {
+  return `raid-bot-${k}`;
+}
+
+/**
+ * A raid on one session: `bots` bots join (the first round of events), then each floods chat with
+ * scam messages (`rounds - 1` more rounds), round-robin over the bots, so that every bot's first
+ * violation comes early and its repeats keep coming while the removals are rate-capped. Every
+ * 500th event is instead the host or the moderator answering in chat, quoting the spam: the rules
+ * must leave them alone.
+ */
+export function raidEvent(i: number, bots: number, nowMs: number): MeetingEvent {
+  const timestamp = new Date(nowMs).toISOString();
+  const base = { id: `raid-${i}`, sessionId: RAID_SESSION, meetingId: RAID_MEETING, timestamp };
+  if (i % 500 === 499) {
+    const staff = RAID_STAFF[Math.floor(i / 500) % RAID_STAFF.length]!;
+    return {
+      ...base,
+      type: 'chat-message',
+      participantId: staff.participantId,
+      data: { text: 'do not click: "get FREE crypto here" is a scam', role: staff.role },
+    };
+  }
+  const k = i % bots;
+  const participantId = raidBotId(k);
+  if (i < bots) return { ...base, type: 'participant-joined', participantId, participantName: `guest${k}`, data: { role: 'participant' } };
+  return { ...base, type: 'chat-message', participantId, data: { text: `get FREE crypto here, limited offer ${i}`, role: 'participant' } };
 }

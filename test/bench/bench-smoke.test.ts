@@ -37,9 +37,15 @@ describe('npm run bench --quick', () => {
 
     for (const line of [
       'raw BullMQ no-op drain',
+      'raw BullMQ no-op drain, again after',
       'raw BullMQ two hops',
-      'saturation: events drained',
-      'paced: event enqueue -> remove call',
+      'batched saturation: events drained',
+      'single-event jobs: events drained',
+      'HTTP ingest: POST /v1/events accepted',
+      'paced single-event jobs: enqueue -> remove call',
+      'paced HTTP, one event per POST: send -> remove call',
+      'raid: bots removed exactly once',
+      'raid: remove calls in any 1 s',
       'worker RSS',
       'Redis used_memory',
       'rule evaluation alone',
@@ -63,19 +69,54 @@ describe('npm run bench --quick', () => {
     expect(Object.keys(report.versions)).toEqual(expect.arrayContaining(['node', 'redis', 'bullmq', 'ioredis', 'json-rules-engine']));
     expect(Object.keys(report.results).sort()).toEqual([
       'evaluation',
+      'httpIngest',
+      'httpLatency',
       'latency',
       'listChanges',
       'memory',
       'processor',
+      'raid',
       'rawDrain',
+      'rawDrainAfter',
       'rawTwoHop',
       'saturation',
+      'single',
     ]);
-    expect(report.targets).toHaveLength(5);
+    expect(report.targets).toHaveLength(10);
     expect(report.workerEnv.VIDEOSDK_SECRET).toBeUndefined();
     const results = report.results as {
-      saturation: { events: number; logged: number; failed: number };
-      latency: { violations: number; removeCalls: number };
+      saturation: {
+        events: number;
+        logged: number;
+        failed: number;
+        batchSize: number;
+        offenders: number;
+        removeCalls: number;
+        cpuUsPerEvent: number;
+      };
+      single: { events: number; failed: number; offenders: number; removeCalls: number; cpuUsPerEvent: number };
+      httpIngest: {
+        events: number;
+        accepted: number;
+        rejected: number;
+        failed: number;
+        offenders: number;
+        removeCalls: number;
+        cpuUsPerEvent: number;
+      };
+      latency: { violations: number; removeCalls: number; cpuUsPerEvent: number };
+      httpLatency: { violations: number; removeCalls: number; cpuUsPerEvent: number };
+      raid: {
+        bots: number;
+        removedOnce: number;
+        notRemoved: number;
+        removedTwiceOrMore: number;
+        staffCalls: number;
+        maxPerSecondSliding: number;
+        capPerSec: number;
+        failed: number;
+        workerCpuUsPerEvent: number;
+      };
       processor: { events: number; cpuUsPerEvent: number };
       listChanges: { listValues: number; changes: number; events: number; eventsPerSec: number; workerRssMb: { peak: number } };
     };
@@ -85,6 +126,26 @@ describe('npm run bench --quick', () => {
     expect(results.saturation.logged).toBe(results.saturation.events);
     expect(results.saturation.failed).toBe(0);
     expect(results.latency.removeCalls).toBe(results.latency.violations);
+    // The batched path packs 100 events a job; each product line reports the worker's CPU per event.
+    expect(results.saturation.batchSize).toBe(100);
+    expect(results.saturation.removeCalls).toBe(results.saturation.offenders);
+    expect(results.single).toMatchObject({ failed: 0, removeCalls: results.single.offenders });
+    // Every POSTed event was accepted, drained and its offenders removed.
+    expect(results.httpIngest).toMatchObject({
+      accepted: results.httpIngest.events,
+      rejected: 0,
+      failed: 0,
+      removeCalls: results.httpIngest.offenders,
+    });
+    expect(results.httpLatency.violations).toBeGreaterThan(0);
+    expect(results.httpLatency.removeCalls).toBe(results.httpLatency.violations);
+    for (const line of [results.saturation, results.single, results.httpIngest, results.latency, results.httpLatency])
+      expect(line.cpuUsPerEvent).toBeGreaterThan(0);
+    expect(results.raid.workerCpuUsPerEvent).toBeGreaterThan(0);
+    // The raid at its tiny size: every bot removed exactly once, the staff never, the cap held.
+    expect(results.raid).toMatchObject({ removedOnce: results.raid.bots, notRemoved: 0, removedTwiceOrMore: 0, staffCalls: 0, failed: 0 });
+    expect(results.raid.bots).toBeGreaterThan(0);
+    expect(results.raid.maxPerSecondSliding).toBeLessThanOrEqual(results.raid.capPerSec);
     // The list scenario ran at the size asked for and processed its events.
     expect(results.listChanges).toMatchObject({ listValues: 1500, changes: 3 });
     expect(results.listChanges.events).toBeGreaterThan(0);
@@ -96,7 +157,7 @@ describe('npm run bench --quick', () => {
       const left: string[] = [];
       let cursor = '0';
       do {
-        // The worker's prefix and the processor measurement's own (`<prefix>-proc`).
+        // The worker's prefix and the scenarios' own (`<prefix>-proc`, `-raid`, `-lists`).
         const [next, keys] = await redis.scan(cursor, 'MATCH', `{${report.workerEnv.AUTOMOD_PREFIX}*`, 'COUNT', 1000);
         cursor = next;
         left.push(...keys);
@@ -105,5 +166,5 @@ describe('npm run bench --quick', () => {
     } finally {
       await redis.quit();
     }
-  }, 60_000);
+  }, 120_000);
 });

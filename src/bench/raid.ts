@@ -1,0 +1,204 @@
+import type { Redis } from 'ioredis';
+import type { Config, Env } from '../config.js';
+import { createEventProducer } from '../events/producer.js';
+import { createQueues } from '../events/queues.js';
+import type { SimCall, Simulator } from '../simulator/simulator.js';
+import { createKeys } from '../store/keys.js';
+import { cpuMeter } from './cpu-meter.js';
+import { waitForDrain } from './drain.js';
+import { runPaced } from './pacer.js';
+import { deleteKeys } from './redis-memory.js';
+import { round, sleep, wallClockMs } from './stats.js';
+import { startWorkerProcess } from './worker-process.js';
+import { RAID_MEETING, RAID_SESSION, RAID_STAFF, raidBotId, raidEvent } from './workload.js';
+
+export interface RaidSizes {
+  bots: number;
+  events: number;
+  durationMs: number;
+  /** `AUTOMOD_API_RATE_PER_SEC` of the raid's worker. */
+  capPerSec: number;
+}
+
+export interface RaidResult {
+  bots: number;
+  events: number;
+  durationMs: number;
+  capPerSec: number;
+  /** Bots with exactly one remove call, with none, with more than one. */
+  removedOnce: number;
+  notRemoved: number;
+  removedTwiceOrMore: number;
+  /** Remove calls (any answer) for the host or the moderator. */
+  staffCalls: number;
+  /** Most remove calls in any 1 s window (sliding), and in any calendar second. */
+  maxPerSecondSliding: number;
+  maxPerCalendarSecond: number;
+  /** From the last event sent to the last bot's remove call. */
+  lastEventToLastRemovalMs: number;
+  /** From the first event sent to the last bot's remove call. */
+  firstEventToLastRemovalMs: number;
+  /** Producer lag behind its schedule (the driver falling behind 5,000 events/s). */
+  maxSendLagMs: number;
+  failed: number;
+  /** Both queues were empty at the end of the wait (bots / cap + 60 s, then 30 s each). */
+  drained: boolean;
+  /** Remove calls per second, first to last. */
+  removalsPerSec: number;
+  /** Worker CPU (µs) per event, from the first event until everything was drained (removals included). */
+  workerCpuUsPerEvent: number;
+  workerRssPeakMb: number;
+}
+
+/**
+ * A raid: `bots` bots join one session and flood its chat with scam messages, `events` events in
+ * `durationMs`, while the host and a moderator answer in chat quoting the scam. Events arrive one
+ * at a time as webhooks do (the ingest's micro-batching packs them); a worker of its own, under a
+ * prefix of its own (`config.keyPrefix`, deleted at the end), with `AUTOMOD_API_RATE_PER_SEC` at
+ * `capPerSec`. Every bot must be removed exactly once, the staff never, and no 1 s window may see
+ * more remove calls than the cap.
+ */
+export async function measureRaid(
+  ctx: {
+    config: Config;
+    env: Env;
+    producer: Redis;
+    monitor: Redis;
+    simulator: Simulator;
+    cliPath: string;
+    logFile: string;
+    say(line: string): void;
+  },
+  sizes: RaidSizes,
+): Promise<RaidResult> {
+  const { config, producer, monitor, simulator, say } = ctx;
+  const keys = createKeys(config.keyPrefix);
+  const queues = createQueues(config, producer);
+  simulator.addSession({
+    id: RAID_SESSION,
+    meetingId: RAID_MEETING,
+    participants: [
+      ...RAID_STAFF.map((s) => ({ participantId: s.participantId })),
+      ...Array.from({ length: sizes.bots }, (_, k) => ({ participantId: raidBotId(k) })),
+    ],
+  });
+  const isRaidCall = (c: SimCall) => c.operation === 'remove' && c.participantId?.startsWith('raid-') === true;
+  try {
+    const worker = await startWorkerProcess({
+      cliPath: ctx.cliPath,
+      env: ctx.env,
+      logFile: ctx.logFile,
+      queues: [queues.events, queues.removals],
+    });
+    let rssPeak = 0;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, worker.rss()?.peakMb ?? 0)), 500);
+    try {
+      await sleep(300);
+      const ingest = createEventProducer({
+        redis: producer,
+        keys,
+        queues: queues.eventPartitions,
+        batchMax: config.eventBatchMax,
+        lingerMs: config.ingestLingerMs,
+        dedupSeconds: config.dedupSeconds,
+      });
+      const cpu = await cpuMeter(monitor, worker.pid);
+      const firstEventAt = wallClockMs();
+      const sent = await runPaced({
+        ratePerSec: (sizes.events / sizes.durationMs) * 1000,
+        durationMs: sizes.durationMs,
+        send: async (i) => {
+          await ingest.add(raidEvent(i, sizes.bots, Date.now()));
+        },
+      });
+      await ingest.drain();
+      const lastEventAt = wallClockMs();
+      say(
+        `  ${sent.sent} events sent in ${(sent.durationMs / 1000).toFixed(1)} s (lag at most ${round(sent.maxLagMs)} ms); waiting for ${sizes.bots} removals at ${sizes.capPerSec}/s`,
+      );
+      const deadline = wallClockMs() + (sizes.bots / sizes.capPerSec) * 1000 + 60_000;
+      for (;;) {
+        const removed = new Set(
+          simulator
+            .calls()
+            .filter((c) => isRaidCall(c) && c.participantId?.startsWith('raid-bot-'))
+            .map((c) => c.participantId),
+        );
+        if (removed.size >= sizes.bots || wallClockMs() > deadline) break;
+        await worker.whileRunning(sleep(200));
+      }
+      // A raid the worker cannot keep up with is a result to report, not a crash of the bench.
+      const settled = async (queue: typeof queues.events, timeoutMs: number) => {
+        try {
+          await worker.whileRunning(waitForDrain(queue, { timeoutMs }));
+          return true;
+        } catch (err) {
+          if (!(err instanceof Error) || !err.message.includes('did not drain')) throw err;
+          return false;
+        }
+      };
+      const drained = (await settled(queues.events, 30_000)) && (await settled(queues.removals, 30_000));
+      const failed = (await queues.events.getJobCounts('failed')).failed ?? 0;
+      const used = await cpu.stop();
+      // A late duplicate would come after the drain, if at all.
+      await sleep(1000);
+      rssPeak = Math.max(rssPeak, worker.rss()?.peakMb ?? 0);
+
+      const calls = simulator.calls().filter(isRaidCall);
+      const perBot = new Map<string, number>();
+      let staffCalls = 0;
+      let lastRemoval = 0;
+      let firstRemoval = Number.POSITIVE_INFINITY;
+      for (const c of calls) {
+        if (!c.participantId!.startsWith('raid-bot-')) {
+          staffCalls += 1;
+          continue;
+        }
+        perBot.set(c.participantId!, (perBot.get(c.participantId!) ?? 0) + 1);
+        lastRemoval = Math.max(lastRemoval, c.at);
+        firstRemoval = Math.min(firstRemoval, c.at);
+      }
+      const counts = Array.from({ length: sizes.bots }, (_, k) => perBot.get(raidBotId(k)) ?? 0);
+      return {
+        bots: sizes.bots,
+        events: sent.sent,
+        durationMs: round(sent.durationMs),
+        capPerSec: sizes.capPerSec,
+        removedOnce: counts.filter((n) => n === 1).length,
+        notRemoved: counts.filter((n) => n === 0).length,
+        removedTwiceOrMore: counts.filter((n) => n > 1).length,
+        staffCalls,
+        ...perSecond(calls.map((c) => c.at)),
+        lastEventToLastRemovalMs: round(lastRemoval - lastEventAt),
+        firstEventToLastRemovalMs: round(lastRemoval - firstEventAt),
+        maxSendLagMs: round(sent.maxLagMs),
+        failed,
+        drained,
+        removalsPerSec: calls.length > 1 ? Math.round((calls.length / (lastRemoval - firstRemoval)) * 1000) : 0,
+        workerCpuUsPerEvent: Math.round((used.processSeconds / sent.sent) * 1e6),
+        workerRssPeakMb: round(rssPeak, 1),
+      };
+    } finally {
+      clearInterval(sampler);
+      const code = await worker.stop();
+      if (code !== 0) say(`warning: the raid worker exited with code ${code}`);
+    }
+  } finally {
+    await queues.close().catch(() => undefined);
+    await deleteKeys(monitor, `${config.keyPrefix}*`).catch(() => undefined);
+  }
+}
+
+/** Most calls in any 1,000 ms window starting at a call (sliding), and in any calendar second. */
+export function perSecond(times: readonly number[]): { maxPerSecondSliding: number; maxPerCalendarSecond: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  let sliding = 0;
+  let j = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    while (sorted[i]! - sorted[j]! >= 1000) j += 1;
+    sliding = Math.max(sliding, i - j + 1);
+  }
+  const bySecond = new Map<number, number>();
+  for (const t of sorted) bySecond.set(Math.floor(t / 1000), (bySecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+  return { maxPerSecondSliding: sliding, maxPerCalendarSecond: Math.max(0, ...bySecond.values()) };
+}
