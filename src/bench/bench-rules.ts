@@ -1,12 +1,14 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadRules } from '../moderation/rules-loader.js';
+import { readRulesFolder } from '../rules/rules-source.js';
 
 const notStaff = { fact: 'event', path: '$.data.role', operator: 'notIn', value: ['host', 'moderator'] };
 const typeIs = (type: string) => ({ fact: 'event', path: '$.type', operator: 'equal', value: type });
 const count = (type: string, windowSeconds: number, scope: 'participant' | 'session') => ({ type, windowSeconds, scope });
 
 /**
- * The 21 rules the benchmark adds to the shipped 9, for 30 in all: the kinds a real policy grows
+ * The rules the benchmark adds to the shipped ones, up to 30 in all (21 beside the first shipped 9): the kinds a real policy grows
  * (word lists, patterns, per-participant and per-session windows, strikes, shadow and flag rules,
  * a rule for every event type and one for a custom type), tuned so that benign traffic fires none.
  * Windows stay at 60 s or less so counters expire soon after the run (the memory check).
@@ -272,14 +274,20 @@ const LISTS: Record<string, string[]> = {
   'bench-recorders': ['host-recorder', 'ops-recorder'],
 };
 
+/** Rules in the benchmark's policy, whatever the shipped policy holds (the issue's workload). */
+export const BENCH_RULE_COUNT = 30;
+
 /**
  * Writes the benchmark's rules folder into `dir`: the shipped rules and lists (`shippedDir`) plus
- * `EXTRA_RULES` and their lists, 30 rules in all.
+ * as many of `EXTRA_RULES` (and their lists) as make `BENCH_RULE_COUNT` rules in all.
  */
 export async function writeBenchRules(dir: string, shippedDir: string): Promise<void> {
   await cp(shippedDir, dir, { recursive: true });
   await mkdir(join(dir, 'lists'), { recursive: true });
-  await writeFile(join(dir, 'bench-extra.json'), `${JSON.stringify(EXTRA_RULES, null, 2)}\n`);
+  const shipped = await readRulesFolder(dir);
+  const shippedRules = loadRules(shipped.files, shipped.lists).ruleSet?.rules.length ?? 0;
+  const extra = EXTRA_RULES.slice(0, Math.max(0, BENCH_RULE_COUNT - shippedRules));
+  await writeFile(join(dir, 'bench-extra.json'), `${JSON.stringify(extra, null, 2)}\n`);
   for (const [name, values] of Object.entries(LISTS)) {
     await writeFile(join(dir, 'lists', `${name}.txt`), `${values.join('\n')}\n`);
   }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeBenchRules } from '../../src/bench/bench-rules.js';
+import { BENCH_RULE_COUNT, writeBenchRules } from '../../src/bench/bench-rules.js';
 import { createPacedEvents, saturationEvents } from '../../src/bench/workload.js';
 import type { MeetingEvent } from '../../src/events/event-schema.js';
 import { createEvaluator } from '../../src/moderation/evaluate.js';
@@ -31,7 +31,7 @@ describe('evaluation with the pre-check, on the benchmark rules and traffic', ()
   });
 
   it('gives the same hits as json-rules-engine alone', async () => {
-    expect(ruleSet.rules).toHaveLength(30);
+    expect(ruleSet.rules).toHaveLength(BENCH_RULE_COUNT);
     const lists = createStaticListSource(ruleSet.fileLists);
     const fast = createEvaluator(ruleSet, { lists: () => lists });
     const plain = createEvaluator(ruleSet, { lists: () => lists, prefilter: false });

@@ -402,7 +402,9 @@ describe('automod rules reload, lists and backtest against a running worker', ()
     ]);
     expect(removed.stdout).toBe('removed 1 value(s) from blocked-participants (0 were not there); the live list holds 1\n');
     expect(typo.stderr).toContain('note: no rule in');
-    expect(typo.stderr).toContain('uses the list "blocked-participant" (they use: banned-words, blocked-participants, spam-phrases)');
+    expect(typo.stderr).toContain(
+      'uses the list "blocked-participant" (they use: banned-words, blocked-participants, insults, spam-phrases)',
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/invalid list name "Bad Name"/);
   });
