@@ -85,6 +85,8 @@ export async function measureRaid(
   const isRaidCall = (c: SimCall) => c.operation === 'remove' && c.participantId?.startsWith('raid-') === true;
   try {
     const worker = await startWorkerProcess({
+      // As for the product worker: BENCH_WORKER_NODE_ARGS (e.g. --cpu-prof) reaches the raid's too.
+      nodeArgs: (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
       cliPath: ctx.cliPath,
       env: ctx.env,
       logFile: ctx.logFile,

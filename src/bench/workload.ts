@@ -212,8 +212,11 @@ export function raidEvent(i: number, bots: number, nowMs: number): MeetingEvent 
       data: { text: 'do not click: "get FREE crypto here" is a scam', role: staff.role },
     };
   }
-  const k = i % bots;
+  // The bots' own numbering skips the staff's events, so every bot joins and chats (5,000 is a
+  // multiple of 500: numbered by i, ten bots would only ever have had staff events in their place).
+  const j = i - Math.floor((i + 1) / 500);
+  const k = j % bots;
   const participantId = raidBotId(k);
-  if (i < bots) return { ...base, type: 'participant-joined', participantId, participantName: `guest${k}`, data: { role: 'participant' } };
+  if (j < bots) return { ...base, type: 'participant-joined', participantId, participantName: `guest${k}`, data: { role: 'participant' } };
   return { ...base, type: 'chat-message', participantId, data: { text: `get FREE crypto here, limited offer ${i}`, role: 'participant' } };
 }

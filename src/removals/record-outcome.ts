@@ -7,7 +7,7 @@ import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
-import type { ApiResponse } from '../videosdk/client.js';
+import { mayHoldSession, type ApiResponse } from '../videosdk/client.js';
 import type { VideoSdkSession } from '../videosdk/session.js';
 import type { RemovalJobData, RemovalOutcome } from './removal-job.js';
 
@@ -47,6 +47,48 @@ export interface OutcomeRecorderDeps {
 export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
   const { redis, outcomes, sessions, audit, claims, presence, metrics, logger, now } = deps;
 
+  // A remove answer is the whole session: in a raid of thousands in one session, serializing and
+  // writing it with every removal costs O(bots²) (558 KB a removal for 5,000 bots). A session's
+  // snapshot goes out with a removal at most every SNAPSHOT_EVERY_MS per process; one that comes
+  // sooner waits, and only the newest waiting one is written when the time comes (the store keeps
+  // the newer of two anyway). Removal records themselves are never deferred.
+  const snapshots = new Map<
+    string,
+    { lastAt: number; pending?: { response: ApiResponse; jobId: string; at: number }; timer?: NodeJS.Timeout }
+  >();
+
+  /** True when this removal's snapshot goes into its MULTI; else it is left to wait. */
+  function snapshotNow(sessionId: string, response: ApiResponse, jobId: string): boolean {
+    const t = now();
+    const entry = snapshots.get(sessionId);
+    if (entry === undefined || (t - entry.lastAt >= SNAPSHOT_EVERY_MS && entry.timer === undefined)) {
+      if (snapshots.size >= MAX_SNAPSHOT_ENTRIES) pruneSnapshots(t);
+      snapshots.set(sessionId, { lastAt: t });
+      return true;
+    }
+    entry.pending = { response, jobId, at: t };
+    entry.timer ??= setTimeout(() => void flushSnapshot(sessionId), Math.max(0, entry.lastAt + SNAPSHOT_EVERY_MS - t)).unref();
+    return false;
+  }
+
+  async function flushSnapshot(sessionId: string): Promise<void> {
+    const entry = snapshots.get(sessionId);
+    if (!entry?.pending) return;
+    const { response, jobId, at } = entry.pending;
+    entry.pending = undefined;
+    entry.timer = undefined;
+    entry.lastAt = now();
+    const session = sessionToStore(response);
+    if (session === undefined) return;
+    const tx = redis.multi();
+    sessions.recordSessionTo(tx, sessionId, session, { jobId, at });
+    await tx.exec().catch((err: unknown) => logger.warn({ err, sessionId }, 'could not record the session snapshot'));
+  }
+
+  function pruneSnapshots(t: number): void {
+    for (const [id, entry] of snapshots) if (entry.timer === undefined && t - entry.lastAt >= SNAPSHOT_EVERY_MS) snapshots.delete(id);
+  }
+
   async function recordOutcome(
     jobId: string,
     data: RemovalJobData,
@@ -64,7 +106,10 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
     const attempts = await outcomes.attempts(jobId);
     const tx = redis.multi();
     outcomes.setOutcomeTo(tx, jobId, { ...result, at });
-    if (response?.session) sessions.recordSessionTo(tx, data.sessionId, sessionToStore(response), { jobId, at: now() });
+    if (response && mayHoldSession(response) && snapshotNow(data.sessionId, response, jobId)) {
+      const session = sessionToStore(response);
+      if (session !== undefined) sessions.recordSessionTo(tx, data.sessionId, session, { jobId, at: now() });
+    }
     sessions.recordRemovalTo(tx, data.sessionId, {
       participantId: data.participantId,
       outcome,
@@ -124,6 +169,11 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
 }
 
 export type RecordOutcome = ReturnType<typeof createOutcomeRecorder>;
+
+/** At most one session snapshot a second per session and process (see `snapshotNow`). */
+const SNAPSHOT_EVERY_MS = 1000;
+/** Sessions remembered for that before the idle ones are forgotten. */
+const MAX_SNAPSHOT_ENTRIES = 1000;
 
 function isSuccess(outcome: string): outcome is 'removed' | 'already-gone' {
   return outcome === 'removed' || outcome === 'already-gone';

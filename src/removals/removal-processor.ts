@@ -11,7 +11,7 @@ import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
-import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
+import { mayHoldSession, type ApiResponse, type VideoSdkClient } from '../videosdk/client.js';
 import { isParticipantActive } from '../videosdk/session.js';
 import { createRecordedCalls, mustLookFirst } from './look-first.js';
 import { createOutcomeRecorder, type RemovalResult } from './record-outcome.js';
@@ -217,7 +217,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       throw err;
     }
     log.debug('remove call succeeded');
-    let recorded: ApiResponse | undefined = response.session ? response : undefined;
+    let recorded: ApiResponse | undefined = mayHoldSession(response) ? response : undefined;
     if (!recorded) {
       // VideoSDK's answer is not always a session (its SDK calls it a confirmation message); the
       // state we record comes from a fetch then, and a failed fetch does not undo the removal.

@@ -28,11 +28,56 @@ export interface ApiAttempt {
 export interface ApiResponse {
   status: number;
   /** The session read leniently from the body; undefined when the body holds none. */
-  session: VideoSdkSession | undefined;
+  readonly session: VideoSdkSession | undefined;
   /** Parsed JSON, or the text when the body is not JSON. */
-  body: unknown;
+  readonly body: unknown;
+  /**
+   * The body as VideoSDK sent it, when this answer came from one request. `body` and `session` are
+   * read from it on first use: a remove answer lists the whole session (thousands of participants in
+   * a raid), and most removals never need it parsed.
+   */
+  text?: string;
   requestId?: string;
   latencyMs: number;
+}
+
+/** An answer whose body is parsed (once) only when `body` or `session` is read. */
+function lazyResponse(status: number, text: string, latencyMs: number): ApiResponse {
+  let body: unknown;
+  let session: VideoSdkSession | undefined;
+  let parsed = false;
+  let read = false;
+  const parse = (): unknown => {
+    if (!parsed) {
+      body = parseBody(text);
+      parsed = true;
+    }
+    return body;
+  };
+  return {
+    status,
+    text,
+    latencyMs,
+    get body() {
+      return parse();
+    },
+    get session() {
+      if (!read) {
+        session = parseSession(parse());
+        read = true;
+      }
+      return session;
+    },
+  };
+}
+
+/**
+ * Whether an answer may hold a session object, without parsing it (the keys `parseSession` looks
+ * for); a parsed answer is asked directly.
+ */
+export function mayHoldSession(response: ApiResponse): boolean {
+  if (response.text === undefined) return response.session !== undefined;
+  return /"(?:participants|id|_id|meetingId|roomId)"\s*:/.test(response.text) && response.text.trimStart().startsWith('{');
 }
 
 export interface VideoSdkClientOptions {
@@ -159,13 +204,13 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
     attempt.status = status;
     if (requestId !== undefined) attempt.requestId = requestId;
     report();
-    const body = parseBody(response.body);
 
     if (status >= 200 && status < 300) {
-      const result: ApiResponse = { status, session: parseSession(body), body, latencyMs: attempt.latencyMs };
+      const result = lazyResponse(status, response.body, attempt.latencyMs);
       if (requestId !== undefined) result.requestId = requestId;
       return result;
     }
+    const body = parseBody(response.body);
 
     const retryAfterHeader = status === 429 || status === 503 ? firstHeader(response.headers['retry-after']) : undefined;
     const detail = readDetail(body, [token, ...(options.redact ?? [])]);
