@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createBanStore } from '../store/bans.js';
 import { createKeys } from '../store/keys.js';
+import { deleteKeys } from './redis-memory.js';
 import { runPaced } from './pacer.js';
 import { summarize, wallClockMs, type LatencySummary } from './stats.js';
 
@@ -109,12 +110,7 @@ export async function runBanCheckBench(options: {
   } finally {
     worker.kill('SIGTERM');
     await new Promise((r) => worker.once('exit', r));
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `{${prefix}}*`);
     await redis.quit();
   }
 }

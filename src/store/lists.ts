@@ -24,6 +24,8 @@ export interface ListStore {
   remove(name: string, values: readonly string[]): Promise<number>;
   /** The values of one list, sorted; empty for an unknown list. */
   show(name: string): Promise<string[]>;
+  /** How many values a list holds (one SCARD; 0 for an unknown list). */
+  size(name: string): Promise<number>;
   /** Names of every live list, sorted. */
   names(): Promise<string[]>;
   /** Every list with the version it was read at (consistent: no change happened in between). */
@@ -221,6 +223,11 @@ export function createListStore({ redis, keys, maxValues = 100_000, changeLogSiz
     async show(name) {
       validateListName(name);
       return [...(await scanList(name))].sort();
+    },
+
+    async size(name) {
+      validateListName(name);
+      return redis.scard(keys.list(name));
     },
 
     async names() {

@@ -12,7 +12,7 @@ describe('the raid workload', () => {
     expect(joined.size).toBe(bots);
     expect(chatted.size).toBe(bots);
     expect(joined.has(raidBotId(499)) && joined.has(raidBotId(4999))).toBe(true);
-    const staff = new Set(RAID_STAFF.map((s) => s.participantId));
+    const staff = new Set<string>(RAID_STAFF.map((s) => s.participantId));
     expect(events.filter((e) => staff.has(e.participantId ?? '')).length).toBe(100);
   });
 });

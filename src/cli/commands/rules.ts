@@ -233,7 +233,7 @@ export async function runListsChange(
   io: CommandIo,
 ): Promise<number> {
   const changed = verb === 'add' ? await services.lists.add(name, values) : await services.lists.remove(name, values);
-  const size = (await services.lists.show(name)).length;
+  const size = await services.lists.size(name);
   if (options.json)
     printJson({ list: name, [verb === 'add' ? 'added' : 'removed']: changed, unchanged: values.length - changed, size }, io.stdout);
   else
@@ -261,7 +261,7 @@ export async function runListsShow(
 ): Promise<number> {
   if (name === undefined) {
     const names = await services.lists.names();
-    const sizes = await Promise.all(names.map(async (n) => (await services.lists.show(n)).length));
+    const sizes = await Promise.all(names.map((n) => services.lists.size(n)));
     if (options.json)
       printJson(
         names.map((n, i) => ({ name: n, values: sizes[i] })),
