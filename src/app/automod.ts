@@ -109,6 +109,11 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     process.off('SIGHUP', onHangup);
     clearInterval(heartbeat);
     rules?.close();
+    // Intake stops first: the workers take no new job from the moment the signal arrives, while
+    // the jobs they hold finish during the steps below.
+    const drained = started ? Promise.all(workers.map((w) => w.close())) : undefined;
+    drained?.catch(() => undefined); // awaited below; handled meanwhile
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
     // Leaves the workers list at once; with Redis down the entry just goes stale instead.
     if (started && services.redisReady()) {
       await Promise.race([
@@ -117,9 +122,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       ]);
     }
     await http?.close().catch(() => undefined);
-    if (started) {
-      const drained = Promise.all(workers.map((w) => w.close()));
-      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
+    if (drained) {
       if ((await Promise.race([drained.then(() => 'drained' as const), timer])) === 'timeout') {
         logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight jobs did not finish in time; leaving them for another worker');
         // BullMQ's forced close still waits on its connections: bounded, in case Redis is down.
