@@ -39,6 +39,8 @@ export interface Config {
   };
   /** Events processed at once per process. */
   eventConcurrency: number;
+  /** `AUTOMOD_EVENTS_IN_FLIGHT`: events held at once per process, over all its events jobs. */
+  eventsInFlight: number;
   /** `AUTOMOD_PARTITIONS`: event partitions (1 = one events queue and tag, today's names). */
   partitions: number;
   /** `AUTOMOD_EVENT_BATCH_MAX`: most events in one `batch` job. */
@@ -273,6 +275,7 @@ export function parseConfig(env: Env): Config {
       ingestMaxEvents: int('AUTOMOD_INGEST_MAX_EVENTS', 1000, 1, 100_000),
     },
     eventConcurrency: int('AUTOMOD_EVENT_CONCURRENCY', 200, 1, 10000),
+    eventsInFlight: int('AUTOMOD_EVENTS_IN_FLIGHT', 2000, 1, 1_000_000),
     partitions: int('AUTOMOD_PARTITIONS', 1, 1, MAX_PARTITIONS),
     eventBatchMax: int('AUTOMOD_EVENT_BATCH_MAX', 500, 1, 10_000),
     ingestLingerMs: int('AUTOMOD_INGEST_LINGER_MS', 2, 0, 1000),

@@ -34,6 +34,7 @@ describe('parseConfig', () => {
       },
       http: { host: '127.0.0.1', port: 8080, apiToken: undefined, webhookToken: undefined, ingestMaxEvents: 1000 },
       eventConcurrency: 200,
+      eventsInFlight: 2000,
       partitions: 1,
       eventBatchMax: 500,
       ingestLingerMs: 2,

@@ -728,7 +728,7 @@ async function runRaid(run: Run): Promise<NonNullable<BenchResults['raid']>> {
     { bots: sizes.raidBots, events: sizes.raidEvents, durationMs: sizes.raidMs, capPerSec: sizes.raidCap },
   );
   run.say(
-    `  ${raid.removedOnce}/${raid.bots} bots removed once (${raid.notRemoved} not, ${raid.removedTwiceOrMore} more than once), staff calls ${raid.staffCalls}, at most ${raid.maxPerSecondSliding} calls in any 1 s, ${raid.removalsPerSec} removals/s${raid.drained ? '' : ', queues NOT drained'}; last event -> last removal ${(raid.lastEventToLastRemovalMs / 1000).toFixed(1)} s; worker ${raid.workerCpuUsPerEvent} us CPU/event`,
+    `  ${raid.removedOnce}/${raid.bots} bots removed once (${raid.notRemoved} not, ${raid.removedTwiceOrMore} more than once; ${raid.callsFindingBotGone} calls found a bot already gone), staff calls ${raid.staffCalls}, at most ${raid.maxPerSecondSliding} calls in any 1 s, ${raid.removalsPerSec} removals/s${raid.drained ? '' : ', queues NOT drained'}; last event -> last removal ${(raid.lastEventToLastRemovalMs / 1000).toFixed(1)} s; worker ${raid.workerCpuUsPerEvent} us CPU/event`,
   );
   return raid;
 }

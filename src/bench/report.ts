@@ -166,7 +166,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
     {
       name: 'raid: every bot removed once, staff untouched',
       target: `${fmtInt(r.raid.bots)} once, 0 staff`,
-      measured: `${fmtInt(r.raid.removedOnce)} once, ${r.raid.notRemoved} never, ${r.raid.removedTwiceOrMore} twice+, ${r.raid.staffCalls} staff`,
+      measured: `${fmtInt(r.raid.removedOnce)} once, ${r.raid.notRemoved} never, ${r.raid.removedTwiceOrMore} twice+, ${r.raid.staffCalls} staff; ${fmtInt(r.raid.callsFindingBotGone)} calls found a bot gone`,
       pass: r.raid.removedOnce === r.raid.bots && r.raid.staffCalls === 0 && r.raid.failed === 0 && r.raid.drained,
     },
     {

@@ -7,7 +7,7 @@ import { asRecord, errorBody, statusText, type SimResult } from './http-shapes.j
 import { apiVersionOf, ROUTES } from './routes.js';
 import { faultSchema, optionsSchema, participantSchema, sessionSchema } from './schemas.js';
 import type { SimCall, SimStats, SimV2Claims, Simulator, SimulatorOptions } from './types.js';
-import { copy, createWorld, SimNotFound } from './world.js';
+import { copy, createWorld, RAW_JSON, SimNotFound } from './world.js';
 
 export type {
   SimCall,
@@ -90,6 +90,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   function send(reply: FastifyReply, result: SimResult, retryAfter?: string): FastifyReply {
     if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
     if (result.text) return reply.code(result.status).type('text/plain; charset=utf-8').send(String(result.body));
+    const raw = typeof result.body === 'object' && result.body !== null ? (result.body as { [RAW_JSON]?: string })[RAW_JSON] : undefined;
+    if (raw !== undefined) return reply.code(result.status).type('application/json; charset=utf-8').send(raw);
     return reply.code(result.status).send(result.body);
   }
 

@@ -36,27 +36,31 @@ export interface ApiResponse {
    * read from it on first use: a remove answer lists the whole session (thousands of participants in
    * a raid), and most removals never need it parsed.
    */
-  text?: string;
+  raw?: Buffer;
   requestId?: string;
   latencyMs: number;
 }
 
-/** An answer whose body is parsed (once) only when `body` or `session` is read. */
-function lazyResponse(status: number, text: string, latencyMs: number): ApiResponse {
+/**
+ * An answer whose body is decoded and parsed (once) only when `body` or `session` is read: in a
+ * raid most remove answers are never read, and a 558 KB string made of each one costs the worker
+ * its decoding and the garbage collector its copy.
+ */
+function lazyResponse(status: number, raw: Buffer, latencyMs: number): ApiResponse {
   let body: unknown;
   let session: VideoSdkSession | undefined;
   let parsed = false;
   let read = false;
   const parse = (): unknown => {
     if (!parsed) {
-      body = parseBody(text);
+      body = parseBody(raw.toString('utf8'));
       parsed = true;
     }
     return body;
   };
   return {
     status,
-    text,
+    raw,
     latencyMs,
     get body() {
       return parse();
@@ -76,9 +80,18 @@ function lazyResponse(status: number, text: string, latencyMs: number): ApiRespo
  * for); a parsed answer is asked directly.
  */
 export function mayHoldSession(response: ApiResponse): boolean {
-  if (response.text === undefined) return response.session !== undefined;
-  return /"(?:participants|id|_id|meetingId|roomId)"\s*:/.test(response.text) && response.text.trimStart().startsWith('{');
+  const raw = response.raw;
+  if (raw === undefined) return response.session !== undefined;
+  // The keys come first in VideoSDK's session objects: the answer's head usually tells, the rest is
+  // decoded only when it does not.
+  const head = raw.subarray(0, SESSION_HEAD_BYTES).toString('utf8');
+  if (!head.trimStart().startsWith('{')) return false;
+  return SESSION_KEY.test(head) || (raw.length > SESSION_HEAD_BYTES && SESSION_KEY.test(raw.toString('utf8')));
 }
+
+const SESSION_KEY = /"(?:participants|id|_id|meetingId|roomId)"\s*:/;
+/** Bytes of an answer looked at first by `mayHoldSession`. */
+const SESSION_HEAD_BYTES = 4096;
 
 export interface VideoSdkClientOptions {
   /** e.g. `https://api.videosdk.live` (no trailing slash needed). */
@@ -164,7 +177,7 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
       }
     };
 
-    let response: Response<string>;
+    let response: Response<Buffer>;
     try {
       response = await got(`${base}${call.path}`, {
         method: call.method,
@@ -176,7 +189,7 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
           accept: 'application/json',
           'user-agent': 'meeting-automod',
         },
-        responseType: 'text',
+        responseType: 'buffer',
         retry: { limit: 0 },
         timeout: { request: options.timeoutMs },
         throwHttpErrors: false,
@@ -210,7 +223,7 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
       if (requestId !== undefined) result.requestId = requestId;
       return result;
     }
-    const body = parseBody(response.body);
+    const body = parseBody(response.body.toString('utf8'));
 
     const retryAfterHeader = status === 429 || status === 503 ? firstHeader(response.headers['retry-after']) : undefined;
     const detail = readDetail(body, [token, ...(options.redact ?? [])]);
