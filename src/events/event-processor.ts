@@ -230,10 +230,10 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     if (events.length === 0) return { observed: [], banned: [] };
     // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
     // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
-    const rejoins: Promise<boolean>[] = [];
+    const rejoins: { sessionId: string; participantId: string }[] = [];
     const inputs = events.map((event, i) => {
       if (event.type === 'participant-joined' && event.participantId !== undefined)
-        rejoins.push(claims.endWindow(event.sessionId, event.participantId));
+        rejoins.push({ sessionId: event.sessionId, participantId: event.participantId });
       const plan = counterPlanFor(ruleSet.ruleSet, event.type);
       return {
         event,
@@ -249,7 +249,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     const [observed, bans] = await Promise.all([
       events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs),
       banned,
-      ...rejoins,
+      claims.endWindows(rejoins),
     ]);
     return { observed, banned: bans };
   }

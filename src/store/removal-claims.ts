@@ -40,8 +40,11 @@ export interface RemovalClaims {
   release(sessionId: string, participantId: string, jobId: string): Promise<boolean>;
   /** `complete` (done) or `release` as part of a MULTI the caller sends. */
   settleTo(tx: ChainableCommander, sessionId: string, participantId: string, jobId: string, done: boolean): void;
-  /** Ends the dedup window after a success (the participant joined again); pending claims stay. */
-  endWindow(sessionId: string, participantId: string): Promise<boolean>;
+  /**
+   * Ends the dedup window after a success for each participant (they joined again), in one round
+   * trip; pending claims stay. Answers how many windows it ended.
+   */
+  endWindows(participants: readonly { sessionId: string; participantId: string }[]): Promise<number>;
   /** Releases the in-flight fence (taken by `beginRun`) if `token` still holds it. */
   releaseFence(sessionId: string, participantId: string, token: string): Promise<boolean>;
   /**
@@ -145,10 +148,14 @@ end
 return 0
 `);
 
-const END_WINDOW = createLuaScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur and string.sub(cur, 1, 5) == 'done:' then return redis.call('DEL', KEYS[1]) end
-return 0
+// KEYS: claims. Answers how many windows it ended.
+const END_WINDOWS = createLuaScript(`
+local ended = 0
+for _, key in ipairs(KEYS) do
+  local cur = redis.call('GET', key)
+  if cur and string.sub(cur, 1, 5) == 'done:' then ended = ended + redis.call('DEL', key) end
+end
+return ended
 `);
 
 // ARGV: token.
@@ -217,8 +224,10 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds 
       else RELEASE.addTo(tx, [key(sessionId, participantId)], [jobId]);
     },
 
-    async endWindow(sessionId, participantId) {
-      return (await END_WINDOW.run(redis, [key(sessionId, participantId)], [])) === 1;
+    async endWindows(participants) {
+      if (participants.length === 0) return 0;
+      const claimKeys = [...new Set(participants.map((p) => key(p.sessionId, p.participantId)))];
+      return Number(await END_WINDOWS.run(redis, claimKeys, []));
     },
 
     async releaseFence(sessionId, participantId, token) {

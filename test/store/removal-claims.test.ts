@@ -53,12 +53,23 @@ describe('removal claims', () => {
     expect(await redis.get(keys.removalClaim('s', 'p-free'))).toBe('pending:j6');
   });
 
-  it('ends a done window on rejoin but leaves pending claims alone', async () => {
-    expect(await claims.endWindow('s', 'p1')).toBe(false);
+  it('ends done windows on rejoin, many in one call, but leaves pending claims alone', async () => {
+    const p1 = { sessionId: 's', participantId: 'p1' };
+    expect(await claims.endWindows([p1])).toBe(0);
     expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe('pending:j5');
     await claims.complete('s', 'p1', 'j5');
-    expect(await claims.endWindow('s', 'p1')).toBe(true);
+    expect(await claims.claim('s', 'pw', 'jw')).toEqual({ claimed: true });
+    await claims.complete('s', 'pw', 'jw');
+    expect(await claims.claim('s', 'pp', 'jp')).toEqual({ claimed: true });
+    // A participant twice in one batch counts once; the pending claim stays.
+    const pw = { sessionId: 's', participantId: 'pw' };
+    expect(await claims.endWindows([p1, pw, pw, { sessionId: 's', participantId: 'pp' }, { sessionId: 's', participantId: 'none' }])).toBe(
+      2,
+    );
+    expect(await redis.get(keys.removalClaim('s', 'pp'))).toBe('pending:jp');
     expect(await claims.claim('s', 'p1', 'j7')).toEqual({ claimed: true });
+    expect(await claims.claim('s', 'pw', 'jw2')).toEqual({ claimed: true });
+    expect(await claims.endWindows([])).toBe(0);
   });
 
   it('hands one concurrent claim out of many', async () => {
