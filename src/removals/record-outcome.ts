@@ -38,7 +38,15 @@ export interface OutcomeRecorderDeps {
   notify?: Notify | undefined;
   logger: Logger;
   now: () => number;
+  /**
+   * Reads a session for its snapshot when a remove answer held none (VideoSDK's confirmation
+   * message): at most once a second per session, like the snapshots themselves.
+   */
+  readSession?: ((sessionId: string) => Promise<ApiResponse>) | undefined;
 }
+
+/** How a successful removal's session state is to be read when its answer held none. */
+export type SessionRead = () => Promise<ApiResponse | undefined>;
 
 /**
  * Records how a removal job ended: its outcome, the session as last read, the removal in the
@@ -52,13 +60,16 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
   // snapshot goes out with a removal at most every SNAPSHOT_EVERY_MS per process; one that comes
   // sooner waits, and only the newest waiting one is written when the time comes (the store keeps
   // the newer of two anyway). Removal records themselves are never deferred.
+  // A confirmation-message answer needs a GET for the snapshot: the same once-a-second rule holds,
+  // so a raid's removals cost one remove call each, not a remove call and a whole-session read.
+  // A removal that comes sooner leaves the read to the timer (`read: true`), which does it once.
   const snapshots = new Map<
     string,
-    { lastAt: number; pending?: { response: ApiResponse; jobId: string; at: number }; timer?: NodeJS.Timeout }
+    { lastAt: number; pending?: { response?: ApiResponse; read?: true; jobId: string; at: number }; timer?: NodeJS.Timeout }
   >();
 
-  /** True when this removal's snapshot goes into its MULTI; else it is left to wait. */
-  function snapshotNow(sessionId: string, response: ApiResponse, jobId: string): boolean {
+  /** True when this removal's snapshot is taken now; else it is left to wait (a response, or a read to make). */
+  function snapshotNow(sessionId: string, jobId: string, later: { response: ApiResponse } | { read: true }): boolean {
     const t = now();
     const entry = snapshots.get(sessionId);
     if (entry === undefined || (t - entry.lastAt >= SNAPSHOT_EVERY_MS && entry.timer === undefined)) {
@@ -66,7 +77,7 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
       snapshots.set(sessionId, { lastAt: t });
       return true;
     }
-    entry.pending = { response, jobId, at: t };
+    entry.pending = { ...later, jobId, at: t };
     entry.timer ??= setTimeout(() => void flushSnapshot(sessionId), Math.max(0, entry.lastAt + SNAPSHOT_EVERY_MS - t)).unref();
     return false;
   }
@@ -74,10 +85,24 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
   async function flushSnapshot(sessionId: string): Promise<void> {
     const entry = snapshots.get(sessionId);
     if (!entry?.pending) return;
-    const { response, jobId, at } = entry.pending;
+    const { jobId } = entry.pending;
+    let { at } = entry.pending;
+    let response = entry.pending.response;
+    const read = entry.pending.read === true;
     entry.pending = undefined;
     entry.timer = undefined;
     entry.lastAt = now();
+    if (read && deps.readSession) {
+      // After the removals it stands for: the answer shows them all.
+      response = await deps.readSession(sessionId).catch((err: unknown) => {
+        logger.warn({ err, sessionId }, 'could not read the session for its snapshot');
+        return undefined;
+      });
+      // Stamped when read: a snapshot written meanwhile (a slow read at the start of the second)
+      // is older than what this read saw, and the store keeps the newer.
+      at = now();
+    }
+    if (response === undefined || !mayHoldSession(response)) return;
     const session = sessionToStore(response);
     if (session === undefined) return;
     const tx = redis.multi();
@@ -95,6 +120,7 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
     outcome: RemovalOutcome,
     response: ApiResponse | undefined,
     detail: OutcomeDetail = {},
+    readNow?: SessionRead,
   ): Promise<RemovalResult> {
     const at = new Date(now()).toISOString();
     const result: RemovalResult = { outcome };
@@ -103,11 +129,19 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
 
     // The outcome and everything recorded with it apply together (one MULTI): a run that dies
     // part-way leaves all or nothing, and a later run that finds the outcome finds the rest too.
+    let snapshot: ApiResponse | undefined;
+    if (response && mayHoldSession(response)) {
+      if (snapshotNow(data.sessionId, jobId, { response })) snapshot = response;
+    } else if (readNow && snapshotNow(data.sessionId, jobId, { read: true })) {
+      // A failed read does not undo the removal: the snapshot is just not taken.
+      snapshot = await readNow().catch(() => undefined);
+      if (snapshot && !mayHoldSession(snapshot)) snapshot = undefined;
+    }
     const attempts = await outcomes.attempts(jobId);
     const tx = redis.multi();
     outcomes.setOutcomeTo(tx, jobId, { ...result, at });
-    if (response && mayHoldSession(response) && snapshotNow(data.sessionId, response, jobId)) {
-      const session = sessionToStore(response);
+    if (snapshot) {
+      const session = sessionToStore(snapshot);
       if (session !== undefined) sessions.recordSessionTo(tx, data.sessionId, session, { jobId, at: now() });
     }
     sessions.recordRemovalTo(tx, data.sessionId, {

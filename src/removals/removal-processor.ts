@@ -11,7 +11,7 @@ import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
-import { mayHoldSession, type ApiResponse, type VideoSdkClient } from '../videosdk/client.js';
+import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
 import { isParticipantActive } from '../videosdk/session.js';
 import { createRecordedCalls, mustLookFirst } from './look-first.js';
 import { createOutcomeRecorder, type RemovalResult } from './record-outcome.js';
@@ -74,7 +74,7 @@ function isCredentialFailure(err: unknown): err is VideoSdkApiError | Credential
 export function createRemovalProcessor(deps: RemovalProcessorDeps) {
   const { client, claims, outcomes, audit, pause, queue, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const recordOutcome = createOutcomeRecorder({ ...deps, now });
+  const recordOutcome = createOutcomeRecorder({ ...deps, now, readSession: (sessionId) => client.getSession(sessionId) });
   const { fetchSession, timed } = createRecordedCalls({ client, outcomes, recordOutcome, apiVersion: deps.apiVersion, now });
 
   async function process(job: Job<RemovalJobData>, token?: string, signal?: AbortSignal): Promise<RemovalResult> {
@@ -217,13 +217,10 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       throw err;
     }
     log.debug('remove call succeeded');
-    let recorded: ApiResponse | undefined = mayHoldSession(response) ? response : undefined;
-    if (!recorded) {
-      // VideoSDK's answer is not always a session (its SDK calls it a confirmation message); the
-      // state we record comes from a fetch then, and a failed fetch does not undo the removal.
-      recorded = await timed(job, 'get-session', () => client.getSession(data.sessionId)).catch(() => undefined);
-    }
-    return recordOutcome(jobId, data, 'removed', recorded);
+    // VideoSDK's answer is not always a session (its SDK calls it a confirmation message); the
+    // state recorded comes from a read then, made at most once a second per session (see
+    // `createOutcomeRecorder`), and a failed read does not undo the removal.
+    return recordOutcome(jobId, data, 'removed', response, {}, () => timed(job, 'get-session', () => client.getSession(data.sessionId)));
   }
 
   /**

@@ -106,6 +106,36 @@ describe.each(['v1', 'v2'] as const)('removal processor against the simulator (%
     expect(stored.participants.find((p) => p.participantId === 'target')?.timelog.at(-1)?.end).not.toBeNull();
   });
 
+  it('confirmation messages in a burst: one session read a second, and the last shows every removal', async () => {
+    const { sid, room } = session();
+    const extra = ['p3', 'p4', 'p5', 'p6'];
+    for (const id of extra) h.simulator.join(sid, id);
+    h.simulator.addFault({ sessionId: sid, removeAnswer: 'message', times: Infinity });
+    const who = ['target', 'bystander', ...extra];
+    const jobs = await Promise.all(who.map((participantId) => request(h, { sessionId: sid, participantId, meetingId: room })));
+    for (const { jobId } of jobs) expect(await finished(h, jobId)).toMatchObject({ state: 'completed', outcome: { outcome: 'removed' } });
+    // Six removals within about a second: one read at once, one more when the second is up (it
+    // used to be one read a removal), and the snapshot it writes shows all six gone.
+    const stored = await waitFor(
+      async () => {
+        const record = (await h.automod.services.sessions.get(sid))?.session as
+          { participants: { participantId: string; timelog: { end: string | null }[] }[] } | undefined;
+        const gone = who.filter((id) => record?.participants.find((p) => p.participantId === id)?.timelog.at(-1)?.end);
+        return gone.length === who.length ? record : undefined;
+      },
+      5000,
+      'a snapshot showing every removal',
+    );
+    expect(stored.participants).toHaveLength(6);
+    await new Promise((r) => setTimeout(r, 1200));
+    const calls = shape(callsOf(h, sid));
+    expect(calls.filter((c) => c === 'POST 200')).toHaveLength(6);
+    // Two, or three when a slow machine spreads the burst over two seconds; six before.
+    const reads = calls.filter((c) => c === 'GET 200').length;
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(reads).toBeLessThanOrEqual(3);
+  });
+
   it('404 for a participant who already left: already-gone after a fetch', async () => {
     const { sid, room } = session();
     h.simulator.leave(sid, 'target');
