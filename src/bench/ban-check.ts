@@ -10,14 +10,14 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createBanStore } from '../store/bans.js';
 import { createKeys } from '../store/keys.js';
-import { deleteKeys } from './redis-memory.js';
+import { freePort } from '../free-port.js';
+import { deleteKeys } from '../store/scan-keys.js';
 import { runPaced } from './pacer.js';
 import { summarize, wallClockMs, type LatencySummary } from './stats.js';
 
@@ -119,17 +119,6 @@ export async function runBanCheckBench(options: {
 async function mgetCalls(redis: Redis): Promise<number> {
   const stats = await redis.info('commandstats');
   return Number(/cmdstat_mget:calls=(\d+)/.exec(stats)?.[1] ?? 0);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -44,7 +44,9 @@ import { measureListChanges } from './list-changes.js';
 import { measureProcessor } from './processor-micro.js';
 import { runPaced } from './pacer.js';
 import { measureRawDrain, measureRawTwoHop } from './raw-baseline.js';
-import { commandStats, commandsPer, deleteKeys, prefixFootprint, redisVersion, usedMemory } from './redis-memory.js';
+import { commandStats, commandsPer, prefixFootprint, redisVersion, usedMemory } from './redis-memory.js';
+import { deleteKeys } from '../store/scan-keys.js';
+import { freePort } from '../free-port.js';
 import { cpuMeter } from './cpu-meter.js';
 import { checkTargets, renderTable, type BenchResults } from './report.js';
 import { round, sleep, summarize, wallClockMs } from './stats.js';
@@ -54,7 +56,6 @@ import { measureRaid } from './raid.js';
 import type { LatencySummary } from './stats.js';
 import type { CpuUse } from './cpu-meter.js';
 import type { MeetingEvent } from '../events/event-schema.js';
-import { createServer } from 'node:net';
 import { Agent, request as httpRequest } from 'node:http';
 
 interface Sizes {
@@ -861,17 +862,6 @@ async function postConcurrently(
     }),
   );
   return { accepted, rejected: events.length - accepted, durationMs: wallClockMs() - start };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Entries in the processed-event log logged since `since` (ms). */

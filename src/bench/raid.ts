@@ -7,7 +7,7 @@ import { createKeys } from '../store/keys.js';
 import { cpuMeter } from './cpu-meter.js';
 import { waitForDrain } from './drain.js';
 import { runPaced } from './pacer.js';
-import { deleteKeys } from './redis-memory.js';
+import { deleteKeys } from '../store/scan-keys.js';
 import { round, sleep, wallClockMs } from './stats.js';
 import { startWorkerProcess } from './worker-process.js';
 import { RAID_MEETING, RAID_SESSION, RAID_STAFF, raidBotId, raidEvent } from './workload.js';

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../store/scan-keys.js';
 
 /** `used_memory` of the Redis server, in bytes. */
 export async function usedMemory(redis: Redis): Promise<number> {
@@ -43,23 +44,6 @@ export function commandsPer(
 export async function redisVersion(redis: Redis): Promise<string> {
   const info = await redis.info('server');
   return /^redis_version:(\S+)/m.exec(info)?.[1] ?? 'unknown';
-}
-
-/** Iterates the keys matching `pattern` (SCAN, never KEYS). */
-export async function* scanKeys(redis: Redis, pattern: string): AsyncIterable<string[]> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) yield keys;
-  } while (cursor !== '0');
-}
-
-/** Deletes the keys matching `pattern`; answers how many. */
-export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
-  let n = 0;
-  for await (const keys of scanKeys(redis, pattern)) n += await redis.unlink(...keys);
-  return n;
 }
 
 /**

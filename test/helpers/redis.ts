@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseConfig, type Config, type Env } from '../../src/config.js';
 import { createRedis, type RedisClient } from '../../src/store/redis.js';
+import { deleteKeys } from '../../src/store/scan-keys.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -24,14 +25,7 @@ export function testConfig(prefix: string, env: Env = {}): Config {
 /** Deletes every key of a prefix (queues included). */
 export async function deletePrefix(redis: RedisClient, prefix: string): Promise<void> {
   // Partition tags ({prefix:pK}) too.
-  for (const pattern of [`{${prefix}}*`, `{${prefix}:p*}*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  }
+  for (const pattern of [`{${prefix}}*`, `{${prefix}:p*}*`]) await deleteKeys(redis, pattern);
 }
 
 /** A connection for a test file plus its cleanup. */

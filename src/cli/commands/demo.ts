@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -9,6 +8,8 @@ import { parseConfig, type Env } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import type { Services } from '../../app/services.js';
 import { createSimulator } from '../../simulator/simulator.js';
+import { freePort } from '../../free-port.js';
+import { deleteKeys } from '../../store/scan-keys.js';
 import { table } from '../format.js';
 
 /** The shipped rules, next to the package whether run from `dist/` or from `src/`. */
@@ -247,26 +248,6 @@ async function answers(url: string): Promise<boolean> {
   } finally {
     probe.disconnect();
   }
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function sleep(ms: number): Promise<void> {
