@@ -6,20 +6,15 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The layers of src/, highest first (docs/architecture.md): a folder may import the folders after
- * it and the shared files at the top of src/, never one before it. `simulator/` stands aside: it
- * fakes VideoSDK and may read only `videosdk/` (the API paths).
+ * it, never one before it. `shared/` (configuration, errors, logging, metrics, the event schema) is
+ * the ground floor every layer stands on. `simulator/` stands aside: it fakes VideoSDK and may read
+ * only `videosdk/` (the API paths) and `shared/`.
  */
-const LAYERS = ['cli', 'app', 'http', 'events', 'rules', 'removals', 'notify', 'store', 'videosdk', 'moderation'];
+const LAYERS = ['cli', 'app', 'http', 'events', 'rules', 'removals', 'notify', 'store', 'videosdk', 'moderation', 'shared'];
 const FOLDERS = [...LAYERS, 'simulator', 'bench'];
 
-/** The event schema is the data every layer passes along: the one file of a higher layer all may read. */
-const SHARED = ['!**/events/event-schema.js'];
-
 const forbid = (folders, message) => ({
-  'no-restricted-imports': [
-    'error',
-    { patterns: [{ group: [...folders.flatMap((f) => [`./${f}/**`, `**/${f}/**`]), ...SHARED], message }] },
-  ],
+  'no-restricted-imports': ['error', { patterns: [{ group: folders.flatMap((f) => [`./${f}/**`, `**/${f}/**`]), message }] }],
 });
 
 const layerRules = LAYERS.map((layer, i) => ({
@@ -27,7 +22,7 @@ const layerRules = LAYERS.map((layer, i) => ({
   rules: forbid(
     // The CLI may start the simulator (`automod demo`); nothing else in the product runs it.
     [...LAYERS.slice(0, i), ...(layer === 'cli' ? [] : ['simulator']), 'bench'],
-    `${layer}/ may import only the layers below it (${LAYERS.slice(i + 1).join(', ') || 'none'}) and the shared files of src/: see docs/architecture.md`,
+    `${layer}/ may import only the layers below it (${LAYERS.slice(i + 1).join(', ') || 'none'}): see docs/architecture.md`,
   ),
 }));
 
@@ -82,15 +77,9 @@ export default tseslint.config(
   {
     files: ['src/simulator/**/*.ts'],
     rules: forbid(
-      FOLDERS.filter((f) => f !== 'simulator' && f !== 'videosdk'),
-      'simulator/ fakes VideoSDK and may import only videosdk/ (the API paths)',
+      FOLDERS.filter((f) => f !== 'simulator' && f !== 'videosdk' && f !== 'shared'),
+      'simulator/ fakes VideoSDK and may import only videosdk/ (the API paths) and shared/',
     ),
-  },
-  {
-    // The shared files at the top of src/ sit below every layer; the entries (cli.ts, index.ts) sit above them all.
-    files: ['src/*.ts'],
-    ignores: ['src/cli.ts', 'src/index.ts'],
-    rules: forbid(FOLDERS, 'the shared files of src/ may import only each other: see docs/architecture.md'),
   },
   prettier,
 );

@@ -19,14 +19,19 @@ describe('the layer rule (eslint.config.js, docs/architecture.md)', () => {
     expect(await layerProblems('src/events/probe.ts', "import type { Services } from '../app/services.js';")).toHaveLength(1);
     expect(await layerProblems('src/removals/probe.ts', "import '../simulator/simulator.js';")).toHaveLength(1);
     expect(await layerProblems('src/simulator/probe.ts', "import '../store/redis.js';")).toHaveLength(1);
-    expect(await layerProblems('src/probe.ts', "import './store/redis.js';")).toHaveLength(1);
+    expect(await layerProblems('src/shared/probe.ts', "import '../store/redis.js';")).toHaveLength(1);
+    expect(await layerProblems('src/shared/probe.ts', "import '../events/ingest.js';")).toHaveLength(1);
   });
 
-  it('lets a layer import the layers below it, the shared files and the event schema', async () => {
+  it('lets a layer import the layers below it and shared/ (the event schema included)', async () => {
     expect(
-      await layerProblems('src/events/probe.ts', "import '../rules/rules-runtime.js';\nimport '../store/keys.js';\nimport '../errors.js';"),
+      await layerProblems(
+        'src/events/probe.ts',
+        "import '../rules/rules-runtime.js';\nimport '../store/keys.js';\nimport '../shared/errors.js';",
+      ),
     ).toEqual([]);
-    expect(await layerProblems('src/moderation/probe.ts', "import '../events/event-schema.js';")).toEqual([]);
+    expect(await layerProblems('src/moderation/probe.ts', "import '../shared/event-schema.js';")).toEqual([]);
+    expect(await layerProblems('src/simulator/probe.ts', "import '../shared/free-port.js';")).toEqual([]);
     expect(
       await layerProblems('src/cli/commands/probe.ts', "import '../../simulator/simulator.js';\nimport '../../app/automod.js';"),
     ).toEqual([]);

@@ -1,11 +1,11 @@
-import { hasVideoSdkCredential, type Config } from '../config.js';
-import { CredentialMissingError, UsageError } from '../errors.js';
+import { hasVideoSdkCredential, type Config } from '../shared/config.js';
+import { CredentialMissingError, UsageError } from '../shared/errors.js';
 import { createIngest } from '../events/ingest.js';
 import { createEventProducer, EVENTS_QUEUE, openEventsQueue } from '../events/producer.js';
 import { createQueues } from '../events/queues.js';
-import type { Logger } from '../logger.js';
-import { createMetrics, type Metrics } from '../metrics.js';
-import { failedRetentionSeconds } from '../queue-policy.js';
+import type { Logger } from '../shared/logger.js';
+import { createMetrics, type Metrics } from '../shared/metrics.js';
+import { failedRetentionSeconds } from '../shared/queue-policy.js';
 import { REMOVALS_QUEUE } from '../removals/removal-queue.js';
 import { createBanActions } from '../removals/ban-actions.js';
 import { createRemovalRequester } from '../removals/removal-requester.js';

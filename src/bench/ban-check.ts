@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createBanStore } from '../store/bans.js';
 import { createKeys } from '../store/keys.js';
-import { freePort } from '../free-port.js';
+import { freePort } from '../shared/free-port.js';
 import { deleteKeys } from '../store/scan-keys.js';
 import { runPaced } from './pacer.js';
 import { summarize, wallClockMs, type LatencySummary } from './stats.js';

@@ -29,10 +29,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { parseConfig, type Config, type Env } from '../config.js';
+import { parseConfig, type Config, type Env } from '../shared/config.js';
 import { createIngest } from '../events/ingest.js';
 import { createEventProducer } from '../events/producer.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../shared/logger.js';
 import { createQueues, type Queues } from '../events/queues.js';
 import { createSimulator, type SimCall, type Simulator } from '../simulator/simulator.js';
 import { createEventLog, type EventLog } from '../store/event-log.js';
@@ -46,7 +46,7 @@ import { runPaced } from './pacer.js';
 import { measureRawDrain, measureRawTwoHop } from './raw-baseline.js';
 import { commandStats, commandsPer, prefixFootprint, redisVersion, usedMemory } from './redis-memory.js';
 import { deleteKeys } from '../store/scan-keys.js';
-import { freePort } from '../free-port.js';
+import { freePort } from '../shared/free-port.js';
 import { cpuMeter } from './cpu-meter.js';
 import { checkTargets, renderTable, type BenchResults } from './report.js';
 import { round, sleep, summarize, wallClockMs } from './stats.js';
@@ -55,7 +55,7 @@ import { createPacedEvents, saturationEvents, SESSIONS, violators } from './work
 import { measureRaid } from './raid.js';
 import type { LatencySummary } from './stats.js';
 import type { CpuUse } from './cpu-meter.js';
-import type { MeetingEvent } from '../events/event-schema.js';
+import type { MeetingEvent } from '../shared/event-schema.js';
 import { Agent, request as httpRequest } from 'node:http';
 
 interface Sizes {

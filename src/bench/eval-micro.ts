@@ -1,7 +1,7 @@
-import type { MeetingEvent } from '../events/event-schema.js';
+import type { MeetingEvent } from '../shared/event-schema.js';
 import { createMemoryCounters } from '../moderation/memory-counters.js';
 import type { EvaluationFacts } from '../moderation/types.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../shared/logger.js';
 import { createRulesRuntime } from '../rules/rules-runtime.js';
 import { round, wallClockMs } from './stats.js';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Config, Env } from '../config.js';
+import type { Config, Env } from '../shared/config.js';
 import { createQueues } from '../events/queues.js';
 import { createKeys } from '../store/keys.js';
 import { createListStore } from '../store/lists.js';

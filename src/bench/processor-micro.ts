@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { createServices } from '../app/services.js';
-import type { Config } from '../config.js';
-import type { MeetingEvent } from '../events/event-schema.js';
+import type { Config } from '../shared/config.js';
+import type { MeetingEvent } from '../shared/event-schema.js';
 import { createEventProcessor } from '../events/event-processor.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../shared/logger.js';
 import { createRulesRuntime } from '../rules/rules-runtime.js';
 import { round, wallClockMs } from './stats.js';
 

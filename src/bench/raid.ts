@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Config, Env } from '../config.js';
+import type { Config, Env } from '../shared/config.js';
 import { createEventProducer } from '../events/producer.js';
 import { createQueues } from '../events/queues.js';
 import type { SimCall, Simulator } from '../simulator/simulator.js';

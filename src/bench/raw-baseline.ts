@@ -1,8 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
-import type { Config, Env } from '../config.js';
-import type { MeetingEvent } from '../events/event-schema.js';
-import { retention } from '../queue-policy.js';
+import type { Config, Env } from '../shared/config.js';
+import type { MeetingEvent } from '../shared/event-schema.js';
+import { retention } from '../shared/queue-policy.js';
 import type { RedisClient } from '../store/redis.js';
 import type { Redis } from 'ioredis';
 import { cpuMeter } from './cpu-meter.js';

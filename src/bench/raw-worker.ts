@@ -11,8 +11,8 @@
  * `{type: 'report'}`, `{type: 'stop'}`.
  */
 import { Queue, Worker, type Job } from 'bullmq';
-import { parseConfig } from '../config.js';
-import { retention } from '../queue-policy.js';
+import { parseConfig } from '../shared/config.js';
+import { retention } from '../shared/queue-policy.js';
 import { createRedis, type RedisClient } from '../store/redis.js';
 import { wallClockMs } from './stats.js';
 

@@ -1,4 +1,4 @@
-import type { MeetingEvent } from '../events/event-schema.js';
+import type { MeetingEvent } from '../shared/event-schema.js';
 
 /** Sessions the events spread over, and benign participants per phase (round-robin over sessions). */
 export const SESSIONS = 40;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../shared/errors.js';
 
 /** The streams a command writes to (the CLI passes the process's; tests pass their own). */
 export interface CommandIo {

@@ -1,7 +1,7 @@
 import type { AuditStore } from '../store/audit.js';
 import type { DeadLetter, DeadLetters } from '../store/dead-letter.js';
-import { NotFoundError } from '../errors.js';
-import { parseEvent } from './event-schema.js';
+import { NotFoundError } from '../shared/errors.js';
+import { parseEvent } from '../shared/event-schema.js';
 import type { IngestResult } from './ingest.js';
 
 /** A dead letter as `GET /v1/dead-letters` and `automod dead-letters --json` show it (public contract). */

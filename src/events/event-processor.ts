@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
-import { InvalidEventError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import { InvalidEventError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Metrics } from '../shared/metrics.js';
 import { matchedTerms } from '../moderation/matched-terms.js';
 import { counterPlanFor, strikeRetentionSeconds, type EvaluationFacts, type RuleHit, type RuleSet } from '../moderation/types.js';
 import type { Notify } from '../notify/notifications.js';
@@ -17,7 +17,7 @@ import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { ReviewEvidence, ReviewStore } from '../store/reviews.js';
 import { BATCH_JOB, DEFAULT_BATCH_MAX } from './producer.js';
-import { eventTypeLabel, parseEvent, type MeetingEvent } from './event-schema.js';
+import { eventTypeLabel, parseEvent, type MeetingEvent } from '../shared/event-schema.js';
 
 /** What processing one event led to (the events job's return value). */
 export interface EventResult {

@@ -1,6 +1,6 @@
 import { Worker, type Job, type Queue } from 'bullmq';
-import type { Config } from '../config.js';
-import { concurrencyPerPartition } from '../partitions.js';
+import type { Config } from '../shared/config.js';
+import { concurrencyPerPartition } from '../shared/partitions.js';
 import type { RedisClient } from '../store/redis.js';
 import type { createEventProcessor } from './event-processor.js';
 import { BATCH_JOB, EVENTS_QUEUE } from './producer.js';

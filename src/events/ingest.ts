@@ -1,6 +1,6 @@
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../shared/metrics.js';
 import type { AddResult, EventProducer } from './producer.js';
-import { eventTypeLabel, type MeetingEvent } from './event-schema.js';
+import { eventTypeLabel, type MeetingEvent } from '../shared/event-schema.js';
 
 /** The answer to a batch of events (`POST /v1/events`, `automod events add`). */
 export type IngestResult = AddResult;

@@ -1,12 +1,12 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import { InvalidEventError, QueueAddError } from '../errors.js';
-import { parseEvent, parseEvents, type MeetingEvent } from './event-schema.js';
-import { MAX_PARTITIONS, partitionOf, partitionPrefix } from '../partitions.js';
+import { InvalidEventError, QueueAddError } from '../shared/errors.js';
+import { parseEvent, parseEvents, type MeetingEvent } from '../shared/event-schema.js';
+import { MAX_PARTITIONS, partitionOf, partitionPrefix } from '../shared/partitions.js';
 import { createKeys, type Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
 import { banCheckOf, createBanStore, type BanCheck } from '../store/bans.js';
-import { EVENTS_STREAM_MAX_LEN, retention } from '../queue-policy.js';
+import { EVENTS_STREAM_MAX_LEN, retention } from '../shared/queue-policy.js';
 
 /** Queue name (public contract) and the job name of a packed job. */
 export const EVENTS_QUEUE = 'events';

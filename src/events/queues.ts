@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
-import type { Config } from '../config.js';
-import { EVENTS_STREAM_MAX_LEN } from '../queue-policy.js';
+import type { Config } from '../shared/config.js';
+import { EVENTS_STREAM_MAX_LEN } from '../shared/queue-policy.js';
 import type { RemovalJobData } from '../removals/removal-job.js';
 import { removalJobOptions, REMOVALS_QUEUE } from '../removals/removal-queue.js';
 import { eventJobOptions, openEventsQueue } from './producer.js';

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { InvalidEventError, WebhookSignatureError } from '../errors.js';
+import { InvalidEventError, WebhookSignatureError } from '../shared/errors.js';
 
 /** Fields VideoSDK puts in a webhook's `data` that become the event's top-level fields. */
 const LIFTED = ['meetingId', 'sessionId', 'participantId', 'participantName'] as const;

@@ -1,5 +1,5 @@
 import { fastify, type FastifyInstance } from 'fastify';
-import { InvalidEventError } from '../errors.js';
+import { InvalidEventError } from '../shared/errors.js';
 import { addTokenCheck } from './auth.js';
 import type { HttpDeps } from './deps.js';
 import { errorResponse, REDIS_RETRY_AFTER_SECONDS, REDIS_UNREACHABLE } from './error-response.js';

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Ingest } from '../events/ingest.js';
 import type { Queues } from '../events/queues.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import type { Logger } from '../shared/logger.js';
+import type { Metrics } from '../shared/metrics.js';
 import type { BanActions } from '../removals/ban-actions.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';

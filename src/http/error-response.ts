@@ -9,7 +9,7 @@ import {
   UsageError,
   WebhookSignatureError,
   type Problem,
-} from '../errors.js';
+} from '../shared/errors.js';
 import { isRedisConnectionError } from '../store/redis.js';
 
 /** Seconds a client is told to wait (Retry-After) when Redis is unreachable. */

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError } from '../shared/errors.js';
 
 /**
  * A body that is not JSON at all. Shaped like fastify's own parser errors (`statusCode`, `code`),

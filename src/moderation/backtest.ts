@@ -1,4 +1,4 @@
-import type { MeetingEvent } from '../events/event-schema.js';
+import type { MeetingEvent } from '../shared/event-schema.js';
 import { createEvaluator } from './evaluate.js';
 import { createMemoryCounters } from './memory-counters.js';
 import type { ListSource, RuleSet } from './types.js';

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError } from '../shared/errors.js';
 
 /** `meeting`: one meetingId (roomId); `all`: every meeting of the account. */
 export type BanScope = 'meeting' | 'all';

@@ -1,5 +1,5 @@
 import { Engine, type RuleProperties } from 'json-rules-engine';
-import type { MeetingEvent } from '../events/event-schema.js';
+import type { MeetingEvent } from '../shared/event-schema.js';
 import { createOperators } from './operators.js';
 import { compileVerdict, type OperatorLike, type PrecheckVerdict } from './prefilter.js';
 import { counterKey, type CompiledRule, type EvaluationFacts, type ListSource, type RuleHit, type RuleSet } from './types.js';

@@ -1,4 +1,4 @@
-import type { MeetingEvent } from '../events/event-schema.js';
+import type { MeetingEvent } from '../shared/event-schema.js';
 import { counterKey, strikeRetentionSeconds, type EvaluationFacts, type RuleHit, type RuleSet } from './types.js';
 
 /**

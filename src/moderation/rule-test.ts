@@ -1,5 +1,5 @@
-import { InvalidEventError } from '../errors.js';
-import { parseEvent, type MeetingEvent } from '../events/event-schema.js';
+import { InvalidEventError } from '../shared/errors.js';
+import { parseEvent, type MeetingEvent } from '../shared/event-schema.js';
 import { isSkippedLine } from './json-lines.js';
 import { createEvaluator } from './evaluate.js';
 import { createMemoryCounters } from './memory-counters.js';

@@ -1,5 +1,5 @@
 import { jsonErrorPosition } from './json-error-position.js';
-import type { Problem } from '../errors.js';
+import type { Problem } from '../shared/errors.js';
 import type { RuleFile } from './types.js';
 
 export function parseJson(file: RuleFile): { value: unknown } | { problem: Problem } {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { problemPath } from '../errors.js';
+import { problemPath } from '../shared/errors.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
 import { didYouMean, isFactReference, isRecord } from './rule-text.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { problemPath, type Problem } from '../errors.js';
+import { problemPath, type Problem } from '../shared/errors.js';
 import { ruleBanOf } from './ban-params.js';
 import { mergeUsage, pinnedEventTypes, planCounters } from './counter-plan.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';

@@ -1,14 +1,14 @@
 import { createHash, createHmac } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../shared/logger.js';
 import type { RedisClient } from '../store/redis.js';
 
 /** The BullMQ queue that delivers notifications (public contract). */
 export const NOTIFICATIONS_QUEUE = 'notifications';
 
-import type { NotifyType } from '../notify-types.js';
+import type { NotifyType } from '../shared/notify-types.js';
 
-export { NOTIFY_TYPES, type NotifyType } from '../notify-types.js';
+export { NOTIFY_TYPES, type NotifyType } from '../shared/notify-types.js';
 
 /** One delivery: the body as it will be sent (signed as these exact bytes) and the receiver's fingerprint. */
 export interface NotificationJobData {

@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { got } from 'got';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../shared/logger.js';
 import type { RedisClient } from '../store/redis.js';
 import { NOTIFICATIONS_QUEUE, receiverId, signBody, type NotificationJobData, type NotifyConfig } from './notifications.js';
 

@@ -1,6 +1,6 @@
-import { NotFoundError, UsageError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import { NotFoundError, UsageError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Metrics } from '../shared/metrics.js';
 import { parseBanDuration, type BanScope } from '../moderation/ban-params.js';
 import type { AuditRecord, AuditStore } from '../store/audit.js';
 import type { Ban, BanStore } from '../store/bans.js';

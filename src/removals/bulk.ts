@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidRemovalError, NotFoundError, problemPath, VideoSdkApiError, type Problem } from '../errors.js';
+import { InvalidRemovalError, NotFoundError, problemPath, VideoSdkApiError, type Problem } from '../shared/errors.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { activeParticipantIds } from '../videosdk/session.js';
 import type { RemovalJobData } from './removal-job.js';

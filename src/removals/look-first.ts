@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { VideoSdkApiError } from '../errors.js';
+import { VideoSdkApiError } from '../shared/errors.js';
 import type { ApiAttemptRecord } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import { operationPath } from '../videosdk/api-paths.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidRemovalError, issueProblems } from '../errors.js';
+import { InvalidRemovalError, issueProblems } from '../shared/errors.js';
 
 /** Data of a removal job on the `removals` queue (public contract). */
 export interface RemovalJobData {

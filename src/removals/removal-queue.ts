@@ -1,6 +1,6 @@
 import type { JobsOptions } from 'bullmq';
-import type { Config } from '../config.js';
-import { retention } from '../queue-policy.js';
+import type { Config } from '../shared/config.js';
+import { retention } from '../shared/queue-policy.js';
 
 /** Queue name (public contract): rule hits become jobs on `removals` (events go to `events`, see producer.ts). */
 export const REMOVALS_QUEUE = 'removals';

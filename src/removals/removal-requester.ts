@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../shared/logger.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { RemovalJobData } from './removal-job.js';
 

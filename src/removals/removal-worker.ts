@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
 import type { RedisClient } from '../store/redis.js';
 import { computeBackoff } from './backoff.js';
 import type { RemovalJobData } from './removal-job.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import { z } from 'zod';
-import { parseTime } from '../parse-time.js';
+import { parseTime } from '../shared/parse-time.js';
 import type { AuditStore } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import type { RemovalClaims } from '../store/removal-claims.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { parseBanDuration } from '../moderation/ban-params.js';
-import { ConflictError, NotFoundError, UsageError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import { ConflictError, NotFoundError, UsageError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { Metrics } from '../shared/metrics.js';
 import type { Notify } from '../notify/notifications.js';
 import type { BanActions } from './ban-actions.js';
 import type { AuditStore } from '../store/audit.js';

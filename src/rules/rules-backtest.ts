@@ -1,5 +1,5 @@
-import { InvalidEventError } from '../errors.js';
-import { parseEvent } from '../events/event-schema.js';
+import { InvalidEventError } from '../shared/errors.js';
+import { parseEvent } from '../shared/event-schema.js';
 import { runBacktest, type BacktestReport, type LoggedDecision } from '../moderation/backtest.js';
 import { createStaticListSource } from '../moderation/list-source.js';
 import type { RuleSet } from '../moderation/types.js';

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import { join } from 'node:path';
-import { RulesError, type Problem } from '../errors.js';
+import { RulesError, type Problem } from '../shared/errors.js';
 import { loadRules } from '../moderation/rules-loader.js';
 import type { ListFile, RuleFile, RuleSet } from '../moderation/types.js';
 

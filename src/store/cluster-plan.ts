@@ -1,6 +1,6 @@
 import { type Redis } from 'ioredis';
-import type { Config } from '../config.js';
-import { partitionPrefix } from '../partitions.js';
+import type { Config } from '../shared/config.js';
+import { partitionPrefix } from '../shared/partitions.js';
 import { createRedis, type RedisClient } from './redis.js';
 
 /** Redis Cluster's hash slots. */

@@ -1,5 +1,5 @@
-import { InvalidEventError } from '../errors.js';
-import { partitionOf } from '../partitions.js';
+import { InvalidEventError } from '../shared/errors.js';
+import { partitionOf } from '../shared/partitions.js';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import { createTickBatcher } from './tick-batcher.js';

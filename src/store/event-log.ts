@@ -1,4 +1,4 @@
-import { partitionOf } from '../partitions.js';
+import { partitionOf } from '../shared/partitions.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 

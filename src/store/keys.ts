@@ -1,4 +1,4 @@
-import { partitionOf, partitionPrefix } from '../partitions.js';
+import { partitionOf, partitionPrefix } from '../shared/partitions.js';
 // `%` is escaped too, so an id that already spells an escape (`a%3Ab`) stays apart from `a:b`.
 const ESCAPES: Record<string, string> = { '%': '%25', ':': '%3A', '{': '%7B', '}': '%7D' };
 const UNESCAPES: Record<string, string> = Object.fromEntries(Object.entries(ESCAPES).map(([c, e]) => [e, c]));

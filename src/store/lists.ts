@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError } from '../shared/errors.js';
 import { isListName, LIST_NAME_RULE } from '../moderation/list-name.js';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';

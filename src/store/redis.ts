@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
-import { AutomodError } from '../errors.js';
-import type { Config } from '../config.js';
+import { AutomodError } from '../shared/errors.js';
+import type { Config } from '../shared/config.js';
 
 /** A connection to a standalone Redis or to a Redis Cluster; both speak the same commands. */
 export type RedisClient = Redis | Cluster;

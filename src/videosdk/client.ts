@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { got, RequestError, type Response } from 'got';
-import { VideoSdkApiError } from '../errors.js';
+import { VideoSdkApiError } from '../shared/errors.js';
 import { classifyApiFailure, mayHaveApplied, parseRetryAfter } from './classify.js';
 import { activeParticipantIds, parseSession, type VideoSdkSession } from './session.js';
 import { fillPath, operationPath, VIDEOSDK_PATHS } from './api-paths.js';

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
-import type { Config } from '../config.js';
-import { CredentialMissingError } from '../errors.js';
+import type { Config } from '../shared/config.js';
+import { CredentialMissingError } from '../shared/errors.js';
 
 /** Hands out the JWT to put in `Authorization`; never exposes the API secret. */
 export interface TokenProvider {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BENCH_RULE_COUNT, writeBenchRules } from '../../src/bench/bench-rules.js';
 import { createPacedEvents, saturationEvents } from '../../src/bench/workload.js';
-import type { MeetingEvent } from '../../src/events/event-schema.js';
+import type { MeetingEvent } from '../../src/shared/event-schema.js';
 import { createEvaluator } from '../../src/moderation/evaluate.js';
 import { createStaticListSource } from '../../src/moderation/list-source.js';
 import { createMemoryCounters } from '../../src/moderation/memory-counters.js';

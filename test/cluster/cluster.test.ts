@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
 import type { RedisServer } from '../helpers/processes.js';
 import { startCluster, type LocalCluster } from '../helpers/cluster.js';
-import { partitionOf } from '../../src/partitions.js';
+import { partitionOf } from '../../src/shared/partitions.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 
 /**

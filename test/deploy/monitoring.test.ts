@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics.js';
+import { createMetrics } from '../../src/shared/metrics.js';
 
 const SUFFIXES = ['_bucket', '_sum', '_count'];
 

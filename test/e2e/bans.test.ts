@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAutomod, type RunningAutomod } from '../../src/app/automod.js';
-import { createLogger } from '../../src/logger.js';
-import { partitionOf } from '../../src/partitions.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { partitionOf } from '../../src/shared/partitions.js';
 import type { AuditRecord } from '../../src/store/audit.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 

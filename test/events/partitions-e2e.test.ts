@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAutomod } from '../../src/app/automod.js';
-import { createLogger } from '../../src/logger.js';
-import { partitionOf } from '../../src/partitions.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { partitionOf } from '../../src/shared/partitions.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { testConfig } from '../helpers/redis.js';
 

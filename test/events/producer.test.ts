@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createServices } from '../../src/app/services.js';
 import { createIngest } from '../../src/events/ingest.js';
 import { buildHttpApp } from '../../src/http/app.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { createEventProducer, openEventsQueue } from '../../src/events/producer.js';
 import { createKeys } from '../../src/store/keys.js';
 import { deletePrefix, REDIS_URL, testConfig, uniquePrefix } from '../helpers/redis.js';

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { InvalidEventError, WebhookSignatureError } from '../../src/errors.js';
-import { parseEvent } from '../../src/events/event-schema.js';
+import { InvalidEventError, WebhookSignatureError } from '../../src/shared/errors.js';
+import { parseEvent } from '../../src/shared/event-schema.js';
 import { createSignatureVerifier, mapWebhook, webhookEventId } from '../../src/events/webhook.js';
 
 describe('mapWebhook', () => {

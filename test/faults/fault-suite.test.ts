@@ -3,8 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../../src/app/services.js';
-import { parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { parseConfig } from '../../src/shared/config.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { createSimulator, type SimFault, type Simulator } from '../../src/simulator/simulator.js';
 import { requireBuild, ROOT, sleep, spawnAutomod, startRedisServer, type AutomodProcess, type RedisServer } from '../helpers/processes.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startAutomod, type RunningAutomod, type StartOptions } from '../../src/app/automod.js';
-import type { Config, Env } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import type { Config, Env } from '../../src/shared/config.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { deletePrefix, testConfig, uniquePrefix } from './redis.js';
 

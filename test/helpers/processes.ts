@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { freePort } from '../../src/free-port.js';
+import { freePort } from '../../src/shared/free-port.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 

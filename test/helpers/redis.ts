@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { parseConfig, type Config, type Env } from '../../src/config.js';
+import { parseConfig, type Config, type Env } from '../../src/shared/config.js';
 import { createRedis, type RedisClient } from '../../src/store/redis.js';
 import { deleteKeys } from '../../src/store/scan-keys.js';
 

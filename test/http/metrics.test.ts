@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
-import { createMetrics, type QueueProbe } from '../../src/metrics.js';
+import { createMetrics, type QueueProbe } from '../../src/shared/metrics.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 
 let h: Harness;

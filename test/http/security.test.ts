@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAutomod } from '../../src/app/automod.js';
 import { createServices, type Services } from '../../src/app/services.js';
 import { buildHttpApp } from '../../src/http/app.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/shared/logger.js';
 import type { AuditStore } from '../../src/store/audit.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
 

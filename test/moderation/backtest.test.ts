@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MeetingEvent } from '../../src/events/event-schema.js';
+import type { MeetingEvent } from '../../src/shared/event-schema.js';
 import { runBacktest, type LoggedDecision } from '../../src/moderation/backtest.js';
 import { createStaticListSource } from '../../src/moderation/list-source.js';
 import { loadRules } from '../../src/moderation/rules-loader.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MeetingEvent } from '../../src/events/event-schema.js';
+import type { MeetingEvent } from '../../src/shared/event-schema.js';
 import { createMemoryCounters } from '../../src/moderation/memory-counters.js';
 import type { RuleHit } from '../../src/moderation/types.js';
 

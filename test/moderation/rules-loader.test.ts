@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Problem } from '../../src/errors.js';
+import type { Problem } from '../../src/shared/errors.js';
 import { loadRules } from '../../src/moderation/rules-loader.js';
 import type { RuleFile } from '../../src/moderation/types.js';
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { createNotifier, openNotificationsQueue, signBody } from '../../src/notify/notifications.js';
 import { createNotificationWorker } from '../../src/notify/notify-worker.js';
 import { createRedis } from '../../src/store/redis.js';

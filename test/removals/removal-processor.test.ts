@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAutomod } from '../../src/app/automod.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/shared/logger.js';
 import type { RemovalJobData } from '../../src/removals/removal-job.js';
 import type { SimCall } from '../../src/simulator/simulator.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';

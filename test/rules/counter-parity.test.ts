@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MeetingEvent } from '../../src/events/event-schema.js';
+import type { MeetingEvent } from '../../src/shared/event-schema.js';
 import { createMemoryCounters } from '../../src/moderation/memory-counters.js';
 import { counterKey, strikeRetentionSeconds, type CounterSpec, type RuleHit } from '../../src/moderation/types.js';
 import { createCounterStore } from '../../src/store/counters.js';

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { runRulesReload } from '../../src/cli/commands/rules.js';
 import { createRulesRuntime } from '../../src/rules/rules-runtime.js';
 import type { AuditRecord } from '../../src/store/audit.js';

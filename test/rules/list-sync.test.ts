@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createMetrics } from '../../src/shared/metrics.js';
 import { createRulesRuntime, type RulesRuntime } from '../../src/rules/rules-runtime.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createListStore, type ListStore } from '../../src/store/lists.js';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RulesError } from '../../src/errors.js';
+import { RulesError } from '../../src/shared/errors.js';
 import { readRulesFolder } from '../../src/rules/rules-source.js';
 
 describe('readRulesFolder', () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEvent } from '../../src/events/event-schema.js';
+import { parseEvent } from '../../src/shared/event-schema.js';
 import { createStaticListSource } from '../../src/moderation/list-source.js';
 import { createEvaluator } from '../../src/moderation/evaluate.js';
 import { loadRules } from '../../src/moderation/rules-loader.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { partitionOf } from '../../src/partitions.js';
+import { partitionOf } from '../../src/shared/partitions.js';
 import { createCounterStore, type CountedEvent } from '../../src/store/counters.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createListStore, mirrorListsVersion } from '../../src/store/lists.js';

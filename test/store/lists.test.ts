@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/shared/errors.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createListStore } from '../../src/store/lists.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { VideoSdkApiError } from '../../src/errors.js';
+import { VideoSdkApiError } from '../../src/shared/errors.js';
 import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { createVideoSdkClient, type ApiAttempt, type VideoSdkClient } from '../../src/videosdk/client.js';
 import { createTokenProvider } from '../../src/videosdk/token.js';

@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { CredentialMissingError } from '../../src/errors.js';
+import { CredentialMissingError } from '../../src/shared/errors.js';
 import { createTokenProvider } from '../../src/videosdk/token.js';
 
 const SECRET = 'test-secret-0123456789abcdef';

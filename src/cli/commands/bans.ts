@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Services } from '../../app/services.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../shared/errors.js';
 import { parseBanDuration } from '../../moderation/ban-params.js';
-import { parseTime } from '../../parse-time.js';
+import { parseTime } from '../../shared/parse-time.js';
 import { UNDO_NOTE, type UndoResult } from '../../removals/ban-actions.js';
 import { banTimeLeft, type Ban } from '../../store/bans.js';
 import { parseSession } from '../../videosdk/session.js';

@@ -1,5 +1,5 @@
-import type { Config } from '../../config.js';
-import { UsageError } from '../../errors.js';
+import type { Config } from '../../shared/config.js';
+import { UsageError } from '../../shared/errors.js';
 import {
   deploymentTags,
   evenSlotRanges,

@@ -1,6 +1,6 @@
 import type { Services } from '../../app/services.js';
 import { replayDeadLetter, viewDeadLetter } from '../../events/dead-letter-replay.js';
-import { InvalidEventError, UsageError } from '../../errors.js';
+import { InvalidEventError, UsageError } from '../../shared/errors.js';
 import { printJson, readInput, table, type CommandIo } from '../format.js';
 
 /** `automod dead-letters`: invalid jobs taken from the events queue, newest first. */

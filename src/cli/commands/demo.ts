@@ -4,11 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startAutomod } from '../../app/automod.js';
-import { parseConfig, type Env } from '../../config.js';
-import { createLogger } from '../../logger.js';
+import { parseConfig, type Env } from '../../shared/config.js';
+import { createLogger } from '../../shared/logger.js';
 import type { Services } from '../../app/services.js';
 import { createSimulator } from '../../simulator/simulator.js';
-import { freePort } from '../../free-port.js';
+import { freePort } from '../../shared/free-port.js';
 import { deleteKeys } from '../../store/scan-keys.js';
 import { table } from '../format.js';
 

@@ -1,6 +1,6 @@
 import type { Services } from '../../app/services.js';
-import { UsageError } from '../../errors.js';
-import { parseTime } from '../../parse-time.js';
+import { UsageError } from '../../shared/errors.js';
+import { parseTime } from '../../shared/parse-time.js';
 import { describeJobWithAttempts, listJobs, type JobState } from '../../removals/job-view.js';
 import type { AuditFilter, AuditRecord } from '../../store/audit.js';
 import { countLine, detailText, printJson, table, type CommandIo } from '../format.js';

@@ -2,7 +2,7 @@ import { QueueEvents } from 'bullmq';
 import { Presets, SingleBar, type Options, type Params } from 'cli-progress';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Services } from '../../app/services.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../shared/errors.js';
 import { REMOVALS_QUEUE } from '../../removals/removal-queue.js';
 import { removalItemSchema, requestRemovals, type BulkJob, type RemovalItem, type RemovalsBody } from '../../removals/bulk.js';
 import { findWorkers, NO_WORKER_EXIT, noWorkerMessage } from '../../removals/worker-presence.js';

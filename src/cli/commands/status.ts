@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { WORKER_HEARTBEAT_MS } from '../../app/automod.js';
 import type { Services } from '../../app/services.js';
-import { hasVideoSdkCredential, type Config } from '../../config.js';
-import { VideoSdkApiError } from '../../errors.js';
+import { hasVideoSdkCredential, type Config } from '../../shared/config.js';
+import { VideoSdkApiError } from '../../shared/errors.js';
 import type { RulesStatus } from '../../rules/rules-runtime.js';
 import { redisAddress } from '../../store/redis.js';
 import { printJson, table, type CommandIo } from '../format.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { UsageError } from '../../errors.js';
-import { parseTime } from '../../parse-time.js';
+import { UsageError } from '../../shared/errors.js';
+import { parseTime } from '../../shared/parse-time.js';
 import type { BanActions } from '../../removals/ban-actions.js';
 import { banCheckOf } from '../../store/bans.js';
 import type { RouteContext } from '../deps.js';

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { InvalidEventError } from '../../errors.js';
-import { parseEvent, parseEvents } from '../../events/event-schema.js';
+import { InvalidEventError } from '../../shared/errors.js';
+import { parseEvent, parseEvents } from '../../shared/event-schema.js';
 import { createSignatureVerifier, mapWebhook, webhookEventId } from '../../events/webhook.js';
 import { sha256 } from '../auth.js';
 import type { RouteContext } from '../deps.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { NotFoundError } from '../../errors.js';
-import { parseTime } from '../../parse-time.js';
+import { NotFoundError } from '../../shared/errors.js';
+import { parseTime } from '../../shared/parse-time.js';
 import type { RouteContext } from '../deps.js';
 import { invalidQuery } from '../error-response.js';
 

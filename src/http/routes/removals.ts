@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { InvalidRemovalError, issueProblems, NotFoundError } from '../../errors.js';
+import { InvalidRemovalError, issueProblems, NotFoundError } from '../../shared/errors.js';
 import { parseRemovalsBody, requestRemovals } from '../../removals/bulk.js';
 import { describeJob, JOB_STATES, listJobs } from '../../removals/job-view.js';
 import { replayFilterSchema, replayRemovals } from '../../removals/replay.js';

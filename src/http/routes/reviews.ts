@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { NotFoundError, UsageError, issueProblems } from '../../errors.js';
+import { NotFoundError, UsageError, issueProblems } from '../../shared/errors.js';
 import { decisionBodySchema } from '../../removals/review-decisions.js';
 import { REVIEW_STATES } from '../../store/reviews.js';
 import type { RouteContext } from '../deps.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAudit, runJob, runJobs, runSession } from '../../../src/cli/commands/inspect.js';
 import { runPause, runResume } from '../../../src/cli/commands/pause.js';
 import { parseRemovalFile, removalBody, runRemove, type RemoveOptions } from '../../../src/cli/commands/remove.js';
-import { UsageError } from '../../../src/errors.js';
+import { UsageError } from '../../../src/shared/errors.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../../helpers/harness.js';
 import { captureIo } from '../../helpers/io.js';
 

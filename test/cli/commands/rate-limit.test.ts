@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAutomod, type RunningAutomod } from '../../../src/app/automod.js';
-import { createLogger } from '../../../src/logger.js';
+import { createLogger } from '../../../src/shared/logger.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../../helpers/harness.js';
 
 const RATE = 8;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hasVideoSdkCredential, isLoopback, parseConfig, type Config } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { hasVideoSdkCredential, isLoopback, parseConfig, type Config } from '../../src/shared/config.js';
+import { ConfigError } from '../../src/shared/errors.js';
 
 function problems(env: Record<string, string>): { path: string; message: string }[] {
   try {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, type LoggerOptions } from '../src/logger.js';
+import { createLogger, type LoggerOptions } from '../../src/shared/logger.js';
 
 /** Logs one line with a secret in it through a logger of these options; returns what was written. */
 async function logOnce(options: Omit<LoggerOptions, 'logLevel'>): Promise<string> {

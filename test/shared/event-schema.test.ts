@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidEventError } from '../../src/errors.js';
-import { EVENT_LIMITS, eventTypeLabel, isParticipantEvent, parseEvent, parseEvents } from '../../src/events/event-schema.js';
+import { InvalidEventError } from '../../src/shared/errors.js';
+import { EVENT_LIMITS, eventTypeLabel, isParticipantEvent, parseEvent, parseEvents } from '../../src/shared/event-schema.js';
 
 const NOW = new Date('2026-11-25T10:00:00.000Z');
 

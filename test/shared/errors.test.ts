@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import * as errors from '../src/errors.js';
-import { parseConfig } from '../src/config.js';
-import { RedisUnreachableError } from '../src/store/redis.js';
+import * as errors from '../../src/shared/errors.js';
+import { parseConfig } from '../../src/shared/config.js';
+import { RedisUnreachableError } from '../../src/store/redis.js';
 
 const { AutomodError, ProblemsError } = errors;
 const problems = [{ path: '$.a', message: 'is wrong' }];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidEventError, issueProblems, type Problem } from '../errors.js';
+import { InvalidEventError, issueProblems, type Problem } from './errors.js';
 
 /** A meeting event as the worker handles it (the public event contract, with defaults filled in). */
 export interface MeetingEvent {

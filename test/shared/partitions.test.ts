@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { concurrencyPerPartition, fnv1a32, parsePartitionList, partitionOf, partitionPrefix } from '../src/partitions.js';
-import { createKeys } from '../src/store/keys.js';
+import { concurrencyPerPartition, fnv1a32, parsePartitionList, partitionOf, partitionPrefix } from '../../src/shared/partitions.js';
+import { createKeys } from '../../src/store/keys.js';
 
 describe('partitions', () => {
   it('hash sessions with FNV-1a 32 over UTF-8 (published test vectors), unsigned', () => {
