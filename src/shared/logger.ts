@@ -1,6 +1,8 @@
+import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.js';
+import { terminalLayout } from './terminal-text.js';
 
 export type { Logger } from 'pino';
 
@@ -57,7 +59,7 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
   const stream =
     format === 'pretty'
       ? pretty({
-          destination: destination ?? 2,
+          destination: readable(destination ?? pino.destination({ fd: 2, sync: true })),
           colorize: options.tty ?? false,
           sync: true,
           translateTime: 'SYS:HH:MM:ss.l',
@@ -73,4 +75,19 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
     },
     stream,
   );
+}
+
+/**
+ * pino-pretty removes the C0 and C1 controls of values but prints bidi overrides and isolates as
+ * they are, so a participant id could reverse the rest of a line on the reader's terminal: they
+ * are escaped here (`\u202e`), the formatter's own colours and line breaks kept.
+ */
+function readable(destination: DestinationStream): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, callback) {
+      destination.write(terminalLayout(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
+      callback();
+    },
+  });
 }
