@@ -65,7 +65,7 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname,service',
         })
-      : (destination ?? pino.destination({ fd: 2, sync: false }));
+      : escapedLines(destination ?? pino.destination({ fd: 2, sync: false }));
   return pino(
     {
       level: options.logLevel,
@@ -78,9 +78,10 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
 }
 
 /**
- * pino-pretty removes the C0 and C1 controls of values but prints bidi overrides and isolates as
- * they are, so a participant id could reverse the rest of a line on the reader's terminal: they
- * are escaped here (`\u202e`), the formatter's own colours and line breaks kept.
+ * A participant id is logged as it came. pino-pretty removes the C0 and C1 controls of values and
+ * JSON escapes the C0 ones, but both write bidi overrides and isolates as they are: tailed in a
+ * terminal, one could reverse the rest of a line. They are escaped here (`\u202e`, which JSON
+ * reads as the same character), the formatter's own colours and line breaks kept.
  */
 function readable(destination: DestinationStream): Writable {
   return new Writable({
@@ -90,4 +91,13 @@ function readable(destination: DestinationStream): Writable {
       callback();
     },
   });
+}
+
+/** The same for JSON lines, keeping the destination's flush for `logger.flush()`. */
+function escapedLines(destination: DestinationStream): DestinationStream {
+  const target = destination as DestinationStream & { flush?: (callback?: (err?: Error) => void) => void };
+  return {
+    write: (line: string) => target.write(terminalLayout(line)),
+    ...(typeof target.flush === 'function' ? { flush: (callback?: (err?: Error) => void) => target.flush!(callback) } : {}),
+  };
 }

@@ -50,7 +50,7 @@ describe('text shown in a terminal', () => {
     for (const raw of RAW) expect(lines).not.toContain(raw);
   });
 
-  it('automod audit, run as an operator runs it, never prints the raw bytes (text, JSON, and pretty logs)', async () => {
+  it('automod audit, run as an operator runs it, never prints the raw bytes (text, JSON, and the logs)', async () => {
     const audit = createAuditStore({ redis, keys: createKeys(config.keyPrefix), maxRecords: 1000 });
     await audit.append({
       at: new Date().toISOString(),
@@ -95,5 +95,20 @@ describe('text shown in a terminal', () => {
     }
     expect(banned.stdout).toContain(`banned ${terminalText(HOSTILE_ID)} from meeting m-1 until`);
     expect(banned.stdout.trim().split('\n')).toHaveLength(1);
+
+    // JSON logs (what a worker writes, tailed in a terminal): JSON lines with the same values.
+    const logged = await runCli(['ban', '--participant', HOSTILE_ID, '--meeting', 'm-2', '--for', '1h'], {
+      ...env,
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+    });
+    expect(logged.code, logged.stderr).toBe(0);
+    for (const raw of RAW) expect(logged.stderr, JSON.stringify(raw)).not.toContain(raw);
+    const made = logged.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; participantId?: string })
+      .find((line) => line.msg === 'ban made');
+    expect(made?.participantId).toBe(HOSTILE_ID);
   });
 });
