@@ -8,7 +8,7 @@ import { startAutomod } from '../../app/automod.js';
 import { parseConfig, type Env } from '../../shared/config.js';
 import { createLogger } from '../../shared/logger.js';
 import type { Services } from '../../app/services.js';
-import { createSimulator } from '../../simulator/simulator.js';
+import type { Simulator } from '../../simulator/simulator.js';
 import { freePort } from '../../shared/free-port.js';
 import { deleteKeys } from '../../store/scan-keys.js';
 import type { CliContext } from '../context.js';
@@ -73,6 +73,8 @@ export async function runDemo(env: Env, io: Pick<CommandIo, 'stdout' | 'stderr'>
   }
 
   const secret = randomBytes(16).toString('hex');
+  // Loaded here, not with the command line: every other command starts without it.
+  const { createSimulator } = await import('../../simulator/simulator.js');
   const simulator = createSimulator({ secret, apiKey: 'demo-api-key' });
   const simulatorUrl = await simulator.listen(0);
   simulator.addSession({
@@ -169,7 +171,7 @@ export async function runDemo(env: Env, io: Pick<CommandIo, 'stdout' | 'stderr'>
  */
 async function showRejoinDenied(input: {
   automodUrl: string;
-  simulator: ReturnType<typeof createSimulator>;
+  simulator: Simulator;
   services: Pick<Services, 'sessions'>;
   say: (line: string) => void;
 }): Promise<void> {

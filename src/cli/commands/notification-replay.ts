@@ -55,7 +55,7 @@ export async function runNotificationReplay(
   if (result.malformed.length > 0) {
     io.stdout.write(
       `${table(
-        ['job', 'malformed', 'last failure', ''],
+        ['job', 'malformed: what is wrong', 'last failure', 'result'],
         result.malformed.map((m) => [m.jobId, m.reason, m.failedReason, m.discarded ? 'discarded' : 'not replayable']),
         io.columns,
       )}\n`,
