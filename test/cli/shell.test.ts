@@ -141,7 +141,7 @@ describe('automod at a shell: the edges', () => {
     const typo = await runCli(['lists', 'add', 'blocked-participantz', 'p1'], rulesEnv);
     expect(typo.code).toBe(1);
     expect(typo.stdout).toBe('');
-    expect(typo.stderr).toMatch(/^no live list "blocked-participantz": no rule in rules reads it \(they read: .*blocked-participants.*\)/);
+    expect(typo.stderr).toMatch(/^no live list "blocked-participantz": no rule in rules uses it \(they use: .*blocked-participants.*\)/);
     expect(typo.stderr).toContain('automod lists add blocked-participantz VALUE... --create');
     const json = await runCli(['lists', 'add', 'blocked-participantz', 'p1', '--json'], rulesEnv);
     expect(json.code).toBe(1);

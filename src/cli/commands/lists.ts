@@ -25,7 +25,7 @@ export async function runListsChange(
   const read = loaded?.ruleSet !== undefined && (loaded.ruleSet.referencedLists.includes(name) || loaded.ruleSet.fileLists.has(name));
   if (verb === 'add' && !read && !options.create && !(await exists(services, name))) {
     const uses = loaded?.ruleSet
-      ? `no rule in ${options.rulesDir} reads it (they read: ${loaded.ruleSet.referencedLists.join(', ') || 'none'}) and ${join(options.rulesDir, 'lists', `${name}.txt`)} does not exist`
+      ? `no rule in ${options.rulesDir} uses it (they use: ${loaded.ruleSet.referencedLists.join(', ') || 'none'}) and ${join(options.rulesDir, 'lists', `${name}.txt`)} does not exist`
       : `the rules folder ${options.rulesDir} could not be read to tell whether a rule uses it`;
     return failed(
       io,
