@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { QueueEvents } from 'bullmq';
 import { Presets, SingleBar, type Options, type Params } from 'cli-progress';
 import type { Services } from '../../app/services.js';
@@ -199,14 +200,7 @@ export async function streamIdNow(services: Pick<Services, 'redis'>): Promise<st
   return `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
 }
 
+/** Waits `ms`, or less when `signal` aborts (a wait cut short by Ctrl-C is not an error). */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
