@@ -2,7 +2,7 @@ import { fastify, type FastifyInstance } from 'fastify';
 import { InvalidEventError } from '../shared/errors.js';
 import { addTokenCheck } from './auth.js';
 import type { HttpDeps } from './deps.js';
-import { errorResponse, REDIS_RETRY_AFTER_SECONDS, REDIS_UNREACHABLE } from './error-response.js';
+import { errorResponse, REDIS_DOWN_ANSWER, REDIS_RETRY_AFTER_SECONDS } from './error-response.js';
 import { parseJsonBody } from './json-body.js';
 import { registerBanRoutes } from './routes/bans.js';
 import { registerConsoleRoutes } from './routes/console.js';
@@ -45,10 +45,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (reply.sent || !deps.redisReady || deps.redisReady() || route === '/healthz' || route === '/readyz' || route === '/metrics') return;
-    return reply
-      .code(503)
-      .header('retry-after', String(REDIS_RETRY_AFTER_SECONDS))
-      .send({ error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' });
+    return reply.code(REDIS_DOWN_ANSWER.status).header('retry-after', String(REDIS_RETRY_AFTER_SECONDS)).send(REDIS_DOWN_ANSWER.body);
   });
 
   app.setErrorHandler(async (err: unknown, request, reply) => {

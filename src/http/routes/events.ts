@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { InvalidEventError } from '../../shared/errors.js';
+import { InvalidEventError, TooManyEventsError } from '../../shared/errors.js';
 import { parseEvent, parseEvents } from '../../shared/event-schema.js';
 import { createSignatureVerifier, mapWebhook, webhookEventId } from '../../events/webhook.js';
 import { sha256 } from '../auth.js';
@@ -17,13 +17,8 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
 
   app.post('/v1/events', async (request, reply) => {
     // Counted before anything is validated: a huge batch of junk costs no more than its parse.
-    if (Array.isArray(request.body) && request.body.length > ingestMaxEvents) {
-      await reply.code(413).send({
-        error: `too many events in one request: ${request.body.length}, at most ${ingestMaxEvents} (AUTOMOD_INGEST_MAX_EVENTS); send smaller batches`,
-        code: 'ERR_TOO_MANY_EVENTS',
-      });
-      return;
-    }
+    if (Array.isArray(request.body) && request.body.length > ingestMaxEvents)
+      throw new TooManyEventsError(request.body.length, ingestMaxEvents);
     const events = parseEvents(request.body, new Date(now()));
     const result = await deps.ingest.ingest(events);
     await reply.code(202).send(result);
