@@ -1,4 +1,5 @@
 import { fastify, type FastifyInstance } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { InvalidEventError } from '../shared/errors.js';
 import { addTokenCheck } from './auth.js';
 import type { HttpDeps } from './deps.js';
@@ -36,6 +37,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       done(err as Error, undefined);
     }
   });
+  // Routes declare their query, params and body as zod schemas: validated before the handler, typed
+  // in it, and refused in the one error shape (each route's schemaErrorFormatter, route-input.ts).
+  app.setValidatorCompiler(validatorCompiler);
   const onRoute = deps.onRoute;
   if (onRoute) app.addHook('onRoute', (route) => onRoute({ method: route.method, url: route.url }));
   const now = deps.now ?? Date.now;

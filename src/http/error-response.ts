@@ -1,4 +1,4 @@
-import { AutomodError, ERROR_CODES, issueProblems, ProblemsError, UsageError, type Problem } from '../shared/errors.js';
+import { AutomodError, ERROR_CODES, ProblemsError, type Problem } from '../shared/errors.js';
 import { isRedisConnectionError } from '../store/redis.js';
 
 /** Seconds a client is told to wait (Retry-After) when Redis is unreachable. */
@@ -18,15 +18,6 @@ export const REDIS_DOWN_ANSWER = {
   status: ERROR_CODES.ERR_REDIS_UNREACHABLE,
   body: { error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' },
 } as const satisfies { status: number; body: ErrorBody };
-
-/** A query string that does not parse, as a 400 answer naming each problem. */
-export function invalidQuery(what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): UsageError {
-  return new UsageError(
-    `invalid ${what} query: ${issueProblems(issues)
-      .map((p) => `${p.path}: ${p.message}`)
-      .join('; ')}`,
-  );
-}
 
 /** Problems listed in a 400 answer; the rest are only counted (`moreProblems`). */
 const MAX_PROBLEMS = 20;

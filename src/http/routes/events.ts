@@ -1,11 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { InvalidEventError, TooManyEventsError } from '../../shared/errors.js';
 import { parseEvent, parseEvents } from '../../shared/event-schema.js';
 import { createSignatureVerifier, mapWebhook, webhookEventId } from '../../events/webhook.js';
 import { sha256 } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { InvalidJsonBodyError, parseJsonBody } from '../json-body.js';
+
+/** What the webhook reads of its query: the token, when the URL carries it (any value a query can hold, so nothing is refused before the token check). */
+const webhookQuerySchema = z.object({ token: z.union([z.string(), z.array(z.string())]).optional() });
 
 /** `POST /v1/events` and the VideoSDK webhook: both put events on the queue. */
 export async function registerEventRoutes(app: FastifyInstance, { deps, now }: RouteContext): Promise<void> {
@@ -15,6 +20,7 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
   // only that one, and that one opens nothing else (it never equals the API token; config checks).
   const webhookDigest = deps.webhookToken ? sha256(deps.webhookToken) : deps.apiToken ? sha256(deps.apiToken) : undefined;
 
+  // The body is read by parseEvents, after a count that must come before any validation.
   app.post('/v1/events', async (request, reply) => {
     // Counted before anything is validated: a huge batch of junk costs no more than its parse.
     if (Array.isArray(request.body) && request.body.length > ingestMaxEvents)
@@ -29,40 +35,42 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    scope.post('/v1/webhooks/videosdk', async (request, reply) => {
-      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from('');
-      if (verifySignature) {
-        const header = request.headers['videosdk-signature'];
-        verifySignature(raw, Array.isArray(header) ? header[0] : header);
-      } else if (webhookDigest) {
-        const query = request.query as Record<string, unknown>;
-        const header = request.headers.authorization;
-        const given = [
-          typeof query.token === 'string' ? query.token : undefined,
-          /^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined,
-        ];
-        if (!given.some((token) => token !== undefined && timingSafeEqual(sha256(token), webhookDigest))) {
-          await reply.code(401).send({
-            error: deps.webhookToken
-              ? 'a valid webhook token is required (AUTOMOD_WEBHOOK_TOKEN as ?token= or bearer)'
-              : 'a valid API token is required (bearer or ?token=)',
-          });
-          return;
+    scope
+      .withTypeProvider<ZodTypeProvider>()
+      .post('/v1/webhooks/videosdk', { schema: { querystring: webhookQuerySchema } }, async (request, reply) => {
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from('');
+        if (verifySignature) {
+          const header = request.headers['videosdk-signature'];
+          verifySignature(raw, Array.isArray(header) ? header[0] : header);
+        } else if (webhookDigest) {
+          const { token } = request.query;
+          const header = request.headers.authorization;
+          const given = [
+            typeof token === 'string' ? token : undefined,
+            /^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined,
+          ];
+          if (!given.some((token) => token !== undefined && timingSafeEqual(sha256(token), webhookDigest))) {
+            await reply.code(401).send({
+              error: deps.webhookToken
+                ? 'a valid webhook token is required (AUTOMOD_WEBHOOK_TOKEN as ?token= or bearer)'
+                : 'a valid API token is required (bearer or ?token=)',
+            });
+            return;
+          }
         }
-      }
-      let body: unknown;
-      try {
-        body = parseJsonBody(raw.toString('utf8'));
-      } catch (err) {
-        if (!(err instanceof InvalidJsonBodyError)) throw err;
-        throw new InvalidEventError([{ path: '$', message: err.message }]);
-      }
-      // Replays and redeliveries of one webhook are one event: its id is the digest of its bytes,
-      // plus, for joins and leaves, how many of the other kind came before (a rejoin is new).
-      const event = parseEvent({ ...mapWebhook(body), id: webhookEventId(raw) }, new Date(now()));
-      if (deps.presence) event.id = await deps.presence.webhookId(event.id, event);
-      const result = await deps.ingest.ingest([event]);
-      await reply.code(202).send(result);
-    });
+        let body: unknown;
+        try {
+          body = parseJsonBody(raw.toString('utf8'));
+        } catch (err) {
+          if (!(err instanceof InvalidJsonBodyError)) throw err;
+          throw new InvalidEventError([{ path: '$', message: err.message }]);
+        }
+        // Replays and redeliveries of one webhook are one event: its id is the digest of its bytes,
+        // plus, for joins and leaves, how many of the other kind came before (a rejoin is new).
+        const event = parseEvent({ ...mapWebhook(body), id: webhookEventId(raw) }, new Date(now()));
+        if (deps.presence) event.id = await deps.presence.webhookId(event.id, event);
+        const result = await deps.ingest.ingest([event]);
+        await reply.code(202).send(result);
+      });
   });
 }
