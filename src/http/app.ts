@@ -40,6 +40,14 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   // Routes declare their query, params and body as zod schemas: validated before the handler, typed
   // in it, and refused in the one error shape (each route's schemaErrorFormatter, route-input.ts).
   app.setValidatorCompiler(validatorCompiler);
+  // No page or answer of the worker may be framed by another site (clickjacking the console's or
+  // Bull Board's buttons): X-Frame-Options for older browsers, CSP frame-ancestors for the rest. A
+  // route with a CSP of its own (the console) includes frame-ancestors in it.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "frame-ancestors 'none'");
+    return payload;
+  });
   const onRoute = deps.onRoute;
   if (onRoute) app.addHook('onRoute', (route) => onRoute({ method: route.method, url: route.url }));
   const now = deps.now ?? Date.now;
