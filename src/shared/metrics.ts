@@ -48,6 +48,12 @@ export function createMetrics(
     labelNames: ['source'],
     registers: [registry],
   });
+  const webhooksIgnored = new Counter({
+    name: 'automod_webhooks_ignored_total',
+    help: 'Authentic webhooks acknowledged (200) and dropped because they carry nothing to moderate, by reason (no-session, no-participant)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const duplicateEvents = new Counter({
     name: 'automod_events_duplicate_total',
     help: 'Events dropped because their id was seen within the dedup window',
@@ -243,6 +249,7 @@ export function createMetrics(
     eventsReceived,
     events,
     invalidEvents,
+    webhooksIgnored,
     duplicateEvents,
     ruleHits,
     removals,

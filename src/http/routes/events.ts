@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { InvalidEventError, TooManyEventsError } from '../../shared/errors.js';
 import { parseEvent, parseEvents } from '../../shared/event-schema.js';
-import { createSignatureVerifier, mapWebhook, webhookEventId } from '../../events/webhook.js';
+import { createSignatureVerifier, mapWebhook, nothingToModerate, webhookEventId, type WebhookIgnoreReason } from '../../events/webhook.js';
 import { sha256 } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { InvalidJsonBodyError, parseJsonBody } from '../json-body.js';
@@ -18,6 +18,8 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
   const verifySignature = deps.webhookPublicKey ? createSignatureVerifier(deps.webhookPublicKey) : undefined;
   // A leaked webhook URL must not be able to queue removals: with its own token, the webhook takes
   // only that one, and that one opens nothing else (it never equals the API token; config checks).
+  // Once per reason and process: the counter tells how many, the log only that it happens.
+  const ignoredLogged = new Set<WebhookIgnoreReason>();
   const webhookDigest = deps.webhookToken ? sha256(deps.webhookToken) : deps.apiToken ? sha256(deps.apiToken) : undefined;
 
   // The body is read by parseEvents, after a count that must come before any validation.
@@ -65,9 +67,23 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
           if (!(err instanceof InvalidJsonBodyError)) throw err;
           throw new InvalidEventError([{ path: '$', message: err.message }]);
         }
+        const mapped = mapWebhook(body);
+        const ignored = nothingToModerate(mapped);
+        if (ignored) {
+          deps.metrics.webhooksIgnored.inc({ reason: ignored.reason });
+          if (!ignoredLogged.has(ignored.reason)) {
+            ignoredLogged.add(ignored.reason);
+            deps.logger.info(
+              { reason: ignored.reason, webhookType: String(mapped.type).slice(0, 100) },
+              'webhook ignored: it carries nothing to moderate (counted in automod_webhooks_ignored_total; logged once per reason)',
+            );
+          }
+          await reply.code(200).send({ ignored: true, ...ignored });
+          return;
+        }
         // Replays and redeliveries of one webhook are one event: its id is the digest of its bytes,
         // plus, for joins and leaves, how many of the other kind came before (a rejoin is new).
-        const event = parseEvent({ ...mapWebhook(body), id: webhookEventId(raw) }, new Date(now()));
+        const event = parseEvent({ ...mapped, id: webhookEventId(raw) }, new Date(now()));
         if (deps.presence) event.id = await deps.presence.webhookId(event.id, event);
         const result = await deps.ingest.ingest([event]);
         await reply.code(202).send(result);
