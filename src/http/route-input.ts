@@ -28,14 +28,16 @@ function listed(problems: readonly Problem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join('; ');
 }
 
+/** How a message names the part of the request that holds the problem (a body goes unnamed). */
+const PART: Record<string, string> = { querystring: ' query', params: ' path' };
+
 /**
  * A 400 (`ERR_USAGE`) naming each problem of a route's input, by what the input is: `invalid audit
- * query: $.limit: ...` for a query string, `invalid ban: $.for: is required` for a body. `hint`
- * follows the list (what the body takes).
+ * query: $.limit: ...` for a query string, `invalid rule path: $.name: ...` for path parameters,
+ * `invalid ban: $.for: is required` for a body. `hint` follows the list (what the body takes).
  */
 export function invalidInput(what: string, hint?: string): InputErrorFormatter {
-  return (errors, part) =>
-    new UsageError(`invalid ${what}${part === 'querystring' ? ' query' : ''}: ${listed(problemsOf(errors))}${hint ? ` (${hint})` : ''}`);
+  return (errors, part) => new UsageError(`invalid ${what}${PART[part] ?? ''}: ${listed(problemsOf(errors))}${hint ? ` (${hint})` : ''}`);
 }
 
 /** A 400 (`ERR_INVALID_REMOVAL`) listing each problem in `details`, as a removal request's are. */
