@@ -15,6 +15,7 @@ import { registerRecordRoutes } from './routes/records.js';
 import { registerRemovalRoutes } from './routes/removals.js';
 import { registerReviewRoutes } from './routes/reviews.js';
 import { registerRuleRoutes } from './routes/rules.js';
+import { registerLockdownRoutes } from './routes/lockdowns.js';
 
 /**
  * The HTTP API (fastify). `buildHttpApp` only builds: the caller listens, so tests use `inject`
@@ -82,6 +83,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerBanRoutes(app, context);
   registerReviewRoutes(app, context);
   registerRuleRoutes(app, context);
+  registerLockdownRoutes(app, context);
   registerConsoleRoutes(app, context);
   await registerDashboard(app, context);
   return app;

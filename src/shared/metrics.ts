@@ -25,6 +25,8 @@ export function createMetrics(
     activeBans?: () => Promise<number>;
     /** Review items waiting for a decision, read on each scrape. */
     pendingReviews?: () => Promise<number>;
+    /** Lockdowns in force, read on each scrape. */
+    activeLockdowns?: () => Promise<number>;
     /** The rules tripped past their removal budget now, read on each scrape. */
     trippedRules?: () => Promise<readonly string[]>;
   } = {},
@@ -175,6 +177,22 @@ export function createMetrics(
           const tripped = new Set(await within(trippedRules(), probeTimeoutMs));
           for (const rule of tripped) seen.add(rule);
           for (const rule of seen) this.set({ rule }, tripped.has(rule) ? 1 : 0);
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
+  const activeLockdowns = options.activeLockdowns;
+  if (activeLockdowns) {
+    new Gauge({
+      name: 'automod_lockdowns_active',
+      help: 'Meetings locked down now (raid mode), shared by every worker',
+      registers: [registry],
+      async collect() {
+        try {
+          if (redisReady()) this.set(await within(activeLockdowns(), probeTimeoutMs));
         } catch {
           // Reported by automod_redis_up.
         }
