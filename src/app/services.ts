@@ -8,6 +8,8 @@ import type { Logger } from '../shared/logger.js';
 import { createMetrics, type Metrics } from '../shared/metrics.js';
 import { failedRetentionSeconds } from '../shared/queue-policy.js';
 import { REMOVALS_QUEUE } from '../removals/removal-queue.js';
+import { createConsequences } from '../consequences/consequences.js';
+import { createMeetingResolver } from '../consequences/meeting-resolver.js';
 import { createBanActions } from '../removals/ban-actions.js';
 import { createRemovalRequester } from '../removals/removal-requester.js';
 import { createReviewDecisions } from '../removals/review-decisions.js';
@@ -25,6 +27,7 @@ import { createPauseState } from '../store/pause-state.js';
 import { createPresence } from '../store/presence.js';
 import { closeRedis, createRedis, logConnectionErrors, type RedisClient } from '../store/redis.js';
 import { createRemovalClaims } from '../store/removal-claims.js';
+import { createRuleBudgets } from '../store/rule-budgets.js';
 import { createSessionStore } from '../store/session-store.js';
 import { createVideoSdkClient } from '../videosdk/client.js';
 import { createTokenProvider, type TokenProvider } from '../videosdk/token.js';
@@ -67,6 +70,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const pause = createPauseState({ redis, keys });
   const bans = createBanStore({ redis, keys });
   const reviews = createReviewStore({ redis, keys, ttlMs: config.reviewTtlMs });
+  const budgets = createRuleBudgets({ redis, keys });
   const metrics =
     options.metrics ??
     createMetrics({
@@ -79,6 +83,7 @@ export function createServices(config: Config, logger: Logger, options: Services
       removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
       activeBans: () => bans.countActive(Date.now()),
       pendingReviews: () => reviews.pendingCount(Date.now()),
+      trippedRules: async () => (await budgets.tripped()).map((t) => t.rule),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
@@ -136,6 +141,20 @@ export function createServices(config: Config, logger: Logger, options: Services
       );
     },
   });
+  const meetings = createMeetingResolver({ sessions, client, logger });
+  const consequences = createConsequences({
+    requester,
+    counters,
+    audit,
+    bans,
+    reviews,
+    budgets,
+    defaultBudget: config.ruleBudget,
+    meetings,
+    notify,
+    logger,
+    metrics,
+  });
   return {
     config,
     logger,
@@ -156,6 +175,9 @@ export function createServices(config: Config, logger: Logger, options: Services
     requester,
     bans,
     banActions,
+    budgets,
+    meetings,
+    consequences,
     reviews,
     decisions,
     notifications,

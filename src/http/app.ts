@@ -13,6 +13,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerRemovalRoutes } from './routes/removals.js';
 import { registerReviewRoutes } from './routes/reviews.js';
+import { registerRuleRoutes } from './routes/rules.js';
 
 /**
  * The HTTP API (fastify). `buildHttpApp` only builds: the caller listens, so tests use `inject`
@@ -71,6 +72,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerRecordRoutes(app, context);
   registerBanRoutes(app, context);
   registerReviewRoutes(app, context);
+  registerRuleRoutes(app, context);
   registerConsoleRoutes(app, context);
   await registerDashboard(app, context);
   return app;

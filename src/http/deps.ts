@@ -17,6 +17,7 @@ import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
+import type { RuleBudgets } from '../store/rule-budgets.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 
 export interface HttpDeps {
@@ -41,6 +42,8 @@ export interface HttpDeps {
   pause: PauseState;
   /** Bans, the token gate and undo (`/v1/bans`, `/v1/undo`). */
   banActions?: BanActions | undefined;
+  /** Rules tripped past their removal budget, and their re-arming. */
+  budgets?: RuleBudgets | undefined;
   /** The review queue and its decisions (the console and `/v1/reviews`). */
   reviews?: ReviewStore | undefined;
   decisions?: ReviewDecisions | undefined;

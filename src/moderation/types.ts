@@ -4,6 +4,7 @@
  */
 
 import type { RuleBan } from './ban-params.js';
+import type { Budget } from '../shared/budget.js';
 
 /** `enforce` acts, `shadow` records what it would have done, `off` is loaded but never evaluated. */
 export type RuleMode = 'enforce' | 'shadow' | 'off';
@@ -54,6 +55,12 @@ export interface CompiledRule {
   params: Readonly<Record<string, unknown>>;
   /** The ban a `remove-participant` rule makes with its removal (`banFor`, `banScope`, `banHosts`). */
   ban?: RuleBan;
+  /**
+   * `event.params.budget` of a `remove-participant` rule: at most N removals in a window across
+   * every worker, past which its hits are held for review. Unset: the deployment's default
+   * (`AUTOMOD_RULE_BUDGET`).
+   */
+  budget?: Budget;
   /** The file the rule came from, as given in `RuleFile.path`. */
   file: string;
   /**

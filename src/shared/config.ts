@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_RULE_BUDGET, parseBudget, type Budget } from './budget.js';
 import { deepFreeze } from './deep-freeze.js';
 import {
   boolean,
@@ -76,6 +77,11 @@ export interface Config {
   /** Cap on removal jobs started per second across all workers; undefined = no cap. */
   apiRatePerSec: number | undefined;
   dedupSeconds: number;
+  /**
+   * `AUTOMOD_RULE_BUDGET` (default `100/60s`): the removals a rule may make in a window, across
+   * every worker, when it states no `budget` of its own; past it the rule trips.
+   */
+  ruleBudget: Budget;
   shutdownTimeoutMs: number;
   /**
    * BullMQ job lock (`AUTOMOD_LOCK_MS`) and stalled-job check interval
@@ -125,6 +131,14 @@ export const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const notifyType = z.enum(NOTIFY_TYPES, { error: (issue) => `"${String(issue.input)}" is not one of ${NOTIFY_TYPES.join(', ')}` });
 
+/** A rule budget, `N/DURATION` (see `parseBudget`). */
+const ruleBudget = z.string().transform((raw, ctx) => {
+  const parsed = parseBudget(raw);
+  if ('budget' in parsed) return parsed.budget;
+  ctx.addIssue({ code: 'custom', message: parsed.problem });
+  return z.NEVER;
+});
+
 /**
  * Every environment variable the worker reads, with its kind and default. docs/reference.md has a
  * row for each (a test keeps the two in step). A new variable is a line here, a field in `Config`
@@ -166,6 +180,7 @@ const variables = z.object({
   AUTOMOD_RETRY_AFTER_MAX_MS: wholeNumber(0).default(300000),
   AUTOMOD_API_RATE_PER_SEC: wholeNumber(1).optional(),
   AUTOMOD_DEDUP_SECONDS: wholeNumber(1).default(300),
+  AUTOMOD_RULE_BUDGET: ruleBudget.default(() => ({ ...DEFAULT_RULE_BUDGET })),
   AUTOMOD_SHUTDOWN_TIMEOUT_MS: wholeNumber(0).default(10000),
   AUTOMOD_LOCK_MS: wholeNumber(1000, 600000).default(15000),
   AUTOMOD_STALLED_INTERVAL_MS: wholeNumber(500, 600000).default(10000),
@@ -286,6 +301,7 @@ function configOf(env: Variables): Config {
     retryAfterMaxMs: env.AUTOMOD_RETRY_AFTER_MAX_MS,
     apiRatePerSec: env.AUTOMOD_API_RATE_PER_SEC,
     dedupSeconds: env.AUTOMOD_DEDUP_SECONDS,
+    ruleBudget: env.AUTOMOD_RULE_BUDGET,
     shutdownTimeoutMs: env.AUTOMOD_SHUTDOWN_TIMEOUT_MS,
     lockDurationMs: env.AUTOMOD_LOCK_MS,
     stalledIntervalMs: env.AUTOMOD_STALLED_INTERVAL_MS,

@@ -26,6 +26,8 @@ export function createMetrics(
     activeBans?: () => Promise<number>;
     /** Review items waiting for a decision, read on each scrape. */
     pendingReviews?: () => Promise<number>;
+    /** The rules tripped past their removal budget now, read on each scrape. */
+    trippedRules?: () => Promise<readonly string[]>;
   } = {},
 ) {
   const registry = new Registry();
@@ -146,6 +148,28 @@ export function createMetrics(
           if (!redisReady()) return;
           const until = await redisWithin(rateLimitedUntil(), probeTimeoutMs);
           this.set(until === undefined ? 0 : until / 1000);
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
+  const trippedRules = options.trippedRules;
+  if (trippedRules) {
+    // A rule's series stays (at 0) once it was seen tripped, so an alert on it resolves.
+    const seen = new Set<string>();
+    new Gauge({
+      name: 'automod_rule_tripped',
+      help: 'Per rule: 1 while it is tripped past its removal budget (its hits are held for review), else 0',
+      labelNames: ['rule'],
+      registers: [registry],
+      async collect() {
+        try {
+          if (!redisReady()) return;
+          const tripped = new Set(await redisWithin(trippedRules(), probeTimeoutMs));
+          for (const rule of tripped) seen.add(rule);
+          for (const rule of seen) this.set({ rule }, tripped.has(rule) ? 1 : 0);
         } catch {
           // Reported by automod_redis_up.
         }

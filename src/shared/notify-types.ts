@@ -6,5 +6,6 @@ export const NOTIFY_TYPES = [
   'ban.lifted',
   'removals.paused',
   'removals.resumed',
+  'rule.tripped',
 ] as const;
 export type NotifyType = (typeof NOTIFY_TYPES)[number];

@@ -126,6 +126,12 @@ function keysOf(keyPrefix: string) {
     /** Every item by creation (ms), and the pending ones by expiry (ms): a sorted set each. */
     reviewIndex: () => k('reviews'),
     reviewPending: () => k('reviews', 'pending'),
+    /** A rule's removals within its budget window: a sorted set of removal job ids by time (ms). */
+    ruleBudget: (rule: string) => k('rule-budget', rule),
+    /** Tripped rules by the end of their trip (ms); a rule past its end is armed again. */
+    rulesTripped: () => k('rules-tripped'),
+    /** What tripped each rule (hash: rule -> JSON {at, until, budget, count}). */
+    rulesTrippedDetail: () => k('rules-tripped', 'detail'),
     /** Counters for metrics shared by every worker. */
     stats: () => k('stats'),
   };
