@@ -314,6 +314,16 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('reads AUTOMOD_RULE_BUDGET as N/DURATION and names a value that is not one', () => {
+    expect(parseConfig({ AUTOMOD_RULE_BUDGET: ' 200 / 1500ms ' }).ruleBudget).toEqual({ max: 200, windowMs: 1500 });
+    expect(problems({ AUTOMOD_RULE_BUDGET: '200/-60s' })).toEqual([
+      { path: 'AUTOMOD_RULE_BUDGET', message: expect.stringMatching(/the window must be from 1s to 24h, got "200\/-60s"$/) },
+    ]);
+    expect(problems({ AUTOMOD_RULE_BUDGET: 'lots' })).toEqual([
+      { path: 'AUTOMOD_RULE_BUDGET', message: expect.stringMatching(/^must be a budget like "200\/60s" .*, got "lots"$/) },
+    ]);
+  });
+
   it('reports a problem across variables beside a bad value of any kind', () => {
     const across = { AUTOMOD_BACKOFF_MS: '500', AUTOMOD_BACKOFF_MAX_MS: '100' };
     const badValues = {
