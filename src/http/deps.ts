@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { LockdownActions } from '../consequences/lockdowns.js';
 import type { Ingest } from '../events/ingest.js';
 import type { Queues } from '../events/queues.js';
 import type { Logger } from '../shared/logger.js';
@@ -42,6 +43,8 @@ export interface HttpDeps {
   pause: PauseState;
   /** Bans, the token gate and undo (`/v1/bans`, `/v1/undo`). */
   banActions?: BanActions | undefined;
+  /** Lockdowns and the gate (`/v1/lockdowns`, `/v1/gate`). */
+  lockdownActions?: LockdownActions | undefined;
   /** Rules tripped past their removal budget, and their re-arming. */
   budgets?: RuleBudgets | undefined;
   /** The review queue and its decisions (the console and `/v1/reviews`). */

@@ -16,9 +16,11 @@ export function parseBanDuration(value: unknown, name: string): number | null {
   const text = typeof value === 'string' ? value.trim() : undefined;
   if (text === 'permanent') return null;
   const hint = 'a duration like "10m", "24h", "7d" or "permanent"';
-  const ms = text === undefined ? undefined : parseDuration(text);
+  // A negative duration is read as one, so that the refusal says what is wrong with it.
+  const negative = text?.startsWith('-') === true;
+  const ms = text === undefined ? undefined : parseDuration(negative ? text.slice(1) : text);
   if (ms === undefined) throw new UsageError(`${name} must be ${hint}, got ${JSON.stringify(value)}`);
-  if (ms <= 0) throw new UsageError(`${name} must be longer than zero, got "${text}"`);
+  if (negative || ms === 0) throw new UsageError(`${name} must be longer than zero, got "${text}"`);
   if (ms > MAX_BAN_MS) throw new UsageError(`${name} must be at most 365 days (or "permanent"), got "${text}"`);
   return ms;
 }

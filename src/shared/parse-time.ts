@@ -1,4 +1,4 @@
-import { parseDuration } from './duration.js';
+import { ALL_DURATION_UNITS, parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -11,7 +11,7 @@ export function parseTime(value: string | number, name: string, now: number): nu
     throw new UsageError(`${name} must be an ISO time, epoch milliseconds or a duration like 24h, got "${value}"`);
   }
   const text = value.trim();
-  const back = text.startsWith('-') ? undefined : parseDuration(text, ['ms', 's', 'm', 'h', 'd']);
+  const back = parseDuration(text, ALL_DURATION_UNITS);
   if (back !== undefined) return now - back;
   if (/^\d+$/.test(text)) return Number(text);
   const time = text === '' ? Number.NaN : new Date(text).getTime();

@@ -9,7 +9,6 @@ describe('parseDuration (the one reader of "30m", "24h", "7d")', () => {
     [' 24h ', 86_400_000],
     ['7d', 604_800_000],
     ['0m', 0],
-    ['-5m', -300_000],
   ])('%j', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
   it('reads milliseconds only where asked', () => {
@@ -18,9 +17,9 @@ describe('parseDuration (the one reader of "30m", "24h", "7d")', () => {
     expect(parseDuration('5m', ['ms', 's'])).toBeUndefined();
   });
 
-  it.each(['', '10', '1.5h', '10 minutes', '1y', 'h', '--5m'])('refuses %j', (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(['', '10', '1.5h', '10 minutes', '1y', 'h', '-5m'])('refuses %j', (text) => expect(parseDuration(text)).toBeUndefined());
 
-  it('serves parseTime, which reads a duration back from now and no negative one', () => {
+  it('serves parseTime, which reads a duration back from now and refuses a negative one', () => {
     const now = Date.parse('2026-12-01T00:00:00.000Z');
     expect(parseTime('250ms', '--since', now)).toBe(now - 250);
     expect(parseTime('2h', '--since', now)).toBe(now - 7_200_000);
