@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { alreadyLocked, type LockdownActions } from '../../consequences/lockdowns.js';
 import { parseLockdownFor } from '../../moderation/lockdown-params.js';
 import { UsageError } from '../../shared/errors.js';
 import { ALL_DURATION_UNITS, parseDuration } from '../../shared/duration.js';
 import type { RouteContext } from '../deps.js';
-import { invalidQuery } from '../error-response.js';
+import { bodyOrEmpty, invalidInput } from '../route-input.js';
 
 const id = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
@@ -24,13 +25,10 @@ const lockBodySchema = z.strictObject({
 });
 const admitBodySchema = z.strictObject({ participantIds: z.array(id).min(1, 'must hold at least one id').max(10_000) });
 const gateQuerySchema = z.object({ meetingId: id, participantId: id });
+const meetingParams = z.object({ meetingId: id });
 
 /** How long `POST /v1/lockdowns` waits for the meeting to be made to match before it answers. */
 const EFFECTS_WAIT_MS = 5000;
-
-function invalidBody(what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): UsageError {
-  return new UsageError(`invalid ${what}: ${issues.map((i) => `${i.path.map(String).join('.') || '$'}: ${i.message}`).join('; ')}`);
-}
 
 /** `admitJoinedBefore`: an ISO time (those who first joined before it), or a duration before the lockdown begins. */
 export function parseAdmitJoinedBefore(value: string): { at: number } | { agoMs: number } {
@@ -43,56 +41,59 @@ export function parseAdmitJoinedBefore(value: string): { at: number } | { agoMs:
 
 /** Lockdowns (raid mode) and the gate a token server asks on every join. */
 export function registerLockdownRoutes(app: FastifyInstance, { deps }: RouteContext): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
   const actions = (): LockdownActions => {
     if (!deps.lockdownActions) throw new Error('lockdowns are not available in this process');
     return deps.lockdownActions;
   };
 
   // One script run: the meeting's and every meeting's ban, the lockdown and the admission.
-  app.get('/v1/gate', async (request) => {
-    const parsed = gateQuerySchema.safeParse(request.query);
-    if (!parsed.success) throw invalidQuery('gate', parsed.error.issues);
-    return actions().gate(parsed.data.meetingId, parsed.data.participantId);
-  });
+  api.get('/v1/gate', { schema: { querystring: gateQuerySchema }, schemaErrorFormatter: invalidInput('gate') }, async (request) =>
+    actions().gate(request.query.meetingId, request.query.participantId),
+  );
 
-  app.get('/v1/lockdowns', async () => ({ lockdowns: await actions().list() }));
+  api.get('/v1/lockdowns', async () => ({ lockdowns: await actions().list() }));
 
-  app.post('/v1/lockdowns', async (request, reply) => {
-    const parsed = lockBodySchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw invalidBody('lockdown', parsed.error.issues);
-    const body = parsed.data;
-    const duration = parseLockdownFor(body.for);
-    if ('problem' in duration) throw new UsageError(`invalid lockdown: for ${duration.problem}`);
-    const result = await actions().lock({
-      meetingId: body.meetingId,
-      forMs: duration.ms,
-      mode: body.mode ?? 'closed',
-      reason: body.reason?.trim() || 'locked by an operator',
-      by: 'api',
-      ...(body.admit !== undefined ? { admit: body.admit } : {}),
-      ...(body.admitJoinedBefore !== undefined ? { cutoff: parseAdmitJoinedBefore(body.admitJoinedBefore) } : {}),
-      ...(body.endSession ? { endSession: true } : {}),
-    });
-    if (!result.created) throw alreadyLocked(result.lockdown);
-    // The lockdown stands already (the gate refuses); the answer says what was done to the meeting
-    // when that is done soon, else it goes on in the background.
-    const effects = await Promise.race([
-      result.effects,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), EFFECTS_WAIT_MS).unref()),
-    ]);
-    await reply.code(201).send({ lockdown: result.lockdown, ...(effects ? { effects } : {}) });
-  });
+  api.post(
+    '/v1/lockdowns',
+    { schema: { body: bodyOrEmpty(lockBodySchema) }, schemaErrorFormatter: invalidInput('lockdown') },
+    async (request, reply) => {
+      const body = request.body;
+      const duration = parseLockdownFor(body.for);
+      if ('problem' in duration) throw new UsageError(`invalid lockdown: $.for: ${duration.problem}`);
+      const result = await actions().lock({
+        meetingId: body.meetingId,
+        forMs: duration.ms,
+        mode: body.mode ?? 'closed',
+        reason: body.reason?.trim() || 'locked by an operator',
+        by: 'api',
+        ...(body.admit !== undefined ? { admit: body.admit } : {}),
+        ...(body.admitJoinedBefore !== undefined ? { cutoff: parseAdmitJoinedBefore(body.admitJoinedBefore) } : {}),
+        ...(body.endSession ? { endSession: true } : {}),
+      });
+      if (!result.created) throw alreadyLocked(result.lockdown);
+      // The lockdown stands already (the gate refuses); the answer says what was done to the meeting
+      // when that is done soon, else it goes on in the background.
+      const effects = await Promise.race([
+        result.effects,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), EFFECTS_WAIT_MS).unref()),
+      ]);
+      await reply.code(201).send({ lockdown: result.lockdown, ...(effects ? { effects } : {}) });
+    },
+  );
 
-  app.delete('/v1/lockdowns/:meetingId', async (request, reply) => {
-    const { meetingId } = request.params as { meetingId: string };
-    await actions().lift(meetingId, 'api');
-    await reply.code(204).send();
-  });
+  api.delete(
+    '/v1/lockdowns/:meetingId',
+    { schema: { params: meetingParams }, schemaErrorFormatter: invalidInput('lockdown') },
+    async (request, reply) => {
+      await actions().lift(request.params.meetingId, 'api');
+      await reply.code(204).send();
+    },
+  );
 
-  app.post('/v1/lockdowns/:meetingId/admit', async (request) => {
-    const { meetingId } = request.params as { meetingId: string };
-    const parsed = admitBodySchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw invalidBody('admit', parsed.error.issues);
-    return actions().admit(meetingId, parsed.data.participantIds, 'api');
-  });
+  api.post(
+    '/v1/lockdowns/:meetingId/admit',
+    { schema: { params: meetingParams, body: bodyOrEmpty(admitBodySchema) }, schemaErrorFormatter: invalidInput('admit') },
+    async (request) => actions().admit(request.params.meetingId, request.body.participantIds, 'api'),
+  );
 }
