@@ -308,6 +308,13 @@ export function createLockdownStore({ redis, keys }: { redis: RedisClient; keys:
       return (await redis.get(keys.meetingSession(meetingId))) ?? undefined;
     },
 
+    /** Those among the participants the worker recorded as a host or moderator of the meeting. */
+    async staffAmong(meetingId: string, participantIds: readonly string[]): Promise<Set<string>> {
+      if (participantIds.length === 0) return new Set();
+      const roles = await redis.hmget(keys.meetingMembers(meetingId), ...participantIds.map((p) => `r:${p}`));
+      return new Set(participantIds.filter((_, i) => roles[i] === 'host' || roles[i] === 'moderator'));
+    },
+
     /** The gate: may this participant get a join token for this meeting? A ban wins over an admission. */
     async gate(meetingId: string, participantId: string): Promise<GateAnswer> {
       const [banM, banA, lock, ok] = (await GATE.run(

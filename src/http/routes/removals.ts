@@ -23,7 +23,12 @@ export function registerRemovalRoutes(app: FastifyInstance, { deps, now }: Route
   // parseRemovalsBody (shared with the CLI's removal files) reads it.
   api.post('/v1/removals', async (request, reply) => {
     const body = parseRemovalsBody(request.body);
-    const result = await requestRemovals(body, { requester: deps.requester, client: deps.client, requestedBy: 'api' });
+    const result = await requestRemovals(body, {
+      requester: deps.requester,
+      client: deps.client,
+      requestedBy: 'api',
+      ...(deps.lockdowns ? { staff: deps.lockdowns.staffAmong } : {}),
+    });
     await reply.code(202).send({ jobs: result.jobs.map((j) => j.jobId), details: result.jobs, skipped: result.skipped });
   });
 
