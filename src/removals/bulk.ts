@@ -26,7 +26,10 @@ const allBody = z
 
 const isoTime = z
   .string({ error: 'must be an ISO time like "2026-12-06T10:00:00Z"' })
-  .refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO time like "2026-12-06T10:00:00Z"');
+  .refine(
+    (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)),
+    'must be an ISO time like "2026-12-06T10:00:00Z"',
+  );
 const joinedBody = z
   .object({
     sessionId: id,
@@ -53,11 +56,13 @@ export function parseRemovalsBody(input: unknown): RemovalsBody {
     throw new InvalidRemovalError([
       {
         path: '$',
-        message: 'must be {"removals": [...]}, {"sessionId", "all": true, "except"?: [...]} or {"sessionId", "joinedSince": ISO, "except"?: [...]}',
+        message:
+          'must be {"removals": [...]}, {"sessionId", "all": true, "except"?: [...]} or {"sessionId", "joinedSince": ISO, "except"?: [...]}',
       },
     ]);
   }
-  const parsed = 'all' in input ? allBody.safeParse(input) : 'joinedSince' in input ? joinedBody.safeParse(input) : listBody.safeParse(input);
+  const parsed =
+    'all' in input ? allBody.safeParse(input) : 'joinedSince' in input ? joinedBody.safeParse(input) : listBody.safeParse(input);
   if (parsed.success) return parsed.data;
   throw new InvalidRemovalError(
     parsed.error.issues.map((issue): Problem => ({
