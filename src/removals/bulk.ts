@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { InvalidRemovalError, NotFoundError, problemPath, VideoSdkApiError, type Problem } from '../shared/errors.js';
+import { idSchema as id } from '../shared/ids.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { activeParticipantIds, type VideoSdkSession } from '../videosdk/session.js';
 import type { RemovalJobData } from './removal-job.js';
 import type { RemovalRequester } from './removal-requester.js';
 
-const id = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const reason = z.string().max(500, 'must be at most 500 characters');
 
 export const removalItemSchema = z.object({ sessionId: id, participantId: id, meetingId: id.optional(), reason: reason.optional() });
@@ -26,7 +26,10 @@ const allBody = z
 
 const isoTime = z
   .string({ error: 'must be an ISO time like "2026-12-06T10:00:00Z"' })
-  .refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO time like "2026-12-06T10:00:00Z"');
+  .refine(
+    (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) && !Number.isNaN(Date.parse(v)),
+    'must be an ISO time like "2026-12-06T10:00:00Z"',
+  );
 const joinedBody = z
   .object({
     sessionId: id,
@@ -53,11 +56,13 @@ export function parseRemovalsBody(input: unknown): RemovalsBody {
     throw new InvalidRemovalError([
       {
         path: '$',
-        message: 'must be {"removals": [...]}, {"sessionId", "all": true, "except"?: [...]} or {"sessionId", "joinedSince": ISO, "except"?: [...]}',
+        message:
+          'must be {"removals": [...]}, {"sessionId", "all": true, "except"?: [...]} or {"sessionId", "joinedSince": ISO, "except"?: [...]}',
       },
     ]);
   }
-  const parsed = 'all' in input ? allBody.safeParse(input) : 'joinedSince' in input ? joinedBody.safeParse(input) : listBody.safeParse(input);
+  const parsed =
+    'all' in input ? allBody.safeParse(input) : 'joinedSince' in input ? joinedBody.safeParse(input) : listBody.safeParse(input);
   if (parsed.success) return parsed.data;
   throw new InvalidRemovalError(
     parsed.error.issues.map((issue): Problem => ({
