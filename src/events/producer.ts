@@ -1,11 +1,14 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { InvalidEventError, QueueAddError } from '../shared/errors.js';
+import { PREFIX_PATTERN } from '../shared/config.js';
 import { parseEvent, parseEvents, type MeetingEvent } from '../shared/event-schema.js';
+import { checkId } from '../shared/ids.js';
 import { MAX_PARTITIONS, partitionOf, partitionPrefix } from '../shared/partitions.js';
 import { createKeys, type Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
 import { banCheckOf, createBanStore, type BanCheck } from '../store/bans.js';
+import { createLockdownStore, type GateAnswer } from '../store/lockdowns.js';
 import { EVENTS_STREAM_MAX_LEN, retention } from '../shared/queue-policy.js';
 
 /** Queue name (public contract) and the job name of a packed job. */
@@ -198,6 +201,13 @@ export interface Producer {
    * from the meeting (its own ban or an every-meeting one), in one Redis round trip.
    */
   isBanned(meetingId: string, participantId: string): Promise<BanCheck>;
+  /**
+   * The gate without HTTP (`GET /v1/gate`'s answer), in one Redis round trip: may the participant
+   * get a join token for the meeting, and with which permission (`ask_join` while the meeting is
+   * locked in `ask` mode and they are not admitted). A ban wins over an admission. Rejects when
+   * Redis does not answer: mint no token then (fail closed).
+   */
+  checkGate(target: { meetingId: string; participantId: string }): Promise<GateAnswer>;
   /** Sends what still lingers, then closes the queues (and the connection, when it opened it). */
   close(): Promise<void>;
 }
@@ -209,7 +219,7 @@ export interface Producer {
  */
 export function createProducer(options: ProducerOptions): Producer {
   const prefix = options.prefix ?? 'automod';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix))
+  if (!PREFIX_PATTERN.test(prefix))
     throw new TypeError(`prefix must be a plain name of letters, digits, "_", "-" or "." (got "${prefix}")`);
   const partitions = options.partitions ?? 1;
   if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
@@ -233,12 +243,19 @@ export function createProducer(options: ProducerOptions): Producer {
     lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
     dedupSeconds: options.dedupSeconds ?? DEFAULT_DEDUP_SECONDS,
   });
-  const bans = createBanStore({ redis, keys: createKeys(`{${prefix}}`) });
+  const globalKeys = createKeys(`{${prefix}}`);
+  const bans = createBanStore({ redis, keys: globalKeys });
+  const lockdowns = createLockdownStore({ redis, keys: globalKeys });
   let closed = false;
   return {
     async isBanned(meetingId, participantId) {
       if (closed) throw new Error('the producer is closed');
-      return banCheckOf(await bans.lookup(checkId(meetingId, 'meetingId'), checkId(participantId, 'participantId')));
+      return banCheckOf(await bans.lookup(checkId(meetingId, 'meetingId', TypeError), checkId(participantId, 'participantId', TypeError)));
+    },
+    async checkGate(target) {
+      if (closed) throw new Error('the producer is closed');
+      if (target === null || typeof target !== 'object') throw new TypeError('checkGate takes {meetingId, participantId}');
+      return lockdowns.gate(checkId(target.meetingId, 'meetingId'), checkId(target.participantId, 'participantId'));
     },
     async add(input) {
       if (closed) throw new Error('the producer is closed');
@@ -262,11 +279,4 @@ export function createProducer(options: ProducerOptions): Producer {
       if (!given) await redis.quit().catch(() => undefined);
     },
   };
-}
-
-/** An id for `isBanned`: a non-empty string (a TypeError names the argument otherwise). */
-function checkId(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 200)
-    throw new TypeError(`${name} must be a non-empty string of at most 200 characters (got ${JSON.stringify(value)})`);
-  return value.trim();
 }

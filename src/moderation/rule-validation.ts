@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { problemPath } from '../shared/errors.js';
+import { isRecord } from '../shared/is-record.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
-import { didYouMean, isFactReference, isRecord } from './rule-text.js';
+import { didYouMean, isFactReference } from './rule-text.js';
 import type { CounterSpec } from './types.js';
 
 /** The facts a condition may read. */
@@ -35,7 +36,7 @@ const PROTOTYPE_SEGMENT = /(?:^|[.'"[])(?:__proto__|constructor|prototype)(?:$|[
 export const MAX_WINDOW_SECONDS = 86_400;
 
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
-const ACTIONS = ['remove-participant', 'review', 'flag'] as const;
+const ACTIONS = ['remove-participant', 'review', 'flag', 'lockdown'] as const;
 const MODES = ['enforce', 'shadow', 'off'] as const;
 
 const required =
@@ -58,7 +59,7 @@ export const ruleSchema = z.strictObject({
   conditions: z.record(z.string(), z.unknown(), { error: required('must be an object with "all", "any" or "not"') }),
   event: z.strictObject(
     {
-      type: z.enum(ACTIONS, { error: required('must be "remove-participant", "review" or "flag"') }),
+      type: z.enum(ACTIONS, { error: required('must be "remove-participant", "review", "flag" or "lockdown"') }),
       params: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
     },
     { error: required('must be an object with "type" and optional "params"') },

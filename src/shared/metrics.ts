@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
+import { within } from './deadline.js';
 
 /** Queue figures read on each scrape: depth per state and the age of the oldest waiting job. */
 export interface QueueProbe {
@@ -25,6 +26,10 @@ export function createMetrics(
     activeBans?: () => Promise<number>;
     /** Review items waiting for a decision, read on each scrape. */
     pendingReviews?: () => Promise<number>;
+    /** Lockdowns in force, read on each scrape. */
+    activeLockdowns?: () => Promise<number>;
+    /** The rules tripped past their removal budget now, read on each scrape. */
+    trippedRules?: () => Promise<readonly string[]>;
   } = {},
 ) {
   const registry = new Registry();
@@ -46,6 +51,12 @@ export function createMetrics(
     name: 'automod_events_invalid_total',
     help: 'Events refused as invalid (HTTP 400 or dead-lettered job), by source',
     labelNames: ['source'],
+    registers: [registry],
+  });
+  const webhooksIgnored = new Counter({
+    name: 'automod_webhooks_ignored_total',
+    help: 'Authentic webhooks acknowledged (200) and dropped because they carry nothing to moderate, by reason (no-session, no-participant)',
+    labelNames: ['reason'],
     registers: [registry],
   });
   const duplicateEvents = new Counter({
@@ -124,7 +135,7 @@ export function createMetrics(
       async collect() {
         try {
           if (!(options.redisReady ?? (() => true))()) return;
-          this.set(await within(pendingReviews(), options.probeTimeoutMs ?? 800));
+          this.set(await redisWithin(pendingReviews(), options.probeTimeoutMs ?? 800));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -143,8 +154,46 @@ export function createMetrics(
       async collect() {
         try {
           if (!redisReady()) return;
-          const until = await within(rateLimitedUntil(), probeTimeoutMs);
+          const until = await redisWithin(rateLimitedUntil(), probeTimeoutMs);
           this.set(until === undefined ? 0 : until / 1000);
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
+  const trippedRules = options.trippedRules;
+  if (trippedRules) {
+    // A rule's series stays (at 0) once it was seen tripped, so an alert on it resolves.
+    const seen = new Set<string>();
+    new Gauge({
+      name: 'automod_rule_tripped',
+      help: 'Per rule: 1 while it is tripped past its removal budget (its hits are held for review), else 0',
+      labelNames: ['rule'],
+      registers: [registry],
+      async collect() {
+        try {
+          if (!redisReady()) return;
+          const tripped = new Set(await redisWithin(trippedRules(), probeTimeoutMs));
+          for (const rule of tripped) seen.add(rule);
+          for (const rule of seen) this.set({ rule }, tripped.has(rule) ? 1 : 0);
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
+  const activeLockdowns = options.activeLockdowns;
+  if (activeLockdowns) {
+    new Gauge({
+      name: 'automod_lockdowns_active',
+      help: 'Meetings locked down now (raid mode), shared by every worker',
+      registers: [registry],
+      async collect() {
+        try {
+          if (redisReady()) this.set(await redisWithin(activeLockdowns(), probeTimeoutMs));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -160,7 +209,7 @@ export function createMetrics(
       registers: [registry],
       async collect() {
         try {
-          if (redisReady()) this.set(await within(activeBans(), probeTimeoutMs));
+          if (redisReady()) this.set(await redisWithin(activeBans(), probeTimeoutMs));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -243,6 +292,7 @@ export function createMetrics(
     eventsReceived,
     events,
     invalidEvents,
+    webhooksIgnored,
     duplicateEvents,
     ruleHits,
     removals,
@@ -266,19 +316,13 @@ export function createMetrics(
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** `promise`, or a rejection once `ms` passed without an answer from Redis. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    }),
-  ]);
+function redisWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return within(promise, ms, () => new Error(`Redis did not answer within ${ms} ms`));
 }
 
 /** The queue calls a scrape makes, each failing after `ms` instead of waiting for Redis. */
 function bounded(queue: QueueProbe['queue'], ms: number): QueueProbe['queue'] {
-  const limit = <T>(promise: Promise<T>): Promise<T> => within(promise, ms);
+  const limit = <T>(promise: Promise<T>): Promise<T> => redisWithin(promise, ms);
   return {
     getJobCounts: (...types: Parameters<QueueProbe['queue']['getJobCounts']>) => limit(queue.getJobCounts(...types)),
     getWaiting: (...args: Parameters<QueueProbe['queue']['getWaiting']>) => limit(queue.getWaiting(...args)),

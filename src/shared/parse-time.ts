@@ -1,6 +1,5 @@
+import { ALL_DURATION_UNITS, parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
  * Reads a `since`/`until` value: an ISO time, epoch milliseconds, or a duration back from `now`
@@ -12,8 +11,8 @@ export function parseTime(value: string | number, name: string, now: number): nu
     throw new UsageError(`${name} must be an ISO time, epoch milliseconds or a duration like 24h, got "${value}"`);
   }
   const text = value.trim();
-  const duration = /^(\d+)(ms|s|m|h|d)$/.exec(text);
-  if (duration) return now - Number(duration[1]) * UNIT_MS[duration[2] as keyof typeof UNIT_MS];
+  const back = parseDuration(text, ALL_DURATION_UNITS);
+  if (back !== undefined) return now - back;
   if (/^\d+$/.test(text)) return Number(text);
   const time = text === '' ? Number.NaN : new Date(text).getTime();
   if (Number.isNaN(time)) throw new UsageError(`${name} must be an ISO time, epoch milliseconds or a duration like 24h, got "${value}"`);

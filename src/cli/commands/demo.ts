@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
@@ -11,6 +10,7 @@ import { createLogger } from '../../shared/logger.js';
 import type { Services } from '../../app/services.js';
 import type { Simulator } from '../../simulator/simulator.js';
 import { freePort } from '../../shared/free-port.js';
+import { sleep } from '../../shared/sleep.js';
 import { deleteKeys } from '../../store/scan-keys.js';
 import type { CliContext } from '../context.js';
 import { table, type CommandIo } from '../format.js';

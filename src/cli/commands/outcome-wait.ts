@@ -1,8 +1,8 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { QueueEvents } from 'bullmq';
 import { Presets, SingleBar, type Options, type Params } from 'cli-progress';
 import type { Services } from '../../app/services.js';
 import type { BulkJob } from '../../removals/bulk.js';
+import { sleep } from '../../shared/sleep.js';
 import { terminalText } from '../../shared/terminal-text.js';
 import { detailText, type CommandIo } from '../format.js';
 
@@ -198,9 +198,4 @@ function barLine(options: Options, params: Params, payload: { summary?: string; 
 export async function streamIdNow(services: Pick<Services, 'redis'>): Promise<string> {
   const [seconds, micros] = await services.redis.time();
   return `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
-}
-
-/** Waits `ms`, or less when `signal` aborts (a wait cut short by Ctrl-C is not an error). */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
