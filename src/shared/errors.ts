@@ -193,3 +193,16 @@ export class QueueAddError extends AutomodError {
     );
   }
 }
+
+/**
+ * The ban check got no verdict: Redis failed or did not answer in time. Never read as "not
+ * banned": a token server refuses the join token and may try again.
+ */
+export class GateUnavailableError extends AutomodError {
+  constructor(reason: string, cause?: unknown) {
+    super('ERR_GATE_UNAVAILABLE', `no ban verdict: ${reason.slice(0, 200)}; refuse the join token and try again`, {
+      retryable: true,
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+}
