@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
  * the ground floor every layer stands on. `simulator/` stands aside: it fakes VideoSDK and may read
  * only `videosdk/` (the API paths) and `shared/`.
  */
-const LAYERS = ['cli', 'app', 'http', 'events', 'rules', 'removals', 'notify', 'store', 'videosdk', 'moderation', 'shared'];
+const LAYERS = ['cli', 'app', 'http', 'events', 'rules', 'consequences', 'removals', 'notify', 'store', 'videosdk', 'moderation', 'shared'];
 const FOLDERS = [...LAYERS, 'simulator', 'bench'];
 
 const forbid = (folders, message) => ({

@@ -7,6 +7,9 @@ import type { Logger } from '../shared/logger.js';
 import { createMetrics, type Metrics } from '../shared/metrics.js';
 import { failedRetentionSeconds } from '../shared/queue-policy.js';
 import { REMOVALS_QUEUE } from '../removals/removal-queue.js';
+import { createConsequences } from '../consequences/consequences.js';
+import { createLockdownActions } from '../consequences/lockdowns.js';
+import { createMeetingResolver } from '../consequences/meeting-resolver.js';
 import { createBanActions } from '../removals/ban-actions.js';
 import { createRemovalRequester } from '../removals/removal-requester.js';
 import { createReviewDecisions } from '../removals/review-decisions.js';
@@ -24,6 +27,8 @@ import { createPauseState } from '../store/pause-state.js';
 import { createPresence } from '../store/presence.js';
 import { closeRedis, createRedis, logConnectionErrors, type RedisClient } from '../store/redis.js';
 import { createRemovalClaims } from '../store/removal-claims.js';
+import { createRuleBudgets } from '../store/rule-budgets.js';
+import { createLockdownStore } from '../store/lockdowns.js';
 import { createSessionStore } from '../store/session-store.js';
 import { createVideoSdkClient } from '../videosdk/client.js';
 import { createTokenProvider, type TokenProvider } from '../videosdk/token.js';
@@ -66,6 +71,8 @@ export function createServices(config: Config, logger: Logger, options: Services
   const pause = createPauseState({ redis, keys });
   const bans = createBanStore({ redis, keys });
   const reviews = createReviewStore({ redis, keys, ttlMs: config.reviewTtlMs });
+  const budgets = createRuleBudgets({ redis, keys });
+  const lockdowns = createLockdownStore({ redis, keys });
   const metrics =
     options.metrics ??
     createMetrics({
@@ -78,6 +85,8 @@ export function createServices(config: Config, logger: Logger, options: Services
       removalsRateLimitedUntil: () => pause.rateLimitedUntil(Date.now()),
       activeBans: () => bans.countActive(Date.now()),
       pendingReviews: () => reviews.pendingCount(Date.now()),
+      trippedRules: async () => (await budgets.tripped()).map((t) => t.rule),
+      activeLockdowns: () => lockdowns.countActive(Date.now()),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
@@ -135,6 +144,22 @@ export function createServices(config: Config, logger: Logger, options: Services
       );
     },
   });
+  const meetings = createMeetingResolver({ sessions, client, logger });
+  const lockdownActions = createLockdownActions({ lockdowns, client, requester, audit, notify, logger, metrics });
+  const consequences = createConsequences({
+    requester,
+    counters,
+    audit,
+    bans,
+    reviews,
+    budgets,
+    defaultBudget: config.ruleBudget,
+    meetings,
+    lockdowns: lockdownActions,
+    notify,
+    logger,
+    metrics,
+  });
   return {
     config,
     logger,
@@ -155,6 +180,11 @@ export function createServices(config: Config, logger: Logger, options: Services
     requester,
     bans,
     banActions,
+    budgets,
+    lockdowns,
+    lockdownActions,
+    meetings,
+    consequences,
     reviews,
     decisions,
     notifications,

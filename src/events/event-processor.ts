@@ -2,20 +2,16 @@ import type { Job } from 'bullmq';
 import { InvalidEventError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
-import { matchedTerms } from '../moderation/matched-terms.js';
-import { counterPlanFor, strikeRetentionSeconds, type EvaluationFacts, type RuleHit, type RuleSet } from '../moderation/types.js';
-import type { Notify } from '../notify/notifications.js';
-import type { RemovalRequester } from '../removals/removal-requester.js';
+import type { Consequences } from '../consequences/consequences.js';
+import type { MeetingResolver } from '../consequences/meeting-resolver.js';
+import { counterPlanFor } from '../moderation/types.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
-import { banRemovalReason } from '../removals/ban-actions.js';
-import type { AuditStore } from '../store/audit.js';
-import type { Ban, BanStore } from '../store/bans.js';
+import type { LockdownStore, ParticipantCheck } from '../store/lockdowns.js';
 import type { CounterStore, ObservedCounts } from '../store/counters.js';
 import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
-import type { ReviewEvidence, ReviewStore } from '../store/reviews.js';
 import { BATCH_JOB, DEFAULT_BATCH_MAX } from './producer.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from '../shared/event-schema.js';
 
@@ -45,19 +41,21 @@ export interface EventProcessorDeps {
   keys: Keys;
   rules: RulesRuntime;
   counters: CounterStore;
-  requester: RemovalRequester;
-  claims: RemovalClaims;
-  audit: AuditStore;
+  claims: Pick<RemovalClaims, 'endWindows'>;
+  /** Carries out what the hits ask for (removals, bans, reviews, flags; shadow hits simulated). */
+  consequences: Consequences;
+  /** The meeting of events without `meetingId` (their bans are looked up by meeting). */
+  meetings: MeetingResolver;
   eventLog: EventLog;
   deadLetters: DeadLetters;
   dedupSeconds: number;
-  /** Holds `review` hits for a moderator; without it they are recorded only. */
-  reviews?: ReviewStore | undefined;
-  notify?: Notify | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
-  /** Bans: a banned participant's events are removed before the rules run; rules with `banFor` make them. */
-  bans?: BanStore | undefined;
+  /**
+   * Bans and lockdowns: a banned participant's events, and those of a participant not admitted
+   * to a locked meeting, are removed before the rules run; joins are recorded for admission.
+   */
+  lockdowns?: Pick<LockdownStore, 'check'> | undefined;
   now?: () => number;
 }
 
@@ -76,7 +74,7 @@ const EVENT_LOG_MAX_PENDING = 20_000;
  * Its entry in the processed-event log goes out afterwards in the background, batched with others.
  */
 export function createEventProcessor(deps: EventProcessorDeps) {
-  const { keys, rules, counters, requester, claims, audit, eventLog, deadLetters, logger, metrics } = deps;
+  const { keys, rules, counters, claims, consequences, meetings, eventLog, deadLetters, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const batchMax = deps.batchMax ?? DEFAULT_BATCH_MAX;
   const log = createBackgroundLog(eventLog, logger);
@@ -109,17 +107,18 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     const ruleSet = rules.current();
     const {
       observed: [facts],
-      banned: [ban],
+      checks: [check],
     } = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`]);
     if (facts!.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
     }
-    if (ban) {
-      const removalJobId = await enforceBan(event, ban, ruleSet.ruleSet.version);
-      log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
+    const kept = keptOut(event, check, ruleSet.ruleSet.version);
+    if (kept) {
+      const removalJobId = await kept.removal;
+      log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
       metrics?.events.inc({ type: eventTypeLabel(event.type) });
-      return { eventId: event.id, status: 'processed', hits: [BAN_HIT], ...(removalJobId ? { removalJobId } : {}) };
+      return { eventId: event.id, status: 'processed', hits: [kept.hit], ...(removalJobId ? { removalJobId } : {}) };
     }
     await rules.syncLists(facts!.listsVersion);
     const hits = await ruleSet.evaluator.evaluate(event, facts!);
@@ -129,7 +128,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
     };
     if (hits.length > 0) {
-      const removalJobId = await act(event, hits, ruleSet.ruleSet, facts!);
+      const { removalJobId } = await consequences.decided(event, hits, ruleSet.ruleSet, facts!, rules.lists);
       if (removalJobId) result.removalJobId = removalJobId;
     }
     // A crash before the job completes leaves it to be run again (counters, strikes and removal
@@ -171,7 +170,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       }
     }
     const ruleSet = rules.current();
-    const { observed, banned } = await observe(ruleSet, events, owners);
+    const { observed, checks } = await observe(ruleSet, events, owners);
     // After the counters: a retry of a batch that failed there does not set the same ones aside twice.
     await Promise.all(invalid.map(({ index, err }) => deadLetter(job, `events[${index}]: ${err.message}`, inputs[index], err.problems)));
 
@@ -185,11 +184,11 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         duplicates++;
         continue;
       }
-      const ban = banned[i];
-      if (ban) {
+      const kept = keptOut(events[i]!, checks[i], ruleSet.ruleSet.version);
+      if (kept) {
         const event = events[i]!;
-        acting.push(enforceBan(event, ban, ruleSet.ruleSet.version));
-        log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
+        acting.push(kept.removal);
+        log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
         const label = eventTypeLabel(event.type);
         byType.set(label, (byType.get(label) ?? 0) + 1);
         continue;
@@ -201,7 +200,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const event = events[i]!;
       const hits = await ruleSet.evaluator.evaluate(event, facts);
       // The removals of one batch are asked for together (claims collapse repeats atomically).
-      if (hits.length > 0) acting.push(act(event, hits, ruleSet.ruleSet, facts));
+      if (hits.length > 0) acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists).then((c) => c.removalJobId));
       log.add({
         event,
         hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
@@ -226,8 +225,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     ruleSet: ReturnType<RulesRuntime['current']>,
     events: readonly MeetingEvent[],
     owners: readonly string[],
-  ): Promise<{ observed: ObservedCounts[]; banned: (Ban | undefined)[] }> {
-    if (events.length === 0) return { observed: [], banned: [] };
+  ): Promise<{ observed: ObservedCounts[]; checks: (ParticipantCheck | undefined)[] }> {
+    if (events.length === 0) return { observed: [], checks: [] };
     // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
     // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
     const rejoins: { sessionId: string; participantId: string }[] = [];
@@ -242,260 +241,31 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         marker: { key: keys.part(event.sessionId).eventDone(event.id), owner: owners[i]!, ttlSeconds: deps.dedupSeconds },
       };
     });
-    // Bans are global keys (one hash tag), the counters live in the partitions' tags: one script
-    // cannot read both under Redis Cluster, so the bans of every participant in the batch go in one
-    // MGET sent beside the scripts. Both are in flight at once: no extra wait, one command.
-    const banned = deps.bans ? lookupBans(deps.bans, events) : Promise.resolve([]);
-    const [observed, bans] = await Promise.all([
+    // Bans and lockdowns are global keys (one hash tag), the counters live in the partitions'
+    // tags: one script cannot read both under Redis Cluster, so the participants of the batch are
+    // checked in one script run of their own, sent beside the counters: no extra wait.
+    for (const event of events) meetings.note(event);
+    const checked = deps.lockdowns ? checkParticipants(deps.lockdowns, events, meetings) : Promise.resolve([]);
+    const [observed, checks] = await Promise.all([
       events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs),
-      banned,
+      checked,
       claims.endWindows(rejoins),
     ]);
-    return { observed, banned: bans };
-  }
-
-  /** The ban removal (rule `ban`): asked for at once, whatever the rules say, with every removal guarantee. */
-  async function enforceBan(event: MeetingEvent, ban: Ban, rulesVersion: string): Promise<string | undefined> {
-    if (event.participantId === undefined) return undefined;
-    const reason = banRemovalReason(ban);
-    const removal = await requester.request({
-      sessionId: event.sessionId,
-      participantId: event.participantId,
-      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-      reason,
-      rule: 'ban',
-      eventId: event.id,
-      requestedBy: `ban:${ban.by}`,
-    });
-    const result = removal.collapsed ? 'collapsed' : 'queued';
-    metrics?.removalRequests.inc({ result });
-    metrics?.banRemovals.inc({ result });
-    metrics?.ruleHits.inc({ rule: 'ban', mode: 'enforce', action: 'remove-participant' });
-    await audit.append({
-      at: new Date(now()).toISOString(),
-      kind: 'rule-hit',
-      rule: 'ban',
-      mode: 'enforce',
-      action: 'remove-participant',
-      outcome: result,
-      reason,
-      eventId: event.id,
-      sessionId: event.sessionId,
-      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-      participantId: event.participantId,
-      jobId: removal.jobId,
-      rulesVersion,
-      detail: { ban: { scope: ban.scope, until: ban.until, by: ban.by, ...(ban.rule ? { rule: ban.rule } : {}) } },
-    });
-    logger.info(
-      { rule: 'ban', eventId: event.id, sessionId: event.sessionId, participantId: event.participantId, until: ban.until },
-      'banned participant removed',
-    );
-    return removal.jobId;
+    return { observed, checks };
   }
 
   /**
-   * The bans rules ask for: enforced ones are made (a host only when the rule says `banHosts`),
-   * shadow ones recorded as `would-ban`. A rule ban never shortens a longer one already there.
+   * The removal that keeps a participant out, whatever the rules say: a ban (which wins), or a
+   * lockdown of the meeting they are not admitted to. Undefined when neither applies.
    */
-  function banWrites(event: MeetingEvent, hits: readonly RuleHit[], ruleSet: RuleSet, at: string): Promise<unknown>[] {
-    const bans = deps.bans;
-    const participantId = event.participantId;
-    if (!bans || participantId === undefined) return [];
-    const writes: Promise<unknown>[] = [];
-    const meetingId = event.meetingId ?? event.sessionId;
-    const isHost = typeof event.data.role === 'string' && event.data.role.toLowerCase() === 'host';
-    for (const hit of hits) {
-      if (hit.action !== 'remove-participant') continue;
-      const ban = ruleSet.rules.find((r) => r.name === hit.rule)?.ban;
-      if (!ban) continue;
-      const base = {
-        at,
-        kind: 'ban',
-        rule: hit.rule,
-        mode: hit.mode,
-        sessionId: event.sessionId,
-        meetingId,
-        participantId,
-        eventId: event.id,
-        reason: hit.reason,
-        rulesVersion: ruleSet.version,
-        requestedBy: `rule:${hit.rule}`,
-      } as const;
-      const detail = { scope: ban.scope, for: ban.for };
-      if (hit.mode === 'shadow') {
-        writes.push(audit.append({ ...base, outcome: 'would-ban', detail }));
-      } else if (isHost && !ban.hosts) {
-        writes.push(
-          audit.append({
-            ...base,
-            outcome: 'refused-host',
-            detail: { ...detail, why: 'the participant is a host and the rule does not say "banHosts": true' },
-          }),
-        );
-      } else {
-        writes.push(
-          bans
-            .create(
-              {
-                participantId,
-                scope: ban.scope,
-                ...(ban.scope === 'meeting' ? { meetingId } : {}),
-                forMs: ban.forMs,
-                reason: hit.reason,
-                rule: hit.rule,
-                rulesVersion: ruleSet.version,
-                by: `rule:${hit.rule}`,
-              },
-              { keepLonger: true },
-            )
-            .then(({ ban: made, created }) => {
-              if (created) {
-                void deps.notify?.(
-                  'ban.created',
-                  { ban: made },
-                  `${participantId} banned ${made.until ? `until ${made.until}` : 'permanently'} by rule ${hit.rule}: ${hit.reason}`,
-                );
-              }
-              return audit.append({ ...base, outcome: created ? 'banned' : 'kept-longer', detail: { ...detail, until: made.until } });
-            }),
-        );
-      }
-    }
-    return writes;
-  }
-
-  /** Records every hit and asks for one removal when an enforced rule wants it. */
-  async function act(event: MeetingEvent, hits: readonly RuleHit[], ruleSet: RuleSet, facts: EvaluationFacts): Promise<string | undefined> {
-    const rulesVersion = ruleSet.version;
-    const at = new Date(now()).toISOString();
-    const enforced = hits.filter((h) => h.mode === 'enforce');
-    const remover = enforced.find((h) => h.action === 'remove-participant');
-    let removal: { jobId: string; collapsed: boolean } | undefined;
-    if (remover && event.participantId !== undefined) {
-      removal = await requester.request({
-        sessionId: event.sessionId,
-        participantId: event.participantId,
-        ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-        reason: remover.reason,
-        rule: remover.rule,
-        eventId: event.id,
-        requestedBy: `rule:${remover.rule}`,
-      });
-      metrics?.removalRequests.inc({ result: removal.collapsed ? 'collapsed' : 'queued' });
-    }
-    // A participant who is being removed needs no review; otherwise each review rule holds its hit.
-    const held = new Map<string, { id: string; created: boolean }>();
-    if (!removal && deps.reviews && event.participantId !== undefined) {
-      for (const hit of enforced) {
-        if (hit.action !== 'review') continue;
-        held.set(hit.rule, await holdForReview(event, hit, ruleSet, rulesVersion, facts));
-      }
-    }
-    // The removal is asked for first (latency); strikes and audit records then go out together.
-    const writes: Promise<unknown>[] = [];
-    if (enforced.length > 0 && event.participantId !== undefined) {
-      writes.push(
-        counters.recordStrikes(
-          event,
-          enforced.map((h) => h.rule),
-          strikeRetentionSeconds(ruleSet.strikeWindows),
-        ),
-      );
-    }
-    writes.push(...banWrites(event, hits, ruleSet, at));
-    for (const hit of hits) {
-      metrics?.ruleHits.inc({ rule: hit.rule, mode: hit.mode, action: hit.action });
-      const asksRemoval = hit.mode === 'enforce' && hit.action === 'remove-participant';
-      const review = held.get(hit.rule);
-      const outcome =
-        hit.mode === 'shadow'
-          ? hit.action === 'review'
-            ? 'would-review'
-            : 'skipped-shadow'
-          : hit.action === 'review'
-            ? review
-              ? 'held-for-review'
-              : removal
-                ? 'collapsed'
-                : 'not-actionable'
-            : hit.action === 'flag'
-              ? 'flagged'
-              : removal === undefined
-                ? 'not-actionable'
-                : removal.collapsed
-                  ? 'collapsed'
-                  : 'queued';
-      // Sent in order on one connection, so the trail keeps the hits' order.
-      writes.push(
-        audit.append({
-          at,
-          kind: 'rule-hit',
-          rule: hit.rule,
-          mode: hit.mode,
-          action: hit.action,
-          outcome,
-          reason: hit.reason,
-          eventId: event.id,
-          sessionId: event.sessionId,
-          ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-          ...(event.participantId ? { participantId: event.participantId } : {}),
-          ...(asksRemoval && removal ? { jobId: removal.jobId } : {}),
-          ...(review ? { detail: { reviewId: review.id, newItem: review.created } } : {}),
-          rulesVersion,
-        }),
-      );
-      logger.info(
-        {
-          rule: hit.rule,
-          mode: hit.mode,
-          action: hit.action,
-          outcome,
-          eventId: event.id,
-          sessionId: event.sessionId,
-          participantId: event.participantId,
-        },
-        'rule matched',
-      );
-    }
-    await Promise.all(writes);
-    return removal?.jobId;
-  }
-
-  /** Makes or adds to the participant's pending review item for the rule, with this event as evidence. */
-  async function holdForReview(event: MeetingEvent, hit: RuleHit, ruleSet: RuleSet, rulesVersion: string, facts: EvaluationFacts) {
-    const rule = ruleSet.rules.find((r) => r.name === hit.rule);
-    const data = event.data as Record<string, unknown> | undefined;
-    const text = typeof data?.text === 'string' ? data.text : event.type === 'participant-joined' ? event.participantName : undefined;
-    const counts: Record<string, number> = { ...facts.eventCounts };
-    for (const [window, n] of Object.entries(facts.strikes)) counts[`strikes:${window}`] = n;
-    const matched = text !== undefined && rule ? matchedTerms(rule.definition, text, rules.lists) : [];
-    const evidence: ReviewEvidence = {
-      at: event.timestamp,
-      eventId: event.id,
-      type: event.type,
-      ...(text !== undefined ? { text } : {}),
-      ...(matched.length > 0 ? { matched } : {}),
-      ...(Object.keys(counts).length > 0 ? { counts } : {}),
-    };
-    const input = {
-      rule: hit.rule,
-      reason: hit.reason,
-      rulesVersion,
-      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-      sessionId: event.sessionId,
-      participantId: event.participantId!,
-      ...(event.participantName ? { participantName: event.participantName } : {}),
-    };
-    const result = await deps.reviews!.hold(input, evidence, now());
-    if (result.created) {
-      void deps.notify?.(
-        'review.created',
-        { review: { id: result.id, ...input, evidence: [evidence] } },
-        `Review needed: ${input.participantName ?? input.participantId} in session ${input.sessionId} (rule ${input.rule}: ${input.reason})`,
-      );
-    }
-    return result;
+  function keptOut(
+    event: MeetingEvent,
+    check: ParticipantCheck | undefined,
+    rulesVersion: string,
+  ): { removal: Promise<string | undefined>; hit: typeof BAN_HIT | typeof LOCKDOWN_HIT } | undefined {
+    if (check?.ban) return { removal: consequences.banned(event, check.ban, rulesVersion), hit: BAN_HIT };
+    if (check?.lockedOut) return { removal: consequences.lockedOut(event, check.lockedOut, rulesVersion), hit: LOCKDOWN_HIT };
+    return undefined;
   }
 
   return {
@@ -508,13 +278,33 @@ export function createEventProcessor(deps: EventProcessorDeps) {
 /** What a ban removal shows as the event's hit (results and the processed-event log). */
 const BAN_HIT = { rule: 'ban', mode: 'enforce', action: 'remove-participant' } as const;
 
-/** The ban in force for each event's participant (undefined without one), in one MGET. */
-async function lookupBans(bans: BanStore, events: readonly MeetingEvent[]): Promise<(Ban | undefined)[]> {
-  const targets = events.map((e) => ({ meetingId: e.meetingId ?? e.sessionId, participantId: e.participantId }));
-  const asked = targets.filter((t): t is { meetingId: string; participantId: string } => t.participantId !== undefined);
-  const found = await bans.lookupMany(asked);
+/** What a lockdown removal shows as the event's hit. */
+const LOCKDOWN_HIT = { rule: 'lockdown', mode: 'enforce', action: 'remove-participant' } as const;
+
+/** Each participant event's ban and lockdown (undefined for other events), in one script run; joins recorded. */
+async function checkParticipants(
+  lockdowns: Pick<LockdownStore, 'check'>,
+  events: readonly MeetingEvent[],
+  meetings: MeetingResolver,
+): Promise<(ParticipantCheck | undefined)[]> {
+  // An event without a meeting id is checked by the meeting its session is known to be in (no
+  // I/O here); when none is known, only an every-meeting ban can match it.
+  const asked = events.flatMap((e) =>
+    e.participantId === undefined
+      ? []
+      : [
+          {
+            meetingId: meetings.known(e),
+            participantId: e.participantId,
+            sessionId: e.sessionId,
+            ...(e.type === 'participant-joined' ? { joinedAt: Date.parse(e.timestamp) } : {}),
+            ...(typeof e.data.role === 'string' ? { role: e.data.role.toLowerCase() } : {}),
+          },
+        ],
+  );
+  const found = await lockdowns.check(asked);
   let next = 0;
-  return targets.map((t) => (t.participantId === undefined ? undefined : found[next++]));
+  return events.map((e) => (e.participantId === undefined ? undefined : found[next++]));
 }
 
 /**

@@ -6,6 +6,7 @@ import { MAX_PARTITIONS, partitionOf, partitionPrefix } from '../shared/partitio
 import { createKeys, type Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
 import { banCheckOf, createBanStore, type BanCheck } from '../store/bans.js';
+import { createLockdownStore, type GateAnswer } from '../store/lockdowns.js';
 import { EVENTS_STREAM_MAX_LEN, retention } from '../shared/queue-policy.js';
 
 /** Queue name (public contract) and the job name of a packed job. */
@@ -15,7 +16,7 @@ export const BATCH_JOB = 'batch';
 export const DEFAULT_BATCH_MAX = 500;
 export const DEFAULT_LINGER_MS = 2;
 export const DEFAULT_DEDUP_SECONDS = 300;
-/** Default of `gateTimeoutMs`: how long `isBanned` waits for Redis before it answers "no verdict". */
+/** Default of `gateTimeoutMs`: how long `isBanned` and `checkGate` wait for Redis before they answer "no verdict". */
 export const DEFAULT_GATE_TIMEOUT_MS = 1000;
 
 /** What adding events answered: how many were queued, how many were duplicates, every id in order. */
@@ -188,7 +189,7 @@ export interface ProducerOptions {
   /** Intake dedup window (`AUTOMOD_DEDUP_SECONDS`, default 300; 0 = none: the worker still dedups). */
   dedupSeconds?: number;
   /**
-   * Longest `isBanned` waits for Redis (default 1000 ms) before it throws `GateUnavailableError`,
+   * Longest `isBanned` and `checkGate` wait for Redis (default 1000 ms) before they throw `GateUnavailableError`,
    * whatever the connection's own retry settings (a BullMQ-style `maxRetriesPerRequest: null`
    * connection would otherwise wait for Redis for ever).
    */
@@ -213,6 +214,14 @@ export interface Producer {
    * `GateUnavailableError` (code `ERR_GATE_UNAVAILABLE`), never `{banned: false}`; mint no token then.
    */
   isBanned(meetingId: string, participantId: string): Promise<BanCheck>;
+  /**
+   * The gate without HTTP (`GET /v1/gate`'s answer), in one Redis round trip: may the participant
+   * get a join token for the meeting, and with which permission (`ask_join` while the meeting is
+   * locked in `ask` mode and they are not admitted). A ban wins over an admission. Like
+   * `isBanned`, throws `GateUnavailableError` when Redis fails or is silent for `gateTimeoutMs`:
+   * mint no token then (fail closed).
+   */
+  checkGate(target: { meetingId: string; participantId: string }): Promise<GateAnswer>;
   /** Sends what still lingers, then closes the queues (and the connection, when it opened it). */
   close(): Promise<void>;
 }
@@ -253,13 +262,23 @@ export function createProducer(options: ProducerOptions): Producer {
     lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
     dedupSeconds: options.dedupSeconds ?? DEFAULT_DEDUP_SECONDS,
   });
-  const bans = createBanStore({ redis, keys: createKeys(`{${prefix}}`) });
+  const globalKeys = createKeys(`{${prefix}}`);
+  const bans = createBanStore({ redis, keys: globalKeys });
+  const lockdowns = createLockdownStore({ redis, keys: globalKeys });
   let closed = false;
   return {
     async isBanned(meetingId, participantId) {
       if (closed) throw new Error('the producer is closed');
       const lookup = bans.lookup(checkId(meetingId, 'meetingId'), checkId(participantId, 'participantId'));
       return banCheckOf(await verdictWithin(lookup, gateTimeoutMs));
+    },
+    async checkGate(target) {
+      if (closed) throw new Error('the producer is closed');
+      if (target === null || typeof target !== 'object') throw new TypeError('checkGate takes {meetingId, participantId}');
+      return verdictWithin(
+        lockdowns.gate(checkId(target.meetingId, 'meetingId'), checkId(target.participantId, 'participantId')),
+        gateTimeoutMs,
+      );
     },
     async add(input) {
       if (closed) throw new Error('the producer is closed');

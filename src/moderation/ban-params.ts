@@ -86,5 +86,9 @@ export function ruleBanOf(
     ok = false;
   }
   if (!ok) return undefined;
+  if (banHosts === true && scope === 'all') {
+    // One bad rule would then ban a meeting's hosts from every meeting, for as long as it says.
+    return problem('banHosts', 'a rule cannot ban hosts from every meeting: "banHosts": true needs "banScope": "meeting"');
+  }
   return { forMs, for: String(banFor).trim(), scope, hosts: banHosts === true };
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_RULE_BUDGET, parseBudget, type Budget } from './budget.js';
 import { ConfigError, type Problem } from './errors.js';
 import { NOTIFY_TYPES, type NotifyType } from './notify-types.js';
 import { MAX_PARTITIONS } from './partitions.js';
@@ -60,6 +61,11 @@ export interface Config {
   /** Cap on removal jobs started per second across all workers; undefined = no cap. */
   apiRatePerSec: number | undefined;
   dedupSeconds: number;
+  /**
+   * `AUTOMOD_RULE_BUDGET` (default `100/60s`): the removals a rule may make in a window, across
+   * every worker, when it states no `budget` of its own; past it the rule trips.
+   */
+  ruleBudget: Budget;
   shutdownTimeoutMs: number;
   /**
    * BullMQ job lock (`AUTOMOD_LOCK_MS`) and stalled-job check interval
@@ -210,6 +216,15 @@ export function parseConfig(env: Env): Config {
     problems.push({ path: 'AUTOMOD_BACKOFF_MAX_MS', message: 'must not be less than AUTOMOD_BACKOFF_MS' });
   }
 
+  function ruleBudget(): Budget {
+    const raw = read('AUTOMOD_RULE_BUDGET');
+    if (raw === undefined) return { ...DEFAULT_RULE_BUDGET };
+    const parsed = parseBudget(raw);
+    if ('budget' in parsed) return parsed.budget;
+    problems.push({ path: 'AUTOMOD_RULE_BUDGET', message: parsed.problem });
+    return { ...DEFAULT_RULE_BUDGET };
+  }
+
   function reviewTtl(): number {
     const raw = read('AUTOMOD_REVIEW_TTL') ?? '24h';
     const match = /^(\d+)(s|m|h|d)$/.exec(raw.trim());
@@ -286,6 +301,7 @@ export function parseConfig(env: Env): Config {
     retryAfterMaxMs: int('AUTOMOD_RETRY_AFTER_MAX_MS', 300000, 0),
     apiRatePerSec: optionalInt('AUTOMOD_API_RATE_PER_SEC', 1),
     dedupSeconds: int('AUTOMOD_DEDUP_SECONDS', 300, 1),
+    ruleBudget: ruleBudget(),
     shutdownTimeoutMs: int('AUTOMOD_SHUTDOWN_TIMEOUT_MS', 10000, 0),
     lockDurationMs: int('AUTOMOD_LOCK_MS', 15000, 1000, 600000),
     stalledIntervalMs: int('AUTOMOD_STALLED_INTERVAL_MS', 10000, 500, 600000),

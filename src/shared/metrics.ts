@@ -25,6 +25,10 @@ export function createMetrics(
     activeBans?: () => Promise<number>;
     /** Review items waiting for a decision, read on each scrape. */
     pendingReviews?: () => Promise<number>;
+    /** Lockdowns in force, read on each scrape. */
+    activeLockdowns?: () => Promise<number>;
+    /** The rules tripped past their removal budget now, read on each scrape. */
+    trippedRules?: () => Promise<readonly string[]>;
   } = {},
 ) {
   const registry = new Registry();
@@ -46,6 +50,12 @@ export function createMetrics(
     name: 'automod_events_invalid_total',
     help: 'Events refused as invalid (HTTP 400 or dead-lettered job), by source',
     labelNames: ['source'],
+    registers: [registry],
+  });
+  const webhooksIgnored = new Counter({
+    name: 'automod_webhooks_ignored_total',
+    help: 'Authentic webhooks acknowledged (200) and dropped because they carry nothing to moderate, by reason (no-session, no-participant)',
+    labelNames: ['reason'],
     registers: [registry],
   });
   const duplicateEvents = new Counter({
@@ -152,6 +162,44 @@ export function createMetrics(
     });
   }
 
+  const trippedRules = options.trippedRules;
+  if (trippedRules) {
+    // A rule's series stays (at 0) once it was seen tripped, so an alert on it resolves.
+    const seen = new Set<string>();
+    new Gauge({
+      name: 'automod_rule_tripped',
+      help: 'Per rule: 1 while it is tripped past its removal budget (its hits are held for review), else 0',
+      labelNames: ['rule'],
+      registers: [registry],
+      async collect() {
+        try {
+          if (!redisReady()) return;
+          const tripped = new Set(await within(trippedRules(), probeTimeoutMs));
+          for (const rule of tripped) seen.add(rule);
+          for (const rule of seen) this.set({ rule }, tripped.has(rule) ? 1 : 0);
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
+  const activeLockdowns = options.activeLockdowns;
+  if (activeLockdowns) {
+    new Gauge({
+      name: 'automod_lockdowns_active',
+      help: 'Meetings locked down now (raid mode), shared by every worker',
+      registers: [registry],
+      async collect() {
+        try {
+          if (redisReady()) this.set(await within(activeLockdowns(), probeTimeoutMs));
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
   const activeBans = options.activeBans;
   if (activeBans) {
     new Gauge({
@@ -243,6 +291,7 @@ export function createMetrics(
     eventsReceived,
     events,
     invalidEvents,
+    webhooksIgnored,
     duplicateEvents,
     ruleHits,
     removals,

@@ -6,5 +6,8 @@ export const NOTIFY_TYPES = [
   'ban.lifted',
   'removals.paused',
   'removals.resumed',
+  'rule.tripped',
+  'lockdown.started',
+  'lockdown.ended',
 ] as const;
 export type NotifyType = (typeof NOTIFY_TYPES)[number];

@@ -36,7 +36,7 @@ describe('producer.isBanned (the token gate for servers that reach Redis)', () =
     const byUrl = createProducer({ connection: `redis://127.0.0.1:${closedPort}`, prefix, onError: (err) => connectionErrors.push(err) });
     const answer = byUrl.isBanned('room-1', 'p1');
     await expect(answer).rejects.toBeInstanceOf(GateUnavailableError);
-    await expect(answer).rejects.toMatchObject({ code: 'ERR_GATE_UNAVAILABLE', retryable: true, message: /no ban verdict/ });
+    await expect(answer).rejects.toMatchObject({ code: 'ERR_GATE_UNAVAILABLE', retryable: true, message: /no gate verdict/ });
     // Reconnect failures go to onError (instead of BullMQ's console output).
     expect(connectionErrors.some((err) => /ECONNREFUSED/.test(err.message))).toBe(true);
     await byUrl.close();
@@ -49,6 +49,10 @@ describe('producer.isBanned (the token gate for servers that reach Redis)', () =
     try {
       await expect(byInstance.isBanned('room-1', 'p1')).rejects.toMatchObject({
         name: 'GateUnavailableError',
+        code: 'ERR_GATE_UNAVAILABLE',
+        message: /Redis did not answer within 300 ms/,
+      });
+      await expect(byInstance.checkGate({ meetingId: 'room-1', participantId: 'p1' })).rejects.toMatchObject({
         code: 'ERR_GATE_UNAVAILABLE',
         message: /Redis did not answer within 300 ms/,
       });

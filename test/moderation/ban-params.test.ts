@@ -38,8 +38,10 @@ describe('rules check of ban params', () => {
   });
 
   it('loads banFor, banScope and banHosts onto the rule', () => {
-    const { ruleSet } = loadRules([ruleWith('remove-participant', { banFor: '7d', banScope: 'all', banHosts: true })], []);
-    expect(ruleSet!.rules[0]!.ban).toEqual({ forMs: 604_800_000, for: '7d', scope: 'all', hosts: true });
+    const { ruleSet } = loadRules([ruleWith('remove-participant', { banFor: '7d', banScope: 'meeting', banHosts: true })], []);
+    expect(ruleSet!.rules[0]!.ban).toEqual({ forMs: 604_800_000, for: '7d', scope: 'meeting', hosts: true });
+    const all = loadRules([ruleWith('remove-participant', { banFor: 'permanent', banScope: 'all' })], []);
+    expect(all.ruleSet!.rules[0]!.ban).toEqual({ forMs: null, for: 'permanent', scope: 'all', hosts: false });
   });
 
   it.each([
@@ -48,9 +50,29 @@ describe('rules check of ban params', () => {
     [{ banFor: '1h', banScope: 'room' }, '$.event.params.banScope', 'must be "meeting" or "all", got "room"'],
     [{ banFor: '1h', banHosts: 'yes' }, '$.event.params.banHosts', 'must be true or false, got "yes"'],
     [{ banScope: 'all' }, '$.event.params.banScope', 'needs "banFor"'],
+    // One bad rule must not ban a meeting's hosts from every meeting.
+    [
+      { banFor: 'permanent', banScope: 'all', banHosts: true },
+      '$.event.params.banHosts',
+      'a rule cannot ban hosts from every meeting: "banHosts": true needs "banScope": "meeting"',
+    ],
+    [{ budget: '0/60s' }, '$.event.params.budget', 'must allow from 1 to 1000000 removals, got "0/60s"'],
+    [
+      { budget: 'lots' },
+      '$.event.params.budget',
+      'must be a budget like "200/60s" (at most 200 removals in 60 seconds; units s, m, h), got "lots"',
+    ],
+    [{ budget: '10/2d' }, '$.event.params.budget', expect.stringContaining('the window must be from 1s to 24h')],
   ])('reports %j', (params, path, message) => {
     const { problems } = loadRules([ruleWith('remove-participant', params)], []);
     expect(problems).toContainEqual(expect.objectContaining({ path: expect.stringContaining(path), message }));
+  });
+
+  it('loads a budget onto a removing rule, and refuses one on any other', () => {
+    const { ruleSet } = loadRules([ruleWith('remove-participant', { budget: '5000/10m' })], []);
+    expect(ruleSet!.rules[0]!.budget).toEqual({ max: 5000, windowMs: 600_000 });
+    const { problems } = loadRules([ruleWith('flag', { budget: '10/60s' })], []);
+    expect(problems).toContainEqual(expect.objectContaining({ message: 'only a "remove-participant" rule has a budget' }));
   });
 
   it('refuses banFor on a flag rule', () => {
