@@ -8,7 +8,8 @@ import { cpuMeter } from './cpu-meter.js';
 import { waitForDrain } from './drain.js';
 import { runPaced } from './pacer.js';
 import { deleteKeys } from '../store/scan-keys.js';
-import { round, sleep, wallClockMs } from './stats.js';
+import { round, wallClockMs } from './stats.js';
+import { sleep } from '../shared/sleep.js';
 import { startWorkerProcess } from './worker-process.js';
 import { RAID_MEETING, RAID_SESSION, RAID_STAFF, raidBotId, raidEvent } from './workload.js';
 

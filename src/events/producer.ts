@@ -1,7 +1,9 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { GateUnavailableError, InvalidEventError, QueueAddError } from '../shared/errors.js';
+import { PREFIX_PATTERN } from '../shared/config.js';
 import { parseEvent, parseEvents, type MeetingEvent } from '../shared/event-schema.js';
+import { checkId } from '../shared/ids.js';
 import { MAX_PARTITIONS, partitionOf, partitionPrefix } from '../shared/partitions.js';
 import { createKeys, type Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
@@ -233,7 +235,7 @@ export interface Producer {
  */
 export function createProducer(options: ProducerOptions): Producer {
   const prefix = options.prefix ?? 'automod';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix))
+  if (!PREFIX_PATTERN.test(prefix))
     throw new TypeError(`prefix must be a plain name of letters, digits, "_", "-" or "." (got "${prefix}")`);
   const partitions = options.partitions ?? 1;
   if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
@@ -269,7 +271,7 @@ export function createProducer(options: ProducerOptions): Producer {
   return {
     async isBanned(meetingId, participantId) {
       if (closed) throw new Error('the producer is closed');
-      const lookup = bans.lookup(checkId(meetingId, 'meetingId'), checkId(participantId, 'participantId'));
+      const lookup = bans.lookup(checkId(meetingId, 'meetingId', TypeError), checkId(participantId, 'participantId', TypeError));
       return banCheckOf(await verdictWithin(lookup, gateTimeoutMs));
     },
     async checkGate(target) {
@@ -302,13 +304,6 @@ export function createProducer(options: ProducerOptions): Producer {
       if (!given) await redis.quit().catch(() => undefined);
     },
   };
-}
-
-/** An id for `isBanned`: a non-empty string (a TypeError names the argument otherwise). */
-function checkId(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 200)
-    throw new TypeError(`${name} must be a non-empty string of at most 200 characters (got ${JSON.stringify(value)})`);
-  return value.trim();
 }
 
 /**
