@@ -278,7 +278,7 @@ export function createProducer(options: ProducerOptions): Producer {
       if (closed) throw new Error('the producer is closed');
       if (target === null || typeof target !== 'object') throw new TypeError('checkGate takes {meetingId, participantId}');
       return verdictWithin(
-        lockdowns.gate(checkId(target.meetingId, 'meetingId'), checkId(target.participantId, 'participantId')),
+        lockdowns.gate(checkId(target.meetingId, 'meetingId', TypeError), checkId(target.participantId, 'participantId', TypeError)),
         gateTimeoutMs,
       );
     },
