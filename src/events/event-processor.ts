@@ -111,7 +111,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       return { eventId: event.id, status: 'duplicate' };
     }
     if (ban) {
-      const removalJobId = await consequences.banned(event, ban, ruleSet.ruleSet.version);
+      const removalJobId = await consequences.banned(event, ban, ruleSet.ruleSet.version, receivedAt(job));
       log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
       metrics?.events.inc({ type: eventTypeLabel(event.type) });
       return { eventId: event.id, status: 'processed', hits: [BAN_HIT], ...(removalJobId ? { removalJobId } : {}) };
@@ -124,7 +124,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
     };
     if (hits.length > 0) {
-      const { removalJobId } = await consequences.decided(event, hits, ruleSet.ruleSet, facts!, rules.lists);
+      const { removalJobId } = await consequences.decided(event, hits, ruleSet.ruleSet, facts!, rules.lists, receivedAt(job));
       if (removalJobId) result.removalJobId = removalJobId;
     }
     // A crash before the job completes leaves it to be run again (counters, strikes and removal
@@ -183,7 +183,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const ban = banned[i];
       if (ban) {
         const event = events[i]!;
-        acting.push(consequences.banned(event, ban, ruleSet.ruleSet.version));
+        acting.push(consequences.banned(event, ban, ruleSet.ruleSet.version, receivedAt(job)));
         log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
         const label = eventTypeLabel(event.type);
         byType.set(label, (byType.get(label) ?? 0) + 1);
@@ -196,7 +196,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const event = events[i]!;
       const hits = await ruleSet.evaluator.evaluate(event, facts);
       // The removals of one batch are asked for together (claims collapse repeats atomically).
-      if (hits.length > 0) acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists).then((c) => c.removalJobId));
+      if (hits.length > 0)
+        acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists, receivedAt(job)).then((c) => c.removalJobId));
       log.add({
         event,
         hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
@@ -255,6 +256,14 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     /** Sends the log entries still waiting (call after the worker stopped). */
     flush: () => log.flush(),
   };
+}
+
+/**
+ * When a job's events were received: the time the job was added (a batch job's too, added within
+ * milliseconds of its events' receipt). Kept through retries and redeliveries.
+ */
+function receivedAt(job: Job): number | undefined {
+  return Number.isFinite(job.timestamp) && job.timestamp > 0 ? job.timestamp : undefined;
 }
 
 /** What a ban removal shows as the event's hit (results and the processed-event log). */
