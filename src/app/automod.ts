@@ -29,6 +29,9 @@ const WORKER_REDIS_RETRIES = 30;
 /** Longest an HTTP request or a scrape waits on one Redis command. */
 const HTTP_REDIS_COMMAND_TIMEOUT_MS = 1500;
 
+/** How often a worker looks for lockdowns whose time is up (and tells that they ended). */
+const LOCKDOWN_SWEEP_MS = 5000;
+
 /** How often a worker renews its entry in the workers hash; `automod status` drops entries 3x older. */
 export const WORKER_HEARTBEAT_MS = 5000;
 
@@ -86,6 +89,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   let http: FastifyInstance | undefined;
   let subscriber: RedisClient | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let lockdownSweep: NodeJS.Timeout | undefined;
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const startedAt = new Date().toISOString();
   // BullMQ leaves connections it was given open; these are closed after the workers.
@@ -108,6 +112,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   const shutdown = async (): Promise<void> => {
     process.off('SIGHUP', onHangup);
     clearInterval(heartbeat);
+    clearInterval(lockdownSweep);
     rules?.close();
     // Intake stops first: the workers take no new job from the moment the signal arrives, while
     // the jobs they hold finish during the steps below.
@@ -293,6 +298,11 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         );
     await announce();
     heartbeat = setInterval(() => void announce(), WORKER_HEARTBEAT_MS).unref();
+    // Lockdowns end by themselves; whichever worker sees one's time up first tells it ended.
+    lockdownSweep = setInterval(
+      () => void services.lockdownActions.sweepEnded().catch((err: unknown) => logger.warn({ err }, 'could not sweep ended lockdowns')),
+      LOCKDOWN_SWEEP_MS,
+    ).unref();
     starting = false;
     logger.info(
       {

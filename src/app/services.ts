@@ -8,6 +8,7 @@ import { createMetrics, type Metrics } from '../shared/metrics.js';
 import { failedRetentionSeconds } from '../shared/queue-policy.js';
 import { REMOVALS_QUEUE } from '../removals/removal-queue.js';
 import { createConsequences } from '../consequences/consequences.js';
+import { createLockdownActions } from '../consequences/lockdowns.js';
 import { createMeetingResolver } from '../consequences/meeting-resolver.js';
 import { createBanActions } from '../removals/ban-actions.js';
 import { createRemovalRequester } from '../removals/removal-requester.js';
@@ -27,6 +28,7 @@ import { createPresence } from '../store/presence.js';
 import { closeRedis, createRedis, logConnectionErrors, type RedisClient } from '../store/redis.js';
 import { createRemovalClaims } from '../store/removal-claims.js';
 import { createRuleBudgets } from '../store/rule-budgets.js';
+import { createLockdownStore } from '../store/lockdowns.js';
 import { createSessionStore } from '../store/session-store.js';
 import { createVideoSdkClient } from '../videosdk/client.js';
 import { createTokenProvider, type TokenProvider } from '../videosdk/token.js';
@@ -70,6 +72,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const bans = createBanStore({ redis, keys });
   const reviews = createReviewStore({ redis, keys, ttlMs: config.reviewTtlMs });
   const budgets = createRuleBudgets({ redis, keys });
+  const lockdowns = createLockdownStore({ redis, keys });
   const metrics =
     options.metrics ??
     createMetrics({
@@ -83,6 +86,7 @@ export function createServices(config: Config, logger: Logger, options: Services
       activeBans: () => bans.countActive(Date.now()),
       pendingReviews: () => reviews.pendingCount(Date.now()),
       trippedRules: async () => (await budgets.tripped()).map((t) => t.rule),
+      activeLockdowns: () => lockdowns.countActive(Date.now()),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
@@ -141,6 +145,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     },
   });
   const meetings = createMeetingResolver({ sessions, client, logger });
+  const lockdownActions = createLockdownActions({ lockdowns, client, requester, audit, notify, logger, metrics });
   const consequences = createConsequences({
     requester,
     counters,
@@ -150,6 +155,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     budgets,
     defaultBudget: config.ruleBudget,
     meetings,
+    lockdowns: lockdownActions,
     notify,
     logger,
     metrics,
@@ -175,6 +181,8 @@ export function createServices(config: Config, logger: Logger, options: Services
     bans,
     banActions,
     budgets,
+    lockdowns,
+    lockdownActions,
     meetings,
     consequences,
     reviews,

@@ -6,7 +6,7 @@ import type { Consequences } from '../consequences/consequences.js';
 import type { MeetingResolver } from '../consequences/meeting-resolver.js';
 import { counterPlanFor } from '../moderation/types.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
-import type { Ban, BanStore } from '../store/bans.js';
+import type { LockdownStore, ParticipantCheck } from '../store/lockdowns.js';
 import type { CounterStore, ObservedCounts } from '../store/counters.js';
 import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
@@ -51,8 +51,11 @@ export interface EventProcessorDeps {
   dedupSeconds: number;
   logger: Logger;
   metrics?: Metrics | undefined;
-  /** Bans: a banned participant's events are removed before the rules run. */
-  bans?: Pick<BanStore, 'lookupMany'> | undefined;
+  /**
+   * Bans and lockdowns: a banned participant's events, and those of a participant not admitted
+   * to a locked meeting, are removed before the rules run; joins are recorded for admission.
+   */
+  lockdowns?: Pick<LockdownStore, 'check'> | undefined;
   now?: () => number;
 }
 
@@ -104,17 +107,18 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     const ruleSet = rules.current();
     const {
       observed: [facts],
-      banned: [ban],
+      checks: [check],
     } = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`]);
     if (facts!.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
     }
-    if (ban) {
-      const removalJobId = await consequences.banned(event, ban, ruleSet.ruleSet.version, receivedAt(job));
-      log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
+    const kept = keptOut(event, check, ruleSet.ruleSet.version, receivedAt(job));
+    if (kept) {
+      const removalJobId = await kept.removal;
+      log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
       metrics?.events.inc({ type: eventTypeLabel(event.type) });
-      return { eventId: event.id, status: 'processed', hits: [BAN_HIT], ...(removalJobId ? { removalJobId } : {}) };
+      return { eventId: event.id, status: 'processed', hits: [kept.hit], ...(removalJobId ? { removalJobId } : {}) };
     }
     await rules.syncLists(facts!.listsVersion);
     const hits = await ruleSet.evaluator.evaluate(event, facts!);
@@ -166,7 +170,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       }
     }
     const ruleSet = rules.current();
-    const { observed, banned } = await observe(ruleSet, events, owners);
+    const { observed, checks } = await observe(ruleSet, events, owners);
     // After the counters: a retry of a batch that failed there does not set the same ones aside twice.
     await Promise.all(invalid.map(({ index, err }) => deadLetter(job, `events[${index}]: ${err.message}`, inputs[index], err.problems)));
 
@@ -180,11 +184,11 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         duplicates++;
         continue;
       }
-      const ban = banned[i];
-      if (ban) {
+      const kept = keptOut(events[i]!, checks[i], ruleSet.ruleSet.version, receivedAt(job));
+      if (kept) {
         const event = events[i]!;
-        acting.push(consequences.banned(event, ban, ruleSet.ruleSet.version, receivedAt(job)));
-        log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
+        acting.push(kept.removal);
+        log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
         const label = eventTypeLabel(event.type);
         byType.set(label, (byType.get(label) ?? 0) + 1);
         continue;
@@ -222,8 +226,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     ruleSet: ReturnType<RulesRuntime['current']>,
     events: readonly MeetingEvent[],
     owners: readonly string[],
-  ): Promise<{ observed: ObservedCounts[]; banned: (Ban | undefined)[] }> {
-    if (events.length === 0) return { observed: [], banned: [] };
+  ): Promise<{ observed: ObservedCounts[]; checks: (ParticipantCheck | undefined)[] }> {
+    if (events.length === 0) return { observed: [], checks: [] };
     // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
     // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
     const rejoins: { sessionId: string; participantId: string }[] = [];
@@ -238,17 +242,32 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         marker: { key: keys.part(event.sessionId).eventDone(event.id), owner: owners[i]!, ttlSeconds: deps.dedupSeconds },
       };
     });
-    // Bans are global keys (one hash tag), the counters live in the partitions' tags: one script
-    // cannot read both under Redis Cluster, so the bans of every participant in the batch go in one
-    // MGET sent beside the scripts. Both are in flight at once: no extra wait, one command.
+    // Bans and lockdowns are global keys (one hash tag), the counters live in the partitions'
+    // tags: one script cannot read both under Redis Cluster, so the participants of the batch are
+    // checked in one script run of their own, sent beside the counters: no extra wait.
     for (const event of events) meetings.note(event);
-    const banned = deps.bans ? lookupBans(deps.bans, events, meetings) : Promise.resolve([]);
-    const [observed, bans] = await Promise.all([
+    const checked = deps.lockdowns ? checkParticipants(deps.lockdowns, events, meetings) : Promise.resolve([]);
+    const [observed, checks] = await Promise.all([
       events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs),
-      banned,
+      checked,
       claims.endWindows(rejoins),
     ]);
-    return { observed, banned: bans };
+    return { observed, checks };
+  }
+
+  /**
+   * The removal that keeps a participant out, whatever the rules say: a ban (which wins), or a
+   * lockdown of the meeting they are not admitted to. Undefined when neither applies.
+   */
+  function keptOut(
+    event: MeetingEvent,
+    check: ParticipantCheck | undefined,
+    rulesVersion: string,
+    received: number | undefined,
+  ): { removal: Promise<string | undefined>; hit: typeof BAN_HIT | typeof LOCKDOWN_HIT } | undefined {
+    if (check?.ban) return { removal: consequences.banned(event, check.ban, rulesVersion, received), hit: BAN_HIT };
+    if (check?.lockedOut) return { removal: consequences.lockedOut(event, check.lockedOut, rulesVersion, received), hit: LOCKDOWN_HIT };
+    return undefined;
   }
 
   return {
@@ -269,19 +288,33 @@ function receivedAt(job: Job): number | undefined {
 /** What a ban removal shows as the event's hit (results and the processed-event log). */
 const BAN_HIT = { rule: 'ban', mode: 'enforce', action: 'remove-participant' } as const;
 
-/** The ban in force for each event's participant (undefined without one), in one MGET. */
-async function lookupBans(
-  bans: Pick<BanStore, 'lookupMany'>,
+/** What a lockdown removal shows as the event's hit. */
+const LOCKDOWN_HIT = { rule: 'lockdown', mode: 'enforce', action: 'remove-participant' } as const;
+
+/** Each participant event's ban and lockdown (undefined for other events), in one script run; joins recorded. */
+async function checkParticipants(
+  lockdowns: Pick<LockdownStore, 'check'>,
   events: readonly MeetingEvent[],
   meetings: MeetingResolver,
-): Promise<(Ban | undefined)[]> {
-  // An event without a meeting id is looked up by the meeting its session is known to be in (no
-  // I/O here); when none is known, only the every-meeting ban can match it.
-  const targets = events.map((e) => ({ meetingId: meetings.known(e), participantId: e.participantId }));
-  const asked = targets.filter((t): t is { meetingId: string; participantId: string } => t.participantId !== undefined);
-  const found = await bans.lookupMany(asked);
+): Promise<(ParticipantCheck | undefined)[]> {
+  // An event without a meeting id is checked by the meeting its session is known to be in (no
+  // I/O here); when none is known, only an every-meeting ban can match it.
+  const asked = events.flatMap((e) =>
+    e.participantId === undefined
+      ? []
+      : [
+          {
+            meetingId: meetings.known(e),
+            participantId: e.participantId,
+            sessionId: e.sessionId,
+            ...(e.type === 'participant-joined' ? { joinedAt: Date.parse(e.timestamp) } : {}),
+            ...(typeof e.data.role === 'string' ? { role: e.data.role.toLowerCase() } : {}),
+          },
+        ],
+  );
+  const found = await lockdowns.check(asked);
   let next = 0;
-  return targets.map((t) => (t.participantId === undefined ? undefined : found[next++]));
+  return events.map((e) => (e.participantId === undefined ? undefined : found[next++]));
 }
 
 /**

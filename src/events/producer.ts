@@ -6,6 +6,7 @@ import { MAX_PARTITIONS, partitionOf, partitionPrefix } from '../shared/partitio
 import { createKeys, type Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
 import { banCheckOf, createBanStore, type BanCheck } from '../store/bans.js';
+import { createLockdownStore, type GateAnswer } from '../store/lockdowns.js';
 import { EVENTS_STREAM_MAX_LEN, retention } from '../shared/queue-policy.js';
 
 /** Queue name (public contract) and the job name of a packed job. */
@@ -198,6 +199,13 @@ export interface Producer {
    * from the meeting (its own ban or an every-meeting one), in one Redis round trip.
    */
   isBanned(meetingId: string, participantId: string): Promise<BanCheck>;
+  /**
+   * The gate without HTTP (`GET /v1/gate`'s answer), in one Redis round trip: may the participant
+   * get a join token for the meeting, and with which permission (`ask_join` while the meeting is
+   * locked in `ask` mode and they are not admitted). A ban wins over an admission. Rejects when
+   * Redis does not answer: mint no token then (fail closed).
+   */
+  checkGate(target: { meetingId: string; participantId: string }): Promise<GateAnswer>;
   /** Sends what still lingers, then closes the queues (and the connection, when it opened it). */
   close(): Promise<void>;
 }
@@ -233,12 +241,19 @@ export function createProducer(options: ProducerOptions): Producer {
     lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
     dedupSeconds: options.dedupSeconds ?? DEFAULT_DEDUP_SECONDS,
   });
-  const bans = createBanStore({ redis, keys: createKeys(`{${prefix}}`) });
+  const globalKeys = createKeys(`{${prefix}}`);
+  const bans = createBanStore({ redis, keys: globalKeys });
+  const lockdowns = createLockdownStore({ redis, keys: globalKeys });
   let closed = false;
   return {
     async isBanned(meetingId, participantId) {
       if (closed) throw new Error('the producer is closed');
       return banCheckOf(await bans.lookup(checkId(meetingId, 'meetingId'), checkId(participantId, 'participantId')));
+    },
+    async checkGate(target) {
+      if (closed) throw new Error('the producer is closed');
+      if (target === null || typeof target !== 'object') throw new TypeError('checkGate takes {meetingId, participantId}');
+      return lockdowns.gate(checkId(target.meetingId, 'meetingId'), checkId(target.participantId, 'participantId'));
     },
     async add(input) {
       if (closed) throw new Error('the producer is closed');

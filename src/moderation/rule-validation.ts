@@ -35,7 +35,7 @@ const PROTOTYPE_SEGMENT = /(?:^|[.'"[])(?:__proto__|constructor|prototype)(?:$|[
 export const MAX_WINDOW_SECONDS = 86_400;
 
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
-const ACTIONS = ['remove-participant', 'review', 'flag'] as const;
+const ACTIONS = ['remove-participant', 'review', 'flag', 'lockdown'] as const;
 const MODES = ['enforce', 'shadow', 'off'] as const;
 
 const required =
@@ -58,7 +58,7 @@ export const ruleSchema = z.strictObject({
   conditions: z.record(z.string(), z.unknown(), { error: required('must be an object with "all", "any" or "not"') }),
   event: z.strictObject(
     {
-      type: z.enum(ACTIONS, { error: required('must be "remove-participant", "review" or "flag"') }),
+      type: z.enum(ACTIONS, { error: required('must be "remove-participant", "review", "flag" or "lockdown"') }),
       params: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
     },
     { error: required('must be an object with "type" and optional "params"') },

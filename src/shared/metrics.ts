@@ -25,6 +25,8 @@ export function createMetrics(
     activeBans?: () => Promise<number>;
     /** Review items waiting for a decision, read on each scrape. */
     pendingReviews?: () => Promise<number>;
+    /** Lockdowns in force, read on each scrape. */
+    activeLockdowns?: () => Promise<number>;
     /** The rules tripped past their removal budget now, read on each scrape. */
     trippedRules?: () => Promise<readonly string[]>;
   } = {},
@@ -48,6 +50,12 @@ export function createMetrics(
     name: 'automod_events_invalid_total',
     help: 'Events refused as invalid (HTTP 400 or dead-lettered job), by source',
     labelNames: ['source'],
+    registers: [registry],
+  });
+  const webhooksIgnored = new Counter({
+    name: 'automod_webhooks_ignored_total',
+    help: 'Authentic webhooks acknowledged (200) and dropped because they carry nothing to moderate, by reason (no-session, no-participant)',
+    labelNames: ['reason'],
     registers: [registry],
   });
   const duplicateEvents = new Counter({
@@ -181,6 +189,22 @@ export function createMetrics(
     });
   }
 
+  const activeLockdowns = options.activeLockdowns;
+  if (activeLockdowns) {
+    new Gauge({
+      name: 'automod_lockdowns_active',
+      help: 'Meetings locked down now (raid mode), shared by every worker',
+      registers: [registry],
+      async collect() {
+        try {
+          if (redisReady()) this.set(await within(activeLockdowns(), probeTimeoutMs));
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
   const activeBans = options.activeBans;
   if (activeBans) {
     new Gauge({
@@ -272,6 +296,7 @@ export function createMetrics(
     eventsReceived,
     events,
     invalidEvents,
+    webhooksIgnored,
     duplicateEvents,
     ruleHits,
     removals,

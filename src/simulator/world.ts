@@ -229,6 +229,15 @@ export function createWorld(options: WorldOptions) {
     return ok(view(session, 'v2'));
   }
 
+  /** v1: `POST /v1/meeting-sessions/:sessionId/end`, by the session alone. */
+  function endV1(sessionId: string): SimResult {
+    const session = sessions.get(sessionId);
+    if (!session) return fail(404, 'Session not found');
+    if (session.end !== null) return fail(400, 'Session has already ended');
+    endSession(session);
+    return ok(view(session, 'v1'));
+  }
+
   function listSessions(query: Record<string, string | undefined>): SimResult {
     const parsed = listSessionsSchema.safeParse(query);
     if (!parsed.success) return invalid(parsed.error);
@@ -281,7 +290,7 @@ export function createWorld(options: WorldOptions) {
       case 'remove':
         return remove(call, version, record);
       case 'end-session':
-        return end(record);
+        return version === 'v1' ? endV1(params.sessionId ?? '') : end(record);
       case 'list-sessions':
         return listSessions(query);
       case 'create-room': {
