@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { hasVideoSdkCredential, type Config } from '../shared/config.js';
+import { withDeadline } from '../shared/deadline.js';
 import { RulesError } from '../shared/errors.js';
 import { createEventProcessor } from '../events/event-processor.js';
 import { createEventsWorkers } from '../events/events-worker.js';
@@ -15,7 +16,7 @@ import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js
 import { loadRulesFolder } from '../rules/rules-source.js';
 import { mirrorListsVersion } from '../store/lists.js';
 import { closeRedis, createRedis, logConnectionErrors, waitForRedis, type RedisClient } from '../store/redis.js';
-import { createServices, recordPartitions, withDeadline, type Services } from './services.js';
+import { createServices, recordPartitions, type Services } from './services.js';
 
 /**
  * How often a removal job may stall (its worker died or lost its lock) before BullMQ fails it. A
@@ -121,10 +122,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
     // Leaves the workers list at once; with Redis down the entry just goes stale instead.
     if (started && services.redisReady()) {
-      await Promise.race([
-        services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined),
-        new Promise((r) => setTimeout(r, 1000).unref()),
-      ]);
+      await withDeadline(services.redis.hdel(services.keys.workers(), workerId), 1000);
     }
     await http?.close().catch(() => undefined);
     if (drained) {

@@ -1,4 +1,5 @@
 import { hasVideoSdkCredential, type Config } from '../shared/config.js';
+import { withDeadline } from '../shared/deadline.js';
 import { CredentialMissingError, UsageError } from '../shared/errors.js';
 import { createIngest } from '../events/ingest.js';
 import { createEventProducer, EVENTS_QUEUE, openEventsQueue } from '../events/producer.js';
@@ -246,13 +247,6 @@ export async function recordPartitions(services: Services, repartition: boolean)
     { from: recorded, to: n },
     'repartitioned: sliding windows, strikes and event dedup markers start afresh under the new partitions',
   );
-}
-
-/** Waits for `promise` (errors ignored) at most `ms`. */
-export async function withDeadline(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.resolve(promise).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
 
 /** Tracks whether a connection is usable: down from a failure or close until it is ready again. */

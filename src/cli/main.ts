@@ -14,6 +14,7 @@ import { runReplay } from './commands/replay.js';
 import { runNotificationReplay, runReviewDecision, runReviews } from './commands/reviews.js';
 import { REVIEW_STATES, type ReviewState } from '../store/reviews.js';
 import { runRemove } from './commands/remove.js';
+import { runSimulator } from './commands/simulator.js';
 import { registerBanCommands, resolveRemoveBan } from './commands/bans.js';
 import { parseBoolean, parseConfig, type Config } from '../shared/config.js';
 import { ConfigError, InvalidEventError, RulesError, UsageError } from '../shared/errors.js';
@@ -607,17 +608,37 @@ program
   .option('--host <host>', 'host', '127.0.0.1')
   .option('--secret <secret>', 'verify JWTs with this secret (default: VIDEOSDK_SECRET, else no auth)')
   .option('--api-key <key>', 'expected apikey claim (default: VIDEOSDK_API_KEY)')
-  .action(async (options: { port: string; host: string; secret?: string; apiKey?: string }) => {
-    const secret = options.secret ?? process.env.VIDEOSDK_SECRET;
-    const apiKey = options.apiKey ?? process.env.VIDEOSDK_API_KEY;
-    const { createSimulator } = await import('../simulator/simulator.js');
-    const simulator = createSimulator({ ...(secret ? { secret } : {}), ...(apiKey ? { apiKey } : {}) });
-    const url = await simulator.listen(Number(options.port), options.host);
-    process.stdout.write(`VideoSDK simulator listening on ${url} (control API under ${url}/_sim/)\n`);
-    const stop = () => void simulator.close().then(() => process.exit(0));
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  .option('--webhook-url <url>', "send signed webhooks (joins, leaves, session start and end) here: a worker's /v1/webhooks/videosdk")
+  .option('--webhook-key <file>', 'sign webhooks with the RSA key in this PEM file, made when missing (default: a new key per run)')
+  .option('--print-public-key', "print the webhook key's public half (for VIDEOSDK_WEBHOOK_PUBLIC_KEY) and exit; needs --webhook-key")
+  .action(
+    async (options: {
+      port: string;
+      host: string;
+      secret?: string;
+      apiKey?: string;
+      webhookUrl?: string;
+      webhookKey?: string;
+      printPublicKey?: boolean;
+    }) => {
+      const simulator = await runSimulator(
+        {
+          port: Number(options.port),
+          host: options.host,
+          secret: options.secret ?? process.env.VIDEOSDK_SECRET,
+          apiKey: options.apiKey ?? process.env.VIDEOSDK_API_KEY,
+          webhookUrl: options.webhookUrl,
+          webhookKey: options.webhookKey,
+          printPublicKey: options.printPublicKey ?? false,
+        },
+        io(),
+      );
+      if (!simulator) return;
+      const stop = () => void simulator.close().then(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    },
+  );
 
 program
   .command('completion')

@@ -1,4 +1,4 @@
-import { durationMs } from '../shared/parse-time.js';
+import { ALL_DURATION_UNITS, parseDuration } from '../shared/duration.js';
 
 /** What a `lockdown` rule does when it fires (its `event.params`). */
 export interface RuleLockdown {
@@ -22,7 +22,7 @@ export const LOCKDOWN_MAX_MS = 7 * 86_400_000;
 
 /** Reads a lockdown duration (`"10m"`, `"2h"`), bounded; the problem when it is not one. */
 export function parseLockdownFor(value: unknown): { ms: number } | { problem: string } {
-  const ms = typeof value === 'string' ? durationMs(value) : undefined;
+  const ms = typeof value === 'string' ? parseDuration(value, ALL_DURATION_UNITS) : undefined;
   if (ms === undefined) return { problem: `must be a duration like "10m" or "2h", got ${JSON.stringify(value)}` };
   if (ms < LOCKDOWN_MIN_MS || ms > LOCKDOWN_MAX_MS) return { problem: `must be from 10s to 7d, got ${JSON.stringify(value)}` };
   return { ms };

@@ -1,5 +1,5 @@
 import { compilePattern } from './operators.js';
-import { isRecord } from './rule-text.js';
+import { isRecord } from '../shared/is-record.js';
 import type { ListSource } from './types.js';
 import { normalizeWords } from './word-match.js';
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { problemPath } from '../shared/errors.js';
+import { isRecord } from '../shared/is-record.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
-import { didYouMean, isFactReference, isRecord } from './rule-text.js';
+import { didYouMean, isFactReference } from './rule-text.js';
 import type { CounterSpec } from './types.js';
 
 /** The facts a condition may read. */

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { compare } from '../shared/compare.js';
+import { deepFreeze } from '../shared/deep-freeze.js';
 import { problemPath, type Problem } from '../shared/errors.js';
 import { ruleBanOf } from './ban-params.js';
 import { ruleLockdownOf } from './lockdown-params.js';
@@ -6,7 +8,7 @@ import { parseBudget } from '../shared/budget.js';
 import { mergeUsage, pinnedEventTypes, planCounters } from './counter-plan.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { parseListFile } from './list-source.js';
-import { compare, deepFreeze, parseJson, ruleLabel } from './rule-text.js';
+import { parseJson, ruleLabel } from './rule-text.js';
 import { ruleSchema, walkTopLevel, type Usage, type Walk } from './rule-validation.js';
 import type { CompiledRule, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
 

@@ -1,4 +1,5 @@
 import { NotFoundError, UsageError } from '../shared/errors.js';
+import { checkId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import { parseBanDuration, type BanScope } from '../moderation/ban-params.js';
@@ -9,7 +10,6 @@ import type { RemovalRequester, RemovalRequestResult } from './removal-requester
 
 /** Longest reason kept with a ban (a removal's reason is capped at 500 too). */
 export const MAX_BAN_REASON = 300;
-const ID_MAX = 200;
 
 /** What an operator or the API asks for. */
 export interface BanRequest {
@@ -56,13 +56,6 @@ export const UNDO_NOTE =
 export function banRemovalReason(ban: Pick<Ban, 'until' | 'reason'>): string {
   const head = ban.until === null ? 'banned permanently' : `banned until ${ban.until}`;
   return `${head}: ${ban.reason}`.slice(0, 500);
-}
-
-/** Checks an id given by an operator or the API, naming the field. */
-export function checkId(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`${name} is required (a non-empty id)`);
-  if (value.length > ID_MAX) throw new UsageError(`${name} must be at most ${ID_MAX} characters`);
-  return value.trim();
 }
 
 /**

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { InvalidRemovalError, NotFoundError, problemPath, VideoSdkApiError, type Problem } from '../shared/errors.js';
+import { idSchema as id } from '../shared/ids.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { activeParticipantIds, type VideoSdkSession } from '../videosdk/session.js';
 import type { RemovalJobData } from './removal-job.js';
 import type { RemovalRequester } from './removal-requester.js';
 
-const id = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const reason = z.string().max(500, 'must be at most 500 characters');
 
 export const removalItemSchema = z.object({ sessionId: id, participantId: id, meetingId: id.optional(), reason: reason.optional() });

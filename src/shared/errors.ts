@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   ERR_REMOVAL_UNCONFIRMED: 502,
   ERR_QUEUE_ADD: 503,
   ERR_REDIS_UNREACHABLE: 503,
+  ERR_GATE_UNAVAILABLE: 503,
   ERR_CONFIG: 500,
   ERR_RULES: 500,
 } as const satisfies Record<string, number>;
@@ -258,5 +259,18 @@ export class QueueAddError extends AutomodError {
         cause,
       },
     );
+  }
+}
+
+/**
+ * The producer library's gate (`isBanned`, `checkGate`) got no verdict: Redis failed or did not
+ * answer in time. Never read as "not banned": a token server refuses the join token and may try again.
+ */
+export class GateUnavailableError extends AutomodError {
+  constructor(reason: string, cause?: unknown) {
+    super('ERR_GATE_UNAVAILABLE', `no gate verdict: ${reason.slice(0, 200)}; refuse the join token and try again`, {
+      retryable: true,
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
 }

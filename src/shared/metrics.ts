@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
+import { within } from './deadline.js';
 
 /** Queue figures read on each scrape: depth per state and the age of the oldest waiting job. */
 export interface QueueProbe {
@@ -139,7 +140,7 @@ export function createMetrics(
       async collect() {
         try {
           if (!(options.redisReady ?? (() => true))()) return;
-          this.set(await within(pendingReviews(), options.probeTimeoutMs ?? 800));
+          this.set(await redisWithin(pendingReviews(), options.probeTimeoutMs ?? 800));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -158,7 +159,7 @@ export function createMetrics(
       async collect() {
         try {
           if (!redisReady()) return;
-          const until = await within(rateLimitedUntil(), probeTimeoutMs);
+          const until = await redisWithin(rateLimitedUntil(), probeTimeoutMs);
           this.set(until === undefined ? 0 : until / 1000);
         } catch {
           // Reported by automod_redis_up.
@@ -179,7 +180,7 @@ export function createMetrics(
       async collect() {
         try {
           if (!redisReady()) return;
-          const tripped = new Set(await within(trippedRules(), probeTimeoutMs));
+          const tripped = new Set(await redisWithin(trippedRules(), probeTimeoutMs));
           for (const rule of tripped) seen.add(rule);
           for (const rule of seen) this.set({ rule }, tripped.has(rule) ? 1 : 0);
         } catch {
@@ -197,7 +198,7 @@ export function createMetrics(
       registers: [registry],
       async collect() {
         try {
-          if (redisReady()) this.set(await within(activeLockdowns(), probeTimeoutMs));
+          if (redisReady()) this.set(await redisWithin(activeLockdowns(), probeTimeoutMs));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -213,7 +214,7 @@ export function createMetrics(
       registers: [registry],
       async collect() {
         try {
-          if (redisReady()) this.set(await within(activeBans(), probeTimeoutMs));
+          if (redisReady()) this.set(await redisWithin(activeBans(), probeTimeoutMs));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -321,19 +322,13 @@ export function createMetrics(
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** `promise`, or a rejection once `ms` passed without an answer from Redis. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    }),
-  ]);
+function redisWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return within(promise, ms, () => new Error(`Redis did not answer within ${ms} ms`));
 }
 
 /** The queue calls a scrape makes, each failing after `ms` instead of waiting for Redis. */
 function bounded(queue: QueueProbe['queue'], ms: number): QueueProbe['queue'] {
-  const limit = <T>(promise: Promise<T>): Promise<T> => within(promise, ms);
+  const limit = <T>(promise: Promise<T>): Promise<T> => redisWithin(promise, ms);
   return {
     getJobCounts: (...types: Parameters<QueueProbe['queue']['getJobCounts']>) => limit(queue.getJobCounts(...types)),
     getWaiting: (...args: Parameters<QueueProbe['queue']['getWaiting']>) => limit(queue.getWaiting(...args)),

@@ -1,3 +1,5 @@
+import { isRecord } from '../shared/is-record.js';
+
 /** Answers and request-reading helpers shared by the simulator's routes; no state. */
 
 export interface SimResult {
@@ -62,5 +64,5 @@ export function pageOf<T>(items: readonly T[], { page, perPage }: PageRequest): 
 }
 
 export function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return isRecord(value) ? value : {};
 }

@@ -34,8 +34,25 @@ export const sessionSchema = z.object({
   roomId: z.string().min(1).optional(),
   participants: z.array(participantSchema).optional(),
 });
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
 export const optionsSchema = z
-  .object({ activeDataShape: z.enum(['array', 'object']).optional(), v2Claims: z.enum(['strict', 'lenient']).optional() })
+  .object({
+    activeDataShape: z.enum(['array', 'object']).optional(),
+    v2Claims: z.enum(['strict', 'lenient']).optional(),
+    /** Where webhooks go; null stops them. */
+    webhookUrl: httpUrl.nullable().optional(),
+  })
+  .strict();
+/** `POST /_sim/webhooks`: a VideoSDK webhook body, and where to send it when not where the room's go. */
+export const webhookSchema = z
+  .object({
+    webhookType: z.string().min(1),
+    data: z.record(z.string(), z.unknown()).default({}),
+    url: httpUrl.optional(),
+  })
   .strict();
 
 // Request bodies of the v2 API; unknown fields are ignored, as a real API would.

@@ -4,7 +4,7 @@ import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import { createTickBatcher } from './tick-batcher.js';
 import type { RedisClient } from './redis.js';
-import type { CounterSpec } from '../moderation/types.js';
+import { counterKey, type CounterSpec } from '../moderation/types.js';
 
 /** Which events an `eventCount` fact counts: one rule condition's params. */
 /** The part of an event the counters need. */
@@ -20,7 +20,7 @@ export interface CountedEvent {
 
 /** What `observe` computed for one event. */
 export interface ObservedCounts {
-  /** Keyed by `counterKey(scope, type, windowSeconds)`, one per spec asked for (with a subject). */
+  /** Keyed by `counterKey(spec)` (moderation/types.ts), one per spec asked for (with a subject). */
   eventCounts: Record<string, number>;
   /** Earlier enforced rule hits, keyed by `String(windowSeconds)`. */
   strikes: Record<string, number>;
@@ -79,11 +79,6 @@ export interface CounterStore {
 export interface CounterStoreOptions {
   redis: RedisClient;
   keys: Keys;
-}
-
-/** The key of one counter in `eventCounts`; the same format as the moderation module's. */
-export function counterKey(scope: 'participant' | 'session', type: string, windowSeconds: number): string {
-  return `${scope}:${type}:${windowSeconds}`;
 }
 
 // Observes a batch of events in one run (see `createTickBatcher`), each exactly as if alone and in
@@ -178,7 +173,7 @@ function layoutOf(specs: readonly CounterSpec[], strikeWindows: readonly number[
       set = { scope: spec.scope, type: spec.type, windowsMs: [], longestMs: 0, resultKeys: [] };
       sets.push(set);
     }
-    const resultKey = counterKey(spec.scope, spec.type, spec.windowSeconds);
+    const resultKey = counterKey(spec);
     if (!set.resultKeys.includes(resultKey)) {
       set.windowsMs.push(windowMs(spec.windowSeconds));
       set.longestMs = Math.max(set.longestMs, windowMs(spec.windowSeconds));

@@ -78,7 +78,7 @@ export interface CheckInput {
   participantId: string;
   /** A join (epoch ms): recorded as the participant's first join of the meeting when it is the earliest seen. */
   joinedAt?: number;
-  /** The role the event states; `host` and `moderator` are recorded and admitted to lockdowns. */
+  /** The role the event states (any event); `host` and `moderator` are recorded and admitted to lockdowns. */
   role?: string;
   /** The session the join is in: remembered as the meeting's live session (for lockdowns made by hand). */
   sessionId?: string;
@@ -137,14 +137,18 @@ local ttl = tonumber(ARGV[2])
 local out = {}
 for i, e in ipairs(items) do
   local pid = e[7]
-  if e[5] > 0 and e[8] >= 0 then
+  if e[5] > 0 then
     local members = KEYS[e[5]]
-    -- The earliest join seen is the first (a late-processed earlier join moves it back).
-    local seen = tonumber(redis.call('HGET', members, 'j:' .. pid) or '')
-    if not seen or seen > e[8] then redis.call('HSET', members, 'j:' .. pid, e[8]) end
-    if e[9] == 'host' or e[9] == 'moderator' then redis.call('HSET', members, 'r:' .. pid, e[9]) end
-    redis.call('PEXPIRE', members, ttl)
-    if e[6] > 0 then redis.call('SET', KEYS[e[6]], e[10], 'PX', ttl) end
+    -- A role is recorded from any event that states it (a host's chat as much as their join).
+    local staff = e[9] == 'host' or e[9] == 'moderator'
+    if staff then redis.call('HSET', members, 'r:' .. pid, e[9]) end
+    if e[8] >= 0 then
+      -- The earliest join seen is the first (a late-processed earlier join moves it back).
+      local seen = tonumber(redis.call('HGET', members, 'j:' .. pid) or '')
+      if not seen or seen > e[8] then redis.call('HSET', members, 'j:' .. pid, e[8]) end
+      if e[6] > 0 then redis.call('SET', KEYS[e[6]], e[10], 'PX', ttl) end
+    end
+    if staff or e[8] >= 0 then redis.call('PEXPIRE', members, ttl) end
   end
   local banM = false
   if e[1] > 0 then banM = redis.call('GET', KEYS[e[1]]) end

@@ -3,6 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { got, RequestError, type Response } from 'got';
 import { VideoSdkApiError } from '../shared/errors.js';
+import { isRecord } from '../shared/is-record.js';
 import { classifyApiFailure, mayHaveApplied, parseRetryAfter } from './classify.js';
 import { activeParticipantIds, parseSession, type VideoSdkSession } from './session.js';
 import { fillPath, operationPath, VIDEOSDK_PATHS } from './api-paths.js';
@@ -378,10 +379,9 @@ function readDetail(body: unknown, secrets: readonly string[]): string | undefin
   let text: string | undefined;
   if (typeof body === 'string') {
     text = body;
-  } else if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
-    const record = body as Record<string, unknown>;
+  } else if (isRecord(body)) {
     for (const field of DETAIL_FIELDS) {
-      const value = record[field];
+      const value = body[field];
       if (typeof value === 'string' && value.trim() !== '') {
         text = value;
         break;

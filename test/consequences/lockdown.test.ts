@@ -68,13 +68,17 @@ describe('lockdown (raid mode) and the gate', () => {
     expect(removal).toEqual(
       expect.objectContaining({ rule: 'lockdown', outcome: 'removed', reason: expect.stringContaining('raid in progress') }),
     );
-    // The regular chatting is untouched.
+    // The regular chatting is untouched (their message is processed: a flag rule records it).
     await h.api('POST', '/v1/events', {
       type: 'chat-message',
       meetingId: meeting,
       sessionId: sid,
       participantId: 'reg-1',
-      data: { text: 'what is going on' },
+      data: { text: 'what is going on, check out my channel' },
+    });
+    await waitFor(async () => {
+      const { body } = await h.api('GET', `/v1/audit?sessionId=${sid}&participantId=reg-1`);
+      return (body as { records: { rule?: string }[] }).records.some((r) => r.rule === 'spam-phrase') ? true : undefined;
     });
 
     // A ban wins over an admission.
@@ -170,7 +174,8 @@ describe('lockdown (raid mode) and the gate', () => {
       const found = (body as { records: { rule?: string }[] }).records;
       return found.some((r) => r.rule === 'spam-phrase') ? found : undefined;
     });
-    expect(records.map((r) => r.rule)).toEqual(['spam-phrase']);
+    // (The join may count in the wave's window again: `join-wave` then records `already-locked`.)
+    expect(records.map((r) => r.rule)).not.toContain('lockdown');
     expect(removeCalls(sid).map((c) => c.participantId)).not.toContain('newcomer');
     await h.api('DELETE', `/v1/lockdowns/${meeting}`);
   });
@@ -187,7 +192,11 @@ describe('lockdown (raid mode) and the gate', () => {
       timestamp: new Date(Date.now() - 120_000).toISOString(),
     });
     await h.api('POST', '/v1/events', { type: 'participant-joined', meetingId: meeting, sessionId: sid, participantId: 'bot-e1' });
-    await waitFor(async () => ((await h.automod.services.lockdowns.gate(meeting, 'bot-e1')).allowed ? true : undefined));
+    // Both joins processed (recorded for admission) before the lockdown: nothing is left to remove but by the session's end.
+    const { redis, keys } = h.automod.services;
+    await waitFor(async () =>
+      (await redis.hmget(keys.meetingMembers(meeting), 'j:reg-e', 'j:bot-e1')).every((v) => v !== null) ? true : undefined,
+    );
     const made = await h.api('POST', '/v1/lockdowns', { meetingId: meeting, for: '10m', endSession: true, admitJoinedBefore: '1m' });
     expect(made.body).toEqual(expect.objectContaining({ effects: expect.objectContaining({ sessionEnded: true, removals: 0 }) }));
     expect(h.simulator.getSession(sid)!.end).not.toBeNull();

@@ -24,6 +24,7 @@ const samples: Record<string, () => errors.AutomodError[]> = {
   NotFoundError: () => [new errors.NotFoundError('gone')],
   ConflictError: () => [new errors.ConflictError('decided')],
   QueueAddError: () => [new errors.QueueAddError(new Error('down'))],
+  GateUnavailableError: () => [new errors.GateUnavailableError('Redis did not answer')],
   TooManyEventsError: () => [new errors.TooManyEventsError(1001, 1000)],
   RedisUnreachableError: () => [new RedisUnreachableError(config.redis, 1000, undefined)],
 };

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { counterKey, createCounterStore, type CountedEvent } from '../../src/store/counters.js';
+import { counterKey } from '../../src/moderation/types.js';
+import { createCounterStore, type CountedEvent } from '../../src/store/counters.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createListStore } from '../../src/store/lists.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -25,7 +26,7 @@ describe('counter store', () => {
     const specs = [chat10, chat60];
     const observe = (at: number) => counters.observe({ event: event({ participantId: p, at }), specs, strikeWindows: [] });
     expect((await observe(T0)).eventCounts).toEqual({
-      [counterKey('participant', 'chat-message', 10)]: 1,
+      [counterKey(chat10)]: 1,
       'participant:chat-message:60': 1,
     });
     // Exactly 10 s later: the first event sits on the open edge of the 10 s window.

@@ -9,6 +9,7 @@ import { createLogger } from '../../shared/logger.js';
 import type { Services } from '../../app/services.js';
 import { createSimulator } from '../../simulator/simulator.js';
 import { freePort } from '../../shared/free-port.js';
+import { sleep } from '../../shared/sleep.js';
 import { deleteKeys } from '../../store/scan-keys.js';
 import { table } from '../format.js';
 
@@ -248,8 +249,4 @@ async function answers(url: string): Promise<boolean> {
   } finally {
     probe.disconnect();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,6 +3,7 @@ import { Presets, SingleBar, type Options, type Params } from 'cli-progress';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Services } from '../../app/services.js';
 import { UsageError } from '../../shared/errors.js';
+import { sleep } from '../../shared/sleep.js';
 import { REMOVALS_QUEUE } from '../../removals/removal-queue.js';
 import { removalItemSchema, requestRemovals, type BulkJob, type RemovalItem, type RemovalsBody } from '../../removals/bulk.js';
 import { findWorkers, NO_WORKER_EXIT, noWorkerMessage } from '../../removals/worker-presence.js';
@@ -410,18 +411,6 @@ function barLine(options: Options, params: Params, payload: { summary?: string; 
 export async function streamIdNow(services: Pick<Services, 'redis'>): Promise<string> {
   const [seconds, micros] = await services.redis.time();
   return `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** `remove --ban`: each participant asked to be removed is banned too (the bans are in the audit trail). */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { alreadyLocked, type LockdownActions } from '../../consequences/lockdowns.js';
 import { parseLockdownFor } from '../../moderation/lockdown-params.js';
 import { UsageError } from '../../shared/errors.js';
-import { durationMs } from '../../shared/parse-time.js';
+import { ALL_DURATION_UNITS, parseDuration } from '../../shared/duration.js';
 import type { RouteContext } from '../deps.js';
 import { bodyOrEmpty, invalidInput } from '../route-input.js';
 
@@ -32,7 +32,7 @@ const EFFECTS_WAIT_MS = 5000;
 
 /** `admitJoinedBefore`: an ISO time (those who first joined before it), or a duration before the lockdown begins. */
 export function parseAdmitJoinedBefore(value: string): { at: number } | { agoMs: number } {
-  const ago = durationMs(value);
+  const ago = parseDuration(value, ALL_DURATION_UNITS);
   if (ago !== undefined) return { agoMs: ago };
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value.trim()) || Number.isNaN(Date.parse(value)))
     throw new UsageError(`admitJoinedBefore must be an ISO time or a duration like "5m", got ${JSON.stringify(value)}`);
