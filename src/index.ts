@@ -6,5 +6,5 @@ export { createProducer, BATCH_JOB, EVENTS_QUEUE, type AddResult, type Producer,
 export type { BanCheck } from './store/bans.js';
 export type { GateAnswer } from './store/lockdowns.js';
 export { partitionOf, fnv1a32 } from './shared/partitions.js';
-export { InvalidEventError, QueueAddError, type Problem } from './shared/errors.js';
+export { GateUnavailableError, InvalidEventError, QueueAddError, type Problem } from './shared/errors.js';
 export type { MeetingEvent } from './shared/event-schema.js';

@@ -46,7 +46,11 @@ const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
   pause: { examples: ['automod pause --reason "VideoSDK incident"'], env: REDIS },
   resume: { examples: ['automod resume'], env: REDIS },
   simulator: {
-    examples: ['automod simulator --port 9090 --secret demo-secret --api-key demo-key'],
+    examples: [
+      'automod simulator --port 9090 --secret demo-secret --api-key demo-key',
+      'automod simulator --webhook-key sim-webhook.pem --print-public-key > sim-webhook.pub',
+      'automod simulator --webhook-key sim-webhook.pem --webhook-url http://127.0.0.1:8080/v1/webhooks/videosdk',
+    ],
     env: ['VIDEOSDK_SECRET', 'VIDEOSDK_API_KEY'],
   },
   completion: {

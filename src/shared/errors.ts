@@ -17,8 +17,10 @@ export const ERROR_CODES = {
   ERR_VIDEOSDK_REJECTED: 502,
   ERR_VIDEOSDK_CREDENTIAL: 502,
   ERR_VIDEOSDK_NO_CREDENTIAL: 502,
+  ERR_REMOVAL_UNCONFIRMED: 502,
   ERR_QUEUE_ADD: 503,
   ERR_REDIS_UNREACHABLE: 503,
+  ERR_GATE_UNAVAILABLE: 503,
   ERR_CONFIG: 500,
   ERR_RULES: 500,
 } as const satisfies Record<string, number>;
@@ -173,6 +175,28 @@ export class VideoSdkApiError extends AutomodError {
   }
 }
 
+/**
+ * A remove call answered 2xx with something that confirms nothing (none of the shapes VideoSDK
+ * documents: a proxy's page, `success: false`, an empty body, a session still listing the
+ * participant), and a read of the session did not show the participant gone: this try failed, and
+ * the next one looks first. `why` names the answer in our words, never its text.
+ */
+export class RemovalUnconfirmedError extends AutomodError {
+  readonly status: number;
+  readonly requestId: string | undefined;
+  readonly why: string;
+
+  constructor(context: { status: number; requestId?: string | undefined; why: string; seen: 'listed' | 'unreadable' }) {
+    const seen = context.seen === 'listed' ? 'VideoSDK still lists the participant in the session' : 'the session read showed no session';
+    super('ERR_REMOVAL_UNCONFIRMED', `the remove call was answered HTTP ${context.status} with ${context.why}, and ${seen}`, {
+      retryable: true,
+    });
+    this.status = context.status;
+    this.requestId = context.requestId;
+    this.why = context.why;
+  }
+}
+
 /** No way to authenticate to VideoSDK was configured, or minting a token failed. */
 export class CredentialMissingError extends AutomodError {
   constructor(message: string) {
@@ -235,5 +259,18 @@ export class QueueAddError extends AutomodError {
         cause,
       },
     );
+  }
+}
+
+/**
+ * The producer library's gate (`isBanned`, `checkGate`) got no verdict: Redis failed or did not
+ * answer in time. Never read as "not banned": a token server refuses the join token and may try again.
+ */
+export class GateUnavailableError extends AutomodError {
+  constructor(reason: string, cause?: unknown) {
+    super('ERR_GATE_UNAVAILABLE', `no gate verdict: ${reason.slice(0, 200)}; refuse the join token and try again`, {
+      retryable: true,
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
 }

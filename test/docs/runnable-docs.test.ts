@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { REDIS_URL } from '../helpers/redis.js';
+import { Redis } from 'ioredis';
+import { freePort } from '../helpers/processes.js';
+import { deletePrefix, REDIS_URL } from '../helpers/redis.js';
 
 /**
  * Every fenced block marked `sh runnable` or `console runnable` in README.md and docs/*.md is run
@@ -24,7 +26,9 @@ import { REDIS_URL } from '../helpers/redis.js';
  *   (files an example reads, simulator state it assumes).
  *
  * The worker listens on a free port and the simulator too: `localhost:8080` / `127.0.0.1:8080` in
- * a command are the worker, `127.0.0.1:9090` the simulator.
+ * a command are the worker, `127.0.0.1:9090` the simulator. A block that starts a worker and a
+ * simulator of its own uses ports `8081` and `9091` (free ports here) and `AUTOMOD_PREFIX=trial`
+ * (a prefix of its own here, deleted afterwards).
  */
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -189,6 +193,7 @@ let harness: Harness;
 let cwd: string;
 let env: Record<string, string>;
 let substitute: (command: string) => string;
+let trialPrefix: string | undefined;
 
 function bash(script: string, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
@@ -215,7 +220,8 @@ async function runBlock(block: Block): Promise<void> {
     expect(setup.code, `${where} setup failed:\n${setup.output}`).toBe(0);
   }
   if (block.kind === 'sh') {
-    const result = await bash(`set -e\n${block.body}`);
+    // A block may start a worker of its own, which takes seconds on a loaded machine.
+    const result = await bash(`set -e\n${block.body}`, 55_000);
     expect(result.code, `${where} failed:\n${result.output}`).toBe(0);
     return;
   }
@@ -253,7 +259,15 @@ describe('runnable blocks in the docs', () => {
     if (harness.automod.url === undefined) throw new Error('the worker serves no HTTP API');
     const worker = new URL(harness.automod.url).host;
     const simulator = new URL(harness.config.videosdk.apiBase).host;
-    substitute = (command) => command.replaceAll(/(localhost|127\.0\.0\.1):8080/g, worker).replaceAll('127.0.0.1:9090', simulator);
+    const [trialWorkerPort, trialSimulatorPort] = [await freePort(), await freePort()];
+    trialPrefix = `${harness.config.prefix}-trial`;
+    substitute = (command) =>
+      command
+        .replaceAll(/(localhost|127\.0\.0\.1):8080/g, worker)
+        .replaceAll('127.0.0.1:9090', simulator)
+        .replaceAll(/\b8081\b/g, String(trialWorkerPort))
+        .replaceAll(/\b9091\b/g, String(trialSimulatorPort))
+        .replaceAll(/\bAUTOMOD_PREFIX=trial\b/g, `AUTOMOD_PREFIX=${trialPrefix}`);
     env = {
       PATH: path,
       HOME: cwd,
@@ -275,6 +289,11 @@ describe('runnable blocks in the docs', () => {
   });
 
   afterAll(async () => {
+    if (trialPrefix !== undefined) {
+      const redis = new Redis(REDIS_URL);
+      await deletePrefix(redis, trialPrefix);
+      await redis.quit();
+    }
     await harness?.close();
     if (cwd !== undefined) await rm(cwd, { recursive: true, force: true });
   });

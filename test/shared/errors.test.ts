@@ -17,12 +17,14 @@ const samples: Record<string, () => errors.AutomodError[]> = {
   RulesError: () => [new errors.RulesError(problems)],
   VideoSdkApiError: () =>
     (['transient', 'permanent', 'credential'] as const).map((kind) => new errors.VideoSdkApiError(kind, { method: 'GET', path: '/x' })),
+  RemovalUnconfirmedError: () => [new errors.RemovalUnconfirmedError({ status: 200, why: 'an empty body', seen: 'listed' })],
   CredentialMissingError: () => [new errors.CredentialMissingError('none')],
   WebhookSignatureError: () => [new errors.WebhookSignatureError('bad')],
   UsageError: () => [new errors.UsageError('bad')],
   NotFoundError: () => [new errors.NotFoundError('gone')],
   ConflictError: () => [new errors.ConflictError('decided')],
   QueueAddError: () => [new errors.QueueAddError(new Error('down'))],
+  GateUnavailableError: () => [new errors.GateUnavailableError('Redis did not answer')],
   TooManyEventsError: () => [new errors.TooManyEventsError(1001, 1000)],
   RedisUnreachableError: () => [new RedisUnreachableError(config.redis, 1000, undefined)],
 };
