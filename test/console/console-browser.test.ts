@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { planBrowser } from '../helpers/test-tools.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 
 // The page functions below run in the browser; the project compiles without the DOM library, so
@@ -18,8 +19,8 @@ declare const document: {
 };
 declare const sessionStorage: { getItem(key: string): string | null };
 
-/** Debian's chromium (.ci/run installs it); puppeteer-core downloads nothing. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Debian's chromium (.ci/run installs it and makes it required); puppeteer-core downloads nothing. */
+const BROWSER = planBrowser('test/console/console-browser.test.ts');
 const RULES = fileURLToPath(new URL('../fixtures/review-rules', import.meta.url));
 /** Screenshots of each page, kept as CI artifacts (docs/console.md names them). */
 const SHOTS = fileURLToPath(new URL('../../test-results/console/', import.meta.url));
@@ -34,6 +35,12 @@ describe('moderation console in a real browser', () => {
   const sid = sessionId();
 
   beforeAll(async () => {
+    if ('fail' in BROWSER) throw new Error(BROWSER.fail);
+    if ('skip' in BROWSER) {
+      // One line that says what did not run and how to run it (npm test on a machine without a browser).
+      console.warn(BROWSER.skip);
+      return;
+    }
     await mkdir(SHOTS, { recursive: true });
     h = await startHarness('console', { AUTOMOD_RULES: RULES, AUTOMOD_API_TOKEN: TOKEN });
     h.simulator.addSession({
@@ -61,7 +68,7 @@ describe('moderation console in a real browser', () => {
     );
     expect(posted.status).toBe(202);
     browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
+      executablePath: BROWSER.found.browser,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
     });
@@ -72,6 +79,10 @@ describe('moderation console in a real browser', () => {
       void dialog.dismiss();
     });
   }, 60_000);
+
+  beforeEach((ctx) => {
+    if ('skip' in BROWSER) ctx.skip(BROWSER.skip);
+  });
 
   afterAll(async () => {
     await browser?.close();

@@ -4,8 +4,9 @@ import { cp, mkdtemp, readFile, readdir, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { planPrograms } from '../helpers/test-tools.js';
 import { Redis } from 'ioredis';
 import { freePort } from '../helpers/processes.js';
 import { deletePrefix, REDIS_URL } from '../helpers/redis.js';
@@ -242,13 +243,20 @@ async function runBlock(block: Block): Promise<void> {
 
 const blocks = (await Promise.all(FILES.map(extractBlocks))).flat();
 
+/** The docs' examples pipe curl into jq; .ci/run installs both and makes them required. */
+const TOOLS = planPrograms('test/docs/runnable-docs.test.ts', ['bash', 'curl', 'jq']);
+
 describe('runnable blocks in the docs', () => {
+  beforeEach((ctx) => {
+    if ('skip' in TOOLS) ctx.skip(TOOLS.skip);
+  });
+
   beforeAll(async () => {
-    for (const tool of ['bash', 'curl', 'jq']) {
-      const found = await new Promise<boolean>((resolve) =>
-        spawn('sh', ['-c', `command -v ${tool}`]).on('close', (code) => resolve(code === 0)),
-      );
-      if (!found) throw new Error(`the runnable docs blocks need ${tool} on the PATH`);
+    if ('fail' in TOOLS) throw new Error(TOOLS.fail);
+    if ('skip' in TOOLS) {
+      // One line that says what did not run and how to run it (npm test on a machine without jq).
+      console.warn(TOOLS.skip);
+      return;
     }
     const token = randomBytes(16).toString('hex');
     harness = await startHarness('docs', { AUTOMOD_API_TOKEN: token, AUTOMOD_API_RATE_PER_SEC: '100' });
