@@ -17,6 +17,7 @@ import { loadRulesFolder } from '../rules/rules-source.js';
 import { mirrorListsVersion } from '../store/lists.js';
 import { closeRedis, createRedis, logConnectionErrors, waitForRedis, type RedisClient } from '../store/redis.js';
 import { createServices, recordPartitions, type Services } from './services.js';
+import { createCredentialWatch, type CredentialWatch } from './worker-credential.js';
 
 /**
  * How often a removal job may stall (its worker died or lost its lock) before BullMQ fails it. A
@@ -103,6 +104,10 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     // Removals would pause at the first one: say so before any is attempted.
     ...(runRemovals && !hasVideoSdkCredential(config) ? [NO_CREDENTIAL_REASON] : []),
   ];
+  // Made once the services are (below); `/readyz` asks it for warnings before that, too.
+  let credential: CredentialWatch | undefined;
+  const warnings = (): string[] => credential?.warnings() ?? [];
+  let announce: (() => Promise<void>) | undefined;
 
   let started = false;
   /**
@@ -112,8 +117,10 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
    */
   const shutdown = async (): Promise<void> => {
     process.off('SIGHUP', onHangup);
+    announce = undefined;
     clearInterval(heartbeat);
     clearInterval(lockdownSweep);
+    await credential?.close();
     rules?.close();
     // Intake stops first: the workers take no new job from the moment the signal arrives, while
     // the jobs they hold finish during the steps below.
@@ -167,6 +174,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         ingestMaxEvents: config.http.ingestMaxEvents,
         rules,
         notReady,
+        warnings,
       });
       if (config.http.apiToken !== undefined && config.http.webhookToken === undefined && config.videosdk.webhookPublicKey === undefined) {
         logger.warn(
@@ -214,19 +222,11 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       if (!hasVideoSdkCredential(config)) {
         logger.warn('no VideoSDK credential configured (VIDEOSDK_TOKEN or VIDEOSDK_API_KEY + VIDEOSDK_SECRET): removal calls will fail');
       }
-      const paused = await services.pause.get();
-      if (paused?.kind === 'credential') {
-        // A worker starting (with a new credential, presumably) gives removals another chance.
-        await services.pause.clear('credential');
-        await queues.removals.resume();
-        await services.audit.append({ at: new Date().toISOString(), kind: 'resume', reason: 'worker started after a credential failure' });
-        void services.notify(
-          'removals.resumed',
-          { resume: { reason: 'worker started after a credential failure', wasPaused: paused } },
-          'Removals resumed: a worker started after a credential failure',
-        );
-        logger.warn({ reason: paused.reason }, 'resuming removals paused for a credential failure');
-      }
+      // Checked as the worker starts, not at the first removal: a wrong secret pauses removals at
+      // once, and `automod status` shows what this worker's credential got, not the CLI's.
+      // Its heartbeat entry is written again at once, so `automod status` need not wait for the next.
+      credential = createCredentialWatch(services, { onChange: () => void announce?.() });
+      credential.start();
     }
 
     const blocking = () => {
@@ -255,6 +255,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         apiVersion: config.videosdk.apiVersion,
         timeoutMs: config.videosdk.timeoutMs,
         retryAfterMaxMs: config.retryAfterMaxMs,
+        onCredentialRefused: (status) => credential?.noteRefused(status),
       });
       workers.push(createRemovalWorker({ processor, config, connection: blocking(), logger }));
     }
@@ -274,7 +275,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     await Promise.all(workers.map((worker) => worker.waitUntilReady()));
 
     // Every worker announces itself (for `automod status`); an entry not renewed is stale.
-    const announce = () =>
+    announce = () =>
       services.redis
         .hset(
           services.keys.workers(),
@@ -287,6 +288,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
             startedAt,
             seenAt: Date.now(),
             rules: rules?.status(),
+            credential: credential?.current(),
             url,
           }),
         )
@@ -295,7 +297,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
           () => undefined,
         );
     await announce();
-    heartbeat = setInterval(() => void announce(), WORKER_HEARTBEAT_MS).unref();
+    heartbeat = setInterval(() => void announce?.(), WORKER_HEARTBEAT_MS).unref();
     // Lockdowns end by themselves; whichever worker sees one's time up first tells it ended.
     lockdownSweep = setInterval(
       () => void services.lockdownActions.sweepEnded().catch((err: unknown) => logger.warn({ err }, 'could not sweep ended lockdowns')),

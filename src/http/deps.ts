@@ -70,6 +70,8 @@ export interface HttpDeps {
   redisReady?: () => boolean;
   /** Reasons the process is not ready besides Redis, pause and rules (starting, no credential). */
   notReady?: () => readonly string[];
+  /** What `/readyz` warns of without turning 503 (a credential check that got no answer). */
+  warnings?: () => readonly string[];
 }
 
 /** What every route file is given: the dependencies and the clock. */

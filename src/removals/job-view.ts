@@ -81,7 +81,13 @@ export async function viewJob(job: Job, state: string, queue: string, outcomes: 
   const detail: JobView['detail'] = {};
   if (recorded?.status !== undefined) detail.status = recorded.status;
   if (recorded?.message !== undefined) detail.message = recorded.message;
-  if (!recorded && state === 'failed' && job.failedReason) detail.message = job.failedReason;
+  if (!recorded && job.failedReason && state !== 'completed' && (state === 'failed' || job.attemptsMade > 0)) {
+    // A job waiting out a backoff (or failed without a recorded outcome): its last try's error,
+    // with the status of its last VideoSDK call, so `automod jobs` says why without `automod job ID`.
+    detail.message = job.failedReason;
+    const status = outcomes && job.id && state !== 'failed' ? (await outcomes.attempts(job.id)).at(-1)?.status : undefined;
+    if (status !== undefined) detail.status = status;
+  }
   const malformed = outcomes ? readRemovalJob(job.data).malformed : undefined;
   return {
     id: job.id ?? '',

@@ -14,6 +14,7 @@ import type { SessionStore } from '../store/session-store.js';
 import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
 import { classifyRemoveAnswer } from '../videosdk/remove-answer.js';
 import { isParticipantActive } from '../videosdk/session.js';
+import { pauseForCredential } from './credential-pause.js';
 import { createRecordedCalls, mustLookFirst } from './look-first.js';
 import { createOutcomeRecorder, type RemovalResult } from './record-outcome.js';
 import { parseRemovalJob, type RemovalJobData, type RemovalOutcome } from './removal-job.js';
@@ -36,6 +37,11 @@ export interface RemovalProcessorDeps {
   metrics?: Metrics | undefined;
   /** Told final outcomes and a credential pause. */
   notify?: Notify | undefined;
+  /**
+   * Told when VideoSDK refused the credential (its status; undefined when none could be had): the
+   * worker's own record of its credential, which `automod status` shows, says so from then on.
+   */
+  onCredentialRefused?: ((status: number | undefined) => void) | undefined;
   apiVersion: 'v1' | 'v2';
   /** Per-request timeout; bounds how long the in-flight fence is held. */
   timeoutMs: number;
@@ -74,7 +80,7 @@ function isCredentialFailure(err: unknown): err is VideoSdkApiError | Credential
  * Redis keeps two runs of one removal from sending at the same moment.
  */
 export function createRemovalProcessor(deps: RemovalProcessorDeps) {
-  const { client, claims, outcomes, audit, pause, queue, logger, metrics } = deps;
+  const { client, claims, outcomes, pause, queue, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const reads = createSessionReads((sessionId) => client.getSession(sessionId));
   const recordOutcome = createOutcomeRecorder({ ...deps, now, reads });
@@ -150,7 +156,15 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
         const status = err instanceof VideoSdkApiError || err instanceof RemovalUnconfirmedError ? err.status : undefined;
         await recordOutcome(jobId, data, 'failed', undefined, { status, message: err instanceof Error ? err.message : String(err) });
       } else {
-        log.warn({ err, attemptsMade: job.attemptsMade + 1 }, 'removal try failed, will retry');
+        // A transient VideoSDK answer is expected and says all in its message: one line, no stack.
+        // Anything else keeps its stack, which is what someone needs to find it.
+        const expected = err instanceof VideoSdkApiError || err instanceof RemovalUnconfirmedError;
+        log.warn(
+          expected
+            ? { error: err.message, code: err.code, status: err.status, attemptsMade: job.attemptsMade + 1 }
+            : { err, attemptsMade: job.attemptsMade + 1 },
+          'removal try failed, will retry',
+        );
       }
       throw err;
     } finally {
@@ -283,20 +297,9 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
   }
 
   async function stopForCredential(err: VideoSdkApiError | CredentialMissingError, log: Logger): Promise<void> {
-    const fix = 'fix VIDEOSDK_TOKEN or VIDEOSDK_API_KEY/VIDEOSDK_SECRET and restart, or run automod resume';
-    const status = err instanceof VideoSdkApiError ? err.status : undefined;
-    const reason =
-      err instanceof VideoSdkApiError
-        ? `VideoSDK refused the credential (HTTP ${status ?? '?'}); ${fix}`
-        : `no usable VideoSDK credential (${err.message}); ${fix}`;
-    const at = new Date(now()).toISOString();
-    await pause.set({ reason, kind: 'credential', at });
-    await queue.pause();
-    void deps.notify?.('removals.paused', { pause: { reason, kind: 'credential', at } }, `Removals paused: ${reason}`);
-    await audit.append({ at, kind: 'pause', reason, ...(status !== undefined ? { detail: { status } } : {}) });
-    metrics?.credentialFailures.inc();
-    const requestId = err instanceof VideoSdkApiError ? err.requestId : undefined;
-    log.error({ status, requestId }, 'CREDENTIAL REJECTED: removals paused until the credential is fixed');
+    const failure = err instanceof VideoSdkApiError ? { status: err.status, requestId: err.requestId } : { unusable: err.message };
+    await pauseForCredential({ ...deps, now }, failure, log);
+    deps.onCredentialRefused?.(err instanceof VideoSdkApiError ? err.status : undefined);
   }
 
   return { process, settleFailed };

@@ -136,22 +136,33 @@ export async function waitForOutcomes(
     const why = options.signal?.aborted ? 'interrupted' : 'timed out';
     io.stderr.write(`${why}: ${pending.size - done.size} removal(s) still pending; they go on in the workers (automod jobs)\n`);
   }
+  // What each pending removal waits on: the queue's pause or VideoSDK's hold, else its own state.
+  const open = jobs.filter((j) => !done.has(j.jobId));
+  const hold = open.length > 0 ? await holdNote(services) : undefined;
+  const why = new Map((await pendingDetails(services, open.slice(0, PENDING_DESCRIBED))).map((d) => [d.jobId, d.why]));
   return jobs.map((job) => {
     const result = done.get(job.jobId);
+    const waiting = [job.collapsed ? 'joined a pending removal' : undefined, why.get(job.jobId), hold].filter(Boolean).join('; ');
     return {
       sessionId: job.sessionId,
       participantId: job.participantId,
       jobId: job.jobId,
       outcome: result?.outcome ?? 'pending',
-      detail:
-        result?.detail ??
-        (note
-          ? `still queued:${note.replace(/^ \|/, '')}`
-          : job.collapsed
-            ? 'joined a pending removal'
-            : 'still queued when the wait ended'),
+      detail: result?.detail ?? (waiting || 'still queued when the wait ended'),
     };
   });
+}
+
+/** Pending jobs whose state the final table describes (past it: "still queued when the wait ended"). */
+const PENDING_DESCRIBED = 1000;
+
+/** Why nothing moves, whatever the job: the removals queue is paused, or VideoSDK asked to wait. */
+async function holdNote(services: Services): Promise<string | undefined> {
+  const paused = await services.pause.get();
+  if (paused) return `removals are paused (${paused.kind}): ${paused.reason}`;
+  if (await services.queues.removals.isPaused()) return 'the removals queue is paused (automod resume starts it)';
+  const until = await services.pause.rateLimitedUntil(Date.now());
+  return until === undefined ? undefined : `held by VideoSDK's Retry-After until ${new Date(until).toISOString()}`;
 }
 
 /** Pending jobs described one per line under a progress line. */
@@ -162,7 +173,10 @@ const PENDING_SHOWN = 10;
  * for a job waiting out a backoff, when it tries next. `key` leaves out the countdown, so an
  * unchanged situation is not printed again.
  */
-async function pendingDetails(services: Services, open: readonly BulkJob[]): Promise<{ key: string; line: (now: number) => string }[]> {
+async function pendingDetails(
+  services: Services,
+  open: readonly BulkJob[],
+): Promise<{ jobId: string; key: string; why: string; line: (now: number) => string }[]> {
   const queue = services.queues.removals;
   return Promise.all(
     open.map(async (j) => {
@@ -178,8 +192,14 @@ async function pendingDetails(services: Services, open: readonly BulkJob[]): Pro
         if (score !== null) next = Math.floor(Number(score) / 0x1000);
       }
       const tries = job ? `tries ${job.attemptsMade}/${job.opts.attempts ?? 1}` : '';
-      const key = `${terminalText(j.participantId)} in ${terminalText(j.sessionId)} (job ${j.jobId}): ${state}${tries ? `, ${tries}` : ''}, ${lastText}${next !== undefined ? `, next try at ${new Date(next).toISOString()}` : ''}`;
-      return { key, line: (now: number) => (next !== undefined ? `${key} (in ${Math.max(0, Math.ceil((next - now) / 1000))}s)` : key) };
+      const why = `${state}${tries ? `, ${tries}` : ''}, ${lastText}${next !== undefined ? `, next try at ${new Date(next).toISOString()}` : ''}`;
+      const key = `${terminalText(j.participantId)} in ${terminalText(j.sessionId)} (job ${j.jobId}): ${why}`;
+      return {
+        jobId: j.jobId,
+        key,
+        why,
+        line: (now: number) => (next !== undefined ? `${key} (in ${Math.max(0, Math.ceil((next - now) / 1000))}s)` : key),
+      };
     }),
   );
 }

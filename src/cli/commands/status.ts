@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { WORKER_HEARTBEAT_MS } from '../../app/automod.js';
+import type { WorkerCredential } from '../../app/worker-credential.js';
 import type { Services } from '../../app/services.js';
-import { hasVideoSdkCredential, type Config } from '../../shared/config.js';
-import { VideoSdkApiError } from '../../shared/errors.js';
+import type { Config } from '../../shared/config.js';
 import type { RulesStatus } from '../../rules/rules-runtime.js';
+import { readRemovalHealth, removalProblems, type RemovalHealth } from '../../removals/removal-health.js';
 import { redisAddress } from '../../store/redis.js';
+import { credentialText } from '../../videosdk/credential-check.js';
 import type { Command } from 'commander';
 import { terminalText } from '../../shared/terminal-text.js';
 import type { CliContext } from '../context.js';
@@ -19,15 +20,10 @@ export interface WorkerInfo {
   startedAt: string;
   seenAt: number;
   rules?: RulesStatus;
+  /** What the worker's own credential got (workers that run removals). */
+  credential?: WorkerCredential;
   url?: string;
 }
-
-/** What the credential check found: VideoSDK accepted it, refused it, or could not be asked. */
-export type CredentialCheck =
-  | { result: 'accepted'; status: number }
-  | { result: 'refused'; status: number }
-  | { result: 'missing' }
-  | { result: 'unknown'; error: string };
 
 export interface StatusReport {
   redis: { address: string; variable: string; version: string | undefined; mode: 'standalone' | 'cluster' };
@@ -35,7 +31,8 @@ export interface StatusReport {
   workers: (WorkerInfo & { uptimeSeconds: number })[];
   queues: Record<string, { counts: Record<string, number>; paused: boolean }>;
   removals: { paused: boolean; reason?: string; kind?: string; at?: string };
-  credential: CredentialCheck;
+  /** What is in the way of removals: pause, `Retry-After` hold, retries, recent failures, tripped rules. */
+  health: RemovalHealth;
   rules: { problems: string[] };
   /** Everything above that needs attention; the command exits 1 when there is any. */
   problems: string[];
@@ -60,25 +57,6 @@ export async function liveWorkers(services: Pick<Services, 'redis' | 'keys'>, no
   return live.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
 }
 
-/**
- * Checks the credential with one cheap authenticated call: fetching a session that does not
- * exist. 401/403 = refused; any other answer (404 above all) = accepted.
- */
-export async function checkCredential(services: Pick<Services, 'client' | 'config'>): Promise<CredentialCheck> {
-  if (!hasVideoSdkCredential(services.config)) return { result: 'missing' };
-  try {
-    const response = await services.client.getSession(`automod-status-${randomBytes(6).toString('hex')}`);
-    return { result: 'accepted', status: response.status };
-  } catch (err) {
-    if (err instanceof VideoSdkApiError && err.status !== undefined) {
-      return err.status === 401 || err.status === 403
-        ? { result: 'refused', status: err.status }
-        : { result: 'accepted', status: err.status };
-    }
-    return { result: 'unknown', error: err instanceof Error ? err.message : String(err) };
-  }
-}
-
 export async function collectStatus(services: Services, now = Date.now()): Promise<StatusReport> {
   const { config } = services;
   const info = await services.redis.info('server');
@@ -98,9 +76,8 @@ export async function collectStatus(services: Services, now = Date.now()): Promi
     const sum = queues[queue.name]!.counts;
     for (const [state, n] of Object.entries(counts)) sum[state] = (sum[state] ?? 0) + n;
   }
-  const pause = await services.pause.get();
-  const removalsPaused = queues[services.queues.removals.name]?.paused ?? false;
-  const credential = await checkCredential(services);
+  const health = await readRemovalHealth({ ...services, queue: services.queues.removals }, now);
+  const pause = health.paused?.kind === 'unrecorded' ? undefined : health.paused;
   const ruleProblems = new Set<string>();
   for (const w of workers) {
     for (const p of w.rules?.lastError?.problems ?? []) ruleProblems.add(`${w.id}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
@@ -111,19 +88,29 @@ export async function collectStatus(services: Services, now = Date.now()): Promi
   const { address, variable } = redisAddress(config.redis);
   const problems: string[] = [];
   if (workers.length === 0) problems.push('no live worker');
-  if (removalsPaused) problems.push(`removals are paused${pause ? ` (${pause.kind}): ${pause.reason}` : ' without a recorded reason'}`);
-  if (credential.result === 'refused') problems.push(`VideoSDK refused the credential (HTTP ${credential.status})`);
-  if (credential.result === 'missing')
-    problems.push('no VideoSDK credential configured here (VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET)');
-  if (credential.result === 'unknown') problems.push(`could not check the VideoSDK credential: ${credential.error}`);
+  else if (!workers.some((w) => w.only !== 'events')) problems.push('no live worker runs removals (all run with --only events)');
+  problems.push(...removalProblems(health));
+  // Each worker that runs removals says what its own credential got: the one that matters.
+  for (const w of workers) {
+    const c = w.credential;
+    if (w.only === 'events' || c === undefined) continue;
+    if (c.result === 'refused')
+      problems.push(
+        `worker ${w.id}: VideoSDK refused its credential (HTTP ${c.status}, ${c.by === 'check' ? 'checked at start' : 'on a removal'} at ${c.at})`,
+      );
+    if (c.result === 'missing')
+      problems.push(`worker ${w.id}: no VideoSDK credential configured (VIDEOSDK_TOKEN, or VIDEOSDK_API_KEY and VIDEOSDK_SECRET)`);
+    if (c.result === 'unknown')
+      problems.push(`worker ${w.id}: could not check its VideoSDK credential (${c.error}); it asks again every 30 s`);
+  }
   problems.push(...[...ruleProblems].map((p) => `rules: ${p}`));
   return {
     redis: { address, variable, version, mode: config.redis.clusterNodes.length > 0 ? 'cluster' : 'standalone' },
     prefix: config.prefix,
     workers,
     queues,
-    removals: { paused: removalsPaused, ...(pause ? { reason: pause.reason, kind: pause.kind, at: pause.at } : {}) },
-    credential,
+    removals: { paused: health.paused !== undefined, ...(pause ? { reason: pause.reason, kind: pause.kind, at: pause.at } : {}) },
+    health,
     rules: { problems: [...ruleProblems] },
     problems,
   };
@@ -139,8 +126,7 @@ export async function runStatus(services: Services, options: { json: boolean }, 
   const lines = [
     `redis       ${report.redis.address} (${report.redis.variable}), ${report.redis.mode}, version ${report.redis.version ?? 'unknown'}`,
     `prefix      ${report.prefix}`,
-    `credential  ${credentialText(report.credential)}`,
-    `removals    ${report.removals.paused ? `paused${report.removals.kind ? ` (${report.removals.kind}) since ${report.removals.at}: ${report.removals.reason}` : ''}` : 'running'}`,
+    `removals    ${removalsLine(report)}`,
     '',
     table(
       ['queue', 'waiting', 'active', 'delayed', 'failed', 'completed', 'paused'],
@@ -159,12 +145,13 @@ export async function runStatus(services: Services, options: { json: boolean }, 
     report.workers.length === 0
       ? 'workers: none live'
       : table(
-          ['host', 'pid', 'runs', 'rules version', 'uptime'],
+          ['host', 'pid', 'runs', 'rules version', 'credential', 'uptime'],
           report.workers.map((w) => [
             w.host,
             w.pid,
             w.only,
             w.rules?.version ?? (w.only === 'removals' ? '-' : 'none'),
+            w.only === 'events' ? '-' : w.credential ? credentialText(w.credential) : 'not checked yet',
             duration(w.uptimeSeconds),
           ]),
           io.columns,
@@ -176,17 +163,18 @@ export async function runStatus(services: Services, options: { json: boolean }, 
   return report.problems.length > 0 ? 1 : 0;
 }
 
-function credentialText(check: CredentialCheck): string {
-  switch (check.result) {
-    case 'accepted':
-      return `accepted (a test fetch answered ${check.status})`;
-    case 'refused':
-      return `REFUSED (HTTP ${check.status})`;
-    case 'missing':
-      return 'not configured';
-    case 'unknown':
-      return `unknown: ${check.error}`;
-  }
+/** One word for the removals, then what holds them: `running`, `paused (operator) since ...`, `held ...`. */
+function removalsLine(report: StatusReport): string {
+  const { health } = report;
+  const parts: string[] = [];
+  const paused = health.paused;
+  if (paused)
+    parts.push(paused.kind === 'unrecorded' ? `paused: ${paused.reason}` : `paused (${paused.kind}) since ${paused.at}: ${paused.reason}`);
+  if (health.rateLimitedUntil) parts.push(`held by VideoSDK's Retry-After until ${health.rateLimitedUntil}`);
+  if (health.retrying.count > 0) parts.push(`failing: ${health.retrying.count} retrying`);
+  if (health.failedRecently.count > 0) parts.push(`${health.failedRecently.count} failed in the last hour`);
+  if (health.tripped.length > 0) parts.push(`tripped rules: ${health.tripped.map((t) => t.rule).join(', ')}`);
+  return parts.length === 0 ? 'running' : terminalText(parts.join('; '));
 }
 
 function duration(seconds: number): string {
@@ -244,7 +232,9 @@ export function runConfig(config: Config, options: { json: boolean }, io: Comman
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('status')
-    .description('Redis, live workers, queues, pause, credential check and rules problems; exits 1 when something needs attention')
+    .description(
+      "Redis, live workers (with each one's credential check), queues, what holds removals (pause, Retry-After, failing or failed removals, tripped rules) and rules problems; exits 1 when something needs attention",
+    )
     .option('--json', 'print the report as JSON')
     .action(async (options: { json?: boolean }) => {
       ctx.setExitCode(await ctx.withServices((services) => runStatus(services, { json: options.json ?? false }, ctx.io)));

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { PauseState } from '../../store/pause-state.js';
+import { readRemovalHealth, removalProblems, type RemovalHealth } from '../../removals/removal-health.js';
 import type { RouteContext } from '../deps.js';
 import { REDIS_UNREACHABLE } from '../error-response.js';
 
@@ -7,37 +7,59 @@ import { REDIS_UNREACHABLE } from '../error-response.js';
 export function registerHealthRoutes(app: FastifyInstance, { deps, now }: RouteContext): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  /**
+   * 503 only for what keeps this process from its work until someone acts: Redis unreachable,
+   * removals paused (by an operator, or for a refused credential), no valid rule set, still
+   * starting. Trouble on VideoSDK's side that passes by itself (a `Retry-After` hold, removals
+   * retrying or failed) and rules tripped past their budget are `warnings` of a 200 `degraded`
+   * answer: a failing readiness probe takes the pod out of the load balancer, and events must keep
+   * coming in while VideoSDK has a bad minute (docs/operations.md).
+   */
   app.get('/readyz', async (_request, reply) => {
     const reasons: string[] = [...(deps.notReady?.() ?? [])];
-    let paused: Awaited<ReturnType<PauseState['get']>>;
-    let rateLimitedUntil: string | undefined;
+    const warnings: string[] = [...(deps.warnings?.() ?? [])];
+    let health: RemovalHealth | undefined;
     try {
       if (deps.redisReady && !deps.redisReady()) throw new Error(REDIS_UNREACHABLE);
       await withTimeout(deps.redis.ping(), 1000);
-      paused = await withTimeout(deps.pause.get(), 1000);
-      if (paused) reasons.push(`removals paused (${paused.kind}): ${paused.reason}`);
-      else if (await withTimeout(deps.queues.removals.isPaused(), 1000)) {
-        reasons.push(
-          'removals paused: the removals queue is paused without a recorded reason (from the dashboard?); automod resume starts it',
-        );
-      }
-      // Removals are not running while VideoSDK's Retry-After holds them: not ready until it ends.
-      const until = await withTimeout(deps.pause.rateLimitedUntil(now()), 1000);
-      if (until !== undefined) {
-        rateLimitedUntil = new Date(until).toISOString();
-        reasons.push(`removals rate-limited by VideoSDK until ${rateLimitedUntil}`);
-      }
+      health = await withTimeout(
+        readRemovalHealth(
+          { queue: deps.queues.removals, redis: deps.redis, outcomes: deps.outcomes, pause: deps.pause, budgets: deps.budgets },
+          now(),
+        ),
+        1000,
+      );
     } catch {
       reasons.push(REDIS_UNREACHABLE);
     }
+    const paused = health?.paused;
+    if (paused) {
+      reasons.push(
+        paused.kind === 'unrecorded'
+          ? 'removals paused: the removals queue is paused without a recorded reason (from the dashboard?); automod resume starts it'
+          : `removals paused (${paused.kind}): ${paused.reason}`,
+      );
+    }
+    // The pause is a reason already; the rest of what is in the way of removals is a warning.
+    if (health) warnings.push(...removalProblems({ ...health, paused: undefined }));
     const rules = deps.rules?.status();
     if (deps.rules && rules?.version === undefined) reasons.push('no valid rule set has been loaded');
     if (rules?.emptyPolicy) reasons.push(`${rules.emptyPolicy} (set AUTOMOD_ALLOW_EMPTY_RULES=true if that is intended)`);
     const body = {
-      status: reasons.length === 0 ? 'ready' : 'unavailable',
+      status: reasons.length > 0 ? 'unavailable' : warnings.length > 0 ? 'degraded' : 'ready',
       reasons,
-      ...(paused ? { paused } : {}),
-      ...(rateLimitedUntil ? { rateLimitedUntil } : {}),
+      warnings,
+      ...(paused && paused.kind !== 'unrecorded' ? { paused } : {}),
+      ...(health?.rateLimitedUntil ? { rateLimitedUntil: health.rateLimitedUntil } : {}),
+      ...(health
+        ? {
+            removals: {
+              retrying: health.retrying.count,
+              failedRecently: health.failedRecently.count,
+              tripped: health.tripped.map((t) => t.rule),
+            },
+          }
+        : {}),
       ...(rules ? { rules } : {}),
     };
     await reply.code(reasons.length === 0 ? 200 : 503).send(body);

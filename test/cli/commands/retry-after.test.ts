@@ -28,7 +28,7 @@ async function get(url: string, path: string): Promise<{ status: number; text: s
 const gauge = (text: string) => Number(/^automod_removals_rate_limited_until_seconds (\S+)$/m.exec(text)?.[1]);
 
 describe('Retry-After', () => {
-  it('is bounded by AUTOMOD_RETRY_AFTER_MAX_MS, and the pause shows on /readyz and /metrics of every worker', async () => {
+  it('is bounded by AUTOMOD_RETRY_AFTER_MAX_MS, and the hold shows on /readyz (200, degraded) and /metrics of every worker', async () => {
     expect(gauge((await get(h.automod.url!, '/metrics')).text)).toBe(0);
     const sid = sessionId();
     h.simulator.addSession({ id: sid, meetingId: 'room-ra', participants: [{ participantId: 'target' }] });
@@ -43,16 +43,21 @@ describe('Retry-After', () => {
     const limited = await waitFor(() => h.simulator.calls().find((c) => c.sessionId === sid && c.status === 429), 5000, 'the 429');
 
     for (const url of [h.automod.url!, second.url!]) {
+      // Ready all the same (VideoSDK's hold must not take event intake out of a load balancer),
+      // and saying so.
       const ready = await waitFor(
         async () => {
           const res = await get(url, '/readyz');
-          return res.status === 503 ? res : undefined;
+          return (JSON.parse(res.text) as { rateLimitedUntil?: string }).rateLimitedUntil ? res : undefined;
         },
         2000,
         '/readyz to say rate-limited',
       );
-      const body = JSON.parse(ready.text) as { reasons: string[]; rateLimitedUntil: string };
-      expect(body.reasons).toContain(`removals rate-limited by VideoSDK until ${body.rateLimitedUntil}`);
+      expect(ready.status).toBe(200);
+      const body = JSON.parse(ready.text) as { status: string; reasons: string[]; warnings: string[]; rateLimitedUntil: string };
+      expect(body.status).toBe('degraded');
+      expect(body.reasons).toEqual([]);
+      expect(body.warnings).toContain(`removals are held by VideoSDK's Retry-After until ${body.rateLimitedUntil} (every worker waits)`);
       const until = Date.parse(body.rateLimitedUntil);
       expect(until - limited.at).toBeGreaterThan(CAP_MS - 500);
       expect(until - limited.at).toBeLessThan(CAP_MS + 1000);
@@ -69,7 +74,8 @@ describe('Retry-After', () => {
     const retried = h.simulator.calls().filter((c) => c.sessionId === sid && c.at > limited.at);
     expect(retried[0]!.at - limited.at).toBeGreaterThanOrEqual(CAP_MS - 100);
 
-    expect((await get(h.automod.url!, '/readyz')).status).toBe(200);
+    const after = JSON.parse((await get(h.automod.url!, '/readyz')).text) as { status: string; warnings: string[] };
+    expect(after).toMatchObject({ status: 'ready', warnings: [] });
     expect(gauge((await get(second.url!, '/metrics')).text)).toBe(0);
   });
 });
