@@ -15,7 +15,15 @@ import { createRemovalWorker } from '../removals/removal-worker.js';
 import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js';
 import { loadRulesFolder } from '../rules/rules-source.js';
 import { mirrorListsVersion } from '../store/lists.js';
-import { closeRedis, createRedis, logConnectionErrors, waitForRedis, type RedisClient } from '../store/redis.js';
+import {
+  closeRedis,
+  createOutageLog,
+  createRedis,
+  logConnectionErrors,
+  redisAddress,
+  waitForRedis,
+  type RedisClient,
+} from '../store/redis.js';
 import { createServices, recordPartitions, type Services } from './services.js';
 import { createCredentialWatch, type CredentialWatch } from './worker-credential.js';
 
@@ -71,17 +79,21 @@ export interface RunningAutomod {
 export async function startAutomod(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningAutomod> {
   let waitingForRedis = true;
   const quietConnectionErrors = () => waitingForRedis;
+  // One account of a Redis outage for the whole process: when it starts, while it lasts, when it ends.
+  const outage = createOutageLog(logger, { ...redisAddress(config.redis), quiet: quietConnectionErrors });
   // The HTTP API gets connections of its own that give up quickly (503 + Retry-After, a scrape that
   // answers within 2 s), while the workers' connections wait through a Redis restart.
   const front = createServices(config, logger, {
     redisRetriesPerRequest: 1,
     redisCommandTimeoutMs: HTTP_REDIS_COMMAND_TIMEOUT_MS,
     quietConnectionErrors,
+    outage,
   });
   const services = createServices(config, logger, {
     redisRetriesPerRequest: WORKER_REDIS_RETRIES,
     metrics: front.metrics,
     quietConnectionErrors,
+    outage,
   });
   const { queues, metrics } = services;
   const runEvents = options.only !== 'removals';
@@ -118,6 +130,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   const shutdown = async (): Promise<void> => {
     process.off('SIGHUP', onHangup);
     announce = undefined;
+    outage.close();
     clearInterval(heartbeat);
     clearInterval(lockdownSweep);
     await credential?.close();
@@ -208,7 +221,8 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       process.on('SIGHUP', onHangup);
       // `automod rules reload` reaches every worker through Redis.
       subscriber = createRedis(config.redis, { blocking: true, name: 'automod-rules' });
-      logConnectionErrors(subscriber, 'automod-rules', logger);
+      outage.watch(subscriber, 'automod-rules');
+      logConnectionErrors(subscriber, 'automod-rules', logger, { outage });
       await subscriber.subscribe(services.keys.rulesChannel());
       subscriber.on('message', (_channel: string, message: string) => {
         void rules
@@ -231,7 +245,8 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
 
     const blocking = () => {
       const connection = createRedis(config.redis, { blocking: true, name: 'automod-worker' });
-      logConnectionErrors(connection, 'automod-worker', logger);
+      outage.watch(connection, 'automod-worker');
+      logConnectionErrors(connection, 'automod-worker', logger, { outage });
       workerConnections.push(connection);
       return connection;
     };
@@ -264,7 +279,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       workers.push(createNotificationWorker({ config: config.notify, keyPrefix: config.keyPrefix, connection: blocking(), logger }));
     }
     for (const worker of workers) {
-      logConnectionErrors(worker, `${worker.name} worker`, logger, { msg: 'worker error' });
+      logConnectionErrors(worker, `${worker.name} worker`, logger, { msg: 'worker error', outage });
       worker.on('failed', (job, err) => {
         if (job && worker.name === EVENTS_QUEUE) logger.error({ err, jobId: job.id }, 'event processing failed');
       });

@@ -26,7 +26,7 @@ import { createKeys } from '../store/keys.js';
 import { createListStore } from '../store/lists.js';
 import { createPauseState } from '../store/pause-state.js';
 import { createPresence } from '../store/presence.js';
-import { closeRedis, createRedis, logConnectionErrors, type RedisClient } from '../store/redis.js';
+import { closeRedis, createRedis, logConnectionErrors, type OutageLog, type RedisClient } from '../store/redis.js';
 import { createRemovalClaims } from '../store/removal-claims.js';
 import { createRuleBudgets } from '../store/rule-budgets.js';
 import { createLockdownStore } from '../store/lockdowns.js';
@@ -46,6 +46,11 @@ export interface ServicesOptions {
   redisCommandTimeoutMs?: number;
   /** Connection errors are not logged while this answers true (a worker waiting for Redis). */
   quietConnectionErrors?: () => boolean;
+  /**
+   * The process's account of Redis outages (worker processes): it follows these connections, and
+   * their lost-connection errors are left to it.
+   */
+  outage?: OutageLog | undefined;
 }
 
 /** Everything a process shares: connections, stores, queues. Built without starting any work. */
@@ -59,9 +64,13 @@ export function createServices(config: Config, logger: Logger, options: Services
   const keys = createKeys(config.keyPrefix, config.partitions);
   const retentionSeconds = failedRetentionSeconds(config.jobsKeepHours);
   const queues = createQueues(config, queueConnection);
-  const quiet = { quiet: options.quietConnectionErrors };
+  const quiet = { quiet: options.quietConnectionErrors, outage: options.outage };
+  options.outage?.watch(redis, 'automod');
+  options.outage?.watch(queueConnection, 'automod-queues');
   logConnectionErrors(redis, 'automod', logger, quiet);
-  logConnectionErrors(queues.events, 'events queue', logger, quiet);
+  logConnectionErrors(queueConnection, 'automod-queues', logger, quiet);
+  // Every queue: BullMQ writes the errors of a queue nobody listens to raw on stderr.
+  queues.eventPartitions.forEach((queue, k) => logConnectionErrors(queue, k === 0 ? 'events queue' : `events queue p${k}`, logger, quiet));
   logConnectionErrors(queues.removals, 'removals queue', logger, quiet);
   /**
    * Whether both connections are up (no round trip): checked before any wait on them. A new
@@ -100,6 +109,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
   // Opened always (replay and the console read it); jobs are added only when receivers are configured.
   const notifications = openNotificationsQueue(queueConnection, config.keyPrefix, config.notify.attempts);
+  logConnectionErrors(notifications, 'notifications queue', logger, quiet);
   const notify = createNotifier({ config: config.notify, queue: notifications, logger });
   const banActions = createBanActions({ bans, audit, requester, logger, metrics, notify });
   const decisions = createReviewDecisions({ reviews, requester, audit, notify, metrics, logger, bans: banActions });

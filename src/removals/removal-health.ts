@@ -135,7 +135,7 @@ export function removalProblems(health: RemovalHealth): string[] {
   if (failedRecently.count > 0) {
     const last = failedRecently.last;
     problems.push(
-      `${failedRecently.atLeast ? 'at least ' : ''}${failedRecently.count} removal(s) failed since ${failedRecently.since}` +
+      `${failedRecently.atLeast ? 'at least ' : ''}${failedRecently.count} removal(s) failed in the last hour` +
         (last ? `; last: ${last.call} at ${last.at} (job ${last.jobId}${last.error ? `: ${last.error}` : ''})` : '') +
         '; see automod jobs --state failed, then automod replay',
     );

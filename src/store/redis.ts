@@ -59,16 +59,23 @@ interface ErrorEmitter {
   on(event: 'error', listener: (err: Error) => void): unknown;
 }
 
+/** A process's account of Redis outages (`createOutageLog`): whether Redis is down now. */
+export interface OutageState {
+  down(): boolean;
+}
+
 /**
  * Routes errors to the log instead of ioredis' "Unhandled error event" and BullMQ's
- * console output. While Redis is down the same error repeats on every reconnection attempt, so a
- * message is logged once and then at most every `everyMs` (default 5 s).
+ * console output. A lost connection is the outage log's to tell (once when it starts, once when
+ * Redis is back), so with `outage` given such errors are not logged here at all; without it, and
+ * for any other error, a message is logged once and then at most every `everyMs` (default 5 s).
+ * A connection error is logged by its message: its stack says nothing.
  */
 export function logConnectionErrors(
   emitter: ErrorEmitter,
   name: string,
   logger: { warn(obj: object, msg: string): void },
-  options: { everyMs?: number; now?: () => number; msg?: string; quiet?: () => boolean } = {},
+  options: { everyMs?: number; now?: () => number; msg?: string; quiet?: () => boolean; outage?: OutageState } = {},
 ): void {
   const everyMs = options.everyMs ?? 5000;
   const msg = options.msg ?? 'Redis connection error';
@@ -77,12 +84,96 @@ export function logConnectionErrors(
   emitter.on('error', (err) => {
     // A worker waiting for Redis has already said so, once.
     if (options.quiet?.()) return;
+    const lostConnection = isRedisConnectionError(err);
+    if (lostConnection && options.outage) return;
     const at = now();
     if (err.message === last.message && at - last.at < everyMs) return;
     last = { message: err.message, at };
-    logger.warn({ err, connection: name }, msg);
+    logger.warn(lostConnection ? { error: err.message, connection: name } : { err, connection: name }, msg);
   });
 }
+
+/** Options of `createOutageLog`. */
+export interface OutageLogOptions {
+  /** Where Redis is, for the lines (`redisAddress`). */
+  address: string;
+  variable: string;
+  /** How often a lasting outage is told again (default 30 s). */
+  everyMs?: number;
+  /** While this answers true, a lost connection starts no outage (a process waiting for Redis has said so). */
+  quiet?: () => boolean;
+  now?: () => number;
+}
+
+/**
+ * One account of Redis outages for a process, whatever number of connections it holds: a line
+ * when a connection that was ready is lost (`Redis connection lost`), one every `everyMs` while
+ * it lasts, and one when a connection is ready again (`Redis is reachable again`, with how long
+ * it was down). Each connection's own errors are then left unsaid (`logConnectionErrors` with
+ * `outage`): a 23 s outage is three lines, not dozens.
+ */
+export function createOutageLog(
+  logger: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void; debug(obj: object, msg: string): void },
+  options: OutageLogOptions,
+) {
+  const everyMs = options.everyMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  const where = { address: options.address, variable: options.variable };
+  let downSince: number | undefined;
+  let lastError: string | undefined;
+  let reminder: NodeJS.Timeout | undefined;
+  let closed = false;
+  const seconds = () => Math.round((now() - (downSince ?? now())) / 100) / 10;
+
+  const lost = (connection: string) => {
+    if (closed || downSince !== undefined || options.quiet?.()) return;
+    downSince = now();
+    logger.warn({ ...where, connection, error: lastError }, 'Redis connection lost; reconnecting');
+    reminder = setInterval(
+      () => logger.warn({ ...where, downForSeconds: seconds(), error: lastError }, 'Redis still unreachable'),
+      everyMs,
+    );
+    reminder.unref();
+  };
+  const back = () => {
+    if (downSince === undefined) return;
+    clearInterval(reminder);
+    if (!closed) logger.info({ ...where, downForSeconds: seconds() }, 'Redis is reachable again');
+    downSince = undefined;
+    lastError = undefined;
+  };
+
+  return {
+    /** Follows a connection: its loss after it was ready starts an outage, its ready ends one. */
+    watch(client: RedisClient, name: string): void {
+      let ready = client.status === 'ready';
+      client.on('ready', () => {
+        ready = true;
+        back();
+      });
+      client.on('error', (err: Error) => {
+        lastError = err.message.split('\n')[0];
+      });
+      client.on('close', () => {
+        if (!ready) return;
+        ready = false;
+        lost(name);
+      });
+      // Each attempt, for whoever reads debug lines; the outage itself was told once.
+      client.on('reconnecting', (delayMs: number) => {
+        if (!closed) logger.debug({ connection: name, delayMs, error: lastError }, 'Redis reconnecting');
+      });
+    },
+    down: (): boolean => downSince !== undefined,
+    /** Stops telling (shutdown closes the connections on purpose). */
+    close(): void {
+      closed = true;
+      clearInterval(reminder);
+    },
+  };
+}
+
+export type OutageLog = ReturnType<typeof createOutageLog>;
 
 /**
  * Where the configuration points, for messages: the URL without user or password (or the cluster

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { runCli } from '../helpers/cli.js';
 import { freePort, ROOT, sleep, spawnAutomod, startRedisServer, type AutomodProcess, type RedisServer } from '../helpers/processes.js';
+import { waitFor } from '../helpers/harness.js';
 import { uniquePrefix } from '../helpers/redis.js';
 
 // Redis as a person meets it: down at start, dying under a worker, and the commands that report on it.
@@ -170,17 +171,21 @@ describe('automod status and automod config', () => {
     processes.push(worker);
     await worker.waitForLog((l) => l.msg === 'automod started');
 
-    const ok = await runCli(['status', '--json'], env);
-    expect(ok.stderr).toBe('');
-    const report = JSON.parse(ok.stdout) as {
+    type Report = {
       redis: { address: string; variable: string; version: string };
       prefix: string;
-      workers: { pid: number; host: string; rules?: { version?: string }; uptimeSeconds: number }[];
+      workers: { pid: number; host: string; rules?: { version?: string }; credential?: { result: string }; uptimeSeconds: number }[];
       queues: Record<string, { counts: Record<string, number>; paused: boolean }>;
       removals: { paused: boolean };
-      credential: { result: string; status?: number };
       problems: string[];
     };
+    // The worker checks its credential as it starts, in the background: its entry says so soon after.
+    const ok = await waitFor(async () => {
+      const run = await runCli(['status', '--json'], env);
+      return (JSON.parse(run.stdout) as Report).workers[0]?.credential ? run : undefined;
+    });
+    expect(ok.stderr).toBe('');
+    const report = JSON.parse(ok.stdout) as Report;
     expect(report.redis).toMatchObject({ address: redis.url, variable: 'REDIS_URL', version: expect.stringMatching(/^\d+\.\d+/) });
     expect(report.prefix).toBe(PREFIX);
     expect(report.workers).toEqual([
@@ -188,15 +193,17 @@ describe('automod status and automod config', () => {
     ]);
     expect(Object.keys(report.queues).sort()).toEqual(['events', 'removals']);
     expect(report.removals.paused).toBe(false);
-    expect(report.credential).toEqual({ result: 'accepted', status: 404 });
+    expect(report.workers[0]!.credential).toMatchObject({ result: 'accepted', status: 404, by: 'check' });
     expect(report.problems).toEqual([]);
     expect(ok.code).toBe(0);
 
-    // A wrong secret is refused by the simulator (401); pausing shows with its reason.
+    // The credential shown is the worker's, whatever the CLI's own environment holds; pausing
+    // shows with its reason.
     expect((await runCli(['pause', '--reason', 'maintenance window'], env)).code).toBe(0);
     const bad = await runCli(['status'], { ...env, VIDEOSDK_SECRET: 'wrong-secret-0123456789' });
     expect(bad.code).toBe(1);
-    expect(bad.stdout).toMatch(/credential\s+REFUSED \(HTTP 401\)/);
+    expect(bad.stdout).toMatch(/accepted \(a test fetch answered 404\)/);
+    expect(bad.stdout).not.toMatch(/REFUSED/);
     expect(bad.stdout).toMatch(/removals\s+paused \(operator\).*maintenance window/);
     expect(bad.stdout).toContain(String(worker.child.pid));
     expect(bad.stdout).not.toContain('wrong-secret');
