@@ -9,6 +9,7 @@ import { mergeUsage, pinnedEventTypes, planCounters } from './counter-plan.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { parseListFile } from './list-source.js';
 import { parseJson, ruleLabel } from './rule-text.js';
+import { isRecord } from '../shared/is-record.js';
 import { ruleSchema, walkTopLevel, type Usage, type Walk } from './rule-validation.js';
 import type { CompiledRule, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
 
@@ -47,16 +48,17 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
         ruleProblems.push({ path: `${file.path}#${label} ${path}`, message });
       };
       const compiled = compileRule(item, file.path, report);
-      const rule = compiled?.rule;
-      if (rule !== undefined) {
-        const first = firstFileOf.get(rule.name);
-        if (first === undefined) firstFileOf.set(rule.name, file.path);
+      // Names repeat whatever else is wrong with either rule: said now, not after the fix.
+      const name = isRecord(item) && typeof item.name === 'string' ? item.name : undefined;
+      if (name !== undefined) {
+        const first = firstFileOf.get(name);
+        if (first === undefined) firstFileOf.set(name, file.path);
         else
           report(
             '$.name',
             first === file.path
-              ? `duplicate rule name "${rule.name}": already defined earlier in ${file.path}`
-              : `duplicate rule name "${rule.name}": already defined in ${first} (and again in ${file.path})`,
+              ? `duplicate rule name "${name}": already defined earlier in ${file.path}`
+              : `duplicate rule name "${name}": already defined in ${first} (and again in ${file.path})`,
           );
       }
       problems.push(...ruleProblems);
@@ -120,27 +122,16 @@ function compileRule(
   if (conditions !== null && typeof conditions === 'object' && !Array.isArray(conditions)) {
     walkTopLevel(conditions, '$.conditions', walk);
   }
+  // So are the event's params, read as well as the shape allows (an unknown action is read by the
+  // params it carries), so that fixing the shape does not bring a second round of problems.
+  const event = (input as Record<string, unknown>).event;
+  const rawParams = isRecord(event) && isRecord(event.params) ? event.params : {};
+  const type = isRecord(event) ? event.type : undefined;
+  const { ban, budget, lockdown } = checkParams(rawParams, isAction(type) ? type : undefined, usage, report);
   if (!result.success) return undefined;
 
   const raw = result.data;
   const params = raw.event.params ?? {};
-  if (params.reason !== undefined && (typeof params.reason !== 'string' || params.reason.trim() === '')) {
-    report('$.event.params.reason', 'must be a non-empty string');
-  }
-  const ban = ruleBanOf(params, raw.event.type, report);
-  let budget: CompiledRule['budget'];
-  if (params.budget !== undefined) {
-    if (raw.event.type !== 'remove-participant') report('$.event.params.budget', 'only a "remove-participant" rule has a budget');
-    else {
-      const parsed = parseBudget(params.budget);
-      if ('problem' in parsed) report('$.event.params.budget', parsed.problem);
-      else budget = parsed.budget;
-    }
-  }
-  const lockdown =
-    raw.event.type === 'lockdown'
-      ? ruleLockdownOf(params, Math.max(0, ...usage.counters.map((c) => c.windowSeconds)) * 1000, report)
-      : undefined;
   const mode: RuleMode = raw.mode ?? 'enforce';
   const action: RuleAction = raw.event.type;
   const priority = raw.priority ?? 1;
@@ -168,6 +159,40 @@ function compileRule(
   const eventTypes = pinnedEventTypes(raw.conditions);
   if (eventTypes !== undefined) rule.eventTypes = eventTypes;
   return { rule: Object.freeze(rule), usage };
+}
+
+/** What a rule's `event.params` ask for, each problem reported at its path. */
+function checkParams(
+  params: Readonly<Record<string, unknown>>,
+  action: RuleAction | undefined,
+  usage: Usage,
+  report: (path: string, message: string) => void,
+): Pick<CompiledRule, 'ban' | 'budget' | 'lockdown'> {
+  if (params.reason !== undefined && (typeof params.reason !== 'string' || params.reason.trim() === '')) {
+    report('$.event.params.reason', 'must be a non-empty string');
+  }
+  // Without a known action, ban and budget params are read as a remove-participant rule's (the
+  // only one that has them) and lockdown params only when present.
+  const ban = ruleBanOf(params, action ?? 'remove-participant', report);
+  let budget: CompiledRule['budget'];
+  if (params.budget !== undefined) {
+    if (action !== undefined && action !== 'remove-participant')
+      report('$.event.params.budget', 'only a "remove-participant" rule has a budget');
+    else {
+      const parsed = parseBudget(params.budget);
+      if ('problem' in parsed) report('$.event.params.budget', parsed.problem);
+      else budget = parsed.budget;
+    }
+  }
+  const lockdown =
+    action === 'lockdown' || (action === undefined && params.for !== undefined)
+      ? ruleLockdownOf(params, Math.max(0, ...usage.counters.map((c) => c.windowSeconds)) * 1000, report)
+      : undefined;
+  return { ban, budget, lockdown };
+}
+
+function isAction(value: unknown): value is RuleAction {
+  return value === 'remove-participant' || value === 'review' || value === 'flag' || value === 'lockdown';
 }
 
 function versionOf(files: readonly RuleFile[], lists: readonly ListFile[]): string {

@@ -214,6 +214,49 @@ describe('loadRules', () => {
   });
 });
 
+describe('loadRules reports every problem in one run', () => {
+  it('lists shape, params, condition, duplicate-name, JSON and list problems together, not stage by stage', () => {
+    const { ruleSet, problems } = loadRules(
+      [
+        file('a.json', [
+          // A shape problem (mode) beside params problems: the params are checked all the same.
+          rule('first', [typeIs('chat-message'), { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '(' }], {
+            mode: 'enforced',
+            event: { type: 'remove-participant', params: { reason: '', banFor: 'forever', budget: 'lots' } },
+          }),
+          // Its name repeats one whose rule has other problems; an unknown operator too.
+          rule('first', [{ fact: 'event', path: '$.type', operator: 'equalz', value: 'x' }], { priority: 0 }),
+          // A bad action with params that would be wrong for any action.
+          rule('second', [typeIs('participant-joined')], { event: { type: 'kick', params: { reason: 7, banFor: '-1h' } } }),
+          rule('third', [typeIs('chat-message')], { event: { type: 'lockdown', params: { for: 'a while' } }, colour: 'red' }),
+        ]),
+        file('b.json', '{ "name": "broken", '),
+      ],
+      [{ name: 'Bad Name', content: 'x\n' }],
+    );
+    expect(ruleSet).toBeUndefined();
+    const seen = problems.map((p) => `${p.path}: ${p.message}`);
+    const expected = [
+      /^a\.json#first \$\.mode: /,
+      /^a\.json#first \$\.event\.params\.reason: must be a non-empty string/,
+      /^a\.json#first \$\.event\.params\.banFor: /,
+      /^a\.json#first \$\.event\.params\.budget: /,
+      /^a\.json#first \$\.conditions\.all\[1\]\.value: /,
+      /^a\.json#first \$\.name: duplicate rule name "first"/,
+      /^a\.json#first \$\.priority: /,
+      /^a\.json#first \$\.conditions\.all\[0\]\.operator: /,
+      /^a\.json#second \$\.event\.type: /,
+      /^a\.json#second \$\.event\.params\.reason: must be a non-empty string/,
+      /^a\.json#second \$\.event\.params\.banFor: /,
+      /^a\.json#third: .*colour|^a\.json#third \$: .*colour/,
+      /^a\.json#third \$\.event\.params\.for: /,
+      /^b\.json/,
+      /^lists\/Bad Name\.txt: list name must be/,
+    ];
+    for (const pattern of expected) expect(seen, `${pattern} in\n${seen.join('\n')}`).toContainEqual(expect.stringMatching(pattern));
+  });
+});
+
 describe('loadRules suggestions', () => {
   it('suggests the operator or fact that was probably meant', () => {
     const { problems } = loadRules(
