@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { problemPath } from '../shared/errors.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
+import { foldPattern } from './pattern-fold.js';
 import { didYouMean, isFactReference, isRecord } from './rule-text.js';
 import type { CounterSpec } from './types.js';
 
@@ -183,12 +184,35 @@ function walkLeaf(leaf: Record<string, unknown>, path: string, walk: Walk): void
     else checkFact(value.fact, value.params, value.path, at, walk, true);
     return;
   }
+  const exact = checkExact(leaf, name, path, walk);
   // With decorators the value's shape depends on them; json-rules-engine's semantics apply as is.
   if (parts.length > 0) return;
-  checkValue(name, value, at, walk);
+  checkValue(name, value, at, walk, exact);
 }
 
-function checkValue(operator: string, value: unknown, at: string, walk: Walk): void {
+/**
+ * `"params": {"exact": true}` on an `event` condition of our text operators: compare the raw value
+ * instead of the folded one. Returns whether the condition asks for it.
+ */
+function checkExact(leaf: Record<string, unknown>, operator: string, path: string, walk: Walk): boolean {
+  if (leaf.fact !== 'event' || leaf.params === undefined) return false;
+  const at = `${path}.params`;
+  if (!isRecord(leaf.params)) {
+    walk.report(at, 'must be an object {"exact": true}');
+    return false;
+  }
+  for (const key of Object.keys(leaf.params)) {
+    if (key !== 'exact') walk.report(`${at}.${key}`, `unknown key "${key}" (allowed: exact)`);
+  }
+  const exact = leaf.params.exact;
+  if (exact !== undefined && typeof exact !== 'boolean') walk.report(`${at}.exact`, 'must be true or false');
+  if (exact !== undefined && !CUSTOM.has(operator)) {
+    walk.report(`${at}.exact`, `applies to ${CUSTOM_OPERATORS.join(', ')} only ("${operator}" compares the raw value already)`);
+  }
+  return exact === true;
+}
+
+function checkValue(operator: string, value: unknown, at: string, walk: Walk, exact: boolean): void {
   switch (operator) {
     case 'matchesPattern': {
       if (typeof value !== 'string') {
@@ -199,7 +223,11 @@ function checkValue(operator: string, value: unknown, at: string, walk: Walk): v
         compilePattern(value);
       } catch (err) {
         walk.report(at, `invalid RE2 pattern: ${err instanceof Error ? err.message : String(err)}`);
+        return;
       }
+      if (exact) return;
+      const folded = foldPattern(value);
+      if ('problem' in folded) walk.report(at, `pattern ${folded.problem}`);
       return;
     }
     case 'containsWord': {

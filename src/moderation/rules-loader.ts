@@ -5,6 +5,7 @@ import { parseBudget } from '../shared/budget.js';
 import { mergeUsage, pinnedEventTypes, planCounters } from './counter-plan.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { parseListFile } from './list-source.js';
+import { OPERATOR_VARIANTS } from './operators.js';
 import { compare, deepFreeze, parseJson, ruleLabel } from './rule-text.js';
 import { ruleSchema, walkTopLevel, type Usage, type Walk } from './rule-validation.js';
 import type { CompiledRule, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
@@ -141,7 +142,7 @@ function compileRule(
   const definition = deepFreeze({
     name: raw.name,
     priority,
-    conditions: structuredClone(raw.conditions),
+    conditions: compileConditions(structuredClone(raw.conditions)),
     event: { type: action, params: structuredClone(params) },
   });
   const rule: CompiledRule = {
@@ -160,6 +161,42 @@ function compileRule(
   const eventTypes = pinnedEventTypes(raw.conditions);
   if (eventTypes !== undefined) rule.eventTypes = eventTypes;
   return { rule: Object.freeze(rule), usage };
+}
+
+/** The event fields that hold a name or a text: list look-ups of them compare folded values. */
+const NAME_AND_TEXT_PATHS: ReadonlySet<string> = new Set(['$.participantName', '$.data.name', '$.data.text']);
+
+/**
+ * Conditions as the evaluator runs them: an `exact` condition gets the operator variant that reads
+ * the raw value (json-rules-engine hands a condition's `params` to its fact, never to its operator),
+ * and a list look-up of a name or a text the one that folds both sides. Mutates `node` (a copy).
+ */
+function compileConditions<T>(node: T): T {
+  if (Array.isArray(node)) {
+    for (const child of node) compileConditions(child);
+    return node;
+  }
+  if (node === null || typeof node !== 'object') return node;
+  const n = node as Record<string, unknown>;
+  for (const key of ['all', 'any', 'not']) if (key in n) compileConditions(n[key]);
+  if (n.fact !== 'event' || typeof n.operator !== 'string') return node;
+  const params = n.params as Record<string, unknown> | undefined;
+  const exact = params?.exact === true;
+  if (params !== undefined && 'exact' in params) {
+    delete params.exact;
+    if (Object.keys(params).length === 0) delete n.params;
+  }
+  if (exact && (n.operator === 'matchesPattern' || n.operator === 'containsWord')) {
+    n.operator = OPERATOR_VARIANTS[n.operator].exact;
+  } else if (
+    !exact &&
+    (n.operator === 'inList' || n.operator === 'notInList') &&
+    typeof n.path === 'string' &&
+    NAME_AND_TEXT_PATHS.has(n.path)
+  ) {
+    n.operator = OPERATOR_VARIANTS[n.operator].folded;
+  }
+  return node;
 }
 
 function versionOf(files: readonly RuleFile[], lists: readonly ListFile[]): string {
