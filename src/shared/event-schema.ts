@@ -30,11 +30,16 @@ export const EVENT_LIMITS = {
   fieldLength: 200,
   /** Display names (`participantName`, `data.name`): longer ones are cut, not refused. */
   nameLength: 500,
+  /**
+   * Chat text (`data.text`): moderated whole up to this many characters, so nothing can hide a
+   * banned phrase past the cut; longer text is cut, not refused.
+   */
+  textLength: 64 * 1024,
   /** Any other string in `data`: longer ones are cut, not refused (6 bytes per char escaped stays under `bytes`). */
-  textLength: 4096,
+  stringLength: 4096,
   /** Entries kept in an event's `truncated` list. */
   truncatedEntries: 20,
-  /** Serialized size of the whole event. */
+  /** Serialized size of the event apart from `data.text` (which `textLength` bounds). */
   bytes: 64 * 1024,
   /** Nesting depth of `data`. */
   depth: 8,
@@ -131,18 +136,25 @@ export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent
   if (raw.participantName !== undefined)
     event.participantName = boundText(raw.participantName, EVENT_LIMITS.nameLength, 'participantName', truncated);
   if (truncated.size > 0) event.truncated = [...truncated];
-  if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
+  if (sizeBesideText(event) > EVENT_LIMITS.bytes) {
     // Many fields each under their limit: keep what the rules read, and say so.
     const kept: Record<string, unknown> = {};
     for (const key of MODERATED_DATA) if (typeof data[key] === 'string') kept[key] = data[key];
     event.data = kept;
     mark(truncated, 'data');
     event.truncated = [...truncated];
-    if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
+    if (sizeBesideText(event) > EVENT_LIMITS.bytes) {
       throw new InvalidEventError([{ path: '$', message: `is larger than ${EVENT_LIMITS.bytes} bytes` }]);
     }
   }
   return event;
+}
+
+/** Serialized size of the event in bytes, apart from `data.text` (bounded by its own limit). */
+function sizeBesideText(event: MeetingEvent): number {
+  const text = event.data.text;
+  const size = Buffer.byteLength(JSON.stringify(event));
+  return typeof text === 'string' ? size - Buffer.byteLength(JSON.stringify(text)) : size;
 }
 
 /** Strips invisible characters from names and chat text and cuts any string of `data` to its limit. */
@@ -168,7 +180,7 @@ function boundText(value: string, max: number, path: string, truncated: Set<stri
 
 /** Depth is already bounded by `checkShape`, so recursion is safe here. */
 function boundStrings(value: unknown, path: string, truncated: Set<string>): unknown {
-  if (typeof value === 'string') return cut(value, EVENT_LIMITS.textLength, path, truncated);
+  if (typeof value === 'string') return cut(value, EVENT_LIMITS.stringLength, path, truncated);
   if (Array.isArray(value)) return value.map((item, i) => boundStrings(item, `${path}[${i}]`, truncated));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, boundStrings(inner, `${path}.${key}`, truncated)]));

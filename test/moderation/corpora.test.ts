@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createStaticListSource } from '../../src/moderation/list-source.js';
-import { formatCorpusTest, quoteText, runCorpusTest, type CorpusReport } from '../../src/moderation/rule-test.js';
+import {
+  formatCorpusTest,
+  formatRuleTest,
+  quoteText,
+  runCorpusTest,
+  runRuleTest,
+  type CorpusReport,
+} from '../../src/moderation/rule-test.js';
 import { loadRules } from '../../src/moderation/rules-loader.js';
 import type { RuleSet } from '../../src/moderation/types.js';
 import { readRulesFolder } from '../../src/rules/rules-source.js';
@@ -31,6 +38,21 @@ describe('shipped rules against the corpora', () => {
     expect(report.summary.ok, formatCorpusTest(report).join('\n')).toBe(true);
     expect(report.summary.clean).toBeGreaterThan(40);
     expect(report.summary.evasions).toBeGreaterThan(20);
+  });
+
+  it('moderate the whole text up to 64 KB, and mark the cut beyond', async () => {
+    const chat = (text: string, expect: string[]) =>
+      JSON.stringify({ type: 'chat-message', sessionId: 's', participantId: `p${text.length}`, data: { text }, expect });
+    const lines = [
+      chat(`${'x'.repeat(5000)} free crypto`, ['banned-words']),
+      chat(`${'hello '.repeat(700)}free crypto`, ['banned-words']),
+      chat(`${'hello '.repeat(10_000)}fr33 crypt0`, ['banned-words']),
+      chat(`${'hello '.repeat(11_000)}free crypto`, []),
+    ];
+    const result = await runRuleTest(ruleSet, lines, createStaticListSource(ruleSet.fileLists));
+    expect(result.summary.ok, formatRuleTest(result).join('\n')).toBe(true);
+    expect(result.results[2]!.event!.truncated).toBeUndefined();
+    expect(result.results[3]!.event!.truncated).toEqual(['data.text']);
   });
 
   it('say how they read a disguised text', () => {

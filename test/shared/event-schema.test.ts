@@ -145,17 +145,34 @@ describe('parseEvent with oversized or invisible text (moderated, not refused)',
     expect(parseEvent(JSON.parse(JSON.stringify(event)), NOW)).toEqual(event);
   });
 
+  it('keeps a chat text of 64 KB whole, whatever its script, beside fields at their limits', () => {
+    const text = 'Дмитрий 😀\u0001'.repeat(Math.floor(EVENT_LIMITS.textLength / 11));
+    const event = parseEvent(
+      {
+        type: 'chat-message',
+        sessionId: 's',
+        participantId: 'p',
+        participantName: 'n'.repeat(EVENT_LIMITS.nameLength),
+        data: { text, note: 'z'.repeat(EVENT_LIMITS.stringLength) },
+      },
+      NOW,
+    );
+    expect(event.data.text).toBe(text);
+    expect(event.data.note).toHaveLength(EVENT_LIMITS.stringLength);
+    expect(event.truncated).toBeUndefined();
+  });
+
   it('cuts any long string of data, never splitting a surrogate pair', () => {
     const event = parseEvent(
       {
         type: 'x',
         sessionId: 's',
-        data: { blob: 'x'.repeat(EVENT_LIMITS.bytes), nested: { list: [`${'a'.repeat(EVENT_LIMITS.textLength - 1)}😀`] } },
+        data: { blob: 'x'.repeat(EVENT_LIMITS.bytes), nested: { list: [`${'a'.repeat(EVENT_LIMITS.stringLength - 1)}😀`] } },
       },
       NOW,
     );
-    expect((event.data.blob as string).length).toBe(EVENT_LIMITS.textLength);
-    expect((event.data.nested as { list: string[] }).list[0]).toBe('a'.repeat(EVENT_LIMITS.textLength - 1));
+    expect((event.data.blob as string).length).toBe(EVENT_LIMITS.stringLength);
+    expect((event.data.nested as { list: string[] }).list[0]).toBe('a'.repeat(EVENT_LIMITS.stringLength - 1));
     expect(event.truncated).toEqual(['data.blob', 'data.nested.list[0]']);
   });
 
@@ -169,7 +186,7 @@ describe('parseEvent with oversized or invisible text (moderated, not refused)',
   });
 
   it('bounds the truncated list itself and keeps a __proto__ key of data a plain key', () => {
-    const list = Array.from({ length: 50 }, () => 'q'.repeat(EVENT_LIMITS.textLength + 1));
+    const list = Array.from({ length: 50 }, () => 'q'.repeat(EVENT_LIMITS.stringLength + 1));
     const event = parseEvent({ type: 'x', sessionId: 's', data: { list } }, NOW);
     expect(event.truncated).toHaveLength(EVENT_LIMITS.truncatedEntries + 1);
     expect(event.truncated).toContain('data');
