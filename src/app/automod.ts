@@ -233,7 +233,13 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       return connection;
     };
     if (runEvents && rules) {
-      eventProcessor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds, batchMax: config.eventBatchMax });
+      eventProcessor = createEventProcessor({
+        ...services,
+        rules,
+        dedupSeconds: config.dedupSeconds,
+        batchMax: config.eventBatchMax,
+        clockSkewSeconds: config.clockSkewSeconds,
+      });
       const consumed = options.partitions ?? queues.eventPartitions.map((_, k) => k);
       workers.push(
         ...createEventsWorkers({

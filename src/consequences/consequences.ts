@@ -137,6 +137,7 @@ export function createConsequences(deps: ConsequencesDeps) {
           event,
           enforced.map((h) => h.rule),
           strikeRetentionSeconds(ruleSet.strikeWindows),
+          ruleSet.countedRules,
         ),
       );
     }

@@ -4,10 +4,10 @@ import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
 import { foldPattern } from './pattern-fold.js';
 import { didYouMean, isFactReference, isRecord } from './rule-text.js';
-import type { CounterSpec } from './types.js';
+import type { CounterSpec, RuleHitSpec } from './types.js';
 
 /** The facts a condition may read. */
-export const FACTS = ['event', 'eventCount', 'strikes'] as const;
+export const FACTS = ['event', 'eventCount', 'strikes', 'ruleHits'] as const;
 
 const BUILTIN_OPERATORS = [
   'equal',
@@ -83,11 +83,21 @@ const eventCountParams = z.strictObject(
 
 const strikesParams = z.strictObject({ windowSeconds }, { error: required('must be an object {windowSeconds}') });
 
+const ruleHitsParams = z.strictObject(
+  {
+    rule: z.string({ error: required('must be the name of a rule') }).regex(SLUG, 'must be the name of a rule (a slug)'),
+    windowSeconds,
+  },
+  { error: required('must be an object {rule, windowSeconds}') },
+);
+
 /** Everything one rule's conditions use, gathered while validating them. */
 export interface Usage {
   counters: CounterSpec[];
   strikeWindows: number[];
   lists: Set<string>;
+  /** The `ruleHits` facts read, each with the JSON path of its params (for problems). */
+  ruleHits: (RuleHitSpec & { at?: string })[];
 }
 
 export interface Walk {
@@ -272,7 +282,7 @@ function checkFact(fact: unknown, params: unknown, path: unknown, at: string, wa
   if (typeof fact !== 'string' || !(FACTS as readonly string[]).includes(fact)) {
     walk.report(
       factAt,
-      `unknown fact ${JSON.stringify(fact)}${typeof fact === 'string' ? didYouMean(fact, FACTS) : ''}: use "event", "eventCount" or "strikes"`,
+      `unknown fact ${JSON.stringify(fact)}${typeof fact === 'string' ? didYouMean(fact, FACTS) : ''}: use "event", "eventCount", "strikes" or "ruleHits"`,
     );
     return;
   }
@@ -295,6 +305,10 @@ function checkFact(fact: unknown, params: unknown, path: unknown, at: string, wa
   if (fact === 'eventCount') {
     const parsed = eventCountParams.safeParse(params);
     if (parsed.success) walk.usage.counters.push(parsed.data);
+    else reportIssues(parsed.error.issues);
+  } else if (fact === 'ruleHits') {
+    const parsed = ruleHitsParams.safeParse(params);
+    if (parsed.success) walk.usage.ruleHits.push({ ...parsed.data, at: `${at}.params.rule` });
     else reportIssues(parsed.error.issues);
   } else {
     const parsed = strikesParams.safeParse(params);

@@ -6,9 +6,17 @@ import { mergeUsage, pinnedEventTypes, planCounters } from './counter-plan.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { parseListFile } from './list-source.js';
 import { OPERATOR_VARIANTS } from './operators.js';
-import { compare, deepFreeze, parseJson, ruleLabel } from './rule-text.js';
+import { compare, deepFreeze, didYouMean, parseJson, ruleLabel } from './rule-text.js';
 import { ruleSchema, walkTopLevel, type Usage, type Walk } from './rule-validation.js';
-import type { CompiledRule, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
+import {
+  ruleHitRetentionSeconds,
+  type CompiledRule,
+  type ListFile,
+  type RuleAction,
+  type RuleFile,
+  type RuleMode,
+  type RuleSet,
+} from './types.js';
 
 /** What `loadRules` gives back: a rule set, or every problem found (never both). */
 export interface LoadRulesResult {
@@ -77,6 +85,7 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
     }
   }
 
+  problems.push(...ruleHitsProblems(rules, usages));
   if (problems.length > 0) return { ruleSet: undefined, problems };
 
   const active = rules.filter((r) => r.mode !== 'off');
@@ -94,6 +103,8 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
     defaultCounterPlan: plans.fallback,
     fileLists,
     referencedLists: Object.freeze([...usage.lists].sort(compare)),
+    ruleHitSpecs: Object.freeze(usage.ruleHits),
+    countedRules: countedRulesOf(usage.ruleHits),
   });
   return { ruleSet, problems: [] };
 }
@@ -107,7 +118,7 @@ function compileRule(
     report('$', 'must be a rule object');
     return undefined;
   }
-  const usage: Usage = { counters: [], strikeWindows: [], lists: new Set() };
+  const usage: Usage = { counters: [], strikeWindows: [], lists: new Set(), ruleHits: [] };
   const walk: Walk = { report, usage };
   const result = ruleSchema.safeParse(input);
   if (!result.success) {
@@ -161,6 +172,37 @@ function compileRule(
   const eventTypes = pinnedEventTypes(raw.conditions);
   if (eventTypes !== undefined) rule.eventTypes = eventTypes;
   return { rule: Object.freeze(rule), usage };
+}
+
+/**
+ * A rule reads the hits of rules evaluated before it on the same event: each rule a `ruleHits`
+ * fact names must exist and have a higher priority than the rule that reads it.
+ */
+function ruleHitsProblems(rules: readonly CompiledRule[], usages: ReadonlyMap<CompiledRule, Usage>): Problem[] {
+  const byName = new Map(rules.map((r) => [r.name, r]));
+  const problems: Problem[] = [];
+  for (const rule of rules) {
+    for (const spec of usages.get(rule)?.ruleHits ?? []) {
+      const where = `${rule.file}#${rule.name} ${spec.at ?? '$.conditions'}`;
+      const named = byName.get(spec.rule);
+      if (named === undefined) {
+        problems.push({ path: where, message: `names unknown rule "${spec.rule}"${didYouMean(spec.rule, byName.keys())}` });
+      } else if (named.priority <= rule.priority) {
+        problems.push({
+          path: where,
+          message: `"${spec.rule}" must have a higher priority than "${rule.name}" (it has ${named.priority}, this rule ${rule.priority}): a rule counts the hits of rules evaluated before it`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/** Rules whose hits are counted, each with how long its hits are kept (seconds). */
+function countedRulesOf(specs: readonly { rule: string; windowSeconds: number }[]): ReadonlyMap<string, number> {
+  const windows = new Map<string, number[]>();
+  for (const s of specs) windows.set(s.rule, [...(windows.get(s.rule) ?? []), s.windowSeconds]);
+  return new Map([...windows].sort(([a], [b]) => compare(a, b)).map(([rule, w]) => [rule, ruleHitRetentionSeconds(w)]));
 }
 
 /** The event fields that hold a name or a text: list look-ups of them compare folded values. */

@@ -62,6 +62,11 @@ export interface Config {
   apiRatePerSec: number | undefined;
   dedupSeconds: number;
   /**
+   * `AUTOMOD_CLOCK_SKEW_SECONDS` (default 300): an event whose `timestamp` is further than this
+   * from its receipt is counted at its receipt and marked `skewed`.
+   */
+  clockSkewSeconds: number;
+  /**
    * `AUTOMOD_RULE_BUDGET` (default `100/60s`): the removals a rule may make in a window, across
    * every worker, when it states no `budget` of its own; past it the rule trips.
    */
@@ -301,6 +306,7 @@ export function parseConfig(env: Env): Config {
     retryAfterMaxMs: int('AUTOMOD_RETRY_AFTER_MAX_MS', 300000, 0),
     apiRatePerSec: optionalInt('AUTOMOD_API_RATE_PER_SEC', 1),
     dedupSeconds: int('AUTOMOD_DEDUP_SECONDS', 300, 1),
+    clockSkewSeconds: int('AUTOMOD_CLOCK_SKEW_SECONDS', 300, 1, 86_400),
     ruleBudget: ruleBudget(),
     shutdownTimeoutMs: int('AUTOMOD_SHUTDOWN_TIMEOUT_MS', 10000, 0),
     lockDurationMs: int('AUTOMOD_LOCK_MS', 15000, 1000, 600000),
