@@ -58,6 +58,8 @@ export interface EventProcessorDeps {
    * receipt (the job's creation) is counted at its receipt and marked `skewed`.
    */
   clockSkewSeconds?: number;
+  /** Yields to the event loop between the events of a batch when their work runs long (`shared/yielder.ts`). */
+  yieldToLoop?: (() => Promise<void> | undefined) | undefined;
   now?: () => number;
 }
 
@@ -163,6 +165,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     const owners: string[] = [];
     const invalid: { index: number; err: InvalidEventError }[] = [];
     for (let i = 0; i < inputs.length; i++) {
+      const wait = deps.yieldToLoop?.();
+      if (wait !== undefined) await wait;
       try {
         // Stable across redeliveries of this job: the job id and the event's place in it.
         events.push(parseEvent(withDefaultId(inputs[i], `job-${job.id ?? 'unknown'}-${i}`), received, parseOptions));

@@ -22,6 +22,12 @@ export interface EvaluatorOptions {
    * over the same operators and facts). Default true; false is for equivalence tests and benchmarks.
    */
   prefilter?: boolean;
+  /**
+   * Called between rules; when it returns a promise, evaluation waits for it. The worker gives
+   * one that yields to the event loop when evaluation has held it too long (`shared/yielder.ts`),
+   * so a costly rule on a long text cannot hold back health checks or job lock renewals.
+   */
+  yieldToLoop?: (() => Promise<void> | undefined) | undefined;
 }
 
 /** Tests events against a compiled rule set. Safe for any number of concurrent calls. */
@@ -79,6 +85,7 @@ const MAX_IDLE = 64;
 export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Evaluator {
   const operators = createOperators(options.lists);
   const prefilter = options.prefilter ?? true;
+  const yieldToLoop = options.yieldToLoop;
   const active = ruleSet.rules.filter((r) => r.mode !== 'off');
   const byName = new Map(active.map((r) => [r.name, r]));
 
@@ -148,6 +155,8 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
     // holding the whole stage would.
     let undecided: Single[] | undefined;
     for (const s of stage.single) {
+      const wait = yieldToLoop?.();
+      if (wait !== undefined) await wait;
       const verdict = s.verdict(event, facts);
       if (verdict === 'fires') hits.push(hitOf(s.rule));
       else if (verdict === 'unknown') (undecided ??= []).push(s);
@@ -170,7 +179,11 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
         // A later stage counts this event's hits of the earlier ones.
         const seen = i === 0 ? facts : withOwnHits(facts, hits, specs);
         if (prefilter) await runCandidates(stage, event, seen, hits);
-        else hits.push(...(await run(stage.all, event, seen)));
+        else {
+          const wait = yieldToLoop?.();
+          if (wait !== undefined) await wait;
+          hits.push(...(await run(stage.all, event, seen)));
+        }
       }
       return hits.length > 1 ? hits.sort(byPriorityThenName) : hits;
     },

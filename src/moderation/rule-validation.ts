@@ -3,6 +3,7 @@ import { problemPath } from '../shared/errors.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
 import { foldPattern } from './pattern-fold.js';
+import { MAX_PATTERN_PROGRAM, PATTERN_BUDGET_MS } from './pattern-budget.js';
 import { didYouMean, isFactReference, isRecord } from './rule-text.js';
 import type { CounterSpec, RuleHitSpec } from './types.js';
 
@@ -103,6 +104,8 @@ export interface Usage {
 export interface Walk {
   report(path: string, message: string): void;
   usage: Usage;
+  /** Measures a pattern's cost (ms to search 64 KB of hostile text); unset: only its program size is checked. */
+  patternCost?: ((pattern: string) => number) | undefined;
 }
 
 export function walkTopLevel(node: object, path: string, walk: Walk): void {
@@ -235,9 +238,16 @@ function checkValue(operator: string, value: unknown, at: string, walk: Walk, ex
         walk.report(at, `invalid RE2 pattern: ${err instanceof Error ? err.message : String(err)}`);
         return;
       }
-      if (exact) return;
-      const folded = foldPattern(value);
-      if ('problem' in folded) walk.report(at, `pattern ${folded.problem}`);
+      let running = value;
+      if (!exact) {
+        const folded = foldPattern(value);
+        if ('problem' in folded) {
+          walk.report(at, `pattern ${folded.problem}`);
+          return;
+        }
+        running = folded.pattern;
+      }
+      checkPatternCost(running, at, walk);
       return;
     }
     case 'containsWord': {
@@ -269,6 +279,23 @@ function checkValue(operator: string, value: unknown, at: string, walk: Walk, ex
       return;
     default:
       if (NUMERIC.has(operator) && typeof value !== 'number') walk.report(at, `must be a number for "${operator}"`);
+  }
+}
+
+/** The pattern as it runs (folded unless exact) must stay within the pattern budget. */
+function checkPatternCost(pattern: string, at: string, walk: Walk): void {
+  const size = compilePattern(pattern).programSize();
+  const hint = 'it could stall the worker on a long message: simplify it (a bounded repetition such as {0,1000} multiplies the program)';
+  if (size > MAX_PATTERN_PROGRAM) {
+    walk.report(at, `pattern compiles to ${size} instructions, more than ${MAX_PATTERN_PROGRAM}: ${hint}`);
+    return;
+  }
+  const cost = walk.patternCost?.(pattern);
+  if (cost !== undefined && cost > PATTERN_BUDGET_MS) {
+    walk.report(
+      at,
+      `pattern takes about ${Math.round(cost)} ms to search 64 KB of text, more than the ${PATTERN_BUDGET_MS} ms budget: ${hint}`,
+    );
   }
 }
 

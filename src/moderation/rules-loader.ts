@@ -18,6 +18,16 @@ import {
   type RuleSet,
 } from './types.js';
 
+/** Options of `loadRules`. */
+export interface LoadRulesOptions {
+  /**
+   * Measures what a `matchesPattern` pattern costs (ms to search 64 KB of hostile text); a pattern
+   * over `PATTERN_BUDGET_MS` is a problem. Passed in by the rules shell (it reads the clock); unset,
+   * only the program size is checked.
+   */
+  patternCost?: (pattern: string) => number;
+}
+
 /** What `loadRules` gives back: a rule set, or every problem found (never both). */
 export interface LoadRulesResult {
   ruleSet: RuleSet | undefined;
@@ -29,7 +39,7 @@ export interface LoadRulesResult {
  * file, the rule and the JSON path inside the rule (`spam.json#free-crypto $.conditions.all[1].value`)
  * and says what is wrong; with any problem there is no rule set, so a bad change never half-applies.
  */
-export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult {
+export function loadRules(files: RuleFile[], lists: ListFile[], options: LoadRulesOptions = {}): LoadRulesResult {
   const problems: Problem[] = [];
   const rules: CompiledRule[] = [];
   const usages = new Map<CompiledRule, Usage>();
@@ -52,7 +62,7 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
       const report = (path: string, message: string): void => {
         ruleProblems.push({ path: `${file.path}#${label} ${path}`, message });
       };
-      const compiled = compileRule(item, file.path, report);
+      const compiled = compileRule(item, file.path, report, options.patternCost);
       const rule = compiled?.rule;
       if (rule !== undefined) {
         const first = firstFileOf.get(rule.name);
@@ -113,13 +123,14 @@ function compileRule(
   input: unknown,
   file: string,
   report: (path: string, message: string) => void,
+  patternCost: ((pattern: string) => number) | undefined,
 ): { rule: CompiledRule; usage: Usage } | undefined {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     report('$', 'must be a rule object');
     return undefined;
   }
   const usage: Usage = { counters: [], strikeWindows: [], lists: new Set(), ruleHits: [] };
-  const walk: Walk = { report, usage };
+  const walk: Walk = { report, usage, patternCost };
   const result = ruleSchema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) report(problemPath(issue.path), issue.message);

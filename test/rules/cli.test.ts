@@ -173,6 +173,39 @@ describe('automod rules check', () => {
   });
 });
 
+describe('automod rules check on patterns that could stall a worker', () => {
+  it('refuses a pattern whose program or measured cost on 64 KB of text is over the budget, and admits an ordinary one', async () => {
+    const rule = (name: string, value: string) => ({
+      name,
+      conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'matchesPattern', value }] },
+      event: { type: 'flag' },
+    });
+    const dir = await tempRules({
+      'patterns.json': [
+        rule('huge-program', '(?i)(https?://|.){0,1000}$'),
+        rule('slow-search', '(?i)(https?://|.){0,30}$'),
+        rule('ordinary', '(?i)\\b(buy|sell)\\s+\\w+\\s+now\\b'),
+      ],
+    });
+    try {
+      const run = await automod(['rules', 'check', dir], NO_REDIS);
+      expect(run.code).toBe(2);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toEqual([
+        `${dir}: 2 problem(s)`,
+        expect.stringMatching(
+          /^ {2}patterns\.json#huge-program \$\.conditions\.all\[0\]\.value: pattern compiles to 14003 instructions, more than 2000: it could stall the worker/,
+        ),
+        expect.stringMatching(
+          /^ {2}patterns\.json#slow-search \$\.conditions\.all\[0\]\.value: pattern takes about \d+ ms to search 64 KB of text, more than the 200 ms budget/,
+        ),
+      ]);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});
+
 describe('automod rules check on folders that load but are not what was meant', () => {
   let base: string;
   beforeAll(async () => {
