@@ -10,7 +10,17 @@
 const NON_WORD = /[^\p{L}\p{N}]+/u;
 const HAS_LETTER = /\p{L}/u;
 const HAS_DIGIT = /\d/;
-const LEET_CHARS = /[\d@$]/;
+// Unicode property classes cost several times their ASCII twins; folded chat is mostly ASCII
+// (and lower case), and takes the ASCII ones.
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL on purpose
+const NON_ASCII = /[^\x00-\x7f]/;
+const NON_WORD_ASCII = /[^a-z0-9]+/;
+/** A digit (or `@`, `$`) beside a letter: a word that may spell letters with them. */
+const LEET_IN_WORD = /\p{L}[\d@$]|[\d@$]\p{L}/u;
+const LEET_IN_WORD_ASCII = /[a-z][\d@$]|[\d@$][a-z]/;
+/** Punctuation between two letters or digits with no space: `scum-bag`, `f.r.e.e`. */
+const GLUED = /[\p{L}\p{N}][^\p{L}\p{N}\s]+[\p{L}\p{N}]/u;
+const GLUED_ASCII = /[a-z0-9][^a-z0-9\s]+[a-z0-9]/;
 /** Digit-for-letter spellings (`1` is tried as `i` and as `l`); `2` and `6` stand for too many letters to guess. */
 const LEET: Readonly<Record<string, string>> = { '0': 'o', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '9': 'g', '@': 'a', $: 's' };
 const LEET_DIGITS = /[0345789@$]/g;
@@ -32,26 +42,44 @@ export interface TextWords {
 
 /** The words of an (already folded) text, with the readings of disguised words. */
 export function readWords(folded: string): TextWords {
-  const words = splitWords(folded);
+  const ascii = !NON_ASCII.test(folded);
+  const words = ascii ? splitAscii(folded) : splitWords(folded);
   const sequences: string[][] = [words];
   const glued: string[] = [];
-  const addReadings = (text: string): void => {
+  const addReadings = (text: string, plain: readonly string[]): void => {
+    // Most text has neither glued words nor letters standing alone in a row: no second reading.
+    if (!(ascii ? GLUED_ASCII : GLUED).test(text) && !hasLetterRun(plain)) return;
     const joined = gluedWords(text);
     if (joined !== undefined) {
       sequences.push(joined);
       glued.push(...joined);
     }
   };
-  addReadings(folded);
-  if (LEET_CHARS.test(folded)) {
+  addReadings(folded, words);
+  if ((ascii ? LEET_IN_WORD_ASCII : LEET_IN_WORD).test(folded)) {
     for (const one of folded.includes('1') ? ['i', 'l'] : ['i']) {
       const read = unleet(folded, one);
       if (read === folded) break;
-      sequences.push(splitWords(read));
-      addReadings(read);
+      const readWords = splitWords(read);
+      sequences.push(readWords);
+      addReadings(read, readWords);
     }
   }
   return { sequences, glued };
+}
+
+/** `splitWords` for folded ASCII text (lower case). */
+function splitAscii(text: string): string[] {
+  const words = text.split(NON_WORD_ASCII);
+  if (words.length > 0 && words[0] === '') words.shift();
+  if (words.length > 0 && words[words.length - 1] === '') words.pop();
+  return words;
+}
+
+/** Two single-character words in a row (`f r e e`): letters spaced out. */
+function hasLetterRun(words: readonly string[]): boolean {
+  for (let i = 1; i < words.length; i++) if (words[i]!.length === 1 && words[i - 1]!.length === 1) return true;
+  return false;
 }
 
 /**
