@@ -4,6 +4,7 @@
  */
 export { createProducer, BATCH_JOB, EVENTS_QUEUE, type AddResult, type Producer, type ProducerOptions } from './events/producer.js';
 export type { BanCheck } from './store/bans.js';
+export type { GateAnswer } from './store/lockdowns.js';
 export { partitionOf, fnv1a32 } from './shared/partitions.js';
-export { InvalidEventError, QueueAddError, type Problem } from './shared/errors.js';
+export { GateUnavailableError, InvalidEventError, QueueAddError, type Problem } from './shared/errors.js';
 export type { MeetingEvent } from './shared/event-schema.js';

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { hasVideoSdkCredential, type Config } from '../shared/config.js';
+import { withDeadline } from '../shared/deadline.js';
 import { RulesError } from '../shared/errors.js';
 import { createEventProcessor } from '../events/event-processor.js';
 import { createYielder } from '../shared/yielder.js';
@@ -16,7 +17,7 @@ import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js
 import { loadRulesFolder } from '../rules/rules-source.js';
 import { mirrorListsVersion } from '../store/lists.js';
 import { closeRedis, createRedis, logConnectionErrors, waitForRedis, type RedisClient } from '../store/redis.js';
-import { createServices, recordPartitions, withDeadline, type Services } from './services.js';
+import { createServices, recordPartitions, type Services } from './services.js';
 
 /**
  * How often a removal job may stall (its worker died or lost its lock) before BullMQ fails it. A
@@ -29,6 +30,9 @@ const WORKER_REDIS_RETRIES = 30;
 
 /** Longest an HTTP request or a scrape waits on one Redis command. */
 const HTTP_REDIS_COMMAND_TIMEOUT_MS = 1500;
+
+/** How often a worker looks for lockdowns whose time is up (and tells that they ended). */
+const LOCKDOWN_SWEEP_MS = 5000;
 
 /** How often a worker renews its entry in the workers hash; `automod status` drops entries 3x older. */
 export const WORKER_HEARTBEAT_MS = 5000;
@@ -87,6 +91,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   let http: FastifyInstance | undefined;
   let subscriber: RedisClient | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let lockdownSweep: NodeJS.Timeout | undefined;
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const startedAt = new Date().toISOString();
   // BullMQ leaves connections it was given open; these are closed after the workers.
@@ -112,6 +117,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   const shutdown = async (): Promise<void> => {
     process.off('SIGHUP', onHangup);
     clearInterval(heartbeat);
+    clearInterval(lockdownSweep);
     rules?.close();
     // Intake stops first: the workers take no new job from the moment the signal arrives, while
     // the jobs they hold finish during the steps below.
@@ -120,10 +126,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs).unref());
     // Leaves the workers list at once; with Redis down the entry just goes stale instead.
     if (started && services.redisReady()) {
-      await Promise.race([
-        services.redis.hdel(services.keys.workers(), workerId).catch(() => undefined),
-        new Promise((r) => setTimeout(r, 1000).unref()),
-      ]);
+      await withDeadline(services.redis.hdel(services.keys.workers(), workerId), 1000);
     }
     await http?.close().catch(() => undefined);
     if (drained) {
@@ -305,6 +308,11 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         );
     await announce();
     heartbeat = setInterval(() => void announce(), WORKER_HEARTBEAT_MS).unref();
+    // Lockdowns end by themselves; whichever worker sees one's time up first tells it ended.
+    lockdownSweep = setInterval(
+      () => void services.lockdownActions.sweepEnded().catch((err: unknown) => logger.warn({ err }, 'could not sweep ended lockdowns')),
+      LOCKDOWN_SWEEP_MS,
+    ).unref();
     starting = false;
     logger.info(
       {

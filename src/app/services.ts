@@ -1,4 +1,5 @@
 import { hasVideoSdkCredential, type Config } from '../shared/config.js';
+import { withDeadline } from '../shared/deadline.js';
 import { CredentialMissingError, UsageError } from '../shared/errors.js';
 import { createIngest } from '../events/ingest.js';
 import { createEventProducer, EVENTS_QUEUE, openEventsQueue } from '../events/producer.js';
@@ -8,6 +9,7 @@ import { createMetrics, type Metrics } from '../shared/metrics.js';
 import { failedRetentionSeconds } from '../shared/queue-policy.js';
 import { REMOVALS_QUEUE } from '../removals/removal-queue.js';
 import { createConsequences } from '../consequences/consequences.js';
+import { createLockdownActions } from '../consequences/lockdowns.js';
 import { createMeetingResolver } from '../consequences/meeting-resolver.js';
 import { createBanActions } from '../removals/ban-actions.js';
 import { createRemovalRequester } from '../removals/removal-requester.js';
@@ -27,6 +29,7 @@ import { createPresence } from '../store/presence.js';
 import { closeRedis, createRedis, logConnectionErrors, type RedisClient } from '../store/redis.js';
 import { createRemovalClaims } from '../store/removal-claims.js';
 import { createRuleBudgets } from '../store/rule-budgets.js';
+import { createLockdownStore } from '../store/lockdowns.js';
 import { createSessionStore } from '../store/session-store.js';
 import { createVideoSdkClient } from '../videosdk/client.js';
 import { createTokenProvider, type TokenProvider } from '../videosdk/token.js';
@@ -70,6 +73,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const bans = createBanStore({ redis, keys });
   const reviews = createReviewStore({ redis, keys, ttlMs: config.reviewTtlMs });
   const budgets = createRuleBudgets({ redis, keys });
+  const lockdowns = createLockdownStore({ redis, keys });
   const metrics =
     options.metrics ??
     createMetrics({
@@ -83,6 +87,7 @@ export function createServices(config: Config, logger: Logger, options: Services
       activeBans: () => bans.countActive(Date.now()),
       pendingReviews: () => reviews.pendingCount(Date.now()),
       trippedRules: async () => (await budgets.tripped()).map((t) => t.rule),
+      activeLockdowns: () => lockdowns.countActive(Date.now()),
     });
   const claims = createRemovalClaims({ redis, keys, dedupSeconds: config.dedupSeconds });
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
@@ -141,6 +146,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     },
   });
   const meetings = createMeetingResolver({ sessions, client, logger });
+  const lockdownActions = createLockdownActions({ lockdowns, client, requester, audit, notify, logger, metrics });
   const consequences = createConsequences({
     requester,
     counters,
@@ -150,6 +156,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     budgets,
     defaultBudget: config.ruleBudget,
     meetings,
+    lockdowns: lockdownActions,
     notify,
     logger,
     metrics,
@@ -175,6 +182,8 @@ export function createServices(config: Config, logger: Logger, options: Services
     bans,
     banActions,
     budgets,
+    lockdowns,
+    lockdownActions,
     meetings,
     consequences,
     reviews,
@@ -238,13 +247,6 @@ export async function recordPartitions(services: Services, repartition: boolean)
     { from: recorded, to: n },
     'repartitioned: sliding windows, strikes and event dedup markers start afresh under the new partitions',
   );
-}
-
-/** Waits for `promise` (errors ignored) at most `ms`. */
-export async function withDeadline(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.resolve(promise).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
 
 /** Tracks whether a connection is usable: down from a failure or close until it is ready again. */

@@ -1,5 +1,6 @@
 import type { Job, Queue } from 'bullmq';
-import { sleep, wallClockMs } from './stats.js';
+import { wallClockMs } from './stats.js';
+import { sleep } from '../shared/sleep.js';
 
 const PENDING_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 

@@ -7,7 +7,8 @@ import { pendingJobs, waitForDrain } from './drain.js';
 import { runPaced } from './pacer.js';
 import { deleteKeys } from '../store/scan-keys.js';
 import { usedMemory } from './redis-memory.js';
-import { round, sleep, wallClockMs } from './stats.js';
+import { round, wallClockMs } from './stats.js';
+import { sleep } from '../shared/sleep.js';
 import { startWorkerProcess } from './worker-process.js';
 import { createPacedEvents } from './workload.js';
 

@@ -1,4 +1,5 @@
-import { sleep, wallClockMs } from './stats.js';
+import { wallClockMs } from './stats.js';
+import { sleep } from '../shared/sleep.js';
 
 /** What a paced run did. */
 export interface PacedRun {

@@ -9,7 +9,8 @@ import { cpuMeter } from './cpu-meter.js';
 import { waitForDrain } from './drain.js';
 import { runPaced } from './pacer.js';
 import { RAW_A_QUEUE, RAW_DRAIN_QUEUE, type RawWorkerMessage } from './raw-worker.js';
-import { round, sleep, summarize, wallClockMs, type LatencySummary } from './stats.js';
+import { round, summarize, wallClockMs, type LatencySummary } from './stats.js';
+import { sleep } from '../shared/sleep.js';
 
 /** Where the baseline's child runs from and with what. */
 export interface RawBaselineContext {

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import type { Queue } from 'bullmq';
 import type { Env } from '../shared/config.js';
-import { sleep, wallClockMs } from './stats.js';
+import { wallClockMs } from './stats.js';
+import { sleep } from '../shared/sleep.js';
 
 /** Resident memory of a process, in MB: now, and the most it ever held (Linux `VmHWM`). */
 export interface Rss {

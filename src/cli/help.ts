@@ -46,7 +46,11 @@ const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
   pause: { examples: ['automod pause --reason "VideoSDK incident"'], env: REDIS },
   resume: { examples: ['automod resume'], env: REDIS },
   simulator: {
-    examples: ['automod simulator --port 9090 --secret demo-secret --api-key demo-key'],
+    examples: [
+      'automod simulator --port 9090 --secret demo-secret --api-key demo-key',
+      'automod simulator --webhook-key sim-webhook.pem --print-public-key > sim-webhook.pub',
+      'automod simulator --webhook-key sim-webhook.pem --webhook-url http://127.0.0.1:8080/v1/webhooks/videosdk',
+    ],
     env: ['VIDEOSDK_SECRET', 'VIDEOSDK_API_KEY'],
   },
   completion: {
@@ -84,6 +88,20 @@ export function addHelpDetails(program: Command): void {
       }
       visit(sub);
     }
+  };
+  visit(program);
+}
+
+/**
+ * After a usage error, one usage line instead of the whole help: a typo's "(Did you mean replay?)"
+ * stays in sight instead of scrolling away above sixty lines.
+ */
+export function shortUsageAfterErrors(program: Command): void {
+  const visit = (command: Command) => {
+    const usage = command.createHelp().commandUsage(command);
+    const path = ['automod', commandPath(command)].filter(Boolean).join(' ');
+    command.showHelpAfterError(`Usage: ${usage}  (${path} --help ${command.commands.length > 0 ? 'lists the commands' : 'for details'})`);
+    for (const sub of command.commands) visit(sub);
   };
   visit(program);
 }

@@ -12,6 +12,8 @@ import type { Ban, BanStore } from '../store/bans.js';
 import type { CounterStore } from '../store/counters.js';
 import type { ReviewStore } from '../store/reviews.js';
 import type { RuleBudgets } from '../store/rule-budgets.js';
+import type { Lockdown } from '../store/lockdowns.js';
+import { lockdownRemovalReason, type LockdownActions } from './lockdowns.js';
 import type { MeetingResolver } from './meeting-resolver.js';
 import { createReviewHolder } from './review-holder.js';
 import { hitRecord } from './hit-record.js';
@@ -30,6 +32,8 @@ export interface ConsequencesDeps {
   /** `AUTOMOD_RULE_BUDGET`: the budget of a removing rule that does not state its own. */
   defaultBudget: Budget;
   meetings: MeetingResolver;
+  /** Lockdowns a `lockdown` rule makes; without them such hits are recorded only. */
+  lockdowns?: Pick<LockdownActions, 'lock'> | undefined;
   notify?: Notify | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
@@ -52,19 +56,25 @@ export function createConsequences(deps: ConsequencesDeps) {
   const now = deps.now ?? Date.now;
   const holdForReview = createReviewHolder(deps);
 
-  /** The ban removal (rule `ban`): asked for at once, whatever the rules say, with every removal guarantee. */
-  async function banned(event: MeetingEvent, ban: Ban, rulesVersion: string): Promise<string | undefined> {
+  /**
+   * The ban removal (rule `ban`): asked for at once, whatever the rules say, with every removal
+   * guarantee. `receivedAt` is when the event was received (see `decided`).
+   */
+  async function banned(event: MeetingEvent, ban: Ban, rulesVersion: string, receivedAt?: number): Promise<string | undefined> {
     if (event.participantId === undefined) return undefined;
     const reason = banRemovalReason(ban);
-    const removal = await requester.request({
-      sessionId: event.sessionId,
-      participantId: event.participantId,
-      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-      reason,
-      rule: 'ban',
-      eventId: event.id,
-      requestedBy: `ban:${ban.by}`,
-    });
+    const removal = await requester.request(
+      {
+        sessionId: event.sessionId,
+        participantId: event.participantId,
+        ...(event.meetingId ? { meetingId: event.meetingId } : {}),
+        reason,
+        rule: 'ban',
+        eventId: event.id,
+        requestedBy: `ban:${ban.by}`,
+      },
+      { receivedAt },
+    );
     const result = removal.collapsed ? 'collapsed' : 'queued';
     metrics?.removalRequests.inc({ result });
     metrics?.banRemovals.inc({ result });
@@ -87,11 +97,59 @@ export function createConsequences(deps: ConsequencesDeps) {
   }
 
   /**
+   * The removal of a participant who is not admitted to a locked meeting (rule `lockdown`): asked
+   * for at once, whatever the rules say, with every removal guarantee and no budget (the lockdown
+   * is the decision). `receivedAt` is when the event was received (see `decided`).
+   */
+  async function lockedOut(
+    event: MeetingEvent,
+    lockdown: Lockdown,
+    rulesVersion: string,
+    receivedAt?: number,
+  ): Promise<string | undefined> {
+    if (event.participantId === undefined) return undefined;
+    const reason = lockdownRemovalReason(lockdown);
+    const removal = await requester.request(
+      {
+        sessionId: event.sessionId,
+        participantId: event.participantId,
+        meetingId: lockdown.meetingId,
+        reason,
+        rule: 'lockdown',
+        eventId: event.id,
+        requestedBy: `lockdown:${lockdown.by}`,
+      },
+      { receivedAt },
+    );
+    const result = removal.collapsed ? 'collapsed' : 'queued';
+    metrics?.removalRequests.inc({ result });
+    metrics?.ruleHits.inc({ rule: 'lockdown', mode: 'enforce', action: 'remove-participant' });
+    await audit.append({
+      ...hitRecord(event, new Date(now()).toISOString(), rulesVersion),
+      meetingId: lockdown.meetingId,
+      rule: 'lockdown',
+      mode: 'enforce',
+      action: 'remove-participant',
+      outcome: result,
+      reason,
+      jobId: removal.jobId,
+      detail: { lockdown: { mode: lockdown.mode, until: lockdown.until, by: lockdown.by, admitJoinedBefore: lockdown.admitJoinedBefore } },
+    });
+    logger.info(
+      { rule: 'lockdown', eventId: event.id, sessionId: event.sessionId, participantId: event.participantId, until: lockdown.until },
+      'participant not admitted to a locked meeting removed',
+    );
+    return removal.jobId;
+  }
+
+  /**
    * Carries out the hits of one event: at most one removal (the highest-priority removing rule
    * whose budget admits it; a rule past its budget has its hit held for review instead), the bans
    * the removing rules ask for, a review item per review rule when nobody is being removed,
    * strikes, and one audit record per hit. The removal is asked for first: it is what is waited for.
-   * `lists` are the lists the rules read (the words marked in a review's evidence).
+   * `lists` are the lists the rules read (the words marked in a review's evidence). `receivedAt` is
+   * when the event was received (ms; its events job's timestamp): a hit from an event received
+   * after an earlier removal of the participant finished asks again instead of collapsing into it.
    */
   async function decided(
     event: MeetingEvent,
@@ -99,6 +157,7 @@ export function createConsequences(deps: ConsequencesDeps) {
     ruleSet: RuleSet,
     facts: EvaluationFacts,
     lists: ListSource,
+    receivedAt?: number,
   ): Promise<Carried> {
     const at = new Date(now()).toISOString();
     const enforced = hits.filter((h) => h.mode === 'enforce');
@@ -110,7 +169,7 @@ export function createConsequences(deps: ConsequencesDeps) {
       for (const hit of enforced) {
         if (hit.action !== 'remove-participant') continue;
         const budget = ruleSet.rules.find((r) => r.name === hit.rule)?.budget ?? deps.defaultBudget;
-        const asked = await requestWithin(event, hit, budget);
+        const asked = await requestWithin(event, hit, budget, receivedAt);
         if (asked.kind === 'removal') {
           removal = { ...asked.result, rule: hit.rule };
           break;
@@ -130,15 +189,21 @@ export function createConsequences(deps: ConsequencesDeps) {
       }
     }
 
+    // A lockdown is about the meeting: made once (a second firing while locked changes nothing).
+    const locked = new Map<string, string>();
+    for (const hit of enforced) if (hit.action === 'lockdown') locked.set(hit.rule, await lockFor(event, hit, ruleSet));
+
     const writes: Promise<unknown>[] = [];
-    if (enforced.length > 0 && participantId !== undefined) {
+    // A strike is a participant's own offence: a lockdown the event set off is not one. A rule
+    // that a `ruleHits` counts has each of its enforced hits counted, whatever its action.
+    const struck = enforced.filter((h) => h.action !== 'lockdown').map((h) => h.rule);
+    const counted = enforced.filter((h) => ruleSet.countedRules.has(h.rule)).map((h) => h.rule);
+    if ((struck.length > 0 || counted.length > 0) && participantId !== undefined) {
       writes.push(
-        counters.recordStrikes(
-          event,
-          enforced.map((h) => h.rule),
-          strikeRetentionSeconds(ruleSet.strikeWindows),
-          ruleSet.countedRules,
-        ),
+        counters.recordStrikes(event, struck, strikeRetentionSeconds(ruleSet.strikeWindows), {
+          rules: counted,
+          keep: ruleSet.countedRules,
+        }),
       );
     }
     for (const hit of hits) {
@@ -156,7 +221,7 @@ export function createConsequences(deps: ConsequencesDeps) {
               rule: hit.rule,
               mode: hit.mode,
               action: hit.action,
-              outcome: enforcedOutcome(hit, review !== undefined, removal),
+              outcome: locked.get(hit.rule) ?? enforcedOutcome(hit, review !== undefined, removal),
               reason: hit.reason,
               ...(hit.action === 'remove-participant' && removal && !review ? { jobId: removal.jobId } : {}),
               ...(review
@@ -188,6 +253,32 @@ export function createConsequences(deps: ConsequencesDeps) {
   }
 
   /**
+   * Locks the event's meeting for a `lockdown` rule: those who first joined before the window the
+   * rule counted over began are admitted (so the wave that set it off is not). Answers the hit's
+   * outcome: `locked`, `already-locked`, or `not-actionable` when the meeting cannot be found.
+   */
+  async function lockFor(event: MeetingEvent, hit: RuleHit, ruleSet: RuleSet): Promise<string> {
+    const rule = ruleSet.rules.find((r) => r.name === hit.rule)?.lockdown;
+    const meetingId = await deps.meetings.resolve(event);
+    if (!deps.lockdowns || !rule || meetingId === undefined) return 'not-actionable';
+    const eventTime = Date.parse(event.timestamp);
+    const result = await deps.lockdowns.lock({
+      meetingId,
+      forMs: rule.forMs,
+      mode: rule.mode,
+      reason: hit.reason,
+      by: `rule:${hit.rule}`,
+      rule: hit.rule,
+      endSession: rule.endSession,
+      sessionId: event.sessionId,
+      cutoff: { at: eventTime - rule.windowMs },
+    });
+    // The meeting is made to match in the background: the event path does not wait for VideoSDK.
+    void result.effects;
+    return result.created ? 'locked' : 'already-locked';
+  }
+
+  /**
    * Asks for the removal within the rule's budget. The budget is asked first (a removal counts
    * from the moment it is asked for, so concurrent hits of a raid cannot all slip under it); a
    * request that collapses into a removal already under way gives its place back.
@@ -196,19 +287,23 @@ export function createConsequences(deps: ConsequencesDeps) {
     event: MeetingEvent,
     hit: RuleHit,
     budget: Budget,
+    receivedAt: number | undefined,
   ): Promise<{ kind: 'removal'; result: RemovalRequestResult } | { kind: 'tripped' | 'tripped-now' }> {
     const member = randomUUID();
     const verdict = deps.budgets ? await deps.budgets.take({ rule: hit.rule, budget, member }) : 'ok';
     if (verdict !== 'ok') return { kind: verdict };
-    const result = await requester.request({
-      sessionId: event.sessionId,
-      participantId: event.participantId!,
-      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-      reason: hit.reason,
-      rule: hit.rule,
-      eventId: event.id,
-      requestedBy: `rule:${hit.rule}`,
-    });
+    const result = await requester.request(
+      {
+        sessionId: event.sessionId,
+        participantId: event.participantId!,
+        ...(event.meetingId ? { meetingId: event.meetingId } : {}),
+        reason: hit.reason,
+        rule: hit.rule,
+        eventId: event.id,
+        requestedBy: `rule:${hit.rule}`,
+      },
+      { receivedAt },
+    );
     if (result.collapsed) await deps.budgets?.refund(hit.rule, member);
     return { kind: 'removal', result };
   }
@@ -320,7 +415,7 @@ export function createConsequences(deps: ConsequencesDeps) {
     ];
   }
 
-  return { banned, decided };
+  return { banned, lockedOut, decided };
 }
 
 export type Consequences = ReturnType<typeof createConsequences>;

@@ -14,7 +14,7 @@ export function simulatedRecords(event: MeetingEvent, hit: RuleHit, ruleSet: Rul
     rule: hit.rule,
     mode: hit.mode,
     action: hit.action,
-    outcome: hit.action === 'review' ? 'would-review' : 'skipped-shadow',
+    outcome: hit.action === 'review' ? 'would-review' : hit.action === 'lockdown' ? 'would-lockdown' : 'skipped-shadow',
     reason: hit.reason,
   };
 }

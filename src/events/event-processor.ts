@@ -6,7 +6,7 @@ import type { Consequences } from '../consequences/consequences.js';
 import type { MeetingResolver } from '../consequences/meeting-resolver.js';
 import { counterPlanFor, DEFAULT_CLOCK_SKEW_SECONDS } from '../moderation/types.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
-import type { Ban, BanStore } from '../store/bans.js';
+import type { LockdownStore, ParticipantCheck } from '../store/lockdowns.js';
 import type { CounterStore, ObservedCounts } from '../store/counters.js';
 import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
@@ -51,8 +51,11 @@ export interface EventProcessorDeps {
   dedupSeconds: number;
   logger: Logger;
   metrics?: Metrics | undefined;
-  /** Bans: a banned participant's events are removed before the rules run. */
-  bans?: Pick<BanStore, 'lookupMany'> | undefined;
+  /**
+   * Bans and lockdowns: a banned participant's events, and those of a participant not admitted
+   * to a locked meeting, are removed before the rules run; joins are recorded for admission.
+   */
+  lockdowns?: Pick<LockdownStore, 'check'> | undefined;
   /**
    * `AUTOMOD_CLOCK_SKEW_SECONDS` (default 300): an event whose time is further than this from its
    * receipt (the job's creation) is counted at its receipt and marked `skewed`.
@@ -84,7 +87,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
   const parseOptions = { clockSkewMs: (deps.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000 };
   // When the job was added: the receipt of its events. Never later than now (a producer's clock
   // ahead of ours), and the same on every retry, so a redelivered event counts where it did.
-  const receivedAt = (job: Job): number => Math.min(job.timestamp || now(), now());
+  const receiptOf = (job: Job): number => Math.min(receivedAt(job) ?? now(), now());
   const log = createBackgroundLog(eventLog, logger);
 
   async function process(job: Job): Promise<EventResult | BatchResult> {
@@ -104,7 +107,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     let event: MeetingEvent;
     try {
       // Direct producers may leave out the id: the job id keeps redeliveries of one job idempotent.
-      event = parseEvent(withDefaultId(job.data, `job-${job.id ?? 'unknown'}`), new Date(receivedAt(job)), parseOptions);
+      event = parseEvent(withDefaultId(job.data, `job-${job.id ?? 'unknown'}`), new Date(receiptOf(job)), parseOptions);
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
       await deadLetter(job, err.message, job.data, err.problems);
@@ -115,17 +118,18 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     const ruleSet = rules.current();
     const {
       observed: [facts],
-      banned: [ban],
-    } = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`], receivedAt(job));
+      checks: [check],
+    } = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`], receiptOf(job));
     if (facts!.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
     }
-    if (ban) {
-      const removalJobId = await consequences.banned(event, ban, ruleSet.ruleSet.version);
-      log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
+    const kept = keptOut(event, check, ruleSet.ruleSet.version, receivedAt(job));
+    if (kept) {
+      const removalJobId = await kept.removal;
+      log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
       metrics?.events.inc({ type: eventTypeLabel(event.type) });
-      return { eventId: event.id, status: 'processed', hits: [BAN_HIT], ...(removalJobId ? { removalJobId } : {}) };
+      return { eventId: event.id, status: 'processed', hits: [kept.hit], ...(removalJobId ? { removalJobId } : {}) };
     }
     await rules.syncLists(facts!.listsVersion);
     const hits = await ruleSet.evaluator.evaluate(event, facts!);
@@ -135,7 +139,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
     };
     if (hits.length > 0) {
-      const { removalJobId } = await consequences.decided(event, hits, ruleSet.ruleSet, facts!, rules.lists);
+      const { removalJobId } = await consequences.decided(event, hits, ruleSet.ruleSet, facts!, rules.lists, receivedAt(job));
       if (removalJobId) result.removalJobId = removalJobId;
     }
     // A crash before the job completes leaves it to be run again (counters, strikes and removal
@@ -160,7 +164,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       await deadLetter(job, `invalid batch: ${inputs.length} events, at most ${batchMax} (AUTOMOD_EVENT_BATCH_MAX) in one batch job`, data);
       return { events: inputs.length, processed: 0, duplicates: 0, invalid: inputs.length, malformed: true };
     }
-    const received = new Date(receivedAt(job));
+    const received = new Date(receiptOf(job));
     const events: MeetingEvent[] = [];
     const owners: string[] = [];
     const invalid: { index: number; err: InvalidEventError }[] = [];
@@ -179,7 +183,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       }
     }
     const ruleSet = rules.current();
-    const { observed, banned } = await observe(ruleSet, events, owners, received.getTime());
+    const { observed, checks } = await observe(ruleSet, events, owners, received.getTime());
     // After the counters: a retry of a batch that failed there does not set the same ones aside twice.
     await Promise.all(invalid.map(({ index, err }) => deadLetter(job, `events[${index}]: ${err.message}`, inputs[index], err.problems)));
 
@@ -196,11 +200,11 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         duplicates++;
         continue;
       }
-      const ban = banned[i];
-      if (ban) {
+      const kept = keptOut(events[i]!, checks[i], ruleSet.ruleSet.version, receivedAt(job));
+      if (kept) {
         const event = events[i]!;
-        acting.push(consequences.banned(event, ban, ruleSet.ruleSet.version));
-        log.add({ event, hits: [BAN_HIT], rulesVersion: ruleSet.ruleSet.version });
+        acting.push(kept.removal);
+        log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
         const label = eventTypeLabel(event.type);
         byType.set(label, (byType.get(label) ?? 0) + 1);
         continue;
@@ -213,7 +217,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const hits = await ruleSet.evaluator.evaluate(event, earlier.factsFor(event, facts));
       earlier.add(event, hits);
       // The removals of one batch are asked for together (claims collapse repeats atomically).
-      if (hits.length > 0) acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists).then((c) => c.removalJobId));
+      if (hits.length > 0)
+        acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists, receivedAt(job)).then((c) => c.removalJobId));
       log.add({
         event,
         hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
@@ -239,8 +244,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     events: readonly MeetingEvent[],
     owners: readonly string[],
     receivedAt: number,
-  ): Promise<{ observed: ObservedCounts[]; banned: (Ban | undefined)[] }> {
-    if (events.length === 0) return { observed: [], banned: [] };
+  ): Promise<{ observed: ObservedCounts[]; checks: (ParticipantCheck | undefined)[] }> {
+    if (events.length === 0) return { observed: [], checks: [] };
     // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
     // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
     const rejoins: { sessionId: string; participantId: string }[] = [];
@@ -257,17 +262,32 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         marker: { key: keys.part(event.sessionId).eventDone(event.id), owner: owners[i]!, ttlSeconds: deps.dedupSeconds },
       };
     });
-    // Bans are global keys (one hash tag), the counters live in the partitions' tags: one script
-    // cannot read both under Redis Cluster, so the bans of every participant in the batch go in one
-    // MGET sent beside the scripts. Both are in flight at once: no extra wait, one command.
+    // Bans and lockdowns are global keys (one hash tag), the counters live in the partitions'
+    // tags: one script cannot read both under Redis Cluster, so the participants of the batch are
+    // checked in one script run of their own, sent beside the counters: no extra wait.
     for (const event of events) meetings.note(event);
-    const banned = deps.bans ? lookupBans(deps.bans, events, meetings) : Promise.resolve([]);
-    const [observed, bans] = await Promise.all([
+    const checked = deps.lockdowns ? checkParticipants(deps.lockdowns, events, meetings) : Promise.resolve([]);
+    const [observed, checks] = await Promise.all([
       events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs),
-      banned,
+      checked,
       claims.endWindows(rejoins),
     ]);
-    return { observed, banned: bans };
+    return { observed, checks };
+  }
+
+  /**
+   * The removal that keeps a participant out, whatever the rules say: a ban (which wins), or a
+   * lockdown of the meeting they are not admitted to. Undefined when neither applies.
+   */
+  function keptOut(
+    event: MeetingEvent,
+    check: ParticipantCheck | undefined,
+    rulesVersion: string,
+    received: number | undefined,
+  ): { removal: Promise<string | undefined>; hit: typeof BAN_HIT | typeof LOCKDOWN_HIT } | undefined {
+    if (check?.ban) return { removal: consequences.banned(event, check.ban, rulesVersion, received), hit: BAN_HIT };
+    if (check?.lockedOut) return { removal: consequences.lockedOut(event, check.lockedOut, rulesVersion, received), hit: LOCKDOWN_HIT };
+    return undefined;
   }
 
   return {
@@ -282,14 +302,17 @@ export function createEventProcessor(deps: EventProcessorDeps) {
  * them: (t - window, t] of the same participant in the same meeting, never an event's own.
  */
 function createBatchHits() {
-  const hits: { who: string; t: number; id: string; rules: ReadonlySet<string> }[] = [];
+  const hits: { who: string; t: number; id: string; rules: ReadonlySet<string>; strikes: number }[] = [];
   const whoOf = (event: MeetingEvent): string | undefined =>
     event.participantId === undefined ? undefined : `${event.meetingId ?? event.sessionId}\u0000${event.participantId}`;
   return {
-    add(event: MeetingEvent, fired: readonly { rule: string; mode: string }[]): void {
+    add(event: MeetingEvent, fired: readonly { rule: string; mode: string; action: string }[]): void {
       const who = whoOf(event);
-      const rules = new Set(fired.filter((h) => h.mode === 'enforce').map((h) => h.rule));
-      if (who !== undefined && rules.size > 0) hits.push({ who, t: Date.parse(event.timestamp), id: event.id, rules });
+      const enforced = fired.filter((h) => h.mode === 'enforce');
+      const rules = new Set(enforced.map((h) => h.rule));
+      // As the consequences record them: a lockdown is no strike of its sender's.
+      const strikes = new Set(enforced.filter((h) => h.action !== 'lockdown').map((h) => h.rule)).size;
+      if (who !== undefined && rules.size > 0) hits.push({ who, t: Date.parse(event.timestamp), id: event.id, rules, strikes });
     },
     factsFor(event: MeetingEvent, facts: ObservedCounts): ObservedCounts {
       const who = whoOf(event);
@@ -299,7 +322,7 @@ function createBatchHits() {
       if (mine.length === 0) return facts;
       const within = (seconds: number) => mine.filter((h) => h.t > t - seconds * 1000);
       const strikes = { ...facts.strikes };
-      for (const w of Object.keys(strikes)) strikes[w]! += within(Number(w)).reduce((n, h) => n + h.rules.size, 0);
+      for (const w of Object.keys(strikes)) strikes[w]! += within(Number(w)).reduce((n, h) => n + h.strikes, 0);
       const ruleHits = { ...facts.ruleHits };
       for (const key of Object.keys(ruleHits)) {
         const at = key.lastIndexOf(':');
@@ -311,22 +334,44 @@ function createBatchHits() {
   };
 }
 
+/**
+ * When a job's events were received: the time the job was added (a batch job's too, added within
+ * milliseconds of its events' receipt). Kept through retries and redeliveries.
+ */
+function receivedAt(job: Job): number | undefined {
+  return Number.isFinite(job.timestamp) && job.timestamp > 0 ? job.timestamp : undefined;
+}
+
 /** What a ban removal shows as the event's hit (results and the processed-event log). */
 const BAN_HIT = { rule: 'ban', mode: 'enforce', action: 'remove-participant' } as const;
 
-/** The ban in force for each event's participant (undefined without one), in one MGET. */
-async function lookupBans(
-  bans: Pick<BanStore, 'lookupMany'>,
+/** What a lockdown removal shows as the event's hit. */
+const LOCKDOWN_HIT = { rule: 'lockdown', mode: 'enforce', action: 'remove-participant' } as const;
+
+/** Each participant event's ban and lockdown (undefined for other events), in one script run; joins recorded. */
+async function checkParticipants(
+  lockdowns: Pick<LockdownStore, 'check'>,
   events: readonly MeetingEvent[],
   meetings: MeetingResolver,
-): Promise<(Ban | undefined)[]> {
-  // An event without a meeting id is looked up by the meeting its session is known to be in (no
-  // I/O here); when none is known, only the every-meeting ban can match it.
-  const targets = events.map((e) => ({ meetingId: meetings.known(e), participantId: e.participantId }));
-  const asked = targets.filter((t): t is { meetingId: string; participantId: string } => t.participantId !== undefined);
-  const found = await bans.lookupMany(asked);
+): Promise<(ParticipantCheck | undefined)[]> {
+  // An event without a meeting id is checked by the meeting its session is known to be in (no
+  // I/O here); when none is known, only an every-meeting ban can match it.
+  const asked = events.flatMap((e) =>
+    e.participantId === undefined
+      ? []
+      : [
+          {
+            meetingId: meetings.known(e),
+            participantId: e.participantId,
+            sessionId: e.sessionId,
+            ...(e.type === 'participant-joined' ? { joinedAt: Date.parse(e.timestamp) } : {}),
+            ...(typeof e.data.role === 'string' ? { role: e.data.role.toLowerCase() } : {}),
+          },
+        ],
+  );
+  const found = await lockdowns.check(asked);
   let next = 0;
-  return targets.map((t) => (t.participantId === undefined ? undefined : found[next++]));
+  return events.map((e) => (e.participantId === undefined ? undefined : found[next++]));
 }
 
 /**

@@ -1,11 +1,14 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import { InvalidEventError, QueueAddError } from '../shared/errors.js';
+import { GateUnavailableError, InvalidEventError, QueueAddError } from '../shared/errors.js';
+import { PREFIX_PATTERN } from '../shared/config.js';
 import { parseEvent, parseEvents, type MeetingEvent } from '../shared/event-schema.js';
+import { checkId } from '../shared/ids.js';
 import { MAX_PARTITIONS, partitionOf, partitionPrefix } from '../shared/partitions.js';
 import { createKeys, type Keys } from '../store/keys.js';
 import type { RedisClient } from '../store/redis.js';
 import { banCheckOf, createBanStore, type BanCheck } from '../store/bans.js';
+import { createLockdownStore, type GateAnswer } from '../store/lockdowns.js';
 import { EVENTS_STREAM_MAX_LEN, retention } from '../shared/queue-policy.js';
 
 /** Queue name (public contract) and the job name of a packed job. */
@@ -15,6 +18,8 @@ export const BATCH_JOB = 'batch';
 export const DEFAULT_BATCH_MAX = 500;
 export const DEFAULT_LINGER_MS = 2;
 export const DEFAULT_DEDUP_SECONDS = 300;
+/** Default of `gateTimeoutMs`: how long `isBanned` and `checkGate` wait for Redis before they answer "no verdict". */
+export const DEFAULT_GATE_TIMEOUT_MS = 1000;
 
 /** What adding events answered: how many were queued, how many were duplicates, every id in order. */
 export interface AddResult {
@@ -185,6 +190,17 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** Intake dedup window (`AUTOMOD_DEDUP_SECONDS`, default 300; 0 = none: the worker still dedups). */
   dedupSeconds?: number;
+  /**
+   * Longest `isBanned` and `checkGate` wait for Redis (default 1000 ms) before they throw `GateUnavailableError`,
+   * whatever the connection's own retry settings (a BullMQ-style `maxRetriesPerRequest: null`
+   * connection would otherwise wait for Redis for ever).
+   */
+  gateTimeoutMs?: number;
+  /**
+   * Called with connection errors between calls (each reconnect while Redis is away). A call that
+   * fails rejects anyway; default: ignored, where BullMQ would print each one to the console.
+   */
+  onError?: (err: Error) => void;
 }
 
 /** A Node producer of meeting events for the automod worker. */
@@ -195,9 +211,19 @@ export interface Producer {
   addMany(events: readonly unknown[]): Promise<AddResult>;
   /**
    * The token gate without HTTP, for servers that reach Redis: whether the participant is banned
-   * from the meeting (its own ban or an every-meeting one), in one Redis round trip.
+   * from the meeting (its own ban or an every-meeting one), in one Redis round trip. Answers only
+   * a verdict: when Redis fails or does not answer within `gateTimeoutMs` it throws
+   * `GateUnavailableError` (code `ERR_GATE_UNAVAILABLE`), never `{banned: false}`; mint no token then.
    */
   isBanned(meetingId: string, participantId: string): Promise<BanCheck>;
+  /**
+   * The gate without HTTP (`GET /v1/gate`'s answer), in one Redis round trip: may the participant
+   * get a join token for the meeting, and with which permission (`ask_join` while the meeting is
+   * locked in `ask` mode and they are not admitted). A ban wins over an admission. Like
+   * `isBanned`, throws `GateUnavailableError` when Redis fails or is silent for `gateTimeoutMs`:
+   * mint no token then (fail closed).
+   */
+  checkGate(target: { meetingId: string; participantId: string }): Promise<GateAnswer>;
   /** Sends what still lingers, then closes the queues (and the connection, when it opened it). */
   close(): Promise<void>;
 }
@@ -209,12 +235,15 @@ export interface Producer {
  */
 export function createProducer(options: ProducerOptions): Producer {
   const prefix = options.prefix ?? 'automod';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix))
+  if (!PREFIX_PATTERN.test(prefix))
     throw new TypeError(`prefix must be a plain name of letters, digits, "_", "-" or "." (got "${prefix}")`);
   const partitions = options.partitions ?? 1;
   if (!Number.isSafeInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
     throw new TypeError(`partitions must be a whole number from 1 to ${MAX_PARTITIONS} (got ${String(partitions)})`);
   }
+  const gateTimeoutMs = options.gateTimeoutMs ?? DEFAULT_GATE_TIMEOUT_MS;
+  if (!Number.isSafeInteger(gateTimeoutMs) || gateTimeoutMs < 1)
+    throw new TypeError(`gateTimeoutMs must be a whole number of milliseconds from 1 (got ${String(gateTimeoutMs)})`);
   const batchMax = options.batchMax ?? DEFAULT_BATCH_MAX;
   if (!Number.isSafeInteger(batchMax) || batchMax < 1)
     throw new TypeError(`batchMax must be a whole number from 1 (got ${String(batchMax)})`);
@@ -224,7 +253,9 @@ export function createProducer(options: ProducerOptions): Producer {
     : typeof options.connection === 'string'
       ? new Redis(options.connection, { maxRetriesPerRequest: 2 })
       : new Redis({ maxRetriesPerRequest: 2, ...(options.connection as RedisOptions) });
-  const queues = Array.from({ length: partitions }, (_, k) => openEventsQueue(redis, prefix, k, partitions));
+  const onError = options.onError ?? (() => undefined);
+  if (!given) redis.on('error', onError);
+  const queues = Array.from({ length: partitions }, (_, k) => openEventsQueue(redis, prefix, k, partitions).on('error', onError));
   const core = createEventProducer({
     redis,
     keys: createKeys(`{${prefix}}`, partitions),
@@ -233,12 +264,23 @@ export function createProducer(options: ProducerOptions): Producer {
     lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
     dedupSeconds: options.dedupSeconds ?? DEFAULT_DEDUP_SECONDS,
   });
-  const bans = createBanStore({ redis, keys: createKeys(`{${prefix}}`) });
+  const globalKeys = createKeys(`{${prefix}}`);
+  const bans = createBanStore({ redis, keys: globalKeys });
+  const lockdowns = createLockdownStore({ redis, keys: globalKeys });
   let closed = false;
   return {
     async isBanned(meetingId, participantId) {
       if (closed) throw new Error('the producer is closed');
-      return banCheckOf(await bans.lookup(checkId(meetingId, 'meetingId'), checkId(participantId, 'participantId')));
+      const lookup = bans.lookup(checkId(meetingId, 'meetingId', TypeError), checkId(participantId, 'participantId', TypeError));
+      return banCheckOf(await verdictWithin(lookup, gateTimeoutMs));
+    },
+    async checkGate(target) {
+      if (closed) throw new Error('the producer is closed');
+      if (target === null || typeof target !== 'object') throw new TypeError('checkGate takes {meetingId, participantId}');
+      return verdictWithin(
+        lockdowns.gate(checkId(target.meetingId, 'meetingId', TypeError), checkId(target.participantId, 'participantId', TypeError)),
+        gateTimeoutMs,
+      );
     },
     async add(input) {
       if (closed) throw new Error('the producer is closed');
@@ -264,9 +306,22 @@ export function createProducer(options: ProducerOptions): Producer {
   };
 }
 
-/** An id for `isBanned`: a non-empty string (a TypeError names the argument otherwise). */
-function checkId(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '' || value.length > 200)
-    throw new TypeError(`${name} must be a non-empty string of at most 200 characters (got ${JSON.stringify(value)})`);
-  return value.trim();
+/**
+ * The lookup's answer, or `GateUnavailableError` when Redis fails or is not heard from within
+ * `timeoutMs`: a token server must never take "no answer" for "not banned".
+ */
+async function verdictWithin<T>(lookup: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GateUnavailableError(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    // The race keeps a handler on the lookup, so one that fails after the timeout is not unhandled.
+    return await Promise.race([lookup, late]);
+  } catch (err) {
+    if (err instanceof GateUnavailableError) throw err;
+    throw new GateUnavailableError(`could not read the bans from Redis (${err instanceof Error ? err.message : 'unknown error'})`, err);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,8 +1,7 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Config } from '../shared/config.js';
-import { EVENTS_STREAM_MAX_LEN } from '../shared/queue-policy.js';
 import type { RemovalJobData } from '../removals/removal-job.js';
-import { removalJobOptions, REMOVALS_QUEUE } from '../removals/removal-queue.js';
+import { openRemovalsQueue } from '../removals/removal-queue.js';
 import { eventJobOptions, openEventsQueue } from './producer.js';
 import type { RedisClient } from '../store/redis.js';
 
@@ -22,12 +21,7 @@ export function createQueues(config: Config, connection: RedisClient): Queues {
     openEventsQueue(connection, config.prefix, k, config.partitions, jobOptions),
   );
   const events = eventPartitions[0]!;
-  const removals = new Queue<RemovalJobData>(REMOVALS_QUEUE, {
-    connection,
-    prefix: config.keyPrefix,
-    defaultJobOptions: removalJobOptions(config),
-    streams: { events: { maxLen: EVENTS_STREAM_MAX_LEN } },
-  });
+  const removals = openRemovalsQueue(connection, config);
   return {
     events,
     eventPartitions,

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { InvalidEventError, WebhookSignatureError } from '../shared/errors.js';
+import { isParticipantEvent } from '../shared/event-schema.js';
 
 /** Fields VideoSDK puts in a webhook's `data` that become the event's top-level fields. */
 const LIFTED = ['meetingId', 'sessionId', 'participantId', 'participantName'] as const;
@@ -31,6 +32,31 @@ export function mapWebhook(body: unknown): Record<string, unknown> {
     else rest[key] = value;
   }
   return event;
+}
+
+/** Why an authentic webhook is acknowledged and dropped: it names nothing the rules could act on. */
+export type WebhookIgnoreReason = 'no-session' | 'no-participant';
+
+const IGNORED: Record<WebhookIgnoreReason, string> = {
+  'no-session': 'the webhook names no sessionId: nothing to moderate',
+  'no-participant': 'the participant webhook names no participantId: nothing to moderate',
+};
+
+/**
+ * Whether a mapped webhook carries nothing to moderate: no session (a `session-started` without
+ * `data`), or a participant event without its participant. VideoSDK retries every answer but a
+ * 2xx, and the same bytes would be refused again, so such a webhook, once authentic, is
+ * acknowledged and counted rather than refused. A value of the wrong type is not "nothing":
+ * `parseEvent` names it (400).
+ */
+export function nothingToModerate(event: Record<string, unknown>): { reason: WebhookIgnoreReason; message: string } | undefined {
+  const absent = (value: unknown) => value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+  const reason: WebhookIgnoreReason | undefined = absent(event.sessionId)
+    ? 'no-session'
+    : typeof event.type === 'string' && isParticipantEvent(event.type) && absent(event.participantId)
+      ? 'no-participant'
+      : undefined;
+  return reason && { reason, message: IGNORED[reason] };
 }
 
 /** Checks `videosdk-signature` (base64 RSA-SHA256 over the raw body) against a public key. */

@@ -1,8 +1,9 @@
 import { fastify, type FastifyInstance } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { InvalidEventError } from '../shared/errors.js';
 import { addTokenCheck } from './auth.js';
 import type { HttpDeps } from './deps.js';
-import { errorResponse, REDIS_RETRY_AFTER_SECONDS, REDIS_UNREACHABLE } from './error-response.js';
+import { errorResponse, REDIS_DOWN_ANSWER, REDIS_RETRY_AFTER_SECONDS } from './error-response.js';
 import { parseJsonBody } from './json-body.js';
 import { registerBanRoutes } from './routes/bans.js';
 import { registerConsoleRoutes } from './routes/console.js';
@@ -14,6 +15,7 @@ import { registerRecordRoutes } from './routes/records.js';
 import { registerRemovalRoutes } from './routes/removals.js';
 import { registerReviewRoutes } from './routes/reviews.js';
 import { registerRuleRoutes } from './routes/rules.js';
+import { registerLockdownRoutes } from './routes/lockdowns.js';
 
 /**
  * The HTTP API (fastify). `buildHttpApp` only builds: the caller listens, so tests use `inject`
@@ -37,6 +39,17 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
       done(err as Error, undefined);
     }
   });
+  // Routes declare their query, params and body as zod schemas: validated before the handler, typed
+  // in it, and refused in the one error shape (each route's schemaErrorFormatter, route-input.ts).
+  app.setValidatorCompiler(validatorCompiler);
+  // No page or answer of the worker may be framed by another site (clickjacking the console's or
+  // Bull Board's buttons): X-Frame-Options for older browsers, CSP frame-ancestors for the rest. A
+  // route with a CSP of its own (the console) includes frame-ancestors in it.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "frame-ancestors 'none'");
+    return payload;
+  });
   const onRoute = deps.onRoute;
   if (onRoute) app.addHook('onRoute', (route) => onRoute({ method: route.method, url: route.url }));
   const now = deps.now ?? Date.now;
@@ -46,10 +59,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (reply.sent || !deps.redisReady || deps.redisReady() || route === '/healthz' || route === '/readyz' || route === '/metrics') return;
-    return reply
-      .code(503)
-      .header('retry-after', String(REDIS_RETRY_AFTER_SECONDS))
-      .send({ error: `${REDIS_UNREACHABLE}; try again shortly`, code: 'ERR_REDIS_UNREACHABLE' });
+    return reply.code(REDIS_DOWN_ANSWER.status).header('retry-after', String(REDIS_RETRY_AFTER_SECONDS)).send(REDIS_DOWN_ANSWER.body);
   });
 
   app.setErrorHandler(async (err: unknown, request, reply) => {
@@ -73,6 +83,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerBanRoutes(app, context);
   registerReviewRoutes(app, context);
   registerRuleRoutes(app, context);
+  registerLockdownRoutes(app, context);
   registerConsoleRoutes(app, context);
   await registerDashboard(app, context);
   return app;

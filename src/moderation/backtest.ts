@@ -1,3 +1,4 @@
+import { compare } from '../shared/compare.js';
 import type { MeetingEvent } from '../shared/event-schema.js';
 import { createEvaluator } from './evaluate.js';
 import { createMemoryCounters } from './memory-counters.js';
@@ -299,8 +300,4 @@ function emptySummary(): Record<Effect, Record<Change, number>> {
 
 function subjectKey(sessionId: string, participantId: string | undefined): string {
   return `${sessionId}\u0000${participantId ?? ''}`;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

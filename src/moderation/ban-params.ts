@@ -1,3 +1,4 @@
+import { parseDuration } from '../shared/duration.js';
 import { UsageError } from '../shared/errors.js';
 
 /** `meeting`: one meetingId (roomId); `all`: every meeting of the account. */
@@ -7,8 +8,6 @@ export const BAN_SCOPES: readonly BanScope[] = ['meeting', 'all'];
 /** Longest ban that is not permanent: a longer one is almost always a typo (`7000d`). */
 export const MAX_BAN_MS = 365 * 86_400_000;
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
 /**
  * Reads a ban duration: `"10m"`, `"24h"`, `"7d"` (also `s`), or `"permanent"` (answered as
  * `null`). Zero, negative, unparsable and longer than 365 days are refused, naming `name`.
@@ -17,10 +16,11 @@ export function parseBanDuration(value: unknown, name: string): number | null {
   const text = typeof value === 'string' ? value.trim() : undefined;
   if (text === 'permanent') return null;
   const hint = 'a duration like "10m", "24h", "7d" or "permanent"';
-  const match = text === undefined ? null : /^(-?\d+)(s|m|h|d)$/.exec(text);
-  if (!match) throw new UsageError(`${name} must be ${hint}, got ${JSON.stringify(value)}`);
-  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  if (ms <= 0) throw new UsageError(`${name} must be longer than zero, got "${text}"`);
+  // A negative duration is read as one, so that the refusal says what is wrong with it.
+  const negative = text?.startsWith('-') === true;
+  const ms = text === undefined ? undefined : parseDuration(negative ? text.slice(1) : text);
+  if (ms === undefined) throw new UsageError(`${name} must be ${hint}, got ${JSON.stringify(value)}`);
+  if (negative || ms === 0) throw new UsageError(`${name} must be longer than zero, got "${text}"`);
   if (ms > MAX_BAN_MS) throw new UsageError(`${name} must be at most 365 days (or "permanent"), got "${text}"`);
   return ms;
 }

@@ -1,4 +1,6 @@
-import { compare, isFactReference, isRecord } from './rule-text.js';
+import { compare } from '../shared/compare.js';
+import { isRecord } from '../shared/is-record.js';
+import { isFactReference } from './rule-text.js';
 import type { Usage } from './rule-validation.js';
 import type { CounterPlan, CounterSpec, RuleHitSpec } from './types.js';
 

@@ -1,6 +1,6 @@
 import { foldText } from './fold.js';
 import { compileFoldedPattern, compilePattern, OPERATOR_VARIANTS } from './operators.js';
-import { isRecord } from './rule-text.js';
+import { isRecord } from '../shared/is-record.js';
 import type { ListSource } from './types.js';
 import { createWordMatcher, plainWords, readWords, type TextWords } from './word-match.js';
 

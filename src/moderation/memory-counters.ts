@@ -115,10 +115,12 @@ export function createMemoryCounters(
       const t = Date.parse(event.timestamp);
       const enforced = new Set(hits.filter((h) => h.mode === 'enforce').map((h) => h.rule));
       // One strike per (event, rule), as the Redis members `eventId:rule` are; kept a clock skew
-      // past the windows, as in Redis.
+      // past the windows, as in Redis. A lockdown the event set off is no strike of its sender's.
       if (ruleSet.strikeWindows.length > 0) {
         const timeline = timelineOf(strikes, key);
-        for (const rule of enforced) timeline.insert(`${event.id}:${rule}`, t, strikeKeepMs + skewMs);
+        for (const h of hits) {
+          if (h.mode === 'enforce' && h.action !== 'lockdown') timeline.insert(`${event.id}:${h.rule}`, t, strikeKeepMs + skewMs);
+        }
       }
       for (const rule of enforced) {
         const seconds = countedRules.get(rule);

@@ -1,5 +1,6 @@
 import { jsonErrorPosition } from './json-error-position.js';
 import type { Problem } from '../shared/errors.js';
+import { isRecord } from '../shared/is-record.js';
 import type { RuleFile } from './types.js';
 
 export function parseJson(file: RuleFile): { value: unknown } | { problem: Problem } {
@@ -29,10 +30,6 @@ export function isFactReference(value: unknown): value is { fact: unknown; param
   return isRecord(value) && Object.hasOwn(value, 'fact');
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** ` (did you mean "x"?)` when one known name is close to `name` (case, "-"/"_", a typo or two). */
 export function didYouMean(name: string, known: Iterable<string>): string {
   const plain = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -51,16 +48,4 @@ export function editDistance(a: string, b: string): number {
     previous = row;
   }
   return previous[b.length]!;
-}
-
-export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { problemPath } from '../shared/errors.js';
+import { isRecord } from '../shared/is-record.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
 import { foldPattern } from './pattern-fold.js';
 import { MAX_PATTERN_PROGRAM, PATTERN_BUDGET_MS } from './pattern-budget.js';
-import { didYouMean, isFactReference, isRecord } from './rule-text.js';
+import { didYouMean, isFactReference } from './rule-text.js';
 import type { CounterSpec, RuleHitSpec } from './types.js';
 
 /** The facts a condition may read. */
@@ -37,7 +38,7 @@ const PROTOTYPE_SEGMENT = /(?:^|[.'"[])(?:__proto__|constructor|prototype)(?:$|[
 export const MAX_WINDOW_SECONDS = 86_400;
 
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
-const ACTIONS = ['remove-participant', 'review', 'flag'] as const;
+const ACTIONS = ['remove-participant', 'review', 'flag', 'lockdown'] as const;
 const MODES = ['enforce', 'shadow', 'off'] as const;
 
 const required =
@@ -60,7 +61,7 @@ export const ruleSchema = z.strictObject({
   conditions: z.record(z.string(), z.unknown(), { error: required('must be an object with "all", "any" or "not"') }),
   event: z.strictObject(
     {
-      type: z.enum(ACTIONS, { error: required('must be "remove-participant", "review" or "flag"') }),
+      type: z.enum(ACTIONS, { error: required('must be "remove-participant", "review", "flag" or "lockdown"') }),
       params: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
     },
     { error: required('must be an object with "type" and optional "params"') },

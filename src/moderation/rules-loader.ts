@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
+import { compare } from '../shared/compare.js';
+import { deepFreeze } from '../shared/deep-freeze.js';
 import { problemPath, type Problem } from '../shared/errors.js';
 import { ruleBanOf } from './ban-params.js';
+import { ruleLockdownOf } from './lockdown-params.js';
 import { parseBudget } from '../shared/budget.js';
 import { mergeUsage, pinnedEventTypes, planCounters } from './counter-plan.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { parseListFile } from './list-source.js';
 import { OPERATOR_VARIANTS } from './operators.js';
-import { compare, deepFreeze, didYouMean, parseJson, ruleLabel } from './rule-text.js';
+import { didYouMean, parseJson, ruleLabel } from './rule-text.js';
 import { ruleSchema, walkTopLevel, type Usage, type Walk } from './rule-validation.js';
 import {
   ruleHitRetentionSeconds,
@@ -157,6 +160,10 @@ function compileRule(
       else budget = parsed.budget;
     }
   }
+  const lockdown =
+    raw.event.type === 'lockdown'
+      ? ruleLockdownOf(params, Math.max(0, ...usage.counters.map((c) => c.windowSeconds)) * 1000, report)
+      : undefined;
   const mode: RuleMode = raw.mode ?? 'enforce';
   const action: RuleAction = raw.event.type;
   const priority = raw.priority ?? 1;
@@ -180,6 +187,7 @@ function compileRule(
   if (raw.description !== undefined) rule.description = raw.description;
   if (ban !== undefined) rule.ban = Object.freeze(ban);
   if (budget !== undefined) rule.budget = Object.freeze(budget);
+  if (lockdown !== undefined) rule.lockdown = Object.freeze(lockdown);
   const eventTypes = pinnedEventTypes(raw.conditions);
   if (eventTypes !== undefined) rule.eventTypes = eventTypes;
   return { rule: Object.freeze(rule), usage };

@@ -1,3 +1,5 @@
+import { compare } from '../shared/compare.js';
+
 /** A rule hit as the audit trail records it (only the fields the summary reads). */
 export interface RecordedHit {
   /** ISO time. */
@@ -78,8 +80,4 @@ export function summarizeShadowHits(records: Iterable<RecordedHit>): ShadowRuleS
         .slice(0, 5),
     }))
     .sort((a, b) => b.hits - a.hits || compare(a.rule, b.rule));
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

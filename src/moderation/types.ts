@@ -4,13 +4,17 @@
  */
 
 import type { RuleBan } from './ban-params.js';
+import type { RuleLockdown } from './lockdown-params.js';
 import type { Budget } from '../shared/budget.js';
 
 /** `enforce` acts, `shadow` records what it would have done, `off` is loaded but never evaluated. */
 export type RuleMode = 'enforce' | 'shadow' | 'off';
 
-/** What a rule asks for when it fires: a removal, a hold for a moderator's review, or a record only. */
-export type RuleAction = 'remove-participant' | 'review' | 'flag';
+/**
+ * What a rule asks for when it fires: a removal, a hold for a moderator's review, a record only,
+ * or a lockdown of the event's meeting.
+ */
+export type RuleAction = 'remove-participant' | 'review' | 'flag' | 'lockdown';
 
 /** One rules file as read from disk. */
 export interface RuleFile {
@@ -61,6 +65,8 @@ export interface CompiledRule {
    * (`AUTOMOD_RULE_BUDGET`).
    */
   budget?: Budget;
+  /** What a `lockdown` rule does when it fires (`for`, `mode`, `endSession`, the window it counts over). */
+  lockdown?: RuleLockdown;
   /** The file the rule came from, as given in `RuleFile.path`. */
   file: string;
   /**

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Logger } from '../shared/logger.js';
 import type { RedisClient } from '../store/redis.js';
@@ -10,7 +10,13 @@ import type { NotifyType } from '../shared/notify-types.js';
 
 export { NOTIFY_TYPES, type NotifyType } from '../shared/notify-types.js';
 
-/** One delivery: the body as it will be sent (signed as these exact bytes) and the receiver's fingerprint. */
+/**
+ * One delivery: the body as it will be sent (signed as these exact bytes) and the receiver's
+ * fingerprint. The body carries the notification's `id` and `at`, fixed when it was made: every
+ * retry and every `automod replay --queue notifications` sends the same bytes, so a receiver
+ * recognises a repeat by its id and a stale delivery by its `at` (a captured one cannot be
+ * re-dated: both are under the signature).
+ */
 export interface NotificationJobData {
   type: NotifyType;
   /**
@@ -78,15 +84,20 @@ export function createNotifier(deps: {
   queue: Pick<Queue<NotificationJobData>, 'addBulk'> | undefined;
   logger: Logger;
   now?: () => number;
+  /** The id of a new notification (default: a random UUID); one id for every receiver and try. */
+  newId?: () => string;
 }): Notify {
   const { config, queue, logger } = deps;
   if (!queue || config.urls.length === 0) return notifyNobody;
   const now = deps.now ?? Date.now;
+  const newId = deps.newId ?? randomUUID;
   const wanted = config.types === undefined ? undefined : new Set<string>(config.types);
   const receivers = config.urls.map(receiverId);
   return (type, record, text) => {
     if (wanted && !wanted.has(type)) return Promise.resolve();
-    const body = JSON.stringify({ type, at: new Date(now()).toISOString(), text, ...record });
+    // The record's own fields never replace the envelope's: `id` and `at` are what receivers trust.
+    const { type: _type, id: _id, at: _at, text: _text, ...rest } = record;
+    const body = JSON.stringify({ type, id: newId(), at: new Date(now()).toISOString(), text, ...rest });
     return queue.addBulk(receivers.map((receiver) => ({ name: type, data: { type, receiver, body } }))).then(
       () => undefined,
       (err: unknown) => logger.warn({ err, type }, 'could not queue a notification'),

@@ -14,6 +14,8 @@ export function createNotificationProcessor(deps: { config: NotifyConfig; logger
     const url = byReceiver.get(job.data.receiver);
     if (url === undefined) throw new UnrecoverableError('the receiver of this notification is no longer in AUTOMOD_NOTIFY_URLS');
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'meeting-automod' };
+    const id = deliveryId(job.data.body);
+    if (id !== undefined) headers['x-automod-delivery'] = id;
     if (deps.config.secret !== undefined) headers['x-automod-signature'] = signBody(job.data.body, deps.config.secret);
     try {
       const response = await got.post(url, {
@@ -37,6 +39,21 @@ export function createNotificationProcessor(deps: { config: NotifyConfig; logger
       throw new Error(`${reason} (receiver ${job.data.receiver})`);
     }
   };
+}
+
+/**
+ * The notification's id, read from the body it is signed in (so the header can never say another);
+ * undefined for a body made before notifications had ids.
+ */
+export function deliveryId(body: unknown): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    const id = typeof parsed === 'object' && parsed !== null ? (parsed as { id?: unknown }).id : undefined;
+    return typeof id === 'string' && /^[\x21-\x7e]{1,200}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The notifications worker (not yet running); a blocking connection of its own, closed by the caller. */

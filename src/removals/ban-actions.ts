@@ -1,4 +1,5 @@
 import { NotFoundError, UsageError } from '../shared/errors.js';
+import { checkId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import { parseBanDuration, type BanScope } from '../moderation/ban-params.js';
@@ -9,7 +10,6 @@ import type { RemovalRequester, RemovalRequestResult } from './removal-requester
 
 /** Longest reason kept with a ban (a removal's reason is capped at 500 too). */
 export const MAX_BAN_REASON = 300;
-const ID_MAX = 200;
 
 /** What an operator or the API asks for. */
 export interface BanRequest {
@@ -44,9 +44,58 @@ export interface UndoResult {
   bans: Ban[];
   /** Audit records marked reverted (or that would be): one new `revert` record each. */
   reverted: number;
-  /** Participants the rule removed: a removal cannot be taken back in VideoSDK, so they are listed to be contacted. */
-  removed: { participantId: string; sessionId?: string; meetingId?: string; at: string; jobId?: string; reason?: string }[];
+  /** Each removal the rule made: a removal cannot be taken back in VideoSDK, so they are listed to be contacted. */
+  removed: UndoRemoval[];
+  /**
+   * The people behind `removed`: one entry per participant and meeting (per session when the
+   * meeting is not recorded), however many times the rule removed them there. Newest first.
+   */
+  participants: UndoParticipant[];
   note: string;
+}
+
+export interface UndoRemoval {
+  participantId: string;
+  sessionId?: string;
+  meetingId?: string;
+  at: string;
+  jobId?: string;
+  reason?: string;
+}
+
+export interface UndoParticipant {
+  participantId: string;
+  meetingId?: string;
+  /** The sessions they were removed from (one unless the rule removed them again after a rejoin). */
+  sessionIds: string[];
+  /** How many removals. */
+  removals: number;
+  /** The latest removal. */
+  lastAt: string;
+}
+
+/** Groups removals by participant and meeting (or session, when no meeting is recorded). */
+export function removedParticipants(removed: readonly UndoRemoval[]): UndoParticipant[] {
+  const byKey = new Map<string, UndoParticipant>();
+  for (const r of removed) {
+    const where = r.meetingId !== undefined ? `m:${r.meetingId}` : `s:${r.sessionId ?? ''}`;
+    const key = JSON.stringify([where, r.participantId]);
+    const entry = byKey.get(key);
+    if (entry === undefined) {
+      byKey.set(key, {
+        participantId: r.participantId,
+        ...(r.meetingId !== undefined ? { meetingId: r.meetingId } : {}),
+        sessionIds: r.sessionId !== undefined ? [r.sessionId] : [],
+        removals: 1,
+        lastAt: r.at,
+      });
+      continue;
+    }
+    entry.removals++;
+    if (r.sessionId !== undefined && !entry.sessionIds.includes(r.sessionId)) entry.sessionIds.push(r.sessionId);
+    if (r.at > entry.lastAt) entry.lastAt = r.at;
+  }
+  return [...byKey.values()].sort((a, b) => b.lastAt.localeCompare(a.lastAt));
 }
 
 export const UNDO_NOTE =
@@ -56,13 +105,6 @@ export const UNDO_NOTE =
 export function banRemovalReason(ban: Pick<Ban, 'until' | 'reason'>): string {
   const head = ban.until === null ? 'banned permanently' : `banned until ${ban.until}`;
   return `${head}: ${ban.reason}`.slice(0, 500);
-}
-
-/** Checks an id given by an operator or the API, naming the field. */
-export function checkId(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`${name} is required (a non-empty id)`);
-  if (value.length > ID_MAX) throw new UsageError(`${name} must be at most ${ID_MAX} characters`);
-  return value.trim();
 }
 
 /**
@@ -186,7 +228,7 @@ export function createBanActions(deps: {
     const toRevert = records.filter((r) => !done.has(recordRef(r)));
     // With a version, only the removals its hits asked for (a removal record carries no version).
     const jobs = new Set(records.map((r) => r.jobId).filter((j): j is string => j !== undefined));
-    const removed = removals
+    const removed: UndoRemoval[] = removals
       .filter((r) => request.rulesVersion === undefined || r.rule !== rule || (r.jobId !== undefined && jobs.has(r.jobId)))
       .map((r) => ({
         participantId: r.participantId ?? '',
@@ -234,6 +276,7 @@ export function createBanActions(deps: {
       bans: toLift,
       reverted: toRevert.length,
       removed,
+      participants: removedParticipants(removed),
       note: UNDO_NOTE,
     };
   }

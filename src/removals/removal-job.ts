@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidRemovalError, issueProblems } from '../shared/errors.js';
+import { idSchema as id } from '../shared/ids.js';
 
 /** Data of a removal job on the `removals` queue (public contract). */
 export interface RemovalJobData {
@@ -16,8 +17,6 @@ export interface RemovalJobData {
   /** Check the session before sending (operator removals and replays always do). */
   verifyFirst?: boolean;
 }
-
-const id = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 
 export const removalJobSchema = z.object({
   sessionId: id,

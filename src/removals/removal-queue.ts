@@ -1,6 +1,8 @@
-import type { JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
 import type { Config } from '../shared/config.js';
-import { retention } from '../shared/queue-policy.js';
+import { EVENTS_STREAM_MAX_LEN, retention } from '../shared/queue-policy.js';
+import type { RedisClient } from '../store/redis.js';
+import type { RemovalJobData } from './removal-job.js';
 
 /** Queue name (public contract): rule hits become jobs on `removals` (events go to `events`, see producer.ts). */
 export const REMOVALS_QUEUE = 'removals';
@@ -26,10 +28,21 @@ export function removalLimiter(ratePerSec: number | undefined): { max: number; d
   return { max, duration: Math.ceil(1000 / (Math.floor(ratePerSec / max) - 1)) };
 }
 
-export function removalJobOptions(config: Config): JobsOptions {
+/** Attempts, backoff and retention of every removal job (the queue's defaults). */
+function removalJobOptions(config: Config): JobsOptions {
   return {
     attempts: config.removalAttempts,
     backoff: { type: BACKOFF_TYPE },
     ...retention(config),
   };
+}
+
+/** The removals queue under the namespace's hash tag, with the job defaults above. */
+export function openRemovalsQueue(connection: RedisClient, config: Config): Queue<RemovalJobData> {
+  return new Queue<RemovalJobData>(REMOVALS_QUEUE, {
+    connection,
+    prefix: config.keyPrefix,
+    defaultJobOptions: removalJobOptions(config),
+    streams: { events: { maxLen: EVENTS_STREAM_MAX_LEN } },
+  });
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import { join } from 'node:path';
+import { compare } from '../shared/compare.js';
 import { RulesError, type Problem } from '../shared/errors.js';
 import { loadRules } from '../moderation/rules-loader.js';
 import { createPatternCostProbe } from './pattern-cost.js';
@@ -48,9 +49,7 @@ export async function readRulesFolder(dir: string): Promise<{ files: RuleFile[];
  * out: a ConfigMap caught half-updated or a mistyped link would otherwise drop rules unseen.
  */
 async function kept(dir: string, entries: Dirent[], wanted: (e: Dirent) => boolean, shownPrefix: string): Promise<[string, Stats][]> {
-  const picked = entries
-    .filter((e) => !e.name.startsWith('.') && wanted(e))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const picked = entries.filter((e) => !e.name.startsWith('.') && wanted(e)).sort((a, b) => compare(a.name, b.name));
   return Promise.all(
     picked.map(async (e): Promise<[string, Stats]> => {
       try {

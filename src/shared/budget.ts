@@ -1,4 +1,4 @@
-import { durationMs } from './parse-time.js';
+import { ALL_DURATION_UNITS, parseDuration } from './duration.js';
 
 /** A rule's budget: at most `max` removals within `windowMs`, counted across every worker. */
 export interface Budget {
@@ -22,7 +22,7 @@ export function parseBudget(text: unknown): { budget: Budget } | { problem: stri
   const match = typeof text === 'string' ? /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(text) : null;
   if (!match) return { problem: `must be ${hint}, got ${JSON.stringify(text)}` };
   const max = Number(match[1]);
-  const windowMs = durationMs(match[2]!);
+  const windowMs = parseDuration(match[2]!, ALL_DURATION_UNITS);
   if (windowMs === undefined || windowMs < 1000 || windowMs > MAX_WINDOW_MS)
     return { problem: `must be ${hint}: the window must be from 1s to 24h, got ${JSON.stringify(text)}` };
   if (max < 1 || max > MAX_REMOVALS) return { problem: `must allow from 1 to ${MAX_REMOVALS} removals, got ${JSON.stringify(text)}` };

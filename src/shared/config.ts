@@ -1,4 +1,20 @@
+import { z } from 'zod';
 import { DEFAULT_RULE_BUDGET, parseBudget, type Budget } from './budget.js';
+import { deepFreeze } from './deep-freeze.js';
+import {
+  boolean,
+  commaList,
+  duration,
+  hostPort,
+  hours,
+  oneOf,
+  pemPublicKey,
+  receiverUrls,
+  secret,
+  token,
+  url,
+  wholeNumber,
+} from './env-schemas.js';
 import { ConfigError, type Problem } from './errors.js';
 import { NOTIFY_TYPES, type NotifyType } from './notify-types.js';
 import { MAX_PARTITIONS } from './partitions.js';
@@ -112,255 +128,213 @@ export type Env = Readonly<Record<string, string | undefined>>;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
+/** Shortest accepted `AUTOMOD_API_TOKEN`: it guards removals, replays and the dashboard. */
+export const MIN_API_TOKEN_LENGTH = 16;
+
+/** A plain namespace name (`AUTOMOD_PREFIX`, the producer's `prefix`); the `{}` hash tag is added to it. */
+export const PREFIX_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+const notifyType = z.enum(NOTIFY_TYPES, { error: (issue) => `"${String(issue.input)}" is not one of ${NOTIFY_TYPES.join(', ')}` });
+
+/** A rule budget, `N/DURATION` (see `parseBudget`). */
+const ruleBudget = z.string().transform((raw, ctx) => {
+  const parsed = parseBudget(raw);
+  if ('budget' in parsed) return parsed.budget;
+  ctx.addIssue({ code: 'custom', message: parsed.problem });
+  return z.NEVER;
+});
+
+/**
+ * Every environment variable the worker reads, with its kind and default. docs/reference.md has a
+ * row for each (a test keeps the two in step). A new variable is a line here, a field in `Config`
+ * and a line in `configOf`.
+ */
+const variables = z.object({
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: commaList(hostPort).default([]),
+  AUTOMOD_REDIS_CONNECT_TIMEOUT_MS: wholeNumber(100, 600_000).default(5000),
+  AUTOMOD_PREFIX: z
+    .string()
+    .regex(PREFIX_PATTERN, 'must be a plain name of letters, digits, "_", "-" or "." (the worker adds the {} hash tag itself)')
+    .default('automod'),
+  AUTOMOD_RULES: z.string().default('./rules'),
+  AUTOMOD_ALLOW_EMPTY_RULES: boolean.default(false),
+  VIDEOSDK_API_BASE: url(['http:', 'https:'])
+    .transform((base) => base.replace(/\/+$/, ''))
+    .default('https://api.videosdk.live'),
+  VIDEOSDK_API_VERSION: oneOf(['v1', 'v2']).default('v1'),
+  VIDEOSDK_TOKEN: secret.optional(),
+  VIDEOSDK_API_KEY: secret.optional(),
+  VIDEOSDK_SECRET: secret.optional(),
+  VIDEOSDK_TIMEOUT_MS: wholeNumber(1).default(10000),
+  VIDEOSDK_WEBHOOK_PUBLIC_KEY: pemPublicKey.optional(),
+  AUTOMOD_HTTP_HOST: z.string().default('127.0.0.1'),
+  AUTOMOD_HTTP_PORT: wholeNumber(0, 65535).default(8080),
+  AUTOMOD_API_TOKEN: token(MIN_API_TOKEN_LENGTH).optional(),
+  AUTOMOD_WEBHOOK_TOKEN: token(MIN_API_TOKEN_LENGTH).optional(),
+  AUTOMOD_INGEST_MAX_EVENTS: wholeNumber(1, 100_000).default(1000),
+  AUTOMOD_EVENT_CONCURRENCY: wholeNumber(1, 10000).default(200),
+  AUTOMOD_EVENTS_IN_FLIGHT: wholeNumber(1, 1_000_000).default(2000),
+  AUTOMOD_PARTITIONS: wholeNumber(1, MAX_PARTITIONS).default(1),
+  AUTOMOD_EVENT_BATCH_MAX: wholeNumber(1, 10_000).default(500),
+  AUTOMOD_INGEST_LINGER_MS: wholeNumber(0, 1000).default(2),
+  AUTOMOD_REMOVAL_CONCURRENCY: wholeNumber(1, 10000).default(10),
+  AUTOMOD_REMOVAL_ATTEMPTS: wholeNumber(1, 1000).default(8),
+  AUTOMOD_BACKOFF_MS: wholeNumber(1).default(1000),
+  AUTOMOD_BACKOFF_MAX_MS: wholeNumber(1).default(60000),
+  AUTOMOD_RETRY_AFTER_MAX_MS: wholeNumber(0).default(300000),
+  AUTOMOD_API_RATE_PER_SEC: wholeNumber(1).optional(),
+  AUTOMOD_DEDUP_SECONDS: wholeNumber(1).default(300),
+  AUTOMOD_CLOCK_SKEW_SECONDS: wholeNumber(1, 86_400).default(300),
+  AUTOMOD_RULE_BUDGET: ruleBudget.default(() => ({ ...DEFAULT_RULE_BUDGET })),
+  AUTOMOD_SHUTDOWN_TIMEOUT_MS: wholeNumber(0).default(10000),
+  AUTOMOD_LOCK_MS: wholeNumber(1000, 600000).default(15000),
+  AUTOMOD_STALLED_INTERVAL_MS: wholeNumber(500, 600000).default(10000),
+  AUTOMOD_EVENT_LOG_HOURS: hours(0).default(24),
+  AUTOMOD_EVENT_LOG_MAX_ENTRIES: wholeNumber(1000).default(1_000_000),
+  AUTOMOD_REMOVAL_RECORDS_MAX: wholeNumber(100).default(100_000),
+  AUTOMOD_AUDIT_MAX_RECORDS: wholeNumber(100).default(100000),
+  AUTOMOD_JOBS_KEEP_HOURS: hours(0.001).default(24),
+  AUTOMOD_JOBS_KEEP_COUNT: wholeNumber(10).default(10000),
+  AUTOMOD_REVIEW_TTL: duration('1s', '30d').prefault('24h'),
+  AUTOMOD_NOTIFY_URLS: receiverUrls.default([]),
+  AUTOMOD_NOTIFY_SECRET: secret.optional(),
+  AUTOMOD_NOTIFY_TYPES: commaList(notifyType).optional(),
+  AUTOMOD_NOTIFY_ATTEMPTS: wholeNumber(1, 100).default(8),
+  LOG_LEVEL: z.string().toLowerCase().pipe(oneOf(LOG_LEVELS)).default('info'),
+  LOG_FORMAT: z.string().toLowerCase().pipe(oneOf(LOG_FORMATS)).default('auto'),
+});
+
+type Variables = z.output<typeof variables>;
+type Variable = keyof Variables;
+
+/** The names of every environment variable the configuration reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(variables.shape));
+
+/** A problem that involves several variables, reported under the one to change. */
+type CrossProblem<N extends Variable> = { path: N; message: string } | undefined;
+
+/**
+ * A check across variables, parsed on its own so that it runs beside every other problem, and
+ * only once the variables it reads are valid each (a bad value is reported once, by its schema).
+ */
+function across<const N extends Variable>(reads: readonly N[], check: (env: Pick<Variables, N>) => CrossProblem<N>) {
+  const schema = variables.pick(Object.fromEntries(reads.map((name) => [name, true])) as Partial<Record<Variable, true>>);
+  return (input: Readonly<Record<string, string | undefined>>): Problem[] => {
+    const parsed = schema.safeParse(input);
+    const problem = parsed.success ? check(parsed.data as Pick<Variables, N>) : undefined;
+    return problem === undefined ? [] : [problem];
+  };
+}
+
+const CROSS_CHECKS = [
+  across(['VIDEOSDK_API_KEY', 'VIDEOSDK_SECRET'], (env) =>
+    (env.VIDEOSDK_API_KEY === undefined) === (env.VIDEOSDK_SECRET === undefined)
+      ? undefined
+      : {
+          path: env.VIDEOSDK_API_KEY === undefined ? 'VIDEOSDK_API_KEY' : 'VIDEOSDK_SECRET',
+          message: 'VIDEOSDK_API_KEY and VIDEOSDK_SECRET must be set together',
+        },
+  ),
+  across(['AUTOMOD_BACKOFF_MS', 'AUTOMOD_BACKOFF_MAX_MS'], (env) =>
+    env.AUTOMOD_BACKOFF_MAX_MS < env.AUTOMOD_BACKOFF_MS
+      ? { path: 'AUTOMOD_BACKOFF_MAX_MS', message: 'must not be less than AUTOMOD_BACKOFF_MS' }
+      : undefined,
+  ),
+  across(['AUTOMOD_API_TOKEN', 'AUTOMOD_WEBHOOK_TOKEN'], (env) =>
+    env.AUTOMOD_WEBHOOK_TOKEN !== undefined && env.AUTOMOD_WEBHOOK_TOKEN === env.AUTOMOD_API_TOKEN
+      ? { path: 'AUTOMOD_WEBHOOK_TOKEN', message: 'must differ from AUTOMOD_API_TOKEN (a leaked webhook URL must not open the API)' }
+      : undefined,
+  ),
+  across(['AUTOMOD_API_TOKEN', 'AUTOMOD_HTTP_HOST'], (env) =>
+    env.AUTOMOD_API_TOKEN === undefined && !isLoopback(env.AUTOMOD_HTTP_HOST)
+      ? {
+          path: 'AUTOMOD_HTTP_HOST',
+          message: `"${env.AUTOMOD_HTTP_HOST}" is not a loopback address; set AUTOMOD_API_TOKEN to serve beyond this machine`,
+        }
+      : undefined,
+  ),
+];
+
 /**
  * Reads the configuration from `env` (never from `process.env` directly) and reports every
- * problem at once in one `ConfigError`.
+ * problem at once in one `ConfigError`, each under its variable's name.
  */
 export function parseConfig(env: Env): Config {
-  const problems: Problem[] = [];
-  const read = (name: string): string | undefined => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push({ path: name, message: `must be a whole number from ${min} to ${max}, got "${raw}"` });
-      return fallback;
-    }
-    return value;
-  };
-  // Retention in hours may be a fraction (0.25 = 15 min): short-lived set-ups and the benchmark.
-  const hours = (name: string, fallback: number, min: number): number => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value) || value < min) {
-      problems.push({ path: name, message: `must be a number of hours from ${min} up (fractions allowed), got "${raw}"` });
-      return fallback;
-    }
-    return value;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = read(name);
-    if (raw === undefined) return fallback;
-    const value = parseBoolean(raw);
-    if (value === undefined) problems.push({ path: name, message: `must be true or false, got "${raw}"` });
-    return value ?? fallback;
-  };
-  const optionalInt = (name: string, min: number): number | undefined => (read(name) === undefined ? undefined : int(name, min, min));
-  const url = (name: string, fallback: string, protocols: readonly string[]): string => {
-    const raw = read(name) ?? fallback;
-    try {
-      const parsed = new URL(raw);
-      if (!protocols.includes(parsed.protocol)) {
-        problems.push({ path: name, message: `must use ${protocols.join(' or ')}, got "${parsed.protocol}"` });
-      }
-    } catch {
-      problems.push({ path: name, message: 'is not a valid URL' });
-    }
-    return raw;
-  };
+  // A blank value counts as unset; white space around a value is never part of it.
+  const input = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, env[name]?.trim() || undefined]));
+  const parsed = variables.safeParse(input);
+  const problems = [
+    ...(parsed.error?.issues ?? []).map((issue) => ({ path: String(issue.path[0]), message: issue.message })),
+    ...CROSS_CHECKS.flatMap((check) => check(input)),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(configOf(parsed.data));
+}
 
-  const redisUrl = url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']);
-  const clusterNodes: { host: string; port: number }[] = [];
-  for (const seed of (read('REDIS_CLUSTER_NODES') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const match = /^(.+):(\d{1,5})$/.exec(seed);
-    const port = match ? Number(match[2]) : NaN;
-    if (!match || port < 1 || port > 65535) {
-      problems.push({ path: 'REDIS_CLUSTER_NODES', message: `"${seed}" is not host:port` });
-    } else {
-      clusterNodes.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port });
-    }
-  }
-
-  const prefix = read('AUTOMOD_PREFIX') ?? 'automod';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
-    problems.push({
-      path: 'AUTOMOD_PREFIX',
-      message: 'must be a plain name of letters, digits, "_", "-" or "." (the worker adds the {} hash tag itself)',
-    });
-  }
-
-  const apiVersion = read('VIDEOSDK_API_VERSION') ?? 'v1';
-  if (apiVersion !== 'v1' && apiVersion !== 'v2') {
-    problems.push({ path: 'VIDEOSDK_API_VERSION', message: `must be v1 or v2, got "${apiVersion}"` });
-  }
-  const token = read('VIDEOSDK_TOKEN');
-  const apiKey = read('VIDEOSDK_API_KEY');
-  const secret = read('VIDEOSDK_SECRET');
-  if ((apiKey === undefined) !== (secret === undefined)) {
-    problems.push({
-      path: apiKey === undefined ? 'VIDEOSDK_API_KEY' : 'VIDEOSDK_SECRET',
-      message: 'VIDEOSDK_API_KEY and VIDEOSDK_SECRET must be set together',
-    });
-  }
-  const webhookPublicKey = read('VIDEOSDK_WEBHOOK_PUBLIC_KEY')?.replace(/\\n/g, '\n');
-  if (webhookPublicKey !== undefined && !webhookPublicKey.includes('-----BEGIN')) {
-    problems.push({ path: 'VIDEOSDK_WEBHOOK_PUBLIC_KEY', message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----...)' });
-  }
-
-  const logLevel = (read('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    problems.push({ path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"` });
-  }
-
-  const logFormat = (read('LOG_FORMAT') ?? 'auto').toLowerCase();
-  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
-    problems.push({ path: 'LOG_FORMAT', message: `must be one of ${LOG_FORMATS.join(', ')}, got "${logFormat}"` });
-  }
-
-  const backoffMs = int('AUTOMOD_BACKOFF_MS', 1000, 1);
-  const backoffMaxMs = int('AUTOMOD_BACKOFF_MAX_MS', 60000, 1);
-  if (backoffMaxMs < backoffMs) {
-    problems.push({ path: 'AUTOMOD_BACKOFF_MAX_MS', message: 'must not be less than AUTOMOD_BACKOFF_MS' });
-  }
-
-  function ruleBudget(): Budget {
-    const raw = read('AUTOMOD_RULE_BUDGET');
-    if (raw === undefined) return { ...DEFAULT_RULE_BUDGET };
-    const parsed = parseBudget(raw);
-    if ('budget' in parsed) return parsed.budget;
-    problems.push({ path: 'AUTOMOD_RULE_BUDGET', message: parsed.problem });
-    return { ...DEFAULT_RULE_BUDGET };
-  }
-
-  function reviewTtl(): number {
-    const raw = read('AUTOMOD_REVIEW_TTL') ?? '24h';
-    const match = /^(\d+)(s|m|h|d)$/.exec(raw.trim());
-    const ms = match ? Number(match[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'] : NaN;
-    if (!(ms >= 1000 && ms <= 30 * 86_400_000)) {
-      problems.push({ path: 'AUTOMOD_REVIEW_TTL', message: `must be a duration from 1s to 30d like 30m, 24h or 7d, got "${raw}"` });
-      return 86_400_000;
-    }
-    return ms;
-  }
-
-  function notify(): Config['notify'] {
-    const urls = (read('AUTOMOD_NOTIFY_URLS') ?? '')
-      .split(',')
-      .map((u) => u.trim())
-      .filter((u) => u !== '');
-    for (const [i, u] of urls.entries()) {
-      let protocol: string | undefined;
-      try {
-        protocol = new URL(u).protocol;
-      } catch {
-        // reported below
-      }
-      // The URL itself may be a credential (Slack, Discord): problems name its position only.
-      if (protocol !== 'http:' && protocol !== 'https:')
-        problems.push({ path: 'AUTOMOD_NOTIFY_URLS', message: `entry ${i + 1} is not an http(s) URL` });
-    }
-    const rawTypes = read('AUTOMOD_NOTIFY_TYPES');
-    let types: NotifyType[] | undefined;
-    if (rawTypes !== undefined) {
-      types = [];
-      for (const t of rawTypes
-        .split(',')
-        .map((x) => x.trim())
-        .filter((x) => x !== '')) {
-        if ((NOTIFY_TYPES as readonly string[]).includes(t)) types.push(t as NotifyType);
-        else problems.push({ path: 'AUTOMOD_NOTIFY_TYPES', message: `"${t}" is not one of ${NOTIFY_TYPES.join(', ')}` });
-      }
-    }
-    return { urls, secret: read('AUTOMOD_NOTIFY_SECRET'), types, attempts: int('AUTOMOD_NOTIFY_ATTEMPTS', 8, 1, 100) };
-  }
-
-  const config: Config = {
-    redis: { url: redisUrl, clusterNodes, connectTimeoutMs: int('AUTOMOD_REDIS_CONNECT_TIMEOUT_MS', 5000, 100, 600_000) },
-    prefix,
-    keyPrefix: `{${prefix}}`,
-    rulesDir: read('AUTOMOD_RULES') ?? './rules',
-    allowEmptyRules: bool('AUTOMOD_ALLOW_EMPTY_RULES', false),
+function configOf(env: Variables): Config {
+  return {
+    redis: { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, connectTimeoutMs: env.AUTOMOD_REDIS_CONNECT_TIMEOUT_MS },
+    prefix: env.AUTOMOD_PREFIX,
+    keyPrefix: `{${env.AUTOMOD_PREFIX}}`,
+    rulesDir: env.AUTOMOD_RULES,
+    allowEmptyRules: env.AUTOMOD_ALLOW_EMPTY_RULES,
     videosdk: {
-      apiBase: url('VIDEOSDK_API_BASE', 'https://api.videosdk.live', ['http:', 'https:']).replace(/\/+$/, ''),
-      apiVersion: apiVersion === 'v2' ? 'v2' : 'v1',
-      token,
-      apiKey,
-      secret,
-      timeoutMs: int('VIDEOSDK_TIMEOUT_MS', 10000, 1),
-      webhookPublicKey,
+      apiBase: env.VIDEOSDK_API_BASE,
+      apiVersion: env.VIDEOSDK_API_VERSION,
+      token: env.VIDEOSDK_TOKEN,
+      apiKey: env.VIDEOSDK_API_KEY,
+      secret: env.VIDEOSDK_SECRET,
+      timeoutMs: env.VIDEOSDK_TIMEOUT_MS,
+      webhookPublicKey: env.VIDEOSDK_WEBHOOK_PUBLIC_KEY,
     },
     http: {
-      host: read('AUTOMOD_HTTP_HOST') ?? '127.0.0.1',
-      port: int('AUTOMOD_HTTP_PORT', 8080, 0, 65535),
-      apiToken: read('AUTOMOD_API_TOKEN'),
-      webhookToken: read('AUTOMOD_WEBHOOK_TOKEN'),
-      ingestMaxEvents: int('AUTOMOD_INGEST_MAX_EVENTS', 1000, 1, 100_000),
+      host: env.AUTOMOD_HTTP_HOST,
+      port: env.AUTOMOD_HTTP_PORT,
+      apiToken: env.AUTOMOD_API_TOKEN,
+      webhookToken: env.AUTOMOD_WEBHOOK_TOKEN,
+      ingestMaxEvents: env.AUTOMOD_INGEST_MAX_EVENTS,
     },
-    eventConcurrency: int('AUTOMOD_EVENT_CONCURRENCY', 200, 1, 10000),
-    eventsInFlight: int('AUTOMOD_EVENTS_IN_FLIGHT', 2000, 1, 1_000_000),
-    partitions: int('AUTOMOD_PARTITIONS', 1, 1, MAX_PARTITIONS),
-    eventBatchMax: int('AUTOMOD_EVENT_BATCH_MAX', 500, 1, 10_000),
-    ingestLingerMs: int('AUTOMOD_INGEST_LINGER_MS', 2, 0, 1000),
-    removalConcurrency: int('AUTOMOD_REMOVAL_CONCURRENCY', 10, 1, 10000),
-    removalAttempts: int('AUTOMOD_REMOVAL_ATTEMPTS', 8, 1, 1000),
-    backoffMs,
-    backoffMaxMs,
-    retryAfterMaxMs: int('AUTOMOD_RETRY_AFTER_MAX_MS', 300000, 0),
-    apiRatePerSec: optionalInt('AUTOMOD_API_RATE_PER_SEC', 1),
-    dedupSeconds: int('AUTOMOD_DEDUP_SECONDS', 300, 1),
-    clockSkewSeconds: int('AUTOMOD_CLOCK_SKEW_SECONDS', 300, 1, 86_400),
-    ruleBudget: ruleBudget(),
-    shutdownTimeoutMs: int('AUTOMOD_SHUTDOWN_TIMEOUT_MS', 10000, 0),
-    lockDurationMs: int('AUTOMOD_LOCK_MS', 15000, 1000, 600000),
-    stalledIntervalMs: int('AUTOMOD_STALLED_INTERVAL_MS', 10000, 500, 600000),
-    eventLogHours: hours('AUTOMOD_EVENT_LOG_HOURS', 24, 0),
-    eventLogMaxEntries: int('AUTOMOD_EVENT_LOG_MAX_ENTRIES', 1_000_000, 1000),
-    removalRecordsMax: int('AUTOMOD_REMOVAL_RECORDS_MAX', 100_000, 100),
-    auditMaxRecords: int('AUTOMOD_AUDIT_MAX_RECORDS', 100000, 100),
-    jobsKeepHours: hours('AUTOMOD_JOBS_KEEP_HOURS', 24, 0.001),
-    jobsKeepCount: int('AUTOMOD_JOBS_KEEP_COUNT', 10000, 10),
-    reviewTtlMs: reviewTtl(),
-    notify: notify(),
-    logLevel: logLevel as Config['logLevel'],
-    logFormat: logFormat as Config['logFormat'],
+    eventConcurrency: env.AUTOMOD_EVENT_CONCURRENCY,
+    eventsInFlight: env.AUTOMOD_EVENTS_IN_FLIGHT,
+    partitions: env.AUTOMOD_PARTITIONS,
+    eventBatchMax: env.AUTOMOD_EVENT_BATCH_MAX,
+    ingestLingerMs: env.AUTOMOD_INGEST_LINGER_MS,
+    removalConcurrency: env.AUTOMOD_REMOVAL_CONCURRENCY,
+    removalAttempts: env.AUTOMOD_REMOVAL_ATTEMPTS,
+    backoffMs: env.AUTOMOD_BACKOFF_MS,
+    backoffMaxMs: env.AUTOMOD_BACKOFF_MAX_MS,
+    retryAfterMaxMs: env.AUTOMOD_RETRY_AFTER_MAX_MS,
+    apiRatePerSec: env.AUTOMOD_API_RATE_PER_SEC,
+    dedupSeconds: env.AUTOMOD_DEDUP_SECONDS,
+    clockSkewSeconds: env.AUTOMOD_CLOCK_SKEW_SECONDS,
+    ruleBudget: env.AUTOMOD_RULE_BUDGET,
+    shutdownTimeoutMs: env.AUTOMOD_SHUTDOWN_TIMEOUT_MS,
+    lockDurationMs: env.AUTOMOD_LOCK_MS,
+    stalledIntervalMs: env.AUTOMOD_STALLED_INTERVAL_MS,
+    eventLogHours: env.AUTOMOD_EVENT_LOG_HOURS,
+    eventLogMaxEntries: env.AUTOMOD_EVENT_LOG_MAX_ENTRIES,
+    removalRecordsMax: env.AUTOMOD_REMOVAL_RECORDS_MAX,
+    auditMaxRecords: env.AUTOMOD_AUDIT_MAX_RECORDS,
+    jobsKeepHours: env.AUTOMOD_JOBS_KEEP_HOURS,
+    jobsKeepCount: env.AUTOMOD_JOBS_KEEP_COUNT,
+    reviewTtlMs: env.AUTOMOD_REVIEW_TTL,
+    notify: {
+      urls: env.AUTOMOD_NOTIFY_URLS,
+      secret: env.AUTOMOD_NOTIFY_SECRET,
+      types: env.AUTOMOD_NOTIFY_TYPES,
+      attempts: env.AUTOMOD_NOTIFY_ATTEMPTS,
+    },
+    logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
   };
-
-  if (config.http.apiToken !== undefined && config.http.apiToken.length < MIN_API_TOKEN_LENGTH) {
-    problems.push({
-      path: 'AUTOMOD_API_TOKEN',
-      message: `must be at least ${MIN_API_TOKEN_LENGTH} characters (openssl rand -hex 24 makes a good one)`,
-    });
-  }
-  if (config.http.webhookToken !== undefined && config.http.webhookToken.length < MIN_API_TOKEN_LENGTH) {
-    problems.push({
-      path: 'AUTOMOD_WEBHOOK_TOKEN',
-      message: `must be at least ${MIN_API_TOKEN_LENGTH} characters (openssl rand -hex 24 makes a good one)`,
-    });
-  } else if (config.http.webhookToken !== undefined && config.http.webhookToken === config.http.apiToken) {
-    problems.push({
-      path: 'AUTOMOD_WEBHOOK_TOKEN',
-      message: 'must differ from AUTOMOD_API_TOKEN (a leaked webhook URL must not open the API)',
-    });
-  }
-  if (config.http.apiToken === undefined && !isLoopback(config.http.host)) {
-    problems.push({
-      path: 'AUTOMOD_HTTP_HOST',
-      message: `"${config.http.host}" is not a loopback address; set AUTOMOD_API_TOKEN to serve beyond this machine`,
-    });
-  }
-
-  if (problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(config);
 }
 
 /** `true`/`false` as environment variables spell them (also 1/0, yes/no); undefined for anything else. */
 export function parseBoolean(raw: string): boolean | undefined {
-  const value = raw.trim().toLowerCase();
-  if (value === 'true' || value === '1' || value === 'yes') return true;
-  if (value === 'false' || value === '0' || value === 'no') return false;
-  return undefined;
+  const parsed = boolean.safeParse(raw.trim());
+  return parsed.success ? parsed.data : undefined;
 }
-
-/** Shortest accepted `AUTOMOD_API_TOKEN`: it guards removals, replays and the dashboard. */
-export const MIN_API_TOKEN_LENGTH = 16;
 
 /** True for addresses that only this machine can reach. */
 export function isLoopback(host: string): boolean {
@@ -370,12 +344,4 @@ export function isLoopback(host: string): boolean {
 /** Whether any way of authenticating to VideoSDK is configured. */
 export function hasVideoSdkCredential(config: Config): boolean {
   return config.videosdk.token !== undefined || (config.videosdk.apiKey !== undefined && config.videosdk.secret !== undefined);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

@@ -1,16 +1,49 @@
 /**
- * One error hierarchy for the whole worker. Every error has a stable `code` (documented, safe to
- * match on), a `retryable` flag and an optional `cause`. Messages stand alone because BullMQ keeps
- * only `message` and `stack` of a failed job; secrets and user text never go into them.
+ * Every error code the worker gives, with the HTTP status of an API answer that carries it: the one
+ * registry. Codes are a contract (clients, scripts and alerts match on them), so a code is never
+ * renamed or reused. docs/reference.md ("Errors") says what each means, and
+ * test/shared/errors.test.ts keeps the two in step. An error whose status is 500 never reaches an
+ * answer as itself: the API says "internal error" and the log has it.
+ */
+export const ERROR_CODES = {
+  ERR_USAGE: 400,
+  ERR_INVALID_EVENT: 400,
+  ERR_INVALID_REMOVAL: 400,
+  ERR_WEBHOOK_SIGNATURE: 401,
+  ERR_NOT_FOUND: 404,
+  ERR_CONFLICT: 409,
+  ERR_TOO_MANY_EVENTS: 413,
+  ERR_VIDEOSDK_TRANSIENT: 502,
+  ERR_VIDEOSDK_REJECTED: 502,
+  ERR_VIDEOSDK_CREDENTIAL: 502,
+  ERR_VIDEOSDK_NO_CREDENTIAL: 502,
+  ERR_REMOVAL_UNCONFIRMED: 502,
+  ERR_QUEUE_ADD: 503,
+  ERR_REDIS_UNREACHABLE: 503,
+  ERR_GATE_UNAVAILABLE: 503,
+  ERR_CONFIG: 500,
+  ERR_RULES: 500,
+} as const satisfies Record<string, number>;
+
+/** A code of the registry. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * One error hierarchy for the whole worker. Every error has a stable `code` from the registry, the
+ * HTTP `statusCode` the registry gives it (fastify's name, so fastify-shaped handlers read it too),
+ * a `retryable` flag and an optional `cause`. Messages stand alone because BullMQ keeps only
+ * `message` and `stack` of a failed job; secrets and user text never go into them.
  */
 export class AutomodError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
+  readonly statusCode: number;
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
+    this.statusCode = ERROR_CODES[code];
     this.retryable = options.retryable ?? false;
   }
 }
@@ -47,9 +80,12 @@ export function issueProblems(issues: readonly { path: readonly PropertyKey[]; m
 
 /** An error that carries every problem found (not just the first), listed in its message after `prefix`. */
 export class ProblemsError extends AutomodError {
+  /** What the problems are problems of (`invalid event`): the message starts with it. */
+  readonly prefix: string;
   readonly problems: readonly Problem[];
-  constructor(code: string, prefix: string, problems: readonly Problem[], message = `${prefix}: ${listProblems(problems)}`) {
+  constructor(code: ErrorCode, prefix: string, problems: readonly Problem[], message = `${prefix}: ${listProblems(problems)}`) {
     super(code, message);
+    this.prefix = prefix;
     this.problems = problems;
   }
 }
@@ -139,6 +175,28 @@ export class VideoSdkApiError extends AutomodError {
   }
 }
 
+/**
+ * A remove call answered 2xx with something that confirms nothing (none of the shapes VideoSDK
+ * documents: a proxy's page, `success: false`, an empty body, a session still listing the
+ * participant), and a read of the session did not show the participant gone: this try failed, and
+ * the next one looks first. `why` names the answer in our words, never its text.
+ */
+export class RemovalUnconfirmedError extends AutomodError {
+  readonly status: number;
+  readonly requestId: string | undefined;
+  readonly why: string;
+
+  constructor(context: { status: number; requestId?: string | undefined; why: string; seen: 'listed' | 'unreadable' }) {
+    const seen = context.seen === 'listed' ? 'VideoSDK still lists the participant in the session' : 'the session read showed no session';
+    super('ERR_REMOVAL_UNCONFIRMED', `the remove call was answered HTTP ${context.status} with ${context.why}, and ${seen}`, {
+      retryable: true,
+    });
+    this.status = context.status;
+    this.requestId = context.requestId;
+    this.why = context.why;
+  }
+}
+
 /** No way to authenticate to VideoSDK was configured, or minting a token failed. */
 export class CredentialMissingError extends AutomodError {
   constructor(message: string) {
@@ -174,6 +232,16 @@ export class ConflictError extends AutomodError {
   }
 }
 
+/** More events in one request than `AUTOMOD_INGEST_MAX_EVENTS` allows; refused before any is validated. */
+export class TooManyEventsError extends AutomodError {
+  constructor(count: number, max: number) {
+    super(
+      'ERR_TOO_MANY_EVENTS',
+      `too many events in one request: ${count}, at most ${max} (AUTOMOD_INGEST_MAX_EVENTS); send smaller batches`,
+    );
+  }
+}
+
 /** True for errors worth another try later; unknown errors (bugs, Redis hiccups) count as retryable. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof AutomodError) return err.retryable;
@@ -191,5 +259,18 @@ export class QueueAddError extends AutomodError {
         cause,
       },
     );
+  }
+}
+
+/**
+ * The producer library's gate (`isBanned`, `checkGate`) got no verdict: Redis failed or did not
+ * answer in time. Never read as "not banned": a token server refuses the join token and may try again.
+ */
+export class GateUnavailableError extends AutomodError {
+  constructor(reason: string, cause?: unknown) {
+    super('ERR_GATE_UNAVAILABLE', `no gate verdict: ${reason.slice(0, 200)}; refuse the join token and try again`, {
+      retryable: true,
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
 }

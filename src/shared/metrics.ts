@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
+import { within } from './deadline.js';
 
 /** Queue figures read on each scrape: depth per state and the age of the oldest waiting job. */
 export interface QueueProbe {
@@ -25,6 +26,8 @@ export function createMetrics(
     activeBans?: () => Promise<number>;
     /** Review items waiting for a decision, read on each scrape. */
     pendingReviews?: () => Promise<number>;
+    /** Lockdowns in force, read on each scrape. */
+    activeLockdowns?: () => Promise<number>;
     /** The rules tripped past their removal budget now, read on each scrape. */
     trippedRules?: () => Promise<readonly string[]>;
   } = {},
@@ -50,6 +53,12 @@ export function createMetrics(
     labelNames: ['source'],
     registers: [registry],
   });
+  const webhooksIgnored = new Counter({
+    name: 'automod_webhooks_ignored_total',
+    help: 'Authentic webhooks acknowledged (200) and dropped because they carry nothing to moderate, by reason (no-session, no-participant)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const duplicateEvents = new Counter({
     name: 'automod_events_duplicate_total',
     help: 'Events dropped because their id was seen within the dedup window',
@@ -71,6 +80,11 @@ export function createMetrics(
     name: 'automod_removal_requests_total',
     help: 'Removal requests, by whether they made a job or collapsed into an existing one',
     labelNames: ['result'],
+    registers: [registry],
+  });
+  const unconfirmedRemoveAnswers = new Counter({
+    name: 'automod_remove_answers_unconfirmed_total',
+    help: 'Remove calls answered 2xx with something that confirms nothing (not a documented shape); each is checked with a session read',
     registers: [registry],
   });
   const listRefreshes = new Counter({
@@ -126,7 +140,7 @@ export function createMetrics(
       async collect() {
         try {
           if (!(options.redisReady ?? (() => true))()) return;
-          this.set(await within(pendingReviews(), options.probeTimeoutMs ?? 800));
+          this.set(await redisWithin(pendingReviews(), options.probeTimeoutMs ?? 800));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -145,7 +159,7 @@ export function createMetrics(
       async collect() {
         try {
           if (!redisReady()) return;
-          const until = await within(rateLimitedUntil(), probeTimeoutMs);
+          const until = await redisWithin(rateLimitedUntil(), probeTimeoutMs);
           this.set(until === undefined ? 0 : until / 1000);
         } catch {
           // Reported by automod_redis_up.
@@ -166,9 +180,25 @@ export function createMetrics(
       async collect() {
         try {
           if (!redisReady()) return;
-          const tripped = new Set(await within(trippedRules(), probeTimeoutMs));
+          const tripped = new Set(await redisWithin(trippedRules(), probeTimeoutMs));
           for (const rule of tripped) seen.add(rule);
           for (const rule of seen) this.set({ rule }, tripped.has(rule) ? 1 : 0);
+        } catch {
+          // Reported by automod_redis_up.
+        }
+      },
+    });
+  }
+
+  const activeLockdowns = options.activeLockdowns;
+  if (activeLockdowns) {
+    new Gauge({
+      name: 'automod_lockdowns_active',
+      help: 'Meetings locked down now (raid mode), shared by every worker',
+      registers: [registry],
+      async collect() {
+        try {
+          if (redisReady()) this.set(await redisWithin(activeLockdowns(), probeTimeoutMs));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -184,7 +214,7 @@ export function createMetrics(
       registers: [registry],
       async collect() {
         try {
-          if (redisReady()) this.set(await within(activeBans(), probeTimeoutMs));
+          if (redisReady()) this.set(await redisWithin(activeBans(), probeTimeoutMs));
         } catch {
           // Reported by automod_redis_up.
         }
@@ -267,10 +297,12 @@ export function createMetrics(
     eventsReceived,
     events,
     invalidEvents,
+    webhooksIgnored,
     duplicateEvents,
     ruleHits,
     removals,
     removalRequests,
+    unconfirmedRemoveAnswers,
     apiRequests,
     apiDuration,
     credentialFailures,
@@ -290,19 +322,13 @@ export function createMetrics(
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** `promise`, or a rejection once `ms` passed without an answer from Redis. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-    }),
-  ]);
+function redisWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return within(promise, ms, () => new Error(`Redis did not answer within ${ms} ms`));
 }
 
 /** The queue calls a scrape makes, each failing after `ms` instead of waiting for Redis. */
 function bounded(queue: QueueProbe['queue'], ms: number): QueueProbe['queue'] {
-  const limit = <T>(promise: Promise<T>): Promise<T> => within(promise, ms);
+  const limit = <T>(promise: Promise<T>): Promise<T> => redisWithin(promise, ms);
   return {
     getJobCounts: (...types: Parameters<QueueProbe['queue']['getJobCounts']>) => limit(queue.getJobCounts(...types)),
     getWaiting: (...args: Parameters<QueueProbe['queue']['getWaiting']>) => limit(queue.getWaiting(...args)),

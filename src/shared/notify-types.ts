@@ -7,5 +7,7 @@ export const NOTIFY_TYPES = [
   'removals.paused',
   'removals.resumed',
   'rule.tripped',
+  'lockdown.started',
+  'lockdown.ended',
 ] as const;
 export type NotifyType = (typeof NOTIFY_TYPES)[number];

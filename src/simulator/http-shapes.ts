@@ -1,10 +1,13 @@
+import { isRecord } from '../shared/is-record.js';
+
 /** Answers and request-reading helpers shared by the simulator's routes; no state. */
 
 export interface SimResult {
   status: number;
   body: unknown;
-  /** Sent as `text/plain` instead of JSON. */
+  /** Sent as text (`text/plain` unless `contentType` says otherwise) instead of JSON. */
   text?: boolean;
+  contentType?: string;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -61,5 +64,5 @@ export function pageOf<T>(items: readonly T[], { page, perPage }: PageRequest): 
 }
 
 export function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return isRecord(value) ? value : {};
 }

@@ -8,6 +8,7 @@ export type ApiVersion = 'v1' | 'v2';
 export const ROUTES: Record<string, { operation: Exclude<SimOperation, 'other'>; apiVersion: ApiVersion }> = {
   [`POST ${P.v1RemoveParticipant}`]: { operation: 'remove', apiVersion: 'v1' },
   [`GET ${P.v1Session}`]: { operation: 'get-session', apiVersion: 'v1' },
+  [`POST ${P.v1EndSession}`]: { operation: 'end-session', apiVersion: 'v1' },
   [`POST ${P.v2RemoveParticipant}`]: { operation: 'remove', apiVersion: 'v2' },
   [`POST ${P.v2EndSession}`]: { operation: 'end-session', apiVersion: 'v2' },
   [`GET ${P.v2Sessions}`]: { operation: 'list-sessions', apiVersion: 'v2' },

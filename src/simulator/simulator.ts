@@ -1,12 +1,13 @@
-import { generateKeyPairSync, randomUUID, sign as rsaSign, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { fastify, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorize } from './auth.js';
 import { createFaults } from './faults.js';
 import { asRecord, errorBody, statusText, type SimResult } from './http-shapes.js';
 import { apiVersionOf, ROUTES } from './routes.js';
-import { faultSchema, optionsSchema, participantSchema, sessionSchema } from './schemas.js';
-import type { SimCall, SimStats, SimV2Claims, Simulator, SimulatorOptions } from './types.js';
+import { faultSchema, optionsSchema, participantSchema, sessionSchema, webhookSchema } from './schemas.js';
+import type { SimCall, SimRemoveAnswer, SimStats, SimV2Claims, SimWebhook, Simulator, SimulatorOptions } from './types.js';
+import { createWebhookSender, roomWants, signWebhookBody, webhookKeys, type WebhookKeys } from './webhooks.js';
 import { copy, createWorld, RAW_JSON, SimNotFound } from './world.js';
 
 export type {
@@ -14,17 +15,47 @@ export type {
   SimFault,
   SimOperation,
   SimParticipantInput,
+  SimRemoveAnswer,
   SimRoom,
   SimSession,
   SimSessionInput,
   SimStats,
   SimV2Claims,
+  SimWebhook,
+  SimWebhookDelivery,
   Simulator,
   SimulatorOptions,
 } from './types.js';
 
 /** What the official SDK types a remove answer as ("Returns a confirmation message"). */
 const REMOVE_MESSAGE = 'Participant removed successfully';
+
+/**
+ * A 200 remove answer other than the session object. The `html` page echoes the request's
+ * headers, as some proxies' error pages do: what the worker does with an answer it cannot read
+ * must not spread them.
+ */
+function removeAnswer(kind: Exclude<SimRemoveAnswer, 'session'>, request: FastifyRequest): SimResult {
+  switch (kind) {
+    case 'message':
+      return { status: 200, body: REMOVE_MESSAGE, text: true };
+    case 'success-false':
+      return { status: 200, body: { success: false, error: 'Participant could not be removed' } };
+    case 'empty':
+      return { status: 200, body: '', text: true };
+    case 'html': {
+      const headers = Object.entries(request.headers)
+        .map(([name, value]) => `<tr><td>${name}</td><td>${String(value)}</td></tr>`)
+        .join('');
+      return {
+        status: 200,
+        text: true,
+        contentType: 'text/html; charset=utf-8',
+        body: `<!DOCTYPE html><html><head><title>Service unavailable</title></head><body><h1>The upstream did not answer</h1><table>${headers}</table></body></html>`,
+      };
+    }
+  }
+}
 
 /**
  * A VideoSDK stand-in for the demo, the tests and benchmarks: the v1 remove/fetch endpoints, the
@@ -55,9 +86,28 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   /** The token's refusal, decided in `onRequest` before routing and sent once the body is read. */
   const deniedOf = new WeakMap<FastifyRequest, SimResult>();
   // Made on first use: a 2048-bit key costs tens of milliseconds that most runs never need.
-  let webhookKeys: { publicKey: KeyObject; privateKey: KeyObject; pem: string } | undefined;
+  let signingKeys: WebhookKeys | undefined = options.webhookPrivateKey === undefined ? undefined : webhookKeys(options.webhookPrivateKey);
+  let webhookUrl = options.webhookUrl;
+  const webhooks = createWebhookSender({ sign: (body) => signWebhookBody(body, keys().privateKey), now });
 
-  const world = createWorld({ now, url: () => url, activeDataShape: () => activeDataShape, publicKeyPem: () => keys().pem });
+  /** Where VideoSDK sends this room's webhooks: the room's own endpoint (for the events it lists), else the simulator's. */
+  function webhookTarget(webhook: SimWebhook): string | undefined {
+    const roomId = webhook.data.meetingId ?? webhook.data.roomId;
+    const room = typeof roomId === 'string' ? rooms.get(roomId) : undefined;
+    if (room?.webhook) return roomWants(room.webhook.events, webhook.webhookType) ? room.webhook.endPoint : undefined;
+    return webhookUrl;
+  }
+
+  const world = createWorld({
+    now,
+    url: () => url,
+    activeDataShape: () => activeDataShape,
+    publicKeyPem: () => keys().publicKeyPem,
+    onWebhook(webhook) {
+      const target = webhookTarget(webhook);
+      if (target !== undefined) void webhooks.deliver(webhook, target);
+    },
+  });
   const { sessions, rooms, addSession, join, leave } = world;
 
   function stats(): SimStats {
@@ -79,17 +129,18 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     };
   }
 
-  function keys(): NonNullable<typeof webhookKeys> {
-    if (!webhookKeys) {
-      const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      webhookKeys = { publicKey, privateKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-    }
-    return webhookKeys;
+  function keys(): WebhookKeys {
+    signingKeys ??= webhookKeys();
+    return signingKeys;
   }
 
   function send(reply: FastifyReply, result: SimResult, retryAfter?: string): FastifyReply {
     if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
-    if (result.text) return reply.code(result.status).type('text/plain; charset=utf-8').send(String(result.body));
+    if (result.text)
+      return reply
+        .code(result.status)
+        .type(result.contentType ?? 'text/plain; charset=utf-8')
+        .send(String(result.body));
     const raw = typeof result.body === 'object' && result.body !== null ? (result.body as { [RAW_JSON]?: string })[RAW_JSON] : undefined;
     if (raw !== undefined) return reply.code(result.status).type('application/json; charset=utf-8').send(raw);
     return reply.code(result.status).send(result.body);
@@ -123,7 +174,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
     call.faulted = true;
     const startedIn = generation;
-    let result = fault.applyThenHang ? run() : undefined;
+    // An answer that does not carry the removal out (a proxy's page): the session is only read.
+    const applies = !(fault.removeApplied === false && call.operation === 'remove');
+    const perform = (): SimResult =>
+      applies ? run() : world.perform({ ...call, operation: 'get-session' }, route.apiVersion, body, query, params);
+    let result = fault.applyThenHang ? perform() : undefined;
     if (fault.delayMs !== undefined && fault.delayMs > 0) await faults.sleep(fault.delayMs);
     if (closed || fault.reset || generation !== startedIn) {
       destroy(request, reply, call);
@@ -133,9 +188,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       const statusBody = fault.body ?? errorBody(fault.status, statusText(fault.status) ?? 'Injected fault');
       return send(reply, { status: fault.status, body: statusBody }, fault.retryAfter);
     }
-    result ??= run();
-    if (fault.removeAnswer === 'message' && result.status >= 200 && result.status < 300) {
-      result = { status: result.status, body: REMOVE_MESSAGE, text: true };
+    result ??= perform();
+    if (fault.removeAnswer !== undefined && fault.removeAnswer !== 'session' && result.status >= 200 && result.status < 300) {
+      result = removeAnswer(fault.removeAnswer, request);
     }
     return send(reply, result);
   }
@@ -221,10 +276,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     throw err;
   };
 
+  // A change made through the control API answers once its webhooks are sent, so a script that
+  // joins someone and then looks at the worker finds the event there.
   app.post('/_sim/sessions', async (request, reply) => {
     const parsed = sessionSchema.safeParse(request.body);
     if (!parsed.success) return bad(reply, parsed.error);
-    return reply.code(201).send(addSession(parsed.data));
+    const session = addSession(parsed.data);
+    await webhooks.settled();
+    return reply.code(201).send(session);
   });
   app.get('/_sim/sessions', async () => ({ sessions: [...sessions.values()].map(copy) }));
   app.get<{ Params: { id: string } }>('/_sim/sessions/:id', async (request, reply) => {
@@ -235,7 +294,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const parsed = participantSchema.safeParse(request.body);
     if (!parsed.success) return bad(reply, parsed.error);
     try {
-      return join(request.params.id, parsed.data.participantId, parsed.data.name);
+      const session = join(request.params.id, parsed.data.participantId, parsed.data.name);
+      await webhooks.settled();
+      return session;
     } catch (err) {
       return notFound(reply, err);
     }
@@ -244,7 +305,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     '/_sim/sessions/:id/participants/:participantId',
     async (request, reply) => {
       try {
-        return { left: leave(request.params.id, request.params.participantId) };
+        const left = leave(request.params.id, request.params.participantId);
+        await webhooks.settled();
+        return { left };
       } catch (err) {
         return notFound(reply, err);
       }
@@ -286,12 +349,36 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     if (!parsed.success) return bad(reply, parsed.error);
     if (parsed.data.activeDataShape !== undefined) activeDataShape = parsed.data.activeDataShape;
     if (parsed.data.v2Claims !== undefined) v2Claims = parsed.data.v2Claims;
-    return { activeDataShape, v2Claims };
+    if (parsed.data.webhookUrl !== undefined) webhookUrl = parsed.data.webhookUrl ?? undefined;
+    return { activeDataShape, v2Claims, webhookUrl: webhookUrl ?? null };
   });
+  app.post('/_sim/webhooks', async (request, reply) => {
+    const parsed = webhookSchema.safeParse(request.body);
+    if (!parsed.success) return bad(reply, parsed.error);
+    const { url: given, ...webhook } = parsed.data;
+    const delivery = await deliverWebhook(webhook, given);
+    if (!delivery) {
+      return reply.code(400).send({
+        error: 'nowhere to send it: give "url", set one with POST /_sim/options {"webhookUrl": ...}, or create the room with a webhook',
+      });
+    }
+    return delivery;
+  });
+  app.get('/_sim/webhooks', async () => ({ webhooks: webhooks.deliveries() }));
+  app.delete('/_sim/webhooks', async () => {
+    webhooks.clear();
+    return { webhooks: 0 };
+  });
+  app.get('/_sim/webhooks/public-key', async (_request, reply) => reply.type('text/plain; charset=utf-8').send(keys().publicKeyPem));
   app.post('/_sim/reset', async () => {
     reset();
     return { ok: true };
   });
+
+  function deliverWebhook(webhook: SimWebhook, given?: string) {
+    const target = given ?? webhookTarget(webhook) ?? webhookUrl;
+    return target === undefined ? Promise.resolve(undefined) : webhooks.deliver(webhook, target);
+  }
 
   function resetCalls(): void {
     callLog = [];
@@ -308,6 +395,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     credentialValid = true;
     activeDataShape = options.activeDataShape ?? 'array';
     v2Claims = options.v2Claims ?? 'strict';
+    webhookUrl = options.webhookUrl;
+    webhooks.clear();
   }
 
   return {
@@ -349,8 +438,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     setV2Claims(mode) {
       v2Claims = mode;
     },
-    signWebhook: (body) => rsaSign('RSA-SHA256', typeof body === 'string' ? Buffer.from(body) : body, keys().privateKey).toString('base64'),
-    webhookPublicKey: () => keys().pem,
+    signWebhook: (body) => signWebhookBody(body, keys().privateKey),
+    webhookPublicKey: () => keys().publicKeyPem,
+    setWebhookUrl(next) {
+      webhookUrl = next;
+    },
+    deliverWebhook,
+    webhookDeliveries: () => webhooks.deliveries(),
+    webhooksSettled: () => webhooks.settled(),
     reset,
   };
 }

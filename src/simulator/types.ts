@@ -81,6 +81,11 @@ export interface SimRoom {
   updatedAt: string;
 }
 
+/** What a remove fault answers with 200 (see `SimFault.removeAnswer`). */
+export type SimRemoveAnswer = 'session' | 'message' | 'html' | 'success-false' | 'empty';
+
+export const SIM_REMOVE_ANSWERS = ['session', 'message', 'html', 'success-false', 'empty'] as const satisfies readonly SimRemoveAnswer[];
+
 /**
  * A fault injected into matching requests. Unset matchers match anything; faults are tried in
  * the order added and the first one that matches (and passes its `probability`) is used. Auth is
@@ -103,10 +108,17 @@ export interface SimFault {
   /** Destroy the connection instead of answering (after `delayMs`, after applying with `applyThenHang`). */
   reset?: boolean;
   /**
-   * A successful v2 remove answers the official SDK's shape, a plain-text confirmation message,
-   * instead of the session object VideoSDK's API reference documents.
+   * What a remove answers with 200: `session` (the session object VideoSDK's API reference
+   * documents, the default), `message` (the official SDK's shape, a plain-text confirmation),
+   * or an answer that is neither: `html` (a proxy's error page, echoing the request's headers as
+   * some do), `success-false` (`{"success": false, "error": ...}`) or `empty` (no body).
    */
-  removeAnswer?: 'session' | 'message';
+  removeAnswer?: SimRemoveAnswer;
+  /**
+   * With `removeAnswer`: whether the removal takes effect (default true). `false` answers 200
+   * without carrying it out, as a proxy's page in front of VideoSDK does; the participant stays.
+   */
+  removeApplied?: boolean;
   /** How many requests it hits. Default 1; `Infinity` for all. */
   times?: number;
   /** Chance (0..1) that a matching request is hit. Default 1. */
@@ -147,6 +159,27 @@ export interface SimStats {
   removalsByParticipant: Record<string, number>;
 }
 
+/** A VideoSDK webhook body: `{"webhookType", "data": {meetingId, sessionId, participantId, participantName, ...}}`. */
+export interface SimWebhook {
+  webhookType: string;
+  data: Record<string, unknown>;
+}
+
+/** One webhook the simulator sent (or tried to), as `GET /_sim/webhooks` lists it. */
+export interface SimWebhookDelivery {
+  at: string;
+  webhookType: string;
+  url: string;
+  /** The raw body as sent, and its `videosdk-signature` header. */
+  body: string;
+  signature: string;
+  /** The receiver's status; null when it could not be reached (then `error` says why). */
+  status: number | null;
+  /** The start of the receiver's answer. */
+  response?: string;
+  error?: string;
+}
+
 /**
  * `strict` (default): a v2 call needs `version: 2` and the `crawler` role, as VideoSDK documents.
  * `lenient`: any token that passes the other checks will do (how the simulator behaved before).
@@ -169,6 +202,14 @@ export interface SimulatorOptions {
   v2Claims?: SimV2Claims;
   /** Oldest calls are dropped (in batches) past about this many. Default 100000. */
   maxCalls?: number;
+  /**
+   * Where webhooks go (a worker's `/v1/webhooks/videosdk`): joins, leaves (removals included),
+   * session start and end, for every room that has no webhook of its own (`POST /v2/rooms` with
+   * `webhook`). Unset: no webhooks, except to such rooms.
+   */
+  webhookUrl?: string;
+  /** The webhook-signing RSA private key (PEM); default: a new key per simulator. */
+  webhookPrivateKey?: string;
 }
 
 export interface Simulator {
@@ -198,6 +239,17 @@ export interface Simulator {
   setV2Claims(mode: SimV2Claims): void;
   /** The `videosdk-signature` header VideoSDK would send with this webhook body (base64 RSA-SHA256). */
   signWebhook(body: string | Buffer): string;
+  /** Changes (or, with undefined, drops) the URL webhooks go to. */
+  setWebhookUrl(url: string | undefined): void;
+  /**
+   * Sends one webhook now (after those already queued), signed, to `url` or where the room's
+   * webhook or the simulator's `webhookUrl` points; undefined when there is nowhere to send it.
+   */
+  deliverWebhook(webhook: SimWebhook, url?: string): Promise<SimWebhookDelivery | undefined>;
+  /** Every webhook sent so far (the last 1000), oldest first. */
+  webhookDeliveries(): SimWebhookDelivery[];
+  /** Resolves once every webhook queued so far has been sent. */
+  webhooksSettled(): Promise<void>;
   /** The PEM public key served at `GET /v2/public/rsa-public-key`. */
   webhookPublicKey(): string;
   /**

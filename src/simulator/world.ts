@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { asRecord, fail, ok, pageOf, readPage, type SimResult } from './http-shapes.js';
 import type { ApiVersion } from './routes.js';
 import { createRoomSchema, deactivateRoomSchema, endSessionSchema, invalid, listSessionsSchema, updateRoomSchema } from './schemas.js';
-import type { SimCall, SimRoom, SimSession, SimSessionInput } from './types.js';
+import type { SimCall, SimRoom, SimSession, SimSessionInput, SimWebhook } from './types.js';
 
 type Participant = SimSession['participants'][number];
 
@@ -17,6 +17,8 @@ export interface WorldOptions {
   activeDataShape: () => 'array' | 'object';
   /** The webhook-signing public key (PEM), answered by `GET /v2/public/rsa-public-key`. */
   publicKeyPem: () => string;
+  /** Told of each change VideoSDK sends a webhook for, in order: joins, leaves, session start and end. */
+  onWebhook?: (webhook: SimWebhook) => void;
 }
 
 /**
@@ -33,6 +35,20 @@ export function createWorld(options: WorldOptions) {
   /** Applied removals by `sessionId/participantId`. */
   let removals = new Map<string, number>();
   const iso = (): string => new Date(now()).toISOString();
+
+  /** The webhook VideoSDK sends for this change, with the `data` fields its docs name. */
+  function emit(webhookType: string, session: SimSession, participant?: Participant): void {
+    if (!options.onWebhook) return;
+    const data: Record<string, unknown> = { meetingId: session.meetingId, sessionId: session.id };
+    if (participant) {
+      data.participantId = participant.participantId;
+      data.participantName = participant.name;
+    } else {
+      data.start = session.start;
+      if (webhookType === 'session-ended') data.end = session.end;
+    }
+    options.onWebhook({ webhookType, data });
+  }
 
   function mustGet(id: string): SimSession {
     const session = sessions.get(id);
@@ -78,6 +94,7 @@ export function createWorld(options: WorldOptions) {
       participants: [],
     };
     sessions.set(session.id, session);
+    emit('session-started', session);
     for (const p of input.participants ?? []) joinTo(session, p.participantId, p.name);
     return copy(session);
   }
@@ -91,15 +108,23 @@ export function createWorld(options: WorldOptions) {
   /** A join without the copy of the session it answers: a 5,000-participant session is built in O(n). */
   function joinTo(session: SimSession, participantId: string, name?: string): void {
     const at = iso();
+    if (session.end !== null) {
+      session.end = null;
+      emit('session-started', session);
+    }
     const existing = session.participants.find((p) => p.participantId === participantId);
     if (existing) {
       fragments.delete(existing);
       if (name !== undefined) existing.name = name;
-      if (!isActive(existing)) existing.timelog.push({ start: at, end: null });
+      if (!isActive(existing)) {
+        existing.timelog.push({ start: at, end: null });
+        emit('participant-joined', session, existing);
+      }
     } else {
-      session.participants.push({ participantId, name: name ?? participantId, timelog: [{ start: at, end: null }] });
+      const joined: Participant = { participantId, name: name ?? participantId, timelog: [{ start: at, end: null }] };
+      session.participants.push(joined);
+      emit('participant-joined', session, joined);
     }
-    session.end = null;
   }
 
   function leave(sessionId: string, participantId: string): boolean {
@@ -110,7 +135,11 @@ export function createWorld(options: WorldOptions) {
     const at = iso();
     open.end = at;
     fragments.delete(participant!);
-    if (!session.participants.some(isActive)) session.end = at;
+    emit('participant-left', session, participant);
+    if (!session.participants.some(isActive)) {
+      session.end = at;
+      emit('session-ended', session);
+    }
     return true;
   }
 
@@ -118,10 +147,14 @@ export function createWorld(options: WorldOptions) {
     const at = iso();
     for (const p of session.participants) {
       const open = p.timelog.at(-1);
-      if (open && open.end === null) open.end = at;
+      if (open && open.end === null) {
+        open.end = at;
+        emit('participant-left', session, p);
+      }
       fragments.delete(p);
     }
     session.end = at;
+    emit('session-ended', session);
   }
 
   /** Newest first, like VideoSDK's listings. */
@@ -229,6 +262,15 @@ export function createWorld(options: WorldOptions) {
     return ok(view(session, 'v2'));
   }
 
+  /** v1: `POST /v1/meeting-sessions/:sessionId/end`, by the session alone. */
+  function endV1(sessionId: string): SimResult {
+    const session = sessions.get(sessionId);
+    if (!session) return fail(404, 'Session not found');
+    if (session.end !== null) return fail(400, 'Session has already ended');
+    endSession(session);
+    return ok(view(session, 'v1'));
+  }
+
   function listSessions(query: Record<string, string | undefined>): SimResult {
     const parsed = listSessionsSchema.safeParse(query);
     if (!parsed.success) return invalid(parsed.error);
@@ -281,7 +323,7 @@ export function createWorld(options: WorldOptions) {
       case 'remove':
         return remove(call, version, record);
       case 'end-session':
-        return end(record);
+        return version === 'v1' ? endV1(params.sessionId ?? '') : end(record);
       case 'list-sessions':
         return listSessions(query);
       case 'create-room': {

@@ -118,7 +118,7 @@ export function createBanStore({ redis, keys }: { redis: RedisClient; keys: Pick
      */
     async lookup(meetingId: string | undefined, participantId: string): Promise<Ban | undefined> {
       const values = await redis.mget(...coveringKeys(meetingId, participantId));
-      return longest(values);
+      return longestBan(values);
     },
 
     /**
@@ -128,7 +128,7 @@ export function createBanStore({ redis, keys }: { redis: RedisClient; keys: Pick
     async lookupMany(targets: readonly { meetingId: string | undefined; participantId: string }[]): Promise<(Ban | undefined)[]> {
       if (targets.length === 0) return [];
       const values = await redis.mget(...targets.flatMap((t) => coveringKeys(t.meetingId, t.participantId)));
-      return targets.map((_, i) => longest([values[2 * i] ?? null, values[2 * i + 1] ?? null]));
+      return targets.map((_, i) => longestBan([values[2 * i] ?? null, values[2 * i + 1] ?? null]));
     },
 
     /** Lifts one ban; answers it, or undefined when there was none. */
@@ -183,7 +183,7 @@ function toBan(stored: StoredBan): Ban {
 }
 
 /** The stored bans (nulls skipped) as one: permanent first, else the latest end. */
-function longest(values: readonly (string | null)[]): Ban | undefined {
+export function longestBan(values: readonly (string | null)[]): Ban | undefined {
   let best: StoredBan | undefined;
   for (const value of values) {
     if (value === null) continue;

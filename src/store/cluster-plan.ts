@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot';
 import { type Redis } from 'ioredis';
 import type { Config } from '../shared/config.js';
 import { partitionPrefix } from '../shared/partitions.js';
@@ -6,30 +7,15 @@ import { createRedis, type RedisClient } from './redis.js';
 /** Redis Cluster's hash slots. */
 export const CLUSTER_SLOTS = 16384;
 
-const CRC16_TABLE = (() => {
-  const table = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let crc = i << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    table[i] = crc;
-  }
-  return table;
-})();
-
 /**
- * The hash slot Redis Cluster gives `key`: CRC16 (XMODEM) of its hash tag (the text between the
- * first `{` and the next `}`, when not empty) or of the whole key, mod 16384. Same as CLUSTER KEYSLOT.
+ * The hash slot Redis Cluster gives `key`: CRC16 of its hash tag (the text between the first `{`
+ * and the next `}`, when not empty) or of the whole key, mod 16384, as CLUSTER KEYSLOT answers.
+ * Computed by cluster-key-slot, the code ioredis routes cluster commands with. One kind of key it
+ * reads unlike Redis: an empty `{}` followed by another `}` later (it keeps looking for a tag where
+ * Redis hashes the whole key). The deployment's tags cannot hold a brace (`PREFIX_PATTERN`).
  */
 export function keySlot(key: string): number {
-  let bytes = Buffer.from(key, 'utf8');
-  const open = bytes.indexOf(0x7b);
-  if (open >= 0) {
-    const close = bytes.indexOf(0x7d, open + 1);
-    if (close > open + 1) bytes = bytes.subarray(open + 1, close);
-  }
-  let crc = 0;
-  for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ byte) & 0xff]!;
-  return crc % CLUSTER_SLOTS;
+  return calculateSlot(key);
 }
 
 /** A master and the slot ranges it serves (inclusive). */

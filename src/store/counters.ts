@@ -4,7 +4,7 @@ import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import { createTickBatcher } from './tick-batcher.js';
 import type { RedisClient } from './redis.js';
-import { DEFAULT_CLOCK_SKEW_SECONDS, ruleHitsKey, type CounterSpec, type RuleHitSpec } from '../moderation/types.js';
+import { counterKey, DEFAULT_CLOCK_SKEW_SECONDS, ruleHitsKey, type CounterSpec, type RuleHitSpec } from '../moderation/types.js';
 
 /** The part of an event the counters need. */
 export interface CountedEvent {
@@ -22,7 +22,7 @@ export interface CountedEvent {
 
 /** What `observe` computed for one event. */
 export interface ObservedCounts {
-  /** Keyed by `counterKey(scope, type, windowSeconds)`, one per spec asked for (with a subject). */
+  /** Keyed by `counterKey(spec)` (moderation/types.ts), one per spec asked for (with a subject). */
   eventCounts: Record<string, number>;
   /** Enforced rule hits of earlier events (equal times included), keyed by `String(windowSeconds)`. */
   strikes: Record<string, number>;
@@ -84,14 +84,15 @@ export interface CounterStore {
    */
   observeMany(inputs: readonly ObserveInput[]): Promise<ObservedCounts[]>;
   /**
-   * Records one strike per enforced rule that fired on this event (a no-op without a participant),
-   * and one hit of each of those rules that `counted` names (rule -> seconds its hits are kept).
+   * Records one strike per rule of `ruleNames` (the enforced rules that fired on this event; a
+   * no-op without a participant), and one hit of each rule of `counted.rules` (enforced rules that
+   * a `ruleHits` counts; `counted.keep`: rule -> seconds its hits are kept).
    */
   recordStrikes(
     event: CountedEvent,
     ruleNames: readonly string[],
     maxWindowSeconds: number,
-    counted?: ReadonlyMap<string, number>,
+    counted?: { rules: readonly string[]; keep: ReadonlyMap<string, number> },
   ): Promise<void>;
 }
 
@@ -104,11 +105,6 @@ export interface CounterStoreOptions {
    * than their windows, so a hit stamped ahead of time cannot trim away ones still in a window.
    */
   clockSkewSeconds?: number;
-}
-
-/** The key of one counter in `eventCounts`; the same format as the moderation module's. */
-export function counterKey(scope: 'participant' | 'session', type: string, windowSeconds: number): string {
-  return `${scope}:${type}:${windowSeconds}`;
 }
 
 // Observes a batch of events in one run (see `createTickBatcher`), each exactly as if alone and in
@@ -238,7 +234,7 @@ function layoutOf(specs: readonly CounterSpec[], strikeWindows: readonly number[
       set = { scope: spec.scope, type: spec.type, windowsMs: [], longestMs: 0, resultKeys: [] };
       sets.push(set);
     }
-    const resultKey = counterKey(spec.scope, spec.type, spec.windowSeconds);
+    const resultKey = counterKey(spec);
     if (!set.resultKeys.includes(resultKey)) {
       set.windowsMs.push(windowMs(spec.windowSeconds));
       set.longestMs = Math.max(set.longestMs, windowMs(spec.windowSeconds));
@@ -421,7 +417,8 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
     },
 
     async recordStrikes(event, ruleNames, maxWindowSeconds, counted) {
-      if (event.participantId === undefined || event.participantId === '' || ruleNames.length === 0) return;
+      const countedRules = counted?.rules ?? [];
+      if (event.participantId === undefined || event.participantId === '' || (ruleNames.length === 0 && countedRules.length === 0)) return;
       const t = eventTime(event);
       const pk = keys.part(event.sessionId);
       const meeting = event.meetingId ?? event.sessionId;
@@ -432,8 +429,8 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
       const args: (string | number)[] = [t, String(t - keep - skewMs), String(keep), ruleNames.length];
       for (const rule of ruleNames) args.push(`${event.id}:${rule}`);
       args.push(event.id);
-      for (const rule of new Set(ruleNames)) {
-        const seconds = counted?.get(rule);
+      for (const rule of new Set(countedRules)) {
+        const seconds = counted?.keep.get(rule);
         if (seconds === undefined) continue;
         redisKeys.push(pk.ruleHits(meeting, event.participantId, rule));
         args.push(String(t - windowMs(seconds) - skewMs), String(windowMs(seconds)));

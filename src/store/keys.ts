@@ -128,6 +128,16 @@ function keysOf(keyPrefix: string) {
     /** Every item by creation (ms), and the pending ones by expiry (ms): a sorted set each. */
     reviewIndex: () => k('reviews'),
     reviewPending: () => k('reviews', 'pending'),
+    /** A meeting's lockdown (JSON, expiring with it), its admitted participants (a set), and the index by end (ms). */
+    lockdown: (meetingId: string) => k('lockdown', meetingId),
+    lockdownAdmit: (meetingId: string) => k('lockdown', meetingId, 'admit'),
+    lockdownIndex: () => k('lockdowns'),
+    /**
+     * What the worker saw of a meeting's members (hash: `j:<participant>` first join ms,
+     * `r:<participant>` a host or moderator role), and the session it last saw a join in.
+     */
+    meetingMembers: (meetingId: string) => k('meeting', meetingId, 'members'),
+    meetingSession: (meetingId: string) => k('meeting', meetingId, 'session'),
     /** A rule's removals within its budget window: a sorted set of removal job ids by time (ms). */
     ruleBudget: (rule: string) => k('rule-budget', rule),
     /** Tripped rules by the end of their trip (ms); a rule past its end is armed again. */

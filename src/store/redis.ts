@@ -1,4 +1,5 @@
 import { Cluster, Redis } from 'ioredis';
+import { withDeadline, within } from '../shared/deadline.js';
 import { AutomodError } from '../shared/errors.js';
 import type { Config } from '../shared/config.js';
 
@@ -145,16 +146,9 @@ export async function probeRedis(redis: Config['redis'], timeoutMs: number): Pro
   client.on('error', (err: unknown) => {
     lastError = err;
   });
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      client.ping(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new RedisUnreachableError(redis, timeoutMs, safeCause(lastError, redis))), timeoutMs);
-      }),
-    ]);
+    await within(client.ping(), timeoutMs, () => new RedisUnreachableError(redis, timeoutMs, safeCause(lastError, redis)));
   } finally {
-    clearTimeout(timer);
     client.disconnect();
   }
 }
@@ -201,10 +195,6 @@ export function isRedisConnectionError(err: unknown): boolean {
  * `ms`), else a plain disconnect. A queued QUIT on a blocking connection would wait forever.
  */
 export async function closeRedis(client: RedisClient, ms = 1000): Promise<void> {
-  if (client.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([client.quit().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-    clearTimeout(timer);
-  }
+  if (client.status === 'ready') await withDeadline(client.quit(), ms);
   if (client.status !== 'end') client.disconnect();
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { compare } from '../shared/compare.js';
 import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
@@ -181,7 +182,7 @@ export function createReviewStore(options: ReviewStoreOptions) {
       const found = await Promise.all(ids.slice(i, i + 100).map((id) => get(id, now)));
       for (const item of found) if (item && (!filter.state || item.state === filter.state)) items.push(item);
     }
-    return items.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)).slice(0, limit);
+    return items.sort((a, b) => compare(b.createdAt, a.createdAt)).slice(0, limit);
   }
 
   /** Items waiting for a decision now (for the gauge and the console). */

@@ -6,6 +6,7 @@
 export const VIDEOSDK_PATHS = {
   v1RemoveParticipant: '/v1/meeting-sessions/:sessionId/remove-participant',
   v1Session: '/v1/meeting-sessions/:sessionId',
+  v1EndSession: '/v1/meeting-sessions/:sessionId/end',
   v2RemoveParticipant: '/v2/sessions/participants/remove',
   v2EndSession: '/v2/sessions/end',
   v2Sessions: '/v2/sessions',

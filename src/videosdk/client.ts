@@ -3,11 +3,12 @@ import { Agent as HttpsAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { got, RequestError, type Response } from 'got';
 import { VideoSdkApiError } from '../shared/errors.js';
+import { isRecord } from '../shared/is-record.js';
 import { classifyApiFailure, mayHaveApplied, parseRetryAfter } from './classify.js';
 import { activeParticipantIds, parseSession, type VideoSdkSession } from './session.js';
 import { fillPath, operationPath, VIDEOSDK_PATHS } from './api-paths.js';
 
-export type ApiOperation = 'remove' | 'get-session' | 'get-active';
+export type ApiOperation = 'remove' | 'get-session' | 'get-active' | 'end-session' | 'list-sessions';
 
 /** One HTTP request to VideoSDK, successful or not; for logs, metrics and the audit. */
 export interface ApiAttempt {
@@ -130,6 +131,16 @@ export interface VideoSdkClient {
    * attempt is reported as `get-active` although the path is the session's).
    */
   getActiveParticipants(sessionId: string): Promise<ApiResponse>;
+  /**
+   * Ends a meeting's live session: everyone in it leaves at once (v2 `POST /v2/sessions/end` with
+   * the room id and the session when known; v1 `POST /v1/meeting-sessions/:sessionId/end`).
+   */
+  endSession(input: { roomId: string; sessionId?: string | undefined }): Promise<ApiResponse>;
+  /**
+   * The id of a room's live session (v2 `GET /v2/sessions?roomId=&status=ongoing&perPage=1`, as
+   * the official SDK finds it); undefined when none is live, or on v1, which has no such listing.
+   */
+  findLiveSession(roomId: string): Promise<string | undefined>;
   /** Closes idle keep-alive connections. */
   close(): void;
 }
@@ -305,6 +316,32 @@ export function createVideoSdkClient(options: VideoSdkClientOptions): VideoSdkCl
         session: { ...response.session, participants: response.session.participants.filter((p) => active.has(p.participantId)) },
       };
     },
+    endSession(input) {
+      if (apiVersion === 'v1') {
+        if (input.sessionId === undefined) return Promise.reject(new Error('ending a session on VideoSDK v1 needs the session id'));
+        return send({
+          method: 'POST',
+          path: fillPath(VIDEOSDK_PATHS.v1EndSession, { sessionId: input.sessionId }),
+          operation: 'end-session',
+          json: {},
+        });
+      }
+      const json: Record<string, string> = { roomId: input.roomId };
+      if (input.sessionId !== undefined) json.sessionId = input.sessionId;
+      return send({ method: 'POST', path: VIDEOSDK_PATHS.v2EndSession, operation: 'end-session', json });
+    },
+    async findLiveSession(roomId) {
+      if (apiVersion === 'v1') return undefined;
+      const response = await send({
+        method: 'GET',
+        path: VIDEOSDK_PATHS.v2Sessions,
+        operation: 'list-sessions',
+        query: { roomId, status: 'ongoing', page: '1', perPage: '1' },
+      });
+      const data = (response.body as { data?: unknown } | undefined)?.data;
+      const first = Array.isArray(data) ? (data[0] as { id?: unknown } | undefined) : undefined;
+      return typeof first?.id === 'string' && first.id !== '' ? first.id : undefined;
+    },
     close() {
       agent.http.destroy();
       agent.https.destroy();
@@ -342,10 +379,9 @@ function readDetail(body: unknown, secrets: readonly string[]): string | undefin
   let text: string | undefined;
   if (typeof body === 'string') {
     text = body;
-  } else if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
-    const record = body as Record<string, unknown>;
+  } else if (isRecord(body)) {
     for (const field of DETAIL_FIELDS) {
-      const value = record[field];
+      const value = body[field];
       if (typeof value === 'string' && value.trim() !== '') {
         text = value;
         break;

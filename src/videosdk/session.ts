@@ -1,3 +1,4 @@
+import { isRecord } from '../shared/is-record.js';
 /** One join interval of a participant; `end: null` means the interval is still open. */
 export interface TimelogEntry {
   start: string | null;
@@ -24,10 +25,6 @@ export interface VideoSdkSession {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function str(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -56,7 +53,7 @@ function looksLikeSession(value: Json): boolean {
 }
 
 function parseParticipant(value: unknown): SessionParticipant | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isRecord(value)) return undefined;
   const participantId = str(value.participantId);
   if (participantId === undefined || participantId === '') return undefined;
   const participant: SessionParticipant = { participantId, timelog: [] };
@@ -64,7 +61,7 @@ function parseParticipant(value: unknown): SessionParticipant | undefined {
   if (name !== undefined) participant.name = name;
   if (Array.isArray(value.timelog)) {
     for (const entry of value.timelog) {
-      if (isObject(entry)) participant.timelog.push({ start: time(entry.start), end: time(entry.end) });
+      if (isRecord(entry)) participant.timelog.push({ start: time(entry.start), end: time(entry.end) });
     }
   }
   return participant;
@@ -106,15 +103,15 @@ export function parseSession(body: unknown): VideoSdkSession | undefined {
         return undefined;
       }
     }
-    if (!isObject(value)) return undefined;
+    if (!isRecord(value)) return undefined;
     if ('data' in value && !Array.isArray(value.participants)) {
       const data = value.data;
       if (Array.isArray(data)) {
         if (data.length === 0) return { participants: [] };
-        const first = data.find((item): item is Json => isObject(item) && looksLikeSession(item));
+        const first = data.find((item): item is Json => isRecord(item) && looksLikeSession(item));
         return first === undefined ? undefined : toSession(first);
       }
-      if (isObject(data)) return looksLikeSession(data) ? toSession(data) : undefined;
+      if (isRecord(data)) return looksLikeSession(data) ? toSession(data) : undefined;
     }
     return looksLikeSession(value) ? toSession(value) : undefined;
   } catch {

@@ -1,17 +1,19 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/cli.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
-import { REDIS_URL } from '../helpers/redis.js';
+import { Redis } from 'ioredis';
+import { freePort } from '../helpers/processes.js';
+import { deletePrefix, REDIS_URL } from '../helpers/redis.js';
 
 /**
  * Every fenced block marked `sh runnable` or `console runnable` in README.md and docs/*.md is run
- * here, in document order, against the built CLI (an `automod` on the PATH), an in-process worker
+ * here, in document order, against the built CLI (the `automod` that the README's own PATH line
+ * finds, so that line cannot stop working unseen), an in-process worker
  * and the simulator, under a unique prefix, so a command shown in the docs cannot drift from the
  * product.
  *
@@ -24,7 +26,9 @@ import { REDIS_URL } from '../helpers/redis.js';
  *   (files an example reads, simulator state it assumes).
  *
  * The worker listens on a free port and the simulator too: `localhost:8080` / `127.0.0.1:8080` in
- * a command are the worker, `127.0.0.1:9090` the simulator.
+ * a command are the worker, `127.0.0.1:9090` the simulator. A block that starts a worker and a
+ * simulator of its own uses ports `8081` and `9091` (free ports here) and `AUTOMOD_PREFIX=trial`
+ * (a prefix of its own here, deleted afterwards).
  */
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -160,10 +164,36 @@ function readOnly(command: string): boolean {
   return /^(automod|curl|cat)\b/.test(command.trim());
 }
 
+/**
+ * The README's `export PATH=...` line, as a reader copies it, run in the clone's folder: answers the
+ * PATH it makes from `basePath`.
+ */
+export async function readmePath(basePath: string): Promise<{ line: string; path: string }> {
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const line = readme
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .find((l) => /^export PATH=/.test(l));
+  if (line === undefined) throw new Error('README.md has no `export PATH=...` line that puts automod on the PATH');
+  const path = await new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', ['-c', `${line}\nprintf '%s' "$PATH"`], {
+      cwd: root,
+      env: { PATH: basePath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`\`${line}\` failed (${code})`))));
+  });
+  return { line, path };
+}
+
 let harness: Harness;
 let cwd: string;
 let env: Record<string, string>;
 let substitute: (command: string) => string;
+let trialPrefix: string | undefined;
 
 function bash(script: string, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
@@ -190,7 +220,8 @@ async function runBlock(block: Block): Promise<void> {
     expect(setup.code, `${where} setup failed:\n${setup.output}`).toBe(0);
   }
   if (block.kind === 'sh') {
-    const result = await bash(`set -e\n${block.body}`);
+    // A block may start a worker of its own, which takes seconds on a loaded machine.
+    const result = await bash(`set -e\n${block.body}`, 55_000);
     expect(result.code, `${where} failed:\n${result.output}`).toBe(0);
     return;
   }
@@ -223,16 +254,22 @@ describe('runnable blocks in the docs', () => {
     harness = await startHarness('docs', { AUTOMOD_API_TOKEN: token, AUTOMOD_API_RATE_PER_SEC: '100' });
     cwd = await mkdtemp(join(tmpdir(), 'automod-docs-'));
     await cp(join(root, 'rules'), join(cwd, 'rules'), { recursive: true });
-    const bin = join(cwd, '.bin');
-    await mkdir(bin);
-    await writeFile(join(bin, 'automod'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
-    await chmod(join(bin, 'automod'), 0o755);
+    // No shim of our own: the commands find automod as a reader of the README does.
+    const { path } = await readmePath(process.env.PATH ?? '');
     if (harness.automod.url === undefined) throw new Error('the worker serves no HTTP API');
     const worker = new URL(harness.automod.url).host;
     const simulator = new URL(harness.config.videosdk.apiBase).host;
-    substitute = (command) => command.replaceAll(/(localhost|127\.0\.0\.1):8080/g, worker).replaceAll('127.0.0.1:9090', simulator);
+    const [trialWorkerPort, trialSimulatorPort] = [await freePort(), await freePort()];
+    trialPrefix = `${harness.config.prefix}-trial`;
+    substitute = (command) =>
+      command
+        .replaceAll(/(localhost|127\.0\.0\.1):8080/g, worker)
+        .replaceAll('127.0.0.1:9090', simulator)
+        .replaceAll(/\b8081\b/g, String(trialWorkerPort))
+        .replaceAll(/\b9091\b/g, String(trialSimulatorPort))
+        .replaceAll(/\bAUTOMOD_PREFIX=trial\b/g, `AUTOMOD_PREFIX=${trialPrefix}`);
     env = {
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      PATH: path,
       HOME: cwd,
       // No USER, as the examples were recorded: `requestedBy` reads operator:cli.
       REDIS_URL,
@@ -252,9 +289,37 @@ describe('runnable blocks in the docs', () => {
   });
 
   afterAll(async () => {
+    if (trialPrefix !== undefined) {
+      const redis = new Redis(REDIS_URL);
+      await deletePrefix(redis, trialPrefix);
+      await redis.quit();
+    }
     await harness?.close();
     if (cwd !== undefined) await rm(cwd, { recursive: true, force: true });
   });
+
+  it("the README's PATH line finds the clone's automod, which runs the built CLI", async () => {
+    const { line } = await readmePath(process.env.PATH ?? '');
+    const found = await bash('command -v automod && automod --version');
+    expect(found.code, `after \`${line}\`, automod is not found:\n${found.output}`).toBe(0);
+    const [where, version] = found.output.trim().split('\n');
+    // The clone's own, not one that happens to be on the reader's PATH.
+    expect(await realpath(where!)).toContain(await realpath(root));
+    expect(version).toBe(JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).version);
+  });
+
+  it("npm exec --offline -- automod runs the clone's CLI too", async () => {
+    const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn('npm', ['exec', '--offline', '--', 'automod', '--version'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output.trim()).toBe(JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).version);
+  }, 60_000);
 
   it('finds runnable blocks in the README and in docs/', () => {
     expect(blocks.length).toBeGreaterThan(10);

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
-import { createProducer } from 'meeting-automod';
+import { createProducer, GateUnavailableError } from 'meeting-automod';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBanStore } from '../../src/store/bans.js';
 import { createKeys } from '../../src/store/keys.js';
+import { freePort } from '../helpers/processes.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 // Used as a token server would: the package's own exports (dist must be built).
@@ -27,4 +28,38 @@ describe('producer.isBanned (the token gate for servers that reach Redis)', () =
     await expect(producer.isBanned('', 'p1')).rejects.toThrow(/meetingId must be a non-empty string/);
     await producer.close();
   });
+
+  it('never answers "not banned" when Redis is unreachable: it throws GateUnavailableError', async () => {
+    const closedPort = await freePort();
+    // A URL: the producer's own connection, which gives up after a few tries.
+    const connectionErrors: Error[] = [];
+    const byUrl = createProducer({ connection: `redis://127.0.0.1:${closedPort}`, prefix, onError: (err) => connectionErrors.push(err) });
+    const answer = byUrl.isBanned('room-1', 'p1');
+    await expect(answer).rejects.toBeInstanceOf(GateUnavailableError);
+    await expect(answer).rejects.toMatchObject({ code: 'ERR_GATE_UNAVAILABLE', retryable: true, message: /no gate verdict/ });
+    // Reconnect failures go to onError (instead of BullMQ's console output).
+    expect(connectionErrors.some((err) => /ECONNREFUSED/.test(err.message))).toBe(true);
+    await byUrl.close();
+
+    // A connection made for BullMQ workers (`maxRetriesPerRequest: null`) would wait for Redis for
+    // ever; the gate answers "no verdict" after its own timeout instead.
+    const patient = new Redis({ port: closedPort, maxRetriesPerRequest: null, retryStrategy: () => 50 });
+    patient.on('error', () => undefined);
+    const byInstance = createProducer({ connection: patient, prefix, gateTimeoutMs: 300 });
+    try {
+      await expect(byInstance.isBanned('room-1', 'p1')).rejects.toMatchObject({
+        name: 'GateUnavailableError',
+        code: 'ERR_GATE_UNAVAILABLE',
+        message: /Redis did not answer within 300 ms/,
+      });
+      await expect(byInstance.checkGate({ meetingId: 'room-1', participantId: 'p1' })).rejects.toMatchObject({
+        code: 'ERR_GATE_UNAVAILABLE',
+        message: /Redis did not answer within 300 ms/,
+      });
+    } finally {
+      await byInstance.close();
+      patient.disconnect();
+    }
+    expect(() => createProducer({ connection: redis, prefix, gateTimeoutMs: 0 })).toThrow(/gateTimeoutMs must be a whole number/);
+  }, 20_000);
 });

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidEventError, WebhookSignatureError } from '../../src/shared/errors.js';
 import { parseEvent } from '../../src/shared/event-schema.js';
-import { createSignatureVerifier, mapWebhook, webhookEventId } from '../../src/events/webhook.js';
+import { createSignatureVerifier, mapWebhook, nothingToModerate, webhookEventId } from '../../src/events/webhook.js';
 
 describe('mapWebhook', () => {
   it('maps a VideoSDK webhook body to an event: type from webhookType, ids and name lifted, the rest kept in data', () => {
@@ -71,6 +71,29 @@ describe('mapWebhook', () => {
         expect((err as InvalidEventError).problems[0]?.path).toBe(path);
       }
     }
+  });
+});
+
+describe('nothingToModerate', () => {
+  it('names webhooks without a session, and participant webhooks without a participant', () => {
+    const reason = (body: unknown) => nothingToModerate(mapWebhook(body))?.reason;
+    expect(reason({ webhookType: 'session-started' })).toBe('no-session');
+    expect(reason({ webhookType: 'session-ended', data: { meetingId: 'm', sessionId: '  ' } })).toBe('no-session');
+    expect(reason({ webhookType: 'participant-joined', data: { meetingId: 'm', sessionId: null, participantId: 'p' } })).toBe('no-session');
+    expect(reason({ webhookType: 'participant-left', data: { sessionId: 's' } })).toBe('no-participant');
+    expect(reason({ type: 'chat-message', data: { sessionId: 's', participantId: '' } })).toBe('no-participant');
+    expect(nothingToModerate(mapWebhook({ webhookType: 'session-started' }))?.message).toMatch(/sessionId: nothing to moderate$/);
+  });
+
+  it('passes everything else on to the event schema, wrong types included (they are named there, not ignored)', () => {
+    expect(nothingToModerate(mapWebhook({ webhookType: 'session-started', data: { sessionId: 's' } }))).toBeUndefined();
+    expect(nothingToModerate(mapWebhook({ webhookType: 'recording-stopped', data: { sessionId: 's', fileUrl: 'u' } }))).toBeUndefined();
+    expect(
+      nothingToModerate(mapWebhook({ webhookType: 'participant-joined', data: { sessionId: 's', participantId: 'p' } })),
+    ).toBeUndefined();
+    const wrong = mapWebhook({ webhookType: 'participant-joined', data: { sessionId: 42, participantId: 'p' } });
+    expect(nothingToModerate(wrong)).toBeUndefined();
+    expect(() => parseEvent(wrong)).toThrow(/\$\.sessionId: must be a string/);
   });
 });
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { freePort } from '../../src/shared/free-port.js';
+import { sleep } from '../../src/shared/sleep.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -37,11 +38,7 @@ export function requireBinary(name: 'redis-server' | 'redis-cli'): void {
   }
 }
 
-export { freePort };
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { freePort, sleep };
 
 /** Resolves with the exit code and signal of a child, whenever it ends (also when it already has). */
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

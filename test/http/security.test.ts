@@ -352,6 +352,52 @@ describe('webhooks without a public key', () => {
   });
 });
 
+describe('authentic webhooks with nothing to moderate', () => {
+  it('answer 200 "ignored", are counted by reason and logged once per reason at info', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ logLevel: 'info', logFormat: 'json' }, { write: (line: string) => void lines.push(line) });
+    const own = await buildHttpApp({ ...services, logger, apiToken: TOKEN, webhookPublicKey: undefined });
+    try {
+      const ignored = async () => {
+        const metric = await services.metrics.webhooksIgnored.get();
+        return Object.fromEntries(metric.values.map((v) => [String(v.labels.reason), v.value]));
+      };
+      const before = await ignored();
+      const bodies: [unknown, string][] = [
+        [{ webhookType: 'session-started' }, 'no-session'],
+        [{ webhookType: 'session-started', data: { meetingId: 'm' } }, 'no-session'],
+        [{ webhookType: 'recording-started', data: { meetingId: 'm', sessionId: '' } }, 'no-session'],
+        [{ webhookType: 'participant-joined', data: { meetingId: 'm', sessionId: 's-none' } }, 'no-participant'],
+        [{ type: 'chat-message', data: { sessionId: 's-none', participantId: null } }, 'no-participant'],
+      ];
+      for (const [payload, reason] of bodies) {
+        const res = await own.inject({ method: 'POST', url: `/v1/webhooks/videosdk?token=${TOKEN}`, payload: payload as object });
+        expect(res.statusCode, JSON.stringify(payload)).toBe(200);
+        expect(res.json()).toEqual({ ignored: true, reason, message: expect.any(String) });
+      }
+      const after = await ignored();
+      expect((after['no-session'] ?? 0) - (before['no-session'] ?? 0)).toBe(3);
+      expect((after['no-participant'] ?? 0) - (before['no-participant'] ?? 0)).toBe(2);
+      const logged = lines
+        .map((l) => JSON.parse(l) as { level: number; msg: string; reason?: string })
+        .filter((l) => /ignored/.test(l.msg));
+      expect(logged.map((l) => [l.level, l.reason])).toEqual([
+        [30, 'no-session'],
+        [30, 'no-participant'],
+      ]);
+      // Not authentic: refused before anything is read.
+      const unauthenticated = await own.inject({
+        method: 'POST',
+        url: '/v1/webhooks/videosdk',
+        payload: { webhookType: 'session-started' },
+      });
+      expect(unauthenticated.statusCode).toBe(401);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('AUTOMOD_WEBHOOK_TOKEN', () => {
   const WEBHOOK_TOKEN = 'webhook-token-0123456789abcdef';
   let own: FastifyInstance;

@@ -152,7 +152,7 @@ describe('loadRules', () => {
       ]),
     );
     expectProblem(problems, 'shape.json#moded $.mode', /must be "enforce", "shadow" or "off"/);
-    expectProblem(problems, 'shape.json#acted $.event.type', /must be "remove-participant", "review" or "flag"/);
+    expectProblem(problems, 'shape.json#acted $.event.type', /must be "remove-participant", "review", "flag" or "lockdown"/);
     expectProblem(problems, 'shape.json#Not A Slug $.name', /must be a slug/);
     expectProblem(problems, 'shape.json#typo $', /mdoe/);
     expectProblem(problems, 'shape.json#(rule 4) $.name', /is required/);

@@ -97,7 +97,7 @@ describe('Redis counters and in-memory counters', () => {
           }
           if (s.strikes.length > 0) {
             const hits: RuleHit[] = s.strikes.map((rule) => ({ rule, mode: 'enforce', action: 'flag', reason: rule, priority: 1 }));
-            await store.recordStrikes(event, s.strikes, strikeRetentionSeconds(STRIKE_WINDOWS), COUNTED);
+            await store.recordStrikes(event, s.strikes, strikeRetentionSeconds(STRIKE_WINDOWS), { rules: s.strikes, keep: COUNTED });
             memory.recordHits(event, hits);
           }
         }

@@ -144,17 +144,44 @@ describe('webhook signatures', () => {
     expect(res.text).toMatch(/body is not valid JSON/);
   });
 
-  it('takes a signed webhook without data; what the event then lacks is named', async () => {
-    const body = JSON.stringify({ webhookType: 'session-started' });
-    const res = await post(body, { 'content-type': 'application/json', 'videosdk-signature': signed(body) });
-    expect(res.status).toBe(400);
-    const answer = JSON.parse(res.text) as { details: { path: string; message: string }[] };
-    expect(answer.details).toEqual([{ path: '$.sessionId', message: 'is required' }]);
+  async function ignoredCount(reason: string): Promise<number> {
+    const text = (await h.api('GET', '/metrics', undefined, { authorization: `Bearer ${API_TOKEN}` })).body as string;
+    const line = text.split('\n').find((l) => l.startsWith(`automod_webhooks_ignored_total{reason="${reason}"}`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  it('answers 200 "ignored" to a signed webhook that carries nothing to moderate, queues nothing and counts it', async () => {
+    const cases: [string, string][] = [
+      [JSON.stringify({ webhookType: 'session-started' }), 'no-session'],
+      [JSON.stringify({ webhookType: 'session-ended', data: null }), 'no-session'],
+      [JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'r' } }), 'no-session'],
+      [
+        JSON.stringify({ webhookType: 'participant-left', data: { meetingId: 'r', sessionId: sessionId(), participantId: ' ' } }),
+        'no-participant',
+      ],
+    ];
+    for (const [body, reason] of cases) {
+      const before = { queued: await h.automod.services.queues.events.count(), counted: await ignoredCount(reason) };
+      const res = await post(body, { 'content-type': 'application/json', 'videosdk-signature': signed(body) });
+      expect(res.status, body).toBe(200);
+      expect(JSON.parse(res.text), body).toEqual({ ignored: true, reason, message: expect.stringMatching(/nothing to moderate/) });
+      expect(await ignoredCount(reason)).toBe(before.counted + 1);
+      expect(await h.automod.services.queues.events.count()).toBe(before.queued);
+    }
+    // Authentic first: the same body unsigned is refused.
+    const unsigned = await post(cases[0]![0], { 'content-type': 'application/json' });
+    expect(unsigned.status).toBe(401);
   });
 
-  it('answers 400 (after the signature) for a signed body that is not a valid webhook', async () => {
-    const bad = JSON.stringify({ webhookType: 'participant-joined', data: { meetingId: 'r' } });
-    const res = await post(bad, { 'content-type': 'application/json', 'videosdk-signature': signed(bad) });
-    expect(res.status).toBe(400);
+  it('answers 400 (after the signature) for a signed body that is not a webhook or holds wrong values', async () => {
+    for (const bad of [
+      JSON.stringify({ data: { sessionId: 's' } }),
+      JSON.stringify([{ webhookType: 'session-started' }]),
+      JSON.stringify({ webhookType: 'participant-joined', data: { sessionId: 42, participantId: 'p' } }),
+    ]) {
+      const res = await post(bad, { 'content-type': 'application/json', 'videosdk-signature': signed(bad) });
+      expect(res.status, bad).toBe(400);
+      expect(JSON.parse(res.text), bad).toMatchObject({ code: 'ERR_INVALID_EVENT', details: [expect.anything()] });
+    }
   });
 });

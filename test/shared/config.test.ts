@@ -284,6 +284,80 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('reads the review TTL and the notification settings, and names what is wrong in each', () => {
+    expect(parseConfig({ AUTOMOD_REVIEW_TTL: '30m' }).reviewTtlMs).toBe(1_800_000);
+    expect(parseConfig({ AUTOMOD_REVIEW_TTL: '7d' }).reviewTtlMs).toBe(7 * 86_400_000);
+    expect(
+      parseConfig({
+        AUTOMOD_NOTIFY_URLS: 'https://hooks.example.com/a, ,http://127.0.0.1:9/b',
+        AUTOMOD_NOTIFY_SECRET: 'notify-secret',
+        AUTOMOD_NOTIFY_TYPES: 'ban.created,review.created',
+        AUTOMOD_NOTIFY_ATTEMPTS: '3',
+      }).notify,
+    ).toEqual({
+      urls: ['https://hooks.example.com/a', 'http://127.0.0.1:9/b'],
+      secret: 'notify-secret',
+      types: ['ban.created', 'review.created'],
+      attempts: 3,
+    });
+    expect(
+      problems({
+        AUTOMOD_REVIEW_TTL: '31d',
+        AUTOMOD_NOTIFY_URLS: 'https://hooks.example.com/a,ftp://files.example.com',
+        AUTOMOD_NOTIFY_TYPES: 'ban.created,ban.made',
+        AUTOMOD_NOTIFY_ATTEMPTS: '0',
+      }),
+    ).toEqual([
+      { path: 'AUTOMOD_REVIEW_TTL', message: 'must be a duration from 1s to 30d like 30m, 24h or 7d, got "31d"' },
+      { path: 'AUTOMOD_NOTIFY_URLS', message: 'entry 2 is not an http(s) URL' },
+      { path: 'AUTOMOD_NOTIFY_TYPES', message: expect.stringMatching(/^"ban\.made" is not one of review\.created, /) },
+      { path: 'AUTOMOD_NOTIFY_ATTEMPTS', message: 'must be a whole number from 1 to 100, got "0"' },
+    ]);
+  });
+
+  it('reads AUTOMOD_RULE_BUDGET as N/DURATION and names a value that is not one', () => {
+    expect(parseConfig({ AUTOMOD_RULE_BUDGET: ' 200 / 1500ms ' }).ruleBudget).toEqual({ max: 200, windowMs: 1500 });
+    expect(problems({ AUTOMOD_RULE_BUDGET: '200/-60s' })).toEqual([
+      { path: 'AUTOMOD_RULE_BUDGET', message: expect.stringMatching(/the window must be from 1s to 24h, got "200\/-60s"$/) },
+    ]);
+    expect(problems({ AUTOMOD_RULE_BUDGET: 'lots' })).toEqual([
+      { path: 'AUTOMOD_RULE_BUDGET', message: expect.stringMatching(/^must be a budget like "200\/60s" .*, got "lots"$/) },
+    ]);
+  });
+
+  it('reports a problem across variables beside a bad value of any kind', () => {
+    const across = { AUTOMOD_BACKOFF_MS: '500', AUTOMOD_BACKOFF_MAX_MS: '100' };
+    const badValues = {
+      REDIS_URL: 'not a url',
+      REDIS_CLUSTER_NODES: 'node-a',
+      AUTOMOD_PREFIX: '{automod}',
+      AUTOMOD_ALLOW_EMPTY_RULES: 'sure',
+      VIDEOSDK_API_VERSION: 'v3',
+      VIDEOSDK_WEBHOOK_PUBLIC_KEY: 'ssh-rsa AAAA',
+      AUTOMOD_HTTP_PORT: 'x',
+      AUTOMOD_API_TOKEN: 'short',
+      AUTOMOD_EVENT_LOG_HOURS: 'a day',
+      AUTOMOD_REVIEW_TTL: '1y',
+      AUTOMOD_NOTIFY_URLS: 'ftp://x',
+      AUTOMOD_NOTIFY_TYPES: 'nope',
+      LOG_LEVEL: 'loud',
+    };
+    for (const [name, value] of Object.entries(badValues)) {
+      expect(
+        problems({ ...across, [name]: value }).map((p) => p.path),
+        name,
+      ).toEqual([name, 'AUTOMOD_BACKOFF_MAX_MS']);
+    }
+  });
+
+  it('checks across variables only once the variables it reads are valid', () => {
+    expect(problems({ AUTOMOD_BACKOFF_MS: 'soon', AUTOMOD_BACKOFF_MAX_MS: '100' }).map((p) => p.path)).toEqual(['AUTOMOD_BACKOFF_MS']);
+    expect(problems({ AUTOMOD_API_TOKEN: 'short', AUTOMOD_HTTP_HOST: '0.0.0.0' }).map((p) => p.path)).toEqual(['AUTOMOD_API_TOKEN']);
+    expect(problems({ VIDEOSDK_SECRET: 'secret-without-key' })).toEqual([
+      { path: 'VIDEOSDK_API_KEY', message: 'VIDEOSDK_API_KEY and VIDEOSDK_SECRET must be set together' },
+    ]);
+  });
+
   it('never echoes a secret in a problem', () => {
     const secret = 'sup3r-s3cret-value';
     const found = problems({
@@ -293,5 +367,16 @@ describe('parseConfig', () => {
       VIDEOSDK_WEBHOOK_PUBLIC_KEY: secret,
     });
     expect(JSON.stringify(found)).not.toContain(secret);
+  });
+
+  it('never echoes a token or a receiver URL in a problem', () => {
+    const token = 'tok3n';
+    const found = problems({
+      AUTOMOD_API_TOKEN: token,
+      AUTOMOD_WEBHOOK_TOKEN: token,
+      AUTOMOD_NOTIFY_URLS: `ftp://hooks.example.com/${token}`,
+    });
+    expect(found.map((p) => p.path)).toEqual(['AUTOMOD_API_TOKEN', 'AUTOMOD_WEBHOOK_TOKEN', 'AUTOMOD_NOTIFY_URLS']);
+    expect(JSON.stringify(found)).not.toContain(token);
   });
 });

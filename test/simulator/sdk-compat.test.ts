@@ -321,7 +321,7 @@ describe('auth comes first, and v2 needs version 2 and the crawler role (SDK tok
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ v2Claims: 'lenient' }),
     });
-    expect(await response.json()).toEqual({ activeDataShape: 'array', v2Claims: 'lenient' });
+    expect(await response.json()).toEqual({ activeDataShape: 'array', v2Claims: 'lenient', webhookUrl: null });
     const bad = await fetch(`${base}/_sim/options`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PREFIX_PATTERN } from '../../src/shared/config.js';
 import { deploymentTags, evenSlotRanges, keySlot, planSlots } from '../../src/store/cluster-plan.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -9,6 +11,18 @@ describe('cluster-plan', () => {
     expect(keySlot('123456789')).toBe(12739);
     expect(keySlot('{user1000}.following')).toBe(keySlot('user1000'));
     expect(keySlot('{automod:p3}:events:wait')).toBe(keySlot('automod:p3'));
+  });
+
+  it('gives every key of a deployment tag the slot of its name, whatever the name', () => {
+    const name = fc.stringMatching(PREFIX_PATTERN);
+    fc.assert(
+      fc.property(name, fc.nat(1023), (base, k) => {
+        for (const tag of [base, `${base}:p${k}`]) {
+          expect(keySlot(`{${tag}}`)).toBe(keySlot(tag));
+          expect(keySlot(`{${tag}}:events:wait`)).toBe(keySlot(tag));
+        }
+      }),
+    );
   });
 
   it('splits slots as redis-cli --cluster create does', () => {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { counterKey, createCounterStore, type CountedEvent } from '../../src/store/counters.js';
+import { counterKey } from '../../src/moderation/types.js';
+import { createCounterStore, type CountedEvent } from '../../src/store/counters.js';
 import { createKeys } from '../../src/store/keys.js';
 import { createListStore } from '../../src/store/lists.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -25,7 +26,7 @@ describe('counter store', () => {
     const specs = [chat10, chat60];
     const observe = (at: number) => counters.observe({ event: event({ participantId: p, at }), specs, strikeWindows: [] });
     expect((await observe(T0)).eventCounts).toEqual({
-      [counterKey('participant', 'chat-message', 10)]: 1,
+      [counterKey(chat10)]: 1,
       'participant:chat-message:60': 1,
     });
     // Exactly 10 s later: the first event sits on the open edge of the 10 s window.
@@ -121,9 +122,10 @@ describe('counter store', () => {
   it('counts the hits of a counted rule per participant in (t - window, t], this event excluded', async () => {
     const counted = new Map([['link', 3600]]);
     const at = (ms: number, id = `h${ms}`) => event({ id, participantId: 'linker', meetingId: 'm1', at: T0 + ms });
-    await counters.recordStrikes(at(0), ['link', 'other'], 3600, counted);
-    await counters.recordStrikes(at(0, 'h0b'), ['link'], 3600, counted);
-    await counters.recordStrikes(at(30_000), ['other'], 3600, counted);
+    const record = (e: CountedEvent, rules: string[]) => counters.recordStrikes(e, rules, 3600, { rules, keep: counted });
+    await record(at(0), ['link', 'other']);
+    await record(at(0, 'h0b'), ['link']);
+    await record(at(30_000), ['other']);
     const hits = async (e: CountedEvent) =>
       (
         await counters.observe({

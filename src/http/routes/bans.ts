@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { UsageError } from '../../shared/errors.js';
 import { parseTime } from '../../shared/parse-time.js';
 import type { BanActions } from '../../removals/ban-actions.js';
 import { banCheckOf } from '../../store/bans.js';
 import type { RouteContext } from '../deps.js';
-import { invalidQuery } from '../error-response.js';
+import { bodyOrEmpty, invalidInput } from '../route-input.js';
 
 const id = z
   .string({ error: (i) => (i.input === undefined ? 'is required' : 'must be a string') })
@@ -32,61 +33,59 @@ const undoBodySchema = z.strictObject({
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
-function invalidBody(what: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): UsageError {
-  return new UsageError(`invalid ${what}: ${issues.map((i) => `${i.path.map(String).join('.') || '$'}: ${i.message}`).join('; ')}`);
-}
+const unbanParamsSchema = z.object({ meeting: z.string(), participantId: z.string() });
 
 /** Bans, the token gate and undo. */
 export function registerBanRoutes(app: FastifyInstance, { deps, now }: RouteContext): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
   const actions = (): BanActions => {
     if (!deps.banActions) throw new Error('bans are not available in this process');
     return deps.banActions;
   };
 
   // The token gate: one MGET (the meeting's ban and the every-meeting ban share a hash tag).
-  app.get('/v1/bans/check', async (request) => {
-    const parsed = checkQuerySchema.safeParse(request.query);
-    if (!parsed.success) throw invalidQuery('bans check', parsed.error.issues);
-    return banCheckOf(await actions().lookup(parsed.data.meetingId, parsed.data.participantId));
-  });
+  api.get(
+    '/v1/bans/check',
+    { schema: { querystring: checkQuerySchema }, schemaErrorFormatter: invalidInput('bans check') },
+    async (request) => banCheckOf(await actions().lookup(request.query.meetingId, request.query.participantId)),
+  );
 
-  app.get('/v1/bans', async (request) => {
-    const parsed = listQuerySchema.safeParse(request.query);
-    if (!parsed.success) throw invalidQuery('bans', parsed.error.issues);
-    const { bans } = await actions().list(parsed.data);
+  api.get('/v1/bans', { schema: { querystring: listQuerySchema }, schemaErrorFormatter: invalidInput('bans') }, async (request) => {
+    const { bans } = await actions().list(request.query);
     return { bans };
   });
 
-  app.post('/v1/bans', async (request, reply) => {
-    const parsed = banBodySchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw invalidBody('ban', parsed.error.issues);
-    const body = parsed.data;
-    const scope = body.scope ?? (body.meetingId === undefined ? undefined : 'meeting');
-    if (scope === undefined) throw new UsageError('invalid ban: give "meetingId" (a ban in one meeting) or "scope": "all" (every meeting)');
-    if (scope === 'all' && body.meetingId !== undefined) throw new UsageError('invalid ban: "scope": "all" takes no "meetingId"');
-    const made = await actions().ban({
-      participantId: body.participantId,
-      scope,
-      ...(body.meetingId !== undefined ? { meetingId: body.meetingId } : {}),
-      for: body.for,
-      reason: body.reason ?? '',
-      by: 'api',
-      ...(body.sessionId !== undefined ? { removeFromSession: body.sessionId } : {}),
-    });
-    await reply.code(201).send({ ban: made.ban, ...(made.removal ? { removalJobId: made.removal.jobId } : {}) });
-  });
+  api.post(
+    '/v1/bans',
+    { schema: { body: bodyOrEmpty(banBodySchema) }, schemaErrorFormatter: invalidInput('ban') },
+    async (request, reply) => {
+      const body = request.body;
+      const scope = body.scope ?? (body.meetingId === undefined ? undefined : 'meeting');
+      if (scope === undefined)
+        throw new UsageError('invalid ban: give "meetingId" (a ban in one meeting) or "scope": "all" (every meeting)');
+      if (scope === 'all' && body.meetingId !== undefined) throw new UsageError('invalid ban: "scope": "all" takes no "meetingId"');
+      const made = await actions().ban({
+        participantId: body.participantId,
+        scope,
+        ...(body.meetingId !== undefined ? { meetingId: body.meetingId } : {}),
+        for: body.for,
+        reason: body.reason ?? '',
+        by: 'api',
+        ...(body.sessionId !== undefined ? { removeFromSession: body.sessionId } : {}),
+      });
+      await reply.code(201).send({ ban: made.ban, ...(made.removal ? { removalJobId: made.removal.jobId } : {}) });
+    },
+  );
 
   // `all` in place of a meeting id names the every-meeting ban.
-  app.delete('/v1/bans/:meeting/:participantId', async (request, reply) => {
-    const { meeting, participantId } = request.params as { meeting: string; participantId: string };
+  api.delete('/v1/bans/:meeting/:participantId', { schema: { params: unbanParamsSchema } }, async (request, reply) => {
+    const { meeting, participantId } = request.params;
     await actions().unban(meeting === 'all' ? 'all' : 'meeting', meeting === 'all' ? undefined : meeting, participantId, 'api');
     await reply.code(204).send();
   });
 
-  app.post('/v1/undo', async (request) => {
-    const parsed = undoBodySchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw invalidBody('undo', parsed.error.issues);
-    const body = parsed.data;
+  api.post('/v1/undo', { schema: { body: bodyOrEmpty(undoBodySchema) }, schemaErrorFormatter: invalidInput('undo') }, async (request) => {
+    const body = request.body;
     return actions().undo({
       rule: body.rule,
       ...(body.rulesVersion !== undefined ? { rulesVersion: body.rulesVersion } : {}),

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { AuditRecord } from '../../store/audit.js';
 import type { RouteContext } from '../deps.js';
 
@@ -35,11 +37,13 @@ export function registerConsoleRoutes(app: FastifyInstance, { deps, now }: Route
       .send(body);
   };
   app.get(CONSOLE, async (_request, reply) => send('index.html', reply));
-  app.get(`${CONSOLE}/:file`, async (request, reply) => {
-    const { file } = request.params as { file: string };
-    if (!Object.hasOwn(ASSETS, file)) return reply.code(404).send({ error: `no console file ${file}` });
-    return send(file, reply);
-  });
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get(`${CONSOLE}/:file`, { schema: { params: z.object({ file: z.string() }) } }, async (request, reply) => {
+      const { file } = request.params;
+      if (!Object.hasOwn(ASSETS, file)) return reply.code(404).send({ error: `no console file ${file}` });
+      return send(file, reply);
+    });
 
   app.get('/v1/console/overview', async () => {
     const t = now();

@@ -1,11 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { InvalidEventError } from '../../shared/errors.js';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { InvalidEventError, TooManyEventsError } from '../../shared/errors.js';
 import { parseEvent, parseEvents } from '../../shared/event-schema.js';
-import { createSignatureVerifier, mapWebhook, webhookEventId } from '../../events/webhook.js';
+import { createSignatureVerifier, mapWebhook, nothingToModerate, webhookEventId, type WebhookIgnoreReason } from '../../events/webhook.js';
 import { sha256 } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { InvalidJsonBodyError, parseJsonBody } from '../json-body.js';
+
+/** What the webhook reads of its query: the token, when the URL carries it (any value a query can hold, so nothing is refused before the token check). */
+const webhookQuerySchema = z.object({ token: z.union([z.string(), z.array(z.string())]).optional() });
 
 /** `POST /v1/events` and the VideoSDK webhook: both put events on the queue. */
 export async function registerEventRoutes(app: FastifyInstance, { deps, now }: RouteContext): Promise<void> {
@@ -13,17 +18,15 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
   const verifySignature = deps.webhookPublicKey ? createSignatureVerifier(deps.webhookPublicKey) : undefined;
   // A leaked webhook URL must not be able to queue removals: with its own token, the webhook takes
   // only that one, and that one opens nothing else (it never equals the API token; config checks).
+  // Once per reason and process: the counter tells how many, the log only that it happens.
+  const ignoredLogged = new Set<WebhookIgnoreReason>();
   const webhookDigest = deps.webhookToken ? sha256(deps.webhookToken) : deps.apiToken ? sha256(deps.apiToken) : undefined;
 
+  // The body is read by parseEvents, after a count that must come before any validation.
   app.post('/v1/events', async (request, reply) => {
     // Counted before anything is validated: a huge batch of junk costs no more than its parse.
-    if (Array.isArray(request.body) && request.body.length > ingestMaxEvents) {
-      await reply.code(413).send({
-        error: `too many events in one request: ${request.body.length}, at most ${ingestMaxEvents} (AUTOMOD_INGEST_MAX_EVENTS); send smaller batches`,
-        code: 'ERR_TOO_MANY_EVENTS',
-      });
-      return;
-    }
+    if (Array.isArray(request.body) && request.body.length > ingestMaxEvents)
+      throw new TooManyEventsError(request.body.length, ingestMaxEvents);
     const events = parseEvents(request.body, new Date(now()));
     const result = await deps.ingest.ingest(events);
     await reply.code(202).send(result);
@@ -34,40 +37,56 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    scope.post('/v1/webhooks/videosdk', async (request, reply) => {
-      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from('');
-      if (verifySignature) {
-        const header = request.headers['videosdk-signature'];
-        verifySignature(raw, Array.isArray(header) ? header[0] : header);
-      } else if (webhookDigest) {
-        const query = request.query as Record<string, unknown>;
-        const header = request.headers.authorization;
-        const given = [
-          typeof query.token === 'string' ? query.token : undefined,
-          /^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined,
-        ];
-        if (!given.some((token) => token !== undefined && timingSafeEqual(sha256(token), webhookDigest))) {
-          await reply.code(401).send({
-            error: deps.webhookToken
-              ? 'a valid webhook token is required (AUTOMOD_WEBHOOK_TOKEN as ?token= or bearer)'
-              : 'a valid API token is required (bearer or ?token=)',
-          });
+    scope
+      .withTypeProvider<ZodTypeProvider>()
+      .post('/v1/webhooks/videosdk', { schema: { querystring: webhookQuerySchema } }, async (request, reply) => {
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.from('');
+        if (verifySignature) {
+          const header = request.headers['videosdk-signature'];
+          verifySignature(raw, Array.isArray(header) ? header[0] : header);
+        } else if (webhookDigest) {
+          const { token } = request.query;
+          const header = request.headers.authorization;
+          const given = [
+            typeof token === 'string' ? token : undefined,
+            /^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined,
+          ];
+          if (!given.some((token) => token !== undefined && timingSafeEqual(sha256(token), webhookDigest))) {
+            await reply.code(401).send({
+              error: deps.webhookToken
+                ? 'a valid webhook token is required (AUTOMOD_WEBHOOK_TOKEN as ?token= or bearer)'
+                : 'a valid API token is required (bearer or ?token=)',
+            });
+            return;
+          }
+        }
+        let body: unknown;
+        try {
+          body = parseJsonBody(raw.toString('utf8'));
+        } catch (err) {
+          if (!(err instanceof InvalidJsonBodyError)) throw err;
+          throw new InvalidEventError([{ path: '$', message: err.message }]);
+        }
+        const mapped = mapWebhook(body);
+        const ignored = nothingToModerate(mapped);
+        if (ignored) {
+          deps.metrics.webhooksIgnored.inc({ reason: ignored.reason });
+          if (!ignoredLogged.has(ignored.reason)) {
+            ignoredLogged.add(ignored.reason);
+            deps.logger.info(
+              { reason: ignored.reason, webhookType: String(mapped.type).slice(0, 100) },
+              'webhook ignored: it carries nothing to moderate (counted in automod_webhooks_ignored_total; logged once per reason)',
+            );
+          }
+          await reply.code(200).send({ ignored: true, ...ignored });
           return;
         }
-      }
-      let body: unknown;
-      try {
-        body = parseJsonBody(raw.toString('utf8'));
-      } catch (err) {
-        if (!(err instanceof InvalidJsonBodyError)) throw err;
-        throw new InvalidEventError([{ path: '$', message: err.message }]);
-      }
-      // Replays and redeliveries of one webhook are one event: its id is the digest of its bytes,
-      // plus, for joins and leaves, how many of the other kind came before (a rejoin is new).
-      const event = parseEvent({ ...mapWebhook(body), id: webhookEventId(raw) }, new Date(now()));
-      if (deps.presence) event.id = await deps.presence.webhookId(event.id, event);
-      const result = await deps.ingest.ingest([event]);
-      await reply.code(202).send(result);
-    });
+        // Replays and redeliveries of one webhook are one event: its id is the digest of its bytes,
+        // plus, for joins and leaves, how many of the other kind came before (a rejoin is new).
+        const event = parseEvent({ ...mapped, id: webhookEventId(raw) }, new Date(now()));
+        if (deps.presence) event.id = await deps.presence.webhookId(event.id, event);
+        const result = await deps.ingest.ingest([event]);
+        await reply.code(202).send(result);
+      });
   });
 }
