@@ -1,4 +1,5 @@
 import { InvalidEventError } from '../shared/errors.js';
+import { terminalText } from '../shared/terminal-text.js';
 import { parseEvent, type MeetingEvent } from '../shared/event-schema.js';
 import { isSkippedLine } from './json-lines.js';
 import { createEvaluator } from './evaluate.js';
@@ -303,14 +304,18 @@ export function readingOf(text: string): string | undefined {
   return folded.length > 200 ? `${folded.slice(0, 200)}…` : folded;
 }
 
-// Characters that would move or hide what a terminal shows: controls, format (bidi, zero-width), separators.
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}"\\]/gu;
+// Characters that hide what a terminal shows, beyond those `terminalText` escapes: zero-width and
+// other format characters, private use and unassigned ones, and the quote itself.
+const HIDDEN = /[\p{Cf}\p{Co}\p{Cn}"]/gu;
 
 /**
- * Participant text quoted for a terminal: in double quotes, every control, format (bidi,
- * zero-width) and unassigned character written as `\u{...}`, cut to 80 characters.
+ * Participant text quoted for a terminal: in double quotes, cut to 80 characters, every control,
+ * bidi, zero-width and unassigned character written as an escape (`\u202e`, `\x07`).
  */
 export function quoteText(text: string): string {
   const cut = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  return `"${cut.replace(UNPRINTABLE, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\u{${c.codePointAt(0)!.toString(16)}}`))}"`;
+  const shown = terminalText(cut.replace(/\\/g, '\\\\')).replace(HIDDEN, (c) =>
+    c === '"' ? '\\"' : `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`,
+  );
+  return `"${shown}"`;
 }

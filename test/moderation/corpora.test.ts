@@ -97,7 +97,7 @@ describe('runCorpusTest', () => {
   });
 
   it('quotes participant text for a terminal', () => {
-    expect(quoteText('a\u202eb\u0007"c"\\')).toBe('"a\\u{202e}b\\u{7}\\"c\\"\\\\"');
+    expect(quoteText('a\u202eb\u0007"c"\\\u200b')).toBe('"a\\u202eb\\x07\\"c\\"\\\\\\u200b"');
     expect(quoteText('x'.repeat(100))).toBe(`"${'x'.repeat(80)}…"`);
   });
 });
