@@ -6,6 +6,7 @@ import { hasVideoSdkCredential, type Config } from '../shared/config.js';
 import { withDeadline } from '../shared/deadline.js';
 import { RulesError } from '../shared/errors.js';
 import { createEventProcessor } from '../events/event-processor.js';
+import { createYielder } from '../shared/yielder.js';
 import { createEventsWorkers } from '../events/events-worker.js';
 import { EVENTS_QUEUE } from '../events/producer.js';
 import type { Logger } from '../shared/logger.js';
@@ -14,6 +15,7 @@ import { createRemovalProcessor } from '../removals/removal-processor.js';
 import { createRemovalWorker } from '../removals/removal-worker.js';
 import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js';
 import { loadRulesFolder } from '../rules/rules-source.js';
+import { WORKER_PATTERN_BUDGET_MS } from '../moderation/pattern-budget.js';
 import { mirrorListsVersion } from '../store/lists.js';
 import {
   closeRedis,
@@ -109,6 +111,9 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   // BullMQ leaves connections it was given open; these are closed after the workers.
   const workerConnections: RedisClient[] = [];
   let eventProcessor: ReturnType<typeof createEventProcessor> | undefined;
+  // One for the process: rule evaluation and batch parsing give the event loop back every 20 ms,
+  // so /healthz answers and BullMQ renews its job locks whatever the rules cost.
+  const yieldToLoop = createYielder(20);
   const onHangup = () => void rules?.reload('SIGHUP').catch((err: unknown) => logger.error({ err }, 'rules reload failed'));
   let starting = true;
   const notReady = (): string[] => [
@@ -172,6 +177,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         audit: services.audit,
         logger,
         metrics,
+        yieldToLoop,
       });
 
     let url: string | undefined;
@@ -200,7 +206,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
 
     // A rules folder that does not load is bad configuration: say so now, not after Redis answers.
     if (runEvents) {
-      const checked = await loadRulesFolder(config.rulesDir);
+      const checked = await loadRulesFolder(config.rulesDir, { patternBudgetMs: WORKER_PATTERN_BUDGET_MS });
       if (checked.problems) throw new RulesError(checked.problems);
     }
 
@@ -251,7 +257,14 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       return connection;
     };
     if (runEvents && rules) {
-      eventProcessor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds, batchMax: config.eventBatchMax });
+      eventProcessor = createEventProcessor({
+        ...services,
+        rules,
+        dedupSeconds: config.dedupSeconds,
+        batchMax: config.eventBatchMax,
+        clockSkewSeconds: config.clockSkewSeconds,
+        yieldToLoop,
+      });
       const consumed = options.partitions ?? queues.eventPartitions.map((_, k) => k);
       workers.push(
         ...createEventsWorkers({

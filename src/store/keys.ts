@@ -70,6 +70,8 @@ function keysOf(keyPrefix: string) {
     presence: (sessionId: string, participantId: string) => k('presence', sessionId, participantId),
     /** Enforced rule hits of one participant in one meeting: a sorted set by time. */
     strikes: (meeting: string, participantId: string) => k('strikes', meeting, participantId),
+    /** Hits of one counted rule (`ruleHits`) for one participant in one meeting: event ids by time. */
+    ruleHits: (meeting: string, participantId: string, rule: string) => k('rule-hits', meeting, participantId, rule),
     /** The removal claim of one participant in one session (collapse of repeated requests). */
     removalClaim: (sessionId: string, participantId: string) => k('removal', sessionId, participantId),
     /** Fence held while a removal POST is in flight, so two runs of one job never both send. */
@@ -132,10 +134,9 @@ function keysOf(keyPrefix: string) {
     lockdownIndex: () => k('lockdowns'),
     /**
      * What the worker saw of a meeting's members (hash: `j:<participant>` first join ms,
-     * `r:<participant>` a host or moderator role), and the session it last saw a join in.
+     * `r:<participant>` a host or moderator role, `s` the session it last saw a join in).
      */
     meetingMembers: (meetingId: string) => k('meeting', meetingId, 'members'),
-    meetingSession: (meetingId: string) => k('meeting', meetingId, 'session'),
     /** A rule's removals within its budget window: a sorted set of removal job ids by time (ms). */
     ruleBudget: (rule: string) => k('rule-budget', rule),
     /** Tripped rules by the end of their trip (ms); a rule past its end is armed again. */
