@@ -22,8 +22,54 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-function say(message) {
-  $('#status').textContent = message;
+/** A line in the status area, with a button that undoes what it reports when one is given. */
+function say(message, action) {
+  $('#status').replaceChildren(message, ...(action ? [' ', h('button', { type: 'button', onclick: action.run }, action.label)] : []));
+}
+
+/** Every time the console shows, as the audit and the CLI show it: ISO 8601 in UTC, to the second. */
+function utc(t) {
+  const date = new Date(t);
+  return Number.isNaN(date.getTime()) ? String(t ?? '') : date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The same, as a <time> element. */
+function when(t) {
+  const iso = utc(t);
+  return h('time', { datetime: iso }, iso);
+}
+
+/** Event types in words: one, many. */
+const EVENT_WORDS = {
+  'chat-message': ['chat message', 'chat messages'],
+  'participant-joined': ['join', 'joins'],
+  'participant-left': ['leave', 'leaves'],
+  'participant-renamed': ['rename', 'renames'],
+};
+
+/** Seconds as a person says them: 10 s, 5 min, 2 h. */
+function span(seconds) {
+  const n = Number(seconds);
+  if (!Number.isFinite(n)) return `${seconds} s`;
+  if (n >= 3600 && n % 3600 === 0) return `${n / 3600} h`;
+  if (n >= 60 && n % 60 === 0) return `${n / 60} min`;
+  return `${n} s`;
+}
+
+/**
+ * A counter of the evidence in words: `participant:chat-message:10` = 5 is "5 chat messages from
+ * this participant in 10 s"; `strikes:600` = 2 is "2 strikes in 10 min".
+ */
+function countText(key, n) {
+  const parts = key.split(':');
+  if (parts[0] === 'strikes' && parts.length === 2) return `${n} strike${n === 1 ? '' : 's'} in ${span(parts[1])}`;
+  if (parts.length >= 3 && (parts[0] === 'participant' || parts[0] === 'session')) {
+    const type = parts.slice(1, -1).join(':');
+    const words = EVENT_WORDS[type] ?? [`"${type}" event`, `"${type}" events`];
+    const what = words[n === 1 ? 0 : 1];
+    return `${n} ${what} ${parts[0] === 'participant' ? 'from this participant' : 'in the session'} in ${span(parts.at(-1))}`;
+  }
+  return `${key} = ${n}`;
 }
 
 async function api(method, path, body) {
@@ -53,6 +99,7 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   clearTimeout(timer);
   $('#nav').hidden = true;
+  $('#banners').replaceChildren();
   for (const tab of document.querySelectorAll('.tab')) tab.hidden = true;
   $('#sign-in').hidden = false;
   $('#sign-in-error').textContent = message ?? '';
@@ -94,6 +141,7 @@ function show(tab) {
 async function refresh() {
   clearTimeout(timer);
   try {
+    await loadLockdowns();
     if (current === 'overview') await loadOverview();
     if (current === 'reviews') await loadReviews();
     if (current === 'audit') await loadAudit();
@@ -120,11 +168,24 @@ async function loadOverview() {
     ],
     ['Pending reviews', data.pendingReviews],
     ['Active bans', bans.status === 200 ? bans.data.bans.length : 'not available'],
-    ['Removals', data.paused ? `paused (${data.paused.kind}): ${data.paused.reason}` : 'running'],
+    ['Removals', data.paused ? `paused (${data.paused.kind}): ${data.paused.reason}` : 'running', data.paused ? 'bad' : ''],
+    ['Removals waiting to retry', data.removalQueue.retrying, data.removalQueue.retrying > 0 ? 'bad' : ''],
+    ['Failed removals (last hour)', data.removalQueue.failedLastHour, data.removalQueue.failedLastHour > 0 ? 'bad' : ''],
+    ['Delayed / failed jobs kept', `${data.removalQueue.delayed} / ${data.removalQueue.failed}`],
+    [
+      'Tripped rules',
+      data.tripped.length === 0 ? 'none' : data.tripped.map((t) => `${t.rule} (past ${t.budget}, until ${utc(t.until)})`).join(', '),
+      data.tripped.length > 0 ? 'bad' : '',
+    ],
     ['Rules version', data.rules?.version ?? 'not loaded here'],
     ['Rule problems', data.rules?.problems ? JSON.stringify(data.rules.problems) : 'none'],
   ];
-  $('#overview').replaceChildren(...rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, String(v)))));
+  if (data.removalQueue.rateLimitedUntil) rows.push(['VideoSDK asked to wait until', utc(data.removalQueue.rateLimitedUntil), 'bad']);
+  $('#overview').replaceChildren(
+    ...rows.map(([k, v, mark]) => h('div', { class: mark || undefined }, h('dt', {}, k), h('dd', {}, String(v)))),
+  );
+  // The same sentences `automod status` lists: what holds removals, named.
+  $('#overview-problems').replaceChildren(...data.removalQueue.problems.map((p) => h('li', {}, p)));
   $('#pending-badge').textContent = data.pendingReviews > 0 ? String(data.pendingReviews) : '';
 }
 
@@ -177,7 +238,8 @@ function renderReview(item, index) {
     h(
       'p',
       { class: 'meta' },
-      `rule ${item.rule}: ${item.reason} · meeting ${item.meetingId ?? '-'} · session ${item.sessionId} · participant ${item.participantId} · ${item.hits} hit(s) · expires ${new Date(item.expiresAt).toLocaleString()}`,
+      `rule ${item.rule}: ${item.reason} · meeting ${item.meetingId ?? '-'} · session ${item.sessionId} · participant ${item.participantId} · ${item.hits} hit(s) · expires `,
+      when(item.expiresAt),
     ),
     h(
       'ul',
@@ -186,7 +248,8 @@ function renderReview(item, index) {
         h(
           'li',
           {},
-          `${new Date(e.at).toLocaleTimeString()} ${e.type}: `,
+          when(e.at),
+          ` ${e.type}: `,
           e.text !== undefined ? h('q', {}, ...marked(e.text, e.matched)) : '',
           // How the rules read the text, when look-alike letters or invisible characters disguised it.
           e.folded !== undefined ? h('span', { class: 'folded' }, ' read as ', h('q', {}, ...marked(e.folded, e.matched))) : '',
@@ -195,7 +258,7 @@ function renderReview(item, index) {
                 'span',
                 { class: 'meta' },
                 ` (${Object.entries(e.counts)
-                  .map(([k, v]) => `${k} = ${v}`)
+                  .map(([k, v]) => countText(k, v))
                   .join(', ')})`,
               )
             : '',
@@ -212,9 +275,10 @@ function renderReview(item, index) {
       ),
       h(
         'button',
-        { type: 'button', class: 'approve', 'data-action': 'ban', onclick: () => decide(item, 'ban', note.value) },
-        'Approve with ban (b)',
+        { type: 'button', class: 'approve', 'data-action': 'ban', onclick: () => banOrArm(item, note.value) },
+        armed === item.id ? `Confirm: remove and ban for ${banLabel()} (b)` : 'Approve with ban (b)',
       ),
+      armed === item.id ? h('button', { type: 'button', 'data-action': 'cancel', onclick: () => disarm() }, 'Cancel (Esc)') : '',
       h(
         'button',
         { type: 'button', class: 'dismiss', 'data-action': 'dismiss', onclick: () => decide(item, 'dismiss', note.value) },
@@ -223,6 +287,42 @@ function renderReview(item, index) {
       note,
     ),
   );
+}
+
+/** The review whose "approve with ban" waits for a second press: a ban is never one keystroke. */
+let armed;
+
+function banLabel() {
+  const select = $('#ban-duration');
+  return select.options[select.selectedIndex]?.textContent ?? select.value;
+}
+
+function banOrArm(item, note) {
+  if (armed === item.id) {
+    armed = undefined;
+    return decide(item, 'ban', note);
+  }
+  armed = item.id;
+  rerenderReviews();
+  say(`Remove ${item.participantName ?? item.participantId} and ban them for ${banLabel()}? Press b again (or Confirm); Esc cancels.`);
+}
+
+function disarm() {
+  if (armed === undefined) return;
+  armed = undefined;
+  rerenderReviews();
+  say('Ban cancelled.');
+}
+
+function rerenderReviews() {
+  if (reviews.length > 0) $('#reviews').replaceChildren(...reviews.map(renderReview));
+}
+
+async function liftBan(item) {
+  const scope = item.meetingId ?? 'all';
+  const { status } = await api('DELETE', `/v1/bans/${encodeURIComponent(scope)}/${encodeURIComponent(item.participantId)}`);
+  const who = item.participantName ?? item.participantId;
+  say(status === 204 ? `Ban of ${who} lifted (the removal stands).` : `Could not lift the ban of ${who} (${status}).`);
 }
 
 async function decide(item, action, note) {
@@ -234,7 +334,12 @@ async function decide(item, action, note) {
   const path = `/v1/reviews/${encodeURIComponent(item.id)}/${action === 'dismiss' ? 'dismiss' : 'approve'}`;
   const { status, data } = await api('POST', path, body);
   const who = item.participantName ?? item.participantId;
-  if (status === 200)
+  if (status === 200 && action === 'ban')
+    say(`Approved: removal of ${who} queued (job ${data.removalJobId}), banned for ${body.ban}.`, {
+      label: 'Lift the ban',
+      run: () => liftBan(item),
+    });
+  else if (status === 200)
     say(action === 'dismiss' ? `Dismissed the review of ${who}.` : `Approved: removal of ${who} queued (job ${data.removalJobId}).`);
   else if (status === 409) say(`Already decided: ${data.error}`);
   else say(`Not done: ${data?.error ?? status}`);
@@ -244,15 +349,22 @@ async function decide(item, action, note) {
 function onKey(event) {
   if (current !== 'reviews' || event.target.matches('input, select, textarea') || event.ctrlKey || event.metaKey || event.altKey) return;
   const item = reviews[selected];
+  if (event.key === 'Escape') return disarm();
+  // Anything but a second b (on the same item) cancels an armed ban.
+  if (armed !== undefined && !(event.key === 'b' && item?.id === armed)) disarm();
   if (event.key === 'j' || event.key === 'k') {
     selected = Math.max(0, Math.min(reviews.length - 1, selected + (event.key === 'j' ? 1 : -1)));
     for (const [i, li] of [...document.querySelectorAll('#reviews > li')].entries()) li.classList.toggle('selected', i === selected);
     document.querySelectorAll('#reviews > li')[selected]?.focus();
   } else if (item && (event.key === 'a' || event.key === 'b' || event.key === 'd')) {
     const note = document.querySelectorAll('#reviews > li')[selected]?.querySelector('.note')?.value ?? '';
-    void decide(item, { a: 'approve', b: 'ban', d: 'dismiss' }[event.key], note);
+    if (event.key === 'b') void banOrArm(item, note);
+    else void decide(item, event.key === 'a' ? 'approve' : 'dismiss', note);
   }
 }
+
+/** Outcomes that mean nobody was removed (or a removal could not be made). */
+const FAILED_OUTCOMES = new Set(['failed', 'rejected', 'not-made', 'error']);
 
 async function loadAudit(form = $('#audit-form')) {
   const params = new URLSearchParams();
@@ -267,16 +379,48 @@ async function loadAudit(form = $('#audit-form')) {
   const meeting = String(fields.get('meetingId') ?? '').trim();
   const records = meeting ? data.records.filter((r) => r.meetingId === meeting) : data.records;
   $('#audit tbody').replaceChildren(
-    ...records.map((r) =>
-      h(
+    ...records.map((r) => {
+      // A removal that did not happen is what a moderator looks for first: marked, not just worded.
+      const bad = FAILED_OUTCOMES.has(r.outcome);
+      return h(
         'tr',
-        {},
-        ...[r.at, r.kind, r.outcome, r.rule, r.meetingId, r.sessionId, r.participantId, r.requestedBy, r.reason].map((v) =>
-          h('td', {}, v ?? ''),
+        { class: bad ? 'bad' : undefined },
+        h('td', { class: 'nowrap' }, when(r.at)),
+        ...[r.kind, r.outcome].map((v, i) =>
+          h('td', { class: 'nowrap' }, i === 1 && bad ? h('strong', { class: 'error' }, `✗ ${v}`) : (v ?? '')),
         ),
+        ...[r.rule, r.meetingId, r.sessionId, r.participantId, r.requestedBy].map((v) => h('td', { class: 'nowrap' }, v ?? '')),
+        h('td', {}, r.reason ?? ''),
+      );
+    }),
+  );
+}
+
+/** A banner per locked meeting, on every page, with the button that lifts it. */
+async function loadLockdowns() {
+  const { status, data } = await api('GET', '/v1/lockdowns');
+  if (status !== 200) return $('#banners').replaceChildren();
+  $('#banners').replaceChildren(
+    ...data.lockdowns.map((l) =>
+      h(
+        'div',
+        { class: 'banner', role: 'alert', 'data-lockdown': l.meetingId },
+        h('strong', {}, `Meeting ${l.meetingId} is locked`),
+        ` (${l.mode === 'ask' ? 'waiting room' : 'closed'}) since `,
+        when(l.since),
+        ' until ',
+        when(l.until),
+        ` · ${l.reason} · by ${l.rule ? `rule ${l.rule}` : l.by} `,
+        h('button', { type: 'button', onclick: () => unlock(l.meetingId) }, `Lift the lockdown of ${l.meetingId}`),
       ),
     ),
   );
+}
+
+async function unlock(meetingId) {
+  const { status } = await api('DELETE', `/v1/lockdowns/${encodeURIComponent(meetingId)}`);
+  say(status === 204 ? `Lockdown of ${meetingId} lifted.` : status === 404 ? `${meetingId} was not locked any more.` : `Could not lift the lockdown (${status}).`);
+  await loadLockdowns();
 }
 
 async function loadBans() {

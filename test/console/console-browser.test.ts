@@ -94,6 +94,9 @@ describe('moderation console in a real browser', () => {
   it('refuses a wrong token and keeps the sign-in form', async () => {
     await page.goto(`${h.automod.url}/console`);
     await page.waitForSelector('#sign-in-form');
+    // Nothing to navigate to before signing in: the nav and "Sign out" are not shown.
+    expect(await (await page.$('#nav'))!.isVisible()).toBe(false);
+    expect(await (await page.$('#sign-out'))!.isVisible()).toBe(false);
     await shot('sign-in');
     await page.type('#token', 'not-the-token-at-all');
     await page.click('#sign-in-form button[type=submit]');
@@ -110,6 +113,10 @@ describe('moderation console in a real browser', () => {
     expect(page.url()).not.toContain(TOKEN);
     expect(await page.$eval('#overview', (el) => el.textContent)).toMatch(/Pending reviews\s*2/);
     expect(await page.$eval('#overview', (el) => el.textContent)).toMatch(/Active bans\s*0/);
+    expect(await page.$eval('#overview', (el) => el.textContent)).toMatch(/Removals waiting to retry\s*0/);
+    expect(await page.$eval('#overview', (el) => el.textContent)).toMatch(/Failed removals \(last hour\)\s*0/);
+    expect(await page.$eval('#overview', (el) => el.textContent)).toMatch(/Tripped rules\s*none/);
+    expect(await (await page.$('#nav'))!.isVisible()).toBe(true);
     await shot('overview');
   });
 
@@ -126,6 +133,13 @@ describe('moderation console in a real browser', () => {
     const folded = await page.$$eval('#reviews .folded', (els) => els.map((el) => el.textContent));
     expect(folded).toEqual([' read as is this a scam?']);
     expect(await page.$$eval('#reviews .folded mark', (els) => els.map((el) => el.textContent))).toEqual(['scam']);
+    // Times as the audit shows them (ISO, UTC), counters in words, not as keys.
+    const evidence = await page.$$eval('#reviews .evidence > li', (els) => els.map((el) => el.textContent ?? ''));
+    for (const line of evidence) {
+      expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ chat-message: /);
+      expect(line).toContain('(1 chat message from this participant in 10 s)');
+      expect(line).not.toContain('participant:chat-message:10');
+    }
     await shot('reviews');
   });
 
@@ -140,6 +154,20 @@ describe('moderation console in a real browser', () => {
     );
     const audit = await h.api('GET', `/v1/audit?sessionId=${sid}&kind=review`, undefined, { authorization: `Bearer ${TOKEN}` });
     expect((audit.body as { records: { requestedBy: string }[] }).records[0]?.requestedBy).toBe('moderator:Alice');
+  });
+
+  it('asks before a keyboard ban: b once arms it, Esc cancels, nothing is banned', async () => {
+    await page.waitForFunction(() => document.querySelectorAll('#reviews > li[data-review]').length === 1);
+    await page.focus('#reviews > li[data-review]');
+    await page.keyboard.press('b');
+    await page.waitForFunction(() => /Press b again/.test(document.querySelector('#status')?.textContent ?? ''));
+    expect(await page.$eval('#reviews button[data-action=ban]', (el) => el.textContent)).toMatch(/^Confirm: remove and ban for 24 hours/);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => /Ban cancelled/.test(document.querySelector('#status')?.textContent ?? ''));
+    const bans = await h.api('GET', '/v1/bans', undefined, { authorization: `Bearer ${TOKEN}` });
+    expect((bans.body as { bans: unknown[] }).bans).toEqual([]);
+    const pending = await h.api('GET', '/v1/reviews?state=pending', undefined, { authorization: `Bearer ${TOKEN}` });
+    expect((pending.body as { reviews: unknown[] }).reviews).toHaveLength(1);
   });
 
   it('dismisses another with the keyboard', async () => {
@@ -167,6 +195,107 @@ describe('moderation console in a real browser', () => {
     await page.waitForFunction(() => document.querySelectorAll('#reviews > li[data-review]').length === 0, { timeout: 10_000 });
   });
 
+  it('bans only on the second press, and offers to lift the ban it made', async () => {
+    await h.api(
+      'POST',
+      '/v1/events',
+      [
+        {
+          id: `${sid}-4`,
+          type: 'chat-message',
+          meetingId: 'room-console',
+          sessionId: sid,
+          participantId: 'p-frank',
+          participantName: 'Frank',
+          data: { text: 'scam' },
+        },
+      ],
+      { authorization: `Bearer ${TOKEN}` },
+    );
+    await page.waitForFunction(() => [...document.querySelectorAll('#reviews > li h3')].some((el) => el.textContent === 'Frank'), {
+      timeout: 10_000,
+    });
+    await page.focus('#reviews > li[data-review]');
+    await page.keyboard.press('b');
+    await page.waitForFunction(() => /Press b again/.test(document.querySelector('#status')?.textContent ?? ''));
+    await page.keyboard.press('b');
+    await page.waitForFunction(() => /banned for 24h/.test(document.querySelector('#status')?.textContent ?? ''));
+    const banned = await h.api('GET', '/v1/bans/check?meetingId=room-console&participantId=p-frank', undefined, {
+      authorization: `Bearer ${TOKEN}`,
+    });
+    expect(banned.body).toMatchObject({ banned: true });
+    await page.click('#status button');
+    await page.waitForFunction(() => /Ban of Frank lifted/.test(document.querySelector('#status')?.textContent ?? ''));
+    const lifted = await h.api('GET', '/v1/bans/check?meetingId=room-console&participantId=p-frank', undefined, {
+      authorization: `Bearer ${TOKEN}`,
+    });
+    expect(lifted.body).toEqual({ banned: false });
+  });
+
+  it('shows a locked meeting on every page with a button that lifts it', async () => {
+    const locked = await h.api(
+      'POST',
+      '/v1/lockdowns',
+      { meetingId: 'room-console', for: '10m', reason: 'raid' },
+      { authorization: `Bearer ${TOKEN}` },
+    );
+    expect(locked.status).toBe(201);
+    await page.waitForFunction(() => /Meeting room-console is locked/.test(document.querySelector('#banners')?.textContent ?? ''), {
+      timeout: 10_000,
+    });
+    expect(await page.$eval('#banners', (el) => el.textContent)).toMatch(/\(closed\) since \S+Z until \S+Z · raid/);
+    await shot('lockdown');
+    await page.click('#banners [data-lockdown=room-console] button');
+    await page.waitForFunction(() => /Lockdown of room-console lifted/.test(document.querySelector('#status')?.textContent ?? ''));
+    expect(
+      ((await h.api('GET', '/v1/lockdowns', undefined, { authorization: `Bearer ${TOKEN}` })).body as { lockdowns: unknown[] }).lockdowns,
+    ).toEqual([]);
+    expect(await page.$eval('#banners', (el) => el.textContent)).toBe('');
+  });
+
+  it('counts failed removals and tripped rules on the overview, and marks failures in the audit', async () => {
+    // A removal of someone in no session is rejected; a direct producer's single-try job meets a 500.
+    const ghost = await h.api(
+      'POST',
+      '/v1/removals',
+      { removals: [{ sessionId: 'no-such-session', participantId: 'p-ghost' }] },
+      { authorization: `Bearer ${TOKEN}` },
+    );
+    expect(ghost.status).toBe(202);
+    h.simulator.addFault({ operation: 'remove', sessionId: sid, status: 500, times: 5 });
+    const doomed = await h.automod.services.queues.removals.add(
+      'remove',
+      { sessionId: sid, participantId: 'p-dave', meetingId: 'room-console', reason: 'test', requestedBy: 'test' },
+      { attempts: 1 },
+    );
+    await waitFor(async () => ((await h.automod.services.outcomes.getOutcome(doomed.id!))?.outcome === 'failed' ? true : undefined));
+    const budget = { max: 1, windowMs: 60_000 };
+    await h.automod.services.budgets.take({ rule: 'doubtful-language', budget, member: 'x' });
+    await h.automod.services.budgets.take({ rule: 'doubtful-language', budget, member: 'y' });
+
+    await page.click('#nav [data-tab=overview]');
+    await page.waitForFunction(() => /Failed removals \(last hour\)\s*1/.test(document.querySelector('#overview')?.textContent ?? ''), {
+      timeout: 10_000,
+    });
+    expect(await page.$eval('#overview', (el) => el.textContent)).toMatch(/Tripped rules\s*doubtful-language \(past 1\/60s, until \S+Z\)/);
+    const problems = await page.$$eval('#overview-problems li', (els) => els.map((el) => el.textContent ?? ''));
+    expect(problems).toContainEqual(expect.stringMatching(/^1 removal\(s\) failed in the last hour; last: POST remove 500/));
+    expect(problems).toContainEqual(expect.stringMatching(/^rule doubtful-language tripped/));
+    await shot('overview-trouble');
+
+    await page.click('#nav [data-tab=audit]');
+    await page.waitForFunction(() => document.querySelectorAll('#audit tbody tr.bad').length >= 2, { timeout: 10_000 });
+    const bad = await page.$$eval('#audit tbody tr.bad', (rows) => rows.map((r) => r.textContent ?? ''));
+    expect(bad).toContainEqual(expect.stringMatching(/✗ rejected.*p-ghost/));
+    expect(bad).toContainEqual(expect.stringMatching(/✗ failed.*p-dave/));
+    expect(await page.$$eval('#audit tbody td time', (els) => els.map((el) => el.textContent))).toContainEqual(
+      expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    );
+    await shot('audit-failures');
+    h.simulator.clearFaults();
+    await h.automod.services.budgets.rearm('doubtful-language');
+  });
+
   it('searches removals and audit, lists rules, lists a ban with its time left and lifts it', async () => {
     await page.click('#nav [data-tab=audit]');
     await page.waitForFunction(() => document.querySelectorAll('#audit tbody tr').length > 0, { timeout: 10_000 });
@@ -181,7 +310,7 @@ describe('moderation console in a real browser', () => {
     const rules = await page.$$eval('#rules tbody tr', (rows) =>
       rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)),
     );
-    expect(rules).toContainEqual(['doubtful-language', 'enforce', 'review', '3', '-', 'Possible scam']);
+    expect(rules).toContainEqual(['doubtful-language', 'enforce', 'review', '4', '-', 'Possible scam']);
     await shot('rules');
 
     const made = await h.api(

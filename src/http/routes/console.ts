@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { readRemovalHealth, removalProblems } from '../../removals/removal-health.js';
 import type { AuditRecord } from '../../store/audit.js';
 import type { RouteContext } from '../deps.js';
 
@@ -47,12 +48,17 @@ export function registerConsoleRoutes(app: FastifyInstance, { deps, now }: Route
 
   app.get('/v1/console/overview', async () => {
     const t = now();
-    const [removals, pending, paused, queuePaused, events] = await Promise.all([
+    const [removals, pending, paused, queuePaused, events, health, counts] = await Promise.all([
       deps.audit.query({ kind: 'removal', since: t - 60_000, limit: 1000 }),
       deps.reviews?.pendingCount(t) ?? 0,
       deps.pause.get(),
       deps.queues.removals.isPaused(),
       countEvents(t),
+      readRemovalHealth(
+        { queue: deps.queues.removals, redis: deps.redis, outcomes: deps.outcomes, pause: deps.pause, budgets: deps.budgets },
+        t,
+      ),
+      deps.queues.removals.getJobCounts('delayed', 'failed'),
     ]);
     const byOutcome: Record<string, number> = {};
     for (const r of removals) byOutcome[r.outcome ?? 'unknown'] = (byOutcome[r.outcome ?? 'unknown'] ?? 0) + 1;
@@ -63,6 +69,16 @@ export function registerConsoleRoutes(app: FastifyInstance, { deps, now }: Route
       removalsLastMinute: byOutcome,
       pendingReviews: pending,
       paused: paused ?? (queuePaused ? { reason: 'the removals queue is paused without a recorded reason', kind: 'unrecorded' } : null),
+      // What `automod status` names about removals, as counts and sentences for the cards.
+      removalQueue: {
+        delayed: counts.delayed ?? 0,
+        failed: counts.failed ?? 0,
+        retrying: health.retrying.count,
+        failedLastHour: health.failedRecently.count,
+        rateLimitedUntil: health.rateLimitedUntil ?? null,
+        problems: removalProblems({ ...health, paused: undefined }),
+      },
+      tripped: health.tripped,
       rules: rules
         ? {
             version: rules.version ?? null,
