@@ -95,7 +95,7 @@ describe('moderation console in a real browser', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('automod.token'))).toBeNull();
   });
 
-  it('refuses a token whose role is not for the console (a token server\'s gate token)', async () => {
+  it("refuses a token whose role is not for the console (a token server's gate token)", async () => {
     await page.type('#token', tokens.tokens['token-server']!);
     await page.click('#sign-in-form button[type=submit]');
     await page.waitForFunction(() => /cannot use the console/.test(document.querySelector('#sign-in-error')?.textContent ?? ''));

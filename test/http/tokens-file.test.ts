@@ -69,9 +69,11 @@ describe('parseTokensFile', () => {
       { path: '$[2].sha256', message: 'is the token of $[0] too: one token, one name' },
     ]);
     expect(problemsOf('{"name": "ops"}')).toEqual([{ path: '$', message: 'must be a JSON array of {"name", "role", "sha256"}' }]);
-    expect(problemsOf(JSON.stringify([{ name: 'ops', role: 'admin', sha256: hash('api-token') }]), [
-      { sha256: hash('api-token'), variable: 'AUTOMOD_API_TOKEN' },
-    ])).toEqual([{ path: '$[0].sha256', message: 'is the token of AUTOMOD_API_TOKEN: give this one a token of its own' }]);
+    expect(
+      problemsOf(JSON.stringify([{ name: 'ops', role: 'admin', sha256: hash('api-token') }]), [
+        { sha256: hash('api-token'), variable: 'AUTOMOD_API_TOKEN' },
+      ]),
+    ).toEqual([{ path: '$[0].sha256', message: 'is the token of AUTOMOD_API_TOKEN: give this one a token of its own' }]);
   });
 
   it('never repeats a token put in the file by mistake, in any problem', () => {
