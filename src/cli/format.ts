@@ -1,11 +1,24 @@
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../shared/errors.js';
+import { esc, terminalText } from '../shared/terminal-text.js';
 
-/** The streams a command writes to (the CLI passes the process's; tests pass their own). */
+/** Where a command writes text. */
+export interface TextOut {
+  write(text: string): unknown;
+}
+
+/**
+ * The streams a command writes to. The CLI passes the process's, behind a guard that escapes the
+ * control characters of everything written (`terminalOutput`); tests pass their own.
+ */
 export interface CommandIo {
-  stdout: NodeJS.WritableStream;
-  /** Progress bars only go to a terminal (`isTTY`). */
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: TextOut;
+  stderr: TextOut;
+  /**
+   * The terminal a progress bar draws on, written raw (the bar moves the cursor): stderr when it is
+   * a terminal, else undefined (no bar).
+   */
+  progress?: NodeJS.WritableStream | undefined;
   /** Read for `-` as a file name. */
   stdin?: AsyncIterable<Buffer | string>;
   /** Width of the terminal stdout writes to; undefined for a pipe or a file (tables then keep every column whole). */
@@ -17,12 +30,13 @@ const MIN_COLUMN = 8;
 
 /**
  * Renders rows as an aligned text table for the terminal (no colours: logs and pipes stay clean).
- * Columns are cut at 60 characters, except the last, which nothing follows. Given the terminal's
- * `width`, the widest columns are narrowed (to `MIN_COLUMN` at least) until a line fits, cut
- * values ending in `…`.
+ * Every cell is shown with its control characters escaped (`terminalText`): a value holding an
+ * escape sequence or a newline stays one visible cell. Columns are cut at 60 characters, except
+ * the last, which nothing follows. Given the terminal's `width`, the widest columns are narrowed
+ * (to `MIN_COLUMN` at least) until a line fits, cut values ending in `…`.
  */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[], width?: number): string {
-  const cells = rows.map((row) => row.map((cell) => (cell === undefined || cell === null ? '' : String(cell))));
+  const cells = rows.map((row) => row.map((cell) => (cell === undefined || cell === null ? '' : terminalText(String(cell)))));
   const last = headers.length - 1;
   const widths = headers.map((h, i) => Math.min(i === last ? Infinity : 60, Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length))));
   if (width !== undefined) fitWidths(widths, width - 2 * last);
@@ -51,8 +65,30 @@ function fitWidths(widths: number[], room: number): void {
 }
 
 /** Prints JSON for `--json` (one document, pretty enough to read, exact enough to parse). */
-export function printJson(value: unknown, out: NodeJS.WritableStream = process.stdout): void {
+export function printJson(value: unknown, out: TextOut): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Names, a value per line (`key  value`), aligned: `automod job ID`, `automod status`. Values are
+ * shown escaped like table cells.
+ */
+export function pairs(lines: readonly (readonly [string, unknown])[]): string {
+  const width = Math.max(0, ...lines.map(([key]) => key.length));
+  return lines
+    .map(([key, value]) => `${key.padEnd(width)}  ${terminalText(value === undefined || value === null ? '' : String(value))}`)
+    .join('\n');
+}
+
+/**
+ * A command that ends in "not found" (or another failure with a code): the message on stderr and,
+ * with `--json`, `{"error", "code"}` on stdout, so a script reading stdout gets a document. Answers
+ * the exit code, 1.
+ */
+export function failed(io: CommandIo, json: boolean, message: string, code = 'ERR_NOT_FOUND'): number {
+  io.stderr.write(`${terminalText(message)}\n`);
+  if (json) printJson({ error: message, code }, io.stdout);
+  return 1;
 }
 
 /** A job's status and message as one text, without saying the status twice. */
@@ -76,4 +112,9 @@ export async function readInput(file: string, io: CommandIo): Promise<string> {
   if (!io.stdin) throw new UsageError('no standard input to read "-" from');
   for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Problems one per line, indented: `  path: message`. */
+export function problemLines(problems: readonly { path: string; message: string }[]): string {
+  return problems.map((p) => esc`  ${p.path}: ${p.message}`).join('\n');
 }

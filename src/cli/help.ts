@@ -91,3 +91,17 @@ export function addHelpDetails(program: Command): void {
   };
   visit(program);
 }
+
+/**
+ * After a usage error, one usage line instead of the whole help: a typo's "(Did you mean replay?)"
+ * stays in sight instead of scrolling away above sixty lines.
+ */
+export function shortUsageAfterErrors(program: Command): void {
+  const visit = (command: Command) => {
+    const usage = command.createHelp().commandUsage(command);
+    const path = ['automod', commandPath(command)].filter(Boolean).join(' ');
+    command.showHelpAfterError(`Usage: ${usage}  (${path} --help ${command.commands.length > 0 ? 'lists the commands' : 'for details'})`);
+    for (const sub of command.commands) visit(sub);
+  };
+  visit(program);
+}

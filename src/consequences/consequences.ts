@@ -56,19 +56,25 @@ export function createConsequences(deps: ConsequencesDeps) {
   const now = deps.now ?? Date.now;
   const holdForReview = createReviewHolder(deps);
 
-  /** The ban removal (rule `ban`): asked for at once, whatever the rules say, with every removal guarantee. */
-  async function banned(event: MeetingEvent, ban: Ban, rulesVersion: string): Promise<string | undefined> {
+  /**
+   * The ban removal (rule `ban`): asked for at once, whatever the rules say, with every removal
+   * guarantee. `receivedAt` is when the event was received (see `decided`).
+   */
+  async function banned(event: MeetingEvent, ban: Ban, rulesVersion: string, receivedAt?: number): Promise<string | undefined> {
     if (event.participantId === undefined) return undefined;
     const reason = banRemovalReason(ban);
-    const removal = await requester.request({
-      sessionId: event.sessionId,
-      participantId: event.participantId,
-      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-      reason,
-      rule: 'ban',
-      eventId: event.id,
-      requestedBy: `ban:${ban.by}`,
-    });
+    const removal = await requester.request(
+      {
+        sessionId: event.sessionId,
+        participantId: event.participantId,
+        ...(event.meetingId ? { meetingId: event.meetingId } : {}),
+        reason,
+        rule: 'ban',
+        eventId: event.id,
+        requestedBy: `ban:${ban.by}`,
+      },
+      { receivedAt },
+    );
     const result = removal.collapsed ? 'collapsed' : 'queued';
     metrics?.removalRequests.inc({ result });
     metrics?.banRemovals.inc({ result });
@@ -93,20 +99,28 @@ export function createConsequences(deps: ConsequencesDeps) {
   /**
    * The removal of a participant who is not admitted to a locked meeting (rule `lockdown`): asked
    * for at once, whatever the rules say, with every removal guarantee and no budget (the lockdown
-   * is the decision).
+   * is the decision). `receivedAt` is when the event was received (see `decided`).
    */
-  async function lockedOut(event: MeetingEvent, lockdown: Lockdown, rulesVersion: string): Promise<string | undefined> {
+  async function lockedOut(
+    event: MeetingEvent,
+    lockdown: Lockdown,
+    rulesVersion: string,
+    receivedAt?: number,
+  ): Promise<string | undefined> {
     if (event.participantId === undefined) return undefined;
     const reason = lockdownRemovalReason(lockdown);
-    const removal = await requester.request({
-      sessionId: event.sessionId,
-      participantId: event.participantId,
-      meetingId: lockdown.meetingId,
-      reason,
-      rule: 'lockdown',
-      eventId: event.id,
-      requestedBy: `lockdown:${lockdown.by}`,
-    });
+    const removal = await requester.request(
+      {
+        sessionId: event.sessionId,
+        participantId: event.participantId,
+        meetingId: lockdown.meetingId,
+        reason,
+        rule: 'lockdown',
+        eventId: event.id,
+        requestedBy: `lockdown:${lockdown.by}`,
+      },
+      { receivedAt },
+    );
     const result = removal.collapsed ? 'collapsed' : 'queued';
     metrics?.removalRequests.inc({ result });
     metrics?.ruleHits.inc({ rule: 'lockdown', mode: 'enforce', action: 'remove-participant' });
@@ -133,7 +147,9 @@ export function createConsequences(deps: ConsequencesDeps) {
    * whose budget admits it; a rule past its budget has its hit held for review instead), the bans
    * the removing rules ask for, a review item per review rule when nobody is being removed,
    * strikes, and one audit record per hit. The removal is asked for first: it is what is waited for.
-   * `lists` are the lists the rules read (the words marked in a review's evidence).
+   * `lists` are the lists the rules read (the words marked in a review's evidence). `receivedAt` is
+   * when the event was received (ms; its events job's timestamp): a hit from an event received
+   * after an earlier removal of the participant finished asks again instead of collapsing into it.
    */
   async function decided(
     event: MeetingEvent,
@@ -141,6 +157,7 @@ export function createConsequences(deps: ConsequencesDeps) {
     ruleSet: RuleSet,
     facts: EvaluationFacts,
     lists: ListSource,
+    receivedAt?: number,
   ): Promise<Carried> {
     const at = new Date(now()).toISOString();
     const enforced = hits.filter((h) => h.mode === 'enforce');
@@ -152,7 +169,7 @@ export function createConsequences(deps: ConsequencesDeps) {
       for (const hit of enforced) {
         if (hit.action !== 'remove-participant') continue;
         const budget = ruleSet.rules.find((r) => r.name === hit.rule)?.budget ?? deps.defaultBudget;
-        const asked = await requestWithin(event, hit, budget);
+        const asked = await requestWithin(event, hit, budget, receivedAt);
         if (asked.kind === 'removal') {
           removal = { ...asked.result, rule: hit.rule };
           break;
@@ -263,19 +280,23 @@ export function createConsequences(deps: ConsequencesDeps) {
     event: MeetingEvent,
     hit: RuleHit,
     budget: Budget,
+    receivedAt: number | undefined,
   ): Promise<{ kind: 'removal'; result: RemovalRequestResult } | { kind: 'tripped' | 'tripped-now' }> {
     const member = randomUUID();
     const verdict = deps.budgets ? await deps.budgets.take({ rule: hit.rule, budget, member }) : 'ok';
     if (verdict !== 'ok') return { kind: verdict };
-    const result = await requester.request({
-      sessionId: event.sessionId,
-      participantId: event.participantId!,
-      ...(event.meetingId ? { meetingId: event.meetingId } : {}),
-      reason: hit.reason,
-      rule: hit.rule,
-      eventId: event.id,
-      requestedBy: `rule:${hit.rule}`,
-    });
+    const result = await requester.request(
+      {
+        sessionId: event.sessionId,
+        participantId: event.participantId!,
+        ...(event.meetingId ? { meetingId: event.meetingId } : {}),
+        reason: hit.reason,
+        rule: hit.rule,
+        eventId: event.id,
+        requestedBy: `rule:${hit.rule}`,
+      },
+      { receivedAt },
+    );
     if (result.collapsed) await deps.budgets?.refund(hit.rule, member);
     return { kind: 'removal', result };
   }

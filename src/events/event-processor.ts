@@ -113,7 +113,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
     }
-    const kept = keptOut(event, check, ruleSet.ruleSet.version);
+    const kept = keptOut(event, check, ruleSet.ruleSet.version, receivedAt(job));
     if (kept) {
       const removalJobId = await kept.removal;
       log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
@@ -128,7 +128,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       hits: hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
     };
     if (hits.length > 0) {
-      const { removalJobId } = await consequences.decided(event, hits, ruleSet.ruleSet, facts!, rules.lists);
+      const { removalJobId } = await consequences.decided(event, hits, ruleSet.ruleSet, facts!, rules.lists, receivedAt(job));
       if (removalJobId) result.removalJobId = removalJobId;
     }
     // A crash before the job completes leaves it to be run again (counters, strikes and removal
@@ -184,7 +184,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         duplicates++;
         continue;
       }
-      const kept = keptOut(events[i]!, checks[i], ruleSet.ruleSet.version);
+      const kept = keptOut(events[i]!, checks[i], ruleSet.ruleSet.version, receivedAt(job));
       if (kept) {
         const event = events[i]!;
         acting.push(kept.removal);
@@ -200,7 +200,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       const event = events[i]!;
       const hits = await ruleSet.evaluator.evaluate(event, facts);
       // The removals of one batch are asked for together (claims collapse repeats atomically).
-      if (hits.length > 0) acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists).then((c) => c.removalJobId));
+      if (hits.length > 0)
+        acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists, receivedAt(job)).then((c) => c.removalJobId));
       log.add({
         event,
         hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
@@ -262,9 +263,10 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     event: MeetingEvent,
     check: ParticipantCheck | undefined,
     rulesVersion: string,
+    received: number | undefined,
   ): { removal: Promise<string | undefined>; hit: typeof BAN_HIT | typeof LOCKDOWN_HIT } | undefined {
-    if (check?.ban) return { removal: consequences.banned(event, check.ban, rulesVersion), hit: BAN_HIT };
-    if (check?.lockedOut) return { removal: consequences.lockedOut(event, check.lockedOut, rulesVersion), hit: LOCKDOWN_HIT };
+    if (check?.ban) return { removal: consequences.banned(event, check.ban, rulesVersion, received), hit: BAN_HIT };
+    if (check?.lockedOut) return { removal: consequences.lockedOut(event, check.lockedOut, rulesVersion, received), hit: LOCKDOWN_HIT };
     return undefined;
   }
 
@@ -273,6 +275,14 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     /** Sends the log entries still waiting (call after the worker stopped). */
     flush: () => log.flush(),
   };
+}
+
+/**
+ * When a job's events were received: the time the job was added (a batch job's too, added within
+ * milliseconds of its events' receipt). Kept through retries and redeliveries.
+ */
+function receivedAt(job: Job): number | undefined {
+  return Number.isFinite(job.timestamp) && job.timestamp > 0 ? job.timestamp : undefined;
 }
 
 /** What a ban removal shows as the event's hit (results and the processed-event log). */

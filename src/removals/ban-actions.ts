@@ -44,9 +44,58 @@ export interface UndoResult {
   bans: Ban[];
   /** Audit records marked reverted (or that would be): one new `revert` record each. */
   reverted: number;
-  /** Participants the rule removed: a removal cannot be taken back in VideoSDK, so they are listed to be contacted. */
-  removed: { participantId: string; sessionId?: string; meetingId?: string; at: string; jobId?: string; reason?: string }[];
+  /** Each removal the rule made: a removal cannot be taken back in VideoSDK, so they are listed to be contacted. */
+  removed: UndoRemoval[];
+  /**
+   * The people behind `removed`: one entry per participant and meeting (per session when the
+   * meeting is not recorded), however many times the rule removed them there. Newest first.
+   */
+  participants: UndoParticipant[];
   note: string;
+}
+
+export interface UndoRemoval {
+  participantId: string;
+  sessionId?: string;
+  meetingId?: string;
+  at: string;
+  jobId?: string;
+  reason?: string;
+}
+
+export interface UndoParticipant {
+  participantId: string;
+  meetingId?: string;
+  /** The sessions they were removed from (one unless the rule removed them again after a rejoin). */
+  sessionIds: string[];
+  /** How many removals. */
+  removals: number;
+  /** The latest removal. */
+  lastAt: string;
+}
+
+/** Groups removals by participant and meeting (or session, when no meeting is recorded). */
+export function removedParticipants(removed: readonly UndoRemoval[]): UndoParticipant[] {
+  const byKey = new Map<string, UndoParticipant>();
+  for (const r of removed) {
+    const where = r.meetingId !== undefined ? `m:${r.meetingId}` : `s:${r.sessionId ?? ''}`;
+    const key = JSON.stringify([where, r.participantId]);
+    const entry = byKey.get(key);
+    if (entry === undefined) {
+      byKey.set(key, {
+        participantId: r.participantId,
+        ...(r.meetingId !== undefined ? { meetingId: r.meetingId } : {}),
+        sessionIds: r.sessionId !== undefined ? [r.sessionId] : [],
+        removals: 1,
+        lastAt: r.at,
+      });
+      continue;
+    }
+    entry.removals++;
+    if (r.sessionId !== undefined && !entry.sessionIds.includes(r.sessionId)) entry.sessionIds.push(r.sessionId);
+    if (r.at > entry.lastAt) entry.lastAt = r.at;
+  }
+  return [...byKey.values()].sort((a, b) => b.lastAt.localeCompare(a.lastAt));
 }
 
 export const UNDO_NOTE =
@@ -179,7 +228,7 @@ export function createBanActions(deps: {
     const toRevert = records.filter((r) => !done.has(recordRef(r)));
     // With a version, only the removals its hits asked for (a removal record carries no version).
     const jobs = new Set(records.map((r) => r.jobId).filter((j): j is string => j !== undefined));
-    const removed = removals
+    const removed: UndoRemoval[] = removals
       .filter((r) => request.rulesVersion === undefined || r.rule !== rule || (r.jobId !== undefined && jobs.has(r.jobId)))
       .map((r) => ({
         participantId: r.participantId ?? '',
@@ -227,6 +276,7 @@ export function createBanActions(deps: {
       bans: toLift,
       reverted: toRevert.length,
       removed,
+      participants: removedParticipants(removed),
       note: UNDO_NOTE,
     };
   }

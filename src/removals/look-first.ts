@@ -3,7 +3,8 @@ import { VideoSdkApiError } from '../shared/errors.js';
 import type { ApiAttemptRecord } from '../store/audit.js';
 import type { JobOutcomeStore } from '../store/job-outcomes.js';
 import { operationPath } from '../videosdk/api-paths.js';
-import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
+import type { ApiResponse } from '../videosdk/client.js';
+import type { SessionReads } from './session-reads.js';
 import type { RecordOutcome } from './record-outcome.js';
 import type { RemovalJobData } from './removal-job.js';
 
@@ -36,21 +37,25 @@ export function mustLookFirst(r: LookFirstReasons): boolean {
 }
 
 export interface RecordedCallsDeps {
-  client: VideoSdkClient;
   outcomes: JobOutcomeStore;
   recordOutcome: RecordOutcome;
+  /** Session reads shared by the removals of one session that need one at the same moment. */
+  reads: SessionReads;
   apiVersion: 'v1' | 'v2';
   now: () => number;
 }
 
 /** The removal's API calls, each recorded as an attempt of its job; `fetchSession` is the look. */
 export function createRecordedCalls(deps: RecordedCallsDeps) {
-  const { client, outcomes, recordOutcome, now } = deps;
+  const { outcomes, recordOutcome, reads, now } = deps;
 
-  /** GET the session; an unknown session rejects the removal (404). */
-  async function fetchSession(job: Job<RemovalJobData>, data: RemovalJobData): Promise<ApiResponse> {
+  /**
+   * GET the session (a read started after `ticket`, by default after this call: shared with the
+   * other removals of the session that need one now); an unknown session rejects the removal (404).
+   */
+  async function fetchSession(job: Job<RemovalJobData>, data: RemovalJobData, ticket = reads.ticket()): Promise<ApiResponse> {
     try {
-      return await timed(job, 'get-session', () => client.getSession(data.sessionId));
+      return await timed(job, 'get-session', () => reads.after(data.sessionId, ticket));
     } catch (err) {
       if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
         const message =

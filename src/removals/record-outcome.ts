@@ -10,6 +10,7 @@ import type { SessionStore } from '../store/session-store.js';
 import { mayHoldSession, type ApiResponse } from '../videosdk/client.js';
 import type { VideoSdkSession } from '../videosdk/session.js';
 import type { RemovalJobData, RemovalOutcome } from './removal-job.js';
+import type { SessionReads } from './session-reads.js';
 
 /** What a finished removal job returns (and what `GET /v1/jobs/:id` shows as outcome and detail). */
 export interface RemovalResult {
@@ -40,9 +41,10 @@ export interface OutcomeRecorderDeps {
   now: () => number;
   /**
    * Reads a session for its snapshot when a remove answer held none (VideoSDK's confirmation
-   * message): at most once a second per session, like the snapshots themselves.
+   * message): at most once a second per session, like the snapshots themselves, and shared with
+   * the removals' own reads.
    */
-  readSession?: ((sessionId: string) => Promise<ApiResponse>) | undefined;
+  reads?: SessionReads | undefined;
 }
 
 /** How a successful removal's session state is to be read when its answer held none. */
@@ -92,9 +94,10 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
     entry.pending = undefined;
     entry.timer = undefined;
     entry.lastAt = now();
-    if (read && deps.readSession) {
+    const reads = deps.reads;
+    if (read && reads) {
       // After the removals it stands for: the answer shows them all.
-      response = await deps.readSession(sessionId).catch((err: unknown) => {
+      response = await reads.after(sessionId, reads.ticket()).catch((err: unknown) => {
         logger.warn({ err, sessionId }, 'could not read the session for its snapshot');
         return undefined;
       });

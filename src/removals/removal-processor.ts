@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, WaitingError, type Job, type Queue } from 'bullmq';
-import { CredentialMissingError, InvalidRemovalError, isRetryable, VideoSdkApiError } from '../shared/errors.js';
+import { CredentialMissingError, InvalidRemovalError, isRetryable, RemovalUnconfirmedError, VideoSdkApiError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { AuditStore } from '../store/audit.js';
@@ -12,10 +12,12 @@ import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
+import { classifyRemoveAnswer } from '../videosdk/remove-answer.js';
 import { isParticipantActive } from '../videosdk/session.js';
 import { createRecordedCalls, mustLookFirst } from './look-first.js';
 import { createOutcomeRecorder, type RemovalResult } from './record-outcome.js';
 import { parseRemovalJob, type RemovalJobData, type RemovalOutcome } from './removal-job.js';
+import { createSessionReads } from './session-reads.js';
 
 export interface RemovalProcessorDeps {
   /** For the MULTI that records an outcome with everything that goes with it. */
@@ -74,8 +76,9 @@ function isCredentialFailure(err: unknown): err is VideoSdkApiError | Credential
 export function createRemovalProcessor(deps: RemovalProcessorDeps) {
   const { client, claims, outcomes, audit, pause, queue, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const recordOutcome = createOutcomeRecorder({ ...deps, now, readSession: (sessionId) => client.getSession(sessionId) });
-  const { fetchSession, timed } = createRecordedCalls({ client, outcomes, recordOutcome, apiVersion: deps.apiVersion, now });
+  const reads = createSessionReads((sessionId) => client.getSession(sessionId));
+  const recordOutcome = createOutcomeRecorder({ ...deps, now, reads });
+  const { fetchSession, timed } = createRecordedCalls({ outcomes, recordOutcome, reads, apiVersion: deps.apiVersion, now });
 
   async function process(job: Job<RemovalJobData>, token?: string, signal?: AbortSignal): Promise<RemovalResult> {
     const jobId = job.id ?? 'unknown';
@@ -144,7 +147,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       }
       const lastTry = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (lastTry) {
-        const status = err instanceof VideoSdkApiError ? err.status : undefined;
+        const status = err instanceof VideoSdkApiError || err instanceof RemovalUnconfirmedError ? err.status : undefined;
         await recordOutcome(jobId, data, 'failed', undefined, { status, message: err instanceof Error ? err.message : String(err) });
       } else {
         log.warn({ err, attemptsMade: job.attemptsMade + 1 }, 'removal try failed, will retry');
@@ -216,11 +219,51 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       }
       throw err;
     }
-    log.debug('remove call succeeded');
-    // VideoSDK's answer is not always a session (its SDK calls it a confirmation message); the
-    // state recorded comes from a read then, made at most once a second per session (see
-    // `createOutcomeRecorder`), and a failed read does not undo the removal.
-    return recordOutcome(jobId, data, 'removed', response, {}, () => timed(job, 'get-session', () => client.getSession(data.sessionId)));
+    // Only a read started after this point can show what the call did.
+    const answered = reads.ticket();
+    const answer = classifyRemoveAnswer(response, data.participantId);
+    if (answer.kind === 'confirmed') {
+      log.debug({ shape: answer.shape }, 'remove call succeeded');
+      // VideoSDK's answer is not always a session (its SDK calls it a confirmation message); the
+      // state recorded comes from a read then, made at most once a second per session (see
+      // `createOutcomeRecorder`), and a failed read does not undo the removal.
+      return recordOutcome(jobId, data, 'removed', response, {}, () =>
+        timed(job, 'get-session', () => reads.after(data.sessionId, answered)),
+      );
+    }
+    return verifyUnconfirmed(job, data, response, answer.why, answered, log);
+  }
+
+  /**
+   * A 2xx remove answer that confirms nothing (a proxy's page, `success: false`, an empty body, a
+   * session still listing the participant) is an unknown result: the session, read once the
+   * answer was in (shared with the session's other removals that need a read now), decides. Gone:
+   * this call took effect. Still listed (or no session to be read): this try failed, and the next
+   * one looks first, as after a 5xx. Never `removed` while VideoSDK lists the participant.
+   */
+  async function verifyUnconfirmed(
+    job: Job<RemovalJobData>,
+    data: RemovalJobData,
+    response: ApiResponse,
+    why: string,
+    answered: number,
+    log: Logger,
+  ): Promise<RemovalResult> {
+    const jobId = job.id ?? 'unknown';
+    // The answer's text stays out of the log: a proxy's page can echo the request's headers.
+    log.warn(
+      { status: response.status, requestId: response.requestId, answer: why },
+      'remove answer confirms nothing; reading the session',
+    );
+    metrics?.unconfirmedRemoveAnswers.inc();
+    const seen = await fetchSession(job, data, answered);
+    if (seen.session && !isParticipantActive(seen.session, data.participantId)) return recordOutcome(jobId, data, 'removed', seen);
+    throw new RemovalUnconfirmedError({
+      status: response.status,
+      requestId: response.requestId,
+      why,
+      seen: seen.session ? 'listed' : 'unreadable',
+    });
   }
 
   /**

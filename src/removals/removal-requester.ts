@@ -13,21 +13,42 @@ export interface RemovalRequestResult {
 /** States in which a removal job is still going to run. */
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children']);
 
+/** Options of a removal request. */
+export interface RemovalRequestOptions {
+  /** Operator removals and replays: never collapsed by an earlier success, only by one still pending. */
+  force?: boolean;
+  /**
+   * When the event that asked was received (ms since the epoch: its events job's timestamp). An
+   * event received after an earlier removal of the participant finished proves them back (nobody
+   * chats from outside the meeting): it asks again at once, looking first, instead of collapsing.
+   */
+  receivedAt?: number | undefined;
+}
+
 /**
  * Turns removal requests into jobs on the `removals` queue, at most one per session and participant:
  * a request while one is queued or running collapses into it, and so does a rule's request within
- * the dedup window after a success. Operator removals and replays (`force`) are never collapsed by
- * an earlier success, only by one still pending.
+ * the dedup window after a success, unless its event was received after that success (the
+ * participant is back). Operator removals and replays (`force`) are never collapsed by an earlier
+ * success, only by one still pending.
  */
 export function createRemovalRequester(deps: { queue: Queue<RemovalJobData>; claims: RemovalClaims; logger: Logger }) {
   const { queue, claims, logger } = deps;
 
-  async function request(data: RemovalJobData, options: { force?: boolean } = {}): Promise<RemovalRequestResult> {
+  async function request(data: RemovalJobData, options: RemovalRequestOptions = {}): Promise<RemovalRequestResult> {
     const force = options.force ?? false;
     const jobId = randomUUID();
-    const enqueue = async (): Promise<RemovalRequestResult> => {
+    const enqueue = async (again = false): Promise<RemovalRequestResult> => {
+      // A participant removed before and back: they may be gone again already (their leave not yet
+      // seen), so the new removal looks before it sends.
+      const job = again ? { ...data, verifyFirst: true } : data;
+      if (again)
+        logger.info(
+          { sessionId: data.sessionId, participantId: data.participantId, jobId },
+          'participant back after a removal: removing again',
+        );
       try {
-        await queue.add('remove', data, { jobId });
+        await queue.add('remove', job, { jobId });
       } catch (err) {
         await claims.release(data.sessionId, data.participantId, jobId).catch(() => undefined);
         throw err;
@@ -35,8 +56,8 @@ export function createRemovalRequester(deps: { queue: Queue<RemovalJobData>; cla
       return { jobId, collapsed: false };
     };
     for (let tries = 0; tries < 3; tries++) {
-      const claim = await claims.claim(data.sessionId, data.participantId, jobId, { force });
-      if (claim.claimed) return enqueue();
+      const claim = await claims.claim(data.sessionId, data.participantId, jobId, { force, receivedAt: options.receivedAt });
+      if (claim.claimed) return enqueue(claim.again === true);
       if (claim.state === 'done') return { jobId: claim.existingJobId, collapsed: true };
       // A pending claim whose job no longer runs (its producer died between claim and add, or the job
       // was removed by hand) must not block removals: take it over.

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   ERR_VIDEOSDK_REJECTED: 502,
   ERR_VIDEOSDK_CREDENTIAL: 502,
   ERR_VIDEOSDK_NO_CREDENTIAL: 502,
+  ERR_REMOVAL_UNCONFIRMED: 502,
   ERR_QUEUE_ADD: 503,
   ERR_REDIS_UNREACHABLE: 503,
   ERR_GATE_UNAVAILABLE: 503,
@@ -172,6 +173,28 @@ export class VideoSdkApiError extends AutomodError {
     this.retryAfterMs = context.retryAfterMs;
     this.mayHaveApplied = options.mayHaveApplied ?? false;
     this.reason = context.status === undefined ? options.reason : undefined;
+  }
+}
+
+/**
+ * A remove call answered 2xx with something that confirms nothing (none of the shapes VideoSDK
+ * documents: a proxy's page, `success: false`, an empty body, a session still listing the
+ * participant), and a read of the session did not show the participant gone: this try failed, and
+ * the next one looks first. `why` names the answer in our words, never its text.
+ */
+export class RemovalUnconfirmedError extends AutomodError {
+  readonly status: number;
+  readonly requestId: string | undefined;
+  readonly why: string;
+
+  constructor(context: { status: number; requestId?: string | undefined; why: string; seen: 'listed' | 'unreadable' }) {
+    const seen = context.seen === 'listed' ? 'VideoSDK still lists the participant in the session' : 'the session read showed no session';
+    super('ERR_REMOVAL_UNCONFIRMED', `the remove call was answered HTTP ${context.status} with ${context.why}, and ${seen}`, {
+      retryable: true,
+    });
+    this.status = context.status;
+    this.requestId = context.requestId;
+    this.why = context.why;
   }
 }
 

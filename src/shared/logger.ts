@@ -1,6 +1,8 @@
+import { Writable } from 'node:stream';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { Config } from './config.js';
+import { terminalLayout } from './terminal-text.js';
 
 export type { Logger } from 'pino';
 
@@ -57,13 +59,13 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
   const stream =
     format === 'pretty'
       ? pretty({
-          destination: destination ?? 2,
+          destination: readable(destination ?? pino.destination({ fd: 2, sync: true })),
           colorize: options.tty ?? false,
           sync: true,
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname,service',
         })
-      : (destination ?? pino.destination({ fd: 2, sync: false }));
+      : escapedLines(destination ?? pino.destination({ fd: 2, sync: false }));
   return pino(
     {
       level: options.logLevel,
@@ -73,4 +75,29 @@ export function createLogger(options: LoggerOptions, destination?: DestinationSt
     },
     stream,
   );
+}
+
+/**
+ * A participant id is logged as it came. pino-pretty removes the C0 and C1 controls of values and
+ * JSON escapes the C0 ones, but both write bidi overrides and isolates as they are: tailed in a
+ * terminal, one could reverse the rest of a line. They are escaped here (`\u202e`, which JSON
+ * reads as the same character), the formatter's own colours and line breaks kept.
+ */
+function readable(destination: DestinationStream): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, callback) {
+      destination.write(terminalLayout(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
+      callback();
+    },
+  });
+}
+
+/** The same for JSON lines, keeping the destination's flush for `logger.flush()`. */
+function escapedLines(destination: DestinationStream): DestinationStream {
+  const target = destination as DestinationStream & { flush?: (callback?: (err?: Error) => void) => void };
+  return {
+    write: (line: string) => target.write(terminalLayout(line)),
+    ...(typeof target.flush === 'function' ? { flush: (callback?: (err?: Error) => void) => target.flush!(callback) } : {}),
+  };
 }

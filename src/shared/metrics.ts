@@ -82,6 +82,11 @@ export function createMetrics(
     labelNames: ['result'],
     registers: [registry],
   });
+  const unconfirmedRemoveAnswers = new Counter({
+    name: 'automod_remove_answers_unconfirmed_total',
+    help: 'Remove calls answered 2xx with something that confirms nothing (not a documented shape); each is checked with a session read',
+    registers: [registry],
+  });
   const listRefreshes = new Counter({
     name: 'automod_list_refreshes_total',
     help: 'Live-list refreshes by this worker: delta (changes from the log) or full (every list read again)',
@@ -303,6 +308,7 @@ export function createMetrics(
     ruleHits,
     removals,
     removalRequests,
+    unconfirmedRemoveAnswers,
     apiRequests,
     apiDuration,
     credentialFailures,

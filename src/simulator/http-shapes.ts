@@ -5,8 +5,9 @@ import { isRecord } from '../shared/is-record.js';
 export interface SimResult {
   status: number;
   body: unknown;
-  /** Sent as `text/plain` instead of JSON. */
+  /** Sent as text (`text/plain` unless `contentType` says otherwise) instead of JSON. */
   text?: boolean;
+  contentType?: string;
 }
 
 const STATUS_TEXT: Record<number, string> = {

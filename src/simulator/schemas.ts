@@ -1,26 +1,32 @@
 import { z } from 'zod';
 import { fail, type SimResult } from './http-shapes.js';
-import { SIM_OPERATIONS } from './types.js';
+import { SIM_OPERATIONS, SIM_REMOVE_ANSWERS } from './types.js';
 
 /** Request bodies of the control surface and of the v2 API (zod), and the 400 answer they give. */
 const timesSchema = z
   .union([z.number().int().positive(), z.literal('Infinity'), z.literal(-1), z.null()])
   .transform((v) => (v === null || v === 'Infinity' || v === -1 ? Infinity : v));
-export const faultSchema = z.object({
-  method: z.enum(['GET', 'POST']).optional(),
-  operation: z.enum(SIM_OPERATIONS).optional(),
-  sessionId: z.string().optional(),
-  participantId: z.string().optional(),
-  status: z.number().int().min(100).max(599).optional(),
-  body: z.unknown().optional(),
-  retryAfter: z.string().optional(),
-  delayMs: z.number().min(0).optional(),
-  applyThenHang: z.boolean().optional(),
-  reset: z.boolean().optional(),
-  removeAnswer: z.enum(['session', 'message']).optional(),
-  times: timesSchema.optional(),
-  probability: z.number().min(0).max(1).optional(),
-});
+export const faultSchema = z
+  .object({
+    method: z.enum(['GET', 'POST']).optional(),
+    operation: z.enum(SIM_OPERATIONS).optional(),
+    sessionId: z.string().optional(),
+    participantId: z.string().optional(),
+    status: z.number().int().min(100).max(599).optional(),
+    body: z.unknown().optional(),
+    retryAfter: z.string().optional(),
+    delayMs: z.number().min(0).optional(),
+    applyThenHang: z.boolean().optional(),
+    reset: z.boolean().optional(),
+    removeAnswer: z.enum(SIM_REMOVE_ANSWERS).optional(),
+    removeApplied: z.boolean().optional(),
+    times: timesSchema.optional(),
+    probability: z.number().min(0).max(1).optional(),
+  })
+  .refine((fault) => fault.removeApplied === undefined || fault.removeAnswer !== undefined, {
+    message: 'removeApplied needs removeAnswer',
+    path: ['removeApplied'],
+  });
 export const participantSchema = z.object({ participantId: z.string().min(1), name: z.string().optional() });
 export const sessionSchema = z.object({
   id: z.string().min(1).optional(),

@@ -6,7 +6,7 @@ import { createFaults } from './faults.js';
 import { asRecord, errorBody, statusText, type SimResult } from './http-shapes.js';
 import { apiVersionOf, ROUTES } from './routes.js';
 import { faultSchema, optionsSchema, participantSchema, sessionSchema, webhookSchema } from './schemas.js';
-import type { SimCall, SimStats, SimV2Claims, SimWebhook, Simulator, SimulatorOptions } from './types.js';
+import type { SimCall, SimRemoveAnswer, SimStats, SimV2Claims, SimWebhook, Simulator, SimulatorOptions } from './types.js';
 import { createWebhookSender, roomWants, signWebhookBody, webhookKeys, type WebhookKeys } from './webhooks.js';
 import { copy, createWorld, RAW_JSON, SimNotFound } from './world.js';
 
@@ -15,6 +15,7 @@ export type {
   SimFault,
   SimOperation,
   SimParticipantInput,
+  SimRemoveAnswer,
   SimRoom,
   SimSession,
   SimSessionInput,
@@ -28,6 +29,33 @@ export type {
 
 /** What the official SDK types a remove answer as ("Returns a confirmation message"). */
 const REMOVE_MESSAGE = 'Participant removed successfully';
+
+/**
+ * A 200 remove answer other than the session object. The `html` page echoes the request's
+ * headers, as some proxies' error pages do: what the worker does with an answer it cannot read
+ * must not spread them.
+ */
+function removeAnswer(kind: Exclude<SimRemoveAnswer, 'session'>, request: FastifyRequest): SimResult {
+  switch (kind) {
+    case 'message':
+      return { status: 200, body: REMOVE_MESSAGE, text: true };
+    case 'success-false':
+      return { status: 200, body: { success: false, error: 'Participant could not be removed' } };
+    case 'empty':
+      return { status: 200, body: '', text: true };
+    case 'html': {
+      const headers = Object.entries(request.headers)
+        .map(([name, value]) => `<tr><td>${name}</td><td>${String(value)}</td></tr>`)
+        .join('');
+      return {
+        status: 200,
+        text: true,
+        contentType: 'text/html; charset=utf-8',
+        body: `<!DOCTYPE html><html><head><title>Service unavailable</title></head><body><h1>The upstream did not answer</h1><table>${headers}</table></body></html>`,
+      };
+    }
+  }
+}
 
 /**
  * A VideoSDK stand-in for the demo, the tests and benchmarks: the v1 remove/fetch endpoints, the
@@ -108,7 +136,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   function send(reply: FastifyReply, result: SimResult, retryAfter?: string): FastifyReply {
     if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
-    if (result.text) return reply.code(result.status).type('text/plain; charset=utf-8').send(String(result.body));
+    if (result.text)
+      return reply
+        .code(result.status)
+        .type(result.contentType ?? 'text/plain; charset=utf-8')
+        .send(String(result.body));
     const raw = typeof result.body === 'object' && result.body !== null ? (result.body as { [RAW_JSON]?: string })[RAW_JSON] : undefined;
     if (raw !== undefined) return reply.code(result.status).type('application/json; charset=utf-8').send(raw);
     return reply.code(result.status).send(result.body);
@@ -142,7 +174,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
     call.faulted = true;
     const startedIn = generation;
-    let result = fault.applyThenHang ? run() : undefined;
+    // An answer that does not carry the removal out (a proxy's page): the session is only read.
+    const applies = !(fault.removeApplied === false && call.operation === 'remove');
+    const perform = (): SimResult =>
+      applies ? run() : world.perform({ ...call, operation: 'get-session' }, route.apiVersion, body, query, params);
+    let result = fault.applyThenHang ? perform() : undefined;
     if (fault.delayMs !== undefined && fault.delayMs > 0) await faults.sleep(fault.delayMs);
     if (closed || fault.reset || generation !== startedIn) {
       destroy(request, reply, call);
@@ -152,9 +188,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       const statusBody = fault.body ?? errorBody(fault.status, statusText(fault.status) ?? 'Injected fault');
       return send(reply, { status: fault.status, body: statusBody }, fault.retryAfter);
     }
-    result ??= run();
-    if (fault.removeAnswer === 'message' && result.status >= 200 && result.status < 300) {
-      result = { status: result.status, body: REMOVE_MESSAGE, text: true };
+    result ??= perform();
+    if (fault.removeAnswer !== undefined && fault.removeAnswer !== 'session' && result.status >= 200 && result.status < 300) {
+      result = removeAnswer(fault.removeAnswer, request);
     }
     return send(reply, result);
   }

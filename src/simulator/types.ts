@@ -81,6 +81,11 @@ export interface SimRoom {
   updatedAt: string;
 }
 
+/** What a remove fault answers with 200 (see `SimFault.removeAnswer`). */
+export type SimRemoveAnswer = 'session' | 'message' | 'html' | 'success-false' | 'empty';
+
+export const SIM_REMOVE_ANSWERS = ['session', 'message', 'html', 'success-false', 'empty'] as const satisfies readonly SimRemoveAnswer[];
+
 /**
  * A fault injected into matching requests. Unset matchers match anything; faults are tried in
  * the order added and the first one that matches (and passes its `probability`) is used. Auth is
@@ -103,10 +108,17 @@ export interface SimFault {
   /** Destroy the connection instead of answering (after `delayMs`, after applying with `applyThenHang`). */
   reset?: boolean;
   /**
-   * A successful v2 remove answers the official SDK's shape, a plain-text confirmation message,
-   * instead of the session object VideoSDK's API reference documents.
+   * What a remove answers with 200: `session` (the session object VideoSDK's API reference
+   * documents, the default), `message` (the official SDK's shape, a plain-text confirmation),
+   * or an answer that is neither: `html` (a proxy's error page, echoing the request's headers as
+   * some do), `success-false` (`{"success": false, "error": ...}`) or `empty` (no body).
    */
-  removeAnswer?: 'session' | 'message';
+  removeAnswer?: SimRemoveAnswer;
+  /**
+   * With `removeAnswer`: whether the removal takes effect (default true). `false` answers 200
+   * without carrying it out, as a proxy's page in front of VideoSDK does; the participant stays.
+   */
+  removeApplied?: boolean;
   /** How many requests it hits. Default 1; `Infinity` for all. */
   times?: number;
   /** Chance (0..1) that a matching request is hit. Default 1. */

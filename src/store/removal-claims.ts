@@ -8,7 +8,14 @@ export type ClaimState = 'pending' | 'done';
 
 /** Answer of `claim`. */
 export type ClaimResult =
-  | { claimed: true }
+  | {
+      claimed: true;
+      /**
+       * The claim was a finished removal's, and the request came from an event received after it
+       * finished: the participant is back, and the new removal must look first.
+       */
+      again?: true;
+    }
   | {
       claimed: false;
       existingJobId: string;
@@ -17,18 +24,32 @@ export type ClaimResult =
       value: string;
     };
 
+/** Options of `claim`. */
+export interface ClaimOptions {
+  /** Operator removals and replays: a `done` claim yields. */
+  force?: boolean;
+  /**
+   * When the event that asked was received (ms since the epoch). Received after the removal the
+   * `done` claim stands for finished (by more than the clock skew allowed), it proves the
+   * participant back, so the claim yields (`again`); received before, it is one of the messages
+   * that were on their way (a raid's), and collapses.
+   */
+  receivedAt?: number | undefined;
+}
+
 /**
  * Collapse of repeated removal requests for one (session, participant). The claim value is
- * `pending:<jobId>` while a job is queued or running and `done:<jobId>` for the dedup window after
- * it succeeded.
+ * `pending:<jobId>` while a job is queued or running and `done:<jobId>:<ms>` for the dedup window
+ * after it succeeded, `<ms>` being when it finished by Redis's clock (`done:<jobId>` when written
+ * before that was recorded). Job ids hold no `:` (BullMQ refuses them).
  */
 export interface RemovalClaims {
   /**
    * Claims the participant for `jobId`. A job that already holds the pending claim (a retry of
-   * itself) gets it again. A `done` claim (even one this job left) only yields to `force` (operator
-   * removals, replays).
+   * itself) gets it again. A `done` claim (even one this job left) yields only to `force` (operator
+   * removals, replays) and to a request from an event received after that removal finished.
    */
-  claim(sessionId: string, participantId: string, jobId: string, options?: { force?: boolean }): Promise<ClaimResult>;
+  claim(sessionId: string, participantId: string, jobId: string, options?: ClaimOptions): Promise<ClaimResult>;
   /**
    * Takes the claim over when it still holds `expectedValue` (or nothing): used after the caller
    * found that the job named in a pending claim no longer exists.
@@ -95,26 +116,52 @@ export interface RemovalClaimsOptions {
    * Redis data lost, a bug) cannot block the participant forever. Default max(dedupSeconds, 3600).
    */
   pendingSeconds?: number;
+  /**
+   * How much later than a removal finished (Redis's clock) an event must have been received (the
+   * receiving host's clock) to prove the participant back: the skew allowed between those clocks.
+   * Default `REJOIN_SKEW_MS`.
+   */
+  skewMs?: number;
 }
+
+/**
+ * Default `skewMs`: 2 s. Nobody is back in a meeting and typing within 2 s of being removed, while
+ * hosts a few seconds apart would make a raid's messages on their way look like new ones (each a
+ * look first and nothing else; a rejoin's join event ends the window anyway).
+ */
+export const REJOIN_SKEW_MS = 2000;
 
 /** Builds a claim value; exposed for tests and for callers that compare values. */
 export function claimValue(state: ClaimState, jobId: string): string {
   return `${state}:${jobId}`;
 }
 
-function parseClaim(value: string): { state: ClaimState; jobId: string } {
+/** A claim value read: its state, its job and, for a `done` claim, when the removal finished (ms). */
+function parseClaim(value: string): { state: ClaimState; jobId: string; doneAt?: number } {
   const colon = value.indexOf(':');
   const state = value.slice(0, colon);
-  return { state: state === 'done' ? 'done' : 'pending', jobId: value.slice(colon + 1) };
+  const rest = value.slice(colon + 1);
+  if (state !== 'done') return { state: 'pending', jobId: rest };
+  const stamped = /^([^:]*):(\d+)$/.exec(rest);
+  return stamped ? { state: 'done', jobId: stamped[1]!, doneAt: Number(stamped[2]) } : { state: 'done', jobId: rest };
 }
 
-// ARGV: jobId, force (0/1), pending TTL seconds. Answers 1 or the current value.
+// ARGV: jobId, force (0/1), pending TTL seconds, when the asking event was received (ms; '' when
+// unknown), skew ms. Answers 1, 2 (a finished removal's claim taken: the participant is back) or
+// the current value.
 const CLAIM = createLuaScript(`
 local cur = redis.call('GET', KEYS[1])
 local mine = 'pending:' .. ARGV[1]
 if cur == false or cur == mine or (ARGV[2] == '1' and string.sub(cur, 1, 5) == 'done:') then
   redis.call('SET', KEYS[1], mine, 'EX', ARGV[3])
   return 1
+end
+if ARGV[4] ~= '' and string.sub(cur, 1, 5) == 'done:' then
+  local doneAt = tonumber(string.match(cur, '^done:[^:]*:(%d+)$'))
+  if doneAt and tonumber(ARGV[4]) > doneAt + tonumber(ARGV[5]) then
+    redis.call('SET', KEYS[1], mine, 'EX', ARGV[3])
+    return 2
+  end
 end
 return cur
 `);
@@ -129,11 +176,18 @@ end
 return 0
 `);
 
-// ARGV: jobId, dedup seconds.
+// ARGV: jobId, dedup seconds. Stamps when the removal finished by Redis's clock (one clock for
+// every worker); completing again (a run whose completion was lost) keeps the first stamp.
 const COMPLETE = createLuaScript(`
 local cur = redis.call('GET', KEYS[1])
-if cur == false or cur == 'pending:' .. ARGV[1] or cur == 'done:' .. ARGV[1] then
-  redis.call('SET', KEYS[1], 'done:' .. ARGV[1], 'EX', ARGV[2])
+if cur and (cur == 'done:' .. ARGV[1] or string.sub(cur, 1, #ARGV[1] + 6) == 'done:' .. ARGV[1] .. ':') then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if cur == false or cur == 'pending:' .. ARGV[1] then
+  local t = redis.call('TIME')
+  local ms = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+  redis.call('SET', KEYS[1], 'done:' .. ARGV[1] .. ':' .. ms, 'EX', ARGV[2])
   return 1
 end
 return 0
@@ -142,7 +196,7 @@ return 0
 // ARGV: jobId.
 const RELEASE = createLuaScript(`
 local cur = redis.call('GET', KEYS[1])
-if cur == 'pending:' .. ARGV[1] or cur == 'done:' .. ARGV[1] then
+if cur == 'pending:' .. ARGV[1] or cur == 'done:' .. ARGV[1] or (cur and string.sub(cur, 1, #ARGV[1] + 6) == 'done:' .. ARGV[1] .. ':') then
   return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -193,15 +247,18 @@ return { 'go', sent, claimed, marked }
 `);
 
 /** Creates the removal claims. */
-export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds }: RemovalClaimsOptions): RemovalClaims {
+export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds, skewMs }: RemovalClaimsOptions): RemovalClaims {
   const dedup = Math.max(1, Math.floor(dedupSeconds));
+  const skew = Math.max(0, Math.floor(skewMs ?? REJOIN_SKEW_MS));
   const pendingTtl = Math.max(1, Math.floor(pendingSeconds ?? Math.max(dedup, 3600)));
   const key = (sessionId: string, participantId: string): string => keys.removalClaim(sessionId, participantId);
 
   return {
     async claim(sessionId, participantId, jobId, options = {}) {
-      const reply = await CLAIM.run(redis, [key(sessionId, participantId)], [jobId, options.force ? 1 : 0, pendingTtl]);
+      const receivedAt = options.receivedAt !== undefined && Number.isFinite(options.receivedAt) ? Math.floor(options.receivedAt) : '';
+      const reply = await CLAIM.run(redis, [key(sessionId, participantId)], [jobId, options.force ? 1 : 0, pendingTtl, receivedAt, skew]);
       if (reply === 1) return { claimed: true };
+      if (reply === 2) return { claimed: true, again: true };
       const value = String(reply);
       const { state, jobId: existingJobId } = parseClaim(value);
       return { claimed: false, existingJobId, state, value };

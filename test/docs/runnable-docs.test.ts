@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/cli.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { Redis } from 'ioredis';
 import { freePort } from '../helpers/processes.js';
@@ -13,7 +12,8 @@ import { deletePrefix, REDIS_URL } from '../helpers/redis.js';
 
 /**
  * Every fenced block marked `sh runnable` or `console runnable` in README.md and docs/*.md is run
- * here, in document order, against the built CLI (an `automod` on the PATH), an in-process worker
+ * here, in document order, against the built CLI (the `automod` that the README's own PATH line
+ * finds, so that line cannot stop working unseen), an in-process worker
  * and the simulator, under a unique prefix, so a command shown in the docs cannot drift from the
  * product.
  *
@@ -164,6 +164,31 @@ function readOnly(command: string): boolean {
   return /^(automod|curl|cat)\b/.test(command.trim());
 }
 
+/**
+ * The README's `export PATH=...` line, as a reader copies it, run in the clone's folder: answers the
+ * PATH it makes from `basePath`.
+ */
+export async function readmePath(basePath: string): Promise<{ line: string; path: string }> {
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const line = readme
+    .split('\n')
+    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .find((l) => /^export PATH=/.test(l));
+  if (line === undefined) throw new Error('README.md has no `export PATH=...` line that puts automod on the PATH');
+  const path = await new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', ['-c', `${line}\nprintf '%s' "$PATH"`], {
+      cwd: root,
+      env: { PATH: basePath },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`\`${line}\` failed (${code})`))));
+  });
+  return { line, path };
+}
+
 let harness: Harness;
 let cwd: string;
 let env: Record<string, string>;
@@ -229,10 +254,8 @@ describe('runnable blocks in the docs', () => {
     harness = await startHarness('docs', { AUTOMOD_API_TOKEN: token, AUTOMOD_API_RATE_PER_SEC: '100' });
     cwd = await mkdtemp(join(tmpdir(), 'automod-docs-'));
     await cp(join(root, 'rules'), join(cwd, 'rules'), { recursive: true });
-    const bin = join(cwd, '.bin');
-    await mkdir(bin);
-    await writeFile(join(bin, 'automod'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
-    await chmod(join(bin, 'automod'), 0o755);
+    // No shim of our own: the commands find automod as a reader of the README does.
+    const { path } = await readmePath(process.env.PATH ?? '');
     if (harness.automod.url === undefined) throw new Error('the worker serves no HTTP API');
     const worker = new URL(harness.automod.url).host;
     const simulator = new URL(harness.config.videosdk.apiBase).host;
@@ -246,7 +269,7 @@ describe('runnable blocks in the docs', () => {
         .replaceAll(/\b9091\b/g, String(trialSimulatorPort))
         .replaceAll(/\bAUTOMOD_PREFIX=trial\b/g, `AUTOMOD_PREFIX=${trialPrefix}`);
     env = {
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      PATH: path,
       HOME: cwd,
       // No USER, as the examples were recorded: `requestedBy` reads operator:cli.
       REDIS_URL,
@@ -274,6 +297,29 @@ describe('runnable blocks in the docs', () => {
     await harness?.close();
     if (cwd !== undefined) await rm(cwd, { recursive: true, force: true });
   });
+
+  it("the README's PATH line finds the clone's automod, which runs the built CLI", async () => {
+    const { line } = await readmePath(process.env.PATH ?? '');
+    const found = await bash('command -v automod && automod --version');
+    expect(found.code, `after \`${line}\`, automod is not found:\n${found.output}`).toBe(0);
+    const [where, version] = found.output.trim().split('\n');
+    // The clone's own, not one that happens to be on the reader's PATH.
+    expect(await realpath(where!)).toContain(await realpath(root));
+    expect(version).toBe(JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).version);
+  });
+
+  it("npm exec --offline -- automod runs the clone's CLI too", async () => {
+    const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn('npm', ['exec', '--offline', '--', 'automod', '--version'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output.trim()).toBe(JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).version);
+  }, 60_000);
 
   it('finds runnable blocks in the README and in docs/', () => {
     expect(blocks.length).toBeGreaterThan(10);

@@ -23,6 +23,8 @@ export function captureIo(options: { stdin?: string; tty?: boolean } = {}): Comm
   return {
     stdout,
     stderr,
+    // A terminal: the progress bar draws on stderr.
+    ...(options.tty ? { progress: stderr } : {}),
     ...(options.stdin !== undefined ? { stdin: Readable.from([Buffer.from(options.stdin)]) } : {}),
     out: () => out,
     err: () => err,

@@ -130,6 +130,8 @@ describe('removal idempotency under at-least-once delivery', () => {
     const result = await settled(jobId);
     expect(result).toMatchObject({ state: 'completed', outcome: { outcome: 'removed' } });
     expect(h.simulator.calls().filter((c) => c.sessionId === sid)).toEqual([]);
-    expect(await h.automod.services.redis.get(h.automod.services.keys.removalClaim(sid, 'target'))).toBe(`done:${jobId}`);
+    expect(await h.automod.services.redis.get(h.automod.services.keys.removalClaim(sid, 'target'))).toMatch(
+      new RegExp(`^done:${jobId}:\\d{13}$`),
+    );
   });
 });

@@ -401,10 +401,11 @@ describe('automod rules reload, lists and backtest against a running worker', ()
       automod(['lists', 'add', 'Bad Name', 'x'], env),
     ]);
     expect(removed.stdout).toBe('removed 1 value(s) from blocked-participants (0 were not there); the live list holds 1\n');
-    expect(typo.stderr).toContain('note: no rule in');
-    expect(typo.stderr).toContain(
-      'uses the list "blocked-participant" (they use: banned-words, blocked-participants, insults, spam-phrases)',
-    );
+    // A new list no rule uses is refused as a typo (lists add --create makes one on purpose).
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('no live list "blocked-participant": no rule in');
+    expect(typo.stderr).toContain('uses it (they use: banned-words, blocked-participants, insults, spam-phrases)');
+    expect(typo.stderr).toContain('automod lists add blocked-participant VALUE... --create');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/invalid list name "Bad Name"/);
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAudit } from '../../src/cli/commands/inspect.js';
+import { runAudit } from '../../src/cli/commands/audit.js';
 import type { ShadowRuleSummary } from '../../src/moderation/shadow-summary.js';
 import type { AuditRecord } from '../../src/store/audit.js';
 import { sessionId, startHarness, type Harness } from '../helpers/harness.js';

@@ -17,6 +17,7 @@ const samples: Record<string, () => errors.AutomodError[]> = {
   RulesError: () => [new errors.RulesError(problems)],
   VideoSdkApiError: () =>
     (['transient', 'permanent', 'credential'] as const).map((kind) => new errors.VideoSdkApiError(kind, { method: 'GET', path: '/x' })),
+  RemovalUnconfirmedError: () => [new errors.RemovalUnconfirmedError({ status: 200, why: 'an empty body', seen: 'listed' })],
   CredentialMissingError: () => [new errors.CredentialMissingError('none')],
   WebhookSignatureError: () => [new errors.WebhookSignatureError('bad')],
   UsageError: () => [new errors.UsageError('bad')],

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../../src/store/keys.js';
-import { claimValue, createRemovalClaims } from '../../src/store/removal-claims.js';
+import { claimValue, createRemovalClaims, REJOIN_SKEW_MS } from '../../src/store/removal-claims.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const config = testConfig(uniquePrefix('claims'));
@@ -8,6 +8,11 @@ const { redis, cleanup } = testRedis(config);
 const keys = createKeys(config.keyPrefix);
 const claims = createRemovalClaims({ redis, keys, dedupSeconds: 300 });
 afterAll(cleanup);
+
+async function redisTimeMs(): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
 
 describe('removal claims', () => {
   it('collapses while pending, lets the same job claim again, and bounds the pending TTL', async () => {
@@ -21,13 +26,21 @@ describe('removal claims', () => {
     expect(ttl).toBeLessThanOrEqual(3600);
   });
 
-  it('keeps a done claim for the dedup window unless forced', async () => {
+  it('keeps a done claim, stamped with when the removal finished, for the dedup window unless forced', async () => {
+    const before = await redisTimeMs();
     expect(await claims.complete('s', 'p1', 'j1')).toBe(true);
-    expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe(claimValue('done', 'j1'));
+    const value = (await redis.get(keys.removalClaim('s', 'p1')))!;
+    expect(value.startsWith(`${claimValue('done', 'j1')}:`)).toBe(true);
+    const doneAt = Number(value.split(':')[2]);
+    expect(doneAt).toBeGreaterThanOrEqual(before);
+    expect(doneAt).toBeLessThanOrEqual(await redisTimeMs());
     const ttl = await redis.ttl(keys.removalClaim('s', 'p1'));
     expect(ttl).toBeGreaterThan(290);
     expect(ttl).toBeLessThanOrEqual(300);
-    expect(await claims.claim('s', 'p1', 'j2')).toEqual({ claimed: false, existingJobId: 'j1', state: 'done', value: 'done:j1' });
+    expect(await claims.claim('s', 'p1', 'j2')).toEqual({ claimed: false, existingJobId: 'j1', state: 'done', value });
+    // Completing again (a run whose completion was lost) keeps the first stamp.
+    expect(await claims.complete('s', 'p1', 'j1')).toBe(true);
+    expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe(value);
     expect(await claims.claim('s', 'p1', 'j3', { force: true })).toEqual({ claimed: true });
     expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe('pending:j3');
   });
@@ -36,7 +49,51 @@ describe('removal claims', () => {
     expect(await claims.complete('s', 'p1', 'j1')).toBe(false); // j3 holds it now
     expect(await redis.get(keys.removalClaim('s', 'p1'))).toBe('pending:j3');
     expect(await claims.complete('s', 'p-absent', 'j9')).toBe(true);
-    expect(await redis.get(keys.removalClaim('s', 'p-absent'))).toBe('done:j9');
+    expect(await redis.get(keys.removalClaim('s', 'p-absent'))).toMatch(/^done:j9:\d{13}$/);
+  });
+
+  it('a request from an event received after the removal finished (past the skew) takes a done claim over; one received before collapses', async () => {
+    await claims.claim('sr', 'p1', 'jr');
+    await claims.complete('sr', 'p1', 'jr');
+    const doneAt = Number((await redis.get(keys.removalClaim('sr', 'p1')))!.split(':')[2]);
+    // On its way when the removal finished (a raid's buffer), or within the skew allowed: collapses.
+    for (const receivedAt of [doneAt - 5000, doneAt, doneAt + REJOIN_SKEW_MS]) {
+      expect(await claims.claim('sr', 'p1', 'jx', { receivedAt })).toMatchObject({ claimed: false, state: 'done', existingJobId: 'jr' });
+    }
+    // Without a receipt time (an API request): collapses, as before.
+    expect(await claims.claim('sr', 'p1', 'jx')).toMatchObject({ claimed: false, state: 'done' });
+    // Received after: the participant is back.
+    expect(await claims.claim('sr', 'p1', 'jn', { receivedAt: doneAt + REJOIN_SKEW_MS + 1 })).toEqual({ claimed: true, again: true });
+    expect(await redis.get(keys.removalClaim('sr', 'p1'))).toBe('pending:jn');
+    // And the new job's claim is an ordinary pending one: a later hit collapses into it.
+    expect(await claims.claim('sr', 'p1', 'jm', { receivedAt: doneAt + 60_000 })).toMatchObject({
+      claimed: false,
+      state: 'pending',
+      existingJobId: 'jn',
+    });
+    // A done claim written before the stamp existed (`done:<jobId>`) collapses whatever the time.
+    await redis.set(keys.removalClaim('sr', 'p2'), 'done:42');
+    expect(await claims.claim('sr', 'p2', 'jy', { receivedAt: Date.now() + 60_000 })).toEqual({
+      claimed: false,
+      existingJobId: '42',
+      state: 'done',
+      value: 'done:42',
+    });
+    expect(await claims.release('sr', 'p2', '42')).toBe(true);
+    // A stamped done claim is released by its own job only.
+    await claims.claim('sr', 'p3', 'j3');
+    await claims.complete('sr', 'p3', 'j3');
+    expect(await claims.release('sr', 'p3', 'j')).toBe(false);
+    expect(await claims.release('sr', 'p3', 'j3')).toBe(true);
+  });
+
+  it('a shorter skew lets an earlier message through', async () => {
+    const strict = createRemovalClaims({ redis, keys, dedupSeconds: 300, skewMs: 0 });
+    await strict.claim('sk', 'p1', 'j1');
+    await strict.complete('sk', 'p1', 'j1');
+    const doneAt = Number((await redis.get(keys.removalClaim('sk', 'p1')))!.split(':')[2]);
+    expect(await strict.claim('sk', 'p1', 'j2', { receivedAt: doneAt })).toMatchObject({ claimed: false });
+    expect(await strict.claim('sk', 'p1', 'j2', { receivedAt: doneAt + 1 })).toEqual({ claimed: true, again: true });
   });
 
   it('releases only its own claim', async () => {

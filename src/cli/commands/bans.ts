@@ -3,19 +3,12 @@ import type { Services } from '../../app/services.js';
 import { UsageError } from '../../shared/errors.js';
 import { parseBanDuration } from '../../moderation/ban-params.js';
 import { parseTime } from '../../shared/parse-time.js';
+import { esc } from '../../shared/terminal-text.js';
 import { UNDO_NOTE, type UndoResult } from '../../removals/ban-actions.js';
 import { banTimeLeft, type Ban } from '../../store/bans.js';
 import { parseSession } from '../../videosdk/session.js';
+import type { CliContext } from '../context.js';
 import { printJson, table, type CommandIo } from '../format.js';
-
-/** What the router lends the ban commands. */
-export interface BanCommandContext {
-  withServices<T>(fn: (services: Services) => Promise<T>): Promise<T>;
-  io(): CommandIo;
-  /** `operator:USER`. */
-  operator(): string;
-  setExitCode(code: number): void;
-}
 
 /** `--meeting M` or `--all-meetings`, exactly one. */
 function scopeOf(options: { meeting?: string; allMeetings?: boolean }): { scope: 'meeting' | 'all'; meetingId?: string } {
@@ -82,7 +75,8 @@ export function printUndo(result: UndoResult, json: boolean, io: CommandIo): voi
   }
   const verb = result.dryRun ? 'would lift' : 'lifted';
   io.stdout.write(
-    `${result.dryRun ? 'dry run: nothing changed\n' : ''}rule ${result.rule}${result.rulesVersion ? ` (version ${result.rulesVersion})` : ''}\n`,
+    `${result.dryRun ? 'dry run: nothing changed\n' : ''}` +
+      esc`rule ${result.rule}${result.rulesVersion ? ` (version ${result.rulesVersion})` : ''}\n`,
   );
   io.stdout.write(`${verb} ${result.bans.length} ban(s)\n`);
   if (result.bans.length > 0)
@@ -94,12 +88,16 @@ export function printUndo(result: UndoResult, json: boolean, io: CommandIo): voi
       )}\n`,
     );
   io.stdout.write(`${result.dryRun ? 'would mark' : 'marked'} ${result.reverted} audit record(s) reverted\n`);
-  io.stdout.write(`${result.removed.length} participant(s) removed by this rule:\n`);
-  if (result.removed.length > 0)
+  // People, not removals: one removed twice (a rejoin) is one person to contact.
+  const removals = result.removed.length;
+  io.stdout.write(
+    `${result.participants.length} participant(s) removed by this rule${removals > result.participants.length ? ` (${removals} removals; --json lists each)` : ''}:\n`,
+  );
+  if (result.participants.length > 0)
     io.stdout.write(
       `${table(
-        ['participant', 'meeting', 'session', 'removed at'],
-        result.removed.map((r) => [r.participantId, r.meetingId ?? '', r.sessionId ?? '', r.at]),
+        ['participant', 'meeting', 'session', 'removals', 'last removed at'],
+        result.participants.map((p) => [p.participantId, p.meetingId ?? '', p.sessionIds.join(', '), p.removals, p.lastAt]),
         io.columns,
       )}\n`,
     );
@@ -127,7 +125,7 @@ export async function resolveRemoveBan(
 }
 
 /** `automod ban`, `bans`, `unban`, `undo`. */
-export function registerBanCommands(program: Command, ctx: BanCommandContext): void {
+export function register(program: Command, ctx: CliContext): void {
   program
     .command('ban')
     .description('ban a participant from a meeting (or every meeting) for a time: they are removed whenever they show up')
@@ -160,16 +158,16 @@ export function registerBanCommands(program: Command, ctx: BanCommandContext): v
             ...where,
             for: options.for,
             reason: options.reason,
-            by: ctx.operator(),
+            by: ctx.operator,
             ...(options.removeNow && options.session ? { removeFromSession: options.session } : {}),
           }),
         );
-        const io = ctx.io();
+        const io = ctx.io;
         if (options.json) printJson({ ban: result.ban, ...(result.removal ? { removalJobId: result.removal.jobId } : {}) }, io.stdout);
         else {
           const b = result.ban;
           io.stdout.write(
-            `banned ${b.participantId} from ${b.scope === 'all' ? 'every meeting' : `meeting ${b.meetingId}`} ${b.until === null ? 'permanently' : `until ${b.until}`}\n`,
+            esc`banned ${b.participantId} from ${b.scope === 'all' ? 'every meeting' : `meeting ${b.meetingId}`} ${b.until === null ? 'permanently' : `until ${b.until}`}\n`,
           );
           if (result.removal)
             io.stdout.write(`removal ${result.removal.collapsed ? 'already pending' : 'queued'}: job ${result.removal.jobId}\n`);
@@ -189,7 +187,7 @@ export function registerBanCommands(program: Command, ctx: BanCommandContext): v
         ...(options.meeting !== undefined ? { meetingId: options.meeting } : {}),
         ...(options.participant !== undefined ? { participantId: options.participant } : {}),
       };
-      ctx.setExitCode(await ctx.withServices((s) => runBans(s, filter, { json: options.json ?? false }, ctx.io())));
+      ctx.setExitCode(await ctx.withServices((s) => runBans(s, filter, { json: options.json ?? false }, ctx.io)));
     });
 
   program
@@ -201,12 +199,12 @@ export function registerBanCommands(program: Command, ctx: BanCommandContext): v
     .option('--json', 'print the lifted ban as JSON')
     .action(async (options: { participant: string; meeting?: string; allMeetings?: boolean; json?: boolean }) => {
       const where = scopeOf(options);
-      const lifted = await ctx.withServices((s) => s.banActions.unban(where.scope, where.meetingId, options.participant, ctx.operator()));
-      const io = ctx.io();
+      const lifted = await ctx.withServices((s) => s.banActions.unban(where.scope, where.meetingId, options.participant, ctx.operator));
+      const io = ctx.io;
       if (options.json) printJson({ lifted }, io.stdout);
       else
         io.stdout.write(
-          `lifted the ban of ${lifted.participantId} (${lifted.scope === 'all' ? 'every meeting' : `meeting ${lifted.meetingId}`})\n`,
+          esc`lifted the ban of ${lifted.participantId} (${lifted.scope === 'all' ? 'every meeting' : `meeting ${lifted.meetingId}`})\n`,
         );
       ctx.setExitCode(0);
     });
@@ -232,10 +230,10 @@ export function registerBanCommands(program: Command, ctx: BanCommandContext): v
           ...(since !== undefined ? { since } : {}),
           ...(until !== undefined ? { until } : {}),
           dryRun: options.dryRun ?? false,
-          by: ctx.operator(),
+          by: ctx.operator,
         }),
       );
-      printUndo(result, options.json ?? false, ctx.io());
+      printUndo(result, options.json ?? false, ctx.io);
       ctx.setExitCode(0);
     });
 }

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import type { Config } from '../../shared/config.js';
 import { UsageError } from '../../shared/errors.js';
 import {
@@ -10,6 +11,7 @@ import {
   type ClusterPlan,
 } from '../../store/cluster-plan.js';
 import { createRedis } from '../../store/redis.js';
+import type { CliContext } from '../context.js';
 import { printJson, table, type CommandIo } from '../format.js';
 
 export interface ClusterPlanOptions {
@@ -125,4 +127,37 @@ function describe(
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** `automod cluster-plan`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('cluster-plan')
+    .description(
+      "Redis Cluster: each partition's hash slot and master, and the slot moves that spread the partitions evenly over the masters",
+    )
+    .option('--masters <n>', 'plan for a cluster about to be created with this many masters (no Redis needed)')
+    .option('--global-weight <w>', "the global {PREFIX} tag's load, in partitions (default: a quarter of AUTOMOD_PARTITIONS)")
+    .option('--apply', 'move the slots on the live cluster (REDIS_CLUSTER_NODES)')
+    .option('--json', 'print as JSON')
+    .action(async (options: { masters?: string; globalWeight?: string; apply?: boolean; json?: boolean }) => {
+      for (const [flag, raw] of [
+        ['--masters', options.masters],
+        ['--global-weight', options.globalWeight],
+      ] as const) {
+        if (raw !== undefined && !/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`${flag} must be a number, got "${raw}"`);
+      }
+      ctx.setExitCode(
+        await runClusterPlan(
+          ctx.config(),
+          {
+            ...(options.masters !== undefined ? { masters: Number(options.masters) } : {}),
+            ...(options.globalWeight !== undefined ? { globalWeight: Number(options.globalWeight) } : {}),
+            apply: options.apply ?? false,
+            json: options.json ?? false,
+          },
+          ctx.io,
+        ),
+      );
+    });
 }

@@ -1,7 +1,11 @@
+import type { Command } from 'commander';
 import type { Services } from '../../app/services.js';
 import { replayDeadLetter, viewDeadLetter } from '../../events/dead-letter-replay.js';
 import { InvalidEventError, UsageError } from '../../shared/errors.js';
-import { printJson, readInput, table, type CommandIo } from '../format.js';
+import { esc } from '../../shared/terminal-text.js';
+import type { CliContext } from '../context.js';
+import { printJson, problemLines, readInput, table, type CommandIo } from '../format.js';
+import { parseLimit } from '../options.js';
 
 /** `automod dead-letters`: invalid jobs taken from the events queue, newest first. */
 export async function runDeadLetters(services: Services, options: { limit: number; json: boolean }, io: CommandIo): Promise<number> {
@@ -51,14 +55,14 @@ export async function runDeadLetterReplay(
       const eventId = deadLetter.replayed?.eventId ?? '';
       io.stdout.write(
         result.accepted > 0
-          ? `queued event ${eventId} in place of dead letter ${id}\n`
-          : `event ${eventId} was already queued within the dedup window; dead letter ${id} marked replayed\n`,
+          ? esc`queued event ${eventId} in place of dead letter ${id}\n`
+          : esc`event ${eventId} was already queued within the dedup window; dead letter ${id} marked replayed\n`,
       );
     }
     return 0;
   } catch (err) {
     if (!(err instanceof InvalidEventError)) throw err;
-    io.stderr.write(`the corrected event is still invalid:\n${err.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
+    io.stderr.write(`the corrected event is still invalid:\n${problemLines(err.problems)}\n`);
     return 1;
   }
 }
@@ -66,4 +70,30 @@ export async function runDeadLetterReplay(
 function preview(value: unknown): string {
   const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** `automod dead-letters`, `automod dead-letters replay ID --event FILE`. */
+export function register(program: Command, ctx: CliContext): void {
+  const deadLetters = program
+    .command('dead-letters')
+    .description('invalid jobs taken from the events queue, newest first, with why; replay one with a corrected event')
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--json', 'print {"deadLetters": [...]} as GET /v1/dead-letters answers')
+    .action(async (options: { limit: string; json?: boolean }) => {
+      const limit = parseLimit(options.limit, 100, 10_000);
+      ctx.setExitCode(await ctx.withServices((services) => runDeadLetters(services, { limit, json: options.json ?? false }, ctx.io)));
+    });
+  deadLetters
+    .command('replay')
+    .description('validate a corrected event, enqueue it, and mark the dead letter replayed')
+    .argument('<id>', 'dead letter id (automod dead-letters)')
+    .requiredOption('--event <file>', 'the corrected event: one JSON object (- for stdin)')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, options: { event: string; json?: boolean }) => {
+      ctx.setExitCode(
+        await ctx.withServices((services) =>
+          runDeadLetterReplay(services, id, { event: options.event, json: options.json ?? false, requestedBy: ctx.operator }, ctx.io),
+        ),
+      );
+    });
 }

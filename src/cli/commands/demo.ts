@@ -2,16 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { startAutomod } from '../../app/automod.js';
 import { parseConfig, type Env } from '../../shared/config.js';
 import { createLogger } from '../../shared/logger.js';
 import type { Services } from '../../app/services.js';
-import { createSimulator } from '../../simulator/simulator.js';
+import type { Simulator } from '../../simulator/simulator.js';
 import { freePort } from '../../shared/free-port.js';
 import { sleep } from '../../shared/sleep.js';
 import { deleteKeys } from '../../store/scan-keys.js';
-import { table } from '../format.js';
+import type { CliContext } from '../context.js';
+import { table, type CommandIo } from '../format.js';
 
 /** The shipped rules, next to the package whether run from `dist/` or from `src/`. */
 export const SHIPPED_RULES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'rules');
@@ -31,14 +33,24 @@ const PEOPLE = [
   { participantId: 'blocked-demo-1', name: 'Mallory', role: 'participant' },
 ];
 
+/** `automod demo`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description('run the whole pipeline against the bundled VideoSDK simulator and print who was removed')
+    .action(async () => {
+      ctx.setExitCode(await runDemo(ctx.env, ctx.io));
+    });
+}
+
 /**
  * `automod demo`: the whole pipeline on this machine. Uses REDIS_URL, or starts a private
  * redis-server when nothing answers there; runs the simulator and the workers in-process; feeds a
  * scripted meeting through the HTTP API and prints who was removed, by which rule.
  */
-export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
+export async function runDemo(env: Env, io: Pick<CommandIo, 'stdout' | 'stderr'>): Promise<number> {
   const say = (line: string) => io.stdout.write(`${line}\n`);
-  const redisUrl = io.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   let privateRedis: ChildProcess | undefined;
   let url = redisUrl;
   if (!(await answers(redisUrl))) {
@@ -62,6 +74,8 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
   }
 
   const secret = randomBytes(16).toString('hex');
+  // Loaded here, not with the command line: every other command starts without it.
+  const { createSimulator } = await import('../../simulator/simulator.js');
   const simulator = createSimulator({ secret, apiKey: 'demo-api-key' });
   const simulatorUrl = await simulator.listen(0);
   simulator.addSession({
@@ -74,13 +88,13 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
   const config = parseConfig({
     REDIS_URL: url,
     AUTOMOD_PREFIX: prefix,
-    AUTOMOD_RULES: io.env.AUTOMOD_RULES ?? SHIPPED_RULES,
+    AUTOMOD_RULES: env.AUTOMOD_RULES ?? SHIPPED_RULES,
     VIDEOSDK_API_BASE: simulatorUrl,
     VIDEOSDK_API_KEY: 'demo-api-key',
     VIDEOSDK_SECRET: secret,
     AUTOMOD_HTTP_HOST: '127.0.0.1',
     AUTOMOD_HTTP_PORT: '0',
-    LOG_LEVEL: io.env.LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: env.LOG_LEVEL ?? 'silent',
   });
   const automod = await startAutomod(config, createLogger(config), { watchRules: false });
   try {
@@ -158,7 +172,7 @@ export async function runDemo(io: { env: Env; stdout: NodeJS.WritableStream; std
  */
 async function showRejoinDenied(input: {
   automodUrl: string;
-  simulator: ReturnType<typeof createSimulator>;
+  simulator: Simulator;
   services: Pick<Services, 'sessions'>;
   say: (line: string) => void;
 }): Promise<void> {

@@ -1,5 +1,8 @@
+import type { Command } from 'commander';
 import type { Services } from '../../app/services.js';
+import { esc } from '../../shared/terminal-text.js';
 import type { PauseInfo } from '../../store/pause-state.js';
+import type { CliContext } from '../context.js';
 import { printJson, type CommandIo } from '../format.js';
 
 /**
@@ -27,8 +30,8 @@ export async function runPause(
     printJson({ paused: true, pause, wasPaused: before ?? null, waiting }, io.stdout);
     return 0;
   }
-  io.stdout.write(`removals paused: ${options.reason}\n`);
-  if (before) io.stdout.write(`(they were already paused (${before.kind}): ${before.reason})\n`);
+  io.stdout.write(esc`removals paused: ${options.reason}\n`);
+  if (before) io.stdout.write(esc`(they were already paused (${before.kind}): ${before.reason})\n`);
   io.stdout.write(`${waiting} removal(s) waiting; automod resume starts them again\n`);
   return 0;
 }
@@ -64,7 +67,7 @@ export async function runResume(
     );
     return 0;
   }
-  if (was) io.stdout.write(`removals resumed (were paused (${was.kind}) since ${was.at}: ${was.reason})\n`);
+  if (was) io.stdout.write(esc`removals resumed (were paused (${was.kind}) since ${was.at}: ${was.reason})\n`);
   else if (queuePaused) io.stdout.write('removals resumed (the queue was paused without a recorded reason, e.g. from the dashboard)\n');
   else io.stdout.write('removals resumed (they were not paused)\n');
   io.stdout.write(`${sum(waiting)} removal(s) were waiting; the workers take them now\n`);
@@ -73,4 +76,36 @@ export async function runResume(
 
 function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/** `automod pause`, `automod resume`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('pause')
+    .description('pause removals on purpose, on every worker (events are still processed; removals wait)')
+    .option('--reason <text>', 'why (shown on /readyz and in the audit trail)', 'paused by an operator')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { reason: string; json?: boolean }) => {
+      ctx.setExitCode(
+        await ctx.withServices((services) =>
+          runPause(
+            services,
+            { reason: options.reason, requestedBy: ctx.operator, at: new Date().toISOString(), json: options.json ?? false },
+            ctx.io,
+          ),
+        ),
+      );
+    });
+
+  program
+    .command('resume')
+    .description('resume removals (after automod pause or a credential failure)')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { json?: boolean }) => {
+      ctx.setExitCode(
+        await ctx.withServices((services) =>
+          runResume(services, { requestedBy: ctx.operator, at: new Date().toISOString(), json: options.json ?? false }, ctx.io),
+        ),
+      );
+    });
 }

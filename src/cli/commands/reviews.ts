@@ -1,8 +1,12 @@
-import type { Job } from 'bullmq';
+import { Argument, Option, type Command } from 'commander';
 import type { Services } from '../../app/services.js';
-import type { NotificationJobData } from '../../notify/notifications.js';
-import type { ReviewState } from '../../store/reviews.js';
+import { parseBanDuration } from '../../moderation/ban-params.js';
+import { UsageError } from '../../shared/errors.js';
+import { esc } from '../../shared/terminal-text.js';
+import { REVIEW_STATES, type ReviewState } from '../../store/reviews.js';
+import type { CliContext } from '../context.js';
 import { printJson, table, type CommandIo } from '../format.js';
+import { parseLimit } from '../options.js';
 
 /** `automod reviews [--state S] [--json]`: the review queue, newest first. */
 export async function runReviews(
@@ -50,33 +54,53 @@ export async function runReviewDecision(
   if (options.json) printJson(result, io.stdout);
   else if (action === 'approve')
     io.stdout.write(
-      `approved ${id}: removal of ${result.review.participantId} queued as job ${result.removalJobId}${result.review.ban ? ` (ban ${result.review.ban})` : ''}\n`,
+      esc`approved ${id}: removal of ${result.review.participantId} queued as job ${result.removalJobId}${result.review.ban ? ` (ban ${result.review.ban})` : ''}\n`,
     );
-  else io.stdout.write(`dismissed ${id}\n`);
+  else io.stdout.write(esc`dismissed ${id}\n`);
   return 0;
 }
 
-/** `automod replay --queue notifications`: sends failed deliveries again (fresh tries). */
-export async function runNotificationReplay(
-  services: Pick<Services, 'notifications'>,
-  options: { dryRun: boolean; limit: number; json: boolean },
-  io: CommandIo,
-): Promise<number> {
-  const failed = (await services.notifications.getFailed(0, options.limit - 1)) as (Job<NotificationJobData> | undefined)[];
-  const jobs = failed.filter((j): j is Job<NotificationJobData> => j?.id !== undefined);
-  if (!options.dryRun) for (const job of jobs) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-  const rows = jobs.map((j) => ({ jobId: j.id!, type: j.data.type, receiver: j.data.receiver, failedReason: j.failedReason }));
-  if (options.json) printJson({ dryRun: options.dryRun, replayed: rows }, io.stdout);
-  else {
-    io.stdout.write(`${options.dryRun ? 'would replay' : 'replayed'} ${rows.length} notification(s)\n`);
-    if (rows.length > 0)
-      io.stdout.write(
-        `${table(
-          ['job', 'type', 'receiver', 'last failure'],
-          rows.map((r) => [r.jobId, r.type, r.receiver, r.failedReason]),
-          io.columns,
-        )}\n`,
+/** `automod reviews`, `automod review approve|dismiss ID`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('reviews')
+    .description('the review queue: hits that review rules held for a moderator, newest first')
+    .addOption(new Option('--state <state>', 'only items in this state').choices([...REVIEW_STATES]))
+    .option('--limit <n>', 'at most this many items (up to 1000)', '100')
+    .option('--json', 'print {"reviews": [...]} as GET /v1/reviews answers')
+    .action(async (options: { state?: ReviewState; limit: string; json?: boolean }) => {
+      const limit = parseLimit(options.limit, 100, 1000);
+      ctx.setExitCode(
+        await ctx.withServices((services) =>
+          runReviews(services, { state: options.state, limit, json: options.json ?? false }, ctx.io, Date.now()),
+        ),
       );
-  }
-  return 0;
+    });
+
+  program
+    .command('review')
+    .description('decide a review item: approve (the removal the rule asked for) or dismiss; exit 1 when already decided or expired')
+    .addArgument(new Argument('<decision>', 'approve or dismiss').choices(['approve', 'dismiss']))
+    .argument('<id>', 'the review item id (automod reviews)')
+    .option('--note <text>', 'a note kept with the decision')
+    .option('--ban <duration>', 'with approve: also ban for 10m, 24h, 7d ... or permanent')
+    .option('--json', 'print {"review", "removalJobId"} as the HTTP API answers')
+    .action(async (decision: 'approve' | 'dismiss', id: string, options: { note?: string; ban?: string; json?: boolean }) => {
+      if (options.ban !== undefined) {
+        if (decision !== 'approve') throw new UsageError('--ban goes with approve only');
+        parseBanDuration(options.ban, '--ban');
+      }
+      if (options.note !== undefined && options.note.length > 500) throw new UsageError('--note must be at most 500 characters');
+      ctx.setExitCode(
+        await ctx.withServices((services) =>
+          runReviewDecision(
+            services,
+            id,
+            decision,
+            { note: options.note, ban: options.ban, by: ctx.operator, json: options.json ?? false },
+            ctx.io,
+          ),
+        ),
+      );
+    });
 }

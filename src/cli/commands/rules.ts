@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import type { Services } from '../../app/services.js';
-import { printJson, readInput, table, type CommandIo } from '../format.js';
-import { UsageError, type Problem } from '../../shared/errors.js';
+import type { CliContext } from '../context.js';
+import { printJson, problemLines, readInput, table, type CommandIo } from '../format.js';
+import { parseSeconds } from '../options.js';
+import { parseBoolean } from '../../shared/config.js';
+import { ConfigError, UsageError, type Problem } from '../../shared/errors.js';
+import { esc } from '../../shared/terminal-text.js';
 import { createStaticListSource } from '../../moderation/list-source.js';
 import { formatRuleTest, runRuleTest } from '../../moderation/rule-test.js';
 import type { RuleSet } from '../../moderation/types.js';
@@ -14,7 +19,7 @@ import { loadRulesFolder } from '../../rules/rules-source.js';
 import { createRedis } from '../../store/redis.js';
 
 /**
- * The `automod rules ...` and `automod lists ...` commands. Each takes the streams to write to and
+ * The `automod rules ...` commands. Each takes the streams to write to and
  * returns the exit code: 0 success, 1 a problem (an unmet expectation, a reload a worker rejected),
  * 2 a rules folder that is invalid (bad configuration, as for the worker).
  */
@@ -23,7 +28,7 @@ import { createRedis } from '../../store/redis.js';
 export const EXIT_BAD_RULES = 2;
 
 function writeProblems(dir: string, problems: readonly Problem[], io: CommandIo): void {
-  io.stderr.write(`${dir}: ${problems.length} problem(s)\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`);
+  io.stderr.write(`${dir}: ${problems.length} problem(s)\n${problemLines(problems)}\n`);
 }
 
 /** Lists the rules use that `lists/` does not hold: fine when they are live lists, else a typo. */
@@ -160,7 +165,7 @@ export async function runRulesReload(services: Services, options: { timeoutMs: n
       );
       for (const r of rejected) {
         io.stderr.write(
-          `${r.worker} rejected the change and keeps version ${r.version ?? '(none)'}:\n${r.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`,
+          esc`${r.worker} rejected the change and keeps version ${r.version ?? '(none)'}:\n` + `${problemLines(r.problems)}\n`,
         );
       }
       if (missing > 0) io.stderr.write(`${missing} worker(s) did not answer within ${options.timeoutMs / 1000} s\n`);
@@ -223,78 +228,71 @@ export async function runRulesBacktest(
   return 0;
 }
 
-/** `automod lists add|remove NAME VALUE...`: effective on every worker's next event. */
-export async function runListsChange(
-  services: Services,
-  verb: 'add' | 'remove',
-  name: string,
-  values: readonly string[],
-  options: { rulesDir: string; json?: boolean },
-  io: CommandIo,
-): Promise<number> {
-  const changed = verb === 'add' ? await services.lists.add(name, values) : await services.lists.remove(name, values);
-  const size = await services.lists.size(name);
-  if (options.json)
-    printJson({ list: name, [verb === 'add' ? 'added' : 'removed']: changed, unchanged: values.length - changed, size }, io.stdout);
-  else
-    io.stdout.write(
-      verb === 'add'
-        ? `added ${changed} value(s) to ${name} (${values.length - changed} already there); the live list holds ${size}\n`
-        : `removed ${changed} value(s) from ${name} (${values.length - changed} were not there); the live list holds ${size}\n`,
-    );
-  // A list no rule reads is most likely a typo: say so (when this machine has the rules folder).
-  const loaded = await loadRulesFolder(options.rulesDir).catch(() => undefined);
-  if (loaded?.ruleSet && !loaded.ruleSet.referencedLists.includes(name)) {
-    io.stderr.write(
-      `note: no rule in ${options.rulesDir} uses the list "${name}" (they use: ${loaded.ruleSet.referencedLists.join(', ') || 'none'})\n`,
-    );
-  }
-  return 0;
-}
-
-/** `automod lists show [NAME]`: the live values of a list, or every live list with its size. */
-export async function runListsShow(
-  services: Services,
-  name: string | undefined,
-  options: { json: boolean; rulesDir: string },
-  io: CommandIo,
-): Promise<number> {
-  if (name === undefined) {
-    const names = await services.lists.names();
-    const sizes = await Promise.all(names.map((n) => services.lists.size(n)));
-    if (options.json)
-      printJson(
-        names.map((n, i) => ({ name: n, values: sizes[i] })),
-        io.stdout,
-      );
-    else
-      io.stdout.write(
-        names.length === 0
-          ? '(no live lists)\n'
-          : `${table(
-              ['list', 'values'],
-              names.map((n, i) => [n, sizes[i]]),
-              io.columns,
-            )}\n`,
-      );
-    return 0;
-  }
-  const values = await services.lists.show(name);
-  if (options.json) {
-    printJson(values, io.stdout);
-    return 0;
-  }
-  io.stdout.write(values.length > 0 ? `${values.join('\n')}\n` : '(empty)\n');
-  const loaded = await loadRulesFolder(options.rulesDir).catch(() => undefined);
-  const file = loaded?.ruleSet?.fileLists.get(name);
-  if (file !== undefined)
-    io.stderr.write(`note: rules also read ${file.length} value(s) of ${join(options.rulesDir, 'lists', `${name}.txt`)}\n`);
-  return 0;
-}
-
 function errorText(err: unknown): string {
   const code = err !== null && typeof err === 'object' && 'code' in err ? String(err.code) : undefined;
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EISDIR') return 'it is a folder';
   return err instanceof Error ? err.message : String(err);
+}
+
+/** `automod rules check|test|reload|backtest`. */
+export function register(program: Command, ctx: CliContext): void {
+  const rules = program.command('rules').description('check, test, reload and backtest rules');
+
+  rules
+    .command('check')
+    .description('validate a rules folder; exits 2 on any problem (named by file, rule and JSON path), also when no rule is enforceable')
+    .argument('[path]', 'rules folder (default: AUTOMOD_RULES or ./rules)')
+    .option('--json', 'print the result as JSON')
+    .option('--allow-empty', 'accept rules that moderate nothing (no rule whose mode is not off); default: AUTOMOD_ALLOW_EMPTY_RULES')
+    .action(async (path: string | undefined, options: { json?: boolean; allowEmpty?: boolean }) => {
+      const raw = ctx.env.AUTOMOD_ALLOW_EMPTY_RULES?.trim() || undefined;
+      const fromEnv = raw === undefined ? false : parseBoolean(raw);
+      if (fromEnv === undefined)
+        throw new ConfigError([{ path: 'AUTOMOD_ALLOW_EMPTY_RULES', message: `must be true or false, got "${raw}"` }]);
+      ctx.setExitCode(
+        await runRulesCheck(ctx.rulesDir(path), { json: options.json ?? false, allowEmpty: options.allowEmpty ?? fromEnv }, ctx.io),
+      );
+    });
+
+  rules
+    .command('test')
+    .description('evaluate events from a JSON-lines file offline (no Redis); exits 1 when an "expect" is not met')
+    .argument('[path]', 'rules folder (default: AUTOMOD_RULES or ./rules)')
+    .requiredOption('--events <file>', 'JSON lines (- for stdin): one event per line, optionally with "expect": [rule names]')
+    .option('--json', 'print the results as JSON')
+    .action(async (path: string | undefined, options: { events: string; json?: boolean }) => {
+      ctx.setExitCode(await runRulesTest(ctx.rulesDir(path), { events: options.events, json: options.json ?? false }, ctx.io));
+    });
+
+  rules
+    .command('reload')
+    .description('make every running worker reload its rules folder, and show what each did')
+    .option('--timeout <seconds>', 'how long to wait for the workers to answer', '5')
+    .option('--json', 'print the answers as JSON')
+    .action(async (options: { timeout: string; json?: boolean }) => {
+      const timeoutMs = parseSeconds(options.timeout, '--timeout') * 1000;
+      ctx.setExitCode(await ctx.withServices((services) => runRulesReload(services, { timeoutMs, json: options.json ?? false }, ctx.io)));
+    });
+
+  rules
+    .command('backtest')
+    .description('replay the logged events through candidate rules (no side effects) and compare with what the live rules did')
+    .argument('<candidate>', 'candidate rules folder')
+    .option('--since <time>', 'events processed since (ISO time or 30m, 24h, 7d)', '24h')
+    .option('--until <time>', 'events processed until')
+    .option('--json', 'print the full comparison as JSON')
+    .action(async (candidate: string, options: { since: string; until?: string; json?: boolean }) => {
+      ctx.setExitCode(
+        await ctx.withServices((services) =>
+          runRulesBacktest(
+            services,
+            candidate,
+            { since: options.since, until: options.until, json: options.json ?? false },
+            ctx.io,
+            Date.now(),
+          ),
+        ),
+      );
+    });
 }

@@ -1,7 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
 import { UsageError } from '../../shared/errors.js';
 import type { Simulator } from '../../simulator/simulator.js';
 import { webhookKeys } from '../../simulator/webhooks.js';
+import type { CliContext } from '../context.js';
 import type { CommandIo } from '../format.js';
 
 export interface SimulatorCommandOptions {
@@ -75,4 +77,47 @@ export async function runSimulator(options: SimulatorCommandOptions, io: Pick<Co
     target === undefined ? 'go nowhere until POST /_sim/options {"webhookUrl": ...}' : `go to ${target.origin}${target.pathname}`;
   io.stdout.write(`webhooks ${where}, signed with the key at ${url}/_sim/webhooks/public-key\n`);
   return simulator;
+}
+
+/** `automod simulator`: runs until SIGTERM or SIGINT. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('simulator')
+    .description('run the bundled VideoSDK simulator')
+    .option('--port <port>', 'port', '9090')
+    .option('--host <host>', 'host', '127.0.0.1')
+    .option('--secret <secret>', 'verify JWTs with this secret (default: VIDEOSDK_SECRET, else no auth)')
+    .option('--api-key <key>', 'expected apikey claim (default: VIDEOSDK_API_KEY)')
+    .option('--webhook-url <url>', "send signed webhooks (joins, leaves, session start and end) here: a worker's /v1/webhooks/videosdk")
+    .option('--webhook-key <file>', 'sign webhooks with the RSA key in this PEM file, made when missing (default: a new key per run)')
+    .option('--print-public-key', "print the webhook key's public half (for VIDEOSDK_WEBHOOK_PUBLIC_KEY) and exit; needs --webhook-key")
+    .action(
+      async (options: {
+        port: string;
+        host: string;
+        secret?: string;
+        apiKey?: string;
+        webhookUrl?: string;
+        webhookKey?: string;
+        printPublicKey?: boolean;
+      }) => {
+        const simulator = await runSimulator(
+          {
+            port: Number(options.port),
+            host: options.host,
+            secret: options.secret ?? ctx.env.VIDEOSDK_SECRET,
+            apiKey: options.apiKey ?? ctx.env.VIDEOSDK_API_KEY,
+            webhookUrl: options.webhookUrl,
+            webhookKey: options.webhookKey,
+            printPublicKey: options.printPublicKey ?? false,
+          },
+          ctx.io,
+        );
+        if (!simulator) return;
+        ctx.untilStopped(async () => {
+          await simulator.close();
+          return 0;
+        });
+      },
+    );
 }

@@ -5,6 +5,9 @@ import { hasVideoSdkCredential, type Config } from '../../shared/config.js';
 import { VideoSdkApiError } from '../../shared/errors.js';
 import type { RulesStatus } from '../../rules/rules-runtime.js';
 import { redisAddress } from '../../store/redis.js';
+import type { Command } from 'commander';
+import { terminalText } from '../../shared/terminal-text.js';
+import type { CliContext } from '../context.js';
 import { printJson, table, type CommandIo } from '../format.js';
 
 /** A worker's announcement in the workers hash (written by `startAutomod` every few seconds). */
@@ -167,7 +170,7 @@ export async function runStatus(services: Services, options: { json: boolean }, 
           io.columns,
         ),
     '',
-    report.problems.length === 0 ? 'no problems' : `problems:\n${report.problems.map((p) => `  - ${p}`).join('\n')}`,
+    report.problems.length === 0 ? 'no problems' : `problems:\n${report.problems.map((p) => `  - ${terminalText(p)}`).join('\n')}`,
   ];
   io.stdout.write(`${lines.join('\n')}\n`);
   return report.problems.length > 0 ? 1 : 0;
@@ -235,4 +238,23 @@ export function runConfig(config: Config, options: { json: boolean }, io: Comman
   walk(masked, '');
   io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** `automod status`, `automod config`. */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('status')
+    .description('Redis, live workers, queues, pause, credential check and rules problems; exits 1 when something needs attention')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { json?: boolean }) => {
+      ctx.setExitCode(await ctx.withServices((services) => runStatus(services, { json: options.json ?? false }, ctx.io)));
+    });
+
+  program
+    .command('config')
+    .description('print the effective configuration (from the environment and defaults), secrets masked')
+    .option('--json', 'print as JSON')
+    .action((options: { json?: boolean }) => {
+      ctx.setExitCode(runConfig(ctx.config(), { json: options.json ?? false }, ctx.io));
+    });
 }

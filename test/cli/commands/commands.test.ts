@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAudit, runJob, runJobs, runSession } from '../../../src/cli/commands/inspect.js';
+import { runAudit } from '../../../src/cli/commands/audit.js';
+import { runJob, runJobs } from '../../../src/cli/commands/jobs.js';
+import { runSession } from '../../../src/cli/commands/session.js';
 import { runPause, runResume } from '../../../src/cli/commands/pause.js';
-import { parseRemovalFile, removalBody, runRemove, type RemoveOptions } from '../../../src/cli/commands/remove.js';
+import { parseRemovalFile, removalBody } from '../../../src/cli/commands/remove-input.js';
+import { runRemove, type RemoveOptions } from '../../../src/cli/commands/remove.js';
 import { UsageError } from '../../../src/shared/errors.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../../helpers/harness.js';
 import { captureIo } from '../../helpers/io.js';

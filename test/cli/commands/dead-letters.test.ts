@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAudit } from '../../../src/cli/commands/inspect.js';
+import { runAudit } from '../../../src/cli/commands/audit.js';
 import { runDeadLetterReplay, runDeadLetters } from '../../../src/cli/commands/dead-letters.js';
 import type { DeadLetterView } from '../../../src/events/dead-letter-replay.js';
 import { runCli } from '../../helpers/cli.js';

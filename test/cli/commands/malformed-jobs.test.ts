@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runJob, runJobs } from '../../../src/cli/commands/inspect.js';
+import { runJob, runJobs } from '../../../src/cli/commands/jobs.js';
 import { runReplay } from '../../../src/cli/commands/replay.js';
 import type { JobView } from '../../../src/removals/job-view.js';
 import type { RemovalJobData } from '../../../src/removals/removal-job.js';
