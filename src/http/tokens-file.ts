@@ -191,6 +191,8 @@ export function createTokensFile(options: TokensFileOptions): TokensFile {
   // change of any means another read. `missing` when it could not be looked at.
   let seen: string | undefined;
   let checking: Promise<void> | undefined;
+  // Whether the file as last read was refused: its repair is then said even when it restores the tokens in force.
+  let refused = false;
   let timer: NodeJS.Timeout | undefined;
 
   const stamp = async (): Promise<string> => {
@@ -214,6 +216,7 @@ export function createTokensFile(options: TokensFileOptions): TokensFile {
     seen = now;
     const read = await readTokensFile(path, reserved);
     if ('problems' in read) {
+      refused = true;
       metrics?.tokensReloads.inc({ result: 'rejected' });
       logger.error(
         { file: path, problems: read.problems, tokens: tokens.length },
@@ -223,7 +226,9 @@ export function createTokensFile(options: TokensFileOptions): TokensFile {
     }
     const before = new Set(tokens.map((t) => `${t.name}\0${t.role}\0${t.digest.toString('hex')}`));
     const after = new Set(read.entries.map((e) => `${e.name}\0${e.role}\0${e.sha256}`));
-    if (before.size === after.size && [...after].every((k) => before.has(k))) return;
+    const same = before.size === after.size && [...after].every((k) => before.has(k));
+    if (same && !refused) return;
+    refused = false;
     take(read.entries);
     metrics?.tokensReloads.inc({ result: 'loaded' });
     logger.info({ file: path, tokens: read.entries.length }, 'tokens file loaded');

@@ -164,10 +164,18 @@ describe('createTokensFile', () => {
     // Unchanged since: nothing more is said.
     await tokens.check();
     expect(lines).toHaveLength(1);
+    // Repaired to the tokens in force: said, so the operator knows the file reads again.
+    await writeFile(path, tokensFileText([{ name: 'ops', role: 'operator', sha256: hash(fixture.tokens.ops!) }]));
+    await tokens.check();
+    expect(JSON.parse(lines[1]!)).toMatchObject({ level: 30, msg: 'tokens file loaded', tokens: 1 });
     await writeFile(path, tokensFileText([]));
     await tokens.check();
     expect(tokens.current()).toEqual([]);
-    expect(JSON.parse(lines[1]!)).toMatchObject({ level: 30, msg: 'tokens file loaded', tokens: 0 });
+    expect(JSON.parse(lines[2]!)).toMatchObject({ level: 30, msg: 'tokens file loaded', tokens: 0 });
+    // Touched, the same tokens: nothing to say.
+    await writeFile(path, tokensFileText([]));
+    await tokens.check();
+    expect(lines).toHaveLength(3);
   });
 });
 
