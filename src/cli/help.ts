@@ -29,9 +29,23 @@ const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
       'automod remove --session S1 --participant p1 p2 --reason "spam raid"',
       'automod remove --file removals.csv --json',
       'automod remove --session S1 --all --except host-1 --no-wait',
+      'automod remove --session S1 --joined-since 5m --reason "raid wave"',
     ],
     env: [...REDIS, ...VIDEOSDK, 'AUTOMOD_REMOVAL_ATTEMPTS'],
   },
+  lockdown: {
+    examples: [
+      'automod lockdown abcd-efgh-ijkl --for 15m --reason "raid"',
+      'automod lockdown abcd-efgh-ijkl --for 30m --mode ask --admit-joined-before 2m',
+      'automod lockdown abcd-efgh-ijkl --for 1h --end-session --admit guest-7',
+    ],
+    env: [...REDIS, ...VIDEOSDK],
+  },
+  lockdowns: { examples: ['automod lockdowns', 'automod lockdowns --json'], env: REDIS },
+  unlock: { examples: ['automod unlock abcd-efgh-ijkl'], env: REDIS },
+  admit: { examples: ['automod admit abcd-efgh-ijkl guest-7 guest-8'], env: REDIS },
+  'rules rearm': { examples: ['automod rules rearm banned-words'], env: REDIS },
+  'rules tripped': { examples: ['automod rules tripped', 'automod rules tripped --json'], env: REDIS },
   jobs: { examples: ['automod jobs --state failed', 'automod jobs --session S1 --json'], env: REDIS },
   job: { examples: ['automod job 1b6c...'], env: REDIS },
   replay: {

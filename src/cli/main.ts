@@ -11,6 +11,7 @@ import { register as demo } from './commands/demo.js';
 import { register as events } from './commands/events.js';
 import { register as jobs } from './commands/jobs.js';
 import { register as lists } from './commands/lists.js';
+import { register as lockdowns } from './commands/lockdowns.js';
 import { register as pause } from './commands/pause.js';
 import { register as remove } from './commands/remove.js';
 import { register as replay } from './commands/replay.js';
@@ -39,6 +40,7 @@ const COMMANDS: readonly RegisterCommands[] = [
   events,
   remove,
   bans,
+  lockdowns,
   jobs,
   replay,
   reviews,

@@ -16,6 +16,7 @@ import type { Lockdown } from '../store/lockdowns.js';
 import { lockdownRemovalReason, type LockdownActions } from './lockdowns.js';
 import type { MeetingResolver } from './meeting-resolver.js';
 import { createReviewHolder } from './review-holder.js';
+import { createRuleBans } from './rule-bans.js';
 import { hitRecord } from './hit-record.js';
 import { simulatedRecords } from './simulated.js';
 
@@ -55,6 +56,7 @@ export function createConsequences(deps: ConsequencesDeps) {
   const { requester, counters, audit, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const holdForReview = createReviewHolder(deps);
+  const ruleBans = createRuleBans(deps);
 
   /**
    * The ban removal (rule `ban`): asked for at once, whatever the rules say, with every removal
@@ -200,8 +202,8 @@ export function createConsequences(deps: ConsequencesDeps) {
       writes.push(counters.recordStrikes(event, struck, strikeRetentionSeconds(ruleSet.strikeWindows)));
     }
     for (const hit of hits) {
-      if (hit.mode === 'shadow') writes.push(...shadowBanWrites(event, hit, ruleSet, at));
-      else if (!held.has(hit.rule)) writes.push(...banWrites(event, hit, ruleSet, at));
+      if (hit.mode === 'shadow') writes.push(...ruleBans.simulated(event, hit, ruleSet, at));
+      else if (!held.has(hit.rule)) writes.push(...ruleBans.made(event, hit, ruleSet, at));
     }
     for (const hit of hits) {
       metrics?.ruleHits.inc({ rule: hit.rule, mode: hit.mode, action: hit.action });
@@ -322,90 +324,6 @@ export function createConsequences(deps: ConsequencesDeps) {
       { rule: hit.rule, budget, sessionId: event.sessionId, ...(event.meetingId ? { meetingId: event.meetingId } : {}) },
       `Rule ${hit.rule} tripped: more than ${budget} removals; its hits are held for review until re-armed (automod rules rearm ${hit.rule})`,
     );
-  }
-
-  /**
-   * The ban a removing rule asks for (a host only when the rule says `banHosts`). A rule ban never
-   * shortens a longer one already there. A meeting ban is keyed by the meeting, never by a session
-   * id: without a meeting that can be found, no ban is made and the trail says why.
-   */
-  function banWrites(event: MeetingEvent, hit: RuleHit, ruleSet: RuleSet, at: string): Promise<unknown>[] {
-    const bans = deps.bans;
-    const participantId = event.participantId;
-    const ban = hit.action === 'remove-participant' ? ruleSet.rules.find((r) => r.name === hit.rule)?.ban : undefined;
-    if (!bans || participantId === undefined || !ban) return [];
-    const detail = { scope: ban.scope, for: ban.for };
-    const isHost = typeof event.data.role === 'string' && event.data.role.toLowerCase() === 'host';
-    const base = (meetingId: string | undefined) => ({
-      ...hitRecord(event, at, ruleSet.version),
-      kind: 'ban',
-      rule: hit.rule,
-      mode: hit.mode,
-      ...(meetingId !== undefined ? { meetingId } : {}),
-      reason: hit.reason,
-      requestedBy: `rule:${hit.rule}`,
-    });
-    if (isHost && !ban.hosts) {
-      return [
-        audit.append({
-          ...base(event.meetingId),
-          outcome: 'refused-host',
-          detail: { ...detail, why: 'the participant is a host and the rule does not say "banHosts": true' },
-        }),
-      ];
-    }
-    return [
-      (async () => {
-        const meetingId = ban.scope === 'meeting' ? await deps.meetings.resolve(event) : event.meetingId;
-        if (ban.scope === 'meeting' && meetingId === undefined) {
-          logger.warn({ rule: hit.rule, sessionId: event.sessionId, participantId }, 'no ban made: the meeting of the session is unknown');
-          return audit.append({
-            ...base(undefined),
-            outcome: 'not-made',
-            detail: { ...detail, why: 'the event has no meetingId and neither the recorded session nor VideoSDK named its meeting' },
-          });
-        }
-        const { ban: made, created } = await bans.create(
-          {
-            participantId,
-            scope: ban.scope,
-            ...(ban.scope === 'meeting' ? { meetingId: meetingId! } : {}),
-            forMs: ban.forMs,
-            reason: hit.reason,
-            rule: hit.rule,
-            rulesVersion: ruleSet.version,
-            by: `rule:${hit.rule}`,
-          },
-          { keepLonger: true },
-        );
-        if (created) {
-          void deps.notify?.(
-            'ban.created',
-            { ban: made },
-            `${participantId} banned ${made.until ? `until ${made.until}` : 'permanently'} by rule ${hit.rule}: ${hit.reason}`,
-          );
-        }
-        return audit.append({ ...base(meetingId), outcome: created ? 'banned' : 'kept-longer', detail: { ...detail, until: made.until } });
-      })(),
-    ];
-  }
-
-  function shadowBanWrites(event: MeetingEvent, hit: RuleHit, ruleSet: RuleSet, at: string): Promise<unknown>[] {
-    const ban = hit.action === 'remove-participant' ? ruleSet.rules.find((r) => r.name === hit.rule)?.ban : undefined;
-    if (!deps.bans || event.participantId === undefined || !ban) return [];
-    return [
-      audit.append({
-        ...hitRecord(event, at, ruleSet.version),
-        kind: 'ban',
-        rule: hit.rule,
-        mode: hit.mode,
-        meetingId: deps.meetings.known(event) ?? event.sessionId,
-        reason: hit.reason,
-        requestedBy: `rule:${hit.rule}`,
-        outcome: 'would-ban',
-        detail: { scope: ban.scope, for: ban.for },
-      }),
-    ];
   }
 
   return { banned, lockedOut, decided };

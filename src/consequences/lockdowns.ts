@@ -1,3 +1,4 @@
+import { ALL_DURATION_UNITS, parseDuration } from '../shared/duration.js';
 import { ConflictError, NotFoundError, UsageError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
@@ -21,7 +22,10 @@ export interface LockRequest {
   cutoff?: NewLockdown['cutoff'];
   /** End the meeting's live session through VideoSDK as it begins. */
   endSession?: boolean;
-  /** The session the lockdown was asked for in (a rule's event), when known. */
+  /**
+   * The live session to make match (a rule's event's, or an operator's `--session`); else the one
+   * the worker last saw a join in, else VideoSDK's live session of the room (v2).
+   */
   sessionId?: string;
 }
 
@@ -83,7 +87,7 @@ export function createLockdownActions(deps: {
       ...(request.endSession ? { endSession: true } : {}),
     });
     if (!created) return { lockdown, created, effects: Promise.resolve({ removals: 0, note: 'the meeting was locked already' }) };
-    logger.warn(
+    logger.info(
       { meetingId: lockdown.meetingId, mode: lockdown.mode, until: lockdown.until, by: lockdown.by, rule: lockdown.rule },
       'meeting locked down',
     );
@@ -231,6 +235,18 @@ export function createLockdownActions(deps: {
 }
 
 export type LockdownActions = ReturnType<typeof createLockdownActions>;
+
+/**
+ * Who a lockdown admits by join time, as an operator writes it: an ISO time (those who first joined
+ * before it), or a duration before the lockdown begins (`5m`). `name` is the option or field.
+ */
+export function parseAdmitJoinedBefore(value: string, name: string): { at: number } | { agoMs: number } {
+  const ago = parseDuration(value, ALL_DURATION_UNITS);
+  if (ago !== undefined) return { agoMs: ago };
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value.trim()) || Number.isNaN(Date.parse(value)))
+    throw new UsageError(`${name} must be an ISO time or a duration like "5m", got ${JSON.stringify(value.slice(0, 100))}`);
+  return { at: Date.parse(value) };
+}
 
 /** A 409 for a meeting locked already (the HTTP API's answer to a second `POST /v1/lockdowns`). */
 export function alreadyLocked(lockdown: Lockdown): ConflictError {

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { got } from 'got';
 import type { Logger } from '../shared/logger.js';
 import type { RedisClient } from '../store/redis.js';
+import { readNotificationJob } from './notification-job.js';
 import { NOTIFICATIONS_QUEUE, receiverId, signBody, type NotificationJobData, type NotifyConfig } from './notifications.js';
 
 /** How long one delivery may take: a slow receiver holds a notifications slot, never moderation. */
@@ -11,15 +12,19 @@ const DELIVERY_TIMEOUT_MS = 5000;
 export function createNotificationProcessor(deps: { config: NotifyConfig; logger: Logger; timeoutMs?: number }) {
   const byReceiver = new Map(deps.config.urls.map((url) => [receiverId(url), url]));
   return async (job: Job<NotificationJobData>): Promise<{ status: number }> => {
-    const url = byReceiver.get(job.data.receiver);
+    // Anyone with the Redis credentials can add a job: data that is not a delivery fails once, not eight times.
+    const read = readNotificationJob(job.data);
+    if (read.malformed !== undefined) throw new UnrecoverableError(`not a notification delivery: ${read.malformed}`);
+    const data = read.data;
+    const url = byReceiver.get(data.receiver);
     if (url === undefined) throw new UnrecoverableError('the receiver of this notification is no longer in AUTOMOD_NOTIFY_URLS');
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'meeting-automod' };
-    const id = deliveryId(job.data.body);
+    const id = deliveryId(data.body);
     if (id !== undefined) headers['x-automod-delivery'] = id;
-    if (deps.config.secret !== undefined) headers['x-automod-signature'] = signBody(job.data.body, deps.config.secret);
+    if (deps.config.secret !== undefined) headers['x-automod-signature'] = signBody(data.body, deps.config.secret);
     try {
       const response = await got.post(url, {
-        body: job.data.body,
+        body: data.body,
         headers,
         timeout: { request: deps.timeoutMs ?? DELIVERY_TIMEOUT_MS },
         retry: { limit: 0 },
@@ -33,10 +38,10 @@ export function createNotificationProcessor(deps: { config: NotifyConfig; logger
     } catch (err) {
       // The URL may carry a credential (Slack, Discord): the message names the receiver by fingerprint only.
       const reason = err instanceof Error && /^the receiver answered/.test(err.message) ? err.message : 'the receiver could not be reached';
-      deps.logger.warn({ type: job.data.type, receiver: job.data.receiver, attempt: job.attemptsMade + 1 }, 'notification not delivered');
+      deps.logger.warn({ type: data.type, receiver: data.receiver, attempt: job.attemptsMade + 1 }, 'notification not delivered');
       // The cause (got's error) names the URL: left out on purpose.
       // eslint-disable-next-line preserve-caught-error
-      throw new Error(`${reason} (receiver ${job.data.receiver})`);
+      throw new Error(`${reason} (receiver ${data.receiver})`);
     }
   };
 }

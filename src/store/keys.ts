@@ -132,10 +132,9 @@ function keysOf(keyPrefix: string) {
     lockdownIndex: () => k('lockdowns'),
     /**
      * What the worker saw of a meeting's members (hash: `j:<participant>` first join ms,
-     * `r:<participant>` a host or moderator role), and the session it last saw a join in.
+     * `r:<participant>` a host or moderator role, `s` the session it last saw a join in).
      */
     meetingMembers: (meetingId: string) => k('meeting', meetingId, 'members'),
-    meetingSession: (meetingId: string) => k('meeting', meetingId, 'session'),
     /** A rule's removals within its budget window: a sorted set of removal job ids by time (ms). */
     ruleBudget: (rule: string) => k('rule-budget', rule),
     /** Tripped rules by the end of their trip (ms); a rule past its end is armed again. */

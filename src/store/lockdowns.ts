@@ -96,8 +96,8 @@ const KEEP_AFTER_END_MS = 3_600_000;
 const ADMITTED = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function admitted(lockKey, admitKey, membersKey, pid)
-  local raw = redis.call('GET', lockKey)
+-- raw: the meeting's lockdown key as read (or false).
+local function admitted(raw, admitKey, membersKey, pid)
   if not raw then return 1, false end
   local lock = cjson.decode(raw)
   if tonumber(lock.untilMs) <= now then return 1, false end
@@ -117,7 +117,7 @@ end
 // ask mode an unbanned participant who is not admitted is answered `ask_join` and noted in the
 // admit set: their join comes through the waiting room, so it is not removed.
 const GATE = createLuaScript(`${ADMITTED}
-local ok, raw = admitted(KEYS[3], KEYS[4], KEYS[5], ARGV[1])
+local ok, raw = admitted(redis.call('GET', KEYS[3]), KEYS[4], KEYS[5], ARGV[1])
 local banM, banA = redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])
 if ok == 0 and not banM and not banA and cjson.decode(raw).mode == 'ask' then
   redis.call('SADD', KEYS[4], ARGV[1])
@@ -127,38 +127,59 @@ return { banM, banA, raw, ok }
 `);
 
 // The event path, one run per batch. KEYS: distinct keys; ARGV[1]: JSON per event [meeting ban,
-// every-meeting ban, lockdown, admit, members, session-of-meeting key indexes (0 = none), pid,
-// join ms (-1 none), role, session id]; ARGV[2]: members TTL ms. Joins are recorded before they
-// are checked (a late-processed join from before the cutoff admits), the first join only. Answers
-// per event {meeting ban, every-meeting ban, lockdown when locked out (else false)}.
+// every-meeting ban, lockdown, admit, members key indexes (0 = none), pid, join ms (-1 none),
+// role, session id]; ARGV[2]: members TTL ms. The bans of the whole batch are
+// read in one MGET and each meeting's lockdown once, so a batch costs a few commands, not a few
+// per event; joins are recorded before they are checked (a late-processed join from before the
+// cutoff admits), the earliest only. Answers per event {meeting ban, every-meeting ban, lockdown
+// when locked out (else false)}.
 const CHECK = createLuaScript(`${ADMITTED}
 local items = cjson.decode(ARGV[1])
 local ttl = tonumber(ARGV[2])
+local wanted, order = {}, {}
+for _, e in ipairs(items) do
+  for _, k in ipairs({ e[1], e[2] }) do
+    if k > 0 and not wanted[k] then wanted[k] = true; order[#order + 1] = k end
+  end
+end
+local bans = {}
+for from = 1, #order, 200 do
+  local names = {}
+  for j = from, math.min(from + 199, #order) do names[#names + 1] = KEYS[order[j]] end
+  local values = redis.call('MGET', unpack(names))
+  for j = 1, #names do bans[order[from + j - 1]] = values[j] end
+end
+local locks = {}
 local out = {}
 for i, e in ipairs(items) do
-  local pid = e[7]
+  local pid = e[6]
   if e[5] > 0 then
     local members = KEYS[e[5]]
+    -- The hash lives a week past the last member it learned (a new join or a new role), not past
+    -- every event: repeat joins and chat cost no expiry refresh.
+    local learned = false
     -- A role is recorded from any event that states it (a host's chat as much as their join).
-    local staff = e[9] == 'host' or e[9] == 'moderator'
-    if staff then redis.call('HSET', members, 'r:' .. pid, e[9]) end
-    if e[8] >= 0 then
+    if e[8] == 'host' or e[8] == 'moderator' then learned = redis.call('HSET', members, 'r:' .. pid, e[8]) == 1 end
+    if e[7] >= 0 then
       -- The earliest join seen is the first (a late-processed earlier join moves it back).
-      local seen = tonumber(redis.call('HGET', members, 'j:' .. pid) or '')
-      if not seen or seen > e[8] then redis.call('HSET', members, 'j:' .. pid, e[8]) end
-      if e[6] > 0 then redis.call('SET', KEYS[e[6]], e[10], 'PX', ttl) end
+      if redis.call('HSETNX', members, 'j:' .. pid, e[7]) == 1 then
+        learned = true
+      else
+        local seen = tonumber(redis.call('HGET', members, 'j:' .. pid) or '')
+        if not seen or seen > e[7] then redis.call('HSET', members, 'j:' .. pid, e[7]) end
+      end
+      -- The session the meeting was last seen live in (a lockdown made by hand clears it).
+      if e[9] ~= '' then redis.call('HSET', members, 's', e[9]) end
     end
-    if staff or e[8] >= 0 then redis.call('PEXPIRE', members, ttl) end
+    if learned then redis.call('PEXPIRE', members, ttl) end
   end
-  local banM = false
-  if e[1] > 0 then banM = redis.call('GET', KEYS[e[1]]) end
-  local banA = redis.call('GET', KEYS[e[2]])
   local lockedOut = false
   if e[3] > 0 then
-    local ok, raw = admitted(KEYS[e[3]], KEYS[e[4]], KEYS[e[5]], pid)
+    if locks[e[3]] == nil then locks[e[3]] = redis.call('GET', KEYS[e[3]]) end
+    local ok, raw = admitted(locks[e[3]], KEYS[e[4]], KEYS[e[5]], pid)
     if ok == 0 then lockedOut = raw end
   end
-  out[#out + 1] = { banM, banA, lockedOut }
+  out[#out + 1] = { e[1] > 0 and bans[e[1]] or false, bans[e[2]] or false, lockedOut }
 end
 return out
 `);
@@ -232,7 +253,7 @@ end
 return out
 `);
 
-type LockdownKeys = Pick<Keys, 'ban' | 'lockdown' | 'lockdownIndex' | 'lockdownAdmit' | 'meetingMembers' | 'meetingSession'>;
+type LockdownKeys = Pick<Keys, 'ban' | 'lockdown' | 'lockdownIndex' | 'lockdownAdmit' | 'meetingMembers'>;
 
 /** Lockdowns, the admission rule and the token gate, in Redis (one hash tag: one round trip each). */
 export function createLockdownStore({ redis, keys }: { redis: RedisClient; keys: LockdownKeys }) {
@@ -309,7 +330,7 @@ export function createLockdownStore({ redis, keys }: { redis: RedisClient; keys:
 
     /** The session the worker last saw a join in, for a meeting (a lockdown made by hand purges it). */
     async lastSession(meetingId: string): Promise<string | undefined> {
-      return (await redis.get(keys.meetingSession(meetingId))) ?? undefined;
+      return (await redis.hget(keys.meetingMembers(meetingId), 's')) ?? undefined;
     },
 
     /** Those among the participants the worker recorded as a host or moderator of the meeting. */
@@ -367,7 +388,6 @@ export function createLockdownStore({ redis, keys }: { redis: RedisClient; keys:
           m === undefined ? 0 : at(keys.lockdown(m)),
           m === undefined ? 0 : at(keys.lockdownAdmit(m)),
           m === undefined ? 0 : at(keys.meetingMembers(m)),
-          join && c.sessionId !== undefined ? at(keys.meetingSession(m)) : 0,
           c.participantId,
           join ? Math.round(c.joinedAt!) : -1,
           c.role ?? '',

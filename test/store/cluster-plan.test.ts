@@ -77,8 +77,8 @@ describe('automod cluster-plan (the built CLI)', () => {
     expect(result.code).toBe(0);
     const plan = JSON.parse(result.stdout) as { tags: { tag: string; to: string }[]; load: { planned: number }[]; moves: unknown[] };
     expect(plan.tags).toHaveLength(13);
-    // The global tag weighs a quarter of the partitions: 15 in all, 5 a master.
-    expect(plan.load.map((l) => l.planned)).toEqual([5, 5, 5]);
+    // The global tag weighs half the partitions: 18 in all, 6 a master.
+    expect(plan.load.map((l) => l.planned)).toEqual([6, 6, 6]);
     expect(plan.moves.length).toBeGreaterThan(0);
     const text = await runCli(['cluster-plan', '--masters', '3'], { AUTOMOD_PREFIX: 'automod', AUTOMOD_PARTITIONS: '12' });
     expect(text.stdout).toMatch(/master-1: CLUSTER ADDSLOTSRANGE 0 /);

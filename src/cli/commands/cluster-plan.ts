@@ -18,8 +18,9 @@ export interface ClusterPlanOptions {
   /** Plan for a cluster not built yet: this many masters with `redis-cli --cluster create`'s ranges. */
   masters?: number;
   /**
-   * How many partitions' worth of load the global tag carries. Default a quarter of the partitions:
-   * measured, the global keys served about a fifth of the commands (README: Scaling out).
+   * How many partitions' worth of load the global tag carries. Default half the partitions:
+   * measured, the global keys serve about a third of the commands once joins are recorded for
+   * lockdowns and bans, budgets and claims share the tag (docs/operations.md: Spreading partitions).
    */
   globalWeight?: number;
   apply: boolean;
@@ -31,7 +32,7 @@ export interface ClusterPlanOptions {
  * that give every master about the same share of partitions; `--apply` carries them out.
  */
 export async function runClusterPlan(config: Config, options: ClusterPlanOptions, io: CommandIo): Promise<number> {
-  const globalWeight = options.globalWeight ?? config.partitions / 4;
+  const globalWeight = options.globalWeight ?? config.partitions / 2;
   if (!(globalWeight >= 0)) throw new UsageError(`--global-weight must be a number from 0, got ${options.globalWeight}`);
   const live = options.masters === undefined;
   if (live && config.redis.clusterNodes.length === 0) {
@@ -137,7 +138,7 @@ export function register(program: Command, ctx: CliContext): void {
       "Redis Cluster: each partition's hash slot and master, and the slot moves that spread the partitions evenly over the masters",
     )
     .option('--masters <n>', 'plan for a cluster about to be created with this many masters (no Redis needed)')
-    .option('--global-weight <w>', "the global {PREFIX} tag's load, in partitions (default: a quarter of AUTOMOD_PARTITIONS)")
+    .option('--global-weight <w>', "the global {PREFIX} tag's load, in partitions (default: half of AUTOMOD_PARTITIONS)")
     .option('--apply', 'move the slots on the live cluster (REDIS_CLUSTER_NODES)')
     .option('--json', 'print as JSON')
     .action(async (options: { masters?: string; globalWeight?: string; apply?: boolean; json?: boolean }) => {

@@ -14,6 +14,7 @@ import { sleep } from '../../shared/sleep.js';
 import { deleteKeys } from '../../store/scan-keys.js';
 import type { CliContext } from '../context.js';
 import { table, type CommandIo } from '../format.js';
+import { showRaid } from './demo-raid.js';
 
 /** The shipped rules, next to the package whether run from `dist/` or from `src/`. */
 export const SHIPPED_RULES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'rules');
@@ -142,6 +143,16 @@ export async function runDemo(env: Env, io: Pick<CommandIo, 'stdout' | 'stderr'>
       );
     }
     await showRejoinDenied({ automodUrl: automod.url!, simulator, services: automod.services, say });
+    const regulars = PEOPLE.filter((p) => ['host-alice', 'mod-sam', 'bob-42', 'carol-7'].includes(p.participantId));
+    for (const line of await showRaid({
+      automodUrl: automod.url!,
+      simulator,
+      services: automod.services,
+      session: SESSION,
+      meeting: MEETING,
+      regulars,
+    }))
+      say(line);
     const stillIn =
       simulator
         .getSession(SESSION)
@@ -215,9 +226,12 @@ async function showRejoinDenied(input: {
   say(`Token gate, GET /v1/bans/check before minting a join token: ${JSON.stringify(await gate.json())}`);
 }
 
-/** The meeting as events: joins, chat, an impersonator, a spammer, a banned phrase, a blocklisted id. */
+/**
+ * The meeting as events: joins, chat, an impersonator, a spammer, a banned phrase, a blocklisted id.
+ * It began two minutes ago: those who are in when the raid comes joined well before the wave.
+ */
 function script(): object[] {
-  const t0 = Date.now();
+  const t0 = Date.now() - 120_000;
   let n = 0;
   const at = (offsetMs: number) => new Date(t0 + offsetMs).toISOString();
   const event = (type: string, who: (typeof PEOPLE)[number], offsetMs: number, data: Record<string, unknown> = {}) => ({

@@ -1,5 +1,6 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { UsageError } from '../../shared/errors.js';
+import { parseTime } from '../../shared/parse-time.js';
 import { removalItemSchema, type RemovalItem, type RemovalsBody } from '../../removals/bulk.js';
 import { readInput, type CommandIo } from '../format.js';
 
@@ -9,6 +10,8 @@ export interface RemovalInput {
   participant?: string[] | undefined;
   file?: string | undefined;
   all?: boolean | undefined;
+  /** `--joined-since`: everyone still in the session whose first join is at or after this (ISO or a duration back from now). */
+  joinedSince?: string | undefined;
   except?: string[] | undefined;
   meeting?: string | undefined;
   reason?: string | undefined;
@@ -96,22 +99,34 @@ function issueMessage(issue: { code: string; message: string; input?: unknown })
 export async function removalBody(
   options: RemovalInput,
   io: CommandIo,
+  now: () => number = Date.now,
 ): Promise<{ body: RemovalsBody | undefined; problems: InputProblem[] }> {
   const extras = (item: { reason?: string | undefined; meetingId?: string | undefined }) => ({
     ...(options.meeting && !item.meetingId ? { meetingId: options.meeting } : {}),
     ...(options.reason && !item.reason ? { reason: options.reason } : {}),
   });
-  if (options.except?.length && !options.all) throw new UsageError('--except only goes with --all');
+  if (options.except?.length && !options.all && options.joinedSince === undefined)
+    throw new UsageError('--except only goes with --all or --joined-since');
   if (options.file !== undefined) {
-    if (options.session || options.participant?.length || options.all) {
-      throw new UsageError('--file names the sessions itself: do not combine it with --session, --participant or --all');
+    if (options.session || options.participant?.length || options.all || options.joinedSince !== undefined) {
+      throw new UsageError('--file names the sessions itself: do not combine it with --session, --participant, --all or --joined-since');
     }
     const parsed = parseRemovalFile(await readInput(options.file, io));
     const items = parsed.items.map((item) => ({ ...item, ...extras(item) }));
     return { body: items.length > 0 ? { removals: items } : undefined, problems: parsed.problems };
   }
   if (!options.session) {
-    throw new UsageError('say whom to remove: --session S --participant P..., --file FILE, or --session S --all [--except P...]');
+    throw new UsageError(
+      'say whom to remove: --session S --participant P..., --file FILE, --session S --all [--except P...] or --session S --joined-since TIME',
+    );
+  }
+  if (options.joinedSince !== undefined) {
+    if (options.participant?.length || options.all) throw new UsageError('use one of --participant, --all and --joined-since');
+    const since = parseTime(options.joinedSince, '--joined-since', now());
+    return {
+      body: { sessionId: options.session, joinedSince: new Date(since).toISOString(), except: options.except ?? [], ...extras({}) },
+      problems: [],
+    };
   }
   if (options.all) {
     if (options.participant?.length) throw new UsageError('use either --participant or --all, not both');

@@ -61,8 +61,10 @@ export async function runRemove(services: Services, options: RemoveOptions, io: 
       requester: services.requester,
       client: services.client,
       requestedBy: options.requestedBy,
+      staff: services.lockdowns.staffAmong,
     });
-    if (skipped.length > 0) io.stderr.write(esc`kept (--except): ${skipped.join(', ')}\n`);
+    if (skipped.length > 0)
+      io.stderr.write(esc`kept (${'joinedSince' in body ? '--except, hosts and moderators' : '--except'}): ${skipped.join(', ')}\n`);
     if (options.ban) await banRemoved(services, jobs, options.ban, options, io);
     if (jobs.length === 0) {
       io.stderr.write('nobody to remove\n');
@@ -133,12 +135,18 @@ async function banRemoved(
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('remove')
-    .description('remove participants: a list, a file (CSV or JSON lines), or everyone in a session; waits and shows each outcome')
+    .description(
+      'remove participants: a list, a file (CSV or JSON lines), everyone in a session, or everyone who joined it since a time; waits and shows each outcome',
+    )
     .option('--session <id>', 'session id')
     .option('--participant <ids...>', 'participant ids (with --session)')
     .option('--file <file>', 'CSV with header sessionId,participantId[,meetingId,reason], or JSON lines (- for stdin)')
     .option('--all', 'everyone active in --session (read from VideoSDK)')
-    .option('--except <ids...>', 'participant ids to keep (with --all)')
+    .option(
+      '--joined-since <time>',
+      "everyone still in --session whose first join (VideoSDK's time log) is at or after TIME (ISO, or 5m back from now); never a host or moderator",
+    )
+    .option('--except <ids...>', 'participant ids to keep (with --all or --joined-since)')
     .option('--meeting <id>', 'meeting (room) id, needed by the v2 API when VideoSDK cannot tell')
     .option('--reason <text>', 'reason recorded with each removal')
     .option('--no-wait', 'enqueue and return without waiting for outcomes')

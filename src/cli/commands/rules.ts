@@ -17,6 +17,7 @@ import { formatBacktest } from '../rules-format.js';
 import { emptyPolicyReason, type ReloadReply } from '../../rules/rules-runtime.js';
 import { loadRulesFolder } from '../../rules/rules-source.js';
 import { createRedis } from '../../store/redis.js';
+import { runRulesRearm, runRulesTripped } from './rule-trips.js';
 
 /**
  * The `automod rules ...` commands. Each takes the streams to write to and
@@ -235,9 +236,9 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** `automod rules check|test|reload|backtest`. */
+/** `automod rules check|test|reload|backtest|rearm|tripped`. */
 export function register(program: Command, ctx: CliContext): void {
-  const rules = program.command('rules').description('check, test, reload and backtest rules');
+  const rules = program.command('rules').description('check, test, reload, backtest and re-arm rules');
 
   rules
     .command('check')
@@ -294,5 +295,24 @@ export function register(program: Command, ctx: CliContext): void {
           ),
         ),
       );
+    });
+
+  rules
+    .command('rearm')
+    .description('re-arm a rule tripped past its removal budget: its window starts empty and its hits remove again')
+    .argument('<rule>', 'the rule name')
+    .option('--json', 'print the result as JSON')
+    .action(async (rule: string, options: { json?: boolean }) => {
+      ctx.setExitCode(
+        await ctx.withServices((services) => runRulesRearm(services, rule, { json: options.json ?? false, by: ctx.operator }, ctx.io)),
+      );
+    });
+
+  rules
+    .command('tripped')
+    .description('list the rules tripped past their removal budget (their hits held for review)')
+    .option('--json', 'print the list as JSON')
+    .action(async (options: { json?: boolean }) => {
+      ctx.setExitCode(await ctx.withServices((services) => runRulesTripped(services, { json: options.json ?? false }, ctx.io)));
     });
 }

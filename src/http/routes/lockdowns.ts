@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { alreadyLocked, type LockdownActions } from '../../consequences/lockdowns.js';
+import { alreadyLocked, parseAdmitJoinedBefore, type LockdownActions } from '../../consequences/lockdowns.js';
 import { parseLockdownFor } from '../../moderation/lockdown-params.js';
 import { UsageError } from '../../shared/errors.js';
-import { ALL_DURATION_UNITS, parseDuration } from '../../shared/duration.js';
 import { actorOf } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { bodyOrEmpty, invalidInput } from '../route-input.js';
@@ -23,6 +22,8 @@ const lockBodySchema = z.strictObject({
   admit: z.array(id).max(10_000, 'must hold at most 10000 participant ids').optional(),
   admitJoinedBefore: z.string({ error: 'must be an ISO time or a duration before now like "5m"' }).optional(),
   endSession: z.boolean({ error: 'must be true or false' }).optional(),
+  /** The live session to purge or end, when no worker has seen a join in it. */
+  sessionId: id.optional(),
 });
 const admitBodySchema = z.strictObject({ participantIds: z.array(id).min(1, 'must hold at least one id').max(10_000) });
 const gateQuerySchema = z.object({ meetingId: id, participantId: id });
@@ -30,15 +31,6 @@ const meetingParams = z.object({ meetingId: id });
 
 /** How long `POST /v1/lockdowns` waits for the meeting to be made to match before it answers. */
 const EFFECTS_WAIT_MS = 5000;
-
-/** `admitJoinedBefore`: an ISO time (those who first joined before it), or a duration before the lockdown begins. */
-export function parseAdmitJoinedBefore(value: string): { at: number } | { agoMs: number } {
-  const ago = parseDuration(value, ALL_DURATION_UNITS);
-  if (ago !== undefined) return { agoMs: ago };
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value.trim()) || Number.isNaN(Date.parse(value)))
-    throw new UsageError(`admitJoinedBefore must be an ISO time or a duration like "5m", got ${JSON.stringify(value)}`);
-  return { at: Date.parse(value) };
-}
 
 /** Lockdowns (raid mode) and the gate a token server asks on every join. */
 export function registerLockdownRoutes(app: FastifyInstance, { deps }: RouteContext): void {
@@ -69,8 +61,9 @@ export function registerLockdownRoutes(app: FastifyInstance, { deps }: RouteCont
         reason: body.reason?.trim() || 'locked by an operator',
         by: actorOf(request),
         ...(body.admit !== undefined ? { admit: body.admit } : {}),
-        ...(body.admitJoinedBefore !== undefined ? { cutoff: parseAdmitJoinedBefore(body.admitJoinedBefore) } : {}),
+        ...(body.admitJoinedBefore !== undefined ? { cutoff: parseAdmitJoinedBefore(body.admitJoinedBefore, 'admitJoinedBefore') } : {}),
         ...(body.endSession ? { endSession: true } : {}),
+        ...(body.sessionId !== undefined ? { sessionId: body.sessionId } : {}),
       });
       if (!result.created) throw alreadyLocked(result.lockdown);
       // The lockdown stands already (the gate refuses); the answer says what was done to the meeting
