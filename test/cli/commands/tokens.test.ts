@@ -2,12 +2,15 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTokensAdd, runTokensRevoke } from '../../../src/cli/commands/tokens.js';
 import { tokenSha256 } from '../../../src/http/tokens-file.js';
 import { runCli } from '../../helpers/cli.js';
 import { startHarness, type Harness } from '../../helpers/harness.js';
+import { captureIo } from '../../helpers/io.js';
 
 /** `automod tokens add|list|revoke` as an operator runs them, against a worker reading the same file. */
-describe('automod tokens', () => {
+// Each command is a process of its own: slow on a busy machine.
+describe('automod tokens', { timeout: 60_000 }, () => {
   let dir: string;
   let file: string;
   let h: Harness | undefined;
@@ -81,20 +84,26 @@ describe('automod tokens', () => {
 
   it('refuses what it cannot do, saying why, and leaves the file as it was', async () => {
     const unchanged = await readFile(file, 'utf8');
+    // As a shell meets them: the exit codes.
     const cases: [string[], Record<string, string>, number, RegExp][] = [
       [['add', 'token-server', '--role', 'admin'], {}, 1, /a token named "token-server" exists already \(role gate\); to rotate it/],
       [['add', 'Alice Smith', '--role', 'moderator'], {}, 2, /a token name is 1 to 64 lower-case letters/],
-      [['add', 'api', '--role', 'admin'], {}, 2, /"api" is the name of AUTOMOD_API_TOKEN/],
       [['add', 'bob', '--role', 'root'], {}, 2, /Allowed choices are gate, ingest, metrics, moderator, operator, admin/],
-      [['add', 'bob'], {}, 2, /required option '--role <role>' not specified/],
-      [['revoke', 'nobody'], {}, 1, /no token named "nobody" in /],
-      [['list'], { AUTOMOD_TOKENS_FILE: '' }, 2, /no tokens file: set AUTOMOD_TOKENS_FILE \(the workers read it\) or give --file/],
     ];
     for (const [args, env, code, stderr] of cases) {
       const result = await tokens(args, env);
       expect(result.code, args.join(' ')).toBe(code);
       expect(result.stderr, args.join(' ')).toMatch(stderr);
     }
+    // The rest through the commands themselves.
+    const io = captureIo();
+    await expect(runTokensAdd(file, 'api', 'admin', { json: false }, io)).rejects.toThrow('"api" is the name of AUTOMOD_API_TOKEN');
+    await expect(runTokensRevoke(file, 'api', { json: false }, io)).rejects.toThrow(/change it in the workers' environment and restart/);
+    expect(await runTokensRevoke(file, 'nobody', { json: true }, io)).toBe(1);
+    expect(JSON.parse(io.out())).toEqual({
+      error: `no token named "nobody" in ${file} (automod tokens list shows them)`,
+      code: 'ERR_NOT_FOUND',
+    });
     expect(await readFile(file, 'utf8')).toBe(unchanged);
 
     // A file that does not read is not written over: the workers still hold its last good tokens.
@@ -105,5 +114,9 @@ describe('automod tokens', () => {
     expect(refused.stderr).toContain(`AUTOMOD_TOKENS_FILE: ${broken}: $[0].sha256: is required`);
     expect(refused.stderr).not.toContain('amt_plain');
     expect(await readFile(broken, 'utf8')).toBe('[{"name": "ops", "role": "operator", "token": "amt_plain"}]');
+    // Nowhere to write.
+    const nowhere = await runCli(['tokens', 'list'], {});
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toMatch(/no tokens file: set AUTOMOD_TOKENS_FILE \(the workers read it\) or give --file/);
   });
 });
