@@ -253,6 +253,8 @@ function renderReview(item, index) {
           {},
           `${new Date(e.at).toLocaleTimeString()} ${e.type}: `,
           e.text !== undefined ? h('q', {}, ...marked(e.text, e.matched)) : '',
+          // How the rules read the text, when look-alike letters or invisible characters disguised it.
+          e.folded !== undefined ? h('span', { class: 'folded' }, ' read as ', h('q', {}, ...marked(e.folded, e.matched))) : '',
           e.counts
             ? h(
                 'span',

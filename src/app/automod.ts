@@ -6,6 +6,7 @@ import { hasVideoSdkCredential, type Config } from '../shared/config.js';
 import { withDeadline } from '../shared/deadline.js';
 import { RulesError } from '../shared/errors.js';
 import { createEventProcessor } from '../events/event-processor.js';
+import { createYielder } from '../shared/yielder.js';
 import { createEventsWorkers } from '../events/events-worker.js';
 import { EVENTS_QUEUE } from '../events/producer.js';
 import type { Logger } from '../shared/logger.js';
@@ -98,6 +99,9 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   // BullMQ leaves connections it was given open; these are closed after the workers.
   const workerConnections: RedisClient[] = [];
   let eventProcessor: ReturnType<typeof createEventProcessor> | undefined;
+  // One for the process: rule evaluation and batch parsing give the event loop back every 20 ms,
+  // so /healthz answers and BullMQ renews its job locks whatever the rules cost.
+  const yieldToLoop = createYielder(20);
   const onHangup = () => void rules?.reload('SIGHUP').catch((err: unknown) => logger.error({ err }, 'rules reload failed'));
   let starting = true;
   const notReady = (): string[] => [
@@ -155,6 +159,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         audit: services.audit,
         logger,
         metrics,
+        yieldToLoop,
       });
 
     let url: string | undefined;
@@ -256,7 +261,14 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       return connection;
     };
     if (runEvents && rules) {
-      eventProcessor = createEventProcessor({ ...services, rules, dedupSeconds: config.dedupSeconds, batchMax: config.eventBatchMax });
+      eventProcessor = createEventProcessor({
+        ...services,
+        rules,
+        dedupSeconds: config.dedupSeconds,
+        batchMax: config.eventBatchMax,
+        clockSkewSeconds: config.clockSkewSeconds,
+        yieldToLoop,
+      });
       const consumed = options.partitions ?? queues.eventPartitions.map((_, k) => k);
       workers.push(
         ...createEventsWorkers({

@@ -96,7 +96,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   const lists = createListStore({ redis, keys });
   const deadLetters = createDeadLetters({ redis, keys, max: 10_000 });
   const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
-  const counters = createCounterStore({ redis, keys });
+  const counters = createCounterStore({ redis, keys, clockSkewSeconds: config.clockSkewSeconds });
   const requester = createRemovalRequester({ queue: queues.removals, claims, logger });
   // Opened always (replay and the console read it); jobs are added only when receivers are configured.
   const notifications = openNotificationsQueue(queueConnection, config.keyPrefix, config.notify.attempts);

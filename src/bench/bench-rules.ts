@@ -86,7 +86,8 @@ export const EXTRA_RULES: readonly object[] = [
     conditions: {
       all: [
         typeIs('chat-message'),
-        { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '^[^a-z]*[A-Z]{12,}[^a-z]*$' },
+        // Letter case is what it tests: the raw text, not the folded one.
+        { fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '^[^a-z]*[A-Z]{12,}[^a-z]*$', params: { exact: true } },
         notStaff,
       ],
     },

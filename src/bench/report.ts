@@ -193,6 +193,18 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       measured: `${fmtInt(r.evaluation.eventsPerSec)} events/s`,
       pass: r.evaluation.eventsPerSec >= 50_000,
     },
+    {
+      name: 'folded text vs raw (same run)',
+      target: '>= 0.50 x raw',
+      measured: `${r.evaluation.folding.ratio.toFixed(2)} x (${fmtInt(r.evaluation.folding.foldedEventsPerSec)} vs ${fmtInt(r.evaluation.folding.rawEventsPerSec)} events/s)`,
+      pass: r.evaluation.folding.ratio >= 0.5,
+    },
+    {
+      name: 'worst admitted pattern on 64 KB',
+      target: `<= ${r.evaluation.worstPattern.budgetMs} ms`,
+      measured: `${r.evaluation.worstPattern.costMs} ms`,
+      pass: r.evaluation.worstPattern.costMs <= r.evaluation.worstPattern.budgetMs,
+    },
   ];
 }
 
@@ -307,6 +319,26 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
       `${r.evaluation.rules} rules, 1 core`,
       `${fmtInt(r.evaluation.eventsPerSec)} events/s (${fmtInt(r.evaluation.concurrentEventsPerSec)} with 50 at once)`,
       ...mark('rule evaluation (30 rules, 1 core)'),
+    ]);
+    const { folding, longText, worstPattern } = r.evaluation;
+    rows.push([
+      'rule evaluation, folded vs raw text',
+      'same rules, every text condition exact',
+      `${fmtInt(folding.foldedEventsPerSec)} vs ${fmtInt(folding.rawEventsPerSec)} events/s (${folding.ratio.toFixed(2)} x)`,
+      ...mark('folded text vs raw (same run)'),
+    ]);
+    rows.push([
+      'one 64 KB chat text',
+      'fold ASCII / mixed, words, evaluate',
+      `${longText.foldAsciiMs} / ${longText.foldMixedMs} / ${longText.wordsMs} / ${longText.evaluateMs} ms`,
+      'not judged',
+      '',
+    ]);
+    rows.push([
+      'worst admitted pattern',
+      worstPattern.pattern,
+      `${worstPattern.costMs} ms to search 64 KB`,
+      ...mark('worst admitted pattern on 64 KB'),
     ]);
   }
   if (r.processor) {

@@ -12,7 +12,11 @@ const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
   demo: { examples: ['automod demo'], env: ['REDIS_URL (a private redis-server is started when nothing answers there)'] },
   'rules check': { examples: ['automod rules check', 'automod rules check ./rules.new --json'], env: ['AUTOMOD_RULES'] },
   'rules test': {
-    examples: ['automod rules test --events rules/fixtures.jsonl', 'cat events.jsonl | automod rules test ./rules --events -'],
+    examples: [
+      'automod rules test --events rules/fixtures.jsonl',
+      'cat events.jsonl | automod rules test ./rules --events -',
+      'automod rules test --clean chat-logs.txt --evasions disguises.txt',
+    ],
     env: ['AUTOMOD_RULES'],
   },
   'rules reload': { examples: ['automod rules reload', 'automod rules reload --timeout 10 --json'], env: REDIS },

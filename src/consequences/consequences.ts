@@ -196,10 +196,17 @@ export function createConsequences(deps: ConsequencesDeps) {
     for (const hit of enforced) if (hit.action === 'lockdown') locked.set(hit.rule, await lockFor(event, hit, ruleSet));
 
     const writes: Promise<unknown>[] = [];
-    // A strike is a participant's own offence: a lockdown the event set off is not one.
+    // A strike is a participant's own offence: a lockdown the event set off is not one. A rule
+    // that a `ruleHits` counts has each of its enforced hits counted, whatever its action.
     const struck = enforced.filter((h) => h.action !== 'lockdown').map((h) => h.rule);
-    if (struck.length > 0 && participantId !== undefined) {
-      writes.push(counters.recordStrikes(event, struck, strikeRetentionSeconds(ruleSet.strikeWindows)));
+    const counted = enforced.filter((h) => ruleSet.countedRules.has(h.rule)).map((h) => h.rule);
+    if ((struck.length > 0 || counted.length > 0) && participantId !== undefined) {
+      writes.push(
+        counters.recordStrikes(event, struck, strikeRetentionSeconds(ruleSet.strikeWindows), {
+          rules: counted,
+          keep: ruleSet.countedRules,
+        }),
+      );
     }
     for (const hit of hits) {
       if (hit.mode === 'shadow') writes.push(...ruleBans.simulated(event, hit, ruleSet, at));

@@ -1,5 +1,5 @@
 import type { MeetingEvent } from '../shared/event-schema.js';
-import { matchedTerms } from '../moderation/matched-terms.js';
+import { evidenceText, matchedTerms } from '../moderation/matched-terms.js';
 import type { EvaluationFacts, ListSource, RuleHit, RuleSet } from '../moderation/types.js';
 import type { Notify } from '../notify/notifications.js';
 import type { ReviewEvidence, ReviewStore } from '../store/reviews.js';
@@ -28,13 +28,15 @@ export function createReviewHolder(deps: {
     const text = typeof data?.text === 'string' ? data.text : event.type === 'participant-joined' ? event.participantName : undefined;
     const counts: Record<string, number> = { ...facts.eventCounts };
     for (const [window, n] of Object.entries(facts.strikes)) counts[`strikes:${window}`] = n;
-    const matched = text !== undefined && rule ? matchedTerms(rule.definition, text, lists) : [];
+    const { matched, folded } =
+      text !== undefined && rule ? matchedTerms(rule.definition, text, lists) : { matched: [], folded: undefined };
     const evidence: ReviewEvidence = {
       at: event.timestamp,
       eventId: event.id,
       type: event.type,
-      ...(text !== undefined ? { text } : {}),
+      ...(text !== undefined ? { text: evidenceText(text) } : {}),
       ...(matched.length > 0 ? { matched } : {}),
+      ...(folded !== undefined ? { folded } : {}),
       ...(Object.keys(counts).length > 0 ? { counts } : {}),
     };
     const input = {

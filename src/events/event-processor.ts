@@ -4,7 +4,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { Consequences } from '../consequences/consequences.js';
 import type { MeetingResolver } from '../consequences/meeting-resolver.js';
-import { counterPlanFor } from '../moderation/types.js';
+import { counterPlanFor, DEFAULT_CLOCK_SKEW_SECONDS } from '../moderation/types.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
 import type { LockdownStore, ParticipantCheck } from '../store/lockdowns.js';
 import type { CounterStore, ObservedCounts } from '../store/counters.js';
@@ -56,6 +56,13 @@ export interface EventProcessorDeps {
    * to a locked meeting, are removed before the rules run; joins are recorded for admission.
    */
   lockdowns?: Pick<LockdownStore, 'check'> | undefined;
+  /**
+   * `AUTOMOD_CLOCK_SKEW_SECONDS` (default 300): an event whose time is further than this from its
+   * receipt (the job's creation) is counted at its receipt and marked `skewed`.
+   */
+  clockSkewSeconds?: number;
+  /** Yields to the event loop between the events of a batch when their work runs long (`shared/yielder.ts`). */
+  yieldToLoop?: (() => Promise<void> | undefined) | undefined;
   now?: () => number;
 }
 
@@ -77,6 +84,10 @@ export function createEventProcessor(deps: EventProcessorDeps) {
   const { keys, rules, counters, claims, consequences, meetings, eventLog, deadLetters, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const batchMax = deps.batchMax ?? DEFAULT_BATCH_MAX;
+  const parseOptions = { clockSkewMs: (deps.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000 };
+  // When the job was added: the receipt of its events. Never later than now (a producer's clock
+  // ahead of ours), and the same on every retry, so a redelivered event counts where it did.
+  const receiptOf = (job: Job): number => Math.min(receivedAt(job) ?? now(), now());
   const log = createBackgroundLog(eventLog, logger);
 
   async function process(job: Job): Promise<EventResult | BatchResult> {
@@ -96,7 +107,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     let event: MeetingEvent;
     try {
       // Direct producers may leave out the id: the job id keeps redeliveries of one job idempotent.
-      event = parseEvent(withDefaultId(job.data, `job-${job.id ?? 'unknown'}`), new Date(job.timestamp || now()));
+      event = parseEvent(withDefaultId(job.data, `job-${job.id ?? 'unknown'}`), new Date(receiptOf(job)), parseOptions);
     } catch (err) {
       if (!(err instanceof InvalidEventError)) throw err;
       await deadLetter(job, err.message, job.data, err.problems);
@@ -108,7 +119,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     const {
       observed: [facts],
       checks: [check],
-    } = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`]);
+    } = await observe(ruleSet, [event], [`job:${job.id ?? ''}:${job.timestamp}`], receiptOf(job));
     if (facts!.alreadyDone) {
       metrics?.duplicateEvents.inc();
       return { eventId: event.id, status: 'duplicate' };
@@ -153,14 +164,16 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       await deadLetter(job, `invalid batch: ${inputs.length} events, at most ${batchMax} (AUTOMOD_EVENT_BATCH_MAX) in one batch job`, data);
       return { events: inputs.length, processed: 0, duplicates: 0, invalid: inputs.length, malformed: true };
     }
-    const received = new Date(job.timestamp || now());
+    const received = new Date(receiptOf(job));
     const events: MeetingEvent[] = [];
     const owners: string[] = [];
     const invalid: { index: number; err: InvalidEventError }[] = [];
     for (let i = 0; i < inputs.length; i++) {
+      const wait = deps.yieldToLoop?.();
+      if (wait !== undefined) await wait;
       try {
         // Stable across redeliveries of this job: the job id and the event's place in it.
-        events.push(parseEvent(withDefaultId(inputs[i], `job-${job.id ?? 'unknown'}-${i}`), received));
+        events.push(parseEvent(withDefaultId(inputs[i], `job-${job.id ?? 'unknown'}-${i}`), received, parseOptions));
         // The owner is this job as added and the event's index: a redelivery of the batch goes on,
         // another job (or another place in this one) with the same event id is a duplicate.
         owners.push(`job:${job.id ?? ''}:${job.timestamp}:${i}`);
@@ -170,12 +183,15 @@ export function createEventProcessor(deps: EventProcessorDeps) {
       }
     }
     const ruleSet = rules.current();
-    const { observed, checks } = await observe(ruleSet, events, owners);
+    const { observed, checks } = await observe(ruleSet, events, owners, received.getTime());
     // After the counters: a retry of a batch that failed there does not set the same ones aside twice.
     await Promise.all(invalid.map(({ index, err }) => deadLetter(job, `events[${index}]: ${err.message}`, inputs[index], err.problems)));
 
     let synced = -1;
     let duplicates = 0;
+    // The counters of every event of the batch were read before any of them was decided: the hits
+    // of earlier events are added here, so a batch decides as its events would one by one.
+    const earlier = createBatchHits();
     const acting: Promise<string | undefined>[] = [];
     const byType = new Map<string, number>();
     for (let i = 0; i < events.length; i++) {
@@ -198,7 +214,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         synced = facts.listsVersion;
       }
       const event = events[i]!;
-      const hits = await ruleSet.evaluator.evaluate(event, facts);
+      const hits = await ruleSet.evaluator.evaluate(event, earlier.factsFor(event, facts));
+      earlier.add(event, hits);
       // The removals of one batch are asked for together (claims collapse repeats atomically).
       if (hits.length > 0)
         acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists, receivedAt(job)).then((c) => c.removalJobId));
@@ -226,6 +243,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     ruleSet: ReturnType<RulesRuntime['current']>,
     events: readonly MeetingEvent[],
     owners: readonly string[],
+    receivedAt: number,
   ): Promise<{ observed: ObservedCounts[]; checks: (ParticipantCheck | undefined)[] }> {
     if (events.length === 0) return { observed: [], checks: [] };
     // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
@@ -239,6 +257,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
         event,
         specs: plan.counterSpecs,
         strikeWindows: plan.strikeWindows,
+        ruleHits: plan.ruleHits,
+        receivedAt,
         marker: { key: keys.part(event.sessionId).eventDone(event.id), owner: owners[i]!, ttlSeconds: deps.dedupSeconds },
       };
     });
@@ -274,6 +294,43 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     process,
     /** Sends the log entries still waiting (call after the worker stopped). */
     flush: () => log.flush(),
+  };
+}
+
+/**
+ * The enforced hits of a batch's events so far, as strikes and rule hits of the events after
+ * them: (t - window, t] of the same participant in the same meeting, never an event's own.
+ */
+function createBatchHits() {
+  const hits: { who: string; t: number; id: string; rules: ReadonlySet<string>; strikes: number }[] = [];
+  const whoOf = (event: MeetingEvent): string | undefined =>
+    event.participantId === undefined ? undefined : `${event.meetingId ?? event.sessionId}\u0000${event.participantId}`;
+  return {
+    add(event: MeetingEvent, fired: readonly { rule: string; mode: string; action: string }[]): void {
+      const who = whoOf(event);
+      const enforced = fired.filter((h) => h.mode === 'enforce');
+      const rules = new Set(enforced.map((h) => h.rule));
+      // As the consequences record them: a lockdown is no strike of its sender's.
+      const strikes = new Set(enforced.filter((h) => h.action !== 'lockdown').map((h) => h.rule)).size;
+      if (who !== undefined && rules.size > 0) hits.push({ who, t: Date.parse(event.timestamp), id: event.id, rules, strikes });
+    },
+    factsFor(event: MeetingEvent, facts: ObservedCounts): ObservedCounts {
+      const who = whoOf(event);
+      if (hits.length === 0 || who === undefined) return facts;
+      const t = Date.parse(event.timestamp);
+      const mine = hits.filter((h) => h.who === who && h.id !== event.id && h.t <= t);
+      if (mine.length === 0) return facts;
+      const within = (seconds: number) => mine.filter((h) => h.t > t - seconds * 1000);
+      const strikes = { ...facts.strikes };
+      for (const w of Object.keys(strikes)) strikes[w]! += within(Number(w)).reduce((n, h) => n + h.strikes, 0);
+      const ruleHits = { ...facts.ruleHits };
+      for (const key of Object.keys(ruleHits)) {
+        const at = key.lastIndexOf(':');
+        const rule = key.slice(0, at);
+        ruleHits[key]! += within(Number(key.slice(at + 1))).filter((h) => h.rules.has(rule)).length;
+      }
+      return { ...facts, strikes, ruleHits };
+    },
   };
 }
 

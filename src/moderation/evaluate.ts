@@ -2,7 +2,16 @@ import { Engine, type RuleProperties } from 'json-rules-engine';
 import type { MeetingEvent } from '../shared/event-schema.js';
 import { createOperators } from './operators.js';
 import { compileVerdict, type OperatorLike, type PrecheckVerdict } from './prefilter.js';
-import { counterKey, type CompiledRule, type EvaluationFacts, type ListSource, type RuleHit, type RuleSet } from './types.js';
+import {
+  counterKey,
+  ruleHitsKey,
+  type CompiledRule,
+  type EvaluationFacts,
+  type ListSource,
+  type RuleHit,
+  type RuleHitSpec,
+  type RuleSet,
+} from './types.js';
 
 /** Options of `createEvaluator`. */
 export interface EvaluatorOptions {
@@ -13,6 +22,12 @@ export interface EvaluatorOptions {
    * over the same operators and facts). Default true; false is for equivalence tests and benchmarks.
    */
   prefilter?: boolean;
+  /**
+   * Called between rules; when it returns a promise, evaluation waits for it. The worker gives
+   * one that yields to the event loop when evaluation has held it too long (`shared/yielder.ts`),
+   * so a costly rule on a long text cannot hold back health checks or job lock renewals.
+   */
+  yieldToLoop?: (() => Promise<void> | undefined) | undefined;
 }
 
 /** Tests events against a compiled rule set. Safe for any number of concurrent calls. */
@@ -40,10 +55,19 @@ interface Single {
   pool: Pool;
 }
 
-/** The rules an event type can match: all in one engine pool, and each in its own. */
-interface Group {
+/** Rules evaluated together: all in one engine pool, and each in its own. */
+interface Stage {
   all: Pool;
   single: readonly Single[];
+}
+
+/**
+ * The rules an event type can match, in stages: a rule that reads `ruleHits` runs after the rules
+ * it counts, and sees their hits on this event. Without `ruleHits` there is one stage.
+ */
+interface Group {
+  stages: readonly Stage[];
+  size: number;
 }
 
 const NO_FACTS: EvaluationFacts = Object.freeze({ eventCounts: Object.freeze({}), strikes: Object.freeze({}) });
@@ -61,6 +85,7 @@ const MAX_IDLE = 64;
 export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Evaluator {
   const operators = createOperators(options.lists);
   const prefilter = options.prefilter ?? true;
+  const yieldToLoop = options.yieldToLoop;
   const active = ruleSet.rules.filter((r) => r.mode !== 'off');
   const byName = new Map(active.map((r) => [r.name, r]));
 
@@ -75,10 +100,30 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
       { rule: r, verdict: compileVerdict((r.definition as RuleProperties).conditions, operatorOf), pool: { rules: [r], idle: [] } },
     ]),
   );
-  const makeGroup = (rules: readonly CompiledRule[]): Group => ({
-    all: { rules, idle: [] },
-    single: rules.map((r) => singles.get(r.name)!),
-  });
+  // A rule's stage: one after the latest stage of the rules it counts (they have higher
+  // priorities, so the loader has refused any cycle).
+  const counted = new Map<string, readonly string[]>();
+  for (const r of active) counted.set(r.name, ruleHitRules(r));
+  const stageOf = new Map<string, number>();
+  const stageOfRule = (name: string): number => {
+    let stage = stageOf.get(name);
+    if (stage === undefined) {
+      stage = Math.max(-1, ...(counted.get(name) ?? []).filter((n) => counted.has(n)).map(stageOfRule)) + 1;
+      stageOf.set(name, stage);
+    }
+    return stage;
+  };
+  const makeGroup = (rules: readonly CompiledRule[]): Group => {
+    const stages: CompiledRule[][] = [];
+    for (const r of rules) (stages[stageOfRule(r.name)] ??= []).push(r);
+    return {
+      size: rules.length,
+      stages: stages
+        .filter((s) => s !== undefined)
+        .map((stage) => ({ all: { rules: stage, idle: [] }, single: stage.map((r) => singles.get(r.name)!) })),
+    };
+  };
+  const specs = ruleSet.ruleHitSpecs ?? [];
   const wildcard = makeGroup(active.filter((r) => r.eventTypes === undefined));
   const groups = new Map<string, Group>();
   for (const type of new Set(active.flatMap((r) => r.eventTypes ?? []))) {
@@ -103,14 +148,15 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
     }
   }
 
-  async function runCandidates(group: Group, event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]> {
+  async function runCandidates(stage: Stage, event: MeetingEvent, facts: EvaluationFacts, hits: RuleHit[]): Promise<void> {
     // A rule the pre-check decided fires without json-rules-engine (it would decide the same: the
-    // same operators on the same values); only the undecided ones run. Rules never see each other's
-    // results (no rule adds facts), so running those in engines of their own gives what one engine
-    // holding the whole group would.
-    const hits: RuleHit[] = [];
+    // same operators on the same values); only the undecided ones run. Rules of one stage never see
+    // each other's results, so running those in engines of their own gives what one engine
+    // holding the whole stage would.
     let undecided: Single[] | undefined;
-    for (const s of group.single) {
+    for (const s of stage.single) {
+      const wait = yieldToLoop?.();
+      if (wait !== undefined) await wait;
       const verdict = s.verdict(event, facts);
       if (verdict === 'fires') hits.push(hitOf(s.rule));
       else if (verdict === 'unknown') (undecided ??= []).push(s);
@@ -122,15 +168,24 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
           : (await Promise.all(undecided.map((c) => run(c.pool, event, facts)))).flat();
       hits.push(...ran);
     }
-    return hits.length > 1 ? hits.sort(byPriorityThenName) : hits;
   }
 
   return {
     async evaluate(event, facts) {
       const group = groups.get(event.type) ?? wildcard;
-      if (group.single.length === 0) return [];
-      if (prefilter) return runCandidates(group, event, facts);
-      return (await run(group.all, event, facts)).sort(byPriorityThenName);
+      if (group.size === 0) return [];
+      const hits: RuleHit[] = [];
+      for (const [i, stage] of group.stages.entries()) {
+        // A later stage counts this event's hits of the earlier ones.
+        const seen = i === 0 ? facts : withOwnHits(facts, hits, specs);
+        if (prefilter) await runCandidates(stage, event, seen, hits);
+        else {
+          const wait = yieldToLoop?.();
+          if (wait !== undefined) await wait;
+          hits.push(...(await run(stage.all, event, seen)));
+        }
+      }
+      return hits.length > 1 ? hits.sort(byPriorityThenName) : hits;
     },
   };
 }
@@ -157,6 +212,12 @@ function newEngine(rules: readonly CompiledRule[], operators: ReturnType<typeof 
   engine.addFact('strikes', (params: Record<string, unknown>) => pooled.facts.strikes[String(params.windowSeconds)] ?? 0, {
     cache: false,
   });
+  engine.addFact(
+    'ruleHits',
+    (params: Record<string, unknown>) =>
+      pooled.facts.ruleHits?.[ruleHitsKey({ rule: String(params.rule), windowSeconds: Number(params.windowSeconds) })] ?? 0,
+    { cache: false },
+  );
   // json-rules-engine mutates what it is given (condition priorities), so each engine gets a copy.
   for (const rule of rules) engine.addRule(structuredClone(rule.definition) as RuleProperties);
   return pooled;
@@ -169,6 +230,38 @@ function operatorMap(engine: Engine): { get(name: string): OperatorLike | null }
     return map as { get(name: string): OperatorLike | null };
   }
   return undefined;
+}
+
+/** The rules a rule's `ruleHits` facts name. */
+function ruleHitRules(rule: CompiledRule): string[] {
+  const names: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    for (const key of ['all', 'any', 'not']) if (key in n) visit(n[key]);
+    for (const ref of [n, n.value]) {
+      if (ref !== null && typeof ref === 'object' && (ref as Record<string, unknown>).fact === 'ruleHits') {
+        const rule = ((ref as Record<string, unknown>).params as Record<string, unknown> | undefined)?.rule;
+        if (typeof rule === 'string') names.push(rule);
+      }
+    }
+  };
+  visit((rule.definition as RuleProperties).conditions);
+  return names;
+}
+
+/** `facts` with this event's enforced hits added to the `ruleHits` counts that name their rules. */
+function withOwnHits(facts: EvaluationFacts, hits: readonly RuleHit[], specs: readonly RuleHitSpec[]): EvaluationFacts {
+  const fired = new Set(hits.filter((h) => h.mode === 'enforce').map((h) => h.rule));
+  if (fired.size === 0) return facts;
+  const ruleHits: Record<string, number> = { ...facts.ruleHits };
+  for (const spec of specs) {
+    if (!fired.has(spec.rule)) continue;
+    const key = ruleHitsKey(spec);
+    ruleHits[key] = (ruleHits[key] ?? 0) + 1;
+  }
+  return { ...facts, ruleHits };
 }
 
 function hitOf(rule: CompiledRule): RuleHit {

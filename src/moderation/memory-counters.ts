@@ -1,5 +1,13 @@
 import type { MeetingEvent } from '../shared/event-schema.js';
-import { counterKey, strikeRetentionSeconds, type EvaluationFacts, type RuleHit, type RuleSet } from './types.js';
+import {
+  counterKey,
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  ruleHitsKey,
+  strikeRetentionSeconds,
+  type EvaluationFacts,
+  type RuleHit,
+  type RuleSet,
+} from './types.js';
 
 /**
  * In-memory counters and strikes with exactly the meaning of the Redis ones (`store/counters.ts`),
@@ -14,11 +22,22 @@ export interface MemoryCounters {
    *   same `sessionId` (scope session). An event id seen again replaces its
    *   earlier entry (as Redis' ZADD does), so a repeated event counts once.
    * - `strikes(window)`: enforced hits of this participant in this meeting (`meetingId ??
-   *   sessionId`) with a timestamp in (t - window, t), from earlier events.
+   *   sessionId`) with a timestamp in (t - window, t], from other events.
+   * - `ruleHits(rule, window)`: enforced hits of that rule for this participant in this meeting in
+   *   (t - window, t], from other events.
    */
   observe(event: MeetingEvent): EvaluationFacts;
-  /** Records the hits for `event`: each enforce-mode rule that fired is one strike. */
+  /**
+   * Records the hits for `event`: each enforce-mode rule that fired is one strike, and one hit of
+   * that rule when a `ruleHits` fact counts it.
+   */
   recordHits(event: MeetingEvent, hits: readonly RuleHit[]): void;
+}
+
+/** Options of `createMemoryCounters`. */
+export interface MemoryCountersOptions {
+  /** `AUTOMOD_CLOCK_SKEW_SECONDS`: strikes and rule hits are kept this much past their windows, as in Redis. */
+  clockSkewSeconds?: number;
 }
 
 /**
@@ -27,7 +46,14 @@ export interface MemoryCounters {
  * counters trim them (on each insert, what is older than the longest window before the inserted
  * time), so even events that arrive out of order count the same.
  */
-export function createMemoryCounters(ruleSet: Pick<RuleSet, 'counterSpecs' | 'strikeWindows'>): MemoryCounters {
+export function createMemoryCounters(
+  ruleSet: Pick<RuleSet, 'counterSpecs' | 'strikeWindows'> & Partial<Pick<RuleSet, 'ruleHitSpecs' | 'countedRules'>>,
+  options: MemoryCountersOptions = {},
+): MemoryCounters {
+  const skewMs = Math.max(1, Math.round((options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000));
+  const ruleHitSpecs = ruleSet.ruleHitSpecs ?? [];
+  const countedRules = ruleSet.countedRules ?? new Map<string, number>();
+  const ruleHits = new Map<string, Timeline>();
   // Longest window per (scope, type): how far back a timeline must reach.
   const tracked = new Map<string, { scope: 'participant' | 'session'; type: string; windowMs: number }>();
   for (const spec of ruleSet.counterSpecs) {
@@ -67,23 +93,46 @@ export function createMemoryCounters(ruleSet: Pick<RuleSet, 'counterSpecs' | 'st
       const strikeCounts: Record<string, number> = {};
       const key = strikeKey(event);
       const timeline = key === undefined ? undefined : strikes.get(key);
+      // Equal times count; this event's own strikes (`id:rule`, on a repeated id) do not.
+      const own = timeline === undefined ? 0 : timeline.countAt(t, (id) => isOwnStrike(id, event.id));
       for (const w of ruleSet.strikeWindows) {
-        strikeCounts[String(w)] = timeline === undefined ? 0 : timeline.count(t - w * 1000, t, false);
+        strikeCounts[String(w)] = timeline === undefined ? 0 : timeline.count(t - w * 1000, t, true) - own;
       }
-      return { eventCounts, strikes: strikeCounts };
+      const hitCounts: Record<string, number> = {};
+      for (const spec of ruleHitSpecs) {
+        const hitTimeline = key === undefined ? undefined : ruleHits.get(`${key}\u0000${spec.rule}`);
+        const mine = hitTimeline === undefined ? 0 : hitTimeline.countAt(t, (id) => id === event.id);
+        hitCounts[ruleHitsKey(spec)] = hitTimeline === undefined ? 0 : hitTimeline.count(t - spec.windowSeconds * 1000, t, true) - mine;
+      }
+      return ruleHitSpecs.length === 0
+        ? { eventCounts, strikes: strikeCounts }
+        : { eventCounts, strikes: strikeCounts, ruleHits: hitCounts };
     },
 
     recordHits(event, hits) {
       const key = strikeKey(event);
-      if (key === undefined || ruleSet.strikeWindows.length === 0) return;
+      if (key === undefined) return;
       const t = Date.parse(event.timestamp);
-      const timeline = timelineOf(strikes, key);
-      // One strike per (event, rule), as the Redis members `eventId:rule` are.
-      for (const rule of new Set(hits.filter((h) => h.mode === 'enforce').map((h) => h.rule))) {
-        timeline.insert(`${event.id}:${rule}`, t, strikeKeepMs);
+      const enforced = new Set(hits.filter((h) => h.mode === 'enforce').map((h) => h.rule));
+      // One strike per (event, rule), as the Redis members `eventId:rule` are; kept a clock skew
+      // past the windows, as in Redis. A lockdown the event set off is no strike of its sender's.
+      if (ruleSet.strikeWindows.length > 0) {
+        const timeline = timelineOf(strikes, key);
+        for (const h of hits) {
+          if (h.mode === 'enforce' && h.action !== 'lockdown') timeline.insert(`${event.id}:${h.rule}`, t, strikeKeepMs + skewMs);
+        }
+      }
+      for (const rule of enforced) {
+        const seconds = countedRules.get(rule);
+        if (seconds !== undefined) timelineOf(ruleHits, `${key}\u0000${rule}`).insert(event.id, t, seconds * 1000 + skewMs);
       }
     },
   };
+}
+
+/** A strike member `id:rule` of event `id` (rule names hold no colon; ids may). */
+function isOwnStrike(member: string, id: string): boolean {
+  return member.length > id.length + 1 && member.startsWith(`${id}:`) && !member.includes(':', id.length + 1);
 }
 
 /** A sorted set of (time, id), like a Redis sorted set scored by time. */
@@ -92,6 +141,8 @@ interface Timeline {
   insert(id: string, t: number, keepMs: number): void;
   /** Entries with a time in (from, to] (`toInclusive`) or (from, to). */
   count(from: number, to: number, toInclusive: boolean): number;
+  /** Entries at exactly `t` whose id passes `test`. */
+  countAt(t: number, test: (id: string) => boolean): number;
 }
 
 function timelineOf(timelines: Map<string, Timeline>, key: string): Timeline {
@@ -128,6 +179,11 @@ function createTimeline(): Timeline {
     },
     count(from, to, toInclusive) {
       return (toInclusive ? upperBound(times, to) : lowerBound(times, to)) - upperBound(times, from);
+    },
+    countAt(t, test) {
+      let n = 0;
+      for (let i = lowerBound(times, t); i < times.length && times[i] === t; i++) if (test(ids[i]!)) n++;
+      return n;
     },
   };
 }

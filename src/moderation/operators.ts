@@ -1,10 +1,24 @@
 import { Operator } from 'json-rules-engine';
 import { RE2JS } from 're2js';
+import { createFoldCache, foldText } from './fold.js';
+import { foldPattern } from './pattern-fold.js';
 import type { ListSource } from './types.js';
-import { createWordMatcher, normalizeWords, type WordMatcher } from './word-match.js';
+import { createWordMatcher, plainWords, readWords, type TextWords, type WordMatcher } from './word-match.js';
 
 /** The operators this product adds to json-rules-engine's own. */
 export const CUSTOM_OPERATORS = ['matchesPattern', 'containsWord', 'inList', 'notInList'] as const;
+
+/**
+ * The variants a rule's conditions are compiled to (`rules-loader.ts`), never written by rule
+ * authors: `"params": {"exact": true}` makes `matchesPattern` and `containsWord` read the raw text,
+ * and `inList` / `notInList` read a name or a text folded (an id is always compared as written).
+ */
+export const OPERATOR_VARIANTS = {
+  matchesPattern: { exact: 'matchesPatternExact' },
+  containsWord: { exact: 'containsWordExact' },
+  inList: { folded: 'inListFolded' },
+  notInList: { folded: 'notInListFolded' },
+} as const;
 
 /** `containsWord`'s value: a word or phrase, an array of them, or the words of a named list. */
 export type ContainsWordValue = string | readonly string[] | { list: string };
@@ -12,12 +26,17 @@ export type ContainsWordValue = string | readonly string[] | { list: string };
 /**
  * Builds the custom operators as json-rules-engine `Operator`s. `lists` is called on every use, so
  * a caller can swap the list source (a Redis-backed one is refreshed at run time). The operators
- * keep only caches; they are safe to share between engines.
+ * keep only caches; they are safe to share between engines. Each text is folded once however many
+ * rules read it.
  */
 export function createOperators(lists: () => ListSource): Operator[] {
+  const fold = createFoldCache();
+  const foldedLists = createFoldedLists(lists);
   return [
-    new Operator<unknown, string>('matchesPattern', createPatternTest()),
-    new Operator<unknown, ContainsWordValue>('containsWord', createContainsWord(lists)),
+    new Operator<unknown, string>('matchesPattern', createPatternTest(fold)),
+    new Operator<unknown, string>(OPERATOR_VARIANTS.matchesPattern.exact, createPatternTest(undefined)),
+    new Operator<unknown, ContainsWordValue>('containsWord', createContainsWord(lists, fold)),
+    new Operator<unknown, ContainsWordValue>(OPERATOR_VARIANTS.containsWord.exact, createContainsWord(lists, undefined)),
     new Operator<unknown, string>('inList', (factValue, list) => {
       const value = listValue(factValue);
       return value !== undefined && lists().has(list, value);
@@ -26,41 +45,63 @@ export function createOperators(lists: () => ListSource): Operator[] {
       const value = listValue(factValue);
       return value === undefined || !lists().has(list, value);
     }),
+    new Operator<unknown, string>(OPERATOR_VARIANTS.inList.folded, (factValue, list) => {
+      const value = listValue(factValue);
+      return value !== undefined && foldedLists(list).has(fold(value));
+    }),
+    new Operator<unknown, string>(OPERATOR_VARIANTS.notInList.folded, (factValue, list) => {
+      const value = listValue(factValue);
+      return value === undefined || !foldedLists(list).has(fold(value));
+    }),
   ];
 }
 
 /**
- * Compiles a `matchesPattern` value with re2js (RE2 syntax: linear time, flags inline as `(?i)`).
- * Throws re2js's syntax error for a bad pattern; the loader reports it.
+ * Compiles a `matchesPattern` value with re2js (RE2 syntax: linear time, flags inline as `(?i)`),
+ * as written. Throws re2js's syntax error for a bad pattern; the loader reports it.
  */
 export function compilePattern(pattern: string): RE2JS {
   return RE2JS.compile(pattern);
 }
 
-function createPatternTest(): (factValue: unknown, pattern: string) => boolean {
+/**
+ * Compiles a pattern to read folded text (`pattern-fold.ts`: case-insensitive, look-alikes mapped).
+ * Throws for a pattern that cannot read folded text; the loader reports it first.
+ */
+export function compileFoldedPattern(pattern: string): RE2JS {
+  const folded = foldPattern(pattern);
+  if ('problem' in folded) throw new Error(folded.problem);
+  return RE2JS.compile(folded.pattern);
+}
+
+function createPatternTest(fold: ((text: string) => string) | undefined): (factValue: unknown, pattern: string) => boolean {
   // Compiled once per pattern string: rule values are few and fixed, compiling is not cheap.
   const compiled = new Map<string, RE2JS>();
   return (factValue, pattern) => {
     if (typeof factValue !== 'string' || typeof pattern !== 'string') return false;
     let re = compiled.get(pattern);
     if (re === undefined) {
-      re = compilePattern(pattern);
+      re = fold === undefined ? compilePattern(pattern) : compileFoldedPattern(pattern);
       compiled.set(pattern, re);
     }
-    return re.test(factValue);
+    return re.test(fold === undefined ? factValue : fold(factValue));
   };
 }
 
-function createContainsWord(lists: () => ListSource): (factValue: unknown, value: ContainsWordValue) => boolean {
+function createContainsWord(
+  lists: () => ListSource,
+  fold: ((text: string) => string) | undefined,
+): (factValue: unknown, value: ContainsWordValue) => boolean {
+  const normalize = fold ?? ((text: string) => text);
   // Inline values: json-rules-engine hands the operator a fresh copy of the value on every run, so
   // they are cached by content. Lists: by name, rebuilt only when the values change; comparing the
   // values is far cheaper than normalizing them again, and free when the source returns the same
   // array instance while the list is unchanged.
   const byValue = new Map<string, WordMatcher>();
   const byList = new Map<string, { values: readonly string[]; matcher: WordMatcher }>();
-  // The same text is often tested by several rules in one evaluation; normalize it once.
+  // The same text is often tested by several rules in one evaluation; read it once.
   let lastText: string | undefined;
-  let lastWords: string[] = [];
+  let lastWords: TextWords = { sequences: [], glued: [] };
 
   const matcherFor = (value: ContainsWordValue): WordMatcher | undefined => {
     if (typeof value === 'string' || Array.isArray(value)) {
@@ -68,7 +109,10 @@ function createContainsWord(lists: () => ListSource): (factValue: unknown, value
       const key = phrases.join('\u0000');
       let matcher = byValue.get(key);
       if (matcher === undefined) {
-        matcher = createWordMatcher(phrases.filter((p): p is string => typeof p === 'string'));
+        matcher = createWordMatcher(
+          phrases.filter((p): p is string => typeof p === 'string'),
+          normalize,
+        );
         byValue.set(key, matcher);
       }
       return matcher;
@@ -80,7 +124,7 @@ function createContainsWord(lists: () => ListSource): (factValue: unknown, value
         cached.values = values;
         return cached.matcher;
       }
-      const matcher = createWordMatcher(values);
+      const matcher = createWordMatcher(values, normalize);
       byList.set(value.list, { values, matcher });
       return matcher;
     }
@@ -92,10 +136,27 @@ function createContainsWord(lists: () => ListSource): (factValue: unknown, value
     const matcher = matcherFor(value);
     if (matcher === undefined) return false;
     if (factValue !== lastText) {
-      lastWords = normalizeWords(factValue);
+      lastWords = fold === undefined ? plainWords(factValue) : readWords(fold(factValue));
       lastText = factValue;
     }
     return matcher.test(lastWords);
+  };
+}
+
+/** The values of a list, folded, rebuilt only when the list changes. */
+function createFoldedLists(lists: () => ListSource): (list: string) => ReadonlySet<string> {
+  const byList = new Map<string, { values: readonly string[]; folded: ReadonlySet<string> }>();
+  return (list) => {
+    const values = lists().values(list);
+    const cached = byList.get(list);
+    if (cached !== undefined && (cached.values === values || sameValues(cached.values, values))) {
+      cached.values = values;
+      return cached.folded;
+    }
+    // Not through the text cache: a long list would push the texts out of it.
+    const folded = new Set(values.map(foldText));
+    byList.set(list, { values, folded });
+    return folded;
   };
 }
 

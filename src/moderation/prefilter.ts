@@ -1,5 +1,5 @@
 import type { MeetingEvent } from '../shared/event-schema.js';
-import { counterKey, type EvaluationFacts } from './types.js';
+import { counterKey, ruleHitsKey, type EvaluationFacts } from './types.js';
 
 /**
  * A synchronous, conservative pre-check of a rule: `false` only when the rule certainly cannot fire
@@ -132,6 +132,11 @@ function compileRead(leaf: Record<string, unknown>): Read | undefined {
       if (params === undefined) return undefined;
       const key = String(params.windowSeconds);
       return (_event, facts) => facts.strikes[key] ?? 0;
+    }
+    case 'ruleHits': {
+      if (params === undefined) return undefined;
+      const key = ruleHitsKey({ rule: String(params.rule), windowSeconds: Number(params.windowSeconds) });
+      return (_event, facts) => facts.ruleHits?.[key] ?? 0;
     }
     default:
       return undefined;

@@ -3,11 +3,13 @@ import { problemPath } from '../shared/errors.js';
 import { isRecord } from '../shared/is-record.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { compilePattern, CUSTOM_OPERATORS } from './operators.js';
+import { foldPattern } from './pattern-fold.js';
+import { MAX_PATTERN_PROGRAM, PATTERN_BUDGET_MS } from './pattern-budget.js';
 import { didYouMean, isFactReference } from './rule-text.js';
-import type { CounterSpec } from './types.js';
+import type { CounterSpec, RuleHitSpec } from './types.js';
 
 /** The facts a condition may read. */
-export const FACTS = ['event', 'eventCount', 'strikes'] as const;
+export const FACTS = ['event', 'eventCount', 'strikes', 'ruleHits'] as const;
 
 const BUILTIN_OPERATORS = [
   'equal',
@@ -83,16 +85,28 @@ const eventCountParams = z.strictObject(
 
 const strikesParams = z.strictObject({ windowSeconds }, { error: required('must be an object {windowSeconds}') });
 
+const ruleHitsParams = z.strictObject(
+  {
+    rule: z.string({ error: required('must be the name of a rule') }).regex(SLUG, 'must be the name of a rule (a slug)'),
+    windowSeconds,
+  },
+  { error: required('must be an object {rule, windowSeconds}') },
+);
+
 /** Everything one rule's conditions use, gathered while validating them. */
 export interface Usage {
   counters: CounterSpec[];
   strikeWindows: number[];
   lists: Set<string>;
+  /** The `ruleHits` facts read, each with the JSON path of its params (for problems). */
+  ruleHits: (RuleHitSpec & { at?: string })[];
 }
 
 export interface Walk {
   report(path: string, message: string): void;
   usage: Usage;
+  /** Measures a pattern's cost (ms to search 64 KB of hostile text); unset: only its program size is checked. */
+  patternCost?: ((pattern: string) => number) | undefined;
 }
 
 export function walkTopLevel(node: object, path: string, walk: Walk): void {
@@ -184,12 +198,35 @@ function walkLeaf(leaf: Record<string, unknown>, path: string, walk: Walk): void
     else checkFact(value.fact, value.params, value.path, at, walk, true);
     return;
   }
+  const exact = checkExact(leaf, name, path, walk);
   // With decorators the value's shape depends on them; json-rules-engine's semantics apply as is.
   if (parts.length > 0) return;
-  checkValue(name, value, at, walk);
+  checkValue(name, value, at, walk, exact);
 }
 
-function checkValue(operator: string, value: unknown, at: string, walk: Walk): void {
+/**
+ * `"params": {"exact": true}` on an `event` condition of our text operators: compare the raw value
+ * instead of the folded one. Returns whether the condition asks for it.
+ */
+function checkExact(leaf: Record<string, unknown>, operator: string, path: string, walk: Walk): boolean {
+  if (leaf.fact !== 'event' || leaf.params === undefined) return false;
+  const at = `${path}.params`;
+  if (!isRecord(leaf.params)) {
+    walk.report(at, 'must be an object {"exact": true}');
+    return false;
+  }
+  for (const key of Object.keys(leaf.params)) {
+    if (key !== 'exact') walk.report(`${at}.${key}`, `unknown key "${key}" (allowed: exact)`);
+  }
+  const exact = leaf.params.exact;
+  if (exact !== undefined && typeof exact !== 'boolean') walk.report(`${at}.exact`, 'must be true or false');
+  if (exact !== undefined && !CUSTOM.has(operator)) {
+    walk.report(`${at}.exact`, `applies to ${CUSTOM_OPERATORS.join(', ')} only ("${operator}" compares the raw value already)`);
+  }
+  return exact === true;
+}
+
+function checkValue(operator: string, value: unknown, at: string, walk: Walk, exact: boolean): void {
   switch (operator) {
     case 'matchesPattern': {
       if (typeof value !== 'string') {
@@ -200,7 +237,18 @@ function checkValue(operator: string, value: unknown, at: string, walk: Walk): v
         compilePattern(value);
       } catch (err) {
         walk.report(at, `invalid RE2 pattern: ${err instanceof Error ? err.message : String(err)}`);
+        return;
       }
+      let running = value;
+      if (!exact) {
+        const folded = foldPattern(value);
+        if ('problem' in folded) {
+          walk.report(at, `pattern ${folded.problem}`);
+          return;
+        }
+        running = folded.pattern;
+      }
+      checkPatternCost(running, at, walk);
       return;
     }
     case 'containsWord': {
@@ -235,6 +283,23 @@ function checkValue(operator: string, value: unknown, at: string, walk: Walk): v
   }
 }
 
+/** The pattern as it runs (folded unless exact) must stay within the pattern budget. */
+function checkPatternCost(pattern: string, at: string, walk: Walk): void {
+  const size = compilePattern(pattern).programSize();
+  const hint = 'it could stall the worker on a long message: simplify it (a bounded repetition such as {0,1000} multiplies the program)';
+  if (size > MAX_PATTERN_PROGRAM) {
+    walk.report(at, `pattern compiles to ${size} instructions, more than ${MAX_PATTERN_PROGRAM}: ${hint}`);
+    return;
+  }
+  const cost = walk.patternCost?.(pattern);
+  if (cost !== undefined && cost > PATTERN_BUDGET_MS) {
+    walk.report(
+      at,
+      `pattern takes about ${Math.round(cost)} ms to search 64 KB of text, more than the ${PATTERN_BUDGET_MS} ms budget: ${hint}`,
+    );
+  }
+}
+
 function checkListName(name: string, at: string, walk: Walk): void {
   if (!isListName(name)) walk.report(at, `list name "${name}" must be ${LIST_NAME_RULE}`);
   else walk.usage.lists.add(name);
@@ -245,7 +310,7 @@ function checkFact(fact: unknown, params: unknown, path: unknown, at: string, wa
   if (typeof fact !== 'string' || !(FACTS as readonly string[]).includes(fact)) {
     walk.report(
       factAt,
-      `unknown fact ${JSON.stringify(fact)}${typeof fact === 'string' ? didYouMean(fact, FACTS) : ''}: use "event", "eventCount" or "strikes"`,
+      `unknown fact ${JSON.stringify(fact)}${typeof fact === 'string' ? didYouMean(fact, FACTS) : ''}: use "event", "eventCount", "strikes" or "ruleHits"`,
     );
     return;
   }
@@ -268,6 +333,10 @@ function checkFact(fact: unknown, params: unknown, path: unknown, at: string, wa
   if (fact === 'eventCount') {
     const parsed = eventCountParams.safeParse(params);
     if (parsed.success) walk.usage.counters.push(parsed.data);
+    else reportIssues(parsed.error.issues);
+  } else if (fact === 'ruleHits') {
+    const parsed = ruleHitsParams.safeParse(params);
+    if (parsed.success) walk.usage.ruleHits.push({ ...parsed.data, at: `${at}.params.rule` });
     else reportIssues(parsed.error.issues);
   } else {
     const parsed = strikesParams.safeParse(params);

@@ -8,9 +8,28 @@ import { parseBudget } from '../shared/budget.js';
 import { mergeUsage, pinnedEventTypes, planCounters } from './counter-plan.js';
 import { isListName, LIST_NAME_RULE } from './list-name.js';
 import { parseListFile } from './list-source.js';
-import { parseJson, ruleLabel } from './rule-text.js';
+import { OPERATOR_VARIANTS } from './operators.js';
+import { didYouMean, parseJson, ruleLabel } from './rule-text.js';
 import { ruleSchema, walkTopLevel, type Usage, type Walk } from './rule-validation.js';
-import type { CompiledRule, ListFile, RuleAction, RuleFile, RuleMode, RuleSet } from './types.js';
+import {
+  ruleHitRetentionSeconds,
+  type CompiledRule,
+  type ListFile,
+  type RuleAction,
+  type RuleFile,
+  type RuleMode,
+  type RuleSet,
+} from './types.js';
+
+/** Options of `loadRules`. */
+export interface LoadRulesOptions {
+  /**
+   * Measures what a `matchesPattern` pattern costs (ms to search 64 KB of hostile text); a pattern
+   * over `PATTERN_BUDGET_MS` is a problem. Passed in by the rules shell (it reads the clock); unset,
+   * only the program size is checked.
+   */
+  patternCost?: (pattern: string) => number;
+}
 
 /** What `loadRules` gives back: a rule set, or every problem found (never both). */
 export interface LoadRulesResult {
@@ -23,7 +42,7 @@ export interface LoadRulesResult {
  * file, the rule and the JSON path inside the rule (`spam.json#free-crypto $.conditions.all[1].value`)
  * and says what is wrong; with any problem there is no rule set, so a bad change never half-applies.
  */
-export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult {
+export function loadRules(files: RuleFile[], lists: ListFile[], options: LoadRulesOptions = {}): LoadRulesResult {
   const problems: Problem[] = [];
   const rules: CompiledRule[] = [];
   const usages = new Map<CompiledRule, Usage>();
@@ -46,7 +65,7 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
       const report = (path: string, message: string): void => {
         ruleProblems.push({ path: `${file.path}#${label} ${path}`, message });
       };
-      const compiled = compileRule(item, file.path, report);
+      const compiled = compileRule(item, file.path, report, options.patternCost);
       const rule = compiled?.rule;
       if (rule !== undefined) {
         const first = firstFileOf.get(rule.name);
@@ -79,6 +98,7 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
     }
   }
 
+  problems.push(...ruleHitsProblems(rules, usages));
   if (problems.length > 0) return { ruleSet: undefined, problems };
 
   const active = rules.filter((r) => r.mode !== 'off');
@@ -96,6 +116,8 @@ export function loadRules(files: RuleFile[], lists: ListFile[]): LoadRulesResult
     defaultCounterPlan: plans.fallback,
     fileLists,
     referencedLists: Object.freeze([...usage.lists].sort(compare)),
+    ruleHitSpecs: Object.freeze(usage.ruleHits),
+    countedRules: countedRulesOf(usage.ruleHits),
   });
   return { ruleSet, problems: [] };
 }
@@ -104,13 +126,14 @@ function compileRule(
   input: unknown,
   file: string,
   report: (path: string, message: string) => void,
+  patternCost: ((pattern: string) => number) | undefined,
 ): { rule: CompiledRule; usage: Usage } | undefined {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     report('$', 'must be a rule object');
     return undefined;
   }
-  const usage: Usage = { counters: [], strikeWindows: [], lists: new Set() };
-  const walk: Walk = { report, usage };
+  const usage: Usage = { counters: [], strikeWindows: [], lists: new Set(), ruleHits: [] };
+  const walk: Walk = { report, usage, patternCost };
   const result = ruleSchema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) report(problemPath(issue.path), issue.message);
@@ -148,7 +171,7 @@ function compileRule(
   const definition = deepFreeze({
     name: raw.name,
     priority,
-    conditions: structuredClone(raw.conditions),
+    conditions: compileConditions(structuredClone(raw.conditions)),
     event: { type: action, params: structuredClone(params) },
   });
   const rule: CompiledRule = {
@@ -168,6 +191,73 @@ function compileRule(
   const eventTypes = pinnedEventTypes(raw.conditions);
   if (eventTypes !== undefined) rule.eventTypes = eventTypes;
   return { rule: Object.freeze(rule), usage };
+}
+
+/**
+ * A rule reads the hits of rules evaluated before it on the same event: each rule a `ruleHits`
+ * fact names must exist and have a higher priority than the rule that reads it.
+ */
+function ruleHitsProblems(rules: readonly CompiledRule[], usages: ReadonlyMap<CompiledRule, Usage>): Problem[] {
+  const byName = new Map(rules.map((r) => [r.name, r]));
+  const problems: Problem[] = [];
+  for (const rule of rules) {
+    for (const spec of usages.get(rule)?.ruleHits ?? []) {
+      const where = `${rule.file}#${rule.name} ${spec.at ?? '$.conditions'}`;
+      const named = byName.get(spec.rule);
+      if (named === undefined) {
+        problems.push({ path: where, message: `names unknown rule "${spec.rule}"${didYouMean(spec.rule, byName.keys())}` });
+      } else if (named.priority <= rule.priority) {
+        problems.push({
+          path: where,
+          message: `"${spec.rule}" must have a higher priority than "${rule.name}" (it has ${named.priority}, this rule ${rule.priority}): a rule counts the hits of rules evaluated before it`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/** Rules whose hits are counted, each with how long its hits are kept (seconds). */
+function countedRulesOf(specs: readonly { rule: string; windowSeconds: number }[]): ReadonlyMap<string, number> {
+  const windows = new Map<string, number[]>();
+  for (const s of specs) windows.set(s.rule, [...(windows.get(s.rule) ?? []), s.windowSeconds]);
+  return new Map([...windows].sort(([a], [b]) => compare(a, b)).map(([rule, w]) => [rule, ruleHitRetentionSeconds(w)]));
+}
+
+/** The event fields that hold a name or a text: list look-ups of them compare folded values. */
+const NAME_AND_TEXT_PATHS: ReadonlySet<string> = new Set(['$.participantName', '$.data.name', '$.data.text']);
+
+/**
+ * Conditions as the evaluator runs them: an `exact` condition gets the operator variant that reads
+ * the raw value (json-rules-engine hands a condition's `params` to its fact, never to its operator),
+ * and a list look-up of a name or a text the one that folds both sides. Mutates `node` (a copy).
+ */
+function compileConditions<T>(node: T): T {
+  if (Array.isArray(node)) {
+    for (const child of node) compileConditions(child);
+    return node;
+  }
+  if (node === null || typeof node !== 'object') return node;
+  const n = node as Record<string, unknown>;
+  for (const key of ['all', 'any', 'not']) if (key in n) compileConditions(n[key]);
+  if (n.fact !== 'event' || typeof n.operator !== 'string') return node;
+  const params = n.params as Record<string, unknown> | undefined;
+  const exact = params?.exact === true;
+  if (params !== undefined && 'exact' in params) {
+    delete params.exact;
+    if (Object.keys(params).length === 0) delete n.params;
+  }
+  if (exact && (n.operator === 'matchesPattern' || n.operator === 'containsWord')) {
+    n.operator = OPERATOR_VARIANTS[n.operator].exact;
+  } else if (
+    !exact &&
+    (n.operator === 'inList' || n.operator === 'notInList') &&
+    typeof n.path === 'string' &&
+    NAME_AND_TEXT_PATHS.has(n.path)
+  ) {
+    n.operator = OPERATOR_VARIANTS[n.operator].folded;
+  }
+  return node;
 }
 
 function versionOf(files: readonly RuleFile[], lists: readonly ListFile[]): string {

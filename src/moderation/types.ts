@@ -78,14 +78,21 @@ export interface CompiledRule {
   definition: unknown;
 }
 
+/** One `ruleHits` fact a rule reads: how often rule `rule` fired for this participant within the window. */
+export interface RuleHitSpec {
+  rule: string;
+  windowSeconds: number;
+}
+
 /**
- * What the counters must compute for an event of one type: the counters and strike windows read
- * by the rules that can match that type, plus every counter of that type (each event of a type
- * is recorded in its counters whichever rules read them).
+ * What the counters must compute for an event of one type: the counters, strike windows and rule
+ * hit counts read by the rules that can match that type, plus every counter of that type (each
+ * event of a type is recorded in its counters whichever rules read them).
  */
 export interface CounterPlan {
   counterSpecs: readonly CounterSpec[];
   strikeWindows: readonly number[];
+  ruleHits: readonly RuleHitSpec[];
 }
 
 /** A validated, immutable set of rules with what the counters must provide for it. */
@@ -97,6 +104,13 @@ export interface RuleSet {
   counterSpecs: readonly CounterSpec[];
   /** The `strikes` windows (seconds) that rules in `enforce`/`shadow` mode read, deduplicated. */
   strikeWindows: readonly number[];
+  /** The `ruleHits` facts that rules in `enforce`/`shadow` mode read, deduplicated. */
+  ruleHitSpecs: readonly RuleHitSpec[];
+  /**
+   * The rules whose hits are counted (named by a `ruleHits` fact), each with how long its hits
+   * are kept (seconds): its longest window, an hour at least, as strikes are.
+   */
+  countedRules: ReadonlyMap<string, number>;
   /** Per event type named by a rule or a counter; other types use `defaultCounterPlan`. */
   counterPlans: ReadonlyMap<string, CounterPlan>;
   /** The plan of an event type no rule pins and no counter counts (only type-agnostic rules). */
@@ -127,6 +141,11 @@ export interface EvaluationFacts {
   eventCounts: Readonly<Record<string, number>>;
   /** Key = `String(windowSeconds)`; a missing key reads as 0. */
   strikes: Readonly<Record<string, number>>;
+  /**
+   * Key = `ruleHitsKey(spec)`: hits of earlier events (this event's own are added by the
+   * evaluator, from the rules that fired on it); a missing key reads as 0.
+   */
+  ruleHits?: Readonly<Record<string, number>>;
 }
 
 /** One rule that fired for an event. */
@@ -153,6 +172,19 @@ export const MIN_STRIKE_RETENTION_SECONDS = 3600;
 export function strikeRetentionSeconds(strikeWindows: readonly number[]): number {
   return Math.max(MIN_STRIKE_RETENTION_SECONDS, ...strikeWindows);
 }
+
+/** The key of a `ruleHits` fact in `EvaluationFacts.ruleHits`, e.g. `link-in-chat:60`. */
+export function ruleHitsKey(spec: RuleHitSpec): string {
+  return `${spec.rule}:${spec.windowSeconds}`;
+}
+
+/** How long hits of a counted rule are kept (seconds), for the windows that read them. */
+export function ruleHitRetentionSeconds(windows: readonly number[]): number {
+  return Math.max(MIN_STRIKE_RETENTION_SECONDS, ...windows);
+}
+
+/** `AUTOMOD_CLOCK_SKEW_SECONDS`' default: how far an event's time may be from its receipt. */
+export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
 
 /** The key of a counter in `EvaluationFacts.eventCounts`, e.g. `participant:chat-message:10`. */
 export function counterKey(spec: CounterSpec): string {

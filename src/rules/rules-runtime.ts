@@ -8,6 +8,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import { createEvaluator } from '../moderation/evaluate.js';
 import { loadRules } from '../moderation/rules-loader.js';
+import { createPatternCostProbe } from './pattern-cost.js';
 import type { EvaluationFacts, ListSource, RuleHit, RuleSet } from '../moderation/types.js';
 import { readRulesFolder } from './rules-source.js';
 import type { AuditStore } from '../store/audit.js';
@@ -66,6 +67,8 @@ export interface RulesRuntimeDeps {
   watchDebounceMs?: number;
   /** Accept a rule set with no enforceable rule as ready (`AUTOMOD_ALLOW_EMPTY_RULES`); default false. */
   allowEmptyRules?: boolean | undefined;
+  /** Given to the evaluator: yields to the event loop between rules when evaluation runs long. */
+  yieldToLoop?: (() => Promise<void> | undefined) | undefined;
 }
 
 /**
@@ -91,6 +94,8 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
   const { logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const workerId = deps.workerId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  // One probe for the runtime's life: a reload does not measure (nor decide again on) an unchanged pattern.
+  const patternCost = createPatternCostProbe();
   let active: ActiveRules | undefined;
   let lastError: RulesStatus['lastError'];
   let liveLists = new Map<string, Set<string>>();
@@ -132,10 +137,14 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
       if (err instanceof RulesError) return { problems: [...err.problems] };
       throw err;
     }
-    const { ruleSet, problems } = loadRules(files.files, files.lists);
+    const { ruleSet, problems } = loadRules(files.files, files.lists, { patternCost });
     if (!ruleSet) return { problems };
     return {
-      active: { ruleSet, evaluator: createEvaluator(ruleSet, { lists: () => listSource }), loadedAt: new Date(now()).toISOString() },
+      active: {
+        ruleSet,
+        evaluator: createEvaluator(ruleSet, { lists: () => listSource, yieldToLoop: deps.yieldToLoop }),
+        loadedAt: new Date(now()).toISOString(),
+      },
       problems: [],
     };
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { compare } from '../shared/compare.js';
 import { RulesError, type Problem } from '../shared/errors.js';
 import { loadRules } from '../moderation/rules-loader.js';
+import { createPatternCostProbe } from './pattern-cost.js';
 import type { ListFile, RuleFile, RuleSet } from '../moderation/types.js';
 
 /**
@@ -81,10 +82,11 @@ function describeReadError(err: unknown, what: string): string {
 /** Loads a rules folder; the problems (with file, rule and JSON path) when it is invalid. */
 export async function loadRulesFolder(
   dir: string,
+  patternCost: (pattern: string) => number = createPatternCostProbe(),
 ): Promise<{ ruleSet: RuleSet; problems?: undefined } | { ruleSet?: undefined; problems: readonly Problem[] }> {
   try {
     const folder = await readRulesFolder(dir);
-    const loaded = loadRules(folder.files, folder.lists);
+    const loaded = loadRules(folder.files, folder.lists, { patternCost });
     return loaded.ruleSet ? { ruleSet: loaded.ruleSet } : { problems: loaded.problems };
   } catch (err) {
     if (err instanceof RulesError) return { problems: err.problems };

@@ -81,6 +81,11 @@ export interface Config {
   apiRatePerSec: number | undefined;
   dedupSeconds: number;
   /**
+   * `AUTOMOD_CLOCK_SKEW_SECONDS` (default 300): an event whose `timestamp` is further than this
+   * from its receipt is counted at its receipt and marked `skewed`.
+   */
+  clockSkewSeconds: number;
+  /**
    * `AUTOMOD_RULE_BUDGET` (default `100/60s`): the removals a rule may make in a window, across
    * every worker, when it states no `budget` of its own; past it the rule trips.
    */
@@ -184,6 +189,7 @@ const variables = z.object({
   AUTOMOD_RETRY_AFTER_MAX_MS: wholeNumber(0).default(300000),
   AUTOMOD_API_RATE_PER_SEC: wholeNumber(1).optional(),
   AUTOMOD_DEDUP_SECONDS: wholeNumber(1).default(300),
+  AUTOMOD_CLOCK_SKEW_SECONDS: wholeNumber(1, 86_400).default(300),
   AUTOMOD_RULE_BUDGET: ruleBudget.default(() => ({ ...DEFAULT_RULE_BUDGET })),
   AUTOMOD_SHUTDOWN_TIMEOUT_MS: wholeNumber(0).default(10000),
   AUTOMOD_LOCK_MS: wholeNumber(1000, 600000).default(15000),
@@ -306,6 +312,7 @@ function configOf(env: Variables): Config {
     retryAfterMaxMs: env.AUTOMOD_RETRY_AFTER_MAX_MS,
     apiRatePerSec: env.AUTOMOD_API_RATE_PER_SEC,
     dedupSeconds: env.AUTOMOD_DEDUP_SECONDS,
+    clockSkewSeconds: env.AUTOMOD_CLOCK_SKEW_SECONDS,
     ruleBudget: env.AUTOMOD_RULE_BUDGET,
     shutdownTimeoutMs: env.AUTOMOD_SHUTDOWN_TIMEOUT_MS,
     lockDurationMs: env.AUTOMOD_LOCK_MS,

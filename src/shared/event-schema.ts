@@ -21,6 +21,25 @@ export interface MeetingEvent {
    * "contains", "value": "data.text"}`.
    */
   truncated?: string[];
+  /**
+   * Set when the producer's `timestamp` was further than `AUTOMOD_CLOCK_SKEW_SECONDS` from the
+   * time the worker received the event: `timestamp` is then the time of receipt (what windows count
+   * by) and `claimedTimestamp` the time the producer gave. Rules can test it: `{"fact": "event",
+   * "path": "$.skewed", "operator": "equal", "value": true}`.
+   */
+  skewed?: true;
+  /** The producer's `timestamp` of a skewed event (ISO 8601). */
+  claimedTimestamp?: string;
+}
+
+/** Options of `parseEvent`. */
+export interface ParseEventOptions {
+  /**
+   * Largest distance (ms) between the event's `timestamp` and `now` (its receipt) that is taken as
+   * it is; further, the event counts at `now` and is marked `skewed`. Unset: no check (offline
+   * `rules test`, producers).
+   */
+  clockSkewMs?: number;
 }
 
 /** Limits that keep one hostile event from costing more than any honest one. */
@@ -30,11 +49,16 @@ export const EVENT_LIMITS = {
   fieldLength: 200,
   /** Display names (`participantName`, `data.name`): longer ones are cut, not refused. */
   nameLength: 500,
+  /**
+   * Chat text (`data.text`): moderated whole up to this many characters, so nothing can hide a
+   * banned phrase past the cut; longer text is cut, not refused.
+   */
+  textLength: 64 * 1024,
   /** Any other string in `data`: longer ones are cut, not refused (6 bytes per char escaped stays under `bytes`). */
-  textLength: 4096,
+  stringLength: 4096,
   /** Entries kept in an event's `truncated` list. */
   truncatedEntries: 20,
-  /** Serialized size of the whole event. */
+  /** Serialized size of the event apart from `data.text` (which `textLength` bounds). */
   bytes: 64 * 1024,
   /** Nesting depth of `data`. */
   depth: 8,
@@ -43,6 +67,26 @@ export const EVENT_LIMITS = {
 /** A string field whose problems read as what a producer should fix ("is required", not zod's wording). */
 const text = () => z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') });
 const idString = (max: number) => text().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+const TIME_RULE = 'must be an ISO 8601 time such as 2026-11-25T10:00:00Z, or epoch milliseconds as a JSON number';
+// Well-kept calendar checks (leap years, days per month), not our own: zod's ISO formats.
+const ISO_TIME = z.union([z.iso.datetime({ offset: true, local: true }), z.iso.date()]);
+const ISO_SHAPE = /^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?$/i;
+
+/** What is wrong with a `timestamp`, or undefined when it is a real time. */
+function timestampProblem(value: string | number | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) && !Number.isNaN(new Date(value).getTime()) ? undefined : TIME_RULE;
+  if (/^\s*-?\d+(?:\.\d+)?\s*$/.test(value)) {
+    // `new Date("12")` is December 2001: a number must not be read as a date by accident.
+    return `is a number in a string: send epoch milliseconds as a JSON number, or an ISO 8601 time such as 2026-11-25T10:00:00Z`;
+  }
+  if (ISO_TIME.safeParse(value).success) return undefined;
+  if (ISO_SHAPE.test(value)) {
+    return `is not a real time (${JSON.stringify(value.slice(0, 40))}): write an ISO 8601 time such as 2026-11-25T10:00:00Z`;
+  }
+  return TIME_RULE;
+}
 
 const eventSchema = z.object({
   id: idString(EVENT_LIMITS.idLength).optional(),
@@ -56,11 +100,16 @@ const eventSchema = z.object({
   participantId: idString(EVENT_LIMITS.fieldLength).optional(),
   participantName: text().optional(),
   timestamp: z
-    .union([z.string(), z.number()])
+    .union([z.string(), z.number()], { error: TIME_RULE })
     .optional()
-    .refine((v) => v === undefined || !Number.isNaN(new Date(v).getTime()), 'must be an ISO 8601 time or epoch milliseconds'),
+    .superRefine((v, ctx) => {
+      const problem = timestampProblem(v);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   data: z.record(z.string(), z.unknown()).optional(),
   // Kept when an event already parsed once (HTTP, then the queue) is parsed again.
+  skewed: z.literal(true, { error: 'must be true when present' }).optional(),
+  claimedTimestamp: z.string().max(EVENT_LIMITS.fieldLength).optional(),
   truncated: z
     .array(z.string().max(EVENT_LIMITS.fieldLength))
     .max(EVENT_LIMITS.truncatedEntries + 1)
@@ -86,7 +135,7 @@ export function isParticipantEvent(type: string): boolean {
  * Validates one event and fills in its defaults. Throws `InvalidEventError` naming every problem
  * (JSON path and what is wrong); never returns a half-valid event.
  */
-export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent {
+export function parseEvent(input: unknown, now: Date = new Date(), options: ParseEventOptions = {}): MeetingEvent {
   const problems: Problem[] = [];
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new InvalidEventError([{ path: '$', message: 'must be a JSON object' }]);
@@ -126,23 +175,42 @@ export function parseEvent(input: unknown, now: Date = new Date()): MeetingEvent
     timestamp: new Date(raw.timestamp ?? now.getTime()).toISOString(),
     data,
   };
+  // A mark from an earlier parse (HTTP, then the queue) is kept; it never spares the check below.
+  if (raw.skewed === true) {
+    event.skewed = true;
+    if (raw.claimedTimestamp !== undefined) event.claimedTimestamp = raw.claimedTimestamp;
+  }
+  if (options.clockSkewMs !== undefined && Math.abs(Date.parse(event.timestamp) - now.getTime()) > options.clockSkewMs) {
+    // A producer's clock (or a forged time) must not move an event out of its window, or the
+    // window away from everyone else's events: it counts when it was received.
+    event.skewed = true;
+    event.claimedTimestamp ??= event.timestamp;
+    event.timestamp = now.toISOString();
+  }
   if (raw.meetingId !== undefined) event.meetingId = raw.meetingId;
   if (raw.participantId !== undefined) event.participantId = raw.participantId;
   if (raw.participantName !== undefined)
     event.participantName = boundText(raw.participantName, EVENT_LIMITS.nameLength, 'participantName', truncated);
   if (truncated.size > 0) event.truncated = [...truncated];
-  if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
+  if (sizeBesideText(event) > EVENT_LIMITS.bytes) {
     // Many fields each under their limit: keep what the rules read, and say so.
     const kept: Record<string, unknown> = {};
     for (const key of MODERATED_DATA) if (typeof data[key] === 'string') kept[key] = data[key];
     event.data = kept;
     mark(truncated, 'data');
     event.truncated = [...truncated];
-    if (Buffer.byteLength(JSON.stringify(event)) > EVENT_LIMITS.bytes) {
+    if (sizeBesideText(event) > EVENT_LIMITS.bytes) {
       throw new InvalidEventError([{ path: '$', message: `is larger than ${EVENT_LIMITS.bytes} bytes` }]);
     }
   }
   return event;
+}
+
+/** Serialized size of the event in bytes, apart from `data.text` (bounded by its own limit). */
+function sizeBesideText(event: MeetingEvent): number {
+  const text = event.data.text;
+  const size = Buffer.byteLength(JSON.stringify(event));
+  return typeof text === 'string' ? size - Buffer.byteLength(JSON.stringify(text)) : size;
 }
 
 /** Strips invisible characters from names and chat text and cuts any string of `data` to its limit. */
@@ -168,7 +236,7 @@ function boundText(value: string, max: number, path: string, truncated: Set<stri
 
 /** Depth is already bounded by `checkShape`, so recursion is safe here. */
 function boundStrings(value: unknown, path: string, truncated: Set<string>): unknown {
-  if (typeof value === 'string') return cut(value, EVENT_LIMITS.textLength, path, truncated);
+  if (typeof value === 'string') return cut(value, EVENT_LIMITS.stringLength, path, truncated);
   if (Array.isArray(value)) return value.map((item, i) => boundStrings(item, `${path}[${i}]`, truncated));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, boundStrings(inner, `${path}.${key}`, truncated)]));

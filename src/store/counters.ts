@@ -4,9 +4,8 @@ import type { Keys } from './keys.js';
 import { createLuaScript } from './lua-script.js';
 import { createTickBatcher } from './tick-batcher.js';
 import type { RedisClient } from './redis.js';
-import { counterKey, type CounterSpec } from '../moderation/types.js';
+import { counterKey, DEFAULT_CLOCK_SKEW_SECONDS, ruleHitsKey, type CounterSpec, type RuleHitSpec } from '../moderation/types.js';
 
-/** Which events an `eventCount` fact counts: one rule condition's params. */
 /** The part of an event the counters need. */
 export interface CountedEvent {
   id: string;
@@ -14,7 +13,10 @@ export interface CountedEvent {
   sessionId: string;
   meetingId?: string;
   participantId?: string;
-  /** ISO time of the event; windows are measured in event time, not arrival time. */
+  /**
+   * ISO time of the event; windows are measured in event time, not arrival time (an event whose
+   * time was too far from its receipt already carries the receipt time: `parseEvent`'s skew check).
+   */
   timestamp: string;
 }
 
@@ -22,8 +24,10 @@ export interface CountedEvent {
 export interface ObservedCounts {
   /** Keyed by `counterKey(spec)` (moderation/types.ts), one per spec asked for (with a subject). */
   eventCounts: Record<string, number>;
-  /** Earlier enforced rule hits, keyed by `String(windowSeconds)`. */
+  /** Enforced rule hits of earlier events (equal times included), keyed by `String(windowSeconds)`. */
   strikes: Record<string, number>;
+  /** Hits of counted rules from earlier events (equal times included), keyed by `ruleHitsKey`. */
+  ruleHits: Record<string, number>;
   /** Version of the live lists, so the caller reloads them only when they changed. */
   listsVersion: number;
   /**
@@ -47,6 +51,14 @@ export interface ObserveInput {
   event: CountedEvent;
   specs: readonly CounterSpec[];
   strikeWindows: readonly number[];
+  /** The `ruleHits` facts to read (none when left out). */
+  ruleHits?: readonly RuleHitSpec[];
+  /**
+   * When the worker received the event (ms): counters are trimmed from no later than this, so an
+   * event stamped ahead of time (within the clock skew) cannot push the others out of a window.
+   * Left out: the event's own time.
+   */
+  receivedAt?: number;
   /**
    * The event's processing marker: taken for `owner` when absent; when another owner holds it,
    * nothing is recorded and `alreadyDone` is set. Checked and taken in the same script, so the
@@ -71,32 +83,49 @@ export interface CounterStore {
    * events costs one round trip and one read of the lists version.
    */
   observeMany(inputs: readonly ObserveInput[]): Promise<ObservedCounts[]>;
-  /** Records one strike per enforced rule that fired on this event (a no-op without a participant). */
-  recordStrikes(event: CountedEvent, ruleNames: readonly string[], maxWindowSeconds: number): Promise<void>;
+  /**
+   * Records one strike per rule of `ruleNames` (the enforced rules that fired on this event; a
+   * no-op without a participant), and one hit of each rule of `counted.rules` (enforced rules that
+   * a `ruleHits` counts; `counted.keep`: rule -> seconds its hits are kept).
+   */
+  recordStrikes(
+    event: CountedEvent,
+    ruleNames: readonly string[],
+    maxWindowSeconds: number,
+    counted?: { rules: readonly string[]; keep: ReadonlyMap<string, number> },
+  ): Promise<void>;
 }
 
 /** Options of `createCounterStore`. */
 export interface CounterStoreOptions {
   redis: RedisClient;
   keys: Keys;
+  /**
+   * `AUTOMOD_CLOCK_SKEW_SECONDS` (default 300): strikes and rule hits are kept this much longer
+   * than their windows, so a hit stamped ahead of time cannot trim away ones still in a window.
+   */
+  clockSkewSeconds?: number;
 }
 
 // Observes a batch of events in one run (see `createTickBatcher`), each exactly as if alone and in
 // order, so concurrent events still get exact counts. KEYS: the lists version, then per event its
-// marker (if any), its strikes set (if any) and its counter sets. ARGV[1]: JSON, per event
-// [time, marker TTL seconds or 0 for none, has strikes, [strike lower bounds], [[record, trim
-// bound, TTL ms, [lower bounds]] per counter set]]; ARGV[2...]: the event ids, then the marker
-// owners, in the same order (kept out of the JSON: they are producer text, and must reach Redis
-// exactly as every other command sends them). One JSON argument instead of dozens keeps the
-// command small for both sides; bounds and times are strings, ready for Redis. Answers the lists
-// version, then per event -1 (another owner holds its marker) or 1 followed by its strike counts
-// and its counts.
+// marker (if any), its strikes set (if any), its counter sets and its counted rules' hit sets.
+// ARGV[1]: JSON, per event [time, marker TTL seconds or 0 for none, has strikes, [strike lower
+// bounds], [[record, trim bound, TTL ms, [lower bounds]] per counter set], [[lower bounds] per rule
+// hit set]]; ARGV[2...]: the event ids, then the marker owners, in the same order (kept out of the
+// JSON: they are producer text, and must reach Redis exactly as every other command sends them).
+// One JSON argument instead of dozens keeps the command small for both sides; bounds and times are
+// strings, ready for Redis. Answers the lists version, then per event -1 (another owner holds its
+// marker) or 1 followed by its strike counts, its counts and its rule hit counts.
+//
+// Strikes and rule hits count (t - w, t]: hits of other events at the same time count, this
+// event's own (there on a redelivery, as `id:rule` members and as `id`) do not.
 const OBSERVE = createLuaScript(`
 local batch = cjson.decode(ARGV[1])
 local out = { tonumber(redis.call('GET', KEYS[1])) or 0 }
 local k = 2
 for n, e in ipairs(batch) do
-  local id, owner, t, sets = ARGV[n + 1], ARGV[#batch + n + 1], e[1], e[5]
+  local id, owner, t, sets, hitSets = ARGV[n + 1], ARGV[#batch + n + 1], e[1], e[5], e[6]
   local done = false
   if e[2] > 0 then
     local holder = redis.call('GET', KEYS[k])
@@ -114,13 +143,19 @@ for n, e in ipairs(batch) do
   end
   if done then
     out[#out + 1] = -1
-    k = k + #sets
+    k = k + #sets + #hitSets
   else
     out[#out + 1] = 1
-    local before = '(' .. t
+    local own = 0
+    if strikesKey and #e[4] > 0 then
+      local prefix = id .. ':'
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', strikesKey, t, t)) do
+        if string.sub(m, 1, #prefix) == prefix and not string.find(m, ':', #prefix + 1, true) then own = own + 1 end
+      end
+    end
     for _, bound in ipairs(e[4]) do
       if strikesKey then
-        out[#out + 1] = redis.call('ZCOUNT', strikesKey, bound, before)
+        out[#out + 1] = redis.call('ZCOUNT', strikesKey, bound, t) - own
       else
         out[#out + 1] = 0
       end
@@ -135,6 +170,15 @@ for n, e in ipairs(batch) do
       end
       for _, bound in ipairs(set[4]) do
         out[#out + 1] = redis.call('ZCOUNT', key, bound, t)
+      end
+    end
+    for _, bounds in ipairs(hitSets) do
+      local key = KEYS[k]
+      k = k + 1
+      local mine = redis.call('ZSCORE', key, id)
+      local ownHit = (mine and tonumber(mine) == tonumber(t)) and 1 or 0
+      for _, bound in ipairs(bounds) do
+        out[#out + 1] = redis.call('ZCOUNT', key, bound, t) - ownHit
       end
     end
   end
@@ -154,6 +198,8 @@ interface Observation {
   strikeWindows: readonly number[];
   /** The counter sets this event has a subject for, in the order of their counts in the answer. */
   sets: readonly Layout['sets'][number][];
+  /** The counted rules' hit sets read (none without a participant), in answer order. */
+  hitSets: readonly Layout['hitSets'][number][];
 }
 
 /**
@@ -163,9 +209,24 @@ interface Observation {
 interface Layout {
   strikeWindows: number[];
   sets: { scope: 'participant' | 'session'; type: string; windowsMs: number[]; longestMs: number; resultKeys: string[] }[];
+  /** One sorted set per counted rule (every window of it reads the one set). */
+  hitSets: { rule: string; windowsMs: number[]; resultKeys: string[] }[];
 }
 
-function layoutOf(specs: readonly CounterSpec[], strikeWindows: readonly number[]): Layout {
+function layoutOf(specs: readonly CounterSpec[], strikeWindows: readonly number[], ruleHits: readonly RuleHitSpec[]): Layout {
+  const hitSets: Layout['hitSets'] = [];
+  for (const spec of ruleHits) {
+    let set = hitSets.find((h) => h.rule === spec.rule);
+    if (set === undefined) {
+      set = { rule: spec.rule, windowsMs: [], resultKeys: [] };
+      hitSets.push(set);
+    }
+    const resultKey = ruleHitsKey(spec);
+    if (!set.resultKeys.includes(resultKey)) {
+      set.windowsMs.push(windowMs(spec.windowSeconds));
+      set.resultKeys.push(resultKey);
+    }
+  }
   const sets: Layout['sets'] = [];
   for (const spec of specs) {
     let set = sets.find((s) => s.scope === spec.scope && s.type === spec.type);
@@ -180,20 +241,32 @@ function layoutOf(specs: readonly CounterSpec[], strikeWindows: readonly number[
       set.resultKeys.push(resultKey);
     }
   }
-  return { strikeWindows: [...new Set(strikeWindows)], sets };
+  return { strikeWindows: [...new Set(strikeWindows)], sets, hitSets };
 }
 
+// Records an event's strikes and counted rule hits. KEYS[1]: the strikes set, then one hit set per
+// counted rule that fired. ARGV: the time, the strikes' trim bound and TTL (ms), the number of
+// strike members, the members (`eventId:rule`), the event id, then a trim bound and TTL per hit set.
 const RECORD_STRIKES = createLuaScript(`
-local t = tonumber(ARGV[1])
-local maxW = tonumber(ARGV[2])
-for i = 3, #ARGV do redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', t - maxW))
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', maxW))
+local t = ARGV[1]
+local members = tonumber(ARGV[4])
+for i = 5, 4 + members do redis.call('ZADD', KEYS[1], t, ARGV[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local id = ARGV[5 + members]
+local a = 6 + members
+for k = 2, #KEYS do
+  redis.call('ZADD', KEYS[k], t, id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', ARGV[a])
+  redis.call('PEXPIRE', KEYS[k], ARGV[a + 1])
+  a = a + 2
+end
 return 1
 `);
 
 /** Creates the counter store. */
-export function createCounterStore({ redis, keys }: CounterStoreOptions): CounterStore {
+export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLOCK_SKEW_SECONDS }: CounterStoreOptions): CounterStore {
+  const skewMs = windowMs(clockSkewSeconds);
   // Concurrent jobs share one script run per partition: the per-command cost (client and server) is
   // paid once. An item is a group of observations (one event, or a batch job's events) never split.
   const runPartition = async (partition: number, batch: readonly Observation[]): Promise<ObservedCounts[]> => {
@@ -212,12 +285,14 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
     const next = (): number => Number(reply[at++] ?? 0);
     const listsVersion = next();
     return batch.map((o) => {
-      if (next() === -1) return { eventCounts: {}, strikes: {}, listsVersion, alreadyDone: true };
+      if (next() === -1) return { eventCounts: {}, strikes: {}, ruleHits: {}, listsVersion, alreadyDone: true };
       const strikes: Record<string, number> = {};
       for (const w of o.strikeWindows) strikes[String(w)] = next();
       const eventCounts: Record<string, number> = {};
       for (const set of o.sets) for (const key of set.resultKeys) eventCounts[key] = next();
-      return { eventCounts, strikes, listsVersion, alreadyDone: false };
+      const ruleHits: Record<string, number> = {};
+      for (const set of o.hitSets) for (const key of set.resultKeys) ruleHits[key] = next();
+      return { eventCounts, strikes, ruleHits, listsVersion, alreadyDone: false };
     });
   };
   const observeBatch = createTickBatcher<Observation[], ObservedCounts[]>(
@@ -253,24 +328,26 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
   // The worker passes the same specs array for every event of a type (the rule set's counter
   // plan), so the layout is worked out once per plan; other callers pay for it per call.
   const layouts = new WeakMap<readonly CounterSpec[], Map<string, Layout>>();
-  const layoutFor = (specs: readonly CounterSpec[], strikeWindows: readonly number[]): Layout => {
+  const layoutFor = (specs: readonly CounterSpec[], strikeWindows: readonly number[], ruleHits: readonly RuleHitSpec[]): Layout => {
     let byWindows = layouts.get(specs);
     if (byWindows === undefined) {
       byWindows = new Map();
       layouts.set(specs, byWindows);
     }
-    const windowsKey = strikeWindows.join(',');
+    const windowsKey = `${strikeWindows.join(',')}|${ruleHits.map(ruleHitsKey).join(',')}`;
     let layout = byWindows.get(windowsKey);
     if (layout === undefined) {
-      layout = layoutOf(specs, strikeWindows);
+      layout = layoutOf(specs, strikeWindows, ruleHits);
       byWindows.set(windowsKey, layout);
     }
     return layout;
   };
 
-  const observation = ({ event, specs, strikeWindows, marker }: ObserveInput): Observation => {
+  const observation = ({ event, specs, strikeWindows, ruleHits = [], receivedAt, marker }: ObserveInput): Observation => {
     const t = eventTime(event);
-    const layout = layoutFor(specs, strikeWindows);
+    // Trimmed from no later than the receipt: a time ahead of it must not empty the window.
+    const trimFrom = receivedAt === undefined ? t : Math.min(t, receivedAt);
+    const layout = layoutFor(specs, strikeWindows, ruleHits);
     const participant = event.participantId !== undefined && event.participantId !== '' ? event.participantId : undefined;
     const meeting = event.meetingId ?? event.sessionId;
     const partition = keys.partitions === 1 ? 0 : partitionOf(event.sessionId, keys.partitions);
@@ -278,7 +355,7 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
     const redisKeys: string[] = [];
     if (marker !== undefined) redisKeys.push(marker.key);
     if (participant !== undefined) redisKeys.push(pk.strikes(meeting, participant));
-    // Strikes in (t - w, t): earlier hits only. Counts in (t - w, t]: this event included.
+    // Strikes in (t - w, t], less this event's own. Counts in (t - w, t]: this event included.
     const strikeBounds = layout.strikeWindows.map((w) => `(${t - windowMs(w)}`);
     const setSpecs: unknown[] = [];
     const sets: Layout['sets'][number][] = [];
@@ -295,10 +372,19 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
       // The event is recorded in the sets of its own type; sets of other types are only read.
       setSpecs.push([
         set.type === event.type ? 1 : 0,
-        String(t - set.longestMs),
+        String(trimFrom - set.longestMs),
         String(set.longestMs),
         set.windowsMs.map((w) => `(${t - w}`),
       ]);
+    }
+    const hitSpecs: string[][] = [];
+    const hitSets: Layout['hitSets'][number][] = [];
+    if (participant !== undefined) {
+      for (const set of layout.hitSets) {
+        redisKeys.push(pk.ruleHits(meeting, participant, set.rule));
+        hitSets.push(set);
+        hitSpecs.push(set.windowsMs.map((w) => `(${t - w}`));
+      }
     }
     const spec = [
       String(t),
@@ -306,8 +392,18 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
       participant !== undefined ? 1 : 0,
       strikeBounds,
       setSpecs,
+      hitSpecs,
     ];
-    return { partition, id: event.id, owner: marker?.owner ?? '', keys: redisKeys, spec, strikeWindows: layout.strikeWindows, sets };
+    return {
+      partition,
+      id: event.id,
+      owner: marker?.owner ?? '',
+      keys: redisKeys,
+      spec,
+      strikeWindows: layout.strikeWindows,
+      sets,
+      hitSets,
+    };
   };
 
   return {
@@ -320,12 +416,26 @@ export function createCounterStore({ redis, keys }: CounterStoreOptions): Counte
       return observeBatch(inputs.map(observation));
     },
 
-    async recordStrikes(event, ruleNames, maxWindowSeconds) {
-      if (event.participantId === undefined || event.participantId === '' || ruleNames.length === 0) return;
+    async recordStrikes(event, ruleNames, maxWindowSeconds, counted) {
+      const countedRules = counted?.rules ?? [];
+      if (event.participantId === undefined || event.participantId === '' || (ruleNames.length === 0 && countedRules.length === 0)) return;
       const t = eventTime(event);
-      const key = keys.part(event.sessionId).strikes(event.meetingId ?? event.sessionId, event.participantId);
-      // One member per (event, rule): a redelivered event does not add strikes twice.
-      await RECORD_STRIKES.run(redis, [key], [t, windowMs(maxWindowSeconds), ...ruleNames.map((rule) => `${event.id}:${rule}`)]);
+      const pk = keys.part(event.sessionId);
+      const meeting = event.meetingId ?? event.sessionId;
+      const redisKeys = [pk.strikes(meeting, event.participantId)];
+      const keep = windowMs(maxWindowSeconds);
+      // One member per (event, rule): a redelivered event does not add strikes twice. Kept a clock
+      // skew longer than the windows: a hit stamped ahead must not trim ones still in a window.
+      const args: (string | number)[] = [t, String(t - keep - skewMs), String(keep), ruleNames.length];
+      for (const rule of ruleNames) args.push(`${event.id}:${rule}`);
+      args.push(event.id);
+      for (const rule of new Set(countedRules)) {
+        const seconds = counted?.keep.get(rule);
+        if (seconds === undefined) continue;
+        redisKeys.push(pk.ruleHits(meeting, event.participantId, rule));
+        args.push(String(t - windowMs(seconds) - skewMs), String(windowMs(seconds)));
+      }
+      await RECORD_STRIKES.run(redis, redisKeys, args);
     },
   };
 }

@@ -70,6 +70,8 @@ function keysOf(keyPrefix: string) {
     presence: (sessionId: string, participantId: string) => k('presence', sessionId, participantId),
     /** Enforced rule hits of one participant in one meeting: a sorted set by time. */
     strikes: (meeting: string, participantId: string) => k('strikes', meeting, participantId),
+    /** Hits of one counted rule (`ruleHits`) for one participant in one meeting: event ids by time. */
+    ruleHits: (meeting: string, participantId: string, rule: string) => k('rule-hits', meeting, participantId, rule),
     /** The removal claim of one participant in one session (collapse of repeated requests). */
     removalClaim: (sessionId: string, participantId: string) => k('removal', sessionId, participantId),
     /** Fence held while a removal POST is in flight, so two runs of one job never both send. */

@@ -13,10 +13,16 @@ export interface ReviewEvidence {
   at: string;
   eventId: string;
   type: string;
-  /** The chat text (or display name) the rule read, as received. */
+  /** The chat text (or display name) the rule read, as received (the first 4,096 characters, then `…`). */
   text?: string;
-  /** Words, phrases or pattern matches of the rule found in `text`. */
+  /** Words, phrases (as listed) or pattern matches (as read) of the rule found in `text`. */
   matched?: string[];
+  /**
+   * The text as the rules read it (folded: look-alike letters, accents and invisible characters
+   * undone), around the first match, when that differs from `text` by more than case and spacing
+   * or `text` was cut.
+   */
+  folded?: string;
   /** The rule's counters for this event (`participant:chat-message:10` -> 7) and strikes. */
   counts?: Record<string, number>;
 }

@@ -82,7 +82,10 @@ describe('npm run bench --quick', () => {
       'saturation',
       'single',
     ]);
-    expect(report.targets).toHaveLength(10);
+    expect(report.targets).toHaveLength(12);
+    expect((report.targets as { name: string }[]).map((t) => t.name)).toEqual(
+      expect.arrayContaining(['folded text vs raw (same run)', 'worst admitted pattern on 64 KB']),
+    );
     expect(report.workerEnv.VIDEOSDK_SECRET).toBeUndefined();
     const results = report.results as {
       saturation: {

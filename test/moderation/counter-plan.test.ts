@@ -42,6 +42,7 @@ describe('counter plans', () => {
         { type: 'participant-joined', windowSeconds: 60, scope: 'participant' },
       ],
       strikeWindows: [60, 600],
+      ruleHits: [],
     });
     expect(counterPlanFor(ruleSet, 'participant-joined')).toEqual({
       counterSpecs: [
@@ -49,16 +50,17 @@ describe('counter plans', () => {
         { type: 'participant-joined', windowSeconds: 30, scope: 'session' },
       ].sort((a, b) => `${a.scope}:${a.type}:${a.windowSeconds}`.localeCompare(`${b.scope}:${b.type}:${b.windowSeconds}`)),
       strikeWindows: [60],
+      ruleHits: [],
     });
   });
 
   it('gives other types only what type-agnostic rules read', () => {
-    expect(counterPlanFor(ruleSet, 'participant-renamed')).toEqual({ counterSpecs: [], strikeWindows: [60] });
+    expect(counterPlanFor(ruleSet, 'participant-renamed')).toEqual({ counterSpecs: [], strikeWindows: [60], ruleHits: [] });
     expect(counterPlanFor(ruleSet, 'custom-anything')).toBe(ruleSet.defaultCounterPlan);
   });
 
   it('is empty for a rule set without counters', () => {
     const plain = ruleSetOf([{ name: 'x', conditions: { all: [typeIs('chat-message')] }, event: { type: 'flag' } }]);
-    expect(counterPlanFor(plain, 'chat-message')).toEqual({ counterSpecs: [], strikeWindows: [] });
+    expect(counterPlanFor(plain, 'chat-message')).toEqual({ counterSpecs: [], strikeWindows: [], ruleHits: [] });
   });
 });

@@ -53,12 +53,13 @@ describe('createMemoryCounters', () => {
     expect(counters.observe(at(3, { meetingId: 'm2', sessionId: 's9' })).eventCounts['participant:chat-message:10']).toBe(2);
   });
 
-  it('counts strikes from earlier enforced hits in (t - window, t), one per rule', () => {
+  it('counts strikes from the enforced hits of other events in (t - window, t], one per rule', () => {
     const counters = createMemoryCounters(specs);
     const first = at(0);
     expect(counters.observe(first).strikes).toEqual({ '60': 0 });
     counters.recordHits(first, [hit('a'), hit('b'), hit('b'), hit('s', 'shadow')]);
-    expect(counters.observe(at(0)).strikes['60']).toBe(0); // same instant: not earlier
+    expect(counters.observe(at(0)).strikes['60']).toBe(0); // the same event again: its own hits never count
+    expect(counters.observe(at(0, { id: 'same-instant' })).strikes['60']).toBe(2); // another event at the same instant
     expect(counters.observe(at(1)).strikes['60']).toBe(2);
     expect(counters.observe(at(59_999)).strikes['60']).toBe(2);
     expect(counters.observe(at(60_000)).strikes['60']).toBe(0); // exactly one window old: out
@@ -105,5 +106,25 @@ describe('createMemoryCounters, like the Redis counters', () => {
     counters.observe(at(30_000, { id: 'b' })); // trims up to 20 s: 'a' is gone
     // A late event at 5 s: Redis has dropped 'a' too, so it counts only itself.
     expect(counters.observe(at(5_000, { id: 'late' })).eventCounts['participant:chat-message:10']).toBe(1);
+  });
+});
+
+describe('createMemoryCounters, rule hits', () => {
+  const specs = {
+    counterSpecs: [],
+    strikeWindows: [],
+    ruleHitSpecs: [{ rule: 'link', windowSeconds: 60 }],
+    countedRules: new Map([['link', 3600]]),
+  };
+
+  it("counts the enforced hits of a counted rule in (t - window, t], never this event's own", () => {
+    const counters = createMemoryCounters(specs);
+    counters.recordHits(at(0), [hit('link'), hit('other')]);
+    counters.recordHits(at(0, { id: 'twin' }), [hit('link', 'shadow')]);
+    expect(counters.observe(at(0)).ruleHits).toEqual({ 'link:60': 0 });
+    expect(counters.observe(at(0, { id: 'twin' })).ruleHits).toEqual({ 'link:60': 1 });
+    expect(counters.observe(at(59_999)).ruleHits).toEqual({ 'link:60': 1 });
+    expect(counters.observe(at(60_000)).ruleHits).toEqual({ 'link:60': 0 });
+    expect(counters.observe(at(1, { participantId: 'p2' })).ruleHits).toEqual({ 'link:60': 0 });
   });
 });

@@ -63,3 +63,14 @@ describe('runRuleTest', () => {
     expect(report.summary).toMatchObject({ ok: true, checked: 2, errors: 0 });
   });
 });
+
+describe('formatRuleTest', () => {
+  it('says how the rules read a disguised text that fired', async () => {
+    const ruleSet = loadRules([{ path: 'r.json', content: JSON.stringify(RULE) }], []).ruleSet!;
+    const lines = [
+      JSON.stringify({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'ѕраm' }, expect: ['no-spam'] }),
+    ];
+    const report = await runRuleTest(ruleSet, lines, createStaticListSource(ruleSet.fileLists));
+    expect(formatRuleTest(report)[0]).toBe('ok    line 1: chat-message p -> no-spam [read as "spam"]');
+  });
+});

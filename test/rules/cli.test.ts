@@ -173,6 +173,55 @@ describe('automod rules check', () => {
   });
 });
 
+describe('automod rules test with text corpora', () => {
+  it("runs the shipped corpora, and fails a user's corpus line by line", async () => {
+    const shipped = await automod(
+      ['rules', 'test', 'rules', '--clean', 'test/fixtures/corpora/clean.txt', '--evasions', 'test/fixtures/corpora/evasions.txt'],
+      NO_REDIS,
+    );
+    expect(shipped.code).toBe(0);
+    expect(shipped.stdout).toMatch(/^PASS: \d+ clean texts, \d+ evasions: 0 failed, 0 invalid$/m);
+    const mine = await automod(['rules', 'test', 'rules', '--clean', '-'], NO_REDIS, 'Welcome to the class!\nyou m0r0n\n');
+    expect(mine.code).toBe(1);
+    expect(mine.stdout).toBe(
+      'FAIL  clean line 2: "you m0r0n" -> banned-words (as chat); expected (none)\nFAIL: 2 clean texts, 0 evasions: 1 failed, 0 invalid\n',
+    );
+  });
+});
+
+describe('automod rules check on patterns that could stall a worker', () => {
+  it('refuses a pattern whose program or measured cost on 64 KB of text is over the budget, and admits an ordinary one', async () => {
+    const rule = (name: string, value: string) => ({
+      name,
+      conditions: { all: [{ fact: 'event', path: '$.data.text', operator: 'matchesPattern', value }] },
+      event: { type: 'flag' },
+    });
+    const dir = await tempRules({
+      'patterns.json': [
+        rule('huge-program', '(?i)(https?://|.){0,1000}$'),
+        rule('slow-search', '[a-z]{1,990}$'),
+        rule('ordinary', '(?i)\\b(buy|sell)\\s+\\w+\\s+now\\b'),
+      ],
+    });
+    try {
+      const run = await automod(['rules', 'check', dir], NO_REDIS);
+      expect(run.code).toBe(2);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toEqual([
+        `${dir}: 2 problem(s)`,
+        expect.stringMatching(
+          /^ {2}patterns\.json#huge-program \$\.conditions\.all\[0\]\.value: pattern compiles to 14003 instructions, more than 2000: it could stall the worker/,
+        ),
+        expect.stringMatching(
+          /^ {2}patterns\.json#slow-search \$\.conditions\.all\[0\]\.value: pattern takes about \d+ ms to search 64 KB of text, more than the 200 ms budget/,
+        ),
+      ]);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});
+
 describe('automod rules check on folders that load but are not what was meant', () => {
   let base: string;
   beforeAll(async () => {

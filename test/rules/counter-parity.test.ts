@@ -2,7 +2,14 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MeetingEvent } from '../../src/shared/event-schema.js';
 import { createMemoryCounters } from '../../src/moderation/memory-counters.js';
-import { counterKey, strikeRetentionSeconds, type CounterSpec, type RuleHit } from '../../src/moderation/types.js';
+import {
+  counterKey,
+  ruleHitsKey,
+  strikeRetentionSeconds,
+  type CounterSpec,
+  type RuleHit,
+  type RuleHitSpec,
+} from '../../src/moderation/types.js';
 import { createCounterStore } from '../../src/store/counters.js';
 import { createKeys } from '../../src/store/keys.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
@@ -22,6 +29,15 @@ const SPECS: CounterSpec[] = [
   { type: 'participant-joined', windowSeconds: 10, scope: 'participant' },
 ];
 const STRIKE_WINDOWS = [2, 8];
+const RULE_HITS: RuleHitSpec[] = [
+  { rule: 'r1', windowSeconds: 3 },
+  { rule: 'r1', windowSeconds: 9 },
+  { rule: 'r2', windowSeconds: 5 },
+];
+const COUNTED = new Map([
+  ['r1', 3600],
+  ['r2', 3600],
+]);
 const T0 = Date.UTC(2026, 0, 1, 10);
 
 const step = fc.record({
@@ -47,7 +63,12 @@ describe('Redis counters and in-memory counters', () => {
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 40 }), async (steps) => {
         const keys = createKeys(`${config.keyPrefix}:${++run}`);
         const store = createCounterStore({ redis, keys });
-        const memory = createMemoryCounters({ counterSpecs: SPECS, strikeWindows: STRIKE_WINDOWS });
+        const memory = createMemoryCounters({
+          counterSpecs: SPECS,
+          strikeWindows: STRIKE_WINDOWS,
+          ruleHitSpecs: RULE_HITS,
+          countedRules: COUNTED,
+        });
         let t = T0;
         const seen: MeetingEvent[] = [];
         for (const [i, s] of steps.entries()) {
@@ -63,16 +84,20 @@ describe('Redis counters and in-memory counters', () => {
             data: {},
           };
           seen.push(event);
-          const fromRedis = await store.observe({ event, specs: SPECS, strikeWindows: STRIKE_WINDOWS });
+          const fromRedis = await store.observe({ event, specs: SPECS, strikeWindows: STRIKE_WINDOWS, ruleHits: RULE_HITS });
           const fromMemory = memory.observe(event);
           for (const spec of SPECS) {
             const key = counterKey(spec);
             expect(fromRedis.eventCounts[key] ?? 0, `step ${i} ${key}`).toBe(fromMemory.eventCounts[key]);
           }
           expect(fromRedis.strikes, `step ${i} strikes`).toEqual(fromMemory.strikes);
+          for (const spec of RULE_HITS) {
+            const key = ruleHitsKey(spec);
+            expect(fromRedis.ruleHits[key] ?? 0, `step ${i} ${key}`).toBe(fromMemory.ruleHits?.[key] ?? 0);
+          }
           if (s.strikes.length > 0) {
             const hits: RuleHit[] = s.strikes.map((rule) => ({ rule, mode: 'enforce', action: 'flag', reason: rule, priority: 1 }));
-            await store.recordStrikes(event, s.strikes, strikeRetentionSeconds(STRIKE_WINDOWS));
+            await store.recordStrikes(event, s.strikes, strikeRetentionSeconds(STRIKE_WINDOWS), { rules: s.strikes, keep: COUNTED });
             memory.recordHits(event, hits);
           }
         }

@@ -23,6 +23,8 @@ describe('shadow reports', () => {
         { participantId: 'bouncer', name: 'Bouncer' },
       ],
     });
+    // Stamped just before they are sent (within AUTOMOD_CLOCK_SKEW_SECONDS of their receipt).
+    const t0 = Date.now() - 60_000;
     const join = (participantId: string, s: number) => ({
       id: `${sid}-${randomBytes(4).toString('hex')}`,
       type: 'participant-joined',
@@ -30,7 +32,7 @@ describe('shadow reports', () => {
       sessionId: sid,
       participantId,
       participantName: participantId,
-      timestamp: new Date(Date.UTC(2026, 0, 1, 10, 0, s)).toISOString(),
+      timestamp: new Date(t0 + s * 1000).toISOString(),
       data: {},
     });
     // looper: 5 joins in 40 s (the 4th and 5th hit); bouncer: 4 joins in 30 s (one hit).

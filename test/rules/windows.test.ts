@@ -1,11 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { fired, removeDir, send, tempRules, testEvent } from './helpers.js';
 
 // Windows and counters through the real worker path: HTTP -> queue -> counters in Redis ->
 // rules -> event log and audit. The shipped chat-flood rule fires at the 8th message within 10 s.
 
-const T0 = Date.parse('2026-03-02T12:00:00.000Z');
+// Each test's events are stamped shortly before they are sent: further than
+// AUTOMOD_CLOCK_SKEW_SECONDS from their receipt, they would be counted at their receipt.
+let T0 = 0;
+beforeEach(() => {
+  T0 = Date.now() - 90_000;
+});
 const chat = (sid: string, participantId: string, ms: number, extra: Record<string, unknown> = {}) =>
   testEvent(sid, { participantId, timestamp: new Date(T0 + ms).toISOString(), data: { text: `message at ${ms}` }, ...extra });
 
@@ -114,6 +119,65 @@ describe('windows at their edges, through the worker', () => {
     ]);
     // Two joins: nothing; three joins in 60 s: the chat is flagged; at 61 s the first join is out.
     expect(logged.map(fired)).toEqual([[], [], [], [], ['rejoin-chatter'], []]);
+  });
+});
+
+describe('event time a producer cannot bend, through the worker', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness('rules-time', { AUTOMOD_EVENT_CONCURRENCY: '1' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('counts a chat stamped in the year 9999 at its receipt: it cannot wipe the flood window', async () => {
+    const sid = sessionId();
+    const now = Date.now();
+    // The others are stamped a minute ahead (within the skew): the warped one counts before them.
+    const burst = Array.from({ length: 14 }, (_, i) =>
+      testEvent(sid, { participantId: 'timewarp', timestamp: i === 7 ? '9999-12-31T00:00:00Z' : new Date(now + 60_000 + i).toISOString() }),
+    );
+    const logged = await send(h, burst);
+    expect(logged.findIndex((r) => fired(r).includes('chat-flood'))).toBe(8);
+    expect(logged[7]!.event).toMatchObject({ skewed: true, claimedTimestamp: '9999-12-31T00:00:00.000Z' });
+    expect(Math.abs(Date.parse(logged[7]!.event.timestamp as string) - now)).toBeLessThan(30_000);
+    expect(logged[8]!.event.skewed).toBeUndefined();
+  });
+
+  it('counts chats sent at once but stamped an hour apart together', async () => {
+    const sid = sessionId();
+    const now = Date.now();
+    const logged = await send(
+      h,
+      Array.from({ length: 12 }, (_, i) =>
+        testEvent(sid, { participantId: 'spread', timestamp: new Date(now - (12 - i) * 3_600_000).toISOString() }),
+      ),
+    );
+    expect(logged.filter((r) => fired(r).includes('chat-flood'))).toHaveLength(5);
+  });
+
+  it('refuses a bare number and an impossible date as a time, naming the field', async () => {
+    const sid = sessionId();
+    const res = await h.api('POST', '/v1/events', [
+      testEvent(sid, { timestamp: '12' }),
+      testEvent(sid, { timestamp: '2026-02-30T10:00:00Z' }),
+    ]);
+    expect(res.status).toBe(400);
+    expect((res.body as { details: { path: string; message: string }[] }).details).toEqual([
+      { path: '$[0].timestamp', message: expect.stringContaining('is a number in a string') },
+      { path: '$[1].timestamp', message: expect.stringContaining('is not a real time ("2026-02-30T10:00:00Z")') },
+    ]);
+  });
+
+  it('counts the strikes of insults sent at the same moment: the ladder climbs', async () => {
+    const sid = sessionId();
+    const at = new Date().toISOString();
+    const logged = await send(
+      h,
+      [0, 1, 2].map(() => testEvent(sid, { participantId: 'heckler', timestamp: at, data: { text: 'you clown' } })),
+    );
+    expect(logged.map(fired)).toEqual([['insult-warning'], ['insult-removal'], ['insult-ban']]);
   });
 });
 

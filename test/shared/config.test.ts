@@ -45,6 +45,7 @@ describe('parseConfig', () => {
       retryAfterMaxMs: 300000,
       apiRatePerSec: undefined,
       dedupSeconds: 300,
+      clockSkewSeconds: 300,
       ruleBudget: { max: 100, windowMs: 60_000 },
       shutdownTimeoutMs: 10000,
       lockDurationMs: 15000,

@@ -66,6 +66,48 @@ describe('parseEvent', () => {
     expect(problemsOf(() => parseEvent([], NOW))).toEqual([{ path: '$', message: 'must be a JSON object' }]);
   });
 
+  it('refuses a number written as a string and a date that does not exist, naming the field', () => {
+    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', timestamp: '12' }, NOW))).toEqual([
+      { path: '$.timestamp', message: expect.stringMatching(/^is a number in a string: send epoch milliseconds as a JSON number/) },
+    ]);
+    for (const timestamp of ['2026-02-30T10:00:00Z', '2025-02-29', '2026-04-31T00:00:00.000Z', '2026-11-25T24:00:00Z']) {
+      expect(
+        problemsOf(() => parseEvent({ type: 'x', sessionId: 's', timestamp }, NOW)),
+        timestamp,
+      ).toEqual([
+        { path: '$.timestamp', message: `is not a real time ("${timestamp}"): write an ISO 8601 time such as 2026-11-25T10:00:00Z` },
+      ]);
+    }
+    expect(problemsOf(() => parseEvent({ type: 'x', sessionId: 's', timestamp: Number.NaN }, NOW))).toEqual([
+      { path: '$.timestamp', message: expect.stringMatching(/ISO 8601/) },
+    ]);
+    // Leap days, offsets, fractions and epoch milliseconds stay valid.
+    for (const [timestamp, iso] of [
+      ['2024-02-29T10:00:00Z', '2024-02-29T10:00:00.000Z'],
+      ['2026-11-25T12:00:00+02:00', '2026-11-25T10:00:00.000Z'],
+      ['2026-11-25T10:00:00.123456Z', '2026-11-25T10:00:00.123Z'],
+      [Date.parse('2026-11-25T09:59:00Z'), '2026-11-25T09:59:00.000Z'],
+    ] as const) {
+      expect(parseEvent({ type: 'x', sessionId: 's', timestamp }, NOW).timestamp).toBe(iso);
+    }
+  });
+
+  it('counts an event whose time is further than the clock skew from its receipt at its receipt, and marks it', () => {
+    const skew = { clockSkewMs: 300_000 };
+    const far = parseEvent({ type: 'x', sessionId: 's', timestamp: '9999-12-31T00:00:00Z' }, NOW, skew);
+    expect(far).toMatchObject({ timestamp: NOW.toISOString(), skewed: true, claimedTimestamp: '9999-12-31T00:00:00.000Z' });
+    const past = parseEvent({ type: 'x', sessionId: 's', timestamp: Date.parse('2026-11-25T08:00:00Z') }, NOW, skew);
+    expect(past).toMatchObject({ timestamp: NOW.toISOString(), skewed: true, claimedTimestamp: '2026-11-25T08:00:00.000Z' });
+    const near = parseEvent({ type: 'x', sessionId: 's', timestamp: '2026-11-25T10:04:59Z' }, NOW, skew);
+    expect(near.timestamp).toBe('2026-11-25T10:04:59.000Z');
+    expect(near.skewed).toBeUndefined();
+    // Parsed again off the queue (a later receipt), it keeps the mark and the time it was given.
+    expect(parseEvent(JSON.parse(JSON.stringify(far)), new Date(NOW.getTime() + 60_000), skew)).toEqual(far);
+    // A mark the producer writes itself spares nothing.
+    const forged = parseEvent({ type: 'x', sessionId: 's', timestamp: '9999-12-31T00:00:00Z', skewed: true }, NOW, skew);
+    expect(forged).toMatchObject({ timestamp: NOW.toISOString(), skewed: true, claimedTimestamp: '9999-12-31T00:00:00.000Z' });
+  });
+
   it('requires participantId on participant events and checks the typed data fields', () => {
     for (const type of ['participant-joined', 'participant-left', 'participant-renamed', 'chat-message']) {
       expect(isParticipantEvent(type)).toBe(true);
@@ -145,17 +187,34 @@ describe('parseEvent with oversized or invisible text (moderated, not refused)',
     expect(parseEvent(JSON.parse(JSON.stringify(event)), NOW)).toEqual(event);
   });
 
+  it('keeps a chat text of 64 KB whole, whatever its script, beside fields at their limits', () => {
+    const text = 'Дмитрий 😀\u0001'.repeat(Math.floor(EVENT_LIMITS.textLength / 11));
+    const event = parseEvent(
+      {
+        type: 'chat-message',
+        sessionId: 's',
+        participantId: 'p',
+        participantName: 'n'.repeat(EVENT_LIMITS.nameLength),
+        data: { text, note: 'z'.repeat(EVENT_LIMITS.stringLength) },
+      },
+      NOW,
+    );
+    expect(event.data.text).toBe(text);
+    expect(event.data.note).toHaveLength(EVENT_LIMITS.stringLength);
+    expect(event.truncated).toBeUndefined();
+  });
+
   it('cuts any long string of data, never splitting a surrogate pair', () => {
     const event = parseEvent(
       {
         type: 'x',
         sessionId: 's',
-        data: { blob: 'x'.repeat(EVENT_LIMITS.bytes), nested: { list: [`${'a'.repeat(EVENT_LIMITS.textLength - 1)}😀`] } },
+        data: { blob: 'x'.repeat(EVENT_LIMITS.bytes), nested: { list: [`${'a'.repeat(EVENT_LIMITS.stringLength - 1)}😀`] } },
       },
       NOW,
     );
-    expect((event.data.blob as string).length).toBe(EVENT_LIMITS.textLength);
-    expect((event.data.nested as { list: string[] }).list[0]).toBe('a'.repeat(EVENT_LIMITS.textLength - 1));
+    expect((event.data.blob as string).length).toBe(EVENT_LIMITS.stringLength);
+    expect((event.data.nested as { list: string[] }).list[0]).toBe('a'.repeat(EVENT_LIMITS.stringLength - 1));
     expect(event.truncated).toEqual(['data.blob', 'data.nested.list[0]']);
   });
 
@@ -169,7 +228,7 @@ describe('parseEvent with oversized or invisible text (moderated, not refused)',
   });
 
   it('bounds the truncated list itself and keeps a __proto__ key of data a plain key', () => {
-    const list = Array.from({ length: 50 }, () => 'q'.repeat(EVENT_LIMITS.textLength + 1));
+    const list = Array.from({ length: 50 }, () => 'q'.repeat(EVENT_LIMITS.stringLength + 1));
     const event = parseEvent({ type: 'x', sessionId: 's', data: { list } }, NOW);
     expect(event.truncated).toHaveLength(EVENT_LIMITS.truncatedEntries + 1);
     expect(event.truncated).toContain('data');

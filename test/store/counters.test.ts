@@ -95,18 +95,67 @@ describe('counter store', () => {
     expect(counts).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
 
-  it('counts earlier strikes in (t - window, t), one per (event, rule), per meeting', async () => {
+  it('counts the strikes of other events in (t - window, t], one per (event, rule), per meeting', async () => {
     const hit = event({ participantId: 'striker', meetingId: 'm1', at: T0 });
     await counters.recordStrikes(hit, ['a', 'b'], 3600);
     await counters.recordStrikes(hit, ['a', 'b'], 3600); // redelivery adds nothing
     const strikesAt = async (at: number, meetingId = 'm1') =>
       (await counters.observe({ event: event({ participantId: 'striker', meetingId, at }), specs: [], strikeWindows: [60, 600] })).strikes;
-    // Strikes of this very moment are not "earlier".
-    expect(await strikesAt(T0)).toEqual({ '60': 0, '600': 0 });
+    // Another event of this very moment counts them: events sent at once all count.
+    expect(await strikesAt(T0)).toEqual({ '60': 2, '600': 2 });
+    // The event's own strikes (a redelivery, after they were recorded) never count.
+    const again = await counters.observe({ event: hit, specs: [], strikeWindows: [60, 600] });
+    expect(again.strikes).toEqual({ '60': 0, '600': 0 });
     expect(await strikesAt(T0 + 1)).toEqual({ '60': 2, '600': 2 });
     expect(await strikesAt(T0 + 60_000)).toEqual({ '60': 0, '600': 2 });
     expect(await strikesAt(T0 + 1, 'm2')).toEqual({ '60': 0, '600': 0 });
     expect(await redis.pttl(keys.strikes('m1', 'striker'))).toBeGreaterThan(3_500_000);
+  });
+
+  it('never counts an event id that ends like a strike of this one as its own', async () => {
+    const mine = event({ id: 'x', participantId: 'colon', at: T0 });
+    await counters.recordStrikes({ ...mine, id: 'x:y' }, ['r'], 3600); // member "x:y:r", another event's
+    const observed = await counters.observe({ event: mine, specs: [], strikeWindows: [60] });
+    expect(observed.strikes).toEqual({ '60': 1 });
+  });
+
+  it('counts the hits of a counted rule per participant in (t - window, t], this event excluded', async () => {
+    const counted = new Map([['link', 3600]]);
+    const at = (ms: number, id = `h${ms}`) => event({ id, participantId: 'linker', meetingId: 'm1', at: T0 + ms });
+    const record = (e: CountedEvent, rules: string[]) => counters.recordStrikes(e, rules, 3600, { rules, keep: counted });
+    await record(at(0), ['link', 'other']);
+    await record(at(0, 'h0b'), ['link']);
+    await record(at(30_000), ['other']);
+    const hits = async (e: CountedEvent) =>
+      (
+        await counters.observe({
+          event: e,
+          specs: [],
+          strikeWindows: [],
+          ruleHits: [
+            { rule: 'link', windowSeconds: 60 },
+            { rule: 'link', windowSeconds: 10 },
+          ],
+        })
+      ).ruleHits;
+    expect(await hits(at(0, 'h0'))).toEqual({ 'link:60': 1, 'link:10': 1 });
+    expect(await hits(at(5_000))).toEqual({ 'link:60': 2, 'link:10': 2 });
+    expect(await hits(at(59_999))).toEqual({ 'link:60': 2, 'link:10': 0 });
+    expect(await hits(at(60_000))).toEqual({ 'link:60': 0, 'link:10': 0 });
+    expect(await hits({ ...at(5_000), participantId: 'someone-else' })).toEqual({ 'link:60': 0, 'link:10': 0 });
+    // Only counted rules get a set of their own.
+    expect(await redis.exists(keys.ruleHits('m1', 'linker', 'other'))).toBe(0);
+  });
+
+  it('trims a window from no later than the receipt: an event stamped ahead cannot empty it', async () => {
+    const p = 'ahead';
+    const specs = [chat10];
+    const observe = (at: number, receivedAt: number) =>
+      counters.observe({ event: event({ participantId: p, at }), specs, strikeWindows: [], receivedAt });
+    for (let i = 0; i < 5; i++) await observe(T0 + i, T0 + i);
+    // Within the clock skew, 4 minutes ahead: counted where it says, and nothing trimmed for it.
+    await observe(T0 + 240_000, T0 + 5);
+    expect((await observe(T0 + 6, T0 + 6)).eventCounts).toEqual({ 'participant:chat-message:10': 6 });
   });
 
   it('reports the lists version', async () => {

@@ -9,7 +9,7 @@ import { parseBoolean } from '../../shared/config.js';
 import { ConfigError, UsageError, type Problem } from '../../shared/errors.js';
 import { esc } from '../../shared/terminal-text.js';
 import { createStaticListSource } from '../../moderation/list-source.js';
-import { formatRuleTest, runRuleTest } from '../../moderation/rule-test.js';
+import { formatCorpusTest, formatRuleTest, runCorpusTest, runRuleTest } from '../../moderation/rule-test.js';
 import type { RuleSet } from '../../moderation/types.js';
 import { parseTime } from '../../shared/parse-time.js';
 import { backtestFromLog } from '../../rules/rules-backtest.js';
@@ -90,27 +90,50 @@ export async function runRulesCheck(dir: string, options: { json: boolean; allow
 }
 
 /**
- * `automod rules test [PATH] --events FILE`: runs a JSON-lines file through the rules offline, with
- * windows and strikes from the events' own times; exits 1 when an `expect` is not met or a line
- * is invalid.
+ * `automod rules test [PATH] --events FILE | --clean FILE | --evasions FILE`: runs a JSON-lines file
+ * of events through the rules offline, with windows and strikes from the events' own times, and
+ * text corpora (ordinary text no rule may hit, disguises named rules must catch); exits 1 when an
+ * `expect` is not met, a corpus line fails or a line is invalid.
  */
-export async function runRulesTest(dir: string, options: { events: string; json: boolean }, io: CommandIo): Promise<number> {
+export async function runRulesTest(
+  dir: string,
+  options: { events?: string | undefined; clean?: string | undefined; evasions?: string | undefined; json: boolean },
+  io: CommandIo,
+): Promise<number> {
+  if (options.events === undefined && options.clean === undefined && options.evasions === undefined) {
+    throw new UsageError('rules test needs --events FILE, --clean FILE or --evasions FILE (or several)');
+  }
   const loaded = await loadRulesFolder(dir);
   if (!loaded.ruleSet) {
     writeProblems(dir, loaded.problems, io);
     return EXIT_BAD_RULES;
   }
-  let text: string;
-  try {
-    text = await readInput(options.events, io);
-  } catch (err) {
-    throw new UsageError(`cannot read the events file ${options.events}: ${errorText(err)}`);
-  }
-  const report = await runRuleTest(loaded.ruleSet, text.split('\n'), createStaticListSource(loaded.ruleSet.fileLists));
+  const read = async (file: string | undefined, what: string): Promise<string[] | undefined> => {
+    if (file === undefined) return undefined;
+    try {
+      return (await readInput(file, io)).split('\n');
+    } catch (err) {
+      throw new UsageError(`cannot read the ${what} file ${file}: ${errorText(err)}`);
+    }
+  };
+  const [events, clean, evasions] = [
+    await read(options.events, 'events'),
+    await read(options.clean, 'clean corpus'),
+    await read(options.evasions, 'evasions corpus'),
+  ];
+  const lists = createStaticListSource(loaded.ruleSet.fileLists);
+  const report = events === undefined ? undefined : await runRuleTest(loaded.ruleSet, events, lists);
+  const corpora =
+    clean === undefined && evasions === undefined
+      ? undefined
+      : await runCorpusTest(loaded.ruleSet, { ...(clean ? { clean } : {}), ...(evasions ? { evasions } : {}) }, lists);
   for (const note of fileListNotes(dir, loaded.ruleSet, true)) io.stderr.write(`${note}\n`);
-  if (options.json) printJson(report, io.stdout);
-  else io.stdout.write(`${formatRuleTest(report).join('\n')}\n`);
-  return report.summary.ok ? 0 : 1;
+  if (options.json) printJson(corpora === undefined ? report : report === undefined ? corpora : { events: report, corpora }, io.stdout);
+  else {
+    if (report) io.stdout.write(`${formatRuleTest(report).join('\n')}\n`);
+    if (corpora) io.stdout.write(`${formatCorpusTest(corpora).join('\n')}\n`);
+  }
+  return (report?.summary.ok ?? true) && (corpora?.summary.ok ?? true) ? 0 : 1;
 }
 
 /**
@@ -258,12 +281,22 @@ export function register(program: Command, ctx: CliContext): void {
 
   rules
     .command('test')
-    .description('evaluate events from a JSON-lines file offline (no Redis); exits 1 when an "expect" is not met')
+    .description(
+      'evaluate events from a JSON-lines file, and text corpora, offline (no Redis); exits 1 when an "expect" is not met or a corpus line fails',
+    )
     .argument('[path]', 'rules folder (default: AUTOMOD_RULES or ./rules)')
-    .requiredOption('--events <file>', 'JSON lines (- for stdin): one event per line, optionally with "expect": [rule names]')
+    .option('--events <file>', 'JSON lines (- for stdin): one event per line, optionally with "expect": [rule names]')
+    .option('--clean <file>', 'ordinary text, one a line, that no rule may hit (tried as chat, as a joining name and as a new name)')
+    .option('--evasions <file>', 'disguised text, "rule-name: text" a line, that each named rule must catch')
     .option('--json', 'print the results as JSON')
-    .action(async (path: string | undefined, options: { events: string; json?: boolean }) => {
-      ctx.setExitCode(await runRulesTest(ctx.rulesDir(path), { events: options.events, json: options.json ?? false }, ctx.io));
+    .action(async (path: string | undefined, options: { events?: string; clean?: string; evasions?: string; json?: boolean }) => {
+      ctx.setExitCode(
+        await runRulesTest(
+          ctx.rulesDir(path),
+          { events: options.events, clean: options.clean, evasions: options.evasions, json: options.json ?? false },
+          ctx.io,
+        ),
+      );
     });
 
   rules
