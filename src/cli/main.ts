@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { AutomodError, ConfigError, RulesError, UsageError } from '../shared/errors.js';
+import { AutomodError, ConfigError, InternalError, RulesError, UsageError } from '../shared/errors.js';
 import { terminalText } from '../shared/terminal-text.js';
 import { RedisUnreachableError } from '../store/redis.js';
 import { register as audit } from './commands/audit.js';
@@ -118,5 +118,5 @@ program.parseAsync(process.argv).catch((err: unknown) => {
 });
 
 function codeOf(err: unknown): string {
-  return err instanceof AutomodError ? err.code : 'ERR_INTERNAL';
+  return (err instanceof AutomodError ? err : new InternalError(err)).code;
 }

@@ -16,3 +16,10 @@ export const MAX_PATTERN_PROGRAM = 2000;
  * under the budget never holds it long enough to miss a health check or lose a job's lock.
  */
 export const PATTERN_BUDGET_MS = 200;
+
+/**
+ * The budget a running worker holds a pattern to (at start and at each reload): four times
+ * `rules check`'s. A machine busy when the rules load only adds time, and a worker must not refuse
+ * (or fail to start with) a rule that `rules check` admitted; it refuses only what is far over.
+ */
+export const WORKER_PATTERN_BUDGET_MS = 4 * PATTERN_BUDGET_MS;

@@ -107,6 +107,8 @@ export interface Walk {
   usage: Usage;
   /** Measures a pattern's cost (ms to search 64 KB of hostile text); unset: only its program size is checked. */
   patternCost?: ((pattern: string) => number) | undefined;
+  /** The most a pattern may cost (ms); default `PATTERN_BUDGET_MS`. */
+  patternBudgetMs?: number | undefined;
 }
 
 export function walkTopLevel(node: object, path: string, walk: Walk): void {
@@ -292,11 +294,9 @@ function checkPatternCost(pattern: string, at: string, walk: Walk): void {
     return;
   }
   const cost = walk.patternCost?.(pattern);
-  if (cost !== undefined && cost > PATTERN_BUDGET_MS) {
-    walk.report(
-      at,
-      `pattern takes about ${Math.round(cost)} ms to search 64 KB of text, more than the ${PATTERN_BUDGET_MS} ms budget: ${hint}`,
-    );
+  const budget = walk.patternBudgetMs ?? PATTERN_BUDGET_MS;
+  if (cost !== undefined && cost > budget) {
+    walk.report(at, `pattern takes about ${Math.round(cost)} ms to search 64 KB of text, more than the ${budget} ms budget: ${hint}`);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import { createEvaluator } from '../moderation/evaluate.js';
 import { loadRules } from '../moderation/rules-loader.js';
+import { WORKER_PATTERN_BUDGET_MS } from '../moderation/pattern-budget.js';
 import { createPatternCostProbe } from './pattern-cost.js';
 import type { EvaluationFacts, ListSource, RuleHit, RuleSet } from '../moderation/types.js';
 import { readRulesFolder } from './rules-source.js';
@@ -137,7 +138,7 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
       if (err instanceof RulesError) return { problems: [...err.problems] };
       throw err;
     }
-    const { ruleSet, problems } = loadRules(files.files, files.lists, { patternCost });
+    const { ruleSet, problems } = loadRules(files.files, files.lists, { patternCost, patternBudgetMs: WORKER_PATTERN_BUDGET_MS });
     if (!ruleSet) return { problems };
     return {
       active: {

@@ -82,11 +82,14 @@ function describeReadError(err: unknown, what: string): string {
 /** Loads a rules folder; the problems (with file, rule and JSON path) when it is invalid. */
 export async function loadRulesFolder(
   dir: string,
-  patternCost: (pattern: string) => number = createPatternCostProbe(),
+  options: { patternCost?: (pattern: string) => number; patternBudgetMs?: number } = {},
 ): Promise<{ ruleSet: RuleSet; problems?: undefined } | { ruleSet?: undefined; problems: readonly Problem[] }> {
   try {
     const folder = await readRulesFolder(dir);
-    const loaded = loadRules(folder.files, folder.lists, { patternCost });
+    const loaded = loadRules(folder.files, folder.lists, {
+      patternCost: options.patternCost ?? createPatternCostProbe(),
+      ...(options.patternBudgetMs !== undefined ? { patternBudgetMs: options.patternBudgetMs } : {}),
+    });
     return loaded.ruleSet ? { ruleSet: loaded.ruleSet } : { problems: loaded.problems };
   } catch (err) {
     if (err instanceof RulesError) return { problems: err.problems };

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   ERR_GATE_UNAVAILABLE: 503,
   ERR_CONFIG: 500,
   ERR_RULES: 500,
+  ERR_INTERNAL: 500,
 } as const satisfies Record<string, number>;
 
 /** A code of the registry. */
@@ -285,5 +286,15 @@ export class GateUnavailableError extends AutomodError {
       retryable: true,
       ...(cause === undefined ? {} : { cause }),
     });
+  }
+}
+
+/**
+ * Anything else: a bug or an unexpected failure, wrapped so that it has a code where one is shown
+ * (`--json` error objects). Its message is the original's; the original is the cause.
+ */
+export class InternalError extends AutomodError {
+  constructor(cause: unknown) {
+    super('ERR_INTERNAL', cause instanceof Error ? cause.message : String(cause), { cause });
   }
 }

@@ -27,6 +27,7 @@ const samples: Record<string, () => errors.AutomodError[]> = {
   QueueAddError: () => [new errors.QueueAddError(new Error('down'))],
   GateUnavailableError: () => [new errors.GateUnavailableError('Redis did not answer')],
   TooManyEventsError: () => [new errors.TooManyEventsError(1001, 1000)],
+  InternalError: () => [new errors.InternalError(new Error('a bug'))],
   RedisUnreachableError: () => [new RedisUnreachableError(config.redis, 1000, undefined)],
 };
 
