@@ -1,7 +1,6 @@
 // The moderation console: plain DOM, no framework. Everything that came from a meeting (names, chat
 // text, ids) is put in the page as text (textContent / text nodes), never parsed as HTML.
 const TOKEN_KEY = 'automod.token';
-const NAME_KEY = 'automod.moderator';
 const POLL_MS = 3000;
 
 const $ = (selector) => document.querySelector(selector);
@@ -9,6 +8,20 @@ let current = 'overview';
 let timer;
 let reviews = [];
 let selected = 0;
+/** The signed-in token as GET /v1/whoami names it: {name, role, allows: ["METHOD /route", ...]}. */
+let me;
+
+/** Whether the token's role may call a route (as the role table writes it): what it may not use is not offered. */
+const may = (route) => me?.allows.includes(route) === true;
+
+/** What the console can do for a role, said to the person signed in. */
+const ABILITIES = [
+  ['POST /v1/reviews/:id/approve', 'decide reviews'],
+  ['DELETE /v1/bans/:meeting/:participantId', 'lift bans'],
+  ['POST /v1/pause', 'pause and resume removals'],
+  ['POST /v1/replay', 'replay failed removals'],
+  ['POST /v1/rules/:name/rearm', 're-arm tripped rules'],
+];
 
 /** An element with attributes and children (strings become text nodes). */
 function h(tag, attrs = {}, ...children) {
@@ -18,7 +31,8 @@ function h(tag, attrs = {}, ...children) {
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const child of children.flat()) if (child !== undefined && child !== null) el.append(child instanceof Node ? child : String(child));
+  for (const child of children.flat())
+    if (child !== undefined && child !== null && child !== false) el.append(child instanceof Node ? child : String(child));
   return el;
 }
 
@@ -98,6 +112,9 @@ async function api(method, path, body) {
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   clearTimeout(timer);
+  me = undefined;
+  say('');
+  $('#who').hidden = true;
   $('#nav').hidden = true;
   $('#banners').replaceChildren();
   for (const tab of document.querySelectorAll('.tab')) tab.hidden = true;
@@ -110,19 +127,32 @@ async function signIn(event) {
   event.preventDefault();
   const token = $('#token').value.trim();
   sessionStorage.setItem(TOKEN_KEY, token);
-  sessionStorage.setItem(NAME_KEY, $('#moderator').value.trim());
   $('#token').value = '';
-  try {
-    const { status } = await api('GET', '/v1/console/overview');
-    if (status !== 200) throw new Error(`status ${status}`);
-  } catch {
-    if (sessionStorage.getItem(TOKEN_KEY)) signOut('Could not sign in: the console could not be reached.');
-    return;
-  }
-  showConsole();
+  await showConsole();
 }
 
-function showConsole() {
+/** Asks who the token is, then shows what its role may use (or says why the console is not for it). */
+async function showConsole() {
+  try {
+    const { status, data } = await api('GET', '/v1/whoami');
+    if (status !== 200) throw new Error(`status ${status}`);
+    me = data;
+  } catch (err) {
+    if (err.message !== 'unauthorized') signOut('Could not sign in: the console could not be reached.');
+    return;
+  }
+  if (!may('GET /v1/console/overview')) {
+    signOut(`The token "${me.name}" has role ${me.role}, which cannot use the console: it needs moderator, operator or admin.`);
+    return;
+  }
+  const abilities = ABILITIES.filter(([route]) => may(route)).map(([, what]) => what);
+  $('#who').replaceChildren(
+    'Signed in as ',
+    h('strong', {}, me.name ?? 'anyone (this worker takes no token)'),
+    ` (${me.role})`,
+    abilities.length > 0 ? `: may ${abilities.join(', ')}` : ': may look',
+  );
+  $('#who').hidden = false;
   $('#sign-in').hidden = true;
   $('#nav').hidden = false;
   show(current);
@@ -187,6 +217,41 @@ async function loadOverview() {
   // The same sentences `automod status` lists: what holds removals, named.
   $('#overview-problems').replaceChildren(...data.removalQueue.problems.map((p) => h('li', {}, p)));
   $('#pending-badge').textContent = data.pendingReviews > 0 ? String(data.pendingReviews) : '';
+  renderPauseControls(data.paused);
+}
+
+/** Pause or resume, for a role that may (the reason typed is kept across polls). */
+function renderPauseControls(paused) {
+  const box = $('#overview-actions');
+  if (!may('POST /v1/pause') || !may('POST /v1/resume')) return box.replaceChildren();
+  if (paused) {
+    if (box.querySelector('#resume-removals')) return;
+    box.replaceChildren(h('button', { type: 'button', id: 'resume-removals', onclick: resumeRemovals }, 'Resume removals'));
+    return;
+  }
+  if (box.querySelector('#pause-form')) return;
+  const reason = h('input', { name: 'reason', 'aria-label': 'Why pause', placeholder: 'why (shown on /readyz)', maxlength: 300 });
+  box.replaceChildren(
+    h(
+      'form',
+      { id: 'pause-form', class: 'filters', onsubmit: (event) => pauseRemovals(event, reason.value.trim()) },
+      reason,
+      h('button', { type: 'submit', id: 'pause-removals' }, 'Pause removals'),
+    ),
+  );
+}
+
+async function pauseRemovals(event, reason) {
+  event.preventDefault();
+  const { status, data } = await api('POST', '/v1/pause', reason ? { reason } : {});
+  say(status === 200 ? `Removals paused: ${data.pause.reason}. ${data.waiting} waiting.` : `Not paused: ${data?.error ?? status}`);
+  await loadOverview();
+}
+
+async function resumeRemovals() {
+  const { status, data } = await api('POST', '/v1/resume');
+  say(status === 200 ? `Removals resumed; ${data.waiting} were waiting.` : `Not resumed: ${data?.error ?? status}`);
+  await loadOverview();
 }
 
 /** The text with each matched word or phrase in a <mark>, as text nodes only. */
@@ -265,27 +330,28 @@ function renderReview(item, index) {
         ),
       ),
     ),
-    h(
-      'div',
-      { class: 'actions' },
+    may('POST /v1/reviews/:id/approve') &&
       h(
-        'button',
-        { type: 'button', class: 'approve', 'data-action': 'approve', onclick: () => decide(item, 'approve', note.value) },
-        'Approve removal (a)',
+        'div',
+        { class: 'actions' },
+        h(
+          'button',
+          { type: 'button', class: 'approve', 'data-action': 'approve', onclick: () => decide(item, 'approve', note.value) },
+          'Approve removal (a)',
+        ),
+        h(
+          'button',
+          { type: 'button', class: 'approve', 'data-action': 'ban', onclick: () => banOrArm(item, note.value) },
+          armed === item.id ? `Confirm: remove and ban for ${banLabel()} (b)` : 'Approve with ban (b)',
+        ),
+        armed === item.id && h('button', { type: 'button', 'data-action': 'cancel', onclick: () => disarm() }, 'Cancel (Esc)'),
+        h(
+          'button',
+          { type: 'button', class: 'dismiss', 'data-action': 'dismiss', onclick: () => decide(item, 'dismiss', note.value) },
+          'Dismiss (d)',
+        ),
+        note,
       ),
-      h(
-        'button',
-        { type: 'button', class: 'approve', 'data-action': 'ban', onclick: () => banOrArm(item, note.value) },
-        armed === item.id ? `Confirm: remove and ban for ${banLabel()} (b)` : 'Approve with ban (b)',
-      ),
-      armed === item.id ? h('button', { type: 'button', 'data-action': 'cancel', onclick: () => disarm() }, 'Cancel (Esc)') : '',
-      h(
-        'button',
-        { type: 'button', class: 'dismiss', 'data-action': 'dismiss', onclick: () => decide(item, 'dismiss', note.value) },
-        'Dismiss (d)',
-      ),
-      note,
-    ),
   );
 }
 
@@ -327,18 +393,16 @@ async function liftBan(item) {
 
 async function decide(item, action, note) {
   const body = {};
-  const by = sessionStorage.getItem(NAME_KEY);
-  if (by) body.by = by;
   if (note) body.note = note;
   if (action === 'ban') body.ban = $('#ban-duration').value;
   const path = `/v1/reviews/${encodeURIComponent(item.id)}/${action === 'dismiss' ? 'dismiss' : 'approve'}`;
   const { status, data } = await api('POST', path, body);
   const who = item.participantName ?? item.participantId;
   if (status === 200 && action === 'ban')
-    say(`Approved: removal of ${who} queued (job ${data.removalJobId}), banned for ${body.ban}.`, {
-      label: 'Lift the ban',
-      run: () => liftBan(item),
-    });
+    say(
+      `Approved: removal of ${who} queued (job ${data.removalJobId}), banned for ${body.ban}.`,
+      may('DELETE /v1/bans/:meeting/:participantId') ? { label: 'Lift the ban', run: () => liftBan(item) } : undefined,
+    );
   else if (status === 200)
     say(action === 'dismiss' ? `Dismissed the review of ${who}.` : `Approved: removal of ${who} queued (job ${data.removalJobId}).`);
   else if (status === 409) say(`Already decided: ${data.error}`);
@@ -356,7 +420,7 @@ function onKey(event) {
     selected = Math.max(0, Math.min(reviews.length - 1, selected + (event.key === 'j' ? 1 : -1)));
     for (const [i, li] of [...document.querySelectorAll('#reviews > li')].entries()) li.classList.toggle('selected', i === selected);
     document.querySelectorAll('#reviews > li')[selected]?.focus();
-  } else if (item && (event.key === 'a' || event.key === 'b' || event.key === 'd')) {
+  } else if (item && may('POST /v1/reviews/:id/approve') && (event.key === 'a' || event.key === 'b' || event.key === 'd')) {
     const note = document.querySelectorAll('#reviews > li')[selected]?.querySelector('.note')?.value ?? '';
     if (event.key === 'b') void banOrArm(item, note);
     else void decide(item, event.key === 'a' ? 'approve' : 'dismiss', note);
@@ -367,6 +431,10 @@ function onKey(event) {
 const FAILED_OUTCOMES = new Set(['failed', 'rejected', 'not-made', 'error']);
 
 async function loadAudit(form = $('#audit-form')) {
+  const actions = $('#audit-actions');
+  if (!may('POST /v1/replay')) actions.replaceChildren();
+  else if (!actions.querySelector('#replay-failed'))
+    actions.replaceChildren(h('button', { type: 'button', id: 'replay-failed', onclick: replayFailed }, 'Replay failed removals'));
   const params = new URLSearchParams();
   const fields = new FormData(form);
   for (const name of ['kind', 'sessionId', 'participantId', 'rule', 'outcome', 'since']) {
@@ -396,8 +464,18 @@ async function loadAudit(form = $('#audit-form')) {
   );
 }
 
-/** A banner per locked meeting, on every page, with the button that lifts it. */
+async function replayFailed() {
+  const { status, data } = await api('POST', '/v1/replay', { state: 'failed' });
+  say(
+    status === 200
+      ? `Replayed ${data.replayed.length} failed removal(s)${data.skipped.length ? `, skipped ${data.skipped.length}` : ''}.`
+      : `Not replayed: ${data?.error ?? status}`,
+  );
+}
+
+/** A banner per locked meeting, on every page, with the button that lifts it (for a role that may). */
 async function loadLockdowns() {
+  if (!may('GET /v1/lockdowns')) return $('#banners').replaceChildren();
   const { status, data } = await api('GET', '/v1/lockdowns');
   if (status !== 200) return $('#banners').replaceChildren();
   $('#banners').replaceChildren(
@@ -411,7 +489,8 @@ async function loadLockdowns() {
         ' until ',
         when(l.until),
         ` · ${l.reason} · by ${l.rule ? `rule ${l.rule}` : l.by} `,
-        h('button', { type: 'button', onclick: () => unlock(l.meetingId) }, `Lift the lockdown of ${l.meetingId}`),
+        may('DELETE /v1/lockdowns/:meetingId') &&
+          h('button', { type: 'button', onclick: () => unlock(l.meetingId) }, `Lift the lockdown of ${l.meetingId}`),
       ),
     ),
   );
@@ -419,7 +498,13 @@ async function loadLockdowns() {
 
 async function unlock(meetingId) {
   const { status } = await api('DELETE', `/v1/lockdowns/${encodeURIComponent(meetingId)}`);
-  say(status === 204 ? `Lockdown of ${meetingId} lifted.` : status === 404 ? `${meetingId} was not locked any more.` : `Could not lift the lockdown (${status}).`);
+  say(
+    status === 204
+      ? `Lockdown of ${meetingId} lifted.`
+      : status === 404
+        ? `${meetingId} was not locked any more.`
+        : `Could not lift the lockdown (${status}).`,
+  );
   await loadLockdowns();
 }
 
@@ -442,7 +527,8 @@ async function loadBans() {
             { class: 'meta' },
             `${ban.scope === 'all' ? 'every meeting' : `meeting ${ban.meetingId}`} · ${timeLeft(ban.until)} · ${ban.reason} · by ${ban.by}`,
           ),
-          h('button', { type: 'button', onclick: () => unban(ban) }, `Unban ${ban.participantId}`),
+          may('DELETE /v1/bans/:meeting/:participantId') &&
+            h('button', { type: 'button', onclick: () => unban(ban) }, `Unban ${ban.participantId}`),
         ),
       ),
     ),
@@ -465,6 +551,7 @@ async function unban(ban) {
 }
 
 async function loadRules() {
+  await loadTripped();
   const { data } = await api('GET', '/v1/console/rules');
   $('#rules tbody').replaceChildren(
     ...data.rules.map((r) =>
@@ -477,6 +564,38 @@ async function loadRules() {
   );
 }
 
+/** Rules tripped past their budget, with a re-arm button each, for a role that may see and re-arm them. */
+async function loadTripped() {
+  if (!may('GET /v1/rules/tripped')) return $('#tripped').replaceChildren();
+  const { status, data } = await api('GET', '/v1/rules/tripped');
+  if (status !== 200) return $('#tripped').replaceChildren(h('p', { class: 'error' }, data?.error ?? `status ${status}`));
+  $('#tripped').replaceChildren(
+    h('h3', {}, 'Tripped rules'),
+    data.tripped.length === 0
+      ? h('p', {}, 'No rule is tripped.')
+      : h(
+          'ul',
+          { class: 'items', 'aria-label': 'Tripped rules' },
+          data.tripped.map((t) =>
+            h(
+              'li',
+              {},
+              h('h3', {}, t.rule),
+              h('p', { class: 'meta' }, `tripped at ${utc(t.at)} · budget ${t.budget} · until ${utc(t.until)}`),
+              may('POST /v1/rules/:name/rearm') &&
+                h('button', { type: 'button', 'data-action': 'rearm', onclick: () => rearm(t.rule) }, `Re-arm ${t.rule}`),
+            ),
+          ),
+        ),
+  );
+}
+
+async function rearm(rule) {
+  const { status, data } = await api('POST', `/v1/rules/${encodeURIComponent(rule)}/rearm`);
+  say(status === 200 ? (data.rearmed ? `Re-armed ${rule}.` : `${rule} was not tripped.`) : `Not re-armed: ${data?.error ?? status}`);
+  await loadTripped();
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   $('#sign-in-form').addEventListener('submit', signIn);
   $('#sign-out').addEventListener('click', () => signOut('Signed out.'));
@@ -486,7 +605,6 @@ document.addEventListener('DOMContentLoaded', () => {
     void loadAudit(event.target);
   });
   document.addEventListener('keydown', onKey);
-  $('#moderator').value = sessionStorage.getItem(NAME_KEY) ?? '';
-  if (sessionStorage.getItem(TOKEN_KEY)) showConsole();
+  if (sessionStorage.getItem(TOKEN_KEY)) void showConsole();
   else $('#token').focus();
 });

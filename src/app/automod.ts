@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +10,7 @@ import { createYielder } from '../shared/yielder.js';
 import { createEventsWorkers } from '../events/events-worker.js';
 import { EVENTS_QUEUE } from '../events/producer.js';
 import type { Logger } from '../shared/logger.js';
+import type { ReservedToken, TokensFile } from '../http/tokens-file.js';
 import { createNotificationWorker } from '../notify/notify-worker.js';
 import { createRemovalProcessor } from '../removals/removal-processor.js';
 import { createRemovalWorker } from '../removals/removal-worker.js';
@@ -103,6 +104,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
   const workers: Worker[] = [];
   let rules: RulesRuntime | undefined;
   let http: FastifyInstance | undefined;
+  let tokens: TokensFile | undefined;
   let subscriber: RedisClient | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let lockdownSweep: NodeJS.Timeout | undefined;
@@ -140,6 +142,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     clearInterval(lockdownSweep);
     await credential?.close();
     rules?.close();
+    tokens?.close();
     // Intake stops first: the workers take no new job from the moment the signal arrives, while
     // the jobs they hold finish during the steps below.
     const drained = started ? Promise.all(workers.map((w) => w.close())) : undefined;
@@ -185,9 +188,22 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       // Loaded here, not at the top: one-shot CLI commands build services without the HTTP stack.
       // Listening before Redis answers: /healthz says the process lives, /readyz why it waits.
       const { buildHttpApp } = await import('../http/app.js');
+      if (config.http.tokensFile !== undefined) {
+        const { createTokensFile } = await import('../http/tokens-file.js');
+        tokens = createTokensFile({
+          path: config.http.tokensFile,
+          reserved: reservedTokens(config),
+          logger,
+          metrics,
+        });
+        // A bad file at start is bad configuration (exit 2, naming the problem); later it is reported and the last good one kept.
+        await tokens.load();
+        tokens.watch();
+      }
       http = await buildHttpApp({
         ...front,
         apiToken: config.http.apiToken,
+        tokens,
         webhookToken: config.http.webhookToken,
         webhookPublicKey: config.videosdk.webhookPublicKey,
         ingestMaxEvents: config.http.ingestMaxEvents,
@@ -195,9 +211,13 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         notReady,
         warnings,
       });
-      if (config.http.apiToken !== undefined && config.http.webhookToken === undefined && config.videosdk.webhookPublicKey === undefined) {
+      if (
+        (config.http.apiToken !== undefined || config.http.tokensFile !== undefined) &&
+        config.http.webhookToken === undefined &&
+        config.videosdk.webhookPublicKey === undefined
+      ) {
         logger.warn(
-          'the webhook takes AUTOMOD_API_TOKEN: a leaked webhook URL can queue removals; set AUTOMOD_WEBHOOK_TOKEN (or VIDEOSDK_WEBHOOK_PUBLIC_KEY) to give webhooks their own credential',
+          'the webhook takes AUTOMOD_API_TOKEN and the named tokens with role ingest or admin: a leaked webhook URL can queue removals; set AUTOMOD_WEBHOOK_TOKEN (or VIDEOSDK_WEBHOOK_PUBLIC_KEY) to give webhooks their own credential',
         );
       }
       url = await http.listen({ host: config.http.host, port: config.http.port });
@@ -351,4 +371,13 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
     await shutdown();
     throw err;
   }
+}
+
+/** The tokens of the environment, which no entry of the tokens file may repeat (one token, one name). */
+function reservedTokens(config: Config): ReservedToken[] {
+  const digest = (token: string) => createHash('sha256').update(token).digest('hex');
+  return [
+    ...(config.http.apiToken ? [{ sha256: digest(config.http.apiToken), variable: 'AUTOMOD_API_TOKEN' }] : []),
+    ...(config.http.webhookToken ? [{ sha256: digest(config.http.webhookToken), variable: 'AUTOMOD_WEBHOOK_TOKEN' }] : []),
+  ];
 }

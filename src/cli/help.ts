@@ -63,6 +63,19 @@ const DETAILS: Record<string, { examples: string[]; env: string[] }> = {
   'lists show': { examples: ['automod lists show', 'automod lists show banned-words --json'], env: [...REDIS, 'AUTOMOD_RULES'] },
   pause: { examples: ['automod pause --reason "VideoSDK incident"'], env: REDIS },
   resume: { examples: ['automod resume'], env: REDIS },
+  'tokens add': {
+    examples: [
+      'automod tokens add token-server --role gate',
+      'automod tokens add alice --role moderator --json',
+      'TOKEN=$(automod tokens add app-backend --role ingest)',
+    ],
+    env: ['AUTOMOD_TOKENS_FILE (or --file)'],
+  },
+  'tokens list': {
+    examples: ['automod tokens list', 'automod tokens list --json'],
+    env: ['AUTOMOD_TOKENS_FILE (or --file)', 'AUTOMOD_API_TOKEN'],
+  },
+  'tokens revoke': { examples: ['automod tokens revoke alice'], env: ['AUTOMOD_TOKENS_FILE (or --file)'] },
   simulator: {
     examples: [
       'automod simulator --port 9090 --secret demo-secret --api-key demo-key',

@@ -21,6 +21,7 @@ import { register as session } from './commands/session.js';
 import { register as simulator } from './commands/simulator.js';
 import { register as start } from './commands/start.js';
 import { register as status } from './commands/status.js';
+import { register as tokens } from './commands/tokens.js';
 import { createCliContext, type RegisterCommands } from './context.js';
 import { printJson, problemLines } from './format.js';
 import { addHelpDetails, shortUsageAfterErrors } from './help.js';
@@ -48,6 +49,7 @@ const COMMANDS: readonly RegisterCommands[] = [
   audit,
   lists,
   pause,
+  tokens,
   status,
   clusterPlan,
   simulator,

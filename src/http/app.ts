@@ -2,6 +2,7 @@ import { fastify, type FastifyInstance } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { InvalidEventError } from '../shared/errors.js';
 import { addTokenCheck } from './auth.js';
+import { createCredentials } from './credentials.js';
 import type { HttpDeps } from './deps.js';
 import { errorResponse, REDIS_DOWN_ANSWER, REDIS_RETRY_AFTER_SECONDS } from './error-response.js';
 import { parseJsonBody } from './json-body.js';
@@ -16,6 +17,8 @@ import { registerRemovalRoutes } from './routes/removals.js';
 import { registerReviewRoutes } from './routes/reviews.js';
 import { registerRuleRoutes } from './routes/rules.js';
 import { registerLockdownRoutes } from './routes/lockdowns.js';
+import { registerPauseRoutes } from './routes/pause.js';
+import { registerWhoamiRoute } from './routes/whoami.js';
 
 /**
  * The HTTP API (fastify). `buildHttpApp` only builds: the caller listens, so tests use `inject`
@@ -53,12 +56,22 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   const onRoute = deps.onRoute;
   if (onRoute) app.addHook('onRoute', (route) => onRoute({ method: route.method, url: route.url }));
   const now = deps.now ?? Date.now;
-  addTokenCheck(app, deps.apiToken);
+  const credentials = createCredentials({ apiToken: deps.apiToken, tokens: deps.tokens });
+  addTokenCheck(app, credentials);
 
   // Requests that need Redis answer at once while it is down, instead of waiting on the connection.
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
-    if (reply.sent || !deps.redisReady || deps.redisReady() || route === '/healthz' || route === '/readyz' || route === '/metrics') return;
+    if (
+      reply.sent ||
+      !deps.redisReady ||
+      deps.redisReady() ||
+      route === '/healthz' ||
+      route === '/readyz' ||
+      route === '/metrics' ||
+      route === '/v1/whoami'
+    )
+      return;
     return reply.code(REDIS_DOWN_ANSWER.status).header('retry-after', String(REDIS_RETRY_AFTER_SECONDS)).send(REDIS_DOWN_ANSWER.body);
   });
 
@@ -74,8 +87,9 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
     await reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  const context = { deps, now };
+  const context = { deps, now, credentials };
   registerHealthRoutes(app, context);
+  registerWhoamiRoute(app);
   await registerEventRoutes(app, context);
   registerRemovalRoutes(app, context);
   registerDeadLetterRoutes(app, context);
@@ -84,6 +98,7 @@ export async function buildHttpApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerReviewRoutes(app, context);
   registerRuleRoutes(app, context);
   registerLockdownRoutes(app, context);
+  registerPauseRoutes(app, context);
   registerConsoleRoutes(app, context);
   await registerDashboard(app, context);
   return app;

@@ -5,6 +5,7 @@ import type { Ingest } from '../events/ingest.js';
 import type { Queues } from '../events/queues.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
+import type { Notify } from '../notify/notifications.js';
 import type { BanActions } from '../removals/ban-actions.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
@@ -21,10 +22,15 @@ import type { RemovalClaims } from '../store/removal-claims.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { RuleBudgets } from '../store/rule-budgets.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
+import type { Credentials } from './credentials.js';
+import type { NamedToken } from './tokens-file.js';
 
 export interface HttpDeps {
+  /** `AUTOMOD_API_TOKEN`: an admin token, recorded as `token:api`. */
   apiToken: string | undefined;
-  /** The webhook's own credential; when unset the API token is taken on the webhook route. */
+  /** The named tokens of `AUTOMOD_TOKENS_FILE` in force now (it is re-read as it changes). */
+  tokens?: { current(): readonly NamedToken[] } | undefined;
+  /** The webhook's own credential; when unset a token whose role puts events in is taken on the webhook route. */
   webhookToken?: string | undefined;
   webhookPublicKey: string | undefined;
   /** Most events one `POST /v1/events` may carry (default 1000); checked before any validation. */
@@ -53,6 +59,8 @@ export interface HttpDeps {
   /** The review queue and its decisions (the console and `/v1/reviews`). */
   reviews?: ReviewStore | undefined;
   decisions?: ReviewDecisions | undefined;
+  /** Tells the receivers (a pause, a resume); nobody when absent. */
+  notify?: Notify | undefined;
   /** The `notifications` queue, shown in Bull Board. */
   notifications?: Queue | undefined;
   /** Read by the console's overview (events per second). */
@@ -74,8 +82,9 @@ export interface HttpDeps {
   warnings?: () => readonly string[];
 }
 
-/** What every route file is given: the dependencies and the clock. */
+/** What every route file is given: the dependencies, the clock and the tokens the API takes. */
 export interface RouteContext {
   deps: HttpDeps;
   now: () => number;
+  credentials: Credentials;
 }

@@ -1,14 +1,16 @@
-import { AutomodError, ERROR_CODES, ProblemsError, type Problem } from '../shared/errors.js';
+import { AutomodError, ERROR_CODES, ForbiddenError, ProblemsError, type Problem } from '../shared/errors.js';
 import { isRedisConnectionError } from '../store/redis.js';
 
 /** Seconds a client is told to wait (Retry-After) when Redis is unreachable. */
 export const REDIS_RETRY_AFTER_SECONDS = 5;
 export const REDIS_UNREACHABLE = 'Redis is unreachable';
 
-/** The body of an error answer (the public shape: `{"error", "code"?, "details"?}`). */
+/** The body of an error answer (the public shape: `{"error", "code"?, "details"?, "role"?}`). */
 export interface ErrorBody {
   error: string;
   code?: string;
+  /** A 403's: the role the route needs. */
+  role?: string;
   details?: readonly Problem[];
   moreProblems?: number;
 }
@@ -47,7 +49,7 @@ export function errorResponse(err: unknown, bodyLimit: number): { status: number
         },
       };
     }
-    return { status, body: { error: err.message, code: err.code } };
+    return { status, body: { error: err.message, code: err.code, ...(err instanceof ForbiddenError ? { role: err.role } : {}) } };
   }
   if (isRedisConnectionError(err)) return REDIS_DOWN_ANSWER;
   const fastifyError = err as { statusCode?: number; code?: string; message?: string };

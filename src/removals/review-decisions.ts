@@ -13,14 +13,8 @@ import type { RemovalRequester } from './removal-requester.js';
 export const decisionBodySchema = z.strictObject({
   note: z.string().max(500, 'must be at most 500 characters').optional(),
   ban: z.string().max(20).optional(),
-  /** The moderator's name as the console's sign-in gives it (else `api`). */
-  by: z
-    .string()
-    .trim()
-    .min(1)
-    .max(100)
-    .regex(/^[\p{L}\p{N} ._@-]+$/u, 'must be letters, digits, spaces and . _ @ -')
-    .optional(),
+  // Who decided is the caller's token (`token:<name>`), never a name typed beside it.
+  by: z.never({ error: 'is not taken: the token names who decides (recorded as token:<name>)' }).optional(),
 });
 export type DecisionBody = z.infer<typeof decisionBodySchema>;
 

@@ -48,8 +48,11 @@ export interface Config {
   http: {
     host: string;
     port: number;
+    /** `AUTOMOD_API_TOKEN`: an admin token, recorded as `token:api`. */
     apiToken: string | undefined;
-    /** `AUTOMOD_WEBHOOK_TOKEN`: the webhook route's own credential (unset: the API token is taken there). */
+    /** `AUTOMOD_TOKENS_FILE`: the file of named, scoped tokens (`[{"name", "role", "sha256"}]`), re-read as it changes. */
+    tokensFile: string | undefined;
+    /** `AUTOMOD_WEBHOOK_TOKEN`: the webhook route's own credential (unset: a token with role ingest or admin is taken there). */
     webhookToken: string | undefined;
     /** `AUTOMOD_INGEST_MAX_EVENTS`: most events in one `POST /v1/events`. */
     ingestMaxEvents: number;
@@ -171,6 +174,7 @@ const variables = z.object({
   AUTOMOD_HTTP_HOST: z.string().default('127.0.0.1'),
   AUTOMOD_HTTP_PORT: wholeNumber(0, 65535).default(8080),
   AUTOMOD_API_TOKEN: token(MIN_API_TOKEN_LENGTH).optional(),
+  AUTOMOD_TOKENS_FILE: z.string().optional(),
   AUTOMOD_WEBHOOK_TOKEN: token(MIN_API_TOKEN_LENGTH).optional(),
   AUTOMOD_INGEST_MAX_EVENTS: wholeNumber(1, 100_000).default(1000),
   AUTOMOD_EVENT_CONCURRENCY: wholeNumber(1, 10000).default(200),
@@ -246,11 +250,11 @@ const CROSS_CHECKS = [
       ? { path: 'AUTOMOD_WEBHOOK_TOKEN', message: 'must differ from AUTOMOD_API_TOKEN (a leaked webhook URL must not open the API)' }
       : undefined,
   ),
-  across(['AUTOMOD_API_TOKEN', 'AUTOMOD_HTTP_HOST'], (env) =>
-    env.AUTOMOD_API_TOKEN === undefined && !isLoopback(env.AUTOMOD_HTTP_HOST)
+  across(['AUTOMOD_API_TOKEN', 'AUTOMOD_TOKENS_FILE', 'AUTOMOD_HTTP_HOST'], (env) =>
+    env.AUTOMOD_API_TOKEN === undefined && env.AUTOMOD_TOKENS_FILE === undefined && !isLoopback(env.AUTOMOD_HTTP_HOST)
       ? {
           path: 'AUTOMOD_HTTP_HOST',
-          message: `"${env.AUTOMOD_HTTP_HOST}" is not a loopback address; set AUTOMOD_API_TOKEN to serve beyond this machine`,
+          message: `"${env.AUTOMOD_HTTP_HOST}" is not a loopback address; set AUTOMOD_API_TOKEN or AUTOMOD_TOKENS_FILE to serve beyond this machine`,
         }
       : undefined,
   ),
@@ -292,6 +296,7 @@ function configOf(env: Variables): Config {
       host: env.AUTOMOD_HTTP_HOST,
       port: env.AUTOMOD_HTTP_PORT,
       apiToken: env.AUTOMOD_API_TOKEN,
+      tokensFile: env.AUTOMOD_TOKENS_FILE,
       webhookToken: env.AUTOMOD_WEBHOOK_TOKEN,
       ingestMaxEvents: env.AUTOMOD_INGEST_MAX_EVENTS,
     },

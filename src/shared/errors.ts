@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   ERR_INVALID_EVENT: 400,
   ERR_INVALID_REMOVAL: 400,
   ERR_WEBHOOK_SIGNATURE: 401,
+  ERR_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
   ERR_CONFLICT: 409,
   ERR_TOO_MANY_EVENTS: 413,
@@ -216,6 +217,18 @@ export class WebhookSignatureError extends AutomodError {
 export class UsageError extends AutomodError {
   constructor(message: string) {
     super('ERR_USAGE', message);
+  }
+}
+
+/**
+ * A known token whose role does not reach the route (a token server's `gate` token asking for the
+ * audit). `role` is the role the route needs; the message names the token, never its value.
+ */
+export class ForbiddenError extends AutomodError {
+  readonly role: string;
+  constructor(message: string, role: string) {
+    super('ERR_FORBIDDEN', message);
+    this.role = role;
   }
 }
 

@@ -117,6 +117,12 @@ export function createMetrics(
     labelNames: ['result'],
     registers: [registry],
   });
+  const tokensReloads = new Counter({
+    name: 'automod_tokens_reloads_total',
+    help: 'Changes of AUTOMOD_TOKENS_FILE taken (loaded) or refused with the last good tokens kept (rejected)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   const banRemovals = new Counter({
     name: 'automod_ban_removals_total',
     help: 'Removals asked for because a banned participant showed up again (rule "ban"), by whether they made a job or collapsed',
@@ -307,6 +313,7 @@ export function createMetrics(
     apiDuration,
     credentialFailures,
     rulesReloads,
+    tokensReloads,
     listRefreshes,
     banRemovals,
     reviewDecisions,

@@ -222,6 +222,7 @@ describe('automod status and automod config', () => {
       VIDEOSDK_SECRET: 'very-secret-value',
       VIDEOSDK_TOKEN: 'eyJhbGciOiJIUzI1NiJ9.e30.sig',
       AUTOMOD_API_TOKEN: 'api-token-0123456789abcdef',
+      AUTOMOD_WEBHOOK_TOKEN: 'webhook-token-0123456789abcdef',
       AUTOMOD_EVENT_LOG_MAX_ENTRIES: '5000',
     };
     const json = await runCli(['config', '--json'], env);
@@ -238,7 +239,13 @@ describe('automod status and automod config', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('videosdk.secret = ***');
     for (const out of [json.stdout, text.stdout]) {
-      for (const secret of ['redis-pass-123', 'very-secret-value', 'eyJhbGciOiJIUzI1NiJ9', 'api-token-0123456789abcdef'])
+      for (const secret of [
+        'redis-pass-123',
+        'very-secret-value',
+        'eyJhbGciOiJIUzI1NiJ9',
+        'api-token-0123456789abcdef',
+        'webhook-token-0123456789abcdef',
+      ])
         expect(out).not.toContain(secret);
     }
   });

@@ -71,7 +71,7 @@ describe('automod at a shell', () => {
     expect(bashComplete(['automod', 'jobs', '--state', 'failed', '--js'])).toEqual(['--json']);
     const fish = await runCli(['completion', 'fish'], env);
     expect(fish.stdout).toContain(
-      "complete -c automod -n '__fish_seen_subcommand_from rules; and not __fish_seen_subcommand_from check test reload backtest' -a 'check test reload backtest'",
+      "complete -c automod -n '__fish_seen_subcommand_from rules; and not __fish_seen_subcommand_from check test reload backtest rearm tripped' -a 'check test reload backtest rearm tripped'",
     );
     expect((await runCli(['completion', 'zsh'], env)).stdout).toMatch(/^#compdef automod\n.*bashcompinit/);
     expect((await runCli(['completion', 'tcsh'], env)).code).toBe(2);

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { freePort, ROOT } from '../helpers/processes.js';
+import { tokensFixture, type TokensFixture } from '../helpers/tokens.js';
 
 /**
  * The token server's gate shown in docs/bans.md, run as written: it allows a join only on a 200
@@ -37,13 +38,16 @@ async function answering(status: number, body: string): Promise<{ url: string; s
 }
 
 let harness: Harness;
+let tokens: TokensFixture;
 let dir: string;
 let mayJoin: MayJoin;
 const token = randomBytes(16).toString('hex');
 const servers: Server[] = [];
 
 beforeAll(async () => {
-  harness = await startHarness('token-gate', { AUTOMOD_API_TOKEN: token });
+  // The token server holds a gate token; the test makes bans with the admin token.
+  tokens = await tokensFixture({ 'token-server': 'gate', 'app-backend': 'ingest' });
+  harness = await startHarness('token-gate', { AUTOMOD_API_TOKEN: token, AUTOMOD_TOKENS_FILE: tokens.path });
   dir = await mkdtemp(join(tmpdir(), 'automod-gate-'));
   await writeFile(join(dir, 'gate.mjs'), await sampleFromDocs());
   ({ mayJoin } = (await import(pathToFileURL(join(dir, 'gate.mjs')).href)) as { mayJoin: MayJoin });
@@ -55,12 +59,13 @@ afterAll(async () => {
     server.close();
   }
   await harness?.close();
+  await tokens?.cleanup();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-function gateAt(url: string, apiToken = token): void {
+function gateAt(url: string, gateToken = tokens.tokens['token-server']!): void {
   process.env.AUTOMOD_URL = url;
-  process.env.AUTOMOD_API_TOKEN = apiToken;
+  process.env.AUTOMOD_GATE_TOKEN = gateToken;
 }
 
 describe('the token server sample of docs/bans.md', () => {
@@ -93,6 +98,8 @@ describe('the token server sample of docs/bans.md', () => {
     }
     gateAt(harness.automod.url!, 'not-the-token');
     expect(await mayJoin('room-g', 'guest'), 'a wrong token (401)').toMatchObject({ allowed: false, status: 503 });
+    gateAt(harness.automod.url!, tokens.tokens['app-backend']);
+    expect(await mayJoin('room-g', 'guest'), 'a token without the gate role (403)').toMatchObject({ allowed: false, status: 503 });
     gateAt(`http://127.0.0.1:${await freePort()}`);
     expect(await mayJoin('room-g', 'guest'), 'nothing listening').toMatchObject({ allowed: false, status: 503 });
     const silent = await answering(0, '');

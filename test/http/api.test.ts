@@ -43,7 +43,8 @@ describe('POST /v1/removals', () => {
       ['removed', 'a'],
       ['removed', 'b'],
     ]);
-    expect(views[0]!.data).toMatchObject({ reason: 'spam', requestedBy: 'api', verifyFirst: true });
+    // AUTOMOD_API_TOKEN is the admin token named `api`.
+    expect(views[0]!.data).toMatchObject({ reason: 'spam', requestedBy: 'token:api', verifyFirst: true });
     expect(views[1]!.data).toMatchObject({ meetingId: 'room', reason: 'removed by an operator' });
   });
 

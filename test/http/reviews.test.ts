@@ -92,18 +92,24 @@ describe('review queue over HTTP, with signed notifications', () => {
     const audit = await h.api('GET', `/v1/audit?sessionId=${sid}&rule=shadow-review-links`);
     expect((audit.body as { records: { outcome: string }[] }).records.map((r) => r.outcome)).toEqual(['would-review']);
 
+    // Who decides is the caller's token, never a name typed beside it (this worker takes no token: `api`).
+    const named = await h.api('POST', `/v1/reviews/${item.id}/approve`, { note: 'clear scam', by: 'Alice' });
+    expect(named.status).toBe(400);
+    expect((named.body as { error: string }).error).toBe(
+      'invalid decision: $.by: is not taken: the token names who decides (recorded as token:<name>) (the body takes "note" and "ban")',
+    );
     // The moderator approves: a removal job like the rule's, requested by the moderator.
-    const approved = await h.api('POST', `/v1/reviews/${item.id}/approve`, { note: 'clear scam', by: 'Alice' });
+    const approved = await h.api('POST', `/v1/reviews/${item.id}/approve`, { note: 'clear scam' });
     expect(approved.status).toBe(200);
     const { review, removalJobId } = approved.body as { review: Review & { decidedBy: string }; removalJobId: string };
-    expect(review).toMatchObject({ state: 'approved', decidedBy: 'moderator:Alice', note: 'clear scam' });
+    expect(review).toMatchObject({ state: 'approved', decidedBy: 'api', note: 'clear scam' });
     const job = await waitFor(async () => {
       const res = await h.api('GET', `/v1/jobs/${removalJobId}`);
       const body = res.body as { outcome: string | null; data: Record<string, unknown> };
       return body.outcome ? body : undefined;
     });
     expect(job.outcome).toBe('removed');
-    expect(job.data).toMatchObject({ rule: 'doubtful-language', reason: 'Possible scam', requestedBy: 'moderator:Alice' });
+    expect(job.data).toMatchObject({ rule: 'doubtful-language', reason: 'Possible scam', requestedBy: 'api' });
     expect(h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid && c.applied)).toHaveLength(1);
 
     // Decided once: a second approval or a dismissal is refused with 409, and nothing is queued again.
@@ -113,7 +119,7 @@ describe('review queue over HTTP, with signed notifications', () => {
     expect((again.body as { error: string }).error).toMatch(/already approved/);
     const decisions = await h.api('GET', `/v1/audit?sessionId=${sid}&kind=review`);
     expect((decisions.body as { records: { outcome: string; requestedBy: string }[] }).records).toEqual([
-      expect.objectContaining({ outcome: 'approved', requestedBy: 'moderator:Alice' }),
+      expect.objectContaining({ outcome: 'approved', requestedBy: 'api' }),
     ]);
 
     // Signed notifications arrived for the new item and the removal's final outcome.

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAutomod, type RunningAutomod } from '../../src/app/automod.js';
@@ -8,16 +9,18 @@ import { createLogger } from '../../src/shared/logger.js';
 import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import type { RedisClient } from '../../src/store/redis.js';
 import { startRedisServer, type RedisServer } from '../helpers/processes.js';
+import { tokensFixture, type TokensFixture } from '../helpers/tokens.js';
 import { sessionId, waitFor } from '../helpers/harness.js';
 import { testConfig, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * Secrets never leave the process: the whole path runs with known values of VIDEOSDK_SECRET,
- * VIDEOSDK_TOKEN and AUTOMOD_API_TOKEN (HTTP event -> removal -> audit, a transient failure, a
- * rejected call whose error body echoes the token, a credential failure, a bad configuration, a
- * refused API call), and then every log line, every Redis value under the prefix (strings, lists,
- * hashes, sets, sorted sets, streams: BullMQ's job hashes included), every HTTP answer and
- * `/metrics` are searched for them.
+ * VIDEOSDK_TOKEN, AUTOMOD_API_TOKEN and the named tokens of AUTOMOD_TOKENS_FILE (HTTP event ->
+ * removal -> audit, a transient failure, a rejected call whose error body echoes the token, a
+ * credential failure, a bad configuration, a refused API call, a 403, a tokens file holding a
+ * token), and then every log line, every Redis value under the prefix (strings, lists, hashes,
+ * sets, sorted sets, streams: BullMQ's job hashes included), every HTTP answer and `/metrics` are
+ * searched for them.
  */
 
 const API_KEY = 'scan-api-key';
@@ -76,8 +79,10 @@ describe.each([
   let config: Config;
   let staticToken = '';
   let redisServer: RedisServer | undefined;
+  let named: TokensFixture | undefined;
 
   afterAll(async () => {
+    await named?.cleanup();
     await automod?.close();
     await simulator?.close();
     // A private Redis with a password of its own, also one of the secrets looked for.
@@ -89,11 +94,13 @@ describe.each([
     const simulatorUrl = await simulator.listen(0);
     staticToken = await mintToken(SECRET);
     redisServer = await startRedisServer({ appendonly: false, args: ['--requirepass', REDIS_PASSWORD] });
+    named = await tokensFixture({ 'token-server': 'gate', alice: 'moderator' });
     config = testConfig(uniquePrefix(`secrets-${mode}`), {
       REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${redisServer.port}`,
       VIDEOSDK_API_BASE: simulatorUrl,
       ...(mode === 'minted' ? { VIDEOSDK_API_KEY: API_KEY, VIDEOSDK_SECRET: SECRET } : { VIDEOSDK_TOKEN: staticToken }),
       AUTOMOD_API_TOKEN: API_TOKEN,
+      AUTOMOD_TOKENS_FILE: named.path,
       AUTOMOD_HTTP_PORT: '0',
       AUTOMOD_RULES: 'rules',
       AUTOMOD_REMOVAL_ATTEMPTS: '3',
@@ -196,6 +203,23 @@ describe.each([
       ).status,
     ).toBe(202);
 
+    // 4b. Named tokens: one refused a route its role does not reach (403), one that acts (a ban,
+    // recorded by name), and a change of the tokens file that holds a token in plain, rejected.
+    const gate = { authorization: `Bearer ${named.tokens['token-server']}` };
+    expect((await call('POST', '/v1/removals', { sessionId: sid, all: true }, gate)).status).toBe(403);
+    expect((await call('GET', '/metrics', undefined, gate)).status).toBe(403);
+    const banned = await call(
+      'POST',
+      '/v1/bans',
+      { participantId: 'p-scan', meetingId: 'room-s', for: '1h' },
+      {
+        authorization: `Bearer ${named.tokens.alice}`,
+      },
+    );
+    expect(banned.status).toBe(201);
+    await writeFile(named.path, JSON.stringify([{ name: 'alice', role: 'admin', sha256: named.tokens.alice }]));
+    await waitFor(() => (lines.some((l) => l.includes('tokens file rejected')) ? true : undefined), 5000, 'the tokens file rejected');
+
     // 5. A bad configuration holding the secrets, refused and logged the way the CLI does.
     let configError: unknown;
     try {
@@ -237,7 +261,7 @@ describe.each([
     // Every token the worker sent (the minted ones included), as VideoSDK saw them.
     const sent = [...new Set(simulator.calls().flatMap((c) => (c.authorization ? [c.authorization] : [])))];
     expect(sent.length).toBeGreaterThan(0);
-    const secrets = [SECRET, API_TOKEN, REDIS_PASSWORD, staticToken, echoed, ...sent];
+    const secrets = [SECRET, API_TOKEN, REDIS_PASSWORD, staticToken, echoed, ...sent, ...Object.values(named.tokens)];
     const stored = await dumpRedis(services.redis, config.prefix);
 
     // The scan can see a leak: a planted secret is found.

@@ -32,7 +32,7 @@ describe('parseConfig', () => {
         timeoutMs: 10000,
         webhookPublicKey: undefined,
       },
-      http: { host: '127.0.0.1', port: 8080, apiToken: undefined, webhookToken: undefined, ingestMaxEvents: 1000 },
+      http: { host: '127.0.0.1', port: 8080, apiToken: undefined, tokensFile: undefined, webhookToken: undefined, ingestMaxEvents: 1000 },
       eventConcurrency: 200,
       eventsInFlight: 2000,
       partitions: 1,
@@ -258,13 +258,17 @@ describe('parseConfig', () => {
     }
   });
 
-  it('refuses a non-loopback HTTP host without an API token, and a short token', () => {
+  it('refuses a non-loopback HTTP host without an API token or a tokens file, and a short token', () => {
     for (const host of ['0.0.0.0', '::', '192.168.1.10', 'automod.example.com']) {
       expect(
         problems({ AUTOMOD_HTTP_HOST: host }).map((p) => p.path),
         host,
       ).toEqual(['AUTOMOD_HTTP_HOST']);
       expect(parseConfig({ AUTOMOD_HTTP_HOST: host, AUTOMOD_API_TOKEN: 'a-long-enough-token' }).http.host).toBe(host);
+      expect(parseConfig({ AUTOMOD_HTTP_HOST: host, AUTOMOD_TOKENS_FILE: '/etc/automod/tokens.json' }).http).toMatchObject({
+        host,
+        tokensFile: '/etc/automod/tokens.json',
+      });
     }
     for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) {
       expect(isLoopback(host), host).toBe(true);

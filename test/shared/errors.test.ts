@@ -21,6 +21,7 @@ const samples: Record<string, () => errors.AutomodError[]> = {
   CredentialMissingError: () => [new errors.CredentialMissingError('none')],
   WebhookSignatureError: () => [new errors.WebhookSignatureError('bad')],
   UsageError: () => [new errors.UsageError('bad')],
+  ForbiddenError: () => [new errors.ForbiddenError('not for this token', 'operator')],
   NotFoundError: () => [new errors.NotFoundError('gone')],
   ConflictError: () => [new errors.ConflictError('decided')],
   QueueAddError: () => [new errors.QueueAddError(new Error('down'))],

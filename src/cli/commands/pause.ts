@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Services } from '../../app/services.js';
 import { esc } from '../../shared/terminal-text.js';
-import type { PauseInfo } from '../../store/pause-state.js';
+import { pauseRemovals, resumeRemovals, type PauseDeps } from '../../removals/pause-removals.js';
 import type { CliContext } from '../context.js';
 import { printJson, type CommandIo } from '../format.js';
 
@@ -15,23 +15,17 @@ export async function runPause(
   options: { reason: string; requestedBy: string; at: string; json?: boolean },
   io: CommandIo,
 ): Promise<number> {
-  const before = await services.pause.get();
-  const pause: PauseInfo = { reason: options.reason, kind: 'operator', at: options.at };
-  await services.pause.set(pause);
-  await services.queues.removals.pause();
-  await services.audit.append({ at: options.at, kind: 'pause', reason: options.reason, requestedBy: options.requestedBy });
-  await services.notify(
-    'removals.paused',
-    { pause: { ...pause, by: options.requestedBy } },
-    `Removals paused by ${options.requestedBy}: ${options.reason}`,
-  );
-  const waiting = sum(await services.queues.removals.getJobCounts('waiting', 'prioritized', 'delayed'));
+  const { pause, wasPaused, waiting } = await pauseRemovals(pauseDeps(services), {
+    reason: options.reason,
+    by: options.requestedBy,
+    at: options.at,
+  });
   if (options.json) {
-    printJson({ paused: true, pause, wasPaused: before ?? null, waiting }, io.stdout);
+    printJson({ paused: true, pause, wasPaused: wasPaused ?? null, waiting }, io.stdout);
     return 0;
   }
   io.stdout.write(esc`removals paused: ${options.reason}\n`);
-  if (before) io.stdout.write(esc`(they were already paused (${before.kind}): ${before.reason})\n`);
+  if (wasPaused) io.stdout.write(esc`(they were already paused (${wasPaused.kind}): ${wasPaused.reason})\n`);
   io.stdout.write(`${waiting} removal(s) waiting; automod resume starts them again\n`);
   return 0;
 }
@@ -42,40 +36,27 @@ export async function runResume(
   options: { requestedBy: string; at: string; json?: boolean },
   io: CommandIo,
 ): Promise<number> {
-  const was: PauseInfo | undefined = await services.pause.get();
-  const queuePaused = await services.queues.removals.isPaused();
-  const waiting = await services.queues.removals.getJobCounts('waiting', 'prioritized', 'delayed');
-  await services.pause.clear();
-  await services.queues.removals.resume();
-  await services.audit.append({
+  const {
+    wasPaused: was,
+    queueWasPaused,
+    waiting,
+  } = await resumeRemovals(pauseDeps(services), {
+    by: options.requestedBy,
     at: options.at,
-    kind: 'resume',
-    reason: was?.reason ?? (queuePaused ? 'queue paused without a recorded reason' : 'not paused'),
-    requestedBy: options.requestedBy,
   });
-  if (was || queuePaused) {
-    await services.notify(
-      'removals.resumed',
-      { resume: { by: options.requestedBy, wasPaused: was ?? null } },
-      `Removals resumed by ${options.requestedBy}`,
-    );
-  }
   if (options.json) {
-    printJson(
-      { paused: false, wasPaused: was ?? (queuePaused ? { reason: null, kind: 'unrecorded' } : null), waiting: sum(waiting) },
-      io.stdout,
-    );
+    printJson({ paused: false, wasPaused: was ?? (queueWasPaused ? { reason: null, kind: 'unrecorded' } : null), waiting }, io.stdout);
     return 0;
   }
   if (was) io.stdout.write(esc`removals resumed (were paused (${was.kind}) since ${was.at}: ${was.reason})\n`);
-  else if (queuePaused) io.stdout.write('removals resumed (the queue was paused without a recorded reason, e.g. from the dashboard)\n');
+  else if (queueWasPaused) io.stdout.write('removals resumed (the queue was paused without a recorded reason, e.g. from the dashboard)\n');
   else io.stdout.write('removals resumed (they were not paused)\n');
-  io.stdout.write(`${sum(waiting)} removal(s) were waiting; the workers take them now\n`);
+  io.stdout.write(`${waiting} removal(s) were waiting; the workers take them now\n`);
   return 0;
 }
 
-function sum(counts: Record<string, number>): number {
-  return Object.values(counts).reduce((a, b) => a + b, 0);
+function pauseDeps(services: Pick<Services, 'pause' | 'queues' | 'audit' | 'notify'>): PauseDeps {
+  return { pause: services.pause, removals: services.queues.removals, audit: services.audit, notify: services.notify };
 }
 
 /** `automod pause`, `automod resume`. */

@@ -204,7 +204,7 @@ export function maskedConfig(config: Config): unknown {
       // Not a secret, but a multi-line PEM would break the one-line-per-setting text.
       webhookPublicKey: config.videosdk.webhookPublicKey === undefined ? undefined : '(PEM public key)',
     },
-    http: { ...config.http, apiToken: mask(config.http.apiToken) },
+    http: { ...config.http, apiToken: mask(config.http.apiToken), webhookToken: mask(config.http.webhookToken) },
   };
 }
 

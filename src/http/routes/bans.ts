@@ -5,6 +5,7 @@ import { UsageError } from '../../shared/errors.js';
 import { parseTime } from '../../shared/parse-time.js';
 import type { BanActions } from '../../removals/ban-actions.js';
 import { banCheckOf } from '../../store/bans.js';
+import { actorOf } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { bodyOrEmpty, invalidInput } from '../route-input.js';
 
@@ -70,7 +71,7 @@ export function registerBanRoutes(app: FastifyInstance, { deps, now }: RouteCont
         ...(body.meetingId !== undefined ? { meetingId: body.meetingId } : {}),
         for: body.for,
         reason: body.reason ?? '',
-        by: 'api',
+        by: actorOf(request),
         ...(body.sessionId !== undefined ? { removeFromSession: body.sessionId } : {}),
       });
       await reply.code(201).send({ ban: made.ban, ...(made.removal ? { removalJobId: made.removal.jobId } : {}) });
@@ -80,7 +81,7 @@ export function registerBanRoutes(app: FastifyInstance, { deps, now }: RouteCont
   // `all` in place of a meeting id names the every-meeting ban.
   api.delete('/v1/bans/:meeting/:participantId', { schema: { params: unbanParamsSchema } }, async (request, reply) => {
     const { meeting, participantId } = request.params;
-    await actions().unban(meeting === 'all' ? 'all' : 'meeting', meeting === 'all' ? undefined : meeting, participantId, 'api');
+    await actions().unban(meeting === 'all' ? 'all' : 'meeting', meeting === 'all' ? undefined : meeting, participantId, actorOf(request));
     await reply.code(204).send();
   });
 
@@ -92,7 +93,7 @@ export function registerBanRoutes(app: FastifyInstance, { deps, now }: RouteCont
       ...(body.since !== undefined ? { since: parseTime(body.since, 'since', now()) } : {}),
       ...(body.until !== undefined ? { until: parseTime(body.until, 'until', now()) } : {}),
       dryRun: body.dryRun ?? false,
-      by: 'api',
+      by: actorOf(request),
     });
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { replayDeadLetter, viewDeadLetter } from '../../events/dead-letter-replay.js';
+import { actorOf } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { invalidInput } from '../route-input.js';
 
@@ -23,7 +24,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, { deps, now }: Ro
   // The body is the corrected event: replayDeadLetter validates it as every ingest path does.
   api.post('/v1/dead-letters/:id/replay', { schema: { params: idParams } }, async (request, reply) => {
     const { id } = request.params;
-    const replayed = await replayDeadLetter(id, request.body, 'api', {
+    const replayed = await replayDeadLetter(id, request.body, actorOf(request), {
       deadLetters: deps.deadLetters,
       ingest: deps.ingest,
       audit: deps.audit,

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { InvalidEventError, TooManyEventsError } from '../../shared/errors.js';
 import { parseEvent, parseEvents } from '../../shared/event-schema.js';
 import { createSignatureVerifier, mapWebhook, nothingToModerate, webhookEventId, type WebhookIgnoreReason } from '../../events/webhook.js';
-import { sha256 } from '../auth.js';
+import { sha256 } from '../credentials.js';
+import { roleAllows } from '../roles.js';
 import type { RouteContext } from '../deps.js';
 import { InvalidJsonBodyError, parseJsonBody } from '../json-body.js';
 
@@ -13,14 +14,21 @@ import { InvalidJsonBodyError, parseJsonBody } from '../json-body.js';
 const webhookQuerySchema = z.object({ token: z.union([z.string(), z.array(z.string())]).optional() });
 
 /** `POST /v1/events` and the VideoSDK webhook: both put events on the queue. */
-export async function registerEventRoutes(app: FastifyInstance, { deps, now }: RouteContext): Promise<void> {
+export async function registerEventRoutes(app: FastifyInstance, { deps, now, credentials }: RouteContext): Promise<void> {
   const ingestMaxEvents = deps.ingestMaxEvents ?? 1000;
   const verifySignature = deps.webhookPublicKey ? createSignatureVerifier(deps.webhookPublicKey) : undefined;
   // A leaked webhook URL must not be able to queue removals: with its own token, the webhook takes
-  // only that one, and that one opens nothing else (it never equals the API token; config checks).
+  // only that one, and that one opens nothing else (it never equals another token; config checks).
+  // Without one it takes any token whose role puts events in (ingest, admin: AUTOMOD_API_TOKEN).
+  const webhookDigest = deps.webhookToken ? sha256(deps.webhookToken) : undefined;
+  const webhookTokenMatches = (token: string): boolean => {
+    if (webhookDigest) return timingSafeEqual(sha256(token), webhookDigest);
+    const caller = credentials.identify(token);
+    return caller !== undefined && roleAllows(caller.role, 'ingest');
+  };
+  const webhookNeedsToken = webhookDigest !== undefined || credentials.required;
   // Once per reason and process: the counter tells how many, the log only that it happens.
   const ignoredLogged = new Set<WebhookIgnoreReason>();
-  const webhookDigest = deps.webhookToken ? sha256(deps.webhookToken) : deps.apiToken ? sha256(deps.apiToken) : undefined;
 
   // The body is read by parseEvents, after a count that must come before any validation.
   app.post('/v1/events', async (request, reply) => {
@@ -44,18 +52,18 @@ export async function registerEventRoutes(app: FastifyInstance, { deps, now }: R
         if (verifySignature) {
           const header = request.headers['videosdk-signature'];
           verifySignature(raw, Array.isArray(header) ? header[0] : header);
-        } else if (webhookDigest) {
+        } else if (webhookNeedsToken) {
           const { token } = request.query;
           const header = request.headers.authorization;
           const given = [
             typeof token === 'string' ? token : undefined,
             /^Bearer /i.test(header ?? '') ? header!.slice(7).trim() : undefined,
           ];
-          if (!given.some((token) => token !== undefined && timingSafeEqual(sha256(token), webhookDigest))) {
+          if (!given.some((token) => token !== undefined && webhookTokenMatches(token))) {
             await reply.code(401).send({
               error: deps.webhookToken
                 ? 'a valid webhook token is required (AUTOMOD_WEBHOOK_TOKEN as ?token= or bearer)'
-                : 'a valid API token is required (bearer or ?token=)',
+                : 'a valid API token is required (a token with role ingest or admin, as bearer or ?token=)',
             });
             return;
           }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { alreadyLocked, parseAdmitJoinedBefore, type LockdownActions } from '../../consequences/lockdowns.js';
 import { parseLockdownFor } from '../../moderation/lockdown-params.js';
 import { UsageError } from '../../shared/errors.js';
+import { actorOf } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { bodyOrEmpty, invalidInput } from '../route-input.js';
 
@@ -58,7 +59,7 @@ export function registerLockdownRoutes(app: FastifyInstance, { deps }: RouteCont
         forMs: duration.ms,
         mode: body.mode ?? 'closed',
         reason: body.reason?.trim() || 'locked by an operator',
-        by: 'api',
+        by: actorOf(request),
         ...(body.admit !== undefined ? { admit: body.admit } : {}),
         ...(body.admitJoinedBefore !== undefined ? { cutoff: parseAdmitJoinedBefore(body.admitJoinedBefore, 'admitJoinedBefore') } : {}),
         ...(body.endSession ? { endSession: true } : {}),
@@ -79,7 +80,7 @@ export function registerLockdownRoutes(app: FastifyInstance, { deps }: RouteCont
     '/v1/lockdowns/:meetingId',
     { schema: { params: meetingParams }, schemaErrorFormatter: invalidInput('lockdown') },
     async (request, reply) => {
-      await actions().lift(request.params.meetingId, 'api');
+      await actions().lift(request.params.meetingId, actorOf(request));
       await reply.code(204).send();
     },
   );
@@ -87,6 +88,6 @@ export function registerLockdownRoutes(app: FastifyInstance, { deps }: RouteCont
   api.post(
     '/v1/lockdowns/:meetingId/admit',
     { schema: { params: meetingParams, body: bodyOrEmpty(admitBodySchema) }, schemaErrorFormatter: invalidInput('admit') },
-    async (request) => actions().admit(request.params.meetingId, request.body.participantIds, 'api'),
+    async (request) => actions().admit(request.params.meetingId, request.body.participantIds, actorOf(request)),
   );
 }

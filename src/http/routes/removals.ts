@@ -5,6 +5,7 @@ import { NotFoundError } from '../../shared/errors.js';
 import { parseRemovalsBody, requestRemovals } from '../../removals/bulk.js';
 import { describeJob, JOB_STATES, listJobs } from '../../removals/job-view.js';
 import { replayFilterSchema, replayRemovals } from '../../removals/replay.js';
+import { actorOf } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { bodyOrEmpty, invalidInput, invalidRemovalInput } from '../route-input.js';
 
@@ -26,7 +27,7 @@ export function registerRemovalRoutes(app: FastifyInstance, { deps, now }: Route
     const result = await requestRemovals(body, {
       requester: deps.requester,
       client: deps.client,
-      requestedBy: 'api',
+      requestedBy: actorOf(request),
       ...(deps.lockdowns ? { staff: deps.lockdowns.staffAmong } : {}),
     });
     await reply.code(202).send({ jobs: result.jobs.map((j) => j.jobId), details: result.jobs, skipped: result.skipped });
@@ -56,7 +57,7 @@ export function registerRemovalRoutes(app: FastifyInstance, { deps, now }: Route
         claims: deps.claims,
         outcomes: deps.outcomes,
         audit: deps.audit,
-        requestedBy: 'api',
+        requestedBy: actorOf(request),
         now,
       }),
   );

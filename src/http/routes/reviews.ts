@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../../shared/errors.js';
 import { decisionBodySchema } from '../../removals/review-decisions.js';
 import { REVIEW_STATES } from '../../store/reviews.js';
+import { actorOf } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { bodyOrEmpty, invalidInput } from '../route-input.js';
 
@@ -36,12 +37,10 @@ export function registerReviewRoutes(app: FastifyInstance, { deps, now }: RouteC
       `/v1/reviews/:id/${action}`,
       {
         schema: { params: idParams, body: bodyOrEmpty(decisionBodySchema) },
-        schemaErrorFormatter: invalidInput('decision', 'the body takes "note", "ban" and "by"'),
+        schemaErrorFormatter: invalidInput('decision', 'the body takes "note" and "ban"'),
       },
-      async (request) => {
-        const { by, ...rest } = request.body;
-        return decisions.decide(request.params.id, action, { ...rest, by: by ? `moderator:${by}` : 'api' });
-      },
+      async (request) =>
+        decisions.decide(request.params.id, action, { note: request.body.note, ban: request.body.ban, by: actorOf(request) }),
     );
   }
 }

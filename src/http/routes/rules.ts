@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { rearmRule } from '../../consequences/rule-trips.js';
+import { actorOf } from '../auth.js';
 import type { RouteContext } from '../deps.js';
 import { invalidInput } from '../route-input.js';
 
@@ -19,6 +20,6 @@ export function registerRuleRoutes(app: FastifyInstance, { deps, now }: RouteCon
 
   api.post('/v1/rules/:name/rearm', { schema: { params: ruleParams }, schemaErrorFormatter: invalidInput('rule') }, async (request) => {
     if (!deps.budgets) throw new Error('rule budgets are not available in this process');
-    return rearmRule({ budgets: deps.budgets, audit: deps.audit, logger: deps.logger, now }, request.params.name, 'api');
+    return rearmRule({ budgets: deps.budgets, audit: deps.audit, logger: deps.logger, now }, request.params.name, actorOf(request));
   });
 }
