@@ -266,7 +266,10 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
       // once, and `automod status` shows what this worker's credential got, not the CLI's.
       // Its heartbeat entry is written again at once, so `automod status` need not wait for the next.
       credential = createCredentialWatch(services, { onChange: () => void announce?.() });
-      credential.start();
+      const checked = credential.start();
+      // A queue paused for a credential waits for the answer either way: the start resumes it (the
+      // worker presumably has a new credential) unless VideoSDK refuses this one too.
+      if ((await services.pause.get())?.kind === 'credential') await checked;
     }
 
     const blocking = () => {

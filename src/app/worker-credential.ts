@@ -57,7 +57,7 @@ export function createCredentialWatch(services: Services, options: { recheckMs?:
     options.onChange?.();
     if (check.result === 'unknown') {
       logger.warn({ error: check.error }, 'could not check the VideoSDK credential; asking again in 30 s');
-      timer = setTimeout(check_, recheckMs).unref();
+      timer = setTimeout(() => void check_(), recheckMs).unref();
     } else if (check.result !== 'missing') {
       logger.info({ credential: check.result, status: check.status }, 'VideoSDK credential checked');
     }
@@ -66,12 +66,15 @@ export function createCredentialWatch(services: Services, options: { recheckMs?:
     if (check.result !== 'unknown') firstAnswer = false;
   }
 
-  function check_(): void {
-    void run().catch((err: unknown) => logger.warn({ err }, 'could not act on the VideoSDK credential check'));
+  function check_(): Promise<void> {
+    return run().catch((err: unknown) => logger.warn({ err }, 'could not act on the VideoSDK credential check'));
   }
 
   return {
-    /** Starts the first check; it goes on in the background. */
+    /**
+     * Starts the first check. It goes on in the background; the promise settles once its answer
+     * was acted on (for a start that must know first: a queue paused for a credential).
+     */
     start: check_,
     current: (): WorkerCredential | undefined => current,
     /** A removal met a refusal (its status; undefined when no credential could be had). */

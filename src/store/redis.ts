@@ -108,8 +108,8 @@ export interface OutageLogOptions {
 /**
  * One account of Redis outages for a process, whatever number of connections it holds: a line
  * when a connection that was ready is lost (`Redis connection lost`), one every `everyMs` while
- * it lasts, and one when a connection is ready again (`Redis is reachable again`, with how long
- * it was down). Each connection's own errors are then left unsaid (`logConnectionErrors` with
+ * it lasts, and one when every connection it lost is ready again (`Redis is reachable again`, with
+ * how long it was down). Each connection's own errors are then left unsaid (`logConnectionErrors` with
  * `outage`): a 23 s outage is three lines, not dozens.
  */
 export function createOutageLog(
@@ -124,19 +124,25 @@ export function createOutageLog(
   let reminder: NodeJS.Timeout | undefined;
   let closed = false;
   const seconds = () => Math.round((now() - (downSince ?? now())) / 100) / 10;
+  /** The connections lost in this outage and not ready again yet: back is when none is left. */
+  const lostOnes = new Set<string>();
+  let counter = 0;
 
   const lost = (connection: string) => {
-    if (closed || downSince !== undefined || options.quiet?.()) return;
+    if (closed || options.quiet?.()) return;
+    lostOnes.add(connection);
+    if (downSince !== undefined) return;
     downSince = now();
-    logger.warn({ ...where, connection, error: lastError }, 'Redis connection lost; reconnecting');
+    logger.warn({ ...where, connection: connection.replace(/#\d+$/, ''), error: lastError }, 'Redis connection lost; reconnecting');
     reminder = setInterval(
       () => logger.warn({ ...where, downForSeconds: seconds(), error: lastError }, 'Redis still unreachable'),
       everyMs,
     );
     reminder.unref();
   };
-  const back = () => {
-    if (downSince === undefined) return;
+  const back = (connection: string) => {
+    lostOnes.delete(connection);
+    if (downSince === undefined || lostOnes.size > 0) return;
     clearInterval(reminder);
     if (!closed) logger.info({ ...where, downForSeconds: seconds() }, 'Redis is reachable again');
     downSince = undefined;
@@ -146,10 +152,12 @@ export function createOutageLog(
   return {
     /** Follows a connection: its loss after it was ready starts an outage, its ready ends one. */
     watch(client: RedisClient, name: string): void {
+      // Names repeat (each worker's connection is `automod-worker`): the set tells them apart.
+      const id = `${name}#${++counter}`;
       let ready = client.status === 'ready';
       client.on('ready', () => {
         ready = true;
-        back();
+        back(id);
       });
       client.on('error', (err: Error) => {
         lastError = err.message.split('\n')[0];
@@ -157,7 +165,7 @@ export function createOutageLog(
       client.on('close', () => {
         if (!ready) return;
         ready = false;
-        lost(name);
+        lost(id);
       });
       // Each attempt, for whoever reads debug lines; the outage itself was told once.
       client.on('reconnecting', (delayMs: number) => {

@@ -64,18 +64,36 @@ describe('the log on a bad day', () => {
       const before = worker.logs.length;
       await redis.stop();
       await worker.waitForLog((l) => l.msg === 'Redis connection lost; reconnecting');
-      await waitForCount(worker, (l) => l.msg === 'Redis reconnecting', 8);
+      // Several attempts of one connection: its delays grow (0.1, 0.2, 0.4, 0.8, 1.6 s ...).
+      await waitForCount(worker, (l) => l.msg === 'Redis reconnecting' && l.connection === 'automod', 5);
       await redis.start();
       const back = await worker.waitForLog((l) => l.msg === 'Redis is reachable again', 30_000);
       expect(back).toMatchObject({ level: 30, address: redis.url, variable: 'REDIS_URL', downForSeconds: expect.any(Number) });
+      const outage = worker.logs.slice(before, worker.logs.indexOf(back) + 1);
+
+      // Working again: an event in, a rule hit, a removal out.
+      simulator.addSession({ id: 'noise-session-2', participants: [{ participantId: 'p2' }] });
+      const event = await fetch(`${url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: 'noise-after-outage',
+          type: 'chat-message',
+          sessionId: 'noise-session-2',
+          participantId: 'p2',
+          data: { text: 'free crypto' },
+        }),
+      });
+      expect(event.status).toBe(202);
+      await worker.waitForLog((l) => l.msg === 'removal finished' && l.participantId === 'p2', 30_000);
 
       worker.child.kill('SIGTERM');
       expect((await worker.exit).code).toBe(0);
-      const outage = worker.logs.slice(before);
       expect(worker.logs.filter((l) => !isJson(l)).map((l) => l.msg)).toEqual([]);
       expect(worker.logs.filter(hasStack)).toEqual([]);
       expect(outage.filter((l) => Number(l.level) >= 40).map((l) => l.msg)).toEqual(['Redis connection lost; reconnecting']);
-      expect(outage.filter((l) => l.msg === 'Redis is reachable again')).toHaveLength(1);
+      expect(worker.logs.filter((l) => l.msg === 'Redis connection lost; reconnecting')).toHaveLength(1);
+      expect(worker.logs.filter((l) => l.msg === 'Redis is reachable again')).toHaveLength(1);
     } finally {
       await simulator.close();
     }

@@ -18,11 +18,12 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** The report, its exit code, and the text of a run just after (whatever the report shows is still so). */
 async function status(): Promise<{ code: number; text: string; report: StatusReport }> {
-  const text = captureIo();
-  const code = await runStatus(h.automod.services, { json: false }, text);
   const json = captureIo();
-  await runStatus(h.automod.services, { json: true }, json);
+  const code = await runStatus(h.automod.services, { json: true }, json);
+  const text = captureIo();
+  await runStatus(h.automod.services, { json: false }, text);
   return { code, text: text.out(), report: JSON.parse(json.out()) as StatusReport };
 }
 
