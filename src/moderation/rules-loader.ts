@@ -29,8 +29,6 @@ export interface LoadRulesOptions {
    * only the program size is checked.
    */
   patternCost?: (pattern: string) => number;
-  /** The most that cost may be (ms); default `PATTERN_BUDGET_MS` (`rules check`'s). */
-  patternBudgetMs?: number;
 }
 
 /** What `loadRules` gives back: a rule set, or every problem found (never both). */
@@ -67,7 +65,7 @@ export function loadRules(files: RuleFile[], lists: ListFile[], options: LoadRul
       const report = (path: string, message: string): void => {
         ruleProblems.push({ path: `${file.path}#${label} ${path}`, message });
       };
-      const compiled = compileRule(item, file.path, report, options.patternCost, options.patternBudgetMs);
+      const compiled = compileRule(item, file.path, report, options.patternCost);
       const rule = compiled?.rule;
       if (rule !== undefined) {
         const first = firstFileOf.get(rule.name);
@@ -129,14 +127,13 @@ function compileRule(
   file: string,
   report: (path: string, message: string) => void,
   patternCost: ((pattern: string) => number) | undefined,
-  patternBudgetMs: number | undefined,
 ): { rule: CompiledRule; usage: Usage } | undefined {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     report('$', 'must be a rule object');
     return undefined;
   }
   const usage: Usage = { counters: [], strikeWindows: [], lists: new Set(), ruleHits: [] };
-  const walk: Walk = { report, usage, patternCost, patternBudgetMs };
+  const walk: Walk = { report, usage, patternCost };
   const result = ruleSchema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) report(problemPath(issue.path), issue.message);
