@@ -16,7 +16,6 @@ import { createRemovalProcessor } from '../removals/removal-processor.js';
 import { createRemovalWorker } from '../removals/removal-worker.js';
 import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js';
 import { loadRulesFolder } from '../rules/rules-source.js';
-import { WORKER_PATTERN_BUDGET_MS } from '../moderation/pattern-budget.js';
 import { mirrorListsVersion } from '../store/lists.js';
 import {
   closeRedis,
@@ -226,7 +225,7 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
 
     // A rules folder that does not load is bad configuration: say so now, not after Redis answers.
     if (runEvents) {
-      const checked = await loadRulesFolder(config.rulesDir, { patternBudgetMs: WORKER_PATTERN_BUDGET_MS });
+      const checked = await loadRulesFolder(config.rulesDir, { patternCost: null });
       if (checked.problems) throw new RulesError(checked.problems);
     }
 

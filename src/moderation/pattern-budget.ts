@@ -1,7 +1,8 @@
 /**
  * What a `matchesPattern` pattern may cost, so that no rule can stall a worker: RE2 searches in
  * time linear in the text, but the factor is the pattern's program, which a bounded repetition
- * (`(a|.){0,1000}`) multiplies. Both limits are checked when rules load (`rules check`, the worker).
+ * (`(a|.){0,1000}`) multiplies. `rules check` checks both limits; a worker checks the program size
+ * only (a machine busy when rules load only adds time), and yields while it evaluates.
  */
 
 /** Longest chat text a pattern searches (`EVENT_LIMITS.textLength`). */
@@ -16,10 +17,3 @@ export const MAX_PATTERN_PROGRAM = 2000;
  * under the budget never holds it long enough to miss a health check or lose a job's lock.
  */
 export const PATTERN_BUDGET_MS = 200;
-
-/**
- * The budget a running worker holds a pattern to (at start and at each reload): four times
- * `rules check`'s. A machine busy when the rules load only adds time, and a worker must not refuse
- * (or fail to start with) a rule that `rules check` admitted; it refuses only what is far over.
- */
-export const WORKER_PATTERN_BUDGET_MS = 4 * PATTERN_BUDGET_MS;

@@ -107,8 +107,6 @@ export interface Walk {
   usage: Usage;
   /** Measures a pattern's cost (ms to search 64 KB of hostile text); unset: only its program size is checked. */
   patternCost?: ((pattern: string) => number) | undefined;
-  /** The most a pattern may cost (ms); default `PATTERN_BUDGET_MS`. */
-  patternBudgetMs?: number | undefined;
 }
 
 export function walkTopLevel(node: object, path: string, walk: Walk): void {
@@ -294,9 +292,11 @@ function checkPatternCost(pattern: string, at: string, walk: Walk): void {
     return;
   }
   const cost = walk.patternCost?.(pattern);
-  const budget = walk.patternBudgetMs ?? PATTERN_BUDGET_MS;
-  if (cost !== undefined && cost > budget) {
-    walk.report(at, `pattern takes about ${Math.round(cost)} ms to search 64 KB of text, more than the ${budget} ms budget: ${hint}`);
+  if (cost !== undefined && cost > PATTERN_BUDGET_MS) {
+    walk.report(
+      at,
+      `pattern takes about ${Math.round(cost)} ms to search 64 KB of text, more than the ${PATTERN_BUDGET_MS} ms budget: ${hint}`,
+    );
   }
 }
 

@@ -30,8 +30,6 @@ export interface LoadRulesOptions {
    * only the program size is checked.
    */
   patternCost?: (pattern: string) => number;
-  /** The most that cost may be (ms); default `PATTERN_BUDGET_MS` (`rules check`'s). */
-  patternBudgetMs?: number;
 }
 
 /** What `loadRules` gives back: a rule set, or every problem found (never both). */
@@ -68,7 +66,7 @@ export function loadRules(files: RuleFile[], lists: ListFile[], options: LoadRul
       const report = (path: string, message: string): void => {
         ruleProblems.push({ path: `${file.path}#${label} ${path}`, message });
       };
-      const compiled = compileRule(item, file.path, report, options.patternCost, options.patternBudgetMs);
+      const compiled = compileRule(item, file.path, report, options.patternCost);
       // Names repeat whatever else is wrong with either rule: said now, not after the fix.
       const name = isRecord(item) && typeof item.name === 'string' ? item.name : undefined;
       if (name !== undefined) {
@@ -131,14 +129,13 @@ function compileRule(
   file: string,
   report: (path: string, message: string) => void,
   patternCost: ((pattern: string) => number) | undefined,
-  patternBudgetMs: number | undefined,
 ): { rule: CompiledRule; usage: Usage } | undefined {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     report('$', 'must be a rule object');
     return undefined;
   }
   const usage: Usage = { counters: [], strikeWindows: [], lists: new Set(), ruleHits: [] };
-  const walk: Walk = { report, usage, patternCost, patternBudgetMs };
+  const walk: Walk = { report, usage, patternCost };
   const result = ruleSchema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) report(problemPath(issue.path), issue.message);

@@ -8,8 +8,6 @@ import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import { createEvaluator } from '../moderation/evaluate.js';
 import { loadRules } from '../moderation/rules-loader.js';
-import { WORKER_PATTERN_BUDGET_MS } from '../moderation/pattern-budget.js';
-import { createPatternCostProbe } from './pattern-cost.js';
 import type { EvaluationFacts, ListSource, RuleHit, RuleSet } from '../moderation/types.js';
 import { readRulesFolder } from './rules-source.js';
 import type { AuditStore } from '../store/audit.js';
@@ -96,7 +94,6 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
   const now = deps.now ?? Date.now;
   const workerId = deps.workerId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   // One probe for the runtime's life: a reload does not measure (nor decide again on) an unchanged pattern.
-  const patternCost = createPatternCostProbe();
   let active: ActiveRules | undefined;
   let lastError: RulesStatus['lastError'];
   let liveLists = new Map<string, Set<string>>();
@@ -138,7 +135,9 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
       if (err instanceof RulesError) return { problems: [...err.problems] };
       throw err;
     }
-    const { ruleSet, problems } = loadRules(files.files, files.lists, { patternCost, patternBudgetMs: WORKER_PATTERN_BUDGET_MS });
+    // No clock: a worker checks a pattern's program size, not its time (a busy machine would refuse
+    // what rules check admitted); it yields while it evaluates instead (docs/rules.md).
+    const { ruleSet, problems } = loadRules(files.files, files.lists);
     if (!ruleSet) return { problems };
     return {
       active: {

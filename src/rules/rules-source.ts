@@ -82,13 +82,16 @@ function describeReadError(err: unknown, what: string): string {
 /** Loads a rules folder; the problems (with file, rule and JSON path) when it is invalid. */
 export async function loadRulesFolder(
   dir: string,
-  options: { patternCost?: (pattern: string) => number; patternBudgetMs?: number } = {},
+  options: {
+    /** Measures a pattern's cost (default: timed probes); `null`: only the program size is checked (a worker). */
+    patternCost?: ((pattern: string) => number) | null;
+  } = {},
 ): Promise<{ ruleSet: RuleSet; problems?: undefined } | { ruleSet?: undefined; problems: readonly Problem[] }> {
   try {
     const folder = await readRulesFolder(dir);
+    const patternCost = options.patternCost === null ? undefined : (options.patternCost ?? createPatternCostProbe());
     const loaded = loadRules(folder.files, folder.lists, {
-      patternCost: options.patternCost ?? createPatternCostProbe(),
-      ...(options.patternBudgetMs !== undefined ? { patternBudgetMs: options.patternBudgetMs } : {}),
+      ...(patternCost ? { patternCost } : {}),
     });
     return loaded.ruleSet ? { ruleSet: loaded.ruleSet } : { problems: loaded.problems };
   } catch (err) {
