@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
 /** One removal as recorded with its session (the `GET /v1/sessions/:id` `removals` items). */
@@ -56,15 +56,7 @@ export interface SessionStoreOptions {
 
 // Two removal jobs of one session can finish in any order: keep the newer session object. Both
 // keys get their TTL refreshed together so a session and its removals expire as one.
-const RECORD_SESSION = createLuaScript(`
-local at = tonumber(redis.call('HGET', KEYS[1], 'at') or '-1')
-if tonumber(ARGV[1]) >= at then
-  redis.call('HSET', KEYS[1], 'at', ARGV[1], 'jobId', ARGV[2], 's', ARGV[3])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-return 1
-`);
+const RECORD_SESSION = luaScript('record-session-2');
 
 /** Creates the session store. */
 export function createSessionStore({ redis, keys, retentionSeconds, maxRemovals = 1000 }: SessionStoreOptions): SessionStore {
