@@ -48,7 +48,8 @@ function readScript(file: string): string {
 export function createLuaScript(source: string, numberOfKeys?: number, name = 'script'): LuaScript {
   const sha = createHash('sha1').update(source).digest('hex');
   const check = (keys: readonly string[]) => {
-    if (numberOfKeys !== undefined && keys.length !== numberOfKeys) throw new Error(`Lua script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
+    if (numberOfKeys !== undefined && keys.length !== numberOfKeys)
+      throw new Error(`Lua script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
   };
   return {
     sha,
