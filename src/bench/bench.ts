@@ -48,7 +48,7 @@ import { commandStats, commandsPer, prefixFootprint, redisVersion, usedMemory } 
 import { deleteKeys } from '../store/scan-keys.js';
 import { freePort } from '../shared/free-port.js';
 import { cpuMeter } from './cpu-meter.js';
-import { checkTargets, renderTable, type BenchResults } from './report.js';
+import { checkTargets, rawYardstick, renderTable, type BenchResults } from './report.js';
 import { round, summarize, wallClockMs } from './stats.js';
 import { sleep } from '../shared/sleep.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -293,15 +293,18 @@ async function main(): Promise<number> {
     );
     const results: Partial<BenchResults> = {};
     if (args.only === undefined || args.only === 'baseline') Object.assign(results, await runBaseline(run));
+    // The product's part alone still gets its yardstick: its ratios are only figures against it.
+    else if (args.only === 'product') results.rawDrain = await runRawDrain(run, 'first');
     if (args.only === undefined || args.only === 'product') Object.assign(results, await runProduct(run));
     // The yardstick again, after the product's part: one drain is not a figure on a shared machine.
-    if (args.only === undefined || args.only === 'baseline') results.rawDrainAfter = await runRawDrain(run, 'again');
+    if (args.only === undefined || args.only === 'baseline' || args.only === 'product')
+      results.rawDrainAfter = await runRawDrain(run, 'again');
     if (args.only === 'eval') results.evaluation = await runEvaluation(run);
     // After the product's memory figures: the raid's worker writes under a prefix of its own.
     if (args.only === undefined || args.only === 'raid') results.raid = await runRaid(run);
     if (args.only === undefined || args.only === 'lists') results.listChanges = await runListChanges(run);
     if (results.rawDrain) {
-      const raw = results.rawDrain.jobsPerSec;
+      const raw = rawYardstick({ rawDrain: results.rawDrain, rawDrainAfter: results.rawDrainAfter }).mean;
       for (const line of [results.saturation, results.single, results.httpIngest])
         if (line) line.ratioToRaw = round(line.eventsPerSec / raw, 3);
     }
@@ -392,7 +395,9 @@ async function runRawDrain(run: Run, which: 'first' | 'again'): Promise<BenchRes
   };
   say(`raw BullMQ: no-op drain of ${sizes.drainJobs} jobs${which === 'again' ? ' (again)' : ''}`);
   const rawDrain = await measureRawDrain(ctx, saturationEvents(sizes.drainJobs, Date.now()).events);
-  say(`  ${rawDrain.jobsPerSec} jobs/s; CPU: worker ${rawDrain.workerCpuPct} %, Redis ${rawDrain.redisCpuPct} %`);
+  say(
+    `  ${rawDrain.jobsPerSec} jobs/s; CPU: worker ${rawDrain.workerCpuPct} % (${rawDrain.cpuUsPerJob} us/job), Redis ${rawDrain.redisCpuPct} % (${rawDrain.redisCpuUsPerJob} us/job)`,
+  );
   return rawDrain;
 }
 
@@ -489,7 +494,7 @@ async function runProduct(
     const satCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vs-', sat.offenders, 60_000));
     await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
     say(
-      `  ${satRun.eventsPerSec} events/s, ${satCalls.length} remove calls; CPU: worker ${satRun.cpu.processPct} % (${satRun.cpuUsPerEvent} us/event), Redis ${satRun.cpu.redisPct} %`,
+      `  ${satRun.eventsPerSec} events/s, ${satCalls.length} remove calls; CPU: worker ${satRun.cpu.processPct} % (${satRun.cpuUsPerEvent} us/event), Redis ${satRun.cpu.redisPct} % (${satRun.redisCpuUsPerEvent} us/event)`,
     );
 
     // ---- single-event saturation ----------------------------------------------------------------
@@ -503,7 +508,7 @@ async function runProduct(
     const oneCalls = await worker.whileRunning(waitForRemoveCalls(() => simulator.calls(), 'vo-', one.offenders, 60_000));
     await worker.whileRunning(waitForDrain(queues.removals, { timeoutMs: 60_000 }));
     say(
-      `  ${oneRun.eventsPerSec} events/s, ${oneCalls.length} remove calls; CPU: worker ${oneRun.cpu.processPct} % (${oneRun.cpuUsPerEvent} us/event), Redis ${oneRun.cpu.redisPct} %`,
+      `  ${oneRun.eventsPerSec} events/s, ${oneCalls.length} remove calls; CPU: worker ${oneRun.cpu.processPct} % (${oneRun.cpuUsPerEvent} us/event), Redis ${oneRun.cpu.redisPct} % (${oneRun.redisCpuUsPerEvent} us/event)`,
     );
 
     // ---- HTTP ingest ----------------------------------------------------------------------------
@@ -626,6 +631,7 @@ async function runProduct(
         ingestEventsPerSec: Math.round((sat.events.length / ingestMs) * 1000),
         workerCpuPct: satRun.cpu.processPct,
         redisCpuPct: satRun.cpu.redisPct,
+        redisCpuUsPerEvent: satRun.redisCpuUsPerEvent,
         cpuUsPerEvent: satRun.cpuUsPerEvent,
         redisCommandsPerEvent: redisPerEvent,
       },
@@ -639,6 +645,7 @@ async function runProduct(
         removeCalls: oneCalls.length,
         workerCpuPct: oneRun.cpu.processPct,
         redisCpuPct: oneRun.cpu.redisPct,
+        redisCpuUsPerEvent: oneRun.redisCpuUsPerEvent,
         cpuUsPerEvent: oneRun.cpuUsPerEvent,
         redisCommandsPerEvent: oneRun.redisPerEvent,
       },
@@ -700,9 +707,10 @@ async function runProcessorAlone(run: Run): Promise<BenchResults['processor']> {
       createLogger({ logLevel: 'warn' }),
       {
         concurrency: config.eventConcurrency,
+        monitor: run.monitor,
       },
     );
-    run.say(`  ${result.eventsPerSec} events/s, ${result.cpuUsPerEvent} us CPU per event`);
+    run.say(`  ${result.eventsPerSec} events/s, ${result.cpuUsPerEvent} us CPU per event (Redis ${result.redisCpuUsPerEvent} us)`);
     return result;
   } finally {
     await deleteKeys(run.monitor, `${config.keyPrefix}*`).catch(() => undefined);
@@ -776,6 +784,7 @@ async function drainPaused(run: Run, worker: WorkerProcess, events: number) {
     failed: drained.failed,
     cpu: use,
     cpuUsPerEvent: perEventUs(use.processSeconds, events),
+    redisCpuUsPerEvent: perEventUs(use.redisSeconds, events),
     redisPerEvent: commandsPer(statsBefore, await commandStats(run.monitor), events),
   };
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { createServices } from '../app/services.js';
 import type { Config } from '../shared/config.js';
 import type { MeetingEvent } from '../shared/event-schema.js';
 import { createEventProcessor } from '../events/event-processor.js';
 import type { Logger } from '../shared/logger.js';
 import { createRulesRuntime } from '../rules/rules-runtime.js';
+import { redisCpuSeconds } from './redis-memory.js';
 import { round, wallClockMs } from './stats.js';
 
 export interface ProcessorMicroResult {
@@ -14,6 +16,8 @@ export interface ProcessorMicroResult {
   eventsPerSec: number;
   /** CPU (user + system) of this process per event in that round, in microseconds. */
   cpuUsPerEvent: number;
+  /** CPU of the Redis server per event in that round (INFO cpu), in microseconds. */
+  redisCpuUsPerEvent: number;
 }
 
 /**
@@ -31,7 +35,7 @@ export async function measureProcessor(
   config: Config,
   events: readonly MeetingEvent[],
   logger: Logger,
-  options: { concurrency: number; rounds?: number },
+  options: { concurrency: number; rounds?: number; /** For INFO (Redis CPU). */ monitor: Redis },
 ): Promise<ProcessorMicroResult> {
   const services = createServices(config, logger);
   const rules = createRulesRuntime({
@@ -56,6 +60,7 @@ export async function measureProcessor(
         };
         return { id: `proc-${n}-${i}`, timestamp: now, data } as unknown as Job;
       });
+      const redis0 = await redisCpuSeconds(options.monitor);
       const cpu0 = process.cpuUsage();
       const t0 = wallClockMs();
       let next = 0;
@@ -65,7 +70,8 @@ export async function measureProcessor(
       await Promise.all(Array.from({ length: options.concurrency }, slot));
       await processor.flush();
       const cpu = process.cpuUsage(cpu0);
-      return { ms: wallClockMs() - t0, cpuUs: cpu.user + cpu.system };
+      const ms = wallClockMs() - t0;
+      return { ms, cpuUs: cpu.user + cpu.system, redisUs: ((await redisCpuSeconds(options.monitor)) - redis0) * 1e6 };
     };
     await runRound(0);
     const measured = [];
@@ -76,6 +82,7 @@ export async function measureProcessor(
       events: events.length,
       eventsPerSec: Math.round((events.length / best.ms) * 1000),
       cpuUsPerEvent: round(best.cpuUs / events.length, 1),
+      redisCpuUsPerEvent: round(best.redisUs / events.length, 1),
     };
   } finally {
     rules.close();
