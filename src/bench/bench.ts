@@ -698,19 +698,22 @@ async function runEvaluation(run: Run): Promise<BenchResults['evaluation']> {
 async function runProcessorAlone(run: Run): Promise<BenchResults['processor']> {
   const config = parseConfig({ ...run.env, AUTOMOD_PREFIX: `${run.prefix}-proc` });
   run.say(
-    `events processor alone (in this process, no BullMQ): ${run.sizes.processorEvents} events per round, ${config.eventConcurrency} at once`,
+    `events processor alone (in this process, no BullMQ): ${run.sizes.processorEvents} events per round, in batch jobs of ${BATCH} and one job each`,
   );
   try {
     const result = await measureProcessor(
       config,
       saturationEvents(run.sizes.processorEvents, Date.now()).events,
       createLogger({ logLevel: 'warn' }),
-      {
-        concurrency: config.eventConcurrency,
-        monitor: run.monitor,
-      },
+      { batch: BATCH, monitor: run.monitor },
     );
-    run.say(`  ${result.eventsPerSec} events/s, ${result.cpuUsPerEvent} us CPU per event (Redis ${result.redisCpuUsPerEvent} us)`);
+    for (const [label, r] of [
+      ['batch jobs', result.batched],
+      ['single-event jobs', result.single],
+    ] as const)
+      run.say(
+        `  ${label} (${r.concurrency} at once): ${r.eventsPerSec} events/s, ${r.cpuUsPerEvent} us CPU per event (Redis ${r.redisCpuUsPerEvent} us)`,
+      );
     return result;
   } finally {
     await deleteKeys(run.monitor, `${config.keyPrefix}*`).catch(() => undefined);

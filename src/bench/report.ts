@@ -343,13 +343,17 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
     ]);
   }
   if (r.processor) {
-    rows.push([
-      'events processor alone (no BullMQ)',
-      `${fmtInt(r.processor.events)} events, real Redis`,
-      `${fmtInt(r.processor.eventsPerSec)} events/s, ${fmtInt(r.processor.cpuUsPerEvent)} us CPU/event, Redis ${fmtInt(r.processor.redisCpuUsPerEvent)} us/event`,
-      'not judged',
-      '',
-    ]);
+    for (const [label, p] of [
+      [`in jobs of ${r.processor.batched.batch}`, r.processor.batched],
+      ['one job each', r.processor.single],
+    ] as const)
+      rows.push([
+        'events processor alone (no BullMQ)',
+        `${fmtInt(r.processor.events)} events ${label}, real Redis`,
+        `${fmtInt(p.eventsPerSec)} events/s, ${fmtInt(p.cpuUsPerEvent)} us CPU/event, Redis ${fmtInt(p.redisCpuUsPerEvent)} us/event`,
+        'not judged',
+        '',
+      ]);
   }
   if (r.listChanges) {
     const l = r.listChanges;
