@@ -28,6 +28,7 @@ import { createPauseState } from '../store/pause-state.js';
 import { createPresence } from '../store/presence.js';
 import { closeRedis, createRedis, logConnectionErrors, type OutageLog, type RedisClient } from '../store/redis.js';
 import { createRemovalClaims } from '../store/removal-claims.js';
+import { createRemovalFinisher } from '../store/removal-finish.js';
 import { createRuleBudgets } from '../store/rule-budgets.js';
 import { createLockdownStore } from '../store/lockdowns.js';
 import { createSessionStore } from '../store/session-store.js';
@@ -102,6 +103,15 @@ export function createServices(config: Config, logger: Logger, options: Services
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
   const sessions = createSessionStore({ redis, keys, retentionSeconds });
   const audit = createAuditStore({ redis, keys, maxRecords: config.auditMaxRecords });
+  const finisher = createRemovalFinisher({
+    redis,
+    keys,
+    jobRetentionSeconds: retentionSeconds,
+    maxJobs: config.removalRecordsMax,
+    dedupSeconds: config.dedupSeconds,
+    sessionRetentionSeconds: retentionSeconds,
+    auditMaxRecords: config.auditMaxRecords,
+  });
   const lists = createListStore({ redis, keys });
   const deadLetters = createDeadLetters({ redis, keys, max: 10_000 });
   const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
@@ -183,6 +193,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     outcomes,
     sessions,
     audit,
+    finisher,
     pause,
     lists,
     deadLetters,
