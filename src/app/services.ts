@@ -20,6 +20,7 @@ import { createAuditStore } from '../store/audit.js';
 import { createBanStore } from '../store/bans.js';
 import { createCounterStore } from '../store/counters.js';
 import { createDeadLetters } from '../store/dead-letter.js';
+import { createEndedSessions } from '../store/ended-sessions.js';
 import { createEventLog } from '../store/event-log.js';
 import { createJobOutcomeStore } from '../store/job-outcomes.js';
 import { createKeys } from '../store/keys.js';
@@ -166,7 +167,8 @@ export function createServices(config: Config, logger: Logger, options: Services
     },
   });
   const meetings = createMeetingResolver({ sessions, client, logger });
-  const lockdownActions = createLockdownActions({ lockdowns, client, requester, audit, notify, logger, metrics });
+  const endedSessions = createEndedSessions({ redis, keys });
+  const lockdownActions = createLockdownActions({ lockdowns, client, requester, audit, endedSessions, notify, logger, metrics });
   const consequences = createConsequences({
     requester,
     counters,
@@ -177,6 +179,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     defaultBudget: config.ruleBudget,
     meetings,
     lockdowns: lockdownActions,
+    endedSessions,
     notify,
     logger,
     metrics,
