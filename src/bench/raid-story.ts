@@ -78,7 +78,14 @@ export async function measureViolators(
       delayMs: sizes.latencyMs,
       times: Number.POSITIVE_INFINITY,
     });
-  const worker = await startWorkerProcess({ cliPath: ctx.cliPath, env, logFile: ctx.logFile, queues: [queues.events, queues.removals] });
+  const worker = await startWorkerProcess({
+    // BENCH_WORKER_NODE_ARGS (e.g. --cpu-prof) reaches this worker too: the profile of a removal.
+    nodeArgs: (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    cliPath: ctx.cliPath,
+    env,
+    logFile: ctx.logFile,
+    queues: [queues.events, queues.removals],
+  });
   try {
     const claims = createRemovalClaims({ redis: ctx.producer, keys, dedupSeconds: config.dedupSeconds });
     const requester = createRemovalRequester({ queue: queues.removals, claims, logger: createLogger({ logLevel: 'silent' }) });
