@@ -25,14 +25,14 @@ export interface LuaScript {
 const COMMANDS = new URL('./commands/', import.meta.url);
 
 /**
- * The script `commands/<name>-<keys>.lua` (as bullmq keeps its own), read once when the module that
+ * The script `commands/<name>-<keys>.lua` (as bullmq keeps its own; `-n` takes any number of keys), read once when the module that
  * names it loads. A line `--- @include "<file>"` is replaced by `commands/includes/<file>.lua`,
  * for the helpers several scripts share. The number of keys in the name is checked on every run.
  */
 export function luaScript(name: string): LuaScript {
-  const keys = /-(\d+)$/.exec(name);
-  if (!keys) throw new Error(`Lua script name ${name} does not end in -<number of keys>`);
-  return createLuaScript(readScript(`${name}.lua`), Number(keys[1]), name);
+  const keys = /-(\d+|n)$/.exec(name);
+  if (!keys) throw new Error(`Lua script name ${name} does not end in -<number of keys> (or -n for any)`);
+  return createLuaScript(readScript(`${name}.lua`), keys[1] === 'n' ? undefined : Number(keys[1]), name);
 }
 
 function readScript(file: string): string {
