@@ -5,6 +5,7 @@ import type { Metrics } from '../shared/metrics.js';
 import type { Notify } from '../notify/notifications.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { AuditStore } from '../store/audit.js';
+import type { EndedSessions } from '../store/ended-sessions.js';
 import type { Lockdown, LockdownMode, LockdownStore, NewLockdown } from '../store/lockdowns.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { parseSession, type SessionParticipant } from '../videosdk/session.js';
@@ -65,6 +66,8 @@ export function createLockdownActions(deps: {
   client: Pick<VideoSdkClient, 'getSession' | 'endSession' | 'findLiveSession'>;
   requester: Pick<RemovalRequester, 'requestMany'>;
   audit: Pick<AuditStore, 'append'>;
+  /** Where an `endSession` lockdown notes the session it ends. */
+  endedSessions?: Pick<EndedSessions, 'note' | 'forget'> | undefined;
   notify?: Notify | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
@@ -142,7 +145,14 @@ export function createLockdownActions(deps: {
       present.map((p) => ({ meetingId: lockdown.meetingId, participantId: p.participantId, joinedAt: firstJoin(p) ?? now(), sessionId })),
     );
     if (lockdown.endSession) {
-      await client.endSession({ roomId: lockdown.meetingId, sessionId });
+      // Noted first: joins of this session handled from now on are of people the end takes out.
+      await deps.endedSessions?.note(sessionId, Date.parse(lockdown.until) - now());
+      try {
+        await client.endSession({ roomId: lockdown.meetingId, sessionId });
+      } catch (err) {
+        await deps.endedSessions?.forget(sessionId).catch(() => undefined);
+        throw err;
+      }
       await audit.append({
         at: at(),
         kind: 'lockdown',

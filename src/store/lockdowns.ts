@@ -91,11 +91,11 @@ export const MEMBERS_TTL_MS = 7 * 86_400_000;
 const KEEP_AFTER_END_MS = 3_600_000;
 
 const GATE = luaScript('gate-5');
-const CHECK = luaScript('check-participants-1+');
+const CHECK = luaScript('check-participants-n');
 const LOCK = luaScript('lock-meeting-3');
 const LIFT = luaScript('lift-lockdown-3');
 const ADMIT = luaScript('admit-to-lockdown-2');
-const TAKE_ENDED = luaScript('take-ended-lockdowns-1+');
+const TAKE_ENDED = luaScript('take-ended-lockdowns-n');
 
 type LockdownKeys = Pick<Keys, 'ban' | 'lockdown' | 'lockdownIndex' | 'lockdownAdmit' | 'meetingMembers'>;
 

@@ -9,7 +9,7 @@ export interface LuaScript {
   readonly source: string;
   /** SHA1 of the source, as Redis names it. */
   readonly sha: string;
-  /** Keys every run passes (the number in the file's name; the least number for a `-<n>+` name), when known. */
+  /** Keys every run passes (the number in the file's name), when known. */
   readonly numberOfKeys: number | undefined;
   /**
    * Runs the script. Every key it touches is passed in `keys` (never built inside Lua), so Redis
@@ -27,15 +27,14 @@ export interface LuaScript {
 const COMMANDS = new URL('./commands/', import.meta.url);
 
 /**
- * The script `commands/<name>-<keys>.lua` (as bullmq keeps its own), read once when the module that
+ * The script `commands/<name>-<keys>.lua` (as bullmq keeps its own; `-n` takes any number of keys), read once when the module that
  * names it loads. A line `--- @include "<file>"` is replaced by `commands/includes/<file>.lua`,
- * for the helpers several scripts share. The number of keys in the name is checked on every run:
- * `-2` takes exactly two, `-2+` two or more (a script that takes one key per item of a batch).
+ * for the helpers several scripts share. The number of keys in the name is checked on every run.
  */
 export function luaScript(name: string): LuaScript {
-  const keys = /-(\d+)(\+?)$/.exec(name);
-  if (!keys) throw new Error(`Lua script name ${name} does not end in -<number of keys> or -<least number of keys>+`);
-  return createLuaScript(readScript(`${name}.lua`), Number(keys[1]), name, keys[2] === '+');
+  const keys = /-(\d+|n)$/.exec(name);
+  if (!keys) throw new Error(`Lua script name ${name} does not end in -<number of keys> (or -n for any)`);
+  return createLuaScript(readScript(`${name}.lua`), keys[1] === 'n' ? undefined : Number(keys[1]), name);
 }
 
 function readScript(file: string): string {
@@ -48,11 +47,11 @@ function readScript(file: string): string {
  * EVALSHA on a node that does not know the script (fresh node, restart, SCRIPT FLUSH, a Cluster
  * failover) answers NOSCRIPT, and EVAL both runs the script and caches it there for next time.
  */
-export function createLuaScript(source: string, numberOfKeys?: number, name = 'script', orMore = false): LuaScript {
+export function createLuaScript(source: string, numberOfKeys?: number, name = 'script'): LuaScript {
   const sha = createHash('sha1').update(source).digest('hex');
   const check = (keys: readonly string[]) => {
-    if (numberOfKeys !== undefined && (orMore ? keys.length < numberOfKeys : keys.length !== numberOfKeys))
-      throw new Error(`Lua script ${name} takes ${numberOfKeys}${orMore ? ' or more' : ''} keys, got ${keys.length}`);
+    if (numberOfKeys !== undefined && keys.length !== numberOfKeys)
+      throw new Error(`Lua script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
   };
   return {
     source,

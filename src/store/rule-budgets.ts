@@ -30,7 +30,7 @@ export interface TrippedRule {
   budget: string;
 }
 
-const TAKE = luaScript('take-budgets-2+');
+const TAKE = luaScript('take-budgets-n');
 const REARM = luaScript('rearm-rule-3');
 
 /** The rule budgets in Redis: every worker counts a rule's removals in the same window. */
