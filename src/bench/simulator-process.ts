@@ -64,7 +64,13 @@ export async function startSimulatorProcess(options: {
   const deadline = wallClockMs() + 20_000;
   for (;;) {
     if (exited) throw new Error(`the simulator exited during start-up; see ${options.logFile}`);
-    if (await call('GET', '/stats').then(() => true, () => false)) break;
+    if (
+      await call('GET', '/stats').then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     if (wallClockMs() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the simulator did not start within 20 s; see ${options.logFile}`);
@@ -79,8 +85,8 @@ export async function startSimulatorProcess(options: {
       await call('POST', '/sessions', session);
     },
     async addFault(fault) {
-      // JSON has no Infinity: a fault for every matching call says so with a large count.
-      await call('POST', '/faults', { ...fault, ...(fault.times === Number.POSITIVE_INFINITY ? { times: Number.MAX_SAFE_INTEGER } : {}) });
+      // JSON has no Infinity: the control API takes the word.
+      await call('POST', '/faults', { ...fault, ...(fault.times === Number.POSITIVE_INFINITY ? { times: 'Infinity' } : {}) });
     },
     async clearFaults() {
       await call('DELETE', '/faults');

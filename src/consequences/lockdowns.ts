@@ -94,6 +94,15 @@ export function createLockdownActions(deps: {
       { meetingId: lockdown.meetingId, mode: lockdown.mode, until: lockdown.until, by: lockdown.by, rule: lockdown.rule },
       'meeting locked down',
     );
+    // Made to match at once: in a raid every moment lets more in.
+    const effects = settle(lockdown, request.sessionId).catch(async (err: unknown) => {
+      logger.error({ err, meetingId: lockdown.meetingId }, 'could not make the locked meeting match its lockdown');
+      const note = `could not reach VideoSDK: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`;
+      await audit
+        .append({ at: at(), kind: 'lockdown', outcome: 'purge-failed', meetingId: lockdown.meetingId, reason: note })
+        .catch(() => undefined);
+      return { removals: 0, note };
+    });
     await audit.append({
       at: lockdown.since,
       kind: 'lockdown',
@@ -115,14 +124,6 @@ export function createLockdownActions(deps: {
       { lockdown },
       `Meeting ${lockdown.meetingId} locked (${lockdown.mode}) until ${lockdown.until} by ${lockdown.by}: ${lockdown.reason}`,
     );
-    const effects = settle(lockdown, request.sessionId).catch(async (err: unknown) => {
-      logger.error({ err, meetingId: lockdown.meetingId }, 'could not make the locked meeting match its lockdown');
-      const note = `could not reach VideoSDK: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`;
-      await audit
-        .append({ at: at(), kind: 'lockdown', outcome: 'purge-failed', meetingId: lockdown.meetingId, reason: note })
-        .catch(() => undefined);
-      return { removals: 0, note };
-    });
     return { lockdown, created, effects };
   }
 
@@ -139,14 +140,15 @@ export function createLockdownActions(deps: {
       await audit.append({ at: at(), kind: 'lockdown', outcome: 'no-session', meetingId: lockdown.meetingId, reason: note });
       return { removals: 0, note };
     }
+    // Noted before anything else: joins of this session handled from now on (a raid's keep
+    // coming) and removals not yet sent are of people the end takes out.
+    if (lockdown.endSession) await deps.endedSessions?.note(sessionId, Date.parse(lockdown.until) - now());
     const session = parseSession((await client.getSession(sessionId)).body);
     const present = (session?.participants ?? []).filter(isPresent);
     const checks = await lockdowns.check(
       present.map((p) => ({ meetingId: lockdown.meetingId, participantId: p.participantId, joinedAt: firstJoin(p) ?? now(), sessionId })),
     );
     if (lockdown.endSession) {
-      // Noted first: joins of this session handled from now on are of people the end takes out.
-      await deps.endedSessions?.note(sessionId, Date.parse(lockdown.until) - now());
       try {
         await client.endSession({ roomId: lockdown.meetingId, sessionId });
       } catch (err) {

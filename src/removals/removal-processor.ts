@@ -123,6 +123,13 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       log.info({ outcome: begin.outcome }, 'removal already carried out by an earlier run of this job');
       return { outcome: begin.outcome };
     }
+    if (begin.kind === 'ended') {
+      // A lockdown ended the session through VideoSDK: the participant left with everyone else.
+      log.debug('session ended by a lockdown: nobody left to remove');
+      return recordOutcome(jobId, data, begin.sentBefore ? 'removed' : 'already-gone', undefined, {
+        message: 'the session was ended by a lockdown',
+      });
+    }
     if (begin.kind === 'fenced') {
       // Another run is sending a removal for this participant right now (a redelivered job, or an
       // operator's forced one). Look again shortly, without spending an attempt.

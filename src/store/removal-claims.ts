@@ -70,7 +70,8 @@ export interface RemovalClaims {
   releaseFence(sessionId: string, participantId: string, token: string): Promise<boolean>;
   /**
    * Everything a removal try does before its API calls, in one round trip: reads the job's
-   * recorded outcome (a success ends the try: `done`), takes the fence (`fenced` when held), reads
+   * recorded outcome (a success ends the try: `done`), whether a lockdown ended the session
+   * (`ended`: nobody is left to remove), takes the fence (`fenced` when held), reads
    * the job's "remove sent" mark, claims the participant, and, when `sendDirect` says no check
    * comes first and nothing was sent before and the claim is this job's, writes the "remove sent"
    * mark ahead of the call.
@@ -94,6 +95,8 @@ export interface BeginRunInput {
 /** Answer of `beginRun`. */
 export type BeginRunResult =
   | { kind: 'done'; outcome: 'removed' | 'already-gone' }
+  /** A lockdown ended the session: everyone left with it (a remove call sent before took effect or found them gone). */
+  | { kind: 'ended'; sentBefore: boolean }
   | { kind: 'fenced' }
   | {
       kind: 'go';
@@ -153,7 +156,7 @@ const COMPLETE = luaScript('complete-claim-1');
 const RELEASE = luaScript('release-claim-1');
 const END_WINDOWS = luaScript('end-windows-n');
 const RELEASE_FENCE = luaScript('release-fence-1');
-const BEGIN_RUN = luaScript('begin-run-4');
+const BEGIN_RUN = luaScript('begin-run-5');
 
 /** Creates the removal claims. */
 export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds, skewMs }: RemovalClaimsOptions): RemovalClaims {
@@ -204,7 +207,13 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds,
       const { sessionId, participantId, jobId } = input;
       const reply = (await BEGIN_RUN.run(
         redis,
-        [keys.jobOutcome(jobId), keys.removalFence(sessionId, participantId), keys.jobRemoveSent(jobId), key(sessionId, participantId)],
+        [
+          keys.jobOutcome(jobId),
+          keys.removalFence(sessionId, participantId),
+          keys.jobRemoveSent(jobId),
+          key(sessionId, participantId),
+          keys.sessionEnded(sessionId),
+        ],
         [
           input.fenceToken,
           Math.max(1, Math.floor(input.fenceTtlMs)),
@@ -215,6 +224,7 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds,
         ],
       )) as [string, ...unknown[]];
       if (reply[0] === 'done') return { kind: 'done', outcome: reply[1] === 'removed' ? 'removed' : 'already-gone' };
+      if (reply[0] === 'ended') return { kind: 'ended', sentBefore: reply[1] === 1 };
       if (reply[0] === 'fenced') return { kind: 'fenced' };
       return { kind: 'go', sentBefore: reply[1] === 1, claimed: reply[2] === 1, marked: reply[3] === 1 };
     },

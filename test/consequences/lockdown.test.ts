@@ -213,6 +213,17 @@ describe('lockdown (raid mode) and the gate', () => {
       return records.length > 0 ? records : undefined;
     });
     expect(late.map((r) => r.outcome)).toEqual(['session-ended']);
+    // A removal of the ended session not yet sent (a rule's, queued before the end) sends nothing.
+    const queued = await h.automod.services.requester.request({
+      sessionId: sid,
+      participantId: 'bot-e3',
+      meetingId: meeting,
+      reason: 'spam',
+      requestedBy: 'test',
+      rule: 'spam',
+    });
+    const outcome = await waitFor(async () => (await h.automod.services.outcomes.getOutcome(queued.jobId))?.outcome);
+    expect(outcome).toBe('already-gone');
     expect(removeCalls(sid)).toEqual([]);
 
     // Both come back into a new session of the room: only the admitted one stays.

@@ -1,11 +1,13 @@
 -- Everything a removal try does before its API calls: reads the job's outcome (a success ends the
 -- try), takes the in-flight fence, reads the job's "remove sent" mark, claims the participant, and,
 -- when the try would send directly and nothing was sent before and the claim is this job's, writes
--- the "remove sent" mark ahead of the call.
+-- the "remove sent" mark ahead of the call. A session a lockdown ended took everyone out with it:
+-- the try ends there, with no call.
 -- KEYS[1] job outcome   KEYS[2] in-flight fence   KEYS[3] job "remove sent" mark   KEYS[4] claim
+-- KEYS[5] the session's "ended by a lockdown" mark
 -- ARGV[1] fence token   ARGV[2] fence TTL (ms)   ARGV[3] job id   ARGV[4] pending TTL (s)
 -- ARGV[5] send directly (0/1)   ARGV[6] mark TTL (s)
--- Answers {'done', outcome}, {'fenced'} or {'go', sent before, claimed, marked}.
+-- Answers {'done', outcome}, {'ended', sent before}, {'fenced'} or {'go', sent before, claimed, marked}.
 local prev = redis.call('GET', KEYS[1])
 if prev then
   local ok, o = pcall(cjson.decode, prev)
@@ -13,6 +15,7 @@ if prev then
     return { 'done', o.outcome }
   end
 end
+if redis.call('EXISTS', KEYS[5]) == 1 then return { 'ended', redis.call('EXISTS', KEYS[3]) } end
 if not redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return { 'fenced' } end
 local sent = redis.call('EXISTS', KEYS[3])
 local cur = redis.call('GET', KEYS[4])
