@@ -5,6 +5,8 @@ import type { RedisClient } from './redis.js';
 
 /** A Lua script run with EVALSHA, loaded lazily. */
 export interface LuaScript {
+  /** The script as Redis runs it (includes in place). */
+  readonly source: string;
   /** SHA1 of the source, as Redis names it. */
   readonly sha: string;
   /** Keys every run passes (the number in the file's name), when known. */
@@ -52,6 +54,7 @@ export function createLuaScript(source: string, numberOfKeys?: number, name = 's
       throw new Error(`Lua script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
   };
   return {
+    source,
     sha,
     numberOfKeys,
     async run(redis, keys, args) {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../../src/store/keys.js';
-import { createLuaScript } from '../../src/store/lua-script.js';
+import { createLuaScript, luaScript } from '../../src/store/lua-script.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const config = testConfig(uniquePrefix('lua'));
@@ -22,5 +23,48 @@ describe('lua script', () => {
   it('passes script errors through', async () => {
     const script = createLuaScript(`return redis.error_reply('boom')`);
     await expect(script.run(redis, [keys.stats()], [])).rejects.toThrow(/boom/);
+  });
+
+  it('checks the number of keys its name gives (-n: any number)', async () => {
+    const exact = luaScript('set-pause-1');
+    await expect(exact.run(redis, [keys.pause(), keys.stats()], ['r', 'operator', 'now'])).rejects.toThrow(
+      'Lua script set-pause-1 takes 1 keys, got 2',
+    );
+    const any = luaScript('take-ended-lockdowns-n');
+    expect(any.numberOfKeys).toBeUndefined();
+    expect(await any.run(redis, [keys.lockdownIndex()], [])).toEqual([]);
+    expect(await any.run(redis, [keys.lockdownIndex(), keys.lockdown('m1')], ['m1'])).toEqual([]);
+    expect(() => luaScript('set-pause')).toThrow(/does not end in -<number of keys>/);
+  });
+});
+
+describe('the scripts in src/store/commands', () => {
+  const dir = new URL('../../src/store/commands/', import.meta.url);
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.lua'))
+    .map((f) => f.slice(0, -'.lua'.length));
+
+  it('are there', () => {
+    expect(names).toContain('record-session-2');
+    expect(names).toContain('check-participants-n');
+  });
+
+  it.each(names)('%s says what it does, its KEYS and ARGV, and compiles with its includes', async (name) => {
+    const source = readFileSync(new URL(`${name}.lua`, dir), 'utf8');
+    const lines = source.split('\n');
+    const header = lines
+      .slice(
+        0,
+        lines.findIndex((line) => !line.startsWith('-- ')),
+      )
+      .join('\n');
+    expect(header).toMatch(/^-- \w.*\n/);
+    expect(header).toMatch(/KEYS\[1/);
+    // A script that reads arguments says what they are.
+    if (/ARGV/.test(lines.slice(header.split('\n').length).join('\n'))) expect(header).toMatch(/ARGV\[1/);
+    const script = luaScript(name);
+    expect(script.source).not.toMatch(/@include/);
+    // SCRIPT LOAD compiles without running: a syntax error in a script or an include fails here.
+    expect(await redis.script('LOAD', script.source)).toBe(script.sha);
   });
 });
