@@ -48,7 +48,9 @@ describe('event log', () => {
     const log = createEventLog({ redis, keys, retentionHours: 1 });
     const start = Date.now() - 1;
     await log.appendMany([entry(1), entry(2), entry(3)]);
-    const [[, fields]] = (await redis.xrange(keys.eventLog(), '-', '+')) as [string, string[]][];
+    const stream = await redis.xrange(keys.eventLog(), '-', '+');
+    expect(stream).toHaveLength(1);
+    const fields = stream[0]![1];
     expect(fields).toHaveLength(2);
     expect(fields[0]).toBe('b');
     await redis.xadd(keys.eventLog(), '*', 'b', JSON.stringify([entry(4), { hits: [] }, null, 5, entry(5)]), 'b', '[not json');
