@@ -118,10 +118,14 @@ function createPatternTest(
   };
 }
 
-/** One automaton for `patterns` (folded ones read as `compileFoldedPattern` reads them); undefined when there are fewer than two or it cannot be built. */
+/**
+ * One automaton for `patterns` (folded ones read as `compileFoldedPattern` reads them); undefined
+ * when there are none or it cannot be built. Even one pattern is worth it: the set's matcher
+ * (a DFA) reads a short text faster than a pattern's own search.
+ */
 function patternSet(patterns: readonly string[], folded: boolean): { patterns: RE2Set; index: ReadonlyMap<string, number> } | undefined {
   const distinct = [...new Set(patterns)];
-  if (distinct.length < 2) return undefined;
+  if (distinct.length === 0) return undefined;
   try {
     const set = new RE2Set(RE2Set.UNANCHORED, 0, PATTERN_SET_MEMORY);
     const index = new Map<string, number>();
