@@ -72,9 +72,10 @@ export interface EventProcessorDeps {
 /**
  * The events consumer: validates a queued event, computes the counters the loaded rules use,
  * evaluates the rules, and turns enforced hits into at most one removal request. An event without
- * hits costs one command besides BullMQ's own, shared with the other events in flight at the same
- * moment: one script before evaluation (the processing marker, counters, strikes, lists version).
- * Its entry in the processed-event log goes out afterwards in the background, batched with others.
+ * hits costs one round trip besides BullMQ's own, shared with the other events in flight at the
+ * same moment: one write before evaluation carrying the counters script (processing marker,
+ * counters, strikes, lists version) and the participants' look-up (bans, lockdowns). Its entry in
+ * the processed-event log goes out afterwards in the background, with others (docs/performance.md).
  */
 export function createEventProcessor(deps: EventProcessorDeps) {
   const { keys, rules, counters, claims, consequences, meetings, eventLog, deadLetters, logger, metrics } = deps;
@@ -200,6 +201,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
 
     let synced = -1;
     let duplicates = 0;
+    // Every count was read before any event was decided: the hits of the batch's earlier events
+    // are added to its later ones' (`batch-hits.ts`).
     const earlier = createBatchHits();
     const acting: Promise<string | undefined>[] = [];
     const byType = new Map<string, number>();
@@ -248,7 +251,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
 
   /**
    * One round trip for the events' processing markers, counters, strikes and the lists version
-   * (one script run per partition), with the rejoins' dedup-window ends sent beside it.
+   * (one script run per partition), their participants' bans and lockdowns, and the rejoins'
+   * dedup-window ends: sent in the same tick, so in one write.
    */
   async function observe(
     ruleSet: ReturnType<RulesRuntime['current']>,
