@@ -14,6 +14,7 @@ import type { ReservedToken, TokensFile } from '../http/tokens-file.js';
 import { createNotificationWorker } from '../notify/notify-worker.js';
 import { createRemovalProcessor } from '../removals/removal-processor.js';
 import { createRemovalWorker } from '../removals/removal-worker.js';
+import { findWorkers } from '../removals/worker-presence.js';
 import { createRulesRuntime, type RulesRuntime } from '../rules/rules-runtime.js';
 import { loadRulesFolder } from '../rules/rules-source.js';
 import { mirrorListsVersion } from '../store/lists.js';
@@ -307,7 +308,16 @@ export async function startAutomod(config: Config, logger: Logger, options: Star
         retryAfterMaxMs: config.retryAfterMaxMs,
         onCredentialRefused: (status) => credential?.noteRefused(status),
       });
-      workers.push(createRemovalWorker({ processor, config, connection: blocking(), logger }));
+      workers.push(
+        createRemovalWorker({
+          processor,
+          config,
+          connection: blocking(),
+          logger,
+          countWorkers: async () => (await findWorkers(queues.removals, services.redis)).here,
+          onBound: (bound) => metrics.removalConcurrency.set(bound),
+        }),
+      );
     }
     // Deliveries have a worker of their own: a receiver that is down delays only notifications.
     if (config.notify.urls.length > 0) {

@@ -20,6 +20,7 @@ import { createAuditStore } from '../store/audit.js';
 import { createBanStore } from '../store/bans.js';
 import { createCounterStore } from '../store/counters.js';
 import { createDeadLetters } from '../store/dead-letter.js';
+import { createEndedSessions } from '../store/ended-sessions.js';
 import { createEventLog } from '../store/event-log.js';
 import { createJobOutcomeStore } from '../store/job-outcomes.js';
 import { createKeys } from '../store/keys.js';
@@ -28,6 +29,7 @@ import { createPauseState } from '../store/pause-state.js';
 import { createPresence } from '../store/presence.js';
 import { closeRedis, createRedis, logConnectionErrors, type OutageLog, type RedisClient } from '../store/redis.js';
 import { createRemovalClaims } from '../store/removal-claims.js';
+import { createRemovalFinisher } from '../store/removal-finish.js';
 import { createRuleBudgets } from '../store/rule-budgets.js';
 import { createLockdownStore } from '../store/lockdowns.js';
 import { createSessionStore } from '../store/session-store.js';
@@ -102,6 +104,15 @@ export function createServices(config: Config, logger: Logger, options: Services
   const outcomes = createJobOutcomeStore({ redis, keys, retentionSeconds, maxJobs: config.removalRecordsMax });
   const sessions = createSessionStore({ redis, keys, retentionSeconds });
   const audit = createAuditStore({ redis, keys, maxRecords: config.auditMaxRecords });
+  const finisher = createRemovalFinisher({
+    redis,
+    keys,
+    jobRetentionSeconds: retentionSeconds,
+    maxJobs: config.removalRecordsMax,
+    dedupSeconds: config.dedupSeconds,
+    sessionRetentionSeconds: retentionSeconds,
+    auditMaxRecords: config.auditMaxRecords,
+  });
   const lists = createListStore({ redis, keys });
   const deadLetters = createDeadLetters({ redis, keys, max: 10_000 });
   const eventLog = createEventLog({ redis, keys, retentionHours: config.eventLogHours, maxEvents: config.eventLogMaxEntries });
@@ -156,7 +167,8 @@ export function createServices(config: Config, logger: Logger, options: Services
     },
   });
   const meetings = createMeetingResolver({ sessions, client, logger });
-  const lockdownActions = createLockdownActions({ lockdowns, client, requester, audit, notify, logger, metrics });
+  const endedSessions = createEndedSessions({ redis, keys });
+  const lockdownActions = createLockdownActions({ lockdowns, client, requester, audit, endedSessions, notify, logger, metrics });
   const consequences = createConsequences({
     requester,
     counters,
@@ -167,6 +179,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     defaultBudget: config.ruleBudget,
     meetings,
     lockdowns: lockdownActions,
+    endedSessions,
     notify,
     logger,
     metrics,
@@ -183,6 +196,7 @@ export function createServices(config: Config, logger: Logger, options: Services
     outcomes,
     sessions,
     audit,
+    finisher,
     pause,
     lists,
     deadLetters,

@@ -54,6 +54,8 @@ import { sleep } from '../shared/sleep.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 import { createPacedEvents, saturationEvents, SESSIONS, violators } from './workload.js';
 import { measureRaid } from './raid.js';
+import { measureEndSessionRaid, measureViolators } from './raid-story.js';
+import { startSimulatorProcess } from './simulator-process.js';
 import type { LatencySummary } from './stats.js';
 import type { CpuUse } from './cpu-meter.js';
 import type { MeetingEvent } from '../shared/event-schema.js';
@@ -83,6 +85,15 @@ interface Sizes {
   raidEvents: number;
   raidMs: number;
   raidCap: number;
+  /** How long the simulator takes to answer a remove call in the raid's measures (a real API's). */
+  raidLatencyMs: number;
+  /** Gate checks a second during the raid. */
+  gateChecksPerSec: number;
+  /** Distinct violators queued at once, cleared at the cap. */
+  violators: number;
+  /** The raid met by a lockdown that ends the session: bots, and their joins a second. */
+  endBots: number;
+  endJoinsPerSec: number;
 }
 
 const FULL: Sizes = {
@@ -104,6 +115,11 @@ const FULL: Sizes = {
   raidEvents: 50_000,
   raidMs: 10_000,
   raidCap: 200,
+  raidLatencyMs: 150,
+  gateChecksPerSec: 1000,
+  violators: 2000,
+  endBots: 5000,
+  endJoinsPerSec: 2500,
 };
 
 const QUICK: Sizes = {
@@ -125,6 +141,11 @@ const QUICK: Sizes = {
   raidEvents: 2000,
   raidMs: 2000,
   raidCap: 200,
+  raidLatencyMs: 150,
+  gateChecksPerSec: 200,
+  violators: 200,
+  endBots: 200,
+  endJoinsPerSec: 500,
 };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -298,7 +319,7 @@ async function main(): Promise<number> {
     if (args.only === undefined || args.only === 'baseline') results.rawDrainAfter = await runRawDrain(run, 'again');
     if (args.only === 'eval') results.evaluation = await runEvaluation(run);
     // After the product's memory figures: the raid's worker writes under a prefix of its own.
-    if (args.only === undefined || args.only === 'raid') results.raid = await runRaid(run);
+    if (args.only === undefined || args.only === 'raid') Object.assign(results, await runRaid(run));
     if (args.only === undefined || args.only === 'lists') results.listChanges = await runListChanges(run);
     if (results.rawDrain) {
       const raw = results.rawDrain.jobsPerSec;
@@ -709,30 +730,83 @@ async function runProcessorAlone(run: Run): Promise<BenchResults['processor']> {
   }
 }
 
-/** The raid: a worker of its own, under a prefix of its own (`<prefix>-raid`), removals capped. */
-async function runRaid(run: Run): Promise<NonNullable<BenchResults['raid']>> {
+/**
+ * The raid's story, against the simulator in a process of its own answering each remove call after
+ * `raidLatencyMs`: the raid (a worker under `<prefix>-raid`, removals capped, the gate asked
+ * throughout), distinct violators cleared at the cap, and a raid met by a lockdown that ends the
+ * session. Each measure runs a worker under a prefix of its own.
+ */
+async function runRaid(run: Run): Promise<Pick<BenchResults, 'raid' | 'violators' | 'endSessionRaid'>> {
   const { sizes } = run;
-  const env = { ...run.env, AUTOMOD_PREFIX: `${run.prefix}-raid`, AUTOMOD_API_RATE_PER_SEC: String(sizes.raidCap) };
-  run.say(
-    `raid: ${sizes.raidBots} bots join one session and flood its chat, ${sizes.raidEvents} events in ${sizes.raidMs / 1000} s, AUTOMOD_API_RATE_PER_SEC=${sizes.raidCap}`,
-  );
-  const raid = await measureRaid(
-    {
-      config: parseConfig(env),
+  const cliPath = join(ROOT, 'dist', 'cli.js');
+  const simulator = await startSimulatorProcess({
+    cliPath,
+    secret: run.env.VIDEOSDK_SECRET ?? '',
+    apiKey: run.env.VIDEOSDK_API_KEY ?? 'bench-key',
+    logFile: run.logFile,
+  });
+  try {
+    const env = { ...run.env, VIDEOSDK_API_BASE: simulator.url };
+    const raidEnv = { ...env, AUTOMOD_PREFIX: `${run.prefix}-raid`, AUTOMOD_API_RATE_PER_SEC: String(sizes.raidCap) };
+    run.say(
+      `raid: ${sizes.raidBots} bots join one session and flood its chat, ${sizes.raidEvents} events in ${sizes.raidMs / 1000} s, AUTOMOD_API_RATE_PER_SEC=${sizes.raidCap}, remove calls answered after ${sizes.raidLatencyMs} ms (simulator in its own process), the gate asked ${sizes.gateChecksPerSec} times a second`,
+    );
+    const raid = await measureRaid(
+      {
+        config: parseConfig(raidEnv),
+        env: raidEnv,
+        producer: run.producer,
+        monitor: run.monitor,
+        simulator,
+        cliPath,
+        logFile: run.logFile,
+        say: run.say,
+      },
+      {
+        bots: sizes.raidBots,
+        events: sizes.raidEvents,
+        durationMs: sizes.raidMs,
+        capPerSec: sizes.raidCap,
+        latencyMs: sizes.raidLatencyMs,
+        gateChecksPerSec: sizes.gateChecksPerSec,
+      },
+    );
+    run.say(
+      `  ${raid.removedOnce}/${raid.bots} bots removed once (${raid.notRemoved} not, ${raid.removedTwiceOrMore} more than once; ${raid.callsFindingBotGone} calls found a bot already gone), staff calls ${raid.staffCalls}, at most ${raid.maxPerSecondSliding} calls in any 1 s, ${raid.removalsPerSec} removals/s${raid.drained ? '' : ', queues NOT drained'}; last event -> last removal ${(raid.lastEventToLastRemovalMs / 1000).toFixed(1)} s (floor ${(raid.floorMs / 1000).toFixed(1)} s); worker ${raid.workerCpuUsPerEvent} us CPU/event; gate p50 ${raid.gate.latency.p50} ms p99 ${raid.gate.latency.p99} ms over ${raid.gate.checks} checks, refusing ${raid.waveToGateMs ?? '?'} ms after the wave`,
+    );
+    await simulator.reset();
+    const story = {
       env,
+      prefix: run.prefix,
       producer: run.producer,
       monitor: run.monitor,
-      simulator: run.simulator,
-      cliPath: join(ROOT, 'dist', 'cli.js'),
+      simulator,
+      cliPath,
       logFile: run.logFile,
       say: run.say,
-    },
-    { bots: sizes.raidBots, events: sizes.raidEvents, durationMs: sizes.raidMs, capPerSec: sizes.raidCap },
-  );
-  run.say(
-    `  ${raid.removedOnce}/${raid.bots} bots removed once (${raid.notRemoved} not, ${raid.removedTwiceOrMore} more than once; ${raid.callsFindingBotGone} calls found a bot already gone), staff calls ${raid.staffCalls}, at most ${raid.maxPerSecondSliding} calls in any 1 s, ${raid.removalsPerSec} removals/s${raid.drained ? '' : ', queues NOT drained'}; last event -> last removal ${(raid.lastEventToLastRemovalMs / 1000).toFixed(1)} s; worker ${raid.workerCpuUsPerEvent} us CPU/event`,
-  );
-  return raid;
+    };
+    run.say(`violators: ${sizes.violators} distinct violators queued at once, cap ${sizes.raidCap}/s, ${sizes.raidLatencyMs} ms API`);
+    const violators = await measureViolators(story, { count: sizes.violators, capPerSec: sizes.raidCap, latencyMs: sizes.raidLatencyMs });
+    run.say(
+      `  cleared in ${(violators.clearedMs / 1000).toFixed(1)} s (floor ${(violators.floorMs / 1000).toFixed(1)} s), ${violators.removedOnce} removed once, at most ${violators.maxPerSecondSliding} in any 1 s; worker ${violators.workerCpuUsPerRemoval} us CPU/removal, Redis ${violators.redisCpuUsPerRemoval} us`,
+    );
+    await simulator.reset();
+    run.say(
+      `end-session raid: ${sizes.endBots} bots join at ${sizes.endJoinsPerSec}/s; the wave's lockdown ends the session; they all come back`,
+    );
+    const endSessionRaid = await measureEndSessionRaid(story, {
+      bots: sizes.endBots,
+      capPerSec: sizes.raidCap,
+      latencyMs: sizes.raidLatencyMs,
+      joinsPerSec: sizes.endJoinsPerSec,
+    });
+    run.say(
+      `  session ended ${endSessionRaid.sessionEndedAfterMs ?? '?'} ms after the lockdown, ${endSessionRaid.removeCallsInEndedSession} remove calls in it; ${endSessionRaid.rejoinedRemoved}/${endSessionRaid.rejoined} rejoining bots removed in ${(endSessionRaid.rejoinsClearedMs / 1000).toFixed(1)} s; ${endSessionRaid.admitted} admitted back, ${endSessionRaid.admittedRemoveCalls} remove calls for them`,
+    );
+    return { raid, violators, endSessionRaid };
+  } finally {
+    await simulator.stop();
+  }
 }
 
 /** "List changes under load": a worker of its own, under a prefix of its own (`<prefix>-lists`). */

@@ -2,7 +2,10 @@ import type { Redis } from 'ioredis';
 import type { Config, Env } from '../shared/config.js';
 import { createEventProducer } from '../events/producer.js';
 import { createQueues } from '../events/queues.js';
-import type { SimCall, Simulator } from '../simulator/simulator.js';
+import type { SimCall } from '../simulator/simulator.js';
+import { freePort } from '../shared/free-port.js';
+import { lockdownSince as lockdownStart, probeGate, type GateProbeResult } from './gate-probe.js';
+import type { SimulatorProcess } from './simulator-process.js';
 import { createKeys } from '../store/keys.js';
 import { cpuMeter } from './cpu-meter.js';
 import { waitForDrain } from './drain.js';
@@ -19,6 +22,10 @@ export interface RaidSizes {
   durationMs: number;
   /** `AUTOMOD_API_RATE_PER_SEC` of the raid's worker. */
   capPerSec: number;
+  /** How long the simulator takes to answer a remove call (a real API's latency). */
+  latencyMs: number;
+  /** Gate checks a second while the events are sent. */
+  gateChecksPerSec: number;
 }
 
 export interface RaidResult {
@@ -55,6 +62,18 @@ export interface RaidResult {
   /** Worker CPU (µs) per event, from the first event until everything was drained (removals included). */
   workerCpuUsPerEvent: number;
   workerRssPeakMb: number;
+  latencyMs: number;
+  /** bots / cap: no removal order can beat it. */
+  floorMs: number;
+  /** The gate asked about newcomers during the raid. */
+  gate: GateProbeResult;
+  /** From the join that made the wave (the 30th) sent to the gate first refusing a newcomer. */
+  waveToGateMs: number | undefined;
+  /** From the lockdown's start (Redis's clock) to the gate first refusing a newcomer. */
+  lockdownToGateMs: number | undefined;
+  /** Bot joins sent after the lockdown began, and how many of those bots were removed. */
+  joinsAfterLockdown: number;
+  joinsAfterLockdownRemoved: number;
 }
 
 /**
@@ -71,7 +90,7 @@ export async function measureRaid(
     env: Env;
     producer: Redis;
     monitor: Redis;
-    simulator: Simulator;
+    simulator: SimulatorProcess;
     cliPath: string;
     logFile: string;
     say(line: string): void;
@@ -81,7 +100,7 @@ export async function measureRaid(
   const { config, producer, monitor, simulator, say } = ctx;
   const keys = createKeys(config.keyPrefix);
   const queues = createQueues(config, producer);
-  simulator.addSession({
+  await simulator.addSession({
     id: RAID_SESSION,
     meetingId: RAID_MEETING,
     participants: [
@@ -90,8 +109,12 @@ export async function measureRaid(
     ],
   });
   const isRaidCall = (c: SimCall) => c.operation === 'remove' && c.participantId?.startsWith('raid-') === true;
+  // Every remove call answered after `latencyMs`, the removal taking effect then.
+  if (sizes.latencyMs > 0) await simulator.addFault({ operation: 'remove', delayMs: sizes.latencyMs, times: Number.POSITIVE_INFINITY });
+  const httpPort = await freePort();
   try {
     const worker = await startWorkerProcess({
+      httpPort,
       // As for the product worker: BENCH_WORKER_NODE_ARGS (e.g. --cpu-prof) reaches the raid's too.
       nodeArgs: (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
       cliPath: ctx.cliPath,
@@ -127,24 +150,35 @@ export async function measureRaid(
       await ingest.drain();
       const cpu = await cpuMeter(monitor, worker.pid);
       const firstEventAt = wallClockMs();
+      // When each bot's join was sent: the wave, and the joins that came after the lockdown.
+      const joinSentAt = new Map<string, number>();
+      const gate = probeGate({
+        url: `http://127.0.0.1:${httpPort}`,
+        meetingId: RAID_MEETING,
+        ratePerSec: sizes.gateChecksPerSec,
+        durationMs: sizes.durationMs,
+      });
       const sent = await runPaced({
         ratePerSec: (sizes.events / sizes.durationMs) * 1000,
         durationMs: sizes.durationMs,
         send: async (i) => {
-          await ingest.add(raidEvent(i, sizes.bots, Date.now()));
+          const event = raidEvent(i, sizes.bots, Date.now());
+          if (event.type === 'participant-joined' && event.participantId !== undefined) joinSentAt.set(event.participantId, wallClockMs());
+          await ingest.add(event);
         },
       });
       await ingest.drain();
+      const gateResult = await gate;
       const lastEventAt = wallClockMs();
       say(
         `  ${sent.sent} events sent in ${(sent.durationMs / 1000).toFixed(1)} s (lag at most ${round(sent.maxLagMs)} ms); waiting for ${sizes.bots} removals at ${sizes.capPerSec}/s`,
       );
       const deadline = wallClockMs() + (sizes.bots / sizes.capPerSec) * 1000 + 60_000;
       // Bots taken out of the session (the simulator's own count: no copy of its call log a poll).
-      const removedBots = () =>
-        Object.keys(simulator.stats().removalsByParticipant).filter((k) => k.startsWith(`${RAID_SESSION}/raid-bot-`)).length;
+      const removedBots = async () =>
+        Object.keys((await simulator.stats()).removalsByParticipant).filter((k) => k.startsWith(`${RAID_SESSION}/raid-bot-`)).length;
       for (;;) {
-        if (removedBots() >= sizes.bots || wallClockMs() > deadline) break;
+        if ((await removedBots()) >= sizes.bots || wallClockMs() > deadline) break;
         await worker.whileRunning(sleep(200));
       }
       // A raid the worker cannot keep up with is a result to report, not a crash of the bench.
@@ -164,13 +198,16 @@ export async function measureRaid(
       await sleep(1000);
       rssPeak = Math.max(rssPeak, worker.rss()?.peakMb ?? 0);
 
-      const { byOperation, removalsByParticipant } = simulator.stats();
+      const { byOperation, removalsByParticipant } = await simulator.stats();
       say(
         `  VideoSDK calls by operation: ${Object.entries(byOperation)
           .map(([op, n]) => `${op} ${n}`)
           .join(', ')}`,
       );
-      const calls = simulator.calls().filter(isRaidCall);
+      const calls = (await simulator.calls()).filter(isRaidCall);
+      const lockdownSince = await lockdownStart(`http://127.0.0.1:${httpPort}`, RAID_MEETING);
+      const joinsAfter = lockdownSince === undefined ? [] : [...joinSentAt].filter(([, at]) => at > lockdownSince).map(([id]) => id);
+      const wave = [...joinSentAt.values()].sort((a, b) => a - b)[29];
       let botCalls = 0;
       let staffCalls = 0;
       let lastRemoval = 0;
@@ -207,6 +244,16 @@ export async function measureRaid(
         removalsPerSec: applied > 1 ? Math.round((applied / (lastRemoval - firstRemoval)) * 1000) : 0,
         workerCpuUsPerEvent: Math.round((used.processSeconds / sent.sent) * 1e6),
         workerRssPeakMb: round(rssPeak, 1),
+        latencyMs: sizes.latencyMs,
+        floorMs: Math.round((sizes.bots / sizes.capPerSec) * 1000),
+        gate: gateResult,
+        waveToGateMs: gateResult.firstRefusalAt !== undefined && wave !== undefined ? round(gateResult.firstRefusalAt - wave) : undefined,
+        lockdownToGateMs:
+          gateResult.firstRefusalAt !== undefined && lockdownSince !== undefined
+            ? round(gateResult.firstRefusalAt - lockdownSince)
+            : undefined,
+        joinsAfterLockdown: joinsAfter.length,
+        joinsAfterLockdownRemoved: joinsAfter.filter((id) => (removalsByParticipant[`${RAID_SESSION}/${id}`] ?? 0) > 0).length,
       };
     } finally {
       clearInterval(sampler);
@@ -214,6 +261,7 @@ export async function measureRaid(
       if (code !== 0) say(`warning: the raid worker exited with code ${code}`);
     }
   } finally {
+    await simulator.clearFaults().catch(() => undefined);
     await queues.close().catch(() => undefined);
     await deleteKeys(monitor, `${config.keyPrefix}*`).catch(() => undefined);
   }

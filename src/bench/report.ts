@@ -3,6 +3,8 @@ import type { EvalMicroResult } from './eval-micro.js';
 import type { ListChangesResult } from './list-changes.js';
 import type { ProcessorMicroResult } from './processor-micro.js';
 import type { RaidResult } from './raid.js';
+import { raidStoryChecks } from './raid-report.js';
+import type { EndSessionRaidResult, ViolatorsResult } from './raid-story.js';
 import type { RawDrainResult, RawTwoHopResult } from './raw-baseline.js';
 import { round, type LatencySummary } from './stats.js';
 
@@ -76,6 +78,8 @@ export interface BenchResults {
   /** Paced `POST /v1/events`, one event each. */
   httpLatency: PacedResult;
   raid: RaidResult;
+  violators?: ViolatorsResult;
+  endSessionRaid?: EndSessionRaidResult;
   memory: {
     workerRssMb: { start: number; peak: number; end: number };
     redisUsedMb: { start: number; peak: number; end: number };
@@ -205,8 +209,12 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       measured: `${r.evaluation.worstPattern.costMs} ms`,
       pass: r.evaluation.worstPattern.costMs <= r.evaluation.worstPattern.budgetMs,
     },
+    ...raidStoryChecks({ ...r, rawCpuUsPerJob: (r.rawDrain.workerCpuPct / 100 / r.rawDrain.jobsPerSec) * 1e6 }),
   ];
 }
+
+/** Checks of the raid's story (see raid-report.ts), shown as rows of their own. */
+const RAID_STORY = /^(raid: last|gate:|violators:|worker CPU per removal|end-session raid:)/;
 
 /** The one table the benchmark prints: every measurement, and the target it is judged by. */
 export function renderTable(r: Partial<BenchResults>, checks: readonly TargetCheck[], options: { judged: boolean }): string {
@@ -297,6 +305,8 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
       `at most ${raid.maxPerSecondSliding} (calendar second ${raid.maxPerCalendarSecond}), ${raid.removalsPerSec}/s first to last, worker RSS peak ${raid.workerRssPeakMb.toFixed(1)} MB`,
       ...mark('raid: API cap held in every second'),
     ]);
+    // The raid's story: each of its checks is a row of its own.
+    for (const check of checks.filter((c) => RAID_STORY.test(c.name))) rows.push([check.name, '', check.measured, ...mark(check.name)]);
   }
   if (r.memory) {
     const { workerRssMb: rss, redisUsedMb: redis } = r.memory;

@@ -12,6 +12,7 @@ import type { Ban, BanStore } from '../store/bans.js';
 import type { CounterStore } from '../store/counters.js';
 import type { ReviewStore } from '../store/reviews.js';
 import type { RuleBudgets } from '../store/rule-budgets.js';
+import type { EndedSessions } from '../store/ended-sessions.js';
 import type { Lockdown } from '../store/lockdowns.js';
 import { lockdownRemovalReason, type LockdownActions } from './lockdowns.js';
 import type { MeetingResolver } from './meeting-resolver.js';
@@ -35,6 +36,8 @@ export interface ConsequencesDeps {
   meetings: MeetingResolver;
   /** Lockdowns a `lockdown` rule makes; without them such hits are recorded only. */
   lockdowns?: Pick<LockdownActions, 'lock'> | undefined;
+  /** Sessions a lockdown ended: their late joins need no removal. */
+  endedSessions?: Pick<EndedSessions, 'has'> | undefined;
   notify?: Notify | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
@@ -111,6 +114,19 @@ export function createConsequences(deps: ConsequencesDeps) {
   ): Promise<string | undefined> {
     if (event.participantId === undefined) return undefined;
     const reason = lockdownRemovalReason(lockdown);
+    if (await deps.endedSessions?.has(event.sessionId)) {
+      // The lockdown ended this session: the participant left with it, and a rejoin comes in a new one.
+      await audit.append({
+        ...hitRecord(event, new Date(now()).toISOString(), rulesVersion),
+        meetingId: lockdown.meetingId,
+        rule: 'lockdown',
+        mode: 'enforce',
+        action: 'remove-participant',
+        outcome: 'session-ended',
+        reason,
+      });
+      return undefined;
+    }
     const removal = await requester.request(
       {
         sessionId: event.sessionId,

@@ -5,6 +5,7 @@ import type { Metrics } from '../shared/metrics.js';
 import type { Notify } from '../notify/notifications.js';
 import type { RemovalRequester } from '../removals/removal-requester.js';
 import type { AuditStore } from '../store/audit.js';
+import type { EndedSessions } from '../store/ended-sessions.js';
 import type { Lockdown, LockdownMode, LockdownStore, NewLockdown } from '../store/lockdowns.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { parseSession, type SessionParticipant } from '../videosdk/session.js';
@@ -65,6 +66,8 @@ export function createLockdownActions(deps: {
   client: Pick<VideoSdkClient, 'getSession' | 'endSession' | 'findLiveSession'>;
   requester: Pick<RemovalRequester, 'requestMany'>;
   audit: Pick<AuditStore, 'append'>;
+  /** Where an `endSession` lockdown notes the session it ends. */
+  endedSessions?: Pick<EndedSessions, 'note' | 'forget'> | undefined;
   notify?: Notify | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
@@ -91,6 +94,15 @@ export function createLockdownActions(deps: {
       { meetingId: lockdown.meetingId, mode: lockdown.mode, until: lockdown.until, by: lockdown.by, rule: lockdown.rule },
       'meeting locked down',
     );
+    // Made to match at once: in a raid every moment lets more in.
+    const effects = settle(lockdown, request.sessionId).catch(async (err: unknown) => {
+      logger.error({ err, meetingId: lockdown.meetingId }, 'could not make the locked meeting match its lockdown');
+      const note = `could not reach VideoSDK: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`;
+      await audit
+        .append({ at: at(), kind: 'lockdown', outcome: 'purge-failed', meetingId: lockdown.meetingId, reason: note })
+        .catch(() => undefined);
+      return { removals: 0, note };
+    });
     await audit.append({
       at: lockdown.since,
       kind: 'lockdown',
@@ -112,14 +124,6 @@ export function createLockdownActions(deps: {
       { lockdown },
       `Meeting ${lockdown.meetingId} locked (${lockdown.mode}) until ${lockdown.until} by ${lockdown.by}: ${lockdown.reason}`,
     );
-    const effects = settle(lockdown, request.sessionId).catch(async (err: unknown) => {
-      logger.error({ err, meetingId: lockdown.meetingId }, 'could not make the locked meeting match its lockdown');
-      const note = `could not reach VideoSDK: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'}`;
-      await audit
-        .append({ at: at(), kind: 'lockdown', outcome: 'purge-failed', meetingId: lockdown.meetingId, reason: note })
-        .catch(() => undefined);
-      return { removals: 0, note };
-    });
     return { lockdown, created, effects };
   }
 
@@ -136,13 +140,21 @@ export function createLockdownActions(deps: {
       await audit.append({ at: at(), kind: 'lockdown', outcome: 'no-session', meetingId: lockdown.meetingId, reason: note });
       return { removals: 0, note };
     }
+    // Noted before anything else: joins of this session handled from now on (a raid's keep
+    // coming) and removals not yet sent are of people the end takes out.
+    if (lockdown.endSession) await deps.endedSessions?.note(sessionId, Date.parse(lockdown.until) - now());
     const session = parseSession((await client.getSession(sessionId)).body);
     const present = (session?.participants ?? []).filter(isPresent);
     const checks = await lockdowns.check(
       present.map((p) => ({ meetingId: lockdown.meetingId, participantId: p.participantId, joinedAt: firstJoin(p) ?? now(), sessionId })),
     );
     if (lockdown.endSession) {
-      await client.endSession({ roomId: lockdown.meetingId, sessionId });
+      try {
+        await client.endSession({ roomId: lockdown.meetingId, sessionId });
+      } catch (err) {
+        await deps.endedSessions?.forget(sessionId).catch(() => undefined);
+        throw err;
+      }
       await audit.append({
         at: at(),
         kind: 'lockdown',

@@ -4,7 +4,7 @@ import { idSchema as id } from '../shared/ids.js';
 import type { VideoSdkClient } from '../videosdk/client.js';
 import { activeParticipantIds, type VideoSdkSession } from '../videosdk/session.js';
 import type { RemovalJobData } from './removal-job.js';
-import type { RemovalRequester } from './removal-requester.js';
+import { BULK_PRIORITY, type RemovalRequester } from './removal-requester.js';
 
 const reason = z.string().max(500, 'must be at most 500 characters');
 
@@ -109,7 +109,9 @@ export async function requestRemovals(
     requestedBy: deps.requestedBy,
     verifyFirst: true,
   }));
-  const results = await deps.requester.requestMany(requests, { force: true });
+  // A list may be long and stale (people long gone): it waits behind the removals rules ask for.
+  // Everyone in a session, or who joined since a time, is in the meeting now: no wait.
+  const results = await deps.requester.requestMany(requests, { force: true, ...('removals' in body ? { priority: BULK_PRIORITY } : {}) });
   results.forEach((result, i) => {
     const item = requests[i]!;
     const job = { jobId: result.jobId, sessionId: item.sessionId, participantId: item.participantId, collapsed: result.collapsed };

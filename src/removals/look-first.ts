@@ -73,22 +73,41 @@ export function createRecordedCalls(deps: RecordedCallsDeps) {
     operation: 'remove' | 'get-session',
     call: () => Promise<ApiResponse>,
   ): Promise<ApiResponse> {
-    const jobId = job.id ?? 'unknown';
+    const { response, attempt } = await timedUnwritten(job, operation, call);
+    await outcomes.appendAttempt(job.id ?? 'unknown', attempt);
+    return response;
+  }
+
+  /**
+   * `timed`, leaving the record of an answered call to the caller (who writes it with the
+   * outcome, in the same script call); a call that failed is recorded at once.
+   */
+  async function timedUnwritten(
+    job: Job<RemovalJobData>,
+    operation: 'remove' | 'get-session',
+    call: () => Promise<ApiResponse>,
+  ): Promise<{ response: ApiResponse; attempt: ApiAttemptRecord }> {
     const started = now();
     const method = operation === 'remove' ? 'POST' : 'GET';
-    const record = (attempt: Omit<ApiAttemptRecord, 'at' | 'method' | 'operation' | 'latencyMs'> & { path: string }) =>
-      outcomes.appendAttempt(jobId, { at: started, method, operation, latencyMs: now() - started, ...attempt });
     try {
       const response = await call();
-      await record({
+      const attempt: ApiAttemptRecord = {
+        at: started,
+        method,
+        operation,
+        latencyMs: now() - started,
         path: operationPath(deps.apiVersion, operation, job.data.sessionId),
         status: response.status,
         ...(response.requestId ? { requestId: response.requestId } : {}),
-      });
-      return response;
+      };
+      return { response, attempt };
     } catch (err) {
       if (err instanceof VideoSdkApiError) {
-        await record({
+        await outcomes.appendAttempt(job.id ?? 'unknown', {
+          at: started,
+          method,
+          operation,
+          latencyMs: now() - started,
           path: err.path,
           ...(err.status !== undefined ? { status: err.status } : { error: err.reason ?? err.detail ?? 'no response' }),
           ...(err.requestId ? { requestId: err.requestId } : {}),
@@ -98,5 +117,5 @@ export function createRecordedCalls(deps: RecordedCallsDeps) {
     }
   }
 
-  return { fetchSession, timed };
+  return { fetchSession, timed, timedUnwritten };
 }

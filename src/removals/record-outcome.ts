@@ -1,11 +1,10 @@
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import type { Notify } from '../notify/notifications.js';
-import type { AuditStore } from '../store/audit.js';
-import type { JobOutcomeStore } from '../store/job-outcomes.js';
+import type { ApiAttemptRecord } from '../store/audit.js';
 import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
-import type { RemovalClaims } from '../store/removal-claims.js';
+import type { RemovalFinisher } from '../store/removal-finish.js';
 import type { SessionStore } from '../store/session-store.js';
 import { mayHoldSession, type ApiResponse } from '../videosdk/client.js';
 import type { VideoSdkSession } from '../videosdk/session.js';
@@ -26,12 +25,11 @@ export interface OutcomeDetail {
 }
 
 export interface OutcomeRecorderDeps {
-  /** For the MULTI that records an outcome with everything that goes with it. */
+  /** For the session snapshots written later (see `flushSnapshot`). */
   redis: RedisClient;
-  outcomes: JobOutcomeStore;
   sessions: SessionStore;
-  audit: AuditStore;
-  claims: RemovalClaims;
+  /** Records an outcome with everything that goes with it, in one script call. */
+  finisher: RemovalFinisher;
   /** Counts a completed removal as a leave for webhook ids (a rejoin is then not a duplicate). */
   presence?: Presence | undefined;
   metrics?: Metrics | undefined;
@@ -47,15 +45,27 @@ export interface OutcomeRecorderDeps {
   reads?: SessionReads | undefined;
 }
 
+/**
+ * What the run that records an outcome holds: the fence it took (released with the record) and the
+ * API calls it made whose records are not yet written (written with it).
+ */
+export interface FinishingRun {
+  fenceToken: string;
+  /** API calls answered and not yet written, oldest first. */
+  attempts: ApiAttemptRecord[];
+  /** Set once the record released the fence: the run need not release it again. */
+  fenceReleased?: boolean;
+}
+
 /** How a successful removal's session state is to be read when its answer held none. */
 export type SessionRead = () => Promise<ApiResponse | undefined>;
 
 /**
  * Records how a removal job ended: its outcome, the session as last read, the removal in the
- * session's record and the audit trail, and the claim settled, all in one MULTI.
+ * session's record and the audit trail, and the claim settled, all in one script call.
  */
 export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
-  const { redis, outcomes, sessions, audit, claims, presence, metrics, logger, now } = deps;
+  const { redis, sessions, presence, metrics, logger, now } = deps;
 
   // A remove answer is the whole session: in a raid of thousands in one session, serializing and
   // writing it with every removal costs O(bots²) (558 KB a removal for 5,000 bots). A session's
@@ -124,13 +134,14 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
     response: ApiResponse | undefined,
     detail: OutcomeDetail = {},
     readNow?: SessionRead,
+    run?: FinishingRun,
   ): Promise<RemovalResult> {
     const at = new Date(now()).toISOString();
     const result: RemovalResult = { outcome };
     if (detail.status !== undefined) result.status = detail.status;
     if (detail.message !== undefined) result.message = detail.message;
 
-    // The outcome and everything recorded with it apply together (one MULTI): a run that dies
+    // The outcome and everything recorded with it apply together (one script): a run that dies
     // part-way leaves all or nothing, and a later run that finds the outcome finds the rest too.
     let snapshot: ApiResponse | undefined;
     if (response && mayHoldSession(response)) {
@@ -140,39 +151,50 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
       snapshot = await readNow().catch(() => undefined);
       if (snapshot && !mayHoldSession(snapshot)) snapshot = undefined;
     }
-    const attempts = await outcomes.attempts(jobId);
-    const tx = redis.multi();
-    outcomes.setOutcomeTo(tx, jobId, { ...result, at });
-    if (snapshot) {
-      const session = sessionToStore(snapshot);
-      if (session !== undefined) sessions.recordSessionTo(tx, data.sessionId, session, { jobId, at: now() });
-    }
-    sessions.recordRemovalTo(tx, data.sessionId, {
+    const stored = snapshot ? sessionToStore(snapshot) : undefined;
+    const removal = {
       participantId: data.participantId,
       outcome,
       reason: data.reason,
-      ...(data.rule ? { rule: data.rule } : {}),
+      rule: data.rule ?? null,
       jobId,
       at,
-    });
-    audit.appendTo(tx, {
-      at,
-      kind: 'removal',
-      outcome,
+    };
+    const finished = deps.finisher.finish({
+      jobId,
       sessionId: data.sessionId,
       participantId: data.participantId,
-      ...(data.meetingId ? { meetingId: data.meetingId } : {}),
-      ...(data.rule ? { rule: data.rule } : {}),
-      ...(data.eventId ? { eventId: data.eventId } : {}),
-      jobId,
-      reason: data.reason,
-      requestedBy: data.requestedBy,
-      attempts,
-      ...(detail.status !== undefined || detail.message !== undefined ? { detail: { ...result } } : {}),
+      outcome: { ...result, at },
+      attempts: run?.attempts.splice(0) ?? [],
+      settle: isSuccess(outcome) ? 'done' : 'release',
+      fenceToken: run?.fenceToken,
+      session: stored !== undefined ? { object: stored, at: now() } : undefined,
+      removal,
+      audit: {
+        at,
+        kind: 'removal',
+        outcome,
+        sessionId: data.sessionId,
+        participantId: data.participantId,
+        ...(data.meetingId ? { meetingId: data.meetingId } : {}),
+        ...(data.rule ? { rule: data.rule } : {}),
+        ...(data.eventId ? { eventId: data.eventId } : {}),
+        jobId,
+        reason: data.reason,
+        requestedBy: data.requestedBy,
+        ...(detail.status !== undefined || detail.message !== undefined ? { detail: { ...result } } : {}),
+      },
     });
-    claims.settleTo(tx, data.sessionId, data.participantId, jobId, isSuccess(outcome));
-    const failed = ((await tx.exec()) ?? []).find(([err]) => err);
-    if (failed?.[0]) throw failed[0];
+    // A removal counts as a leave for webhook ids: sent beside the record (another partition's
+    // key), idempotent per job, and a failure here does not undo the removal.
+    const counted =
+      outcome === 'removed' && presence
+        ? presence
+            .noteRemoval(data.sessionId, data.participantId, jobId)
+            .catch((err: unknown) => logger.warn({ err, jobId }, 'could not count the removal for webhook ids'))
+        : undefined;
+    await Promise.all([finished, counted]);
+    if (run) run.fenceReleased = true;
     metrics?.removals.inc({ outcome });
     void deps.notify?.(
       'removal.completed',
@@ -191,11 +213,6 @@ export function createOutcomeRecorder(deps: OutcomeRecorderDeps) {
       },
       `Removal ${outcome}: ${data.participantId} in session ${data.sessionId} (${data.rule ? `rule ${data.rule}: ` : ''}${data.reason})`,
     );
-    if (outcome === 'removed' && presence) {
-      await presence
-        .noteRemoval(data.sessionId, data.participantId, jobId)
-        .catch((err: unknown) => logger.warn({ err, jobId }, 'could not count the removal for webhook ids'));
-    }
     const fields = { jobId, sessionId: data.sessionId, participantId: data.participantId, rule: data.rule, outcome, ...detail };
     if (outcome === 'removed' || outcome === 'already-gone') logger.info(fields, 'removal finished');
     else logger.warn(fields, 'removal did not succeed');

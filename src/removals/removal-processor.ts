@@ -10,19 +10,22 @@ import type { PauseState } from '../store/pause-state.js';
 import type { Presence } from '../store/presence.js';
 import type { RedisClient } from '../store/redis.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
+import type { RemovalFinisher } from '../store/removal-finish.js';
 import type { SessionStore } from '../store/session-store.js';
 import type { ApiResponse, VideoSdkClient } from '../videosdk/client.js';
 import { classifyRemoveAnswer } from '../videosdk/remove-answer.js';
 import { isParticipantActive } from '../videosdk/session.js';
 import { pauseForCredential } from './credential-pause.js';
 import { createRecordedCalls, mustLookFirst } from './look-first.js';
-import { createOutcomeRecorder, type RemovalResult } from './record-outcome.js';
+import { createOutcomeRecorder, type FinishingRun, type RemovalResult } from './record-outcome.js';
 import { parseRemovalJob, type RemovalJobData, type RemovalOutcome } from './removal-job.js';
 import { createSessionReads } from './session-reads.js';
 
 export interface RemovalProcessorDeps {
-  /** For the MULTI that records an outcome with everything that goes with it. */
+  /** For the session snapshots written after their removals (see `createOutcomeRecorder`). */
   redis: RedisClient;
+  /** Records an outcome with everything that goes with it, in one script call. */
+  finisher: RemovalFinisher;
   client: VideoSdkClient;
   claims: RemovalClaims;
   outcomes: JobOutcomeStore;
@@ -84,7 +87,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
   const now = deps.now ?? Date.now;
   const reads = createSessionReads((sessionId) => client.getSession(sessionId));
   const recordOutcome = createOutcomeRecorder({ ...deps, now, reads });
-  const { fetchSession, timed } = createRecordedCalls({ outcomes, recordOutcome, reads, apiVersion: deps.apiVersion, now });
+  const { fetchSession, timedUnwritten } = createRecordedCalls({ outcomes, recordOutcome, reads, apiVersion: deps.apiVersion, now });
 
   async function process(job: Job<RemovalJobData>, token?: string, signal?: AbortSignal): Promise<RemovalResult> {
     const jobId = job.id ?? 'unknown';
@@ -120,6 +123,13 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       log.info({ outcome: begin.outcome }, 'removal already carried out by an earlier run of this job');
       return { outcome: begin.outcome };
     }
+    if (begin.kind === 'ended') {
+      // A lockdown ended the session through VideoSDK: the participant left with everyone else.
+      log.debug('session ended by a lockdown: nobody left to remove');
+      return recordOutcome(jobId, data, begin.sentBefore ? 'removed' : 'already-gone', undefined, {
+        message: 'the session was ended by a lockdown',
+      });
+    }
     if (begin.kind === 'fenced') {
       // Another run is sending a removal for this participant right now (a redelivered job, or an
       // operator's forced one). Look again shortly, without spending an attempt.
@@ -128,8 +138,9 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       throw new DelayedError();
     }
 
+    const run: FinishingRun = { fenceToken, attempts: [] };
     try {
-      return await attempt(job, data, { ...begin, restarted }, log, signal);
+      return await attempt(job, data, { ...begin, restarted }, run, log, signal);
     } catch (err) {
       if (isCredentialFailure(err)) {
         await stopForCredential(err, log);
@@ -168,7 +179,8 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       }
       throw err;
     } finally {
-      await claims.releaseFence(data.sessionId, data.participantId, fenceToken).catch(() => undefined);
+      // The outcome's record releases the fence with it; any other ending releases it here.
+      if (!run.fenceReleased) await claims.releaseFence(data.sessionId, data.participantId, fenceToken).catch(() => undefined);
     }
   }
 
@@ -176,6 +188,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     job: Job<RemovalJobData>,
     data: RemovalJobData,
     begun: { sentBefore: boolean; claimed: boolean; marked: boolean; restarted: boolean },
+    run: FinishingRun,
     log: Logger,
     signal: AbortSignal | undefined,
   ): Promise<RemovalResult> {
@@ -201,7 +214,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     ) {
       const fetched = await fetchSession(job, data);
       if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
-        return recordOutcome(jobId, data, goneOutcome, fetched);
+        return recordOutcome(jobId, data, goneOutcome, fetched, {}, undefined, run);
       }
       roomId ??= fetched.session?.roomId ?? fetched.session?.meetingId;
     }
@@ -215,9 +228,13 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
     if (!begun.marked) await outcomes.markRemoveSending(jobId);
     let response: ApiResponse;
     try {
-      response = await timed(job, 'remove', () =>
+      // The call's record is written with the outcome (one script call), or before the session
+      // is read when the answer confirms nothing.
+      const called = await timedUnwritten(job, 'remove', () =>
         client.removeParticipant({ sessionId: data.sessionId, participantId: data.participantId, ...(roomId ? { roomId } : {}) }),
       );
+      response = called.response;
+      run.attempts.push(called.attempt);
     } catch (err) {
       if (err instanceof VideoSdkApiError && err.kind === 'permanent') {
         if (err.status === 404 || err.status === 402) {
@@ -225,7 +242,7 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
           // any more": only the session can tell.
           const fetched = await fetchSession(job, data);
           if (fetched.session && !isParticipantActive(fetched.session, data.participantId)) {
-            return recordOutcome(jobId, data, goneOutcome, fetched);
+            return recordOutcome(jobId, data, goneOutcome, fetched, {}, undefined, run);
           }
         }
         await recordOutcome(jobId, data, 'rejected', undefined, { status: err.status, message: err.detail ?? err.message });
@@ -241,10 +258,21 @@ export function createRemovalProcessor(deps: RemovalProcessorDeps) {
       // VideoSDK's answer is not always a session (its SDK calls it a confirmation message); the
       // state recorded comes from a read then, made at most once a second per session (see
       // `createOutcomeRecorder`), and a failed read does not undo the removal.
-      return recordOutcome(jobId, data, 'removed', response, {}, () =>
-        timed(job, 'get-session', () => reads.after(data.sessionId, answered)),
+      return recordOutcome(
+        jobId,
+        data,
+        'removed',
+        response,
+        {},
+        async () => {
+          const read = await timedUnwritten(job, 'get-session', () => reads.after(data.sessionId, answered));
+          run.attempts.push(read.attempt);
+          return read.response;
+        },
+        run,
       );
     }
+    for (const call of run.attempts.splice(0)) await outcomes.appendAttempt(jobId, call);
     return verifyUnconfirmed(job, data, response, answer.why, answered, log);
   }
 

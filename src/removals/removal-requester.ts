@@ -23,7 +23,15 @@ export interface RemovalRequestOptions {
    * chats from outside the meeting): it asks again at once, looking first, instead of collapsing.
    */
   receivedAt?: number | undefined;
+  /**
+   * BullMQ priority (`BULK_PRIORITY` for operators' lists): any job without one is taken first, so
+   * the removals rules ask for are never starved by a bulk list.
+   */
+  priority?: number | undefined;
 }
+
+/** Priority of bulk list removals: behind every removal a rule asks for (those carry none). */
+export const BULK_PRIORITY = 10;
 
 /**
  * Turns removal requests into jobs on the `removals` queue, at most one per session and participant:
@@ -37,6 +45,7 @@ export function createRemovalRequester(deps: { queue: Queue<RemovalJobData>; cla
 
   async function request(data: RemovalJobData, options: RemovalRequestOptions = {}): Promise<RemovalRequestResult> {
     const force = options.force ?? false;
+    const priority = options.priority ? { priority: options.priority } : {};
     const jobId = randomUUID();
     const enqueue = async (again = false): Promise<RemovalRequestResult> => {
       // A participant removed before and back: they may be gone again already (their leave not yet
@@ -48,7 +57,7 @@ export function createRemovalRequester(deps: { queue: Queue<RemovalJobData>; cla
           'participant back after a removal: removing again',
         );
       try {
-        await queue.add('remove', job, { jobId });
+        await queue.add('remove', job, { jobId, ...priority });
       } catch (err) {
         await claims.release(data.sessionId, data.participantId, jobId).catch(() => undefined);
         throw err;
@@ -76,14 +85,20 @@ export function createRemovalRequester(deps: { queue: Queue<RemovalJobData>; cla
    * Many requests at once (bulk removals): claims go out together and the claimed jobs are added
    * with one `addBulk` per chunk, so 10,000 removals cost a few dozen round trips, not 20,000.
    */
-  async function requestMany(items: readonly RemovalJobData[], options: { force?: boolean } = {}): Promise<RemovalRequestResult[]> {
+  async function requestMany(
+    items: readonly RemovalJobData[],
+    options: { force?: boolean; priority?: number } = {},
+  ): Promise<RemovalRequestResult[]> {
     const force = options.force ?? false;
+    const priority = options.priority ? { priority: options.priority } : {};
     const results: RemovalRequestResult[] = [];
     for (let start = 0; start < items.length; start += CHUNK) {
       const chunk = items.slice(start, start + CHUNK);
       const ids = chunk.map(() => randomUUID());
       const claimed = await Promise.all(chunk.map((data, i) => claims.claim(data.sessionId, data.participantId, ids[i]!, { force })));
-      const toAdd = chunk.flatMap((data, i) => (claimed[i]?.claimed ? [{ name: 'remove', data, opts: { jobId: ids[i]! } }] : []));
+      const toAdd = chunk.flatMap((data, i) =>
+        claimed[i]?.claimed ? [{ name: 'remove', data, opts: { jobId: ids[i]!, ...priority } }] : [],
+      );
       if (toAdd.length > 0) {
         try {
           await queue.addBulk(toAdd);
@@ -95,7 +110,7 @@ export function createRemovalRequester(deps: { queue: Queue<RemovalJobData>; cla
       for (let i = 0; i < chunk.length; i++) {
         const claim = claimed[i]!;
         // Contested ones (rare) take the careful one-at-a-time path.
-        results.push(claim.claimed ? { jobId: ids[i]!, collapsed: false } : await request(chunk[i]!, { force }));
+        results.push(claim.claimed ? { jobId: ids[i]!, collapsed: false } : await request(chunk[i]!, { force, ...priority }));
       }
     }
     return results;

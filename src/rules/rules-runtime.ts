@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { statSync, watch, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
 import { RulesError, type Problem } from '../shared/errors.js';
 import type { MeetingEvent } from '../shared/event-schema.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
 import { createEvaluator } from '../moderation/evaluate.js';
 import { loadRules } from '../moderation/rules-loader.js';
-import type { EvaluationFacts, ListSource, RuleHit, RuleSet } from '../moderation/types.js';
+import type { EvaluationFacts, RuleHit, RuleSet } from '../moderation/types.js';
+import { watchRulesFolder } from './folder-watch.js';
+import { createRuleLists } from './rule-lists.js';
 import { readRulesFolder } from './rules-source.js';
 import type { AuditStore } from '../store/audit.js';
-import type { ListChange, ListStore } from '../store/lists.js';
+import type { ListStore } from '../store/lists.js';
 
 /** The rule set in force with its compiled evaluator. */
 export interface ActiveRules {
@@ -83,11 +83,10 @@ export function emptyPolicyReason(ruleSet: RuleSet): string | undefined {
     : `all ${count} rule(s) have mode "off": nothing would be moderated`;
 }
 
-const EMPTY: readonly string[] = Object.freeze([]);
-
 /**
- * Holds the rule set in force: loads it, reloads it when the folder changes (or on request), keeps
- * the last good set when a change is bad, and merges file lists with live Redis lists.
+ * Holds the rule set in force: loads it, reloads it when the folder changes (`folder-watch.ts`) or
+ * on request, keeps the last good set when a change is bad, and gives the rules their lists (the
+ * folder's merged with the live ones in Redis: `rule-lists.ts`).
  */
 export function createRulesRuntime(deps: RulesRuntimeDeps) {
   const { logger, metrics } = deps;
@@ -96,36 +95,16 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
   // One probe for the runtime's life: a reload does not measure (nor decide again on) an unchanged pattern.
   let active: ActiveRules | undefined;
   let lastError: RulesStatus['lastError'];
-  let liveLists = new Map<string, Set<string>>();
-  let liveVersion = -1;
-  // The list refresh under way: every event that sees a newer version awaits this one promise.
-  let refreshing: Promise<void> | undefined;
-  let fileSets = new Map<string, ReadonlySet<string>>();
-  // The merged values of each list, built once per change of the files or the live lists, so
-  // `values()` answers the same array while nothing changed (containsWord's index check is free).
-  let merged = new Map<string, readonly string[]>();
-  let missingLists: readonly string[] = EMPTY;
-  // Each watched folder with the identity of the folder it was armed on (device, inode, birth time:
-  // an inode number alone may be reused by a folder created after the old one was deleted).
-  let watchers = new Map<string, { watcher: FSWatcher; identity: string | undefined }>();
   let emptyPolicy: string | undefined;
-  let debounce: NodeJS.Timeout | undefined;
+  let watching: { close(): void } | undefined;
   let reloading: Promise<unknown> = Promise.resolve();
-
-  const listSource: ListSource = {
-    has: (list, value) => fileSets.get(list)?.has(value) === true || liveLists.get(list)?.has(value) === true,
-    values: (list) => {
-      let values = merged.get(list);
-      if (values === undefined) {
-        const file = fileSets.get(list);
-        const live = liveLists.get(list);
-        values = file === undefined && live === undefined ? EMPTY : Object.freeze([...new Set([...(file ?? []), ...(live ?? [])])]);
-        merged.set(list, values);
-      }
-      return values;
-    },
-    exists: (list) => fileSets.has(list) || liveLists.has(list),
-  };
+  const lists = createRuleLists({
+    store: deps.lists,
+    logger,
+    metrics,
+    referencedLists: () => active?.ruleSet.referencedLists ?? [],
+  });
+  const listSource = lists.source;
 
   async function build(): Promise<{ active?: ActiveRules; problems: Problem[] }> {
     let files;
@@ -151,8 +130,7 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
 
   function install(next: ActiveRules): void {
     active = next;
-    fileSets = new Map([...next.ruleSet.fileLists].map(([name, values]) => [name, new Set(values)]));
-    merged = new Map();
+    lists.useFileLists(next.ruleSet.fileLists);
     lastError = undefined;
     emptyPolicy = deps.allowEmptyRules ? undefined : emptyPolicyReason(next.ruleSet);
     if (emptyPolicy)
@@ -160,17 +138,7 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
         { rulesDir: deps.rulesDir, reason: emptyPolicy },
         'the rules in force moderate nothing; not ready until a rule is enforceable (or AUTOMOD_ALLOW_EMPTY_RULES=true)',
       );
-    checkLists();
-  }
-
-  /** Warns once per change about lists the rules use that nobody has defined. */
-  function checkLists(): void {
-    const missing = (active?.ruleSet.referencedLists ?? []).filter((l) => !fileSets.has(l) && !liveLists.has(l));
-    if (missing.join('\n') === missingLists.join('\n')) return;
-    missingLists = Object.freeze(missing);
-    if (missing.length > 0) {
-      logger.warn({ lists: missing }, 'rules use lists that exist neither in the rules folder nor in Redis; they read as empty');
-    }
+    lists.checkMissing();
   }
 
   /** First load: a bad rule set is fatal here (the worker refuses to start). */
@@ -178,7 +146,7 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
     const result = await build();
     if (!result.active) throw new RulesError(result.problems);
     // Live lists first, so the check for lists nobody defined sees them.
-    await syncLists(undefined);
+    await lists.sync(undefined);
     install(result.active);
     logger.info({ rulesVersion: result.active.ruleSet.version, rules: result.active.ruleSet.rules.length }, 'rules loaded');
     return result.active;
@@ -257,123 +225,16 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
   }
 
   /**
-   * Brings the live lists up to date when their version in Redis moved (checked with every event).
-   * One refresh runs at a time per process, shared by every caller that waits for it.
-   */
-  async function syncLists(version: number | undefined): Promise<void> {
-    if (!deps.lists || (version !== undefined && version === liveVersion)) return;
-    // A version older than ours is usually an event that read it before the last refresh ended;
-    // one refresh tells that apart from a Redis reset. Under churn a refresh may land short of
-    // `version`: try again, a few times at most (the next event carries on from there).
-    for (let attempt = 0; attempt < 3; attempt++) {
-      refreshing ??= refreshLists().finally(() => {
-        refreshing = undefined;
-      });
-      await refreshing;
-      if (version === undefined || liveVersion >= version) return;
-    }
-  }
-
-  /** Applies the logged changes since our version, or reads every list when the log cannot tell. */
-  async function refreshLists(): Promise<void> {
-    const store = deps.lists!;
-    const delta = liveVersion >= 0 ? await store.changesSince(liveVersion) : undefined;
-    if (delta) {
-      applyChanges(delta.changes);
-      liveVersion = delta.version;
-      if (delta.changes.length > 0) metrics?.listRefreshes.inc({ kind: 'delta' });
-    } else {
-      const scanned = await store.scanAll();
-      liveLists = scanned.lists;
-      liveVersion = scanned.version;
-      merged = new Map();
-      metrics?.listRefreshes.inc({ kind: 'full' });
-      // The scan may have missed changes made while it ran; the log has them.
-      const since = await store.changesSince(scanned.version);
-      if (since) {
-        applyChanges(since.changes);
-        liveVersion = since.version;
-      }
-    }
-    checkLists();
-  }
-
-  function applyChanges(changes: readonly ListChange[]): void {
-    for (const change of changes) {
-      let values = liveLists.get(change.list);
-      if (change.op === 'add') {
-        if (!values) liveLists.set(change.list, (values = new Set()));
-        for (const v of change.values) values.add(v);
-      } else if (values) {
-        for (const v of change.values) values.delete(v);
-        // Redis drops an emptied list; so does this copy (notInList then sees no list at all).
-        if (values.size === 0) liveLists.delete(change.list);
-      }
-      // Only this list's merged values are rebuilt: the others keep their arrays (containsWord indexes).
-      merged.delete(change.list);
-    }
-  }
-
-  /**
-   * Watches the rules folder and its `lists/` (also when `lists/` appears later) and reloads
-   * shortly after a change settles. The paths are watched, not the folders first found there: a
-   * watch follows an inode, so after `mv live live.old; mv live.new live` (or a swapped symbolic
-   * link: ConfigMap's `..data`, a `current -> releases/N` link) it would go on watching the old
-   * folder. The parent folder is watched for the folder's own name, and every event re-arms any
-   * watch whose path now leads to another inode.
+   * Watches the rules folder (and its `lists/`) and reloads shortly after a change settles; see
+   * `watchRulesFolder`.
    */
   function watchFolder(): void {
-    const root = resolve(deps.rulesDir);
-    const targets = [root, join(root, 'lists')];
-    const identity = (path: string): string | undefined => {
-      try {
-        const stats = statSync(path);
-        return stats.isDirectory() ? `${stats.dev}:${stats.ino}:${stats.birthtimeMs}` : undefined;
-      } catch {
-        return undefined;
-      }
-    };
-    const arm = (path: string, id: string): void => {
-      try {
-        const watcher = watch(path, onChange);
-        watcher.on('error', () => {
-          watcher.close();
-          if (watchers.get(path)?.watcher === watcher) watchers.delete(path);
-        });
-        watchers.set(path, { watcher, identity: id });
-      } catch {
-        // Not there (yet): a later event in the parent or the folder arms it.
-      }
-    };
-    const rearm = (): void => {
-      for (const path of targets) {
-        const id = identity(path);
-        const current = watchers.get(path);
-        if (current && current.identity === id) continue;
-        current?.watcher.close();
-        watchers.delete(path);
-        if (id !== undefined) arm(path, id);
-      }
-    };
-    const onChange = (): void => {
-      rearm();
-      clearTimeout(debounce);
-      debounce = setTimeout(
-        () => void reload('file change').catch((err: unknown) => logger.error({ err }, 'rules reload failed')),
-        deps.watchDebounceMs ?? 250,
-      );
-    };
-    const name = basename(root);
-    try {
-      const parent = watch(dirname(root), (_event, file) => {
-        if (file === null || file === name) onChange();
-      });
-      parent.on('error', () => parent.close());
-      watchers.set(`parent:${dirname(root)}`, { watcher: parent, identity: undefined });
-    } catch {
-      // A parent that cannot be watched (permissions): the folder's own watch still sees edits.
-    }
-    rearm();
+    watching?.close();
+    watching = watchRulesFolder({
+      rulesDir: deps.rulesDir,
+      debounceMs: deps.watchDebounceMs ?? 250,
+      onChange: () => void reload('file change').catch((err: unknown) => logger.error({ err }, 'rules reload failed')),
+    });
   }
 
   function current(): ActiveRules {
@@ -387,18 +248,29 @@ export function createRulesRuntime(deps: RulesRuntimeDeps) {
       rules: active?.ruleSet.rules.length ?? 0,
       loadedAt: active?.loadedAt,
       ...(lastError ? { lastError } : {}),
-      ...(missingLists.length > 0 ? { missingLists } : {}),
+      ...(lists.missing().length > 0 ? { missingLists: lists.missing() } : {}),
       ...(emptyPolicy ? { emptyPolicy } : {}),
     };
   }
 
   function close(): void {
-    clearTimeout(debounce);
-    for (const w of watchers.values()) w.watcher.close();
-    watchers = new Map();
+    watching?.close();
+    watching = undefined;
   }
 
-  return { load, reload, answerReloadRequest, current, status, syncLists, watchFolder, close, lists: listSource, workerId };
+  return {
+    load,
+    reload,
+    answerReloadRequest,
+    current,
+    status,
+    /** Brings the live lists up to date when their version in Redis moved (checked with every event). */
+    syncLists: lists.sync,
+    watchFolder,
+    close,
+    lists: listSource,
+    workerId,
+  };
 }
 
 export type RulesRuntime = ReturnType<typeof createRulesRuntime>;

@@ -182,7 +182,7 @@ const variables = z.object({
   AUTOMOD_PARTITIONS: wholeNumber(1, MAX_PARTITIONS).default(1),
   AUTOMOD_EVENT_BATCH_MAX: wholeNumber(1, 10_000).default(500),
   AUTOMOD_INGEST_LINGER_MS: wholeNumber(0, 1000).default(2),
-  AUTOMOD_REMOVAL_CONCURRENCY: wholeNumber(1, 10000).default(10),
+  AUTOMOD_REMOVAL_CONCURRENCY: wholeNumber(1, 10000).default(100),
   AUTOMOD_REMOVAL_ATTEMPTS: wholeNumber(1, 1000).default(8),
   AUTOMOD_BACKOFF_MS: wholeNumber(1).default(1000),
   AUTOMOD_BACKOFF_MAX_MS: wholeNumber(1).default(60000),

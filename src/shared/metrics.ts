@@ -87,6 +87,11 @@ export function createMetrics(
     help: 'Remove calls answered 2xx with something that confirms nothing (not a documented shape); each is checked with a session read',
     registers: [registry],
   });
+  const removalConcurrency = new Gauge({
+    name: 'automod_removal_concurrency',
+    help: 'Removals this process runs at once: follows the time a removal takes and the rate cap, at most AUTOMOD_REMOVAL_CONCURRENCY',
+    registers: [registry],
+  });
   const listRefreshes = new Counter({
     name: 'automod_list_refreshes_total',
     help: 'Live-list refreshes by this worker: delta (changes from the log) or full (every list read again)',
@@ -309,6 +314,7 @@ export function createMetrics(
     removals,
     removalRequests,
     unconfirmedRemoveAnswers,
+    removalConcurrency,
     apiRequests,
     apiDuration,
     credentialFailures,

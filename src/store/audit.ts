@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { ApiAttempt } from '../videosdk/client.js';
 import type { RedisClient } from './redis.js';
 
@@ -79,24 +79,8 @@ export interface AuditStoreOptions {
 export const AUDIT_DEFAULT_LIMIT = 100;
 export const AUDIT_MAX_LIMIT = 1000;
 
-// Records come from many workers and may arrive slightly out of time order, but stream ids must
-// grow. The id is the record time when that is newer than the last entry, else the last entry's
-// time with the next sequence number: ids stay close to the record time, and time-range queries
-// can still read ids.
-const APPEND = createLuaScript(`
-local ms = tonumber(ARGV[1])
-local id = ARGV[1] .. '-0'
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if #last > 0 then
-  local lastId = last[1][1]
-  local dash = string.find(lastId, '-', 1, true)
-  local lastMs = tonumber(string.sub(lastId, 1, dash - 1))
-  if ms <= lastMs then
-    id = string.sub(lastId, 1, dash - 1) .. '-' .. string.format('%.0f', tonumber(string.sub(lastId, dash + 1)) + 1)
-  end
-end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, 'r', ARGV[3])
-`);
+// Stream ids grow even when records arrive slightly out of time order (commands/includes/append-audit.lua).
+const APPEND = luaScript('append-audit-1');
 
 /** How far past `until` a query looks, for records whose id was moved forward (see APPEND). */
 const ID_SLACK_MS = 60_000;

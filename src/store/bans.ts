@@ -1,6 +1,6 @@
 import type { BanScope } from '../moderation/ban-params.js';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
 /** One ban, as stored and answered (`GET /v1/bans`). */
@@ -49,35 +49,7 @@ export interface CreateResult {
 /** Most bans one listing reads. */
 export const MAX_LISTED_BANS = 10_000;
 
-// The end is computed from Redis' clock, so workers with skewed clocks agree and the key's own
-// expiry (PX) is the ban's end: no sweeper. With `keepLonger` (rule bans) an existing ban that
-// lasts at least as long stays as it is: a rule's 10-minute ban never shortens an operator's.
-const CREATE = createLuaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ms = tonumber(ARGV[1])
-if ARGV[3] == '1' then
-  local old = redis.call('GET', KEYS[1])
-  if old then
-    local o = cjson.decode(old)
-    if o.untilMs == nil or (ms > 0 and o.untilMs >= now + ms) then return {0, old} end
-  end
-end
-local ban = cjson.decode(ARGV[2])
-ban.atMs = now
-local value
-if ms > 0 then
-  ban.untilMs = now + ms
-  value = cjson.encode(ban)
-  redis.call('SET', KEYS[1], value, 'PX', ms)
-  redis.call('ZADD', KEYS[2], now + ms, KEYS[1])
-else
-  value = cjson.encode(ban)
-  redis.call('SET', KEYS[1], value)
-  redis.call('ZADD', KEYS[2], '+inf', KEYS[1])
-end
-return {1, value}
-`);
+const CREATE = luaScript('create-ban-2');
 
 /** Bans in Redis: one key per ban (O(1) lookups), an index by expiry for listing. */
 export function createBanStore({ redis, keys }: { redis: RedisClient; keys: Pick<Keys, 'ban' | 'banIndex'> }) {

@@ -1,7 +1,7 @@
 import type { ChainableCommander } from 'ioredis';
 import type { ApiAttemptRecord } from './audit.js';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
 /** The final (or latest) outcome of one removal job. */
@@ -54,17 +54,8 @@ export interface JobOutcomeStoreOptions {
   now?: () => number;
 }
 
-// KEYS: the job index. ARGV: now (ms), job id, cap, TTL (s). Indexes the job, drops index entries
-// whose records have expired anyway, and pops the oldest past the cap: the caller deletes their
-// keys. Popping in the script keeps the count exact when many workers write at once.
-const TRACK = createLuaScript(`
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[4]) * 1000)
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
-if excess > 0 then return redis.call('ZPOPMIN', KEYS[1], excess) end
-return {}
-`);
+// Indexes the job and pops the oldest past the cap (commands/includes/track-job.lua).
+const TRACK = luaScript('track-job-1');
 
 /** Operation name of the remove-participant call in `ApiAttemptRecord.operation`. */
 export const REMOVE_OPERATION = 'remove';

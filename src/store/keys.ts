@@ -85,6 +85,8 @@ function keysOf(keyPrefix: string) {
     jobIndex: () => k('job-index'),
     /** Live workers: hash of worker id to its latest announcement (JSON with `seenAt`). */
     workers: () => k('workers'),
+    /** Set while a lockdown keeps a session it ended through VideoSDK (its late joins need no removal). */
+    sessionEnded: (sessionId: string) => k('session-ended', sessionId),
     /** Last session object recorded for a session, and its removals. */
     session: (sessionId: string) => k('session', sessionId),
     sessionRemovals: (sessionId: string) => k('session', sessionId, 'removals'),

@@ -1,7 +1,7 @@
 import { UsageError } from '../shared/errors.js';
 import { isListName, LIST_NAME_RULE } from '../moderation/list-name.js';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
 /** Longest list value accepted, in characters. */
@@ -78,46 +78,8 @@ export function normalizeListValues(values: readonly string[]): string[] {
   return [...out];
 }
 
-// The size check, the change, the version bump and the change-log entry happen together, so a
-// reader that sees the version unchanged knows the lists are unchanged, and the log entry with id
-// `<version>-0` holds exactly what that version changed. Only values that really changed are logged.
-// A log whose last id is not below the new version (the version key was lost in a Redis reset while
-// the log survived) is dropped and started again: readers then find a gap and read the lists whole.
-const LOG_CHANGE = `
-local function logChange(version, op, values)
-  local args = {KEYS[4], 'MAXLEN', ARGV[2], version .. '-0', 'list', ARGV[1], 'op', op, 'values', cjson.encode(values)}
-  local ok = redis.pcall('XADD', unpack(args))
-  if type(ok) == 'table' and ok.err then
-    redis.call('DEL', KEYS[4])
-    redis.call('XADD', unpack(args))
-  end
-end
-`;
-
-// ARGV: name, log size, max values, values...
-const ADD = createLuaScript(`${LOG_CHANGE}
-local max = tonumber(ARGV[3])
-local present = redis.call('SMISMEMBER', KEYS[1], unpack(ARGV, 4))
-local fresh = {}
-for i, p in ipairs(present) do if p == 0 then fresh[#fresh + 1] = ARGV[i + 3] end end
-if #fresh == 0 then return 0 end
-if redis.call('SCARD', KEYS[1]) + #fresh > max then return -1 end
-redis.call('SADD', KEYS[1], unpack(fresh))
-redis.call('SADD', KEYS[2], ARGV[1])
-logChange(redis.call('INCR', KEYS[3]), 'add', fresh)
-return #fresh
-`);
-
-// ARGV: name, log size, values...
-const REMOVE = createLuaScript(`${LOG_CHANGE}
-local present = redis.call('SMISMEMBER', KEYS[1], unpack(ARGV, 3))
-local gone = {}
-for i, p in ipairs(present) do if p == 1 then gone[#gone + 1] = ARGV[i + 2] end end
-if #gone > 0 then redis.call('SREM', KEYS[1], unpack(gone)) end
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
-if #gone > 0 then logChange(redis.call('INCR', KEYS[3]), 'remove', gone) end
-return #gone
-`);
+const ADD = luaScript('add-to-list-4');
+const REMOVE = luaScript('remove-from-list-4');
 
 /** Values per SSCAN step and change-log entries per XRANGE: small replies that never hold up other commands. */
 const SCAN_COUNT = 1000;
@@ -143,12 +105,7 @@ function parseChange([id, fields]: [string, string[]]): ListChange | undefined {
   return { version, list, op, values };
 }
 
-// Raises a partition's copy of the lists version (never lowers it: changes may mirror out of order).
-const MIRROR_VERSION = createLuaScript(`
-local v = tonumber(ARGV[1])
-if v > (tonumber(redis.call('GET', KEYS[1])) or 0) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
-`);
+const MIRROR_VERSION = luaScript('mirror-lists-version-1');
 
 /**
  * Copies the lists version to every partition's tag (with more than one partition): the counters

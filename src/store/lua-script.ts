@@ -5,6 +5,8 @@ import type { RedisClient } from './redis.js';
 
 /** A Lua script run with EVALSHA, loaded lazily. */
 export interface LuaScript {
+  /** The script as Redis runs it (includes in place). */
+  readonly source: string;
   /** SHA1 of the source, as Redis names it. */
   readonly sha: string;
   /** Keys every run passes (the number in the file's name), when known. */
@@ -25,14 +27,14 @@ export interface LuaScript {
 const COMMANDS = new URL('./commands/', import.meta.url);
 
 /**
- * The script `commands/<name>-<keys>.lua` (as bullmq keeps its own), read once when the module that
+ * The script `commands/<name>-<keys>.lua` (as bullmq keeps its own; `-n` takes any number of keys), read once when the module that
  * names it loads. A line `--- @include "<file>"` is replaced by `commands/includes/<file>.lua`,
  * for the helpers several scripts share. The number of keys in the name is checked on every run.
  */
 export function luaScript(name: string): LuaScript {
-  const keys = /-(\d+)$/.exec(name);
-  if (!keys) throw new Error(`Lua script name ${name} does not end in -<number of keys>`);
-  return createLuaScript(readScript(`${name}.lua`), Number(keys[1]), name);
+  const keys = /-(\d+|n)$/.exec(name);
+  if (!keys) throw new Error(`Lua script name ${name} does not end in -<number of keys> (or -n for any)`);
+  return createLuaScript(readScript(`${name}.lua`), keys[1] === 'n' ? undefined : Number(keys[1]), name);
 }
 
 function readScript(file: string): string {
@@ -52,6 +54,7 @@ export function createLuaScript(source: string, numberOfKeys?: number, name = 's
       throw new Error(`Lua script ${name} takes ${numberOfKeys} keys, got ${keys.length}`);
   };
   return {
+    source,
     sha,
     numberOfKeys,
     async run(redis, keys, args) {

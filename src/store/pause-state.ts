@@ -1,5 +1,5 @@
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
 /** Why removals are paused. */
@@ -37,27 +37,9 @@ export interface PauseStateOptions {
   keys: Keys;
 }
 
-// ARGV: reason, kind, at.
-const SET = createLuaScript(`
-if ARGV[2] == 'credential' and redis.call('HGET', KEYS[1], 'kind') == 'operator' then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'reason', ARGV[1], 'kind', ARGV[2], 'at', ARGV[3])
-return 1
-`);
-
-// ARGV: kind or ''.
-const CLEAR = createLuaScript(`
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'kind') ~= ARGV[1] then return 0 end
-return redis.call('DEL', KEYS[1])
-`);
-
-// ARGV: until (epoch ms), ttl (ms).
-const SET_RATE_LIMITED = createLuaScript(`
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current and current >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`);
+const SET = luaScript('set-pause-1');
+const CLEAR = luaScript('clear-pause-1');
+const SET_RATE_LIMITED = luaScript('set-rate-limited-1');
 
 /** Creates the pause state. It is one small hash with no TTL: a pause lasts until resumed. */
 export function createPauseState({ redis, keys }: PauseStateOptions): PauseState {

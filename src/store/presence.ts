@@ -1,26 +1,10 @@
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
-// KEYS[1]: the participant's presence hash. ARGV: kind ('join' | 'left'), body digest, TTL seconds.
-// Answers how many webhooks of the other kind were counted before this one. A webhook is counted
-// once per (kind, digest, answer): a redelivery finds its field and changes nothing.
-const OBSERVE = createLuaScript(`
-local other = ARGV[1] == 'join' and 'left' or 'join'
-local n = tonumber(redis.call('HGET', KEYS[1], other)) or 0
-if redis.call('HSETNX', KEYS[1], ARGV[1] .. ':' .. ARGV[2] .. ':' .. n, 1) == 1 then
-  redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return n
-`);
-
-// KEYS[1]: the presence hash. ARGV: removal job id, TTL seconds. A removal counts as a leave, once per job.
-const REMOVED = createLuaScript(`
-if redis.call('HSETNX', KEYS[1], 'removal:' .. ARGV[1], 1) == 1 then redis.call('HINCRBY', KEYS[1], 'left', 1) end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-`);
+// The scripts, with their KEYS and ARGV, are in commands/.
+const OBSERVE = luaScript('observe-presence-1');
+const REMOVED = luaScript('note-removal-1');
 
 /**
  * Presence-aware webhook ids. VideoSDK webhooks carry no id or timestamp, so a participant who

@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
 /** The state of a claim held by another job. */
@@ -70,7 +70,8 @@ export interface RemovalClaims {
   releaseFence(sessionId: string, participantId: string, token: string): Promise<boolean>;
   /**
    * Everything a removal try does before its API calls, in one round trip: reads the job's
-   * recorded outcome (a success ends the try: `done`), takes the fence (`fenced` when held), reads
+   * recorded outcome (a success ends the try: `done`), whether a lockdown ended the session
+   * (`ended`: nobody is left to remove), takes the fence (`fenced` when held), reads
    * the job's "remove sent" mark, claims the participant, and, when `sendDirect` says no check
    * comes first and nothing was sent before and the claim is this job's, writes the "remove sent"
    * mark ahead of the call.
@@ -94,6 +95,8 @@ export interface BeginRunInput {
 /** Answer of `beginRun`. */
 export type BeginRunResult =
   | { kind: 'done'; outcome: 'removed' | 'already-gone' }
+  /** A lockdown ended the session: everyone left with it (a remove call sent before took effect or found them gone). */
+  | { kind: 'ended'; sentBefore: boolean }
   | { kind: 'fenced' }
   | {
       kind: 'go';
@@ -146,105 +149,14 @@ function parseClaim(value: string): { state: ClaimState; jobId: string; doneAt?:
   return stamped ? { state: 'done', jobId: stamped[1]!, doneAt: Number(stamped[2]) } : { state: 'done', jobId: rest };
 }
 
-// ARGV: jobId, force (0/1), pending TTL seconds, when the asking event was received (ms; '' when
-// unknown), skew ms. Answers 1, 2 (a finished removal's claim taken: the participant is back) or
-// the current value.
-const CLAIM = createLuaScript(`
-local cur = redis.call('GET', KEYS[1])
-local mine = 'pending:' .. ARGV[1]
-if cur == false or cur == mine or (ARGV[2] == '1' and string.sub(cur, 1, 5) == 'done:') then
-  redis.call('SET', KEYS[1], mine, 'EX', ARGV[3])
-  return 1
-end
-if ARGV[4] ~= '' and string.sub(cur, 1, 5) == 'done:' then
-  local doneAt = tonumber(string.match(cur, '^done:[^:]*:(%d+)$'))
-  if doneAt and tonumber(ARGV[4]) > doneAt + tonumber(ARGV[5]) then
-    redis.call('SET', KEYS[1], mine, 'EX', ARGV[3])
-    return 2
-  end
-end
-return cur
-`);
-
-// ARGV: expected value, jobId, pending TTL seconds.
-const TAKE_OVER = createLuaScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur == false or cur == ARGV[1] then
-  redis.call('SET', KEYS[1], 'pending:' .. ARGV[2], 'EX', ARGV[3])
-  return 1
-end
-return 0
-`);
-
-// ARGV: jobId, dedup seconds. Stamps when the removal finished by Redis's clock (one clock for
-// every worker); completing again (a run whose completion was lost) keeps the first stamp.
-const COMPLETE = createLuaScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur and (cur == 'done:' .. ARGV[1] or string.sub(cur, 1, #ARGV[1] + 6) == 'done:' .. ARGV[1] .. ':') then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if cur == false or cur == 'pending:' .. ARGV[1] then
-  local t = redis.call('TIME')
-  local ms = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
-  redis.call('SET', KEYS[1], 'done:' .. ARGV[1] .. ':' .. ms, 'EX', ARGV[2])
-  return 1
-end
-return 0
-`);
-
-// ARGV: jobId.
-const RELEASE = createLuaScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur == 'pending:' .. ARGV[1] or cur == 'done:' .. ARGV[1] or (cur and string.sub(cur, 1, #ARGV[1] + 6) == 'done:' .. ARGV[1] .. ':') then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-`);
-
-// KEYS: claims. Answers how many windows it ended.
-const END_WINDOWS = createLuaScript(`
-local ended = 0
-for _, key in ipairs(KEYS) do
-  local cur = redis.call('GET', key)
-  if cur and string.sub(cur, 1, 5) == 'done:' then ended = ended + redis.call('DEL', key) end
-end
-return ended
-`);
-
-// ARGV: token.
-const RELEASE_FENCE = createLuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`);
-
-// KEYS: job outcome, fence, job "remove sent" mark, claim. ARGV: fence token, fence TTL ms, jobId,
-// pending TTL seconds, send directly (0/1), mark TTL seconds. Answers {'done', outcome},
-// {'fenced'} or {'go', sent before, claimed, marked}.
-const BEGIN_RUN = createLuaScript(`
-local prev = redis.call('GET', KEYS[1])
-if prev then
-  local ok, o = pcall(cjson.decode, prev)
-  if ok and type(o) == 'table' and (o.outcome == 'removed' or o.outcome == 'already-gone') then
-    return { 'done', o.outcome }
-  end
-end
-if not redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return { 'fenced' } end
-local sent = redis.call('EXISTS', KEYS[3])
-local cur = redis.call('GET', KEYS[4])
-local mine = 'pending:' .. ARGV[3]
-local claimed = 0
-if cur == false or cur == mine then
-  redis.call('SET', KEYS[4], mine, 'EX', ARGV[4])
-  claimed = 1
-end
-local marked = 0
-if ARGV[5] == '1' and sent == 0 and claimed == 1 then
-  redis.call('SET', KEYS[3], '1', 'EX', ARGV[6])
-  marked = 1
-end
-return { 'go', sent, claimed, marked }
-`);
+// The scripts, each with its KEYS and ARGV, are in commands/ (the claim values in includes/settle-claim.lua).
+const CLAIM = luaScript('claim-removal-1');
+const TAKE_OVER = luaScript('take-over-claim-1');
+const COMPLETE = luaScript('complete-claim-1');
+const RELEASE = luaScript('release-claim-1');
+const END_WINDOWS = luaScript('end-windows-n');
+const RELEASE_FENCE = luaScript('release-fence-1');
+const BEGIN_RUN = luaScript('begin-run-5');
 
 /** Creates the removal claims. */
 export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds, skewMs }: RemovalClaimsOptions): RemovalClaims {
@@ -295,7 +207,13 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds,
       const { sessionId, participantId, jobId } = input;
       const reply = (await BEGIN_RUN.run(
         redis,
-        [keys.jobOutcome(jobId), keys.removalFence(sessionId, participantId), keys.jobRemoveSent(jobId), key(sessionId, participantId)],
+        [
+          keys.jobOutcome(jobId),
+          keys.removalFence(sessionId, participantId),
+          keys.jobRemoveSent(jobId),
+          key(sessionId, participantId),
+          keys.sessionEnded(sessionId),
+        ],
         [
           input.fenceToken,
           Math.max(1, Math.floor(input.fenceTtlMs)),
@@ -306,6 +224,7 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds,
         ],
       )) as [string, ...unknown[]];
       if (reply[0] === 'done') return { kind: 'done', outcome: reply[1] === 'removed' ? 'removed' : 'already-gone' };
+      if (reply[0] === 'ended') return { kind: 'ended', sentBefore: reply[1] === 1 };
       if (reply[0] === 'fenced') return { kind: 'fenced' };
       return { kind: 'go', sentBefore: reply[1] === 1, claimed: reply[2] === 1, marked: reply[3] === 1 };
     },

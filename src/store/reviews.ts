@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { compare } from '../shared/compare.js';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 
 /** Where a review item stands; `expired` is computed on read from `expiresAt`, so no sweeper is needed. */
@@ -67,64 +67,9 @@ export interface ReviewStoreOptions {
   maxItems?: number;
 }
 
-/**
- * Adds the hit to the participant's pending item for this rule, or makes a new item. Every key
- * is passed in: the caller reads the open item's id first and the script refuses (`retry`) when
- * it changed meanwhile.
- */
-const HOLD = createLuaScript(`
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return {'retry'} end
-local now = tonumber(ARGV[6])
-if cur ~= '' then
-  local state = redis.call('HGET', KEYS[2], 'state')
-  local expires = tonumber(redis.call('HGET', KEYS[2], 'expiresAtMs') or '0')
-  if state == 'pending' and expires > now then
-    if redis.call('LLEN', KEYS[3]) < tonumber(ARGV[4]) then redis.call('RPUSH', KEYS[3], ARGV[3]) end
-    redis.call('HINCRBY', KEYS[2], 'hits', 1)
-    return {'added', cur}
-  end
-end
-local expiresAt = now + tonumber(ARGV[5])
-redis.call('HSET', KEYS[4], 'data', ARGV[2], 'state', 'pending', 'hits', 1, 'expiresAtMs', expiresAt, 'createdAt', ARGV[10])
-redis.call('RPUSH', KEYS[5], ARGV[3])
--- Relative TTLs: Redis's clock need not agree with the worker's (state is judged by expiresAtMs).
-redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[5]) + tonumber(ARGV[7]))
-redis.call('PEXPIRE', KEYS[5], tonumber(ARGV[5]) + tonumber(ARGV[7]))
-redis.call('SET', KEYS[1], ARGV[8], 'PX', ARGV[5])
-redis.call('ZADD', KEYS[6], now, ARGV[8])
-redis.call('ZADD', KEYS[7], expiresAt, ARGV[8])
-redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - tonumber(ARGV[5]) - tonumber(ARGV[7]))
-redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -tonumber(ARGV[9]) - 1)
-redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
-return {'created', ARGV[8]}
-`);
-
-/**
- * Decides an item once: answers `ok`, `missing`, `expired` or the state it already has. The state
- * changes in this one script, so of two moderators who click at the same moment one wins.
- */
-const DECIDE = createLuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'pending' then return state end
-if tonumber(redis.call('HGET', KEYS[1], 'expiresAtMs') or '0') <= tonumber(ARGV[4]) then return 'expired' end
-redis.call('HSET', KEYS[1], 'state', ARGV[1], 'decidedBy', ARGV[2], 'decidedAt', ARGV[3])
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'note', ARGV[5]) end
-if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'ban', ARGV[6]) end
-if redis.call('GET', KEYS[2]) == ARGV[7] then redis.call('DEL', KEYS[2]) end
-redis.call('ZREM', KEYS[3], ARGV[7])
-return 'ok'
-`);
-
-/** Puts an approval back to pending when its removal could not be queued (only that approval). */
-const UNDO = createLuaScript(`
-if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] or redis.call('HGET', KEYS[1], 'decidedAt') ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'pending')
-redis.call('HDEL', KEYS[1], 'decidedBy', 'decidedAt', 'note', 'ban')
-redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'expiresAtMs')), ARGV[3])
-return 1
-`);
+const HOLD = luaScript('hold-review-7');
+const DECIDE = luaScript('decide-review-3');
+const UNDO = luaScript('undo-approval-2');
 
 export type DecideResult = { ok: true } | { ok: false; reason: 'missing' | 'expired' | 'approved' | 'dismissed' };
 

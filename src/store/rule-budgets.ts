@@ -1,6 +1,6 @@
 import { formatBudget, type Budget } from '../shared/budget.js';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
 import { createTickBatcher } from './tick-batcher.js';
 
@@ -30,45 +30,8 @@ export interface TrippedRule {
   budget: string;
 }
 
-// KEYS[1]: tripped index, KEYS[2]: tripped details, then one window key per take. ARGV[1]: JSON
-// [[rule, max, windowMs, member], ...]. Times come from Redis' clock, so every worker agrees on
-// windows and trips whatever its own clock says. Answers one verdict per take: 1 ok, 0 tripped
-// already, 2 tripped now.
-const TAKE = createLuaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local takes = cjson.decode(ARGV[1])
-local out = {}
-for i, take in ipairs(takes) do
-  local rule, max, window, member = take[1], tonumber(take[2]), tonumber(take[3]), take[4]
-  local key = KEYS[i + 2]
-  local ends = tonumber(redis.call('ZSCORE', KEYS[1], rule) or '0')
-  if ends > now then
-    out[i] = 0
-  else
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-    local count = redis.call('ZCARD', key)
-    if count < max then
-      redis.call('ZADD', key, now, member)
-      redis.call('PEXPIRE', key, window)
-      out[i] = 1
-    else
-      redis.call('ZADD', KEYS[1], now + window, rule)
-      redis.call('HSET', KEYS[2], rule, cjson.encode({ at = now, ['until'] = now + window, max = max, windowMs = window, count = count }))
-      out[i] = 2
-    end
-  end
-end
-return out
-`);
-
-// KEYS: tripped index, tripped details, the rule's window. ARGV: rule. Answers 1 when it was tripped.
-const REARM = createLuaScript(`
-local was = redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[3])
-return was
-`);
+const TAKE = luaScript('take-budgets-n');
+const REARM = luaScript('rearm-rule-3');
 
 /** The rule budgets in Redis: every worker counts a rule's removals in the same window. */
 export function createRuleBudgets({

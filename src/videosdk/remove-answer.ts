@@ -1,4 +1,4 @@
-import type { ApiResponse } from './client.js';
+import type { ApiResponse } from './api-answer.js';
 import { isParticipantActive, parseSession } from './session.js';
 
 /**

@@ -190,6 +190,29 @@ describe('lockdown (raid mode) and the gate', () => {
     expect(h.simulator.calls().filter((c) => c.operation === 'end-session')).toHaveLength(1);
     expect(removeCalls(sid)).toEqual([]);
 
+    // A raider's join of the ended session handled late (a raid's joins are still on their way):
+    // they left with the session, so no remove call is spent on them.
+    await h.api('POST', '/v1/events', { type: 'participant-joined', meetingId: meeting, sessionId: sid, participantId: 'bot-e2' });
+    const late = await waitFor(async () => {
+      const records = (await h.automod.services.audit.query({ sessionId: sid, participantId: 'bot-e2' })).filter(
+        (r) => r.rule === 'lockdown',
+      );
+      return records.length > 0 ? records : undefined;
+    });
+    expect(late.map((r) => r.outcome)).toEqual(['session-ended']);
+    // A removal of the ended session not yet sent (a rule's, queued before the end) sends nothing.
+    const queued = await h.automod.services.requester.request({
+      sessionId: sid,
+      participantId: 'bot-e3',
+      meetingId: meeting,
+      reason: 'spam',
+      requestedBy: 'test',
+      rule: 'spam',
+    });
+    const outcome = await waitFor(async () => (await h.automod.services.outcomes.getOutcome(queued.jobId))?.outcome);
+    expect(outcome).toBe('already-gone');
+    expect(removeCalls(sid)).toEqual([]);
+
     // Both come back into a new session of the room: only the admitted one stays.
     const next = sessionId();
     h.simulator.addSession({ id: next, meetingId: meeting, participants: [{ participantId: 'reg-e' }, { participantId: 'bot-e1' }] });

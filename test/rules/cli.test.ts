@@ -59,9 +59,9 @@ beforeAll(async () => {
       stdio: 'ignore',
     },
   );
-  // The Lua scripts the store reads beside its modules, as `npm run build` copies them.
-  await cp(join(ROOT, 'src', 'store', 'commands'), join(BUILD, 'store', 'commands'), { recursive: true });
   // Under node_modules/ the package's "type": "module" does not reach: say it again.
+  // The Lua scripts beside the stores, as `npm run build` copies them.
+  await cp(join(ROOT, 'src', 'store', 'commands'), join(BUILD, 'store', 'commands'), { recursive: true });
   await writeFile(join(BUILD, 'package.json'), '{"type": "module"}\n');
   if (!existsSync(CLI)) throw new Error(`the build did not produce ${CLI}`);
 }, 60_000);

@@ -38,7 +38,7 @@ describe('parseConfig', () => {
       partitions: 1,
       eventBatchMax: 500,
       ingestLingerMs: 2,
-      removalConcurrency: 10,
+      removalConcurrency: 100,
       removalAttempts: 8,
       backoffMs: 1000,
       backoffMaxMs: 60000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayHoldSession, type ApiResponse } from '../../src/videosdk/client.js';
+import { mayHoldSession, type ApiResponse } from '../../src/videosdk/api-answer.js';
 
 const answer = (text: string): ApiResponse => ({ status: 200, raw: Buffer.from(text), latencyMs: 1, body: undefined, session: undefined });
 

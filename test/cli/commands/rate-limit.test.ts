@@ -58,3 +58,32 @@ describe('AUTOMOD_API_RATE_PER_SEC', () => {
     expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(((COUNT - 1) / RATE) * 1000 - 200);
   });
 });
+
+describe('bulk lists and the removals rules ask for', () => {
+  it('a bulk list waits behind a rule’s removal queued after it', async () => {
+    const sid = sessionId();
+    const listed = ['list-0', 'list-1', 'list-2', 'list-3'];
+    h.simulator.addSession({ id: sid, participants: [...listed, 'raider'].map((participantId) => ({ participantId })) });
+    const { queues, requester } = h.automod.services;
+    await queues.removals.pause();
+    try {
+      const posted = await h.api('POST', '/v1/removals', { removals: listed.map((participantId) => ({ sessionId: sid, participantId })) });
+      expect(posted.status).toBe(202);
+      await requester.request({ sessionId: sid, participantId: 'raider', reason: 'raid', requestedBy: 'test', rule: 'test' });
+    } finally {
+      await queues.removals.resume();
+    }
+    await waitFor(
+      () =>
+        h.simulator.calls().filter((c) => c.sessionId === sid && c.operation === 'remove' && c.applied).length === 5 ? true : undefined,
+      15_000,
+      'every removal',
+    );
+    const calls = h.simulator.calls().filter((c) => c.sessionId === sid);
+    const raider = calls.find((c) => c.participantId === 'raider' && c.operation === 'remove')!;
+    // Each listed removal reads the session first; the limiter spaces starts 125 ms apart, so the
+    // order of starts is the order the queue gave them out.
+    const firstListed = Math.min(...calls.filter((c) => c.operation === 'get-session').map((c) => c.at));
+    expect(raider.at).toBeLessThan(firstListed);
+  });
+});
