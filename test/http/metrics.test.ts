@@ -155,6 +155,7 @@ describe('createMetrics', () => {
     const queue: QueueProbe['queue'] = {
       getJobCounts: (() => (up ? Promise.resolve({ waiting: 3 }) : fail())) as Queue['getJobCounts'],
       getWaiting: (() => (up ? Promise.resolve([]) : fail())) as Queue['getWaiting'],
+      getPrioritized: (() => (up ? Promise.resolve([]) : fail())) as Queue['getPrioritized'],
       isPaused: () => (up ? Promise.resolve(true) : fail()),
     };
     const metrics = createMetrics({ queues: () => [{ name: 'removals', queue }], processMetrics: false });
