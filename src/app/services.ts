@@ -61,7 +61,7 @@ export function createServices(config: Config, logger: Logger, options: Services
   // is given, and ioredis copies every defined script into each pipeline built on that connection,
   // which made every store pipeline (the events hot path builds one per batch) costly.
   const connect = { retriesPerRequest: options.redisRetriesPerRequest, commandTimeoutMs: options.redisCommandTimeoutMs };
-  const redis = createRedis(config.redis, { name: 'automod', ...connect });
+  const redis = createRedis(config.redis, { name: 'automod', ...connect, autoPipelining: true });
   const queueConnection = createRedis(config.redis, { name: 'automod-queues', ...connect });
   const keys = createKeys(config.keyPrefix, config.partitions);
   const retentionSeconds = failedRetentionSeconds(config.jobsKeepHours);

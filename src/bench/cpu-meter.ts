@@ -9,6 +9,8 @@ export interface CpuUse {
   redisPct: number;
   /** CPU seconds the process used over the span. */
   processSeconds: number;
+  /** CPU seconds the Redis server used over the span (INFO cpu: used_cpu_user + used_cpu_sys). */
+  redisSeconds: number;
 }
 
 /**
@@ -28,6 +30,7 @@ export async function cpuMeter(redis: Redis, pid: number | undefined): Promise<{
         processPct: round(((p1 - p0) / seconds) * 100, 0),
         redisPct: round(((r1 - r0) / seconds) * 100, 0),
         processSeconds: p1 - p0,
+        redisSeconds: r1 - r0,
       };
     },
   };

@@ -32,6 +32,9 @@ export interface RawDrainResult {
   /** CPU used during the drain as a share of one core: the worker process, and Redis. */
   workerCpuPct: number;
   redisCpuPct: number;
+  /** CPU per job (µs): the worker process's, and the Redis server's. */
+  cpuUsPerJob: number;
+  redisCpuUsPerJob: number;
 }
 
 export interface RawTwoHopResult {
@@ -72,6 +75,8 @@ export async function measureRawDrain(ctx: RawBaselineContext, jobs: readonly Me
       failed: drained.failed,
       workerCpuPct: used.processPct,
       redisCpuPct: used.redisPct,
+      cpuUsPerJob: Math.round((used.processSeconds / jobs.length) * 1e6),
+      redisCpuUsPerJob: Math.round((used.redisSeconds / jobs.length) * 1e6),
     };
   } finally {
     await stopChild(child);

@@ -37,6 +37,8 @@ export interface BenchResults {
     redisCpuPct: number;
     /** Worker CPU (µs) per event. */
     cpuUsPerEvent: number;
+    /** Redis server CPU (µs) per event (INFO cpu, every client's commands: BullMQ's too). */
+    redisCpuUsPerEvent: number;
     /** Redis commands per event during the drain (all clients: the worker's, BullMQ's, the bench's polling). */
     redisCommandsPerEvent: Record<string, { calls: number; usec: number }>;
   };
@@ -52,6 +54,7 @@ export interface BenchResults {
     workerCpuPct: number;
     redisCpuPct: number;
     cpuUsPerEvent: number;
+    redisCpuUsPerEvent: number;
     redisCommandsPerEvent: Record<string, { calls: number; usec: number }>;
   };
   /** `POST /v1/events` of `batchSize` events from `clients` concurrent clients, events queue paused. */
@@ -226,21 +229,19 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
   const lat = (l: LatencySummary) => `p50 ${fmtMs(l.p50)}  p99 ${fmtMs(l.p99)}  max ${fmtMs(l.max)}`;
   const rows: string[][] = [];
   if (r.rawDrain) {
-    const cpu = cpuPerItem(r.rawDrain.workerCpuPct, r.rawDrain.jobsPerSec);
     rows.push([
       'raw BullMQ no-op drain',
       `${fmtInt(r.rawDrain.jobs)} jobs`,
-      `${fmtInt(r.rawDrain.jobsPerSec)} jobs/s, worker ${cpu} us CPU/job`,
+      `${fmtInt(r.rawDrain.jobsPerSec)} jobs/s, worker ${fmtInt(r.rawDrain.cpuUsPerJob)} us CPU/job, Redis ${fmtInt(r.rawDrain.redisCpuUsPerJob)} us/job`,
       'baseline',
       '',
     ]);
   }
   if (r.rawDrainAfter) {
-    const cpu = cpuPerItem(r.rawDrainAfter.workerCpuPct, r.rawDrainAfter.jobsPerSec);
     rows.push([
       'raw BullMQ no-op drain, again after',
       `${fmtInt(r.rawDrainAfter.jobs)} jobs`,
-      `${fmtInt(r.rawDrainAfter.jobsPerSec)} jobs/s, worker ${cpu} us CPU/job`,
+      `${fmtInt(r.rawDrainAfter.jobsPerSec)} jobs/s, worker ${fmtInt(r.rawDrainAfter.cpuUsPerJob)} us CPU/job, Redis ${fmtInt(r.rawDrainAfter.redisCpuUsPerJob)} us/job`,
       'baseline',
       '',
     ]);
@@ -262,7 +263,7 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
     rows.push([
       'batched saturation: events drained',
       `${fmtInt(r.saturation.events)} events in jobs of ${r.saturation.batchSize}, 30 rules`,
-      `${fmtInt(r.saturation.eventsPerSec)} events/s${ratio('batched saturation vs raw drain', r.saturation)}, worker ${fmtInt(r.saturation.cpuUsPerEvent)} us CPU/event`,
+      `${fmtInt(r.saturation.eventsPerSec)} events/s${ratio('batched saturation vs raw drain', r.saturation)}, worker ${fmtInt(r.saturation.cpuUsPerEvent)} us CPU/event, Redis ${fmtInt(r.saturation.redisCpuUsPerEvent)} us/event`,
       ...mark('batched saturation vs raw drain'),
     ]);
   }
@@ -270,7 +271,7 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
     rows.push([
       'single-event jobs: events drained',
       `${fmtInt(r.single.events)} events, one job each`,
-      `${fmtInt(r.single.eventsPerSec)} events/s${ratio('single-event jobs vs raw drain', r.single)}, worker ${fmtInt(r.single.cpuUsPerEvent)} us CPU/event`,
+      `${fmtInt(r.single.eventsPerSec)} events/s${ratio('single-event jobs vs raw drain', r.single)}, worker ${fmtInt(r.single.cpuUsPerEvent)} us CPU/event, Redis ${fmtInt(r.single.redisCpuUsPerEvent)} us/event`,
       ...mark('single-event jobs vs raw drain'),
     ]);
   }
@@ -352,13 +353,17 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
     ]);
   }
   if (r.processor) {
-    rows.push([
-      'events processor alone (no BullMQ)',
-      `${fmtInt(r.processor.events)} events, real Redis`,
-      `${fmtInt(r.processor.eventsPerSec)} events/s, ${fmtInt(r.processor.cpuUsPerEvent)} us CPU/event`,
-      'not judged',
-      '',
-    ]);
+    for (const [label, p] of [
+      [`in jobs of ${r.processor.batched.batch}`, r.processor.batched],
+      ['one job each', r.processor.single],
+    ] as const)
+      rows.push([
+        'events processor alone (no BullMQ)',
+        `${fmtInt(r.processor.events)} events ${label}, real Redis`,
+        `${fmtInt(p.eventsPerSec)} events/s, ${fmtInt(p.cpuUsPerEvent)} us CPU/event, Redis ${fmtInt(p.redisCpuUsPerEvent)} us/event`,
+        'not judged',
+        '',
+      ]);
   }
   if (r.listChanges) {
     const l = r.listChanges;
@@ -379,11 +384,6 @@ export function renderTable(r: Partial<BenchResults>, checks: readonly TargetChe
     ]);
   }
   return table(['measure', 'size', 'measured', 'target', 'result'], rows);
-}
-
-/** Microseconds of worker CPU per job or event, from CPU use (% of one core) and throughput. */
-function cpuPerItem(cpuPct: number, perSec: number): string {
-  return perSec > 0 ? fmtInt((cpuPct / 100 / perSec) * 1e6) : '-';
 }
 
 export function fmtMs(ms: number): string {

@@ -25,12 +25,18 @@ const VIOLATIONS = ['banned-chat', 'impersonating-join', 'impersonating-rename',
 /** In the saturation mix each offender violates this often (spam repeats), always the same way. */
 export const VIOLATIONS_PER_OFFENDER = 4;
 
-export function sessionIdOf(i: number): string {
-  return `bench-sess-${i % SESSIONS}`;
+/**
+ * The sessions (and meetings) of each phase are its own: a phase's joins must not add to the
+ * next one's join counts (events are timed by when they were made, and phases follow one another
+ * within the counters' windows on a slow machine: a shared session reached the join-wave rule's
+ * 30 joins in 10 s and locked its meeting, turning most of a phase into lockdown removals).
+ */
+export function sessionIdOf(i: number, phase: Phase = 'sat'): string {
+  return `bench-sess-${PHASE_CODE[phase]}${i % SESSIONS}`;
 }
 
-function meetingIdOf(i: number): string {
-  return `bench-room-${i % SESSIONS}`;
+function meetingIdOf(i: number, phase: Phase): string {
+  return `bench-room-${PHASE_CODE[phase]}${i % SESSIONS}`;
 }
 
 /**
@@ -51,8 +57,8 @@ export function violatorId(phase: Phase, k: number): string {
 /** Every violator of a phase with its session, for the simulator (only they are ever removed). */
 export function violators(phase: Phase, count: number): { sessionId: string; meetingId: string; participantId: string }[] {
   return Array.from({ length: count }, (_, k) => ({
-    sessionId: sessionIdOf(k),
-    meetingId: meetingIdOf(k),
+    sessionId: sessionIdOf(k, phase),
+    meetingId: meetingIdOf(k, phase),
     participantId: violatorId(phase, k),
   }));
 }
@@ -60,7 +66,7 @@ export function violators(phase: Phase, count: number): { sessionId: string; mee
 /** A violation by violator `k` of its phase; `k` also picks the kind. */
 function violation(phase: Phase, k: number, id: string, timestamp: string): MeetingEvent {
   const participantId = violatorId(phase, k);
-  const base = { id, sessionId: sessionIdOf(k), meetingId: meetingIdOf(k), participantId, timestamp };
+  const base = { id, sessionId: sessionIdOf(k, phase), meetingId: meetingIdOf(k, phase), participantId, timestamp };
   switch (VIOLATIONS[k % VIOLATIONS.length]!) {
     case 'banned-chat':
       return { ...base, type: 'chat-message', data: { text: 'get FREE crypto here, limited offer', role: 'participant' } };
@@ -86,7 +92,14 @@ interface Cursor {
   violations: number;
 }
 
-function benign(kind: 'chat' | 'join' | 'rename', prefix: string, cursor: Cursor, id: string, timestamp: string): MeetingEvent {
+function benign(
+  kind: 'chat' | 'join' | 'rename',
+  phase: Phase,
+  prefix: string,
+  cursor: Cursor,
+  id: string,
+  timestamp: string,
+): MeetingEvent {
   if (kind === 'chat') {
     const c = cursor.chats++;
     const p = c % PARTICIPANTS;
@@ -94,8 +107,8 @@ function benign(kind: 'chat' | 'join' | 'rename', prefix: string, cursor: Cursor
     return {
       id,
       type: 'chat-message',
-      sessionId: sessionIdOf(p),
-      meetingId: meetingIdOf(p),
+      sessionId: sessionIdOf(p, phase),
+      meetingId: meetingIdOf(p, phase),
       participantId: `${prefix}-${p}`,
       timestamp,
       data: { text: BENIGN_TEXTS[c % BENIGN_TEXTS.length]!, role },
@@ -107,8 +120,8 @@ function benign(kind: 'chat' | 'join' | 'rename', prefix: string, cursor: Cursor
     return {
       id,
       type: 'participant-joined',
-      sessionId: sessionIdOf(p),
-      meetingId: meetingIdOf(p),
+      sessionId: sessionIdOf(p, phase),
+      meetingId: meetingIdOf(p, phase),
       participantId: `${prefix}-${p}`,
       participantName: `User ${p}`,
       timestamp,
@@ -119,8 +132,8 @@ function benign(kind: 'chat' | 'join' | 'rename', prefix: string, cursor: Cursor
   return {
     id,
     type: 'participant-renamed',
-    sessionId: sessionIdOf(p),
-    meetingId: meetingIdOf(p),
+    sessionId: sessionIdOf(p, phase),
+    meetingId: meetingIdOf(p, phase),
     participantId: `${prefix}-${p}`,
     participantName: `User ${p}`,
     timestamp,
@@ -150,7 +163,7 @@ export function saturationEvents(
     const timestamp = new Date(startMs + i).toISOString();
     const r = i % 20;
     if (r === 2) events.push(violation(phase, cursor.violations++ % offenders, id, timestamp));
-    else events.push(benign(r === 0 ? 'join' : r === 1 ? 'rename' : 'chat', participantPrefix, cursor, id, timestamp));
+    else events.push(benign(r === 0 ? 'join' : r === 1 ? 'rename' : 'chat', phase, participantPrefix, cursor, id, timestamp));
   }
   return { events, violations: cursor.violations, offenders };
 }
@@ -177,7 +190,7 @@ export function createPacedEvents(
       const event = violation(phase, cursor.violations++, id, timestamp);
       return { event, violator: `${event.sessionId}/${event.participantId}` };
     }
-    return { event: benign(r >= 1 && r <= 5 ? 'join' : r >= 6 && r <= 10 ? 'rename' : 'chat', prefix, cursor, id, timestamp) };
+    return { event: benign(r >= 1 && r <= 5 ? 'join' : r >= 6 && r <= 10 ? 'rename' : 'chat', phase, prefix, cursor, id, timestamp) };
   };
 }
 

@@ -7,11 +7,14 @@ import type { MeetingResolver } from '../consequences/meeting-resolver.js';
 import { counterPlanFor, DEFAULT_CLOCK_SKEW_SECONDS } from '../moderation/types.js';
 import type { RulesRuntime } from '../rules/rules-runtime.js';
 import type { LockdownStore, ParticipantCheck } from '../store/lockdowns.js';
-import type { CounterStore, ObservedCounts } from '../store/counters.js';
+import type { CounterStore, ObserveInput, ObservedCounts } from '../store/counters.js';
 import type { DeadLetters } from '../store/dead-letter.js';
 import type { EventLog, EventLogEntry } from '../store/event-log.js';
 import type { Keys } from '../store/keys.js';
 import type { RemovalClaims } from '../store/removal-claims.js';
+import { createBatchHits } from './batch-hits.js';
+import { createEventLogWriter } from './event-log-writer.js';
+import { createParticipantChecks } from './participant-checks.js';
 import { BATCH_JOB, DEFAULT_BATCH_MAX } from './producer.js';
 import { eventTypeLabel, parseEvent, type MeetingEvent } from '../shared/event-schema.js';
 
@@ -66,13 +69,6 @@ export interface EventProcessorDeps {
   now?: () => number;
 }
 
-/** Longest an event's log entry waits to go out with others. */
-const EVENT_LOG_FLUSH_MS = 10;
-/** Entries sent in one batch at most; a full batch goes out at once. */
-const EVENT_LOG_BATCH = 500;
-/** Entries kept while Redis does not take them; beyond that the oldest are dropped (and logged). */
-const EVENT_LOG_MAX_PENDING = 20_000;
-
 /**
  * The events consumer: validates a queued event, computes the counters the loaded rules use,
  * evaluates the rules, and turns enforced hits into at most one removal request. An event without
@@ -88,7 +84,8 @@ export function createEventProcessor(deps: EventProcessorDeps) {
   // When the job was added: the receipt of its events. Never later than now (a producer's clock
   // ahead of ours), and the same on every retry, so a redelivered event counts where it did.
   const receiptOf = (job: Job): number => Math.min(receivedAt(job) ?? now(), now());
-  const log = createBackgroundLog(eventLog, logger);
+  const log = createEventLogWriter(eventLog, logger);
+  const checkParticipants = deps.lockdowns ? createParticipantChecks(deps.lockdowns, meetings) : undefined;
 
   async function process(job: Job): Promise<EventResult | BatchResult> {
     return job.name === BATCH_JOB ? processBatch(job) : processOne(job);
@@ -189,47 +186,49 @@ export function createEventProcessor(deps: EventProcessorDeps) {
 
     let synced = -1;
     let duplicates = 0;
-    // The counters of every event of the batch were read before any of them was decided: the hits
-    // of earlier events are added here, so a batch decides as its events would one by one.
     const earlier = createBatchHits();
     const acting: Promise<string | undefined>[] = [];
     const byType = new Map<string, number>();
+    const version = ruleSet.ruleSet.version;
+    const entries: EventLogEntry[] = [];
     for (let i = 0; i < events.length; i++) {
       const facts = observed[i]!;
       if (facts.alreadyDone) {
         duplicates++;
         continue;
       }
-      const kept = keptOut(events[i]!, checks[i], ruleSet.ruleSet.version, receivedAt(job));
+      const event = events[i]!;
+      byType.set(event.type, (byType.get(event.type) ?? 0) + 1);
+      const kept = keptOut(event, checks[i], version, receivedAt(job));
       if (kept) {
-        const event = events[i]!;
         acting.push(kept.removal);
-        log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
-        const label = eventTypeLabel(event.type);
-        byType.set(label, (byType.get(label) ?? 0) + 1);
+        entries.push({ event, hits: [kept.hit], rulesVersion: version });
         continue;
       }
       if (facts.listsVersion !== synced) {
         await rules.syncLists(facts.listsVersion);
         synced = facts.listsVersion;
       }
-      const event = events[i]!;
       const hits = await ruleSet.evaluator.evaluate(event, earlier.factsFor(event, facts));
       earlier.add(event, hits);
       // The removals of one batch are asked for together (claims collapse repeats atomically).
       if (hits.length > 0)
         acting.push(consequences.decided(event, hits, ruleSet.ruleSet, facts, rules.lists, receivedAt(job)).then((c) => c.removalJobId));
-      log.add({
+      entries.push({
         event,
-        hits: hits.length === 0 ? [] : hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
-        rulesVersion: ruleSet.ruleSet.version,
+        hits: hits.length === 0 ? NO_HITS : hits.map(({ rule, mode, action }) => ({ rule, mode, action })),
+        rulesVersion: version,
       });
-      const label = eventTypeLabel(event.type);
-      byType.set(label, (byType.get(label) ?? 0) + 1);
     }
+    // The batch's log entries go out together, in the background (`event-log-writer.ts`).
+    log.addMany(entries);
     const removalJobIds = (await Promise.all(acting)).filter((id): id is string => id !== undefined);
     if (duplicates > 0) metrics?.duplicateEvents.inc(duplicates);
-    for (const [type, n] of byType) metrics?.events.inc({ type }, n);
+    if (metrics) {
+      const byLabel = new Map<string, number>();
+      for (const [type, n] of byType) byLabel.set(eventTypeLabel(type), (byLabel.get(eventTypeLabel(type)) ?? 0) + n);
+      for (const [type, n] of byLabel) metrics.events.inc({ type }, n);
+    }
     const result: BatchResult = { events: inputs.length, processed: events.length - duplicates, duplicates, invalid: invalid.length };
     if (removalJobIds.length > 0) result.removalJobIds = [...new Set(removalJobIds)];
     return result;
@@ -249,28 +248,30 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     // Someone who rejoins after a removal starts a new dedup window: they may be removed again.
     // Sent beside the counters (a copy of a join ends the window just as well), so it adds no wait.
     const rejoins: { sessionId: string; participantId: string }[] = [];
-    const inputs = events.map((event, i) => {
+    const inputs: ObserveInput[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
       if (event.type === 'participant-joined' && event.participantId !== undefined)
         rejoins.push({ sessionId: event.sessionId, participantId: event.participantId });
+      meetings.note(event);
       const plan = counterPlanFor(ruleSet.ruleSet, event.type);
-      return {
+      inputs.push({
         event,
         specs: plan.counterSpecs,
         strikeWindows: plan.strikeWindows,
         ruleHits: plan.ruleHits,
         receivedAt,
         marker: { key: keys.part(event.sessionId).eventDone(event.id), owner: owners[i]!, ttlSeconds: deps.dedupSeconds },
-      };
-    });
+      });
+    }
     // Bans and lockdowns are global keys (one hash tag), the counters live in the partitions'
     // tags: one script cannot read both under Redis Cluster, so the participants of the batch are
-    // checked in one script run of their own, sent beside the counters: no extra wait.
-    for (const event of events) meetings.note(event);
-    const checked = deps.lockdowns ? checkParticipants(deps.lockdowns, events, meetings) : Promise.resolve([]);
+    // checked in one script run of their own (shared with the jobs asking in the same tick), sent
+    // beside the counters: no extra wait.
     const [observed, checks] = await Promise.all([
       events.length === 1 ? counters.observe(inputs[0]!).then((o) => [o]) : counters.observeMany(inputs),
-      checked,
-      claims.endWindows(rejoins),
+      checkParticipants ? checkParticipants(events) : [],
+      rejoins.length > 0 ? claims.endWindows(rejoins) : undefined,
     ]);
     return { observed, checks };
   }
@@ -298,43 +299,6 @@ export function createEventProcessor(deps: EventProcessorDeps) {
 }
 
 /**
- * The enforced hits of a batch's events so far, as strikes and rule hits of the events after
- * them: (t - window, t] of the same participant in the same meeting, never an event's own.
- */
-function createBatchHits() {
-  const hits: { who: string; t: number; id: string; rules: ReadonlySet<string>; strikes: number }[] = [];
-  const whoOf = (event: MeetingEvent): string | undefined =>
-    event.participantId === undefined ? undefined : `${event.meetingId ?? event.sessionId}\u0000${event.participantId}`;
-  return {
-    add(event: MeetingEvent, fired: readonly { rule: string; mode: string; action: string }[]): void {
-      const who = whoOf(event);
-      const enforced = fired.filter((h) => h.mode === 'enforce');
-      const rules = new Set(enforced.map((h) => h.rule));
-      // As the consequences record them: a lockdown is no strike of its sender's.
-      const strikes = new Set(enforced.filter((h) => h.action !== 'lockdown').map((h) => h.rule)).size;
-      if (who !== undefined && rules.size > 0) hits.push({ who, t: Date.parse(event.timestamp), id: event.id, rules, strikes });
-    },
-    factsFor(event: MeetingEvent, facts: ObservedCounts): ObservedCounts {
-      const who = whoOf(event);
-      if (hits.length === 0 || who === undefined) return facts;
-      const t = Date.parse(event.timestamp);
-      const mine = hits.filter((h) => h.who === who && h.id !== event.id && h.t <= t);
-      if (mine.length === 0) return facts;
-      const within = (seconds: number) => mine.filter((h) => h.t > t - seconds * 1000);
-      const strikes = { ...facts.strikes };
-      for (const w of Object.keys(strikes)) strikes[w]! += within(Number(w)).reduce((n, h) => n + h.strikes, 0);
-      const ruleHits = { ...facts.ruleHits };
-      for (const key of Object.keys(ruleHits)) {
-        const at = key.lastIndexOf(':');
-        const rule = key.slice(0, at);
-        ruleHits[key]! += within(Number(key.slice(at + 1))).filter((h) => h.rules.has(rule)).length;
-      }
-      return { ...facts, strikes, ruleHits };
-    },
-  };
-}
-
-/**
  * When a job's events were received: the time the job was added (a batch job's too, added within
  * milliseconds of its events' receipt). Kept through retries and redeliveries.
  */
@@ -342,82 +306,14 @@ function receivedAt(job: Job): number | undefined {
   return Number.isFinite(job.timestamp) && job.timestamp > 0 ? job.timestamp : undefined;
 }
 
+/** The log entry's hits of an event no rule fired for (shared: written as JSON, never changed). */
+const NO_HITS: EventLogEntry['hits'] = [];
+
 /** What a ban removal shows as the event's hit (results and the processed-event log). */
 const BAN_HIT = { rule: 'ban', mode: 'enforce', action: 'remove-participant' } as const;
 
 /** What a lockdown removal shows as the event's hit. */
 const LOCKDOWN_HIT = { rule: 'lockdown', mode: 'enforce', action: 'remove-participant' } as const;
-
-/** Each participant event's ban and lockdown (undefined for other events), in one script run; joins recorded. */
-async function checkParticipants(
-  lockdowns: Pick<LockdownStore, 'check'>,
-  events: readonly MeetingEvent[],
-  meetings: MeetingResolver,
-): Promise<(ParticipantCheck | undefined)[]> {
-  // An event without a meeting id is checked by the meeting its session is known to be in (no
-  // I/O here); when none is known, only an every-meeting ban can match it.
-  const asked = events.flatMap((e) =>
-    e.participantId === undefined
-      ? []
-      : [
-          {
-            meetingId: meetings.known(e),
-            participantId: e.participantId,
-            sessionId: e.sessionId,
-            ...(e.type === 'participant-joined' ? { joinedAt: Date.parse(e.timestamp) } : {}),
-            ...(typeof e.data.role === 'string' ? { role: e.data.role.toLowerCase() } : {}),
-          },
-        ],
-  );
-  const found = await lockdowns.check(asked);
-  let next = 0;
-  return events.map((e) => (e.participantId === undefined ? undefined : found[next++]));
-}
-
-/**
- * The processed-event log written in the background: entries wait at most `EVENT_LOG_FLUSH_MS`
- * and go out together, so the events hot path spends no round trip on them. Entries Redis refused
- * are tried again with the next batch, up to `EVENT_LOG_MAX_PENDING`.
- */
-function createBackgroundLog(eventLog: EventLog, logger: Logger) {
-  let pending: EventLogEntry[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  let sending: Promise<void> = Promise.resolve();
-
-  const flush = (): Promise<void> => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    if (pending.length === 0) return sending;
-    const batch = pending.splice(0, EVENT_LOG_BATCH);
-    if (pending.length > 0) timer = setTimeout(flush, 0).unref();
-    sending = sending.then(() =>
-      eventLog.appendMany(batch).catch((err: unknown) => {
-        // Put back in front; the next entry (or the retry timer) sends them again.
-        pending = [...batch, ...pending];
-        const dropped = pending.length - EVENT_LOG_MAX_PENDING;
-        if (dropped > 0) pending.splice(0, dropped);
-        logger.error({ err, waiting: pending.length, dropped: Math.max(0, dropped) }, 'could not write the event log; will try again');
-        timer ??= setTimeout(flush, 1000).unref();
-      }),
-    );
-    return sending;
-  };
-
-  return {
-    add(entry: EventLogEntry): void {
-      if (!eventLog.enabled) return;
-      pending.push(entry);
-      if (pending.length >= EVENT_LOG_BATCH) void flush();
-      else timer ??= setTimeout(flush, EVENT_LOG_FLUSH_MS).unref();
-    },
-    /** Sends what waits now, once, and resolves when every batch sent so far is done (or refused). */
-    async flush(): Promise<void> {
-      const batches = Math.ceil(pending.length / EVENT_LOG_BATCH);
-      for (let i = 0; i < batches && pending.length > 0; i++) await flush();
-      await sending;
-    },
-  };
-}
 
 export type EventProcessor = ReturnType<typeof createEventProcessor>;
 

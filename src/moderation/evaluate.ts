@@ -1,6 +1,6 @@
 import { Engine, type RuleProperties } from 'json-rules-engine';
 import type { MeetingEvent } from '../shared/event-schema.js';
-import { createOperators } from './operators.js';
+import { createOperators, OPERATOR_VARIANTS, type RulePatterns } from './operators.js';
 import { compileVerdict, type OperatorLike, type PrecheckVerdict } from './prefilter.js';
 import {
   counterKey,
@@ -83,10 +83,10 @@ const MAX_IDLE = 64;
  * evaluations at once. Counters and strikes come from the precomputed `facts`: no I/O here.
  */
 export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Evaluator {
-  const operators = createOperators(options.lists);
+  const active = ruleSet.rules.filter((r) => r.mode !== 'off');
+  const operators = createOperators(options.lists, rulePatterns(active));
   const prefilter = options.prefilter ?? true;
   const yieldToLoop = options.yieldToLoop;
-  const active = ruleSet.rules.filter((r) => r.mode !== 'off');
   const byName = new Map(active.map((r) => [r.name, r]));
 
   // One engine only to look operators up for the pre-checks (built-ins with decorators and ours).
@@ -230,6 +230,23 @@ function operatorMap(engine: Engine): { get(name: string): OperatorLike | null }
     return map as { get(name: string): OperatorLike | null };
   }
   return undefined;
+}
+
+/** The `matchesPattern` values the rules test, folded and exact. */
+function rulePatterns(rules: readonly CompiledRule[]): RulePatterns {
+  const folded: string[] = [];
+  const exact: string[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    for (const key of ['all', 'any', 'not']) if (key in n) visit(n[key]);
+    if (typeof n.value !== 'string') return;
+    if (n.operator === 'matchesPattern') folded.push(n.value);
+    else if (n.operator === OPERATOR_VARIANTS.matchesPattern.exact) exact.push(n.value);
+  };
+  for (const rule of rules) visit((rule.definition as RuleProperties).conditions);
+  return { folded, exact };
 }
 
 /** The rules a rule's `ruleHits` facts name. */

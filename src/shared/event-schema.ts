@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidEventError, issueProblems, type Problem } from './errors.js';
+import { quickFields, shapeSize, type EventFields } from './event-quick-check.js';
 
 /** A meeting event as the worker handles it (the public event contract, with defaults filled in). */
 export interface MeetingEvent {
@@ -131,35 +132,48 @@ export function isParticipantEvent(type: string): boolean {
   return type.startsWith('participant-') || type === 'chat-message';
 }
 
+/** Objects an event may hold in all (`checkShape`). */
+const MAX_NODES = 10_000;
+
+/**
+ * Most an event can grow by in parsing beyond its input (a generated id, a timestamp, the skew
+ * marks, the list of cut fields): an input whose JSON is certainly under `EVENT_LIMITS.bytes` less
+ * this needs no size check after.
+ */
+const GROWTH_BYTES = 32 * 1024;
+
 /**
  * Validates one event and fills in its defaults. Throws `InvalidEventError` naming every problem
  * (JSON path and what is wrong); never returns a half-valid event.
  */
 export function parseEvent(input: unknown, now: Date = new Date(), options: ParseEventOptions = {}): MeetingEvent {
-  const problems: Problem[] = [];
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new InvalidEventError([{ path: '$', message: 'must be a JSON object' }]);
   }
-  const depthProblem = checkShape(input, EVENT_LIMITS.depth + 1);
-  if (depthProblem) throw new InvalidEventError([depthProblem]);
+  const size = shapeSize(input, EVENT_LIMITS.depth + 1, MAX_NODES);
+  if (size === undefined) throw new InvalidEventError([checkShape(input, EVENT_LIMITS.depth + 1)!]);
 
-  const result = eventSchema.safeParse(input);
+  const problems: Problem[] = [];
   const given = input as { type?: unknown; participantId?: unknown };
   if (typeof given.type === 'string' && isParticipantEvent(given.type) && given.participantId === undefined) {
     problems.push({ path: '$.participantId', message: `is required for "${given.type}" events` });
   }
-  if (!result.success) {
-    const shapeProblems = issueProblems(result.error.issues);
-    throw new InvalidEventError([...shapeProblems, ...problems]);
+  // The common case without zod; anything it is unsure of goes through the schema, which reports.
+  const quick = problems.length === 0 ? quickFields(input, EVENT_LIMITS) : undefined;
+  let raw: EventFields | undefined = quick;
+  if (raw === undefined) {
+    const result = eventSchema.safeParse(input);
+    if (!result.success) throw new InvalidEventError([...issueProblems(result.error.issues), ...problems]);
+    raw = result.data;
   }
-  const raw = result.data;
-  if (raw.type === 'chat-message' && raw.data?.text !== undefined && typeof raw.data.text !== 'string') {
+  const data = raw.data;
+  if (raw.type === 'chat-message' && data?.text !== undefined && typeof data.text !== 'string') {
     problems.push({ path: '$.data.text', message: 'must be a string' });
   }
-  if (raw.type === 'participant-renamed' && raw.data?.name !== undefined && typeof raw.data.name !== 'string') {
+  if (raw.type === 'participant-renamed' && data?.name !== undefined && typeof data.name !== 'string') {
     problems.push({ path: '$.data.name', message: 'must be a string' });
   }
-  if (raw.data?.role !== undefined && typeof raw.data.role !== 'string') {
+  if (data?.role !== undefined && typeof data.role !== 'string') {
     problems.push({ path: '$.data.role', message: 'must be a string' });
   }
   if (problems.length > 0) throw new InvalidEventError(problems);
@@ -167,13 +181,15 @@ export function parseEvent(input: unknown, now: Date = new Date(), options: Pars
   // Oversized attacker-controlled text is cut, not refused: a refusal would skip the rules, so a
   // padded name or a huge chat message would escape moderation. Ids stay strictly bounded above.
   const truncated = new Set(raw.truncated ?? []);
-  const data = boundData(raw.data ?? {}, truncated);
+  const bounded = data === undefined ? {} : boundData(data, truncated);
+  const timestamp = raw.timestamp;
   const event: MeetingEvent = {
     id: raw.id ?? randomUUID(),
     type: raw.type,
     sessionId: raw.sessionId,
-    timestamp: new Date(raw.timestamp ?? now.getTime()).toISOString(),
-    data,
+    // A time `quickFields` passed is written as `toISOString` writes it already.
+    timestamp: quick !== undefined && typeof timestamp === 'string' ? timestamp : new Date(timestamp ?? now.getTime()).toISOString(),
+    data: bounded,
   };
   // A mark from an earlier parse (HTTP, then the queue) is kept; it never spares the check below.
   if (raw.skewed === true) {
@@ -192,10 +208,11 @@ export function parseEvent(input: unknown, now: Date = new Date(), options: Pars
   if (raw.participantName !== undefined)
     event.participantName = boundText(raw.participantName, EVENT_LIMITS.nameLength, 'participantName', truncated);
   if (truncated.size > 0) event.truncated = [...truncated];
-  if (sizeBesideText(event) > EVENT_LIMITS.bytes) {
+  // Parsing only cuts and adds a few bounded fields: a small input needs no measuring.
+  if (size > EVENT_LIMITS.bytes - GROWTH_BYTES && sizeBesideText(event) > EVENT_LIMITS.bytes) {
     // Many fields each under their limit: keep what the rules read, and say so.
     const kept: Record<string, unknown> = {};
-    for (const key of MODERATED_DATA) if (typeof data[key] === 'string') kept[key] = data[key];
+    for (const key of MODERATED_DATA) if (typeof bounded[key] === 'string') kept[key] = bounded[key];
     event.data = kept;
     mark(truncated, 'data');
     event.truncated = [...truncated];
@@ -215,15 +232,22 @@ function sizeBesideText(event: MeetingEvent): number {
 
 /** Strips invisible characters from names and chat text and cuts any string of `data` to its limit. */
 function boundData(data: Record<string, unknown>, truncated: Set<string>): Record<string, unknown> {
-  // fromEntries defines keys as own properties: a `__proto__` key stays a key, never a prototype.
-  return Object.fromEntries(
-    Object.entries(data).map(([key, value]) => {
-      const path = `data.${key}`;
-      if (typeof value === 'string' && key === 'name') return [key, boundText(value, EVENT_LIMITS.nameLength, path, truncated)];
-      if (typeof value === 'string' && key === 'text') return [key, boundText(value, EVENT_LIMITS.textLength, path, truncated)];
-      return [key, boundStrings(value, path, truncated)];
-    }),
-  );
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(data)) {
+    const value = data[key];
+    let bounded: unknown;
+    if (typeof value === 'string') {
+      // Paths are built only for what is cut: nearly nothing is.
+      const read = key === 'name' || key === 'text';
+      const max = key === 'name' ? EVENT_LIMITS.nameLength : key === 'text' ? EVENT_LIMITS.textLength : EVENT_LIMITS.stringLength;
+      if (value.length <= max && !(read && NON_ASCII.test(value))) bounded = value;
+      else bounded = read ? boundText(value, max, `data.${key}`, truncated) : cut(value, max, `data.${key}`, truncated);
+    } else bounded = value !== null && typeof value === 'object' ? boundStrings(value, `data.${key}`, truncated) : value;
+    // Defined as an own property: a `__proto__` key stays a key, never a prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: bounded, enumerable: true, writable: true, configurable: true });
+    else out[key] = bounded;
+  }
+  return out;
 }
 
 // Every invisible character is outside ASCII; most names and chat are ASCII, and skip the scan.

@@ -1,10 +1,11 @@
 import { InvalidEventError } from '../shared/errors.js';
 import { partitionOf } from '../shared/partitions.js';
 import type { Keys } from './keys.js';
-import { createLuaScript } from './lua-script.js';
+import { createLayouts, windowMs, type Layout } from './counter-layout.js';
+import { luaScript } from './lua-script.js';
 import { createTickBatcher } from './tick-batcher.js';
 import type { RedisClient } from './redis.js';
-import { counterKey, DEFAULT_CLOCK_SKEW_SECONDS, ruleHitsKey, type CounterSpec, type RuleHitSpec } from '../moderation/types.js';
+import { DEFAULT_CLOCK_SKEW_SECONDS, type CounterSpec, type RuleHitSpec } from '../moderation/types.js';
 
 /** The part of an event the counters need. */
 export interface CountedEvent {
@@ -107,194 +108,121 @@ export interface CounterStoreOptions {
   clockSkewSeconds?: number;
 }
 
-// Observes a batch of events in one run (see `createTickBatcher`), each exactly as if alone and in
-// order, so concurrent events still get exact counts. KEYS: the lists version, then per event its
-// marker (if any), its strikes set (if any), its counter sets and its counted rules' hit sets.
-// ARGV[1]: JSON, per event [time, marker TTL seconds or 0 for none, has strikes, [strike lower
-// bounds], [[record, trim bound, TTL ms, [lower bounds]] per counter set], [[lower bounds] per rule
-// hit set]]; ARGV[2...]: the event ids, then the marker owners, in the same order (kept out of the
-// JSON: they are producer text, and must reach Redis exactly as every other command sends them).
-// One JSON argument instead of dozens keeps the command small for both sides; bounds and times are
-// strings, ready for Redis. Answers the lists version, then per event -1 (another owner holds its
-// marker) or 1 followed by its strike counts, its counts and its rule hit counts.
-//
-// Strikes and rule hits count (t - w, t]: hits of other events at the same time count, this
-// event's own (there on a redelivery, as `id:rule` members and as `id`) do not.
-const OBSERVE = createLuaScript(`
-local batch = cjson.decode(ARGV[1])
-local out = { tonumber(redis.call('GET', KEYS[1])) or 0 }
-local k = 2
-for n, e in ipairs(batch) do
-  local id, owner, t, sets, hitSets = ARGV[n + 1], ARGV[#batch + n + 1], e[1], e[5], e[6]
-  local done = false
-  if e[2] > 0 then
-    local holder = redis.call('GET', KEYS[k])
-    if holder == false then
-      redis.call('SET', KEYS[k], owner, 'EX', e[2])
-    elseif holder ~= owner then
-      done = true
-    end
-    k = k + 1
-  end
-  local strikesKey = false
-  if e[3] == 1 then
-    strikesKey = KEYS[k]
-    k = k + 1
-  end
-  if done then
-    out[#out + 1] = -1
-    k = k + #sets + #hitSets
-  else
-    out[#out + 1] = 1
-    local own = 0
-    if strikesKey and #e[4] > 0 then
-      local prefix = id .. ':'
-      for _, m in ipairs(redis.call('ZRANGEBYSCORE', strikesKey, t, t)) do
-        if string.sub(m, 1, #prefix) == prefix and not string.find(m, ':', #prefix + 1, true) then own = own + 1 end
-      end
-    end
-    for _, bound in ipairs(e[4]) do
-      if strikesKey then
-        out[#out + 1] = redis.call('ZCOUNT', strikesKey, bound, t) - own
-      else
-        out[#out + 1] = 0
-      end
-    end
-    for _, set in ipairs(sets) do
-      local key = KEYS[k]
-      k = k + 1
-      if set[1] == 1 then
-        redis.call('ZADD', key, t, id)
-        redis.call('ZREMRANGEBYSCORE', key, '-inf', set[2])
-        redis.call('PEXPIRE', key, set[3])
-      end
-      for _, bound in ipairs(set[4]) do
-        out[#out + 1] = redis.call('ZCOUNT', key, bound, t)
-      end
-    end
-    for _, bounds in ipairs(hitSets) do
-      local key = KEYS[k]
-      k = k + 1
-      local mine = redis.call('ZSCORE', key, id)
-      local ownHit = (mine and tonumber(mine) == tonumber(t)) and 1 or 0
-      for _, bound in ipairs(bounds) do
-        out[#out + 1] = redis.call('ZCOUNT', key, bound, t) - ownHit
-      end
-    end
-  end
-end
-return out
-`);
+// Both scripts take every key they touch in KEYS (Redis Cluster routes by them); see their headers.
+const OBSERVE = luaScript('observe-events-n');
+const RECORD_STRIKES = luaScript('record-strikes-n');
 
-/** One event's part of an OBSERVE run, and how to read its answer. */
+/**
+ * One event's part of an OBSERVE run, and how to read its answer. Its keys are named here and given
+ * an index in the run (each distinct key is sent once per run).
+ */
 interface Observation {
   /** The partition of the event's session: its keys (and its run) are under that hash tag. */
   partition: number;
   id: string;
   /** The marker's owner ('' without a marker). */
   owner: string;
+  t: number;
+  trimFrom: number;
+  /** Marker TTL in seconds (0: no marker). */
+  ttl: number;
+  type: string;
+  layout: Layout;
+  /** The marker key, the strikes key, then a key per counter set and per hit set of the layout ('' = none). */
   keys: string[];
-  spec: unknown[];
-  strikeWindows: readonly number[];
-  /** The counter sets this event has a subject for, in the order of their counts in the answer. */
-  sets: readonly Layout['sets'][number][];
-  /** The counted rules' hit sets read (none without a participant), in answer order. */
-  hitSets: readonly Layout['hitSets'][number][];
 }
-
-/**
- * How the counters of one (specs, strike windows) pair are read, worked out once: the sorted sets
- * (one per scope and type serves every window of it) and the result keys in answer order.
- */
-interface Layout {
-  strikeWindows: number[];
-  sets: { scope: 'participant' | 'session'; type: string; windowsMs: number[]; longestMs: number; resultKeys: string[] }[];
-  /** One sorted set per counted rule (every window of it reads the one set). */
-  hitSets: { rule: string; windowsMs: number[]; resultKeys: string[] }[];
-}
-
-function layoutOf(specs: readonly CounterSpec[], strikeWindows: readonly number[], ruleHits: readonly RuleHitSpec[]): Layout {
-  const hitSets: Layout['hitSets'] = [];
-  for (const spec of ruleHits) {
-    let set = hitSets.find((h) => h.rule === spec.rule);
-    if (set === undefined) {
-      set = { rule: spec.rule, windowsMs: [], resultKeys: [] };
-      hitSets.push(set);
-    }
-    const resultKey = ruleHitsKey(spec);
-    if (!set.resultKeys.includes(resultKey)) {
-      set.windowsMs.push(windowMs(spec.windowSeconds));
-      set.resultKeys.push(resultKey);
-    }
-  }
-  const sets: Layout['sets'] = [];
-  for (const spec of specs) {
-    let set = sets.find((s) => s.scope === spec.scope && s.type === spec.type);
-    if (set === undefined) {
-      set = { scope: spec.scope, type: spec.type, windowsMs: [], longestMs: 0, resultKeys: [] };
-      sets.push(set);
-    }
-    const resultKey = counterKey(spec);
-    if (!set.resultKeys.includes(resultKey)) {
-      set.windowsMs.push(windowMs(spec.windowSeconds));
-      set.longestMs = Math.max(set.longestMs, windowMs(spec.windowSeconds));
-      set.resultKeys.push(resultKey);
-    }
-  }
-  return { strikeWindows: [...new Set(strikeWindows)], sets, hitSets };
-}
-
-// Records an event's strikes and counted rule hits. KEYS[1]: the strikes set, then one hit set per
-// counted rule that fired. ARGV: the time, the strikes' trim bound and TTL (ms), the number of
-// strike members, the members (`eventId:rule`), the event id, then a trim bound and TTL per hit set.
-const RECORD_STRIKES = createLuaScript(`
-local t = ARGV[1]
-local members = tonumber(ARGV[4])
-for i = 5, 4 + members do redis.call('ZADD', KEYS[1], t, ARGV[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-local id = ARGV[5 + members]
-local a = 6 + members
-for k = 2, #KEYS do
-  redis.call('ZADD', KEYS[k], t, id)
-  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', ARGV[a])
-  redis.call('PEXPIRE', KEYS[k], ARGV[a + 1])
-  a = a + 2
-end
-return 1
-`);
 
 /** Creates the counter store. */
 export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLOCK_SKEW_SECONDS }: CounterStoreOptions): CounterStore {
   const skewMs = windowMs(clockSkewSeconds);
-  // Concurrent jobs share one script run per partition: the per-command cost (client and server) is
-  // paid once. An item is a group of observations (one event, or a batch job's events) never split.
+  const layoutFor = createLayouts();
+
+  // One script run for a partition's observations: each distinct key goes once and every event
+  // names its keys by index (see the script's header).
   const runPartition = async (partition: number, batch: readonly Observation[]): Promise<ObservedCounts[]> => {
     const redisKeys = [keys.partition(partition).listsVersion()];
-    const specs: unknown[] = [];
+    const index = new Map<string, number>();
+    const keyAt = (key: string): number => {
+      if (key === '') return 0;
+      let i = index.get(key);
+      if (i === undefined) {
+        i = redisKeys.push(key);
+        index.set(key, i);
+      }
+      return i;
+    };
+    const plans: unknown[] = [];
+    const planOf = new Map<Layout, Map<string, number>>();
+    const planIndex = (o: Observation): number => {
+      let byType = planOf.get(o.layout);
+      if (byType === undefined) planOf.set(o.layout, (byType = new Map()));
+      let i = byType.get(o.type);
+      if (i === undefined) {
+        i = plans.length;
+        byType.set(o.type, i);
+        const { strikeWindowsMs, sets, hitSets } = o.layout;
+        // The event is recorded in the sets of its own type; sets of other types are only read.
+        plans.push([
+          strikeWindowsMs.length,
+          sets.map((s) => [s.type === o.type ? 1 : 0, s.windowsMs.length, s.keepMs]),
+          hitSets.map((h) => h.windowsMs.length),
+        ]);
+      }
+      return i;
+    };
+    const flat: (number | string)[] = [];
     const args: string[] = [''];
     for (const o of batch) {
-      for (const key of o.keys) redisKeys.push(key);
-      specs.push(o.spec);
+      const { layout, keys: k, t } = o;
+      flat.push(planIndex(o), String(t), o.ttl, keyAt(k[0]!), keyAt(k[1]!));
+      // Strikes and counts in (t - w, t].
+      if (k[1] !== '') for (const w of layout.strikeWindowsMs) flat.push(`(${t - w}`);
+      for (let i = 0; i < layout.sets.length; i++) {
+        const set = layout.sets[i]!;
+        const key = keyAt(k[2 + i]!);
+        flat.push(key);
+        if (key === 0) continue;
+        if (set.type === o.type) flat.push(String(o.trimFrom - set.longestMs));
+        for (const w of set.windowsMs) flat.push(`(${t - w}`);
+      }
+      const hitsFrom = 2 + layout.sets.length;
+      for (let i = 0; i < layout.hitSets.length; i++) {
+        const key = keyAt(k[hitsFrom + i]!);
+        flat.push(key);
+        if (key !== 0) for (const w of layout.hitSets[i]!.windowsMs) flat.push(`(${t - w}`);
+      }
       args.push(o.id);
     }
     for (const o of batch) args.push(o.owner);
-    args[0] = JSON.stringify(specs);
+    args[0] = JSON.stringify([plans, flat]);
     const reply = (await OBSERVE.run(redis, redisKeys, args)) as number[];
-    let at = 0;
-    const next = (): number => Number(reply[at++] ?? 0);
-    const listsVersion = next();
+    const listsVersion = Number(reply[0] ?? 0);
+    let at = 1;
     return batch.map((o) => {
-      if (next() === -1) return { eventCounts: {}, strikes: {}, ruleHits: {}, listsVersion, alreadyDone: true };
-      const strikes: Record<string, number> = {};
-      for (const w of o.strikeWindows) strikes[String(w)] = next();
-      const eventCounts: Record<string, number> = {};
-      for (const set of o.sets) for (const key of set.resultKeys) eventCounts[key] = next();
-      const ruleHits: Record<string, number> = {};
-      for (const set of o.hitSets) for (const key of set.resultKeys) ruleHits[key] = next();
+      if (reply[at++] === -1) return { eventCounts: {}, strikes: {}, ruleHits: {}, listsVersion, alreadyDone: true };
+      // Copies of the layout's answer shape, filled in place: one object shape per layout.
+      const shape = o.layout.shape(o.keys, 2);
+      // Strike windows name their counts by numbers ("300"): V8 keeps such keys in a slow
+      // dictionary, costly to build per event. Most participants have no strikes: they share one.
+      let strikes = shape.noStrikes as Record<string, number>;
+      const names = o.layout.strikeNames;
+      for (let i = 0; i < names.length; i++) {
+        if (reply[at + i] === 0) continue;
+        strikes = { ...shape.noStrikes };
+        for (let j = 0; j < names.length; j++) strikes[names[j]!] = reply[at + j]!;
+        break;
+      }
+      at += names.length;
+      const eventCounts = { ...shape.eventCounts };
+      for (const key of shape.countKeys) eventCounts[key] = reply[at++] ?? 0;
+      const ruleHits = { ...shape.ruleHits };
+      for (const key of shape.hitKeys) ruleHits[key] = reply[at++] ?? 0;
       return { eventCounts, strikes, ruleHits, listsVersion, alreadyDone: false };
     });
   };
+
+  // Concurrent jobs share one script run per partition: the per-command cost (client and server) is
+  // paid once. An item is a group of observations (one event, or a batch job's events) never split.
   const observeBatch = createTickBatcher<Observation[], ObservedCounts[]>(
     async (groups) => {
       const all = groups.flat();
@@ -325,84 +253,33 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
     },
     { maxBatch: 1000, weight: (group) => group.length },
   );
-  // The worker passes the same specs array for every event of a type (the rule set's counter
-  // plan), so the layout is worked out once per plan; other callers pay for it per call.
-  const layouts = new WeakMap<readonly CounterSpec[], Map<string, Layout>>();
-  const layoutFor = (specs: readonly CounterSpec[], strikeWindows: readonly number[], ruleHits: readonly RuleHitSpec[]): Layout => {
-    let byWindows = layouts.get(specs);
-    if (byWindows === undefined) {
-      byWindows = new Map();
-      layouts.set(specs, byWindows);
-    }
-    const windowsKey = `${strikeWindows.join(',')}|${ruleHits.map(ruleHitsKey).join(',')}`;
-    let layout = byWindows.get(windowsKey);
-    if (layout === undefined) {
-      layout = layoutOf(specs, strikeWindows, ruleHits);
-      byWindows.set(windowsKey, layout);
-    }
-    return layout;
-  };
 
   const observation = ({ event, specs, strikeWindows, ruleHits = [], receivedAt, marker }: ObserveInput): Observation => {
     const t = eventTime(event);
-    // Trimmed from no later than the receipt: a time ahead of it must not empty the window.
-    const trimFrom = receivedAt === undefined ? t : Math.min(t, receivedAt);
     const layout = layoutFor(specs, strikeWindows, ruleHits);
     const participant = event.participantId !== undefined && event.participantId !== '' ? event.participantId : undefined;
     const meeting = event.meetingId ?? event.sessionId;
     const partition = keys.partitions === 1 ? 0 : partitionOf(event.sessionId, keys.partitions);
     const pk = keys.partition(partition);
-    const redisKeys: string[] = [];
-    if (marker !== undefined) redisKeys.push(marker.key);
-    if (participant !== undefined) redisKeys.push(pk.strikes(meeting, participant));
-    // Strikes in (t - w, t], less this event's own. Counts in (t - w, t]: this event included.
-    const strikeBounds = layout.strikeWindows.map((w) => `(${t - windowMs(w)}`);
-    const setSpecs: unknown[] = [];
-    const sets: Layout['sets'][number][] = [];
+    const eventKeys = [marker?.key ?? '', participant === undefined ? '' : pk.strikes(meeting, participant)];
+    // A participant is counted within one meeting (as strikes are); a session as a whole.
     for (const set of layout.sets) {
-      // A participant is counted within one meeting (as strikes are); a session as a whole.
-      if (set.scope === 'participant') {
-        if (participant === undefined) continue;
-        redisKeys.push(pk.eventCounter('participant', set.type, meeting, participant));
-      } else {
-        if (event.sessionId === '') continue;
-        redisKeys.push(pk.eventCounter('session', set.type, event.sessionId));
-      }
-      sets.push(set);
-      // The event is recorded in the sets of its own type; sets of other types are only read.
-      setSpecs.push([
-        set.type === event.type ? 1 : 0,
-        String(trimFrom - set.longestMs),
-        String(set.longestMs),
-        set.windowsMs.map((w) => `(${t - w}`),
-      ]);
+      if (set.scope === 'participant')
+        eventKeys.push(participant === undefined ? '' : pk.eventCounter('participant', set.type, meeting, participant));
+      else eventKeys.push(event.sessionId === '' ? '' : pk.eventCounter('session', set.type, event.sessionId));
     }
-    const hitSpecs: string[][] = [];
-    const hitSets: Layout['hitSets'][number][] = [];
-    if (participant !== undefined) {
-      for (const set of layout.hitSets) {
-        redisKeys.push(pk.ruleHits(meeting, participant, set.rule));
-        hitSets.push(set);
-        hitSpecs.push(set.windowsMs.map((w) => `(${t - w}`));
-      }
-    }
-    const spec = [
-      String(t),
-      marker !== undefined ? Math.max(1, Math.floor(marker.ttlSeconds)) : 0,
-      participant !== undefined ? 1 : 0,
-      strikeBounds,
-      setSpecs,
-      hitSpecs,
-    ];
+    for (const set of layout.hitSets) eventKeys.push(participant === undefined ? '' : pk.ruleHits(meeting, participant, set.rule));
     return {
       partition,
       id: event.id,
       owner: marker?.owner ?? '',
-      keys: redisKeys,
-      spec,
-      strikeWindows: layout.strikeWindows,
-      sets,
-      hitSets,
+      t,
+      // Trimmed from no later than the receipt: a time ahead of it must not empty the window.
+      trimFrom: receivedAt === undefined ? t : Math.min(t, receivedAt),
+      ttl: marker !== undefined ? Math.max(1, Math.floor(marker.ttlSeconds)) : 0,
+      type: event.type,
+      layout,
+      keys: eventKeys,
     };
   };
 
@@ -424,8 +301,7 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
       const meeting = event.meetingId ?? event.sessionId;
       const redisKeys = [pk.strikes(meeting, event.participantId)];
       const keep = windowMs(maxWindowSeconds);
-      // One member per (event, rule): a redelivered event does not add strikes twice. Kept a clock
-      // skew longer than the windows: a hit stamped ahead must not trim ones still in a window.
+      // Kept a clock skew longer than the windows: a hit stamped ahead must not trim ones still in a window.
       const args: (string | number)[] = [t, String(t - keep - skewMs), String(keep), ruleNames.length];
       for (const rule of ruleNames) args.push(`${event.id}:${rule}`);
       args.push(event.id);
@@ -444,9 +320,4 @@ function eventTime(event: CountedEvent): number {
   const t = Date.parse(event.timestamp);
   if (Number.isNaN(t)) throw new InvalidEventError([{ path: 'timestamp', message: 'is not a valid date' }]);
   return t;
-}
-
-// Windows below 1 ms would make an empty range and a zero PEXPIRE (which deletes the key).
-function windowMs(seconds: number): number {
-  return Math.max(1, Math.round(seconds * 1000));
 }

@@ -5,7 +5,7 @@ import type { RedisClient } from './redis.js';
 /** One processed event and what the rules decided about it. */
 export interface EventLogEntry {
   event: object;
-  hits: { rule: string; mode: string; action: string }[];
+  hits: readonly { rule: string; mode: string; action: string }[];
   rulesVersion: string;
 }
 
@@ -22,7 +22,8 @@ export interface EventLogRecord {
 
 /**
  * The processed-event log that backtests replay; a stream trimmed by age and by count. Entries logged together
- * share one stream entry, one `e` field each: a batch costs Redis one XADD, not one per event.
+ * share one stream entry, as one `b` field holding them all (a JSON array): a batch costs Redis one
+ * XADD of one value, not one per event. Entries written one `e` field each are read too.
  */
 export interface EventLog {
   /** Whether logging is on (retention above zero). */
@@ -68,10 +69,8 @@ export function createEventLog({ redis, keys, retentionHours, maxEvents, now = D
     // two workers can collide. MINID drops entries past retention; the key TTL makes the whole
     // stream vanish once logging stops or is turned off.
     const minId = Math.max(0, now() - retentionMs);
-    const fields: string[] = [];
-    for (const e of entries) fields.push('e', JSON.stringify(e));
     const pipeline = redis.pipeline();
-    pipeline.xadd(key, 'MINID', '~', minId, '*', ...fields);
+    pipeline.xadd(key, 'MINID', '~', minId, '*', 'b', JSON.stringify(entries));
     if (capPerStream !== undefined) {
       averageBatch = averageBatch === 0 ? entries.length : averageBatch * 0.9 + entries.length * 0.1;
       // One XADD takes one trimming strategy: age goes with it, the count in an XTRIM beside it.
@@ -139,24 +138,27 @@ function compareIds(a: string, b: string): number {
   return am - bm || as - bs;
 }
 
-/** The records of one stream entry; unreadable ones are skipped. */
+/** The records of one stream entry (a `b` batch, or `e` fields one each); unreadable ones are skipped. */
 function* parseEntry(id: string, fields: string[]): Generator<EventLogRecord> {
   const at = Number(id.slice(0, id.indexOf('-')));
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] !== 'e') continue;
-    let value: Partial<EventLogEntry>;
+    if (fields[i] !== 'e' && fields[i] !== 'b') continue;
+    let value: unknown;
     try {
-      value = JSON.parse(fields[i + 1]!) as Partial<EventLogEntry>;
+      value = JSON.parse(fields[i + 1]!);
     } catch {
       continue;
     }
-    if (!value || typeof value.event !== 'object' || value.event === null) continue;
-    yield {
-      id,
-      at,
-      event: value.event as Record<string, unknown>,
-      hits: Array.isArray(value.hits) ? value.hits : [],
-      rulesVersion: typeof value.rulesVersion === 'string' ? value.rulesVersion : '',
-    };
+    for (const item of fields[i] === 'b' && Array.isArray(value) ? value : [value]) {
+      const entry = item as Partial<EventLogEntry> | null;
+      if (!entry || typeof entry.event !== 'object' || entry.event === null) continue;
+      yield {
+        id,
+        at,
+        event: entry.event as Record<string, unknown>,
+        hits: Array.isArray(entry.hits) ? entry.hits : [],
+        rulesVersion: typeof entry.rulesVersion === 'string' ? entry.rulesVersion : '',
+      };
+    }
   }
 }

@@ -9,8 +9,11 @@ const UNESCAPES: Record<string, string> = Object.fromEntries(Object.entries(ESCA
  * no id can form a Redis Cluster hash tag), so every id without them keeps the key it always had.
  */
 export function encodeKeyPart(part: string): string {
-  return part.replace(/[%:{}]/g, (c) => ESCAPES[c]!);
+  // Nearly every id has none of them: testing first spares building a copy (the events hot path
+  // builds several keys per event).
+  return NEEDS_ESCAPE.test(part) ? part.replace(/[%:{}]/g, (c) => ESCAPES[c]!) : part;
 }
+const NEEDS_ESCAPE = /[%:{}]/;
 
 /** The inverse of `encodeKeyPart`, for an id read back out of a key. */
 export function decodeKeyPart(part: string): string {

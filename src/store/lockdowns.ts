@@ -223,38 +223,52 @@ export function createLockdownStore({ redis, keys }: { redis: RedisClient; keys:
         }
         return i;
       };
+      // A batch's events come from few meetings: each meeting's keys are built and named once.
+      const meetingKeys = new Map<string, readonly [number, number, number]>();
+      const ofMeeting = (m: string): readonly [number, number, number] => {
+        let found = meetingKeys.get(m);
+        if (found === undefined) {
+          found = [at(keys.lockdown(m)), at(keys.lockdownAdmit(m)), at(keys.meetingMembers(m))];
+          meetingKeys.set(m, found);
+        }
+        return found;
+      };
       const items = inputs.map((c) => {
         const m = c.meetingId;
-        const join = m !== undefined && c.joinedAt !== undefined;
+        const [lock, admit, members] = m === undefined ? NO_MEETING : ofMeeting(m);
         return [
           m === undefined ? 0 : at(keys.ban('meeting', m, c.participantId)),
           at(keys.ban('all', undefined, c.participantId)),
-          m === undefined ? 0 : at(keys.lockdown(m)),
-          m === undefined ? 0 : at(keys.lockdownAdmit(m)),
-          m === undefined ? 0 : at(keys.meetingMembers(m)),
+          lock,
+          admit,
+          members,
           c.participantId,
-          join ? Math.round(c.joinedAt!) : -1,
+          m !== undefined && c.joinedAt !== undefined ? Math.round(c.joinedAt) : -1,
           c.role ?? '',
           c.sessionId ?? '',
         ];
       });
-      const reply = (await CHECK.run(redis, [...index.keys()], [JSON.stringify(items), MEMBERS_TTL_MS])) as [
-        string | null,
-        string | null,
-        string | null,
-      ][];
-      return reply.map(([banM, banA, locked]) => {
+      const reply = (await CHECK.run(redis, [...index.keys()], [JSON.stringify(items), MEMBERS_TTL_MS])) as (number | string | null)[];
+      // Only the events something keeps out are answered (see the script).
+      const checks = new Array<ParticipantCheck>(inputs.length).fill(NOTHING);
+      for (let j = 0; j + 3 < reply.length; j += 4) {
         const out: ParticipantCheck = {};
-        const ban = longestBan([banM, banA]);
+        const ban = longestBan([reply[j + 1] as string | null, reply[j + 2] as string | null]);
         if (ban) out.ban = ban;
+        const locked = reply[j + 3];
         if (typeof locked === 'string') out.lockedOut = toLockdown(JSON.parse(locked) as StoredLockdown);
-        return out;
-      });
+        checks[Number(reply[j]) - 1] = out;
+      }
+      return checks;
     },
   };
 }
 
 export type LockdownStore = ReturnType<typeof createLockdownStore>;
+
+/** The answer for a participant nothing keeps out (shared: nobody changes it). */
+const NOTHING: ParticipantCheck = Object.freeze({});
+const NO_MEETING = [0, 0, 0] as const;
 
 async function redisNow(redis: RedisClient): Promise<number> {
   const [seconds, micros] = await redis.time();

@@ -37,6 +37,48 @@ describe('matchesPattern', () => {
   });
 });
 
+describe("matchesPattern with the rule set's patterns read at once", () => {
+  const patterns = [
+    '(?i)^\\s*(admin|administrator|support|moderator|staff|videosdk)\\b',
+    '(?i)(discord\\.gg|t\\.me|chat\\.whatsapp\\.com)/[a-z0-9]+',
+    '\\b(?:\\d[ -]?){13,16}\\b',
+    '(?i)https?://',
+    '^[^a-z]*[A-Z]{12,}[^a-z]*$',
+  ];
+  const evaluateWith = (name: string, known: { folded: string[]; exact: string[] }) => {
+    const found = createOperators(() => createStaticListSource(new Map()), known).find((o) => o.name === name) as Operator & {
+      evaluate(a: unknown, b: unknown): boolean;
+    };
+    return (factValue: unknown, value: unknown) => found.evaluate(factValue, value);
+  };
+
+  it('answers each pattern as it alone would, folded and exact, short texts and long', () => {
+    const texts = [
+      'ADMIN team',
+      'Ａdmin here',
+      'join discord.gg/abc now',
+      'card 4111 1111 1111 1111 ok',
+      'see https://example.com',
+      'SHOUTING LOUDLY AT EVERYONE!!',
+      'nothing to see',
+      '',
+      `${'x'.repeat(5000)} https://late.example`,
+    ];
+    // Letter case means nothing to folded text: that pattern is only read exactly.
+    for (const [name, key, read] of [
+      ['matchesPattern', 'folded', patterns.slice(0, -1)],
+      ['matchesPatternExact', 'exact', patterns],
+    ] as const) {
+      const alone = evaluateWith(name, { folded: [], exact: [] });
+      const together = evaluateWith(name, { folded: [], exact: [], [key]: read });
+      for (const text of texts)
+        for (const pattern of [...read, '(?i)not-in-the-set'])
+          expect(together(text, pattern), `${name} ${pattern} on ${text.slice(0, 30)}`).toBe(alone(text, pattern));
+    }
+    expect(evaluateWith('matchesPattern', { folded: patterns, exact: [] })('Ａdmin here', patterns[0])).toBe(true);
+  });
+});
+
 describe('containsWord', () => {
   const lists = createStaticListSource(new Map([['banned', ['free crypto', 'Scám']]]));
   const contains = op('containsWord', lists);

@@ -43,6 +43,21 @@ describe('event log', () => {
     expect(await collect(log.read({ since: start, until: start - 1 }))).toEqual([]);
   });
 
+  it('writes a batch as one value, and skips the unreadable records of one', async () => {
+    const keys = createKeys(`${config.keyPrefix}:one-value`);
+    const log = createEventLog({ redis, keys, retentionHours: 1 });
+    const start = Date.now() - 1;
+    await log.appendMany([entry(1), entry(2), entry(3)]);
+    const stream = await redis.xrange(keys.eventLog(), '-', '+');
+    expect(stream).toHaveLength(1);
+    const fields = stream[0]![1];
+    expect(fields).toHaveLength(2);
+    expect(fields[0]).toBe('b');
+    await redis.xadd(keys.eventLog(), '*', 'b', JSON.stringify([entry(4), { hits: [] }, null, 5, entry(5)]), 'b', '[not json');
+    const read = await collect(log.read({ since: start }));
+    expect(read.map((r) => r.event.id)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+  });
+
   it('skips unreadable records and keeps the rest of their batch', async () => {
     const keys = createKeys(`${config.keyPrefix}:d`);
     const log = createEventLog({ redis, keys, retentionHours: 1 });

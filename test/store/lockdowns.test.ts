@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../../src/store/keys.js';
+import { createBanStore } from '../../src/store/bans.js';
 import { createLockdownStore } from '../../src/store/lockdowns.js';
 import { testConfig, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -46,6 +47,32 @@ describe('lockdown store', () => {
     expect(await lockdowns.admit('nowhere', ['x'])).toBeUndefined();
     expect(await lockdowns.lift('m1')).toEqual(expect.objectContaining({ meetingId: 'm1' }));
     expect(await lockdowns.lift('m1')).toBeUndefined();
+  });
+
+  it('answers a batch in order: each ban (the longer of the two) and lockout at its own event, nothing for the rest', async () => {
+    const bans = createBanStore({ redis, keys });
+    await bans.create({ participantId: 'banned-here', scope: 'meeting', meetingId: 'm3', forMs: 60_000, reason: 'r', by: 'test' });
+    await bans.create({ participantId: 'banned-twice', scope: 'meeting', meetingId: 'm3', forMs: 60_000, reason: 'short', by: 'test' });
+    await bans.create({ participantId: 'banned-twice', scope: 'all', forMs: null, reason: 'forever', by: 'test' });
+    await lockdowns.lock({ meetingId: 'm4', mode: 'closed', forMs: 60_000, reason: 'wave', by: 'api' });
+    const checks = await lockdowns.check([
+      { meetingId: 'm3', participantId: 'fine' },
+      { meetingId: 'm3', participantId: 'banned-here' },
+      { meetingId: 'm4', participantId: 'newcomer' },
+      { meetingId: undefined, participantId: 'banned-twice' },
+      { meetingId: 'm3', participantId: 'banned-twice' },
+      { meetingId: 'm4', participantId: 'banned-here' },
+    ]);
+    expect(checks.map((c) => [c.ban?.reason, c.lockedOut?.meetingId])).toEqual([
+      [undefined, undefined],
+      ['r', undefined],
+      [undefined, 'm4'],
+      ['forever', undefined],
+      ['forever', undefined],
+      [undefined, 'm4'],
+    ]);
+    expect(checks[0]).toEqual({});
+    await lockdowns.lift('m4');
   });
 
   it('ends by itself at its time: told to exactly one caller, then the gate opens', async () => {

@@ -1,8 +1,9 @@
 -- The event path's look-up, one run per batch: the bans of the whole batch are read in one MGET and
 -- each meeting's lockdown once, so a batch costs a few commands, not a few per event. Joins are
 -- recorded before they are checked (a late-processed join from before the cutoff admits), the
--- earliest only. Answers per event {meeting ban, every-meeting ban, lockdown when locked out (else
--- false)}.
+-- earliest only. Answers only the events something keeps out, four values each in one flat list:
+-- the event's place (from 1), its meeting ban, its every-meeting ban, and the lockdown it is
+-- locked out by (each false when none); most events have none, and cost no reply.
 -- KEYS[1...] the distinct keys the events name (bans, lockdowns, admit sets, members hashes)
 -- ARGV[1] JSON per event [meeting ban, every-meeting ban, lockdown, admit, members key indexes
 --         (0 = none), participant id, join ms (-1 none), role, session id]
@@ -53,6 +54,12 @@ for i, e in ipairs(items) do
     local ok, raw = admitted(locks[e[3]], KEYS[e[4]], KEYS[e[5]], pid)
     if ok == 0 then lockedOut = raw end
   end
-  out[#out + 1] = { e[1] > 0 and bans[e[1]] or false, bans[e[2]] or false, lockedOut }
+  local banM, banA = e[1] > 0 and bans[e[1]] or false, bans[e[2]] or false
+  if banM or banA or lockedOut then
+    out[#out + 1] = i
+    out[#out + 1] = banM
+    out[#out + 1] = banA
+    out[#out + 1] = lockedOut
+  end
 end
 return out
