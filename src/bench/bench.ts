@@ -48,7 +48,8 @@ import { commandStats, commandsPer, prefixFootprint, redisVersion, usedMemory } 
 import { deleteKeys } from '../store/scan-keys.js';
 import { freePort } from '../shared/free-port.js';
 import { cpuMeter } from './cpu-meter.js';
-import { checkTargets, rawYardstick, renderTable, type BenchResults } from './report.js';
+import { raidStoryChecks } from './raid-report.js';
+import { checkTargets, rawCpuUsPerJob, rawYardstick, renderTable, type BenchResults } from './report.js';
 import { round, summarize, wallClockMs } from './stats.js';
 import { sleep } from '../shared/sleep.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -322,7 +323,7 @@ async function main(): Promise<number> {
     const results: Partial<BenchResults> = {};
     if (args.only === undefined || args.only === 'baseline') Object.assign(results, await runBaseline(run));
     // The product's part alone still gets its yardstick: its ratios are only figures against it.
-    else if (args.only === 'product') results.rawDrain = await runRawDrain(run, 'first');
+    else if (args.only === 'product' || args.only === 'raid') results.rawDrain = await runRawDrain(run, 'first');
     if (args.only === undefined || args.only === 'product') Object.assign(results, await runProduct(run));
     // The yardstick again, after the product's part: one drain is not a figure on a shared machine.
     if (args.only === undefined || args.only === 'baseline' || args.only === 'product')
@@ -338,7 +339,16 @@ async function main(): Promise<number> {
     }
 
     const complete = isComplete(results);
-    const checks = complete ? checkTargets(results) : [];
+    // A raid of its own is judged on the raid's story (against the raw drain's CPU per job measured first).
+    const checks = complete
+      ? checkTargets(results)
+      : results.raid
+        ? raidStoryChecks({
+            ...results,
+            raid: results.raid,
+            rawCpuUsPerJob: results.rawDrain ? rawCpuUsPerJob(results.rawDrain) : undefined,
+          })
+        : [];
     const judged = complete && !args.quick;
     process.stdout.write(`\n${renderTable(results, checks, { judged })}\n\n`);
     const file = join(args.out, `bench-${stamp}.json`);
