@@ -148,26 +148,40 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
     }
   }
 
-  async function runCandidates(stage: Stage, event: MeetingEvent, facts: EvaluationFacts, hits: RuleHit[]): Promise<void> {
+  /**
+   * The stage's pre-checks from rule `from` on; a promise only when evaluation must wait (a yield
+   * to the event loop, or rules json-rules-engine decides): nearly every event needs none.
+   */
+  function runCandidates(
+    stage: Stage,
+    event: MeetingEvent,
+    facts: EvaluationFacts,
+    hits: RuleHit[],
+    from = 0,
+    undecided?: Single[],
+  ): Promise<void> | undefined {
     // A rule the pre-check decided fires without json-rules-engine (it would decide the same: the
     // same operators on the same values); only the undecided ones run. Rules of one stage never see
     // each other's results, so running those in engines of their own gives what one engine
     // holding the whole stage would.
-    let undecided: Single[] | undefined;
-    for (const s of stage.single) {
+    const singles = stage.single;
+    for (let k = from; k < singles.length; k++) {
       const wait = yieldToLoop?.();
-      if (wait !== undefined) await wait;
+      if (wait !== undefined) return wait.then(() => runCandidates(stage, event, facts, hits, k, undecided));
+      const s = singles[k]!;
       const verdict = s.verdict(event, facts);
       if (verdict === 'fires') hits.push(hitOf(s.rule));
       else if (verdict === 'unknown') (undecided ??= []).push(s);
     }
-    if (undecided !== undefined) {
-      const ran =
-        undecided.length === 1
-          ? await run(undecided[0]!.pool, event, facts)
-          : (await Promise.all(undecided.map((c) => run(c.pool, event, facts)))).flat();
-      hits.push(...ran);
-    }
+    return undecided === undefined ? undefined : runUndecided(undecided, event, facts, hits);
+  }
+
+  async function runUndecided(undecided: readonly Single[], event: MeetingEvent, facts: EvaluationFacts, hits: RuleHit[]): Promise<void> {
+    const ran =
+      undecided.length === 1
+        ? await run(undecided[0]!.pool, event, facts)
+        : (await Promise.all(undecided.map((c) => run(c.pool, event, facts)))).flat();
+    hits.push(...ran);
   }
 
   return {
@@ -175,11 +189,15 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
       const group = groups.get(event.type) ?? wildcard;
       if (group.size === 0) return [];
       const hits: RuleHit[] = [];
-      for (const [i, stage] of group.stages.entries()) {
+      const stages = group.stages;
+      for (let i = 0; i < stages.length; i++) {
+        const stage = stages[i]!;
         // A later stage counts this event's hits of the earlier ones.
         const seen = i === 0 ? facts : withOwnHits(facts, hits, specs);
-        if (prefilter) await runCandidates(stage, event, seen, hits);
-        else {
+        if (prefilter) {
+          const pending = runCandidates(stage, event, seen, hits);
+          if (pending !== undefined) await pending;
+        } else {
           const wait = yieldToLoop?.();
           if (wait !== undefined) await wait;
           hits.push(...(await run(stage.all, event, seen)));

@@ -80,8 +80,25 @@ export function quickFields(input: object, limits: FieldLimits): EventFields | u
  * problem is only needed to report it.
  */
 export function shapeSize(root: object, maxDepth: number, maxNodes: number): number | undefined {
-  const values: unknown[] = [root];
-  const depths: number[] = [0];
+  // The walk's stacks are reused (it is synchronous): an event costs no arrays of its own.
+  const values = WALK_VALUES;
+  const depths = WALK_DEPTHS;
+  values.length = 0;
+  depths.length = 0;
+  values.push(root);
+  depths.push(0);
+  try {
+    return walk(values, depths, maxDepth, maxNodes);
+  } finally {
+    values.length = 0;
+    depths.length = 0;
+  }
+}
+
+const WALK_VALUES: unknown[] = [];
+const WALK_DEPTHS: number[] = [];
+
+function walk(values: unknown[], depths: number[], maxDepth: number, maxNodes: number): number | undefined {
   let nodes = 0;
   let bytes = 0;
   while (values.length > 0) {

@@ -132,6 +132,9 @@ export function isParticipantEvent(type: string): boolean {
   return type.startsWith('participant-') || type === 'chat-message';
 }
 
+/** The fields cut while parsing an event (see `parseEvent`). */
+const CUT = new Set<string>();
+
 /** Objects an event may hold in all (`checkShape`). */
 const MAX_NODES = 10_000;
 
@@ -180,7 +183,10 @@ export function parseEvent(input: unknown, now: Date = new Date(), options: Pars
 
   // Oversized attacker-controlled text is cut, not refused: a refusal would skip the rules, so a
   // padded name or a huge chat message would escape moderation. Ids stay strictly bounded above.
-  const truncated = new Set(raw.truncated ?? []);
+  // One set for every parse (parsing is synchronous): most events cut nothing.
+  const truncated = CUT;
+  truncated.clear();
+  if (raw.truncated !== undefined) for (const path of raw.truncated) truncated.add(path);
   const bounded = data === undefined ? {} : boundData(data, truncated);
   const timestamp = raw.timestamp;
   const event: MeetingEvent = {

@@ -114,7 +114,7 @@ const RECORD_STRIKES = luaScript('record-strikes-n');
 
 /**
  * One event's part of an OBSERVE run, and how to read its answer. Its keys are named here and given
- * an index in the run (each distinct key is sent once per run).
+ * an index in the run's KEYS when the run is built.
  */
 interface Observation {
   /** The partition of the event's session: its keys (and its run) are under that hash tag. */
@@ -137,12 +137,14 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
   const skewMs = windowMs(clockSkewSeconds);
   const layoutFor = createLayouts();
 
-  // One script run for a partition's observations: each distinct key goes once and every event
-  // names its keys by index (see the script's header).
+  // One script run for a partition's observations: every event names its keys by index in KEYS
+  // (see the script's header).
   const runPartition = async (partition: number, batch: readonly Observation[]): Promise<ObservedCounts[]> => {
     const redisKeys = [keys.partition(partition).listsVersion()];
+    // A session's sets serve many events of a run: they go once. Markers, strikes and participants'
+    // sets are nearly always the event's own: sent as they come, without a look-up.
     const index = new Map<string, number>();
-    const keyAt = (key: string): number => {
+    const shared = (key: string): number => {
       if (key === '') return 0;
       let i = index.get(key);
       if (i === undefined) {
@@ -151,6 +153,7 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
       }
       return i;
     };
+    const own = (key: string): number => (key === '' ? 0 : redisKeys.push(key));
     const plans: unknown[] = [];
     const planOf = new Map<Layout, Map<string, number>>();
     const planIndex = (o: Observation): number => {
@@ -174,12 +177,12 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
     const args: string[] = [''];
     for (const o of batch) {
       const { layout, keys: k, t } = o;
-      flat.push(planIndex(o), String(t), o.ttl, keyAt(k[0]!), keyAt(k[1]!));
+      flat.push(planIndex(o), String(t), o.ttl, own(k[0]!), own(k[1]!));
       // Strikes and counts in (t - w, t].
       if (k[1] !== '') for (const w of layout.strikeWindowsMs) flat.push(`(${t - w}`);
       for (let i = 0; i < layout.sets.length; i++) {
         const set = layout.sets[i]!;
-        const key = keyAt(k[2 + i]!);
+        const key = set.scope === 'session' ? shared(k[2 + i]!) : own(k[2 + i]!);
         flat.push(key);
         if (key === 0) continue;
         if (set.type === o.type) flat.push(String(o.trimFrom - set.longestMs));
@@ -187,7 +190,7 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
       }
       const hitsFrom = 2 + layout.sets.length;
       for (let i = 0; i < layout.hitSets.length; i++) {
-        const key = keyAt(k[hitsFrom + i]!);
+        const key = own(k[hitsFrom + i]!);
         flat.push(key);
         if (key !== 0) for (const w of layout.hitSets[i]!.windowsMs) flat.push(`(${t - w}`);
       }

@@ -214,21 +214,15 @@ export function createLockdownStore({ redis, keys }: { redis: RedisClient; keys:
      */
     async check(inputs: readonly CheckInput[]): Promise<ParticipantCheck[]> {
       if (inputs.length === 0) return [];
-      const index = new Map<string, number>();
-      const at = (key: string): number => {
-        let i = index.get(key);
-        if (i === undefined) {
-          i = index.size + 1;
-          index.set(key, i);
-        }
-        return i;
-      };
-      // A batch's events come from few meetings: each meeting's keys are built and named once.
+      // Every key the events name, by its place (from 1). A participant's ban keys are nearly always
+      // theirs alone: sent as they come; a batch's events come from few meetings: each meeting's
+      // keys are built and named once.
+      const names: string[] = [];
       const meetingKeys = new Map<string, readonly [number, number, number]>();
       const ofMeeting = (m: string): readonly [number, number, number] => {
         let found = meetingKeys.get(m);
         if (found === undefined) {
-          found = [at(keys.lockdown(m)), at(keys.lockdownAdmit(m)), at(keys.meetingMembers(m))];
+          found = [names.push(keys.lockdown(m)), names.push(keys.lockdownAdmit(m)), names.push(keys.meetingMembers(m))];
           meetingKeys.set(m, found);
         }
         return found;
@@ -237,8 +231,8 @@ export function createLockdownStore({ redis, keys }: { redis: RedisClient; keys:
         const m = c.meetingId;
         const [lock, admit, members] = m === undefined ? NO_MEETING : ofMeeting(m);
         return [
-          m === undefined ? 0 : at(keys.ban('meeting', m, c.participantId)),
-          at(keys.ban('all', undefined, c.participantId)),
+          m === undefined ? 0 : names.push(keys.ban('meeting', m, c.participantId)),
+          names.push(keys.ban('all', undefined, c.participantId)),
           lock,
           admit,
           members,
@@ -248,7 +242,7 @@ export function createLockdownStore({ redis, keys }: { redis: RedisClient; keys:
           c.sessionId ?? '',
         ];
       });
-      const reply = (await CHECK.run(redis, [...index.keys()], [JSON.stringify(items), MEMBERS_TTL_MS])) as (number | string | null)[];
+      const reply = (await CHECK.run(redis, names, [JSON.stringify(items), MEMBERS_TTL_MS])) as (number | string | null)[];
       // Only the events something keeps out are answered (see the script).
       const checks = new Array<ParticipantCheck>(inputs.length).fill(NOTHING);
       for (let j = 0; j + 3 < reply.length; j += 4) {

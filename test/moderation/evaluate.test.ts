@@ -124,6 +124,29 @@ describe('createEvaluator', () => {
     expect((await evaluator.evaluate(left, NO_FACTS)).map((h) => h.rule)).toEqual(['not-chat']);
   });
 
+  it('waits where the event loop is to be served, and decides as without waiting', async () => {
+    // A yielder that asks for a turn of the event loop at every other rule.
+    let asked = 0;
+    let waited = 0;
+    const yieldToLoop = () => {
+      if (++asked % 2 === 0) return undefined;
+      return new Promise<void>((resolve) =>
+        setImmediate(() => {
+          waited++;
+          resolve();
+        }),
+      );
+    };
+    const yielding = createEvaluator(ruleSet, { lists: () => lists, yieldToLoop });
+    const events: [MeetingEvent, EvaluationFacts][] = [
+      [chat('this is SPAM'), NO_FACTS],
+      [chat('hi'), { eventCounts: { 'participant:chat-message:10': 3 }, strikes: { '600': 2 } }],
+      [{ ...chat('x'), type: 'custom', data: { tags: ['vip'] } }, NO_FACTS],
+    ];
+    for (const [event, facts] of events) expect(await yielding.evaluate(event, facts)).toEqual(await evaluator.evaluate(event, facts));
+    expect(waited).toBeGreaterThan(3);
+  });
+
   it('leaves undecidable conditions to json-rules-engine', async () => {
     const tagged: MeetingEvent = { ...chat('x'), type: 'custom', data: { tags: ['vip'] } };
     expect((await evaluator.evaluate(tagged, NO_FACTS)).map((h) => h.rule)).toEqual(['not-chat', 'tagged']);

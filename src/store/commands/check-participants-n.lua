@@ -4,7 +4,7 @@
 -- earliest only. Answers only the events something keeps out, four values each in one flat list:
 -- the event's place (from 1), its meeting ban, its every-meeting ban, and the lockdown it is
 -- locked out by (each false when none); most events have none, and cost no reply.
--- KEYS[1...] the distinct keys the events name (bans, lockdowns, admit sets, members hashes)
+-- KEYS[1...] the keys the events name (their bans; each meeting's lockdown, admit set and members hash once)
 -- ARGV[1] JSON per event [meeting ban, every-meeting ban, lockdown, admit, members key indexes
 --         (0 = none), participant id, join ms (-1 none), role, session id]
 -- ARGV[2] members TTL (ms)

@@ -5,8 +5,8 @@
 -- rules' hits, and once the lists version. Strikes and rule hits count (t - w, t]: other events'
 -- hits at the same time count, this event's own (there on a redelivery, as `id:rule` members and
 -- as `id`) do not. Counts count (t - w, t], this event included.
--- KEYS[1] the lists version   KEYS[2...] every other key of the batch, each once; the events name
---         them by index (0 = none)
+-- KEYS[1] the lists version   KEYS[2...] every other key of the batch (a session's sets once, the
+--         events' own keys as they come); the events name them by index (0 = none)
 -- ARGV[1] JSON [plans, events]. A plan (one per layout and event type in the run) is [strike
 --         windows, [[record 0/1, windows, TTL (ms)] per counter set], [windows per counted rule]]
 --         (numbers of windows). `events` is one flat list, per event: plan index, time, marker TTL
