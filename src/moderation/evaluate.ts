@@ -32,8 +32,11 @@ export interface EvaluatorOptions {
 
 /** Tests events against a compiled rule set. Safe for any number of concurrent calls. */
 export interface Evaluator {
-  /** The rules that fire for `event`, highest priority first, then by name. */
-  evaluate(event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]>;
+  /**
+   * The rules that fire for `event`, highest priority first, then by name. Answered at once unless
+   * evaluation must wait (a yield to the event loop, or a rule json-rules-engine decides): await it.
+   */
+  evaluate(event: MeetingEvent, facts: EvaluationFacts): RuleHit[] | Promise<RuleHit[]>;
 }
 
 /** One engine and the facts of the evaluation it is running (at most one at a time). */
@@ -185,27 +188,52 @@ export function createEvaluator(ruleSet: RuleSet, options: EvaluatorOptions): Ev
   }
 
   return {
-    async evaluate(event, facts) {
+    evaluate(event, facts) {
       const group = groups.get(event.type) ?? wildcard;
       if (group.size === 0) return [];
+      if (!prefilter) return evaluateInEngines(group, event, facts);
       const hits: RuleHit[] = [];
       const stages = group.stages;
       for (let i = 0; i < stages.length; i++) {
-        const stage = stages[i]!;
         // A later stage counts this event's hits of the earlier ones.
-        const seen = i === 0 ? facts : withOwnHits(facts, hits, specs);
-        if (prefilter) {
-          const pending = runCandidates(stage, event, seen, hits);
-          if (pending !== undefined) await pending;
-        } else {
-          const wait = yieldToLoop?.();
-          if (wait !== undefined) await wait;
-          hits.push(...(await run(stage.all, event, seen)));
-        }
+        const pending = runCandidates(stages[i]!, event, i === 0 ? facts : withOwnHits(facts, hits, specs), hits);
+        if (pending !== undefined) return finishStages(group, event, facts, hits, i, pending);
       }
-      return hits.length > 1 ? hits.sort(byPriorityThenName) : hits;
+      return byPriority(hits);
     },
   };
+
+  /** The stages after `from`, once `pending` (stage `from`) is done. */
+  async function finishStages(
+    group: Group,
+    event: MeetingEvent,
+    facts: EvaluationFacts,
+    hits: RuleHit[],
+    from: number,
+    pending: Promise<void>,
+  ): Promise<RuleHit[]> {
+    await pending;
+    for (let i = from + 1; i < group.stages.length; i++) {
+      const next = runCandidates(group.stages[i]!, event, withOwnHits(facts, hits, specs), hits);
+      if (next !== undefined) await next;
+    }
+    return byPriority(hits);
+  }
+
+  /** Without the pre-check: each stage whole in one engine. */
+  async function evaluateInEngines(group: Group, event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]> {
+    const hits: RuleHit[] = [];
+    for (let i = 0; i < group.stages.length; i++) {
+      const wait = yieldToLoop?.();
+      if (wait !== undefined) await wait;
+      hits.push(...(await run(group.stages[i]!.all, event, i === 0 ? facts : withOwnHits(facts, hits, specs))));
+    }
+    return byPriority(hits);
+  }
+}
+
+function byPriority(hits: RuleHit[]): RuleHit[] {
+  return hits.length > 1 ? hits.sort(byPriorityThenName) : hits;
 }
 
 function newEngine(rules: readonly CompiledRule[], operators: ReturnType<typeof createOperators>): PooledEngine {

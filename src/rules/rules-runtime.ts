@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RulesError, type Problem } from '../shared/errors.js';
-import type { MeetingEvent } from '../shared/event-schema.js';
 import type { Logger } from '../shared/logger.js';
 import type { Metrics } from '../shared/metrics.js';
-import { createEvaluator } from '../moderation/evaluate.js';
+import { createEvaluator, type Evaluator } from '../moderation/evaluate.js';
 import { loadRules } from '../moderation/rules-loader.js';
-import type { EvaluationFacts, RuleHit, RuleSet } from '../moderation/types.js';
+import type { RuleSet } from '../moderation/types.js';
 import { watchRulesFolder } from './folder-watch.js';
 import { createRuleLists } from './rule-lists.js';
 import { readRulesFolder } from './rules-source.js';
@@ -16,7 +15,7 @@ import type { ListStore } from '../store/lists.js';
 /** The rule set in force with its compiled evaluator. */
 export interface ActiveRules {
   ruleSet: RuleSet;
-  evaluator: { evaluate(event: MeetingEvent, facts: EvaluationFacts): Promise<RuleHit[]> };
+  evaluator: Pick<Evaluator, 'evaluate'>;
   loadedAt: string;
 }
 

@@ -166,7 +166,7 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
         const { strikeWindowsMs, sets, hitSets } = o.layout;
         // The event is recorded in the sets of its own type; sets of other types are only read.
         plans.push([
-          strikeWindowsMs.length,
+          strikeWindowsMs,
           sets.map((s) => [s.type === o.type ? 1 : 0, s.windowsMs.length, s.keepMs]),
           hitSets.map((h) => h.windowsMs.length),
         ]);
@@ -178,8 +178,7 @@ export function createCounterStore({ redis, keys, clockSkewSeconds = DEFAULT_CLO
     for (const o of batch) {
       const { layout, keys: k, t } = o;
       flat.push(planIndex(o), String(t), o.ttl, own(k[0]!), own(k[1]!));
-      // Strikes and counts in (t - w, t].
-      if (k[1] !== '') for (const w of layout.strikeWindowsMs) flat.push(`(${t - w}`);
+      // Counts in (t - w, t] (the script makes the strikes' bounds itself, for the few who have any).
       for (let i = 0; i < layout.sets.length; i++) {
         const set = layout.sets[i]!;
         const key = set.scope === 'session' ? shared(k[2 + i]!) : own(k[2 + i]!);

@@ -7,14 +7,15 @@
 -- as `id`) do not. Counts count (t - w, t], this event included.
 -- KEYS[1] the lists version   KEYS[2...] every other key of the batch (a session's sets once, the
 --         events' own keys as they come); the events name them by index (0 = none)
--- ARGV[1] JSON [plans, events]. A plan (one per layout and event type in the run) is [strike
---         windows, [[record 0/1, windows, TTL (ms)] per counter set], [windows per counted rule]]
---         (numbers of windows). `events` is one flat list, per event: plan index, time, marker TTL
---         (s, 0 = no marker), marker key, strikes key, a lower bound per strike window (only with a
---         strikes key), then per counter set its key (0 = no subject: nothing else follows for it)
---         and, when it has one, a trim bound when recorded and a lower bound per window; then per
---         counted rule its key (0 = none) and, when it has one, a lower bound per window. Times
---         and bounds are strings ready for Redis (formatting numbers costs Lua a microsecond each).
+-- ARGV[1] JSON [plans, events]. A plan (one per layout and event type in the run) is [[strike
+--         window (ms)...], [[record 0/1, windows, TTL (ms)] per counter set], [windows per counted
+--         rule]] (numbers of windows). `events` is one flat list, per event: plan index, time,
+--         marker TTL (s, 0 = no marker), marker key, strikes key, then per counter set its key (0 =
+--         no subject: nothing else follows for it) and, when it has one, a trim bound when recorded
+--         and a lower bound per window; then per counted rule its key (0 = none) and, when it has
+--         one, a lower bound per window. Times and bounds are strings ready for Redis (formatting a
+--         number costs Lua a microsecond); only strike bounds are made here, for the few
+--         participants who have strikes.
 -- ARGV[2...] the event ids, then the marker owners (producer text, kept out of the JSON so it
 --         reaches Redis as every other command sends it)
 -- Answers the lists version, then per event -1 (another owner holds its marker) or 1 followed by
@@ -53,24 +54,23 @@ for e = 1, n do
   end
   if done then
     out[#out + 1] = -1
-    if strikes > 0 then at = at + plan[1] end
     skip(plan)
   else
     out[#out + 1] = 1
-    if strikes > 0 then
+    local strikeWindows = plan[1]
+    -- Most participants have no strikes (no set): one look instead of a count per window.
+    if strikes > 0 and #strikeWindows > 0 and redis.call('EXISTS', KEYS[strikes]) == 1 then
       local own = 0
-      if plan[1] > 0 then
-        local prefix = id .. ':'
-        for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[strikes], t, t)) do
-          if string.sub(m, 1, #prefix) == prefix and not string.find(m, ':', #prefix + 1, true) then own = own + 1 end
-        end
+      local prefix = id .. ':'
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[strikes], t, t)) do
+        if string.sub(m, 1, #prefix) == prefix and not string.find(m, ':', #prefix + 1, true) then own = own + 1 end
       end
-      for _ = 1, plan[1] do
-        out[#out + 1] = redis.call('ZCOUNT', KEYS[strikes], flat[at], t) - own
-        at = at + 1
+      local tn = tonumber(t)
+      for _, w in ipairs(strikeWindows) do
+        out[#out + 1] = redis.call('ZCOUNT', KEYS[strikes], '(' .. (tn - w), t) - own
       end
     else
-      for _ = 1, plan[1] do out[#out + 1] = 0 end
+      for _ = 1, #strikeWindows do out[#out + 1] = 0 end
     end
     for _, set in ipairs(plan[2]) do
       local k = flat[at]
