@@ -229,9 +229,6 @@ describe('requests and errors', () => {
   it('hides internal errors behind a plain 500', async () => {
     const failingAudit: AuditStore = {
       append: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
-      appendTo: () => {
-        throw new Error('boom at /secret/path.ts:12');
-      },
       query: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
       // eslint-disable-next-line require-yield -- a scan that fails before its first record
       scan: async function* () {
