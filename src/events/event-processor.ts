@@ -87,6 +87,19 @@ export function createEventProcessor(deps: EventProcessorDeps) {
   const log = createEventLogWriter(eventLog, logger);
   const checkParticipants = deps.lockdowns ? createParticipantChecks(deps.lockdowns, meetings) : undefined;
 
+  // The processed-events counter per event type, its label worked out once per type.
+  const processedBy = new Map<string, { inc(n: number): void }>();
+  const countProcessed = (type: string, n: number): void => {
+    if (!metrics) return;
+    let counter = processedBy.get(type);
+    if (counter === undefined) {
+      counter = metrics.events.labels({ type: eventTypeLabel(type) });
+      // Custom types are free-form: remember a bounded number of them (their label is `custom`).
+      if (processedBy.size < 1000) processedBy.set(type, counter);
+    }
+    counter.inc(n);
+  };
+
   async function process(job: Job): Promise<EventResult | BatchResult> {
     return job.name === BATCH_JOB ? processBatch(job) : processOne(job);
   }
@@ -125,11 +138,12 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     if (kept) {
       const removalJobId = await kept.removal;
       log.add({ event, hits: [kept.hit], rulesVersion: ruleSet.ruleSet.version });
-      metrics?.events.inc({ type: eventTypeLabel(event.type) });
+      countProcessed(event.type, 1);
       return { eventId: event.id, status: 'processed', hits: [kept.hit], ...(removalJobId ? { removalJobId } : {}) };
     }
     await rules.syncLists(facts!.listsVersion);
-    const hits = await ruleSet.evaluator.evaluate(event, facts!);
+    const answer = ruleSet.evaluator.evaluate(event, facts!);
+    const hits = Array.isArray(answer) ? answer : await answer;
     const result: EventResult = {
       eventId: event.id,
       status: 'processed',
@@ -142,7 +156,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     // A crash before the job completes leaves it to be run again (counters, strikes and removal
     // claims are idempotent); a crash within the flush delay loses log entries, never decisions.
     log.add({ event, hits: result.hits ?? [], rulesVersion: ruleSet.ruleSet.version });
-    metrics?.events.inc({ type: eventTypeLabel(event.type) });
+    countProcessed(event.type, 1);
     return result;
   }
 
@@ -226,11 +240,7 @@ export function createEventProcessor(deps: EventProcessorDeps) {
     log.addMany(entries);
     const removalJobIds = (await Promise.all(acting)).filter((id): id is string => id !== undefined);
     if (duplicates > 0) metrics?.duplicateEvents.inc(duplicates);
-    if (metrics) {
-      const byLabel = new Map<string, number>();
-      for (const [type, n] of byType) byLabel.set(eventTypeLabel(type), (byLabel.get(eventTypeLabel(type)) ?? 0) + n);
-      for (const [type, n] of byLabel) metrics.events.inc({ type }, n);
-    }
+    for (const [type, n] of byType) countProcessed(type, n);
     const result: BatchResult = { events: inputs.length, processed: events.length - duplicates, duplicates, invalid: invalid.length };
     if (removalJobIds.length > 0) result.removalJobIds = [...new Set(removalJobIds)];
     return result;
