@@ -48,7 +48,8 @@ import { commandStats, commandsPer, prefixFootprint, redisVersion, usedMemory } 
 import { deleteKeys } from '../store/scan-keys.js';
 import { freePort } from '../shared/free-port.js';
 import { cpuMeter } from './cpu-meter.js';
-import { checkTargets, rawYardstick, renderTable, type BenchResults } from './report.js';
+import { raidStoryChecks } from './raid-report.js';
+import { checkTargets, rawCpuUsPerJob, rawYardstick, renderTable, type BenchResults } from './report.js';
 import { round, summarize, wallClockMs } from './stats.js';
 import { sleep } from '../shared/sleep.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -87,8 +88,9 @@ interface Sizes {
   raidCap: number;
   /** How long the simulator takes to answer a remove call in the raid's measures (a real API's). */
   raidLatencyMs: number;
-  /** Gate checks a second during the raid. */
+  /** Gate checks a second during the raid (when it starts refusing), and afterwards (its latency). */
   gateChecksPerSec: number;
+  gateLoadPerSec: number;
   /** Distinct violators queued at once, cleared at the cap. */
   violators: number;
   /** The raid met by a lockdown that ends the session: bots, and their joins a second. */
@@ -116,7 +118,8 @@ const FULL: Sizes = {
   raidMs: 10_000,
   raidCap: 200,
   raidLatencyMs: 150,
-  gateChecksPerSec: 1000,
+  gateChecksPerSec: 50,
+  gateLoadPerSec: 1000,
   violators: 2000,
   endBots: 5000,
   endJoinsPerSec: 2500,
@@ -142,7 +145,8 @@ const QUICK: Sizes = {
   raidMs: 2000,
   raidCap: 200,
   raidLatencyMs: 150,
-  gateChecksPerSec: 200,
+  gateChecksPerSec: 50,
+  gateLoadPerSec: 200,
   violators: 200,
   endBots: 200,
   endJoinsPerSec: 500,
@@ -319,7 +323,7 @@ async function main(): Promise<number> {
     const results: Partial<BenchResults> = {};
     if (args.only === undefined || args.only === 'baseline') Object.assign(results, await runBaseline(run));
     // The product's part alone still gets its yardstick: its ratios are only figures against it.
-    else if (args.only === 'product') results.rawDrain = await runRawDrain(run, 'first');
+    else if (args.only === 'product' || args.only === 'raid') results.rawDrain = await runRawDrain(run, 'first');
     if (args.only === undefined || args.only === 'product') Object.assign(results, await runProduct(run));
     // The yardstick again, after the product's part: one drain is not a figure on a shared machine.
     if (args.only === undefined || args.only === 'baseline' || args.only === 'product')
@@ -335,7 +339,16 @@ async function main(): Promise<number> {
     }
 
     const complete = isComplete(results);
-    const checks = complete ? checkTargets(results) : [];
+    // A raid of its own is judged on the raid's story (against the raw drain's CPU per job measured first).
+    const checks = complete
+      ? checkTargets(results)
+      : results.raid
+        ? raidStoryChecks({
+            ...results,
+            raid: results.raid,
+            rawCpuUsPerJob: results.rawDrain ? rawCpuUsPerJob(results.rawDrain) : undefined,
+          })
+        : [];
     const judged = complete && !args.quick;
     process.stdout.write(`\n${renderTable(results, checks, { judged })}\n\n`);
     const file = join(args.out, `bench-${stamp}.json`);
@@ -764,7 +777,7 @@ async function runRaid(run: Run): Promise<Pick<BenchResults, 'raid' | 'violators
     const env = { ...run.env, VIDEOSDK_API_BASE: simulator.url };
     const raidEnv = { ...env, AUTOMOD_PREFIX: `${run.prefix}-raid`, AUTOMOD_API_RATE_PER_SEC: String(sizes.raidCap) };
     run.say(
-      `raid: ${sizes.raidBots} bots join one session and flood its chat, ${sizes.raidEvents} events in ${sizes.raidMs / 1000} s, AUTOMOD_API_RATE_PER_SEC=${sizes.raidCap}, remove calls answered after ${sizes.raidLatencyMs} ms (simulator in its own process), the gate asked ${sizes.gateChecksPerSec} times a second`,
+      `raid: ${sizes.raidBots} bots join one session and flood its chat, ${sizes.raidEvents} events in ${sizes.raidMs / 1000} s, AUTOMOD_API_RATE_PER_SEC=${sizes.raidCap}, remove calls answered after ${sizes.raidLatencyMs} ms (simulator in its own process), the gate asked ${sizes.gateChecksPerSec} times a second during it and ${sizes.gateLoadPerSec} after`,
     );
     const raid = await measureRaid(
       {
@@ -784,10 +797,11 @@ async function runRaid(run: Run): Promise<Pick<BenchResults, 'raid' | 'violators
         capPerSec: sizes.raidCap,
         latencyMs: sizes.raidLatencyMs,
         gateChecksPerSec: sizes.gateChecksPerSec,
+        gateLoadPerSec: sizes.gateLoadPerSec,
       },
     );
     run.say(
-      `  ${raid.removedOnce}/${raid.bots} bots removed once (${raid.notRemoved} not, ${raid.removedTwiceOrMore} more than once; ${raid.callsFindingBotGone} calls found a bot already gone), staff calls ${raid.staffCalls}, at most ${raid.maxPerSecondSliding} calls in any 1 s, ${raid.removalsPerSec} removals/s${raid.drained ? '' : ', queues NOT drained'}; last event -> last removal ${(raid.lastEventToLastRemovalMs / 1000).toFixed(1)} s (floor ${(raid.floorMs / 1000).toFixed(1)} s); worker ${raid.workerCpuUsPerEvent} us CPU/event; gate p50 ${raid.gate.latency.p50} ms p99 ${raid.gate.latency.p99} ms over ${raid.gate.checks} checks, refusing ${raid.waveToGateMs ?? '?'} ms after the wave`,
+      `  ${raid.removedOnce}/${raid.bots} bots removed once (${raid.notRemoved} not, ${raid.removedTwiceOrMore} more than once; ${raid.callsFindingBotGone} calls found a bot already gone), staff calls ${raid.staffCalls}, at most ${raid.maxPerSecondSliding} calls in any 1 s, ${raid.removalsPerSec} removals/s${raid.drained ? '' : ', queues NOT drained'}; last event -> last removal ${(raid.lastEventToLastRemovalMs / 1000).toFixed(1)} s (floor ${(raid.floorMs / 1000).toFixed(1)} s); worker ${raid.workerCpuUsPerEvent} us CPU/event; gate refusing ${raid.waveToGateMs ?? '?'} ms after the wave (p99 ${raid.gate.latency.p99} ms during the raid), p50 ${raid.gateLoad.latency.p50} ms p99 ${raid.gateLoad.latency.p99} ms at ${sizes.gateLoadPerSec}/s after`,
     );
     await simulator.reset();
     const story = {

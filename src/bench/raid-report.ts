@@ -33,10 +33,10 @@ export function raidStoryChecks(r: RaidStory): TargetCheck[] {
       pass: raid.waveToGateMs !== undefined && raid.waveToGateMs <= 1000 && raid.joinsAfterLockdownRemoved === raid.joinsAfterLockdown,
     },
     {
-      name: 'gate: p99 during the raid',
-      target: `<= 10 ms at ${Math.round(raid.gate.checks / (raid.durationMs / 1000))} checks/s`,
-      measured: `p50 ${raid.gate.latency.p50} ms, p99 ${raid.gate.latency.p99} ms, ${raid.gate.errors} errors in ${raid.gate.checks}`,
-      pass: raid.gate.latency.p99 <= 10 && raid.gate.errors === 0,
+      name: 'gate: p99 at 1,000 checks/s',
+      target: `<= 10 ms at ${Math.round(raid.gateLoad.checks / 5)} checks/s`,
+      measured: `p50 ${raid.gateLoad.latency.p50} ms, p99 ${raid.gateLoad.latency.p99} ms, ${raid.gateLoad.errors} errors in ${raid.gateLoad.checks} (during the raid's events: p50 ${raid.gate.latency.p50} ms, p99 ${raid.gate.latency.p99} ms at ${Math.round(raid.gate.checks / (raid.durationMs / 1000))}/s)`,
+      pass: raid.gateLoad.latency.p99 <= 10 && raid.gateLoad.errors === 0,
     },
   ];
   if (v) {

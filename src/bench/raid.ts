@@ -24,8 +24,10 @@ export interface RaidSizes {
   capPerSec: number;
   /** How long the simulator takes to answer a remove call (a real API's latency). */
   latencyMs: number;
-  /** Gate checks a second while the events are sent. */
+  /** Gate checks a second while the events are sent (the moment it starts refusing). */
   gateChecksPerSec: number;
+  /** Gate checks a second afterwards, for 5 s, the lockdown standing: its latency under load. */
+  gateLoadPerSec: number;
 }
 
 export interface RaidResult {
@@ -67,6 +69,8 @@ export interface RaidResult {
   floorMs: number;
   /** The gate asked about newcomers during the raid. */
   gate: GateProbeResult;
+  /** The gate asked `gateLoadPerSec` times a second once the raid was handled, the lockdown standing. */
+  gateLoad: GateProbeResult;
   /** From the join that made the wave (the 30th) sent to the gate first refusing a newcomer. */
   waveToGateMs: number | undefined;
   /** From the lockdown's start (Redis's clock) to the gate first refusing a newcomer. */
@@ -194,6 +198,9 @@ export async function measureRaid(
       const drained = (await settled(queues.events, 30_000)) && (await settled(queues.removals, 30_000));
       const failed = (await queues.events.getJobCounts('failed')).failed ?? 0;
       const used = await cpu.stop();
+      const gateLoad = await worker.whileRunning(
+        probeGate({ url: `http://127.0.0.1:${httpPort}`, meetingId: RAID_MEETING, ratePerSec: sizes.gateLoadPerSec, durationMs: 5000 }),
+      );
       // A late duplicate would come after the drain, if at all.
       await sleep(1000);
       rssPeak = Math.max(rssPeak, worker.rss()?.peakMb ?? 0);
@@ -247,6 +254,7 @@ export async function measureRaid(
         latencyMs: sizes.latencyMs,
         floorMs: Math.round((sizes.bots / sizes.capPerSec) * 1000),
         gate: gateResult,
+        gateLoad,
         waveToGateMs: gateResult.firstRefusalAt !== undefined && wave !== undefined ? round(gateResult.firstRefusalAt - wave) : undefined,
         lockdownToGateMs:
           gateResult.firstRefusalAt !== undefined && lockdownSince !== undefined

@@ -123,7 +123,16 @@ export async function listJobs(
   // BullMQ keeps the jobs of a paused queue in its waiting list: "paused" means those, while paused.
   const paused = await queue.isPaused();
   const wanted = filter.state;
-  const states: readonly JobType[] = wanted === 'paused' ? (paused ? ['waiting', 'prioritized'] : []) : wanted ? [wanted] : LISTED_STATES;
+  const states: readonly JobType[] =
+    wanted === 'paused'
+      ? paused
+        ? ['waiting', 'prioritized']
+        : []
+      : wanted === 'waiting'
+        ? ['waiting', 'prioritized']
+        : wanted
+          ? [wanted]
+          : LISTED_STATES;
   const jobs: JobView[] = [];
   let truncated = false;
   for (const listed of states) {
@@ -146,6 +155,8 @@ export async function listJobs(
   return { jobs, truncated };
 }
 
+/** A prioritized job (a bulk list's, behind rules' removals) is shown as what it is: waiting. */
 function shownState(state: string, queuePaused: boolean): string {
-  return queuePaused && (state === 'waiting' || state === 'prioritized') ? 'paused' : state;
+  if (state !== 'waiting' && state !== 'prioritized') return state;
+  return queuePaused ? 'paused' : 'waiting';
 }

@@ -5,7 +5,7 @@ import { within } from './deadline.js';
 /** Queue figures read on each scrape: depth per state and the age of the oldest waiting job. */
 export interface QueueProbe {
   name: string;
-  queue: Pick<Queue, 'getJobCounts' | 'getWaiting' | 'isPaused'>;
+  queue: Pick<Queue, 'getJobCounts' | 'getWaiting' | 'getPrioritized' | 'isPaused'>;
 }
 
 /**
@@ -266,6 +266,8 @@ export function createMetrics(
           for (const probe of probes()) {
             const counts = await probe.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
             for (const [state, count] of Object.entries(counts)) this.set({ queue: probe.name, state }, count);
+            // A prioritized job (a bulk removal) waits too: `waiting` is the whole backlog, as `automod status` shows it.
+            this.set({ queue: probe.name, state: 'waiting' }, (counts.waiting ?? 0) + (counts.prioritized ?? 0));
           }
         } catch {
           // Reported by automod_redis_up.
@@ -280,8 +282,10 @@ export function createMetrics(
       async collect() {
         try {
           for (const probe of probes()) {
-            const [oldest] = await probe.queue.getWaiting(-1, -1);
-            this.set({ queue: probe.name }, oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0);
+            // Waiting jobs, and prioritized ones (bulk removals wait behind the others).
+            const [[waiting], [prioritized]] = await Promise.all([probe.queue.getWaiting(-1, -1), probe.queue.getPrioritized(0, 0)]);
+            const oldest = Math.min(waiting?.timestamp ?? Number.POSITIVE_INFINITY, prioritized?.timestamp ?? Number.POSITIVE_INFINITY);
+            this.set({ queue: probe.name }, Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
           }
         } catch {
           // Reported by automod_redis_up.
@@ -345,6 +349,7 @@ function bounded(queue: QueueProbe['queue'], ms: number): QueueProbe['queue'] {
   return {
     getJobCounts: (...types: Parameters<QueueProbe['queue']['getJobCounts']>) => limit(queue.getJobCounts(...types)),
     getWaiting: (...args: Parameters<QueueProbe['queue']['getWaiting']>) => limit(queue.getWaiting(...args)),
+    getPrioritized: (...args: Parameters<QueueProbe['queue']['getPrioritized']>) => limit(queue.getPrioritized(...args)),
     isPaused: () => limit(queue.isPaused()),
   };
 }

@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
 import { luaScript } from './lua-script.js';
 import type { ApiAttempt } from '../videosdk/client.js';
@@ -49,8 +48,6 @@ export interface AuditFilter {
 export interface AuditStore {
   /** Appends a record; answers its stream entry id. */
   append(record: AuditRecord): Promise<string>;
-  /** `append` as part of a MULTI the caller sends. */
-  appendTo(tx: ChainableCommander, record: AuditRecord): void;
   /** Records matching the filter, newest first. */
   query(filter?: AuditFilter): Promise<AuditRecord[]>;
   /**
@@ -96,10 +93,6 @@ export function createAuditStore({ redis, keys, maxRecords, maxScan = 20_000, no
   return {
     async append(record) {
       return String(await APPEND.run(redis, [keys.audit()], appendArgs(record)));
-    },
-
-    appendTo(tx, record) {
-      APPEND.addTo(tx, [keys.audit()], appendArgs(record));
     },
 
     async query(filter = {}) {

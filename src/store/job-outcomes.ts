@@ -24,8 +24,6 @@ export interface JobOutcomeStore {
   /** The recorded API calls, oldest first. */
   attempts(jobId: string): Promise<ApiAttemptRecord[]>;
   setOutcome(jobId: string, outcome: JobOutcome): Promise<void>;
-  /** `setOutcome` as part of a MULTI the caller sends. */
-  setOutcomeTo(tx: ChainableCommander, jobId: string, outcome: JobOutcome): void;
   getOutcome(jobId: string): Promise<JobOutcome | undefined>;
   /**
    * Records, before a remove call goes out, that one is about to (read, with every remove call
@@ -104,12 +102,6 @@ export function createJobOutcomeStore({
       const multi = redis.multi().set(keys.jobOutcome(jobId), JSON.stringify(outcome), 'EX', ttl);
       track(multi, jobId);
       await dropPopped(await multi.exec());
-    },
-
-    setOutcomeTo(tx, jobId, outcome) {
-      tx.set(keys.jobOutcome(jobId), JSON.stringify(outcome), 'EX', ttl);
-      // Indexed without trimming (the caller owns the replies); the job's other writes trim.
-      tx.zadd(keys.jobIndex(), now(), jobId);
     },
 
     async getOutcome(jobId) {

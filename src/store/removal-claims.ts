@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import type { Keys } from './keys.js';
 import { luaScript } from './lua-script.js';
 import type { RedisClient } from './redis.js';
@@ -59,8 +58,6 @@ export interface RemovalClaims {
   complete(sessionId: string, participantId: string, jobId: string): Promise<boolean>;
   /** Drops this job's claim (it failed or was rejected): a later request may try again. */
   release(sessionId: string, participantId: string, jobId: string): Promise<boolean>;
-  /** `complete` (done) or `release` as part of a MULTI the caller sends. */
-  settleTo(tx: ChainableCommander, sessionId: string, participantId: string, jobId: string, done: boolean): void;
   /**
    * Ends the dedup window after a success for each participant (they joined again), in one round
    * trip; pending claims stay. Answers how many windows it ended.
@@ -186,11 +183,6 @@ export function createRemovalClaims({ redis, keys, dedupSeconds, pendingSeconds,
 
     async release(sessionId, participantId, jobId) {
       return (await RELEASE.run(redis, [key(sessionId, participantId)], [jobId])) === 1;
-    },
-
-    settleTo(tx, sessionId, participantId, jobId, done) {
-      if (done) COMPLETE.addTo(tx, [key(sessionId, participantId)], [jobId, dedup]);
-      else RELEASE.addTo(tx, [key(sessionId, participantId)], [jobId]);
     },
 
     async endWindows(participants) {

@@ -115,7 +115,9 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const PARTICIPANT_ID_KEY = Buffer.from('"participantId"');
 const PARTICIPANTS_KEY = Buffer.from('"participants"');
-const FAILURE_KEYS = ['"success"', '"error"', '"errors"'].map((key) => Buffer.from(key));
+const SUCCESS_KEY = Buffer.from('"success"');
+const ERROR = Buffer.from('error');
+const LETTER_S = 0x73;
 
 /**
  * Reads a session answer's bytes for the participant's own entries (`{"participantId": "<id>",
@@ -132,7 +134,7 @@ export function scanSessionAnswer(raw: Buffer, participantId: string): RemoveAns
   if (!PLAIN_ID.test(participantId)) return undefined;
   if (raw[skipBlanks(raw, 0, 1)] !== OPEN_BRACE || raw[skipBlanks(raw, raw.length - 1, -1)] !== CLOSE_BRACE) return undefined;
   // A stated failure anywhere (the whole parse looks at the top level only) leaves it to that parse.
-  for (const key of FAILURE_KEYS) if (keyPositions(raw, key, 1).length > 0) return undefined;
+  if (keyPositions(raw, SUCCESS_KEY, 1).length > 0 || hasErrorKey(raw)) return undefined;
   // The list must be the session's own: a top-level key whose value is an array.
   const [listKey] = keyPositions(raw, PARTICIPANTS_KEY, 1);
   if (listKey === undefined || depthAt(raw, listKey) !== 1) return undefined;
@@ -188,6 +190,17 @@ function keyPositions(raw: Buffer, quotedKey: Buffer, limit = Infinity): number[
     if (raw[at] === QUOTE && startsKey(raw, at) && raw[skipBlanks(raw, found + tail.length, 1)] === COLON) positions.push(at);
   }
   return positions;
+}
+
+/** Whether `"error"` or `"errors"` occurs as a key: one search for both, the answer read once. */
+function hasErrorKey(raw: Buffer): boolean {
+  for (let found = raw.indexOf(ERROR, 1); found !== -1; found = raw.indexOf(ERROR, found + ERROR.length)) {
+    const at = found - 1;
+    if (raw[at] !== QUOTE) continue;
+    const close = raw[found + ERROR.length] === LETTER_S ? found + ERROR.length + 1 : found + ERROR.length;
+    if (raw[close] === QUOTE && startsKey(raw, at) && raw[skipBlanks(raw, close + 1, 1)] === COLON) return true;
+  }
+  return false;
 }
 
 /** The `"` at `at` opens a key: it follows `{` or `,`, which never stand right before a `"` inside a string. */

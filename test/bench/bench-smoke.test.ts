@@ -68,6 +68,7 @@ describe('npm run bench --quick', () => {
     expect(report.mode).toBe('quick');
     expect(Object.keys(report.versions)).toEqual(expect.arrayContaining(['node', 'redis', 'bullmq', 'ioredis', 'json-rules-engine']));
     expect(Object.keys(report.results).sort()).toEqual([
+      'endSessionRaid',
       'evaluation',
       'httpIngest',
       'httpLatency',
@@ -81,10 +82,17 @@ describe('npm run bench --quick', () => {
       'rawTwoHop',
       'saturation',
       'single',
+      'violators',
     ]);
-    expect(report.targets).toHaveLength(12);
+    expect(report.targets).toHaveLength(18);
     expect((report.targets as { name: string }[]).map((t) => t.name)).toEqual(
-      expect.arrayContaining(['folded text vs raw (same run)', 'worst admitted pattern on 64 KB']),
+      expect.arrayContaining([
+        'folded text vs raw (same run)',
+        'worst admitted pattern on 64 KB',
+        'gate: refusing within 1 s of the wave',
+        'worker CPU per removal vs raw BullMQ per job',
+        'end-session raid: emptied in one call, rejoiners removed, admitted back',
+      ]),
     );
     expect(report.workerEnv.VIDEOSDK_SECRET).toBeUndefined();
     const results = report.results as {

@@ -1,8 +1,9 @@
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimulator, type Simulator } from '../../src/simulator/simulator.js';
 import { runCli } from '../helpers/cli.js';
-import { freePort, ROOT, sleep, spawnAutomod, startRedisServer, type AutomodProcess, type RedisServer } from '../helpers/processes.js';
+import { freePort, ROOT, spawnAutomod, startRedisServer, type AutomodProcess, type RedisServer } from '../helpers/processes.js';
 import { waitFor } from '../helpers/harness.js';
 import { uniquePrefix } from '../helpers/redis.js';
 
@@ -19,6 +20,35 @@ afterAll(async () => {
 });
 
 const listening = async (p: AutomodProcess): Promise<string> => String((await p.waitForLog((l) => l.msg === 'HTTP API listening')).url);
+
+/**
+ * Stands on the port where Redis will be until it starts: holds each connection of the worker's
+ * Redis probe unanswered (the probe gives up after its timeout and the next one connects) and
+ * drops every other connection, as a Redis that is down would. Counts the probes.
+ */
+async function notRedisYet(port: number): Promise<{ probes: () => number; close: () => Promise<void> }> {
+  let probes = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    // A connection names itself first thing (CLIENT SETNAME).
+    socket.once('data', (chunk: Buffer) => {
+      if (chunk.includes('automod-probe')) probes++;
+      else socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    probes: () => probes,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = Date.now();
@@ -61,6 +91,7 @@ describe('commands while Redis is unreachable', () => {
 describe('a worker and its Redis', () => {
   it('start waits for Redis (one line), serving /healthz 200 and /readyz 503 meanwhile, then runs', async () => {
     const port = await freePort();
+    const standIn = await notRedisYet(port);
     const worker = spawnAutomod('waiting', ['start'], {
       REDIS_URL: `redis://127.0.0.1:${port}`,
       AUTOMOD_PREFIX: PREFIX,
@@ -73,7 +104,8 @@ describe('a worker and its Redis', () => {
     processes.push(worker);
     const url = await listening(worker);
     await worker.waitForLog((l) => String(l.msg).startsWith('waiting for Redis'));
-    await sleep(2500);
+    // Several probes have failed (each one a line, were it said per attempt) before Redis starts.
+    await waitFor(() => (standIn.probes() >= 4 ? true : undefined), 20_000, 'four probes of Redis');
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const waiting = await fetch(`${url}/readyz`);
     expect(waiting.status).toBe(503);
@@ -84,6 +116,7 @@ describe('a worker and its Redis', () => {
     expect(post.value.status).toBe(503);
     expect(post.value.headers.get('retry-after')).toMatch(/^\d+$/);
 
+    await standIn.close();
     const redis = await startRedisServer({ port, appendonly: false });
     servers.push(redis);
     await worker.waitForLog((l) => l.msg === 'Redis is reachable');
@@ -97,7 +130,7 @@ describe('a worker and its Redis', () => {
 
     // Redis dying under the running worker: fast 503s and a scrape that still answers.
     await redis.stop();
-    await sleep(300);
+    await worker.waitForLog((l) => l.msg === 'Redis connection lost; reconnecting');
     const during = await timed(() =>
       fetch(`${url}/v1/events`, {
         method: 'POST',

@@ -14,6 +14,7 @@ import { createSimulator, type Simulator } from '../../src/simulator/simulator.j
 import { startCluster, type LocalCluster } from '../helpers/cluster.js';
 import { requireBuild, ROOT, sleep, spawnAutomod, type AutomodProcess, type RedisServer } from '../helpers/processes.js';
 import { uniquePrefix } from '../helpers/redis.js';
+import { meetingWorkload } from '../helpers/workload.js';
 
 /**
  * A Redis Cluster that really spreads the load: three masters, AUTOMOD_PARTITIONS=12, the slots
@@ -25,64 +26,7 @@ import { uniquePrefix } from '../helpers/redis.js';
  */
 
 const PARTITIONS = 12;
-const SESSIONS = 240;
-const GUESTS = 6;
 const SECRET = randomBytes(16).toString('hex');
-
-interface Plan {
-  events: Record<string, unknown>[];
-  intended: Set<string>;
-  blocked: string[];
-  sessions: { id: string; room: string; participants: { participantId: string; name: string }[] }[];
-}
-
-/** Many sessions, each a host (exempt), chatting guests and one violator (about 4 % of the events ask for a removal). */
-function plan(): Plan {
-  const joins: Record<string, unknown>[] = [];
-  const later: Record<string, unknown>[] = [];
-  const intended = new Set<string>();
-  const blocked: string[] = [];
-  const sessions: Plan['sessions'] = [];
-  for (let s = 0; s < SESSIONS; s++) {
-    const id = randomBytes(12).toString('hex');
-    const room = `room-${s}`;
-    const participants: { participantId: string; name: string }[] = [];
-    let n = 0;
-    const event = (type: string, participantId: string, participantName: string, data: Record<string, unknown>) => ({
-      id: `${id}-${n++}`,
-      type,
-      meetingId: room,
-      sessionId: id,
-      participantId,
-      participantName,
-      data,
-    });
-    participants.push({ participantId: `host-${s}`, name: 'Admin Host' });
-    joins.push(event('participant-joined', `host-${s}`, 'Admin Host', { role: 'host' }));
-    later.push(event('chat-message', `host-${s}`, 'Admin Host', { role: 'host', text: 'Welcome, admin here' }));
-    for (let i = 0; i < GUESTS; i++) {
-      const pid = `guest-${s}-${i}`;
-      participants.push({ participantId: pid, name: `Guest ${i}` });
-      joins.push(event('participant-joined', pid, `Guest ${i}`, { role: 'participant' }));
-      later.push(event('chat-message', pid, `Guest ${i}`, { role: 'participant', text: 'good morning everyone' }));
-    }
-    for (let i = 0; i < GUESTS; i++)
-      later.push(event('chat-message', `guest-${s}-${i}`, `Guest ${i}`, { role: 'participant', text: 'can you hear me?' }));
-    // One violator a session, of the three shipped kinds in turn: impersonation, banned words, a blocklisted id.
-    const kind = s % 3;
-    const pid = kind === 2 ? `blocked-${s}` : `viol-${s}`;
-    const name = kind === 0 ? 'Admin Desk' : 'Viewer';
-    participants.push({ participantId: pid, name });
-    intended.add(`${id}/${pid}`);
-    if (kind === 2) blocked.push(pid);
-    joins.push(event('participant-joined', pid, name, { role: 'participant' }));
-    const text = kind === 1 ? ['free crypto for everyone', 'crypto giveaway, click'] : ['hi all', 'anyone here?'];
-    for (const t of text) later.push(event('chat-message', pid, name, { role: 'participant', text: t }));
-    sessions.push({ id, room, participants });
-  }
-  later.sort(() => Math.random() - 0.5);
-  return { events: [...joins, ...later], intended, blocked, sessions };
-}
 
 /** Calls and CPU of one master, from INFO. */
 interface NodeStats {
@@ -173,7 +117,8 @@ describe('Redis Cluster spreading the load (3 masters, AUTOMOD_PARTITIONS=12)', 
 
     simulator = createSimulator({ secret: SECRET, apiKey: 'spread-key' });
     const simulatorUrl = await simulator.listen(0);
-    const p = plan();
+    // Many sessions, each a host (exempt), chatting guests and one violator (about 4 % of the events ask for a removal).
+    const p = meetingWorkload({ sessions: 240, guests: 6, violators: 1 });
     for (const s of p.sessions) simulator.addSession({ id: s.id, meetingId: s.room, participants: s.participants });
     const config = parseConfig({ ...env, LOG_LEVEL: 'silent' });
     services = createServices(config, createLogger(config), {});

@@ -1,34 +1,18 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-
-/** A receiver for notifications: every body it was sent, parsed. */
-async function receiver(): Promise<{ url: string; bodies: Record<string, unknown>[]; server: Server }> {
-  const bodies: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    req.on('end', () => {
-      bodies.push(JSON.parse(text) as Record<string, unknown>);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, server };
-}
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 type Gate = { allowed: boolean; permission: string | null; reason: string | null; until: string | null };
 
 describe('lockdown (raid mode) and the gate', () => {
   let h: Harness;
-  let hook: Awaited<ReturnType<typeof receiver>>;
+  let hook: Receiver;
   const removeCalls = (sid: string) => h.simulator.calls().filter((c) => c.sessionId === sid && c.operation === 'remove');
   const gate = async (meetingId: string, participantId: string) =>
     (await h.api('GET', `/v1/gate?meetingId=${meetingId}&participantId=${participantId}`)).body as Gate;
 
   beforeAll(async () => {
-    hook = await receiver();
+    hook = await startReceiver();
     h = await startHarness('lockdown', { AUTOMOD_NOTIFY_URLS: hook.url });
   });
   afterAll(async () => {
@@ -98,7 +82,10 @@ describe('lockdown (raid mode) and the gate', () => {
     expect(await gate(meeting, 'stranger')).toEqual({ allowed: true, permission: 'allow_join', reason: null, until: null });
     expect(removeCalls(sid).map((c) => c.participantId)).toEqual(['raider-1']);
     const told = await waitFor(() => {
-      const types = hook.bodies.filter((b) => (b.lockdown as { meetingId?: string } | undefined)?.meetingId === meeting).map((b) => b.type);
+      const types = hook
+        .bodies()
+        .filter((b) => (b.lockdown as { meetingId?: string } | undefined)?.meetingId === meeting)
+        .map((b) => b.type);
       return types.includes('lockdown.ended') ? types : undefined;
     });
     // Delivered by a queue with several deliveries at once: in either order, each once.

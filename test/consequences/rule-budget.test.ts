@@ -1,28 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-
-/** A receiver for notifications: every body it was sent, parsed. */
-async function receiver(): Promise<{ url: string; bodies: Record<string, unknown>[]; server: Server }> {
-  const bodies: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-    req.on('end', () => {
-      bodies.push(JSON.parse(text) as Record<string, unknown>);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, server };
-}
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 describe('the rule budget (blast radius)', () => {
   let h: Harness;
-  let hook: Awaited<ReturnType<typeof receiver>>;
+  let hook: Receiver;
   beforeAll(async () => {
-    hook = await receiver();
+    hook = await startReceiver();
     h = await startHarness('rule-budget', { AUTOMOD_RULES: 'test/fixtures/budget-rules', AUTOMOD_NOTIFY_URLS: hook.url });
   });
   afterAll(async () => {
@@ -74,7 +58,11 @@ describe('the rule budget (blast radius)', () => {
 
     // Tripped: said once to the moderators, shown by the API and the metric.
     const tripped = await waitFor(
-      () => hook.bodies.filter((b) => b.type === 'rule.tripped').at(0),
+      () =>
+        hook
+          .bodies()
+          .filter((b) => b.type === 'rule.tripped')
+          .at(0),
       10_000,
       'the rule.tripped notification',
     );
@@ -89,7 +77,7 @@ describe('the rule budget (blast radius)', () => {
       const { body } = await h.api('GET', '/v1/reviews?state=pending');
       return (body as { reviews: { participantId: string }[] }).reviews.some((r) => r.participantId === 'p6') ? true : undefined;
     });
-    expect(hook.bodies.filter((b) => b.type === 'rule.tripped')).toHaveLength(1);
+    expect(hook.bodies().filter((b) => b.type === 'rule.tripped')).toHaveLength(1);
 
     // Re-armed by an operator: the next join is removed again.
     const rearm = await h.api('POST', '/v1/rules/remove-everyone/rearm');

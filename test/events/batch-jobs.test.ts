@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventProcessor } from '../../src/events/event-processor.js';
+import { floodChat, loggedEvents } from '../helpers/events.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -12,39 +13,22 @@ afterAll(async () => {
   await h?.close();
 });
 
-const chat = (sid: string, i: number, extra: Record<string, unknown> = {}) => ({
-  id: `${sid}-c${i}`,
-  type: 'chat-message',
-  sessionId: sid,
-  participantId: 'flooder',
-  timestamp: new Date(Date.now() + i).toISOString(),
-  data: { text: `hi ${i}` },
-  ...extra,
-});
-
 /** A batch job as BullMQ hands it to the processor (the same object on a redelivery). */
 const batchJob = (id: string, events: unknown[]) => ({ id, name: 'batch', timestamp: Date.now(), data: { events } }) as unknown as Job;
-
-async function loggedEvents(sid: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  for await (const record of h.automod.services.eventLog.read({ since: Date.now() - 60_000 }))
-    if (record.event.sessionId === sid) out.push(record.event);
-  return out;
-}
 
 describe('batch jobs on the events queue', () => {
   it('process each event of a queued batch: an invalid one is dead-lettered alone, a missing id becomes job-<jobId>-<index>', async () => {
     const sid = sessionId();
     const job = await h.automod.services.queues.events.add('batch', {
       events: [
-        chat(sid, 0),
+        floodChat(sid, 0),
         { type: 'chat-message', participantId: 'x' },
         { type: 'chat-message', sessionId: sid, participantId: 'noid', data: { text: 'no id' } },
       ],
     });
     const logged = await waitFor(
       async () => {
-        const events = await loggedEvents(sid);
+        const events = await loggedEvents(h, sid);
         return events.length >= 2 ? events : undefined;
       },
       10_000,
@@ -66,8 +50,8 @@ describe('batch jobs on the events queue', () => {
 
   it('dead-letter an oversized or malformed batch whole, with the reason', async () => {
     const sid = sessionId();
-    const big = await h.automod.services.queues.events.add('batch', { events: Array.from({ length: 51 }, (_, i) => chat(sid, i)) });
-    const bad = await h.automod.services.queues.events.add('batch', { event: chat(sid, 99) });
+    const big = await h.automod.services.queues.events.add('batch', { events: Array.from({ length: 51 }, (_, i) => floodChat(sid, i)) });
+    const bad = await h.automod.services.queues.events.add('batch', { event: floodChat(sid, 99) });
     const letters = await waitFor(
       async () => {
         const all = await h.automod.services.deadLetters.list(50);
@@ -81,14 +65,14 @@ describe('batch jobs on the events queue', () => {
       'invalid batch: 51 events, at most 50 (AUTOMOD_EVENT_BATCH_MAX) in one batch job',
     );
     expect(letters.find((l) => l.jobId === bad.id)?.reason).toBe('invalid batch: job data must be {"events": [event, ...]}');
-    expect(await loggedEvents(sid)).toEqual([]);
+    expect(await loggedEvents(h, sid)).toEqual([]);
   });
 
   it('count every event once when the same batch job runs again (a retry, a redelivery after a worker died); another job with the same ids is a duplicate', async () => {
     const sid = sessionId();
     h.simulator.addSession({ id: sid, meetingId: 'room-b', participants: [{ participantId: 'flooder' }] });
     const processor = createEventProcessor({ ...h.automod.services, rules: h.automod.rules!, dedupSeconds: 300 });
-    const events = Array.from({ length: 8 }, (_, i) => chat(sid, i, { meetingId: 'room-b' }));
+    const events = Array.from({ length: 8 }, (_, i) => floodChat(sid, i, { meetingId: 'room-b' }));
     const job = batchJob(`redeliver-${sid}`, events);
     const first = await processor.process(job);
     const second = await processor.process(job);
@@ -119,7 +103,7 @@ describe('ingest packs events into batch jobs', () => {
     const posted = await h.api(
       'POST',
       '/v1/events',
-      Array.from({ length: 120 }, (_, i) => ({ ...chat(sid, i), participantId: `p${i}` })),
+      Array.from({ length: 120 }, (_, i) => ({ ...floodChat(sid, i), participantId: `p${i}` })),
     );
     expect(posted).toMatchObject({ status: 202, body: { accepted: 120, duplicates: 0 } });
     const jobs = await jobsOf(sid);
@@ -129,7 +113,7 @@ describe('ingest packs events into batch jobs', () => {
 
   it('single events posted at the same moment share one batch job, and each answer comes once it is queued', async () => {
     const sid = sessionId();
-    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => h.api('POST', '/v1/events', chat(sid, i))));
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => h.api('POST', '/v1/events', floodChat(sid, i))));
     expect(answers.every((a) => a.status === 202 && (a.body as { accepted: number }).accepted === 1)).toBe(true);
     // Answered means queued: the jobs are there already.
     const jobs = await jobsOf(sid);
@@ -158,7 +142,7 @@ describe('webhook ids are presence-aware', () => {
     expect(ids(rejoin)).toBe(`${ids(join1)}-1`);
     const joins = await waitFor(
       async () => {
-        const events = (await loggedEvents(sid)).filter((e) => e.type === 'participant-joined');
+        const events = (await loggedEvents(h, sid)).filter((e) => e.type === 'participant-joined');
         return events.length === 2 ? events : undefined;
       },
       10_000,
@@ -187,7 +171,7 @@ describe('webhook ids are presence-aware', () => {
     const rejoin = await h.api('POST', '/v1/webhooks/videosdk', join);
     expect(rejoin.body).toMatchObject({ accepted: 1, duplicates: 0 });
     await waitFor(
-      async () => ((await loggedEvents(sid)).filter((e) => e.type === 'participant-joined').length === 2 ? true : undefined),
+      async () => ((await loggedEvents(h, sid)).filter((e) => e.type === 'participant-joined').length === 2 ? true : undefined),
       10_000,
       'the rejoin to be processed',
     );

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, type Harness } from '../helpers/harness.js';
-import { eventLog, removeDir, tempRules } from '../rules/helpers.js';
+import { eventLog } from '../helpers/events.js';
+import { removeDir, tempRules } from '../helpers/rules-dir.js';
 
 // A flood of long messages for the costliest patterns a rules folder may hold must not stall the
 // worker: evaluation gives the event loop back between rules, so /healthz keeps answering (and

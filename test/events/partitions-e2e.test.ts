@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAutomod } from '../../src/app/automod.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { partitionOf } from '../../src/shared/partitions.js';
+import { floodChat, loggedEvents } from '../helpers/events.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { testConfig } from '../helpers/redis.js';
 
@@ -23,23 +24,6 @@ function sessionIn(k: number): string {
   }
 }
 
-async function loggedEvents(sid: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  for await (const record of h.automod.services.eventLog.read({ since: Date.now() - 60_000 }))
-    if (record.event.sessionId === sid) out.push(record.event);
-  return out;
-}
-
-const chat = (sid: string, i: number) => ({
-  id: `${sid}-${i}`,
-  type: 'chat-message',
-  sessionId: sid,
-  meetingId: `room-${sid}`,
-  participantId: 'flooder',
-  timestamp: new Date(Date.now() + i).toISOString(),
-  data: { text: `m${i}` },
-});
-
 describe('partitions', () => {
   it('route each session to its partition’s queue and tag, and moderate there (one worker consumes all)', async () => {
     const sids = [sessionIn(0), sessionIn(1), sessionIn(2)];
@@ -47,7 +31,7 @@ describe('partitions', () => {
     const posted = await h.api(
       'POST',
       '/v1/events',
-      sids.flatMap((sid) => Array.from({ length: 8 }, (_, i) => chat(sid, i))),
+      sids.flatMap((sid) => Array.from({ length: 8 }, (_, i) => floodChat(sid, i))),
     );
     expect(posted).toMatchObject({ status: 202, body: { accepted: 24 } });
     for (const [k, sid] of sids.entries()) {
@@ -71,14 +55,14 @@ describe('partitions', () => {
       expect(await h.automod.services.redis.exists(`{${h.config.prefix}}:count:participant:chat-message:room-${sid}:flooder`)).toBe(0);
     }
     // The processed-event log merges every partition's stream.
-    for (const sid of sids) expect(await loggedEvents(sid)).toHaveLength(8);
+    for (const sid of sids) expect(await loggedEvents(h, sid)).toHaveLength(8);
   });
 
   it('process an event put on the wrong partition’s queue with the counters of its session’s partition', async () => {
     const sid = sessionIn(1);
     const wrong = h.automod.services.queues.eventPartitions[2]!;
-    await wrong.add('chat-message', chat(sid, 0));
-    await waitFor(async () => ((await loggedEvents(sid)).length === 1 ? true : undefined), 10_000, 'the event');
+    await wrong.add('chat-message', floodChat(sid, 0));
+    await waitFor(async () => ((await loggedEvents(h, sid)).length === 1 ? true : undefined), 10_000, 'the event');
     expect(await h.automod.services.redis.zcard(`{${h.config.prefix}:p1}:count:participant:chat-message:room-${sid}:flooder`)).toBe(1);
     expect(await h.automod.services.redis.exists(`{${h.config.prefix}:p2}:count:participant:chat-message:room-${sid}:flooder`)).toBe(0);
   });
@@ -93,7 +77,7 @@ describe('partitions', () => {
     );
     // A job still waits on an old partition (delayed): no repartition.
     const old = new Queue('events', { connection: h.automod.services.redis, prefix: `{${h.config.prefix}:p1}` });
-    const held = await old.add('chat-message', chat(sessionIn(1), 0), { delay: 60_000 });
+    const held = await old.add('chat-message', floodChat(sessionIn(1), 0), { delay: 60_000 });
     await expect(startAutomod(other, logger, { http: false, only: 'removals', repartition: true })).rejects.toThrow(
       /--repartition refused: the events queues of the 3 recorded partitions still hold 1 jobs/,
     );

@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createSimulator, type SimFault, type Simulator } from '../../src/simulator/simulator.js';
 import { requireBuild, ROOT, sleep, spawnAutomod, startRedisServer, type AutomodProcess, type RedisServer } from '../helpers/processes.js';
+import { meetingWorkload, type Workload } from '../helpers/workload.js';
 
 /**
  * The fault suite: real `automod start` processes, a redis-server of the test's own, and the
@@ -16,9 +17,11 @@ import { requireBuild, ROOT, sleep, spawnAutomod, startRedisServer, type Automod
  */
 
 const PREFIX = 'faults';
-const SESSIONS = 25;
-const INNOCENTS = 10;
-const VIOLATORS = 10;
+/**
+ * 25 sessions, each with a host called "Admin Host" (exempt), 10 ordinary guests and 10 violators
+ * (impersonators, banned-word chatters, blocklisted ids), each breaking rules 2-3 times.
+ */
+const WORKLOAD = { sessions: 25, guests: 10, violators: 10 };
 const ATTEMPTS = 30;
 const TIMEOUT_MS = 800;
 const CONCURRENCY = 10;
@@ -45,82 +48,12 @@ interface Row {
 }
 const rows: Row[] = [];
 
-interface Plan {
-  events: Record<string, unknown>[];
-  /** `sessionId/participantId` of everyone a rule must remove. */
-  intended: Set<string>;
-  blocked: string[];
-  sessions: { id: string; room: string; participants: { participantId: string; name: string }[] }[];
-}
-
-/**
- * 25 sessions, each with a host called "Admin Host" (exempt), 10 ordinary guests and 10 violators:
- * impersonators (staff-like name on join, then a staff-like rename), banned-word chatters, and
- * blocklisted ids (a live list). Each violator breaks rules 2-3 times; all of it collapses into one
- * removal per violator.
- */
-function plan(): Plan {
-  const events: Record<string, unknown>[] = [];
-  const intended = new Set<string>();
-  const blocked: string[] = [];
-  const sessions: Plan['sessions'] = [];
-  const later: Record<string, unknown>[] = [];
-  for (let s = 0; s < SESSIONS; s++) {
-    const id = randomBytes(12).toString('hex');
-    const room = `room-${s}-${id.slice(0, 4)}`;
-    const participants: { participantId: string; name: string }[] = [];
-    let n = 0;
-    const event = (type: string, participantId: string, participantName: string, data: Record<string, unknown>) => ({
-      id: `${id}-${n++}`,
-      type,
-      meetingId: room,
-      sessionId: id,
-      participantId,
-      participantName,
-      data,
-    });
-    participants.push({ participantId: `host-${s}`, name: 'Admin Host' });
-    events.push(event('participant-joined', `host-${s}`, 'Admin Host', { role: 'host' }));
-    later.push(event('chat-message', `host-${s}`, 'Admin Host', { role: 'host', text: 'Welcome, admin here' }));
-    for (let i = 0; i < INNOCENTS; i++) {
-      const pid = `guest-${s}-${i}`;
-      participants.push({ participantId: pid, name: `Guest ${i}` });
-      events.push(event('participant-joined', pid, `Guest ${i}`, { role: 'participant' }));
-      later.push(event('chat-message', pid, `Guest ${i}`, { role: 'participant', text: 'good morning everyone' }));
-      later.push(event('chat-message', pid, `Guest ${i}`, { role: 'participant', text: 'can you hear me?' }));
-    }
-    for (let i = 0; i < VIOLATORS; i++) {
-      const kind = i % 3;
-      const pid = kind === 2 ? `blocked-${s}-${i}` : `viol-${s}-${i}`;
-      const name = kind === 0 ? `Admin ${i}` : `Viewer ${i}`;
-      participants.push({ participantId: pid, name });
-      intended.add(`${id}/${pid}`);
-      if (kind === 2) blocked.push(pid);
-      events.push(event('participant-joined', pid, name, { role: 'participant' }));
-      if (kind === 0) {
-        later.push(event('participant-renamed', pid, name, { role: 'participant', name: 'Support Team' }));
-        later.push(event('chat-message', pid, name, { role: 'participant', text: 'hello' }));
-      } else if (kind === 1) {
-        later.push(event('chat-message', pid, name, { role: 'participant', text: 'free crypto for everyone' }));
-        later.push(event('chat-message', pid, name, { role: 'participant', text: 'crypto giveaway, click' }));
-      } else {
-        later.push(event('chat-message', pid, name, { role: 'participant', text: 'hi all' }));
-        later.push(event('chat-message', pid, name, { role: 'participant', text: 'anyone here?' }));
-      }
-    }
-    sessions.push({ id, room, participants });
-  }
-  // Joins first (so the state matches), then chat and renames of every session interleaved.
-  later.sort(() => Math.random() - 0.5);
-  return { events: [...events, ...later], intended, blocked, sessions };
-}
-
 interface Rig {
   redis: RedisServer;
   simulator: Simulator;
   services: Services;
   workers: AutomodProcess[];
-  plan: Plan;
+  plan: Workload;
   env: Record<string, string>;
   started: number;
   name: string;
@@ -152,7 +85,7 @@ async function rig(name: string, version: 'v1' | 'v2', extraEnv: Record<string, 
   }
 
   async function launch(): Promise<Rig> {
-    const p = plan();
+    const p = meetingWorkload(WORKLOAD);
     for (const s of p.sessions) simulator.addSession({ id: s.id, meetingId: s.room, participants: s.participants });
     await services.lists.add('blocked-participants', p.blocked);
     const env: Record<string, string> = {

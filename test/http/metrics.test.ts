@@ -133,10 +133,10 @@ describe('GET /metrics', () => {
           { sessionId: sid, participantId: 'w2' },
         ],
       });
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const oldest = async () => sample(await scrape(), 'automod_queue_oldest_waiting_seconds', { queue: 'removals' });
+      await expect.poll(oldest, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
       const text = await scrape();
       expect(sample(text, 'automod_queue_jobs', { queue: 'removals', state: 'waiting' })).toBe(2);
-      expect(sample(text, 'automod_queue_oldest_waiting_seconds', { queue: 'removals' })).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'automod_queue_oldest_waiting_seconds', { queue: 'removals' })).toBeLessThan(30);
       expect(sample(text, 'automod_queue_paused', { queue: 'removals' })).toBe(1);
       expect(sample(text, 'automod_queue_paused', { queue: 'events' })).toBe(0);
@@ -155,6 +155,7 @@ describe('createMetrics', () => {
     const queue: QueueProbe['queue'] = {
       getJobCounts: (() => (up ? Promise.resolve({ waiting: 3 }) : fail())) as Queue['getJobCounts'],
       getWaiting: (() => (up ? Promise.resolve([]) : fail())) as Queue['getWaiting'],
+      getPrioritized: (() => (up ? Promise.resolve([]) : fail())) as Queue['getPrioritized'],
       isPaused: () => (up ? Promise.resolve(true) : fail()),
     };
     const metrics = createMetrics({ queues: () => [{ name: 'removals', queue }], processMetrics: false });

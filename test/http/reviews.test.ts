@@ -1,32 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 const RULES = fileURLToPath(new URL('../fixtures/review-rules', import.meta.url));
 const NOTIFY_SECRET = 'notify-secret-for-tests';
-
-interface Received {
-  body: string;
-  signature: string | undefined;
-}
-
-/** A notification receiver the test runs: records each POST with its signature header. */
-async function startReceiver(): Promise<{ url: string; received: Received[]; server: Server }> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ body, signature: req.headers['x-automod-signature'] as string | undefined });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, server };
-}
 
 interface Review {
   id: string;
@@ -42,7 +21,7 @@ interface Review {
 
 describe('review queue over HTTP, with signed notifications', () => {
   let h: Harness;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Receiver;
   beforeAll(async () => {
     receiver = await startReceiver();
     h = await startHarness('reviews', {

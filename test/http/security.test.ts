@@ -229,9 +229,6 @@ describe('requests and errors', () => {
   it('hides internal errors behind a plain 500', async () => {
     const failingAudit: AuditStore = {
       append: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
-      appendTo: () => {
-        throw new Error('boom at /secret/path.ts:12');
-      },
       query: () => Promise.reject(new Error('boom at /secret/path.ts:12')),
       // eslint-disable-next-line require-yield -- a scan that fails before its first record
       scan: async function* () {
@@ -264,19 +261,18 @@ describe('error-reply amplification', () => {
   it('refuses more than AUTOMOD_INGEST_MAX_EVENTS events with 413 before validating any of them', async () => {
     // The issue's attack: 300,000 empty objects (900 KB).
     const junk = `[${Array(300_000).fill('{}').join(',')}]`;
-    const started = Date.now();
     const res = await app.inject({
       method: 'POST',
       url: '/v1/events',
       payload: junk,
       headers: { ...bearer, 'content-type': 'application/json' },
     });
+    // 413, not the 400 that validating 300,000 empty objects would answer: refused before any was validated.
     expect(res.statusCode).toBe(413);
     expect(res.json()).toEqual({
       error: 'too many events in one request: 300000, at most 1000 (AUTOMOD_INGEST_MAX_EVENTS); send smaller batches',
       code: 'ERR_TOO_MANY_EVENTS',
     });
-    expect(Date.now() - started).toBeLessThan(2000);
     const over = Array.from({ length: 1001 }, (_, i) => ({ type: 'custom', sessionId: `s-${i}` }));
     expect((await app.inject({ method: 'POST', url: '/v1/events', payload: over, headers: bearer })).statusCode).toBe(413);
   });

@@ -2,10 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { MeetingEvent } from '../../src/shared/event-schema.js';
 import { runBacktest, type LoggedDecision } from '../../src/moderation/backtest.js';
 import { createStaticListSource } from '../../src/moderation/list-source.js';
-import { loadRules } from '../../src/moderation/rules-loader.js';
-import type { RuleSet } from '../../src/moderation/types.js';
+import { ruleSetOf, typeIs } from '../helpers/rule-set.js';
 
-const typeIs = (type: string) => ({ fact: 'event', path: '$.type', operator: 'equal', value: type });
 const joins = (n: number) => ({
   fact: 'eventCount',
   params: { type: 'participant-joined', windowSeconds: 60, scope: 'participant' },
@@ -13,12 +11,6 @@ const joins = (n: number) => ({
   value: n,
 });
 const says = (word: string) => ({ fact: 'event', path: '$.data.text', operator: 'containsWord', value: word });
-
-function ruleSetOf(rules: unknown[]): RuleSet {
-  const { ruleSet, problems } = loadRules([{ path: 'candidate.json', content: JSON.stringify(rules) }], []);
-  if (!ruleSet) throw new Error(JSON.stringify(problems));
-  return ruleSet;
-}
 
 // The candidate: a new enforced join flood, "scam" removes under a new name, "spam" still flags,
 // "rude" becomes shadow. Live had "old-scam" (removal), "spam" (flag) and "rude" (enforce flag).

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadRules } from '../../src/moderation/rules-loader.js';
-import { counterPlanFor, type RuleSet } from '../../src/moderation/types.js';
+import { counterPlanFor } from '../../src/moderation/types.js';
+import { ruleSetOf, typeIs } from '../helpers/rule-set.js';
 
-const typeIs = (type: string) => ({ fact: 'event', path: '$.type', operator: 'equal', value: type });
 const count = (type: string, windowSeconds: number, scope = 'participant') => ({
   fact: 'eventCount',
   params: { type, windowSeconds, scope },
@@ -10,12 +9,6 @@ const count = (type: string, windowSeconds: number, scope = 'participant') => ({
   value: 1,
 });
 const strikes = (windowSeconds: number) => ({ fact: 'strikes', params: { windowSeconds }, operator: 'greaterThan', value: 1 });
-
-function ruleSetOf(rules: unknown[]): RuleSet {
-  const { ruleSet, problems } = loadRules([{ path: 'r.json', content: JSON.stringify(rules) }], []);
-  if (!ruleSet) throw new Error(JSON.stringify(problems));
-  return ruleSet;
-}
 
 describe('counter plans', () => {
   const ruleSet = ruleSetOf([

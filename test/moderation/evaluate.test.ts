@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { MeetingEvent } from '../../src/shared/event-schema.js';
 import { createEvaluator } from '../../src/moderation/evaluate.js';
 import { createStaticListSource } from '../../src/moderation/list-source.js';
-import { loadRules } from '../../src/moderation/rules-loader.js';
-import type { EvaluationFacts, RuleSet } from '../../src/moderation/types.js';
+import type { EvaluationFacts } from '../../src/moderation/types.js';
+import { ruleSetOf, typeIs } from '../helpers/rule-set.js';
 
 const NO_FACTS: EvaluationFacts = { eventCounts: {}, strikes: {} };
 const lists = createStaticListSource(
@@ -13,13 +13,6 @@ const lists = createStaticListSource(
   ]),
 );
 
-function ruleSetOf(rules: unknown[]): RuleSet {
-  const { ruleSet, problems } = loadRules([{ path: 'test.json', content: JSON.stringify(rules) }], []);
-  if (!ruleSet) throw new Error(JSON.stringify(problems));
-  return ruleSet;
-}
-
-const typeIs = (type: string) => ({ fact: 'event', path: '$.type', operator: 'equal', value: type });
 const textHas = (word: string) => ({ fact: 'event', path: '$.data.text', operator: 'containsWord', value: word });
 
 function chat(text: string, extra: Partial<MeetingEvent> = {}): MeetingEvent {

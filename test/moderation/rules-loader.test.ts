@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Problem } from '../../src/shared/errors.js';
 import { loadRules } from '../../src/moderation/rules-loader.js';
 import type { RuleFile } from '../../src/moderation/types.js';
-
-const typeIs = (type: string) => ({ fact: 'event', path: '$.type', operator: 'equal', value: type });
+import { typeIs } from '../helpers/rule-set.js';
 
 function rule(name: string, conditions: unknown[], extra: Record<string, unknown> = {}) {
   return { name, conditions: { all: conditions }, event: { type: 'remove-participant' }, ...extra };

@@ -1,7 +1,7 @@
-import type { Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemovalJobData } from '../../src/removals/removal-job.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
+import { removalSettled } from '../helpers/removals.js';
 
 /**
  * BullMQ delivers at least once: a job can run twice (lost lock, stalled recovery, a duplicate
@@ -21,21 +21,6 @@ describe('removal idempotency under at-least-once delivery', () => {
   afterAll(async () => {
     await h?.close();
   });
-
-  async function settled(jobId: string) {
-    const { queues, outcomes } = h.automod.services;
-    return waitFor(
-      async () => {
-        const state = await queues.removals.getJobState(jobId);
-        if (state !== 'completed' && state !== 'failed') return undefined;
-        const job = (await queues.removals.getJob(jobId)) as Job<RemovalJobData> | undefined;
-        if (!job) return undefined;
-        return { state, job, outcome: await outcomes.getOutcome(jobId) };
-      },
-      15_000,
-      `job ${jobId} to settle`,
-    );
-  }
 
   function session(): string {
     const sid = sessionId();
@@ -57,7 +42,7 @@ describe('removal idempotency under at-least-once delivery', () => {
       { name: 'remove', data },
       { name: 'remove', data },
     ]);
-    const results = await Promise.all([settled(a!.id!), settled(b!.id!)]);
+    const results = await Promise.all([removalSettled(h, a!.id!), removalSettled(h, b!.id!)]);
     expect(results.map((r) => r.state)).toEqual(['completed', 'completed']);
     expect(results.map((r) => r.outcome?.outcome).sort()).toEqual(['already-gone', 'removed']);
     const posts = h.simulator.calls().filter((c) => c.sessionId === sid && c.method === 'POST');
@@ -81,7 +66,7 @@ describe('removal idempotency under at-least-once delivery', () => {
     const { redis, config } = { redis: h.automod.services.redis, config: h.config };
     await redis.del(`${config.keyPrefix}:removals:${jobId}:lock`);
 
-    const result = await settled(jobId);
+    const result = await removalSettled(h, jobId);
     expect(result.state).toBe('completed');
     expect(result.outcome?.outcome).toBe('removed');
     // The job really was started again...
@@ -107,7 +92,7 @@ describe('removal idempotency under at-least-once delivery', () => {
       { jobId },
     );
 
-    const result = await settled(jobId);
+    const result = await removalSettled(h, jobId);
     expect(result.outcome?.outcome).toBe('removed');
     expect(
       h.simulator
@@ -127,7 +112,7 @@ describe('removal idempotency under at-least-once delivery', () => {
       { sessionId: sid, participantId: 'target', meetingId: 'room', reason: 'x', requestedBy: 'test' },
       { jobId },
     );
-    const result = await settled(jobId);
+    const result = await removalSettled(h, jobId);
     expect(result).toMatchObject({ state: 'completed', outcome: { outcome: 'removed' } });
     expect(h.simulator.calls().filter((c) => c.sessionId === sid)).toEqual([]);
     expect(await h.automod.services.redis.get(h.automod.services.keys.removalClaim(sid, 'target'))).toMatch(

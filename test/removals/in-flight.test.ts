@@ -61,9 +61,9 @@ describe('removals at a real API latency (simulator answering after 150 ms, cap 
       ),
     );
     await waitFor(() => (h.simulator.stats().removalsApplied >= people.length ? true : undefined), 30_000, 'every removal');
-    const removes = h.simulator.calls().filter((c) => c.operation === 'remove' && c.sessionId === sid);
-    expect(removes).toHaveLength(people.length);
-    expect(new Set(removes.map((c) => c.participantId)).size).toBe(people.length);
+    // Each taken out once (a POST that timed out on a busy machine may be sent again; it then finds them gone).
+    const applied = h.simulator.stats().removalsByParticipant;
+    expect(people.filter((p) => applied[`${sid}/${p}`] === 1)).toHaveLength(people.length);
 
     // BullMQ records when each job started and finished: the most running at one moment.
     const jobs = await waitFor(async () => {

@@ -1,34 +1,13 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RemovalJobData } from '../../src/removals/removal-job.js';
-import type { SimCall, SimRemoveAnswer } from '../../src/simulator/simulator.js';
+import type { SimRemoveAnswer } from '../../src/simulator/simulator.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-
-/** A notification receiver: every `removal.completed` it was sent, by job id. */
-async function startReceiver(): Promise<{ server: Server; url: string; completed: Map<string, { outcome: string }[]> }> {
-  const completed = new Map<string, { outcome: string }[]>();
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      const sent = JSON.parse(body) as { type: string; removal?: { jobId: string; outcome: string } };
-      if (sent.type === 'removal.completed' && sent.removal) {
-        completed.set(sent.removal.jobId, [...(completed.get(sent.removal.jobId) ?? []), sent.removal]);
-      }
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, completed };
-}
-
-const callsOf = (h: Harness, sid: string): SimCall[] => h.simulator.calls().filter((c) => c.sessionId === sid);
-const shape = (calls: SimCall[]) => calls.map((c) => `${c.method} ${c.status ?? 'reset'}`);
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { callShapes, callsOf, removalSettled } from '../helpers/removals.js';
 
 describe.each(['v1', 'v2'] as const)('remove answers that confirm nothing (%s)', (version) => {
   let h: Harness;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Receiver;
   beforeAll(async () => {
     receiver = await startReceiver();
     h = await startHarness(`unconfirmed-${version}`, { VIDEOSDK_API_VERSION: version, AUTOMOD_NOTIFY_URLS: receiver.url });
@@ -54,30 +33,25 @@ describe.each(['v1', 'v2'] as const)('remove answers that confirm nothing (%s)',
     return h.automod.services.requester.request({ reason: 'test removal', requestedBy: 'test', ...data });
   }
 
-  async function finished(jobId: string) {
-    const { queues, outcomes } = h.automod.services;
-    return waitFor(
-      async () => {
-        const state = await queues.removals.getJobState(jobId);
-        if (state !== 'completed' && state !== 'failed') return undefined;
-        const job = await queues.removals.getJob(jobId);
-        if (!job) return undefined;
-        return { state, attemptsMade: job.attemptsMade, outcome: await outcomes.getOutcome(jobId), job };
-      },
-      15_000,
-      `job ${jobId} to finish`,
-    );
-  }
-
   const stillIn = (sid: string): boolean =>
     h.simulator
       .getSession(sid)
       ?.participants.find((p) => p.participantId === 'target')
       ?.timelog.at(-1)?.end === null;
 
+  /** The `removal.completed` notifications of job `jobId`; undefined while there is none. */
+  function completedOf(jobId: string): { jobId: string; outcome: string }[] | undefined {
+    const sent = receiver
+      .bodies()
+      .filter((b) => b.type === 'removal.completed')
+      .map((b) => b.removal as { jobId: string; outcome: string } | undefined)
+      .filter((r) => r?.jobId === jobId) as { jobId: string; outcome: string }[];
+    return sent.length > 0 ? sent : undefined;
+  }
+
   /** The recorded outcome, the notification and `GET /v1/sessions/:id` say the same thing. */
   async function expectAgreement(sid: string, jobId: string, outcome: 'removed' | 'failed', removed = ['target']): Promise<void> {
-    const notified = await waitFor(() => receiver.completed.get(jobId), 10_000, `the removal.completed of ${jobId}`);
+    const notified = await waitFor(() => completedOf(jobId), 10_000, `the removal.completed of ${jobId}`);
     expect(notified.map((n) => n.outcome)).toEqual([outcome]);
     const recorded = await h.api('GET', `/v1/sessions/${sid}`);
     const body = recorded.body as {
@@ -105,12 +79,12 @@ describe.each(['v1', 'v2'] as const)('remove answers that confirm nothing (%s)',
       const { sid, room } = session();
       h.simulator.addFault({ operation: 'remove', sessionId: sid, removeAnswer, removeApplied: false });
       const { jobId } = await request({ sessionId: sid, participantId: 'target', meetingId: room, rule: 'r1' });
-      const done = await finished(jobId);
+      const done = await removalSettled(h, jobId);
       expect(done).toMatchObject({ state: 'completed', attemptsMade: 2, outcome: { outcome: 'removed' } });
       expect(stillIn(sid)).toBe(false);
       // The first try's answer confirmed nothing: the session was read, showed the participant, and
       // the try failed; the next one looked first and sent again.
-      expect(shape(callsOf(h, sid))).toEqual(['POST 200', 'GET 200', 'GET 200', 'POST 200']);
+      expect(callShapes(callsOf(h, sid))).toEqual(['POST 200', 'GET 200', 'GET 200', 'POST 200']);
       expect(callsOf(h, sid).map((c) => c.applied)).toEqual([false, false, false, true]);
       await expectAgreement(sid, jobId, 'removed');
 
@@ -134,11 +108,11 @@ describe.each(['v1', 'v2'] as const)('remove answers that confirm nothing (%s)',
     // A removal just before, in the same session, took the second's snapshot: the read that
     // follows is this removal's own check, not a snapshot (which would wait for the second).
     const before = await request({ sessionId: sid, participantId: 'bystander', meetingId: room });
-    expect(await finished(before.jobId)).toMatchObject({ outcome: { outcome: 'removed' } });
+    expect(await removalSettled(h, before.jobId)).toMatchObject({ outcome: { outcome: 'removed' } });
     h.simulator.addFault({ operation: 'remove', sessionId: sid, removeAnswer: 'empty' });
     const { jobId } = await request({ sessionId: sid, participantId: 'target', meetingId: room });
-    expect(await finished(jobId)).toMatchObject({ state: 'completed', attemptsMade: 1, outcome: { outcome: 'removed' } });
-    expect(shape(callsOf(h, sid))).toEqual(['POST 200', 'POST 200', 'GET 200']);
+    expect(await removalSettled(h, jobId)).toMatchObject({ state: 'completed', attemptsMade: 1, outcome: { outcome: 'removed' } });
+    expect(callShapes(callsOf(h, sid))).toEqual(['POST 200', 'POST 200', 'GET 200']);
     expect(callsOf(h, sid).filter((c) => c.applied)).toHaveLength(2);
     const attempts = await h.automod.services.outcomes.attempts(jobId);
     expect(attempts.map((a) => `${a.operation} ${a.status}`)).toEqual(['remove 200', 'get-session 200']);
@@ -149,7 +123,7 @@ describe.each(['v1', 'v2'] as const)('remove answers that confirm nothing (%s)',
     const { sid, room } = session();
     h.simulator.addFault({ operation: 'remove', sessionId: sid, removeAnswer: 'html', removeApplied: false, times: Infinity });
     const { jobId } = await request({ sessionId: sid, participantId: 'target', meetingId: room });
-    const done = await finished(jobId);
+    const done = await removalSettled(h, jobId);
     expect(done).toMatchObject({ state: 'failed', attemptsMade: 4, outcome: { outcome: 'failed', status: 200 } });
     expect(done.outcome?.message).toBe(
       'the remove call was answered HTTP 200 with an HTML page, and VideoSDK still lists the participant in the session',
@@ -162,20 +136,20 @@ describe.each(['v1', 'v2'] as const)('remove answers that confirm nothing (%s)',
   it('the documented answers add no read: a session without the participant, small or raid-sized; a confirmation message as before', async () => {
     const small = session();
     const one = await request({ sessionId: small.sid, participantId: 'target', meetingId: small.room });
-    expect(await finished(one.jobId)).toMatchObject({ attemptsMade: 1, outcome: { outcome: 'removed' } });
-    expect(shape(callsOf(h, small.sid))).toEqual(['POST 200']);
+    expect(await removalSettled(h, one.jobId)).toMatchObject({ attemptsMade: 1, outcome: { outcome: 'removed' } });
+    expect(callShapes(callsOf(h, small.sid))).toEqual(['POST 200']);
 
     // Hundreds in the session: the answer is read from its bytes for the one participant.
     const big = session(Array.from({ length: 800 }, (_, i) => `bot-${i}`));
     const two = await request({ sessionId: big.sid, participantId: 'bot-400', meetingId: big.room });
-    expect(await finished(two.jobId)).toMatchObject({ attemptsMade: 1, outcome: { outcome: 'removed' } });
-    expect(shape(callsOf(h, big.sid))).toEqual(['POST 200']);
+    expect(await removalSettled(h, two.jobId)).toMatchObject({ attemptsMade: 1, outcome: { outcome: 'removed' } });
+    expect(callShapes(callsOf(h, big.sid))).toEqual(['POST 200']);
 
     // The SDK's message holds no session: its one read is the snapshot's, made before this change too.
     const message = session();
     h.simulator.addFault({ operation: 'remove', sessionId: message.sid, removeAnswer: 'message' });
     const three = await request({ sessionId: message.sid, participantId: 'target', meetingId: message.room });
-    expect(await finished(three.jobId)).toMatchObject({ attemptsMade: 1, outcome: { outcome: 'removed' } });
-    expect(shape(callsOf(h, message.sid))).toEqual(['POST 200', 'GET 200']);
+    expect(await removalSettled(h, three.jobId)).toMatchObject({ attemptsMade: 1, outcome: { outcome: 'removed' } });
+    expect(callShapes(callsOf(h, message.sid))).toEqual(['POST 200', 'GET 200']);
   });
 });

@@ -7,7 +7,9 @@ import { runRulesBacktest } from '../../src/cli/commands/rules.js';
 import { loadRulesFolder } from '../../src/rules/rules-source.js';
 import { backtestFromLog } from '../../src/rules/rules-backtest.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { capture, fired, removeDir, send, tempRules } from './helpers.js';
+import { fired, send } from '../helpers/events.js';
+import { captureIo } from '../helpers/io.js';
+import { removeDir, tempRules } from '../helpers/rules-dir.js';
 
 // Events go through the real worker with the shipped rules (join-flood in shadow: 4 joins in
 // 60 s); then a candidate with an enforced, stricter join flood (3 joins in 60 s) is backtested
@@ -104,7 +106,7 @@ describe('rules backtest against the event log', () => {
 
   it('prints the comparison side by side, and as JSON; nothing is written', async () => {
     const auditBefore = (await h.automod.services.audit.query({ limit: 1000 })).length;
-    const io = capture();
+    const io = captureIo();
     expect(
       await runRulesBacktest(h.automod.services, candidate, { since: new Date(start).toISOString(), json: false }, io, Date.now()),
     ).toBe(0);
@@ -117,7 +119,7 @@ describe('rules backtest against the event log', () => {
     expect(text).toContain('Shadow hits (recorded, not acted on): 0 new, 1 no longer, 0 by another rule, 0 unchanged');
     expect(text).toMatch(/^No hits on either side: .*chat-flood/m);
 
-    const json = capture();
+    const json = captureIo();
     await runRulesBacktest(h.automod.services, candidate, { since: '1h', json: true }, json, Date.now());
     const report = JSON.parse(json.out()) as BacktestReport;
     expect(report.summary.remove).toEqual({ new: 2, gone: 0, 'other-rule': 0, same: 1 });
@@ -127,7 +129,7 @@ describe('rules backtest against the event log', () => {
   it('refuses an invalid candidate, naming the problem', async () => {
     const bad = await tempRules({ 'bad.json': { name: 'Bad Name', conditions: { all: [] }, event: { type: 'flag' } } });
     try {
-      const io = capture();
+      const io = captureIo();
       expect(await runRulesBacktest(h.automod.services, bad, { since: '24h', json: false }, io, Date.now())).toBe(2);
       expect(io.err()).toContain('bad.json#Bad Name $.name: must be a slug');
     } finally {

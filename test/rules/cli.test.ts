@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { REDIS_URL } from '../helpers/redis.js';
-import { fired, removeDir, send, tempRules } from './helpers.js';
+import { fired, send } from '../helpers/events.js';
+import { removeDir, tempRules } from '../helpers/rules-dir.js';
 
 // The `automod rules ...` and `automod lists ...` commands as a moderator runs them: the built
 // CLI in a child process. It is built here into a private folder (the same `tsc -p

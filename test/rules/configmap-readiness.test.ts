@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, type Harness } from '../helpers/harness.js';
-import { fired, send, testEvent } from './helpers.js';
+import { fired, send, testEvent } from '../helpers/events.js';
 
 // The attack: the shipped rules mounted as a Kubernetes ConfigMap volume (every file a symbolic
 // link through ..data). Before, the worker saw 0 rules, answered /readyz 200 and moderated nothing.

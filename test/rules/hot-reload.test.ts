@@ -6,7 +6,9 @@ import { runRulesReload } from '../../src/cli/commands/rules.js';
 import { createRulesRuntime } from '../../src/rules/rules-runtime.js';
 import type { AuditRecord } from '../../src/store/audit.js';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { capture, fired, removeDir, send, tempRules, testEvent } from './helpers.js';
+import { fired, send, testEvent } from '../helpers/events.js';
+import { captureIo } from '../helpers/io.js';
+import { removeDir, tempRules } from '../helpers/rules-dir.js';
 
 const flagWord = (name: string, word: string) => ({
   name,
@@ -162,7 +164,7 @@ describe('reload on request: automod rules reload (Redis pub/sub) and SIGHUP', (
     }
     expect(h.automod.rules!.status().version).toBe(v1);
 
-    const io = capture();
+    const io = captureIo();
     expect(await runRulesReload(h.automod.services, { timeoutMs: 5000, json: false }, io)).toBe(0);
     const v2 = h.automod.rules!.status().version;
     expect(v2).not.toBe(v1);
@@ -173,7 +175,7 @@ describe('reload on request: automod rules reload (Redis pub/sub) and SIGHUP', (
 
     // A bad change: the worker says no, names the problem, and keeps its rules; exit code 1.
     await writeFile(join(dir, 'bad.json'), '{"name": "bad", ');
-    const bad = capture();
+    const bad = captureIo();
     expect(await runRulesReload(h.automod.services, { timeoutMs: 5000, json: false }, bad)).toBe(1);
     expect(bad.out()).toMatch(/rejected/);
     expect(bad.err()).toMatch(new RegExp(`rejected the change and keeps version ${v2}:\\n  bad\\.json:1:\\d+: malformed JSON: `));

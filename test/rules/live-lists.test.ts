@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { fired, removeDir, send, tempRules, testEvent } from './helpers.js';
+import { fired, send, testEvent } from '../helpers/events.js';
+import { removeDir, tempRules } from '../helpers/rules-dir.js';
 
 // Live lists (`automod lists add|remove`, the same ListStore calls) change what the rules see
 // from the next event on, without a restart, for inList, notInList and containsWord.

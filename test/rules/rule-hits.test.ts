@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { fired, removeDir, send, tempRules, testEvent } from './helpers.js';
+import { fired, send, testEvent } from '../helpers/events.js';
+import { removeDir, tempRules } from '../helpers/rules-dir.js';
 
 // "Four links in a minute, then a 10-minute ban", through the real worker path: the flag rule's
 // hits are counted in Redis per participant, and this event's own hit is added before the rule

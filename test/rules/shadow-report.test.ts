@@ -4,7 +4,8 @@ import { runAudit } from '../../src/cli/commands/audit.js';
 import type { ShadowRuleSummary } from '../../src/moderation/shadow-summary.js';
 import type { AuditRecord } from '../../src/store/audit.js';
 import { sessionId, startHarness, type Harness } from '../helpers/harness.js';
-import { capture, fired, send } from './helpers.js';
+import { fired, send } from '../helpers/events.js';
+import { captureIo } from '../helpers/io.js';
 
 // The shipped join-flood rule runs in shadow: its hits are recorded like real ones (outcome
 // skipped-shadow, no removal) and `automod audit --mode shadow` summarises them per rule.
@@ -62,14 +63,14 @@ describe('shadow reports', () => {
   it('automod audit --mode shadow summarises per rule: hits, participants, first and last seen', async () => {
     const records = await h.automod.services.audit.query({ sessionId: sid, kind: 'rule-hit' });
     const [last, , first] = records.map((r) => r.at.replace(/\./g, '\\.'));
-    const io = capture();
+    const io = captureIo();
     expect(await runAudit(h.automod.services, { mode: 'shadow', session: sid, limit: 1, json: false }, io, Date.now())).toBe(0);
     const text = io.out();
     // The summary covers every matching hit, not only the --limit records listed.
     expect(text).toMatch(new RegExp(`join-flood\\s+remove\\s+3\\s+2\\s+1\\s+${first}\\s+${last}\\s+${h.automod.rules!.status().version}`));
     expect(text).toMatch(new RegExp(`join-flood\\s+${sid}\\s+looper\\s+2`));
 
-    const json = capture();
+    const json = captureIo();
     await runAudit(h.automod.services, { mode: 'shadow', session: sid, limit: 100, json: true }, json, Date.now());
     const body = JSON.parse(json.out()) as { records: AuditRecord[]; summary: ShadowRuleSummary[] };
     expect(body.records).toHaveLength(3);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sessionId, startHarness, waitFor, type Harness } from '../helpers/harness.js';
-import { fired, removeDir, send, tempRules, testEvent } from './helpers.js';
+import { fired, send, testEvent } from '../helpers/events.js';
+import { removeDir, tempRules } from '../helpers/rules-dir.js';
 
 // Windows and counters through the real worker path: HTTP -> queue -> counters in Redis ->
 // rules -> event log and audit. The shipped chat-flood rule fires at the 8th message within 10 s.

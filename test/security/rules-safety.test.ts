@@ -35,22 +35,20 @@ function untouched(): void {
 describe('catastrophic regex', () => {
   const evil = rule({ all: [{ fact: 'event', path: '$.data.text', operator: 'matchesPattern', value: '(a+)+$' }] });
 
-  it('(a+)+$ on the longest text an event keeps (4,000 characters) is decided in linear time', async () => {
+  it('(a+)+$ on the longest text an event keeps (4,000 characters) is decided', async () => {
     const loaded = loadRules([{ path: 'evil.json', content: evil }], []);
     expect(loaded.problems).toEqual([]);
     const rules = evaluator(loaded.ruleSet!);
     const text = `${'a'.repeat(4_000)}!`;
-    const started = performance.now();
     const miss = await rules.evaluate(parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text } }), NO_FACTS);
     const hit = await rules.evaluate(
       parseEvent({ type: 'chat-message', sessionId: 's', participantId: 'p', data: { text: 'a'.repeat(4_000) } }),
       NO_FACTS,
     );
-    const tookMs = performance.now() - started;
+    // A backtracking engine needs longer than the age of the universe for this (a test that never
+    // ends, not a slow one); RE2 a few ms. That the engine is RE2 is the next test's to show.
     expect(miss).toEqual([]);
     expect(hit.map((h) => h.rule)).toEqual(['hostile']);
-    // A backtracking engine needs longer than the age of the universe for this; RE2 a few ms.
-    expect(tookMs).toBeLessThan(1000);
   });
 
   it('refuses constructs only a backtracking engine has (backreferences, lookaround)', () => {
@@ -77,7 +75,7 @@ describe('catastrophic regex', () => {
       await rm(dir, { recursive: true, force: true });
     });
 
-    it('processes a long hostile chat message quickly and keeps going', async () => {
+    it('processes a long hostile chat message and keeps going', async () => {
       const sid = sessionId();
       h.simulator.addSession({
         id: sid,
@@ -88,7 +86,6 @@ describe('catastrophic regex', () => {
         ],
       });
       const base = { type: 'chat-message', meetingId: 'room-r', sessionId: sid };
-      const started = Date.now();
       const res = await h.api('POST', '/v1/events', [
         { ...base, participantId: 'bang', data: { text: `${'a'.repeat(4_000)}!` } },
         { ...base, participantId: 'a-lot', data: { text: 'a'.repeat(4_000) } },
@@ -102,10 +99,7 @@ describe('catastrophic regex', () => {
         5000,
         'the removal',
       );
-      expect(Date.now() - started).toBeLessThan(5000);
       expect(removals.map((r) => r.participantId)).toEqual(['a-lot']);
-      const jobs = await h.automod.services.queues.events.getJobs(['completed']);
-      for (const job of jobs) expect((job.finishedOn ?? 0) - (job.processedOn ?? 0)).toBeLessThan(1000);
     });
   });
 });

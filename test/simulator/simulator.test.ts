@@ -226,7 +226,7 @@ describe('faults', () => {
     sim.addFault({ operation: 'remove', applyThenHang: true, delayMs: 300 });
     const started = Date.now();
     const pending = removeV1('p1');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect.poll(() => sim.calls()[0]?.applied).toBe(true);
     expect(sim.getSession(SESSION)?.participants[0]?.timelog.at(-1)?.end).not.toBeNull();
     expect(sim.calls()[0]).toMatchObject({ applied: true, status: null });
     const response = await pending;
@@ -327,7 +327,8 @@ describe('call log and control surface', () => {
   it('reset drops requests still held by a delay instead of applying them to new state', async () => {
     sim.addFault({ operation: 'remove', delayMs: 5000 });
     const pending = removeV1('p1').catch((err: unknown) => err);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Held by the delay once the fault has taken it.
+    await expect.poll(() => sim.calls()[0]?.faulted).toBe(true);
     sim.reset();
     sim.addSession({ id: SESSION, participants: [{ participantId: 'p1' }] });
     expect(await pending).toBeInstanceOf(Error);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKeys } from '../../src/store/keys.js';
@@ -66,5 +66,36 @@ describe('the scripts in src/store/commands', () => {
     expect(script.source).not.toMatch(/@include/);
     // SCRIPT LOAD compiles without running: a syntax error in a script or an include fails here.
     expect(await redis.script('LOAD', script.source)).toBe(script.sha);
+  });
+});
+
+describe('luaScript (a file of src/store/commands/)', () => {
+  const commands = new URL('../../src/store/commands/', import.meta.url);
+
+  it('puts each `--- @include` file in place of its line, and runs what it assembled', async () => {
+    const file = readFileSync(new URL('record-session-2.lua', commands), 'utf8');
+    const include = readFileSync(new URL('includes/record-session.lua', commands), 'utf8');
+    expect(file).toContain('--- @include "record-session"\n');
+    const script = luaScript('record-session-2');
+    expect(script.source).toBe(file.replace('--- @include "record-session"', include.trimEnd()));
+    expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'));
+    const session = `${config.keyPrefix}:lua-session`;
+    const removals = `${config.keyPrefix}:lua-removals`;
+    expect(await script.run(redis, [session, removals], [1000, 'job-1', '{"id":"s"}', 60])).toBe(1);
+    expect(await redis.hgetall(session)).toEqual({ at: '1000', jobId: 'job-1', s: '{"id":"s"}' });
+    // The include's function at work: the older of two objects is not recorded over the newer.
+    await script.run(redis, [session, removals], [999, 'job-0', '{"id":"old"}', 60]);
+    expect(await redis.hget(session, 'jobId')).toBe('job-1');
+  });
+
+  it('refuses another number of keys in a MULTI too, naming the script and both counts', () => {
+    const chain = redis.multi();
+    expect(() => luaScript('record-session-2').addTo(chain, ['a', 'b', 'c'], [])).toThrow(
+      'Lua script record-session-2 takes 2 keys, got 3',
+    );
+  });
+
+  it('names a script file that is not there', () => {
+    expect(() => luaScript('no-such-script-1')).toThrow(/no-such-script-1\.lua/);
   });
 });

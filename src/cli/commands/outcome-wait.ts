@@ -181,7 +181,9 @@ async function pendingDetails(
   return Promise.all(
     open.map(async (j) => {
       const job = await queue.getJob(j.jobId);
-      const state = job ? await job.getState() : 'unknown';
+      const found = job ? await job.getState() : 'unknown';
+      // A bulk list's job is prioritized (behind rules' removals): to an operator it is waiting.
+      const state = found === 'prioritized' ? 'waiting' : found;
       const last = (await services.outcomes.attempts(j.jobId)).at(-1);
       const lastText = last ? `last ${last.method} ${last.status ?? last.error ?? '?'}` : 'no call yet';
       let next: number | undefined;

@@ -60,7 +60,7 @@ describe('pause and resume', () => {
     h.simulator.addSession({ id: sid, participants: [{ participantId: 'held' }] });
     const posted = await api('POST', '/v1/removals', { removals: [{ sessionId: sid, participantId: 'held' }] });
     const [id] = (posted.body as { jobs: string[] }).jobs as [string];
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Queued into the paused list, which no worker takes from until a resume.
     expect(await job(id)).toMatchObject({ state: 'paused', attemptsMade: 0, outcome: null });
     expect(inSession(sid, 'held')).toBe(true);
     expect(h.simulator.calls().filter((c) => c.sessionId === sid)).toHaveLength(0);

@@ -108,7 +108,10 @@ describe('replay after an outage', () => {
     expect((again.body as ReplayResult).replayed).toEqual([]);
     const byId = await h.api('POST', '/v1/replay', { jobId: ids });
     expect((byId.body as ReplayResult).replayed).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A replay puts a job back in line before it answers: every job still finished, none can call again.
+    expect((await Promise.all(ids.map(job))).map((v) => v.state)).toEqual(ids.map(() => 'completed'));
+    const queued = await h.automod.services.queues.removals.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+    expect(queued.filter((j) => (j.data as { sessionId?: string }).sessionId === sid)).toEqual([]);
     expect(removeCalls(sid)).toHaveLength(before);
 
     // The audit trail says who replayed what.

@@ -1,26 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { cp, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Harness } from '../helpers/harness.js';
-import { waitFor } from '../helpers/harness.js';
 import type { EventLogRecord } from '../../src/store/event-log.js';
-
-/** A temporary rules folder: `files` are written as JSON, `lists` as lists/NAME.txt. */
-export async function tempRules(
-  files: Record<string, unknown> = {},
-  lists: Record<string, string> = {},
-  options: { shipped?: boolean } = {},
-): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'automod-rules-'));
-  if (options.shipped) await cp('rules', dir, { recursive: true });
-  await mkdir(join(dir, 'lists'), { recursive: true });
-  for (const [name, content] of Object.entries(files))
-    await writeFile(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content, null, 2));
-  for (const [name, content] of Object.entries(lists)) await writeFile(join(dir, 'lists', `${name}.txt`), content);
-  return dir;
-}
+import { waitFor, type Harness } from './harness.js';
 
 /**
  * An event for session `sessionId` with a fresh id: a chat message by `p1` in meeting
@@ -37,8 +17,18 @@ export function testEvent(sessionId: string, fields: Record<string, unknown> = {
   };
 }
 
-export async function removeDir(dir: string | undefined): Promise<void> {
-  if (dir) await rm(dir, { recursive: true, force: true });
+/** Chat message `i` of a flood by `flooder` in session `sessionId` (id `<sessionId>-c<i>`), one millisecond apart. */
+export function floodChat(sessionId: string, i: number, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: `${sessionId}-c${i}`,
+    type: 'chat-message',
+    sessionId,
+    meetingId: `room-${sessionId}`,
+    participantId: 'flooder',
+    timestamp: new Date(Date.now() + i).toISOString(),
+    data: { text: `hi ${i}` },
+    ...fields,
+  };
 }
 
 /** Every entry of the worker's event log, oldest first. */
@@ -46,6 +36,11 @@ export async function eventLog(h: Harness): Promise<EventLogRecord[]> {
   const out: EventLogRecord[] = [];
   for await (const record of h.automod.services.eventLog.read({ since: 0 })) out.push(record);
   return out;
+}
+
+/** The logged events of session `sessionId`, oldest first. */
+export async function loggedEvents(h: Harness, sessionId: string): Promise<Record<string, unknown>[]> {
+  return (await eventLog(h)).filter((r) => r.event.sessionId === sessionId).map((r) => r.event);
 }
 
 /**
@@ -69,30 +64,3 @@ export async function send(h: Harness, events: readonly Record<string, unknown>[
 
 /** The rule names that fired for a logged event. */
 export const fired = (record: EventLogRecord): string[] => record.hits.map((h) => h.rule);
-
-/** Streams for a command run in-process: what it writes is kept as text. */
-export function capture(): {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream & { isTTY: boolean };
-  out(): string;
-  err(): string;
-} {
-  let out = '';
-  let err = '';
-  const stream = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer | string, _encoding, callback) {
-        append(chunk.toString());
-        callback();
-      },
-    });
-  return {
-    stdout: stream((t) => (out += t)),
-    stderr: Object.assign(
-      stream((t) => (err += t)),
-      { isTTY: false },
-    ),
-    out: () => out,
-    err: () => err,
-  };
-}
